@@ -1,0 +1,60 @@
+//===- EmberDialect.cpp - the ember dialect -------------------------------===//
+#include "dialects/Ember/EmberDialect.h"
+#include "dialects/Ember/NgramMath.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::ember;
+
+#include "dialects/Ember/EmberDialect.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dialects/Ember/EmberAttrs.cpp.inc"
+
+void EmberDialect::initialize() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "dialects/Ember/EmberAttrs.cpp.inc"
+      >();
+  addOperations<
+#define GET_OP_LIST
+#include "dialects/Ember/EmberOps.cpp.inc"
+      >();
+}
+
+LogicalResult NgramConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                      int64_t vocab, int64_t m, int64_t n, int64_t k,
+                                      int64_t eos) {
+  if (vocab < 1)
+    return emitError() << "n-gram vocab must be >= 1, got " << vocab;
+  if (m < 1)
+    return emitError() << "n-gram m must be >= 1, got " << m;
+  if (n < 2)
+    return emitError() << "n-gram n (emb_neighbor_num) must be >= 2, got " << n;
+  if (k < 1)
+    return emitError() << "n-gram k (emb_split_num) must be >= 1, got " << k;
+  if (eos < 0 || eos >= vocab)
+    return emitError() << "n-gram eos must lie in [0, " << vocab << "), got " << eos;
+  // Ids are stored as i32: the largest table, M_{E-1} = m + 2E - 1, must fit.
+  int64_t largestRows = m + 2 * k * (n - 1) - 1;
+  if (largestRows > INT32_MAX)
+    return emitError() << "n-gram table rows must fit in i32, largest table has "
+                       << largestRows;
+  if (!::ember::ngramHashFitsIn64Bits(vocab, largestRows, n))
+    return emitError() << "n-gram hash of order " << n << " over vocab " << vocab
+                       << " into " << largestRows << " rows can exceed 64 bits";
+  return success();
+}
+
+SmallVector<int64_t> NgramConfigAttr::getRowOffsets() const {
+  SmallVector<int64_t> offsets;
+  int64_t next = 0;
+  for (int64_t table = 0, e = getNumTables(); table < e; ++table) {
+    offsets.push_back(next);
+    next += getTableRows(table);
+  }
+  return offsets;
+}

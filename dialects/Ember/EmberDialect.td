@@ -1,0 +1,51 @@
+//===- EmberDialect.td - the ember dialect -----------------*- tablegen -*-===//
+#ifndef EMBER_DIALECT_TD
+#define EMBER_DIALECT_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+
+def Ember_Dialect : Dialect {
+  let name = "ember";
+  let summary = "N-gram embeddings, the N-gram cache and MoE for embedding-scaled LLMs";
+  let description = [{
+    Ops of the LongCat-Flash-Lite graph that upstream dialects do not name:
+    the N-gram cache (a token table written by position), the hashed n-gram
+    ids, the multi-table row gather and the n-gram combine. Ops work on
+    buffers (memrefs) in destination-passing style, so they lower straight to
+    `scf.parallel` nests that feed both the CPU and the NVPTX pipelines.
+  }];
+  let cppNamespace = "::mlir::ember";
+  let useDefaultAttributePrinterParser = 1;
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+class Ember_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Ember_Dialect, mnemonic, traits>;
+
+def Ember_NgramConfigAttr : AttrDef<Ember_Dialect, "NgramConfig"> {
+  let mnemonic = "ngram";
+  let summary = "hashed n-gram embedding parameters (DESIGN.md 1.2)";
+  let description = [{
+    `vocab` = V, `m` = ngram_vocab_size_ratio * V, `n` = emb_neighbor_num (N),
+    `k` = emb_split_num (K), `eos` = the EOS id that ends a history segment.
+    Table i = (n' - 2) * K + k' has M_i = m + 2 i + 1 rows.
+  }];
+  let parameters = (ins "int64_t":$vocab, "int64_t":$m, "int64_t":$n,
+                        "int64_t":$k, "int64_t":$eos);
+  let assemblyFormat =
+      "`<` `vocab` `=` $vocab `,` `m` `=` $m `,` `n` `=` $n `,` `k` `=` $k `,` `eos` `=` $eos `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// E = K * (N - 1).
+    int64_t getNumTables() const { return getK() * (getN() - 1); }
+    /// M_i = m + 2 i + 1.
+    int64_t getTableRows(int64_t table) const { return getM() + 2 * table + 1; }
+    /// The n-gram order n' of table i (each order has K tables).
+    int64_t getTableOrder(int64_t table) const { return table / getK() + 2; }
+    /// Exclusive prefix sums of M_i: the tables' first rows in one concatenated table.
+    llvm::SmallVector<int64_t> getRowOffsets() const;
+  }];
+}
+
+#endif // EMBER_DIALECT_TD

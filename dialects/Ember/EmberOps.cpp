@@ -1,0 +1,189 @@
+//===- EmberOps.cpp - ember op verifiers, folders, canonicalization -------===//
+#include "dialects/Ember/EmberDialect.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/PatternMatch.h"
+
+using namespace mlir;
+using namespace mlir::ember;
+
+//===----------------------------------------------------------------------===//
+// Shape helpers shared by the verifiers
+//===----------------------------------------------------------------------===//
+
+static MemRefType memrefType(Value value) { return cast<MemRefType>(value.getType()); }
+
+static LogicalResult verifyRank(Operation *op, Value value, StringRef name, int64_t rank) {
+  int64_t actual = memrefType(value).getRank();
+  if (actual != rank)
+    return op->emitOpError() << name << " must have rank " << rank << ", got rank " << actual;
+  return success();
+}
+
+/// Dimension `dimA` of `a` and `dimB` of `b` must agree where both are static.
+static LogicalResult verifyDimsAgree(Operation *op, Value a, StringRef nameA, unsigned dimA,
+                                     Value b, StringRef nameB, unsigned dimB) {
+  int64_t sizeA = memrefType(a).getDimSize(dimA);
+  int64_t sizeB = memrefType(b).getDimSize(dimB);
+  if (ShapedType::isStatic(sizeA) && ShapedType::isStatic(sizeB) && sizeA != sizeB)
+    return op->emitOpError() << nameA << " dim " << dimA << " (" << sizeA << ") must equal "
+                             << nameB << " dim " << dimB << " (" << sizeB << ")";
+  return success();
+}
+
+static bool hasStaticZeroDim(Value value) {
+  return llvm::is_contained(memrefType(value).getShape(), 0);
+}
+
+/// Ops that would write nothing (a static zero extent) are erased.
+template <typename OpTy>
+static LogicalResult eraseIfNoWork(OpTy op, PatternRewriter &rewriter, Value extent) {
+  if (!hasStaticZeroDim(extent))
+    return rewriter.notifyMatchFailure(op, "op has work to do");
+  rewriter.eraseOp(op);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// NgramCacheWriteOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult NgramCacheWriteOp::verify() {
+  if (failed(verifyRank(*this, getTokens(), "tokens", 1)) ||
+      failed(verifyRank(*this, getTable(), "token table", 2)))
+    return failure();
+  int64_t count = getTokens().getType().getDimSize(0);
+  int64_t context = getTable().getType().getDimSize(1);
+  if (ShapedType::isStatic(count) && ShapedType::isStatic(context) && count > context)
+    return emitOpError() << "writes " << count << " tokens but the token table holds only "
+                         << context << " positions per slot";
+  return success();
+}
+
+LogicalResult NgramCacheWriteOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &) {
+  return memref::foldMemRefCast(*this);
+}
+
+void NgramCacheWriteOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *) {
+  results.add(+[](NgramCacheWriteOp op, PatternRewriter &rewriter) {
+    return eraseIfNoWork(op, rewriter, op.getTokens());
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// NgramIdsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult NgramIdsOp::verify() {
+  if (failed(verifyRank(*this, getTable(), "token table", 2)) ||
+      failed(verifyRank(*this, getIds(), "ids", 2)))
+    return failure();
+  int64_t tables = getConfig().getNumTables();
+  int64_t columns = getIds().getType().getDimSize(1);
+  if (columns != tables)
+    return emitOpError() << "ids must have E = K*(N-1) = " << tables << " columns, got "
+                         << (ShapedType::isDynamic(columns) ? std::string("?")
+                                                            : std::to_string(columns));
+  return success();
+}
+
+LogicalResult NgramIdsOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &) {
+  return memref::foldMemRefCast(*this);
+}
+
+void NgramIdsOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *) {
+  results.add(+[](NgramIdsOp op, PatternRewriter &rewriter) {
+    return eraseIfNoWork(op, rewriter, op.getIds());
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// MultiTableGatherOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MultiTableGatherOp::verify() {
+  if (failed(verifyRank(*this, getTable(), "table", 2)) ||
+      failed(verifyRank(*this, getIds(), "ids", 2)) ||
+      failed(verifyRank(*this, getOut(), "rows", 3)) ||
+      failed(verifyDimsAgree(*this, getOut(), "rows", 0, getIds(), "ids", 0)) ||
+      failed(verifyDimsAgree(*this, getOut(), "rows", 1, getIds(), "ids", 1)) ||
+      failed(verifyDimsAgree(*this, getOut(), "rows", 2, getTable(), "table", 1)))
+    return failure();
+
+  ArrayRef<int64_t> offsets = getRowOffsets();
+  if (offsets.empty())
+    return emitOpError() << "row_offsets must name at least one table";
+  int64_t numTables = getIds().getType().getDimSize(1);
+  if (ShapedType::isStatic(numTables) && numTables != static_cast<int64_t>(offsets.size()))
+    return emitOpError() << "ids have " << numTables << " columns but row_offsets name "
+                         << offsets.size() << " tables";
+  if (offsets.front() != 0)
+    return emitOpError() << "row_offsets must start at 0, got " << offsets.front();
+  for (size_t i = 1; i < offsets.size(); ++i)
+    if (offsets[i] <= offsets[i - 1])
+      return emitOpError() << "row_offsets must be strictly increasing, but row_offsets[" << i
+                           << "] = " << offsets[i] << " <= " << offsets[i - 1];
+  int64_t rows = getTable().getType().getDimSize(0);
+  if (ShapedType::isStatic(rows) && offsets.back() >= rows)
+    return emitOpError() << "row_offsets[" << offsets.size() - 1 << "] = " << offsets.back()
+                         << " is past the table's " << rows << " rows";
+
+  NgramConfigAttr ngram = getNgramAttr();
+  if (!ngram)
+    return success();
+  if (ngram.getNumTables() != static_cast<int64_t>(offsets.size()))
+    return emitOpError() << "n-gram config has E = " << ngram.getNumTables()
+                         << " tables but row_offsets name " << offsets.size();
+  SmallVector<int64_t> expected = ngram.getRowOffsets();
+  for (size_t i = 0; i < offsets.size(); ++i)
+    if (offsets[i] != expected[i])
+      return emitOpError() << "row_offsets[" << i << "] = " << offsets[i]
+                           << " but n-gram table " << i << " starts at row " << expected[i]
+                           << " (M_i = m + 2i + 1)";
+  int64_t neededRows = expected.back() + ngram.getTableRows(ngram.getNumTables() - 1);
+  if (ShapedType::isStatic(rows) && rows != neededRows)
+    return emitOpError() << "table has " << rows << " rows but the n-gram tables need sum M_i = "
+                         << neededRows;
+  return success();
+}
+
+LogicalResult MultiTableGatherOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &) {
+  return memref::foldMemRefCast(*this);
+}
+
+void MultiTableGatherOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *) {
+  results.add(+[](MultiTableGatherOp op, PatternRewriter &rewriter) {
+    return eraseIfNoWork(op, rewriter, op.getOut());
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// NgramCombineOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult NgramCombineOp::verify() {
+  Value word = getWord(), rows = getRows(), proj = getProjections(), out = getOut();
+  if (failed(verifyRank(*this, word, "word", 2)) || failed(verifyRank(*this, rows, "rows", 3)) ||
+      failed(verifyRank(*this, proj, "projections", 3)) ||
+      failed(verifyRank(*this, out, "out", 2)))
+    return failure();
+  return success(succeeded(verifyDimsAgree(*this, out, "out", 0, word, "word", 0)) &&
+                 succeeded(verifyDimsAgree(*this, out, "out", 0, rows, "rows", 0)) &&
+                 succeeded(verifyDimsAgree(*this, out, "out", 1, word, "word", 1)) &&
+                 succeeded(verifyDimsAgree(*this, out, "out", 1, proj, "projections", 1)) &&
+                 succeeded(verifyDimsAgree(*this, rows, "rows", 1, proj, "projections", 0)) &&
+                 succeeded(verifyDimsAgree(*this, rows, "rows", 2, proj, "projections", 2)));
+}
+
+LogicalResult NgramCombineOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &) {
+  return memref::foldMemRefCast(*this);
+}
+
+void NgramCombineOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *) {
+  results.add(+[](NgramCombineOp op, PatternRewriter &rewriter) {
+    return eraseIfNoWork(op, rewriter, op.getOut());
+  });
+}
+
+#define GET_OP_CLASSES
+#include "dialects/Ember/EmberOps.cpp.inc"

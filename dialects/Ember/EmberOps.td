@@ -1,0 +1,129 @@
+//===- EmberOps.td - ember operations ----------------------*- tablegen -*-===//
+#ifndef EMBER_OPS_TD
+#define EMBER_OPS_TD
+
+include "EmberDialect.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+// Weights may be stored in f32, bf16 or f16; compute is always f32.
+def Ember_WeightMemRef : MemRefOf<[F32, BF16, F16]>;
+
+//===----------------------------------------------------------------------===//
+// N-gram cache
+//===----------------------------------------------------------------------===//
+
+def Ember_NgramCacheWriteOp : Ember_Op<"ngram_cache_write"> {
+  let summary = "write tokens into the N-gram cache (token table) by position";
+  let description = [{
+    Stores `tokens[t]` at `table[slot, position + t]`. The token table
+    `[slots, max_context]` is the history that `ember.ngram_ids` reads; a
+    rejected draft needs no undo because the next write at that position
+    overwrites it.
+
+    ```mlir
+    ember.ngram_cache_write %tokens into %table[%slot, %pos]
+        : memref<?xi32> into memref<4x4096xi32>
+    ```
+  }];
+  let arguments = (ins Arg<I32MemRef, "tokens", [MemRead]>:$tokens,
+                       Arg<I32MemRef, "token table", [MemWrite]>:$table,
+                       Index:$slot, Index:$position);
+  let assemblyFormat = [{
+    $tokens `into` $table `[` $slot `,` $position `]` attr-dict
+    `:` type($tokens) `into` type($table)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
+}
+
+def Ember_NgramIdsOp : Ember_Op<"ngram_ids"> {
+  let summary = "hashed n-gram ids of a token-table row range";
+  let description = [{
+    For the `T = dim(ids, 0)` tokens at `table[slot, position .. position+T-1]`
+    writes the `E = K (N - 1)` table-local ids (DESIGN.md 1.2):
+    `ids[t, i] = (sum_j h(t, j) * (V^j mod M_i)) mod M_i` over the n-gram of
+    order n' ending at t. History before `position` comes from the same row;
+    positions before 0 and look-backs across an EOS that ends an earlier
+    segment read 0. Arithmetic is 64-bit; the verifier proves it cannot wrap.
+
+    ```mlir
+    ember.ngram_ids %table[%slot, %pos] into %ids
+        {config = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>}
+        : memref<1x16xi32> into memref<?x12xi32>
+    ```
+  }];
+  let arguments = (ins Arg<I32MemRef, "token table", [MemRead]>:$table,
+                       Index:$slot, Index:$position,
+                       Arg<I32MemRef, "ids [T, E]", [MemWrite]>:$ids,
+                       Ember_NgramConfigAttr:$config);
+  let assemblyFormat = [{
+    $table `[` $slot `,` $position `]` `into` $ids attr-dict
+    `:` type($table) `into` type($ids)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Embedding gathers
+//===----------------------------------------------------------------------===//
+
+def Ember_MultiTableGatherOp : Ember_Op<"multi_table_gather"> {
+  let summary = "gather one row per (token, table) from concatenated tables";
+  let description = [{
+    `out[t, i, :] = f32(table[row_offsets[i] + ids[t, i], :])`. The E tables
+    are stored as one `[R, W]` table; `row_offsets` are the exclusive prefix
+    sums of the table row counts. Storage may be f32, bf16 or f16; rows are
+    widened to f32. With `ngram`, the verifier also checks that the offsets and
+    the row count R are those of the n-gram tables M_i. Ids must lie inside
+    their table (`ember.ngram_ids` guarantees it).
+
+    ```mlir
+    ember.multi_table_gather %table[%ids] into %rows
+        {row_offsets = array<i64: 0, 39937>}
+        : memref<79876x24xbf16>, memref<?x2xi32> into memref<?x2x24xf32>
+    ```
+  }];
+  let arguments = (ins Arg<Ember_WeightMemRef, "table [R, W]", [MemRead]>:$table,
+                       Arg<I32MemRef, "ids [T, E]", [MemRead]>:$ids,
+                       Arg<F32MemRef, "rows [T, E, W]", [MemWrite]>:$out,
+                       DenseI64ArrayAttr:$row_offsets,
+                       OptionalAttr<Ember_NgramConfigAttr>:$ngram);
+  let assemblyFormat = [{
+    $table `[` $ids `]` `into` $out attr-dict
+    `:` type($table) `,` type($ids) `into` type($out)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
+}
+
+def Ember_NgramCombineOp : Ember_Op<"ngram_combine"> {
+  let summary = "project n-gram rows, add the word embedding, take the mean";
+  let description = [{
+    `out[t, d] = (word[t, d] + sum_i sum_w proj[i, d, w] * rows[t, i, w]) / (1 + E)`
+    with `proj[i]` the `[D, W]` post-projection of table i (HF Linear layout).
+    One op rather than upstream linalg so the fusion passes see the whole
+    mean-of-projections as one unit (see docs/dialect.md).
+
+    ```mlir
+    ember.ngram_combine %word, %rows, %proj into %out
+        : memref<?x96xf32>, memref<?x12x8xf32>, memref<12x96x8xbf16> into memref<?x96xf32>
+    ```
+  }];
+  let arguments = (ins Arg<F32MemRef, "word embedding rows [T, D]", [MemRead]>:$word,
+                       Arg<F32MemRef, "n-gram rows [T, E, W]", [MemRead]>:$rows,
+                       Arg<Ember_WeightMemRef, "projections [E, D, W]", [MemRead]>:$projections,
+                       Arg<F32MemRef, "embeddings [T, D]", [MemWrite]>:$out);
+  let assemblyFormat = [{
+    $word `,` $rows `,` $projections `into` $out attr-dict
+    `:` type($word) `,` type($rows) `,` type($projections) `into` type($out)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
+}
+
+#endif // EMBER_OPS_TD

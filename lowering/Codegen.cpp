@@ -1,0 +1,180 @@
+//===- Codegen.cpp - LLVM-dialect modules to binaries ---------------------===//
+#include "lowering/Codegen.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+
+using namespace mlir;
+
+namespace {
+
+std::unique_ptr<llvm::TargetMachine> createHostTargetMachine(std::string &error) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return nullptr;
+  llvm::SubtargetFeatures features;
+  for (const auto &feature : llvm::sys::getHostCPUFeatures())
+    features.AddFeature(feature.first(), feature.second);
+  return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
+      triple, llvm::sys::getHostCPUName(), features.getString(), llvm::TargetOptions(),
+      llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+}
+
+void optimize(llvm::Module &module, llvm::TargetMachine &machine) {
+  llvm::LoopAnalysisManager loops;
+  llvm::FunctionAnalysisManager functions;
+  llvm::CGSCCAnalysisManager cgscc;
+  llvm::ModuleAnalysisManager modules;
+  llvm::PassBuilder builder(&machine);
+  builder.registerModuleAnalyses(modules);
+  builder.registerCGSCCAnalyses(cgscc);
+  builder.registerFunctionAnalyses(functions);
+  builder.registerLoopAnalyses(loops);
+  builder.crossRegisterProxies(loops, functions, cgscc, modules);
+  builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(module, modules);
+}
+
+struct HostModule {
+  std::unique_ptr<llvm::LLVMContext> context;
+  std::unique_ptr<llvm::Module> module;
+  std::unique_ptr<llvm::TargetMachine> machine;
+};
+
+llvm::Expected<HostModule> translateAndOptimize(ModuleOp module) {
+  DialectRegistry registry;
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  module->getContext()->appendDialectRegistry(registry);
+
+  HostModule host;
+  std::string error;
+  host.machine = createHostTargetMachine(error);
+  if (!host.machine)
+    return llvm::createStringError("cannot target the host CPU: " + error);
+  host.context = std::make_unique<llvm::LLVMContext>();
+  host.module = translateModuleToLLVMIR(module, *host.context, "ember");
+  if (!host.module)
+    return llvm::createStringError("translation to LLVM IR failed (is the module fully "
+                                   "lowered to the LLVM dialect?)");
+  host.module->setDataLayout(host.machine->createDataLayout());
+  host.module->setTargetTriple(host.machine->getTargetTriple());
+  optimize(*host.module, *host.machine);
+  return host;
+}
+
+std::string linkerPath() {
+#ifdef EMBER_LLD_PATH
+  if (llvm::sys::fs::can_execute(EMBER_LLD_PATH))
+    return EMBER_LLD_PATH;
+#endif
+  if (llvm::ErrorOr<std::string> found = llvm::sys::findProgramByName("ld.lld"))
+    return *found;
+  return "";
+}
+
+} // namespace
+
+llvm::Expected<std::string> mlir::ember::emitOptimizedHostIr(ModuleOp module) {
+  llvm::Expected<HostModule> host = translateAndOptimize(module);
+  if (!host)
+    return host.takeError();
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  host->module->print(os, nullptr);
+  return text;
+}
+
+llvm::Error mlir::ember::emitHostSharedLibrary(ModuleOp module, llvm::StringRef path,
+                                               std::string *optimizedIr) {
+  llvm::Expected<HostModule> host = translateAndOptimize(module);
+  if (!host)
+    return host.takeError();
+  if (optimizedIr) {
+    llvm::raw_string_ostream os(*optimizedIr);
+    host->module->print(os, nullptr);
+  }
+
+  std::string pid = std::to_string(llvm::sys::Process::getProcessId());
+  std::string objectPath = (path + ".o.tmp." + pid).str();
+  std::string libraryTmp = (path + ".tmp." + pid).str();
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream object(objectPath, ec, llvm::sys::fs::OF_None);
+    if (ec)
+      return llvm::createStringError("cannot write " + objectPath + ": " + ec.message());
+    llvm::legacy::PassManager passes;
+    if (host->machine->addPassesToEmitFile(passes, object, nullptr,
+                                           llvm::CodeGenFileType::ObjectFile))
+      return llvm::createStringError("the host target cannot emit object files");
+    passes.run(*host->module);
+  }
+
+  std::string lld = linkerPath();
+  if (lld.empty()) {
+    llvm::sys::fs::remove(objectPath);
+    return llvm::createStringError("ld.lld not found (apt-get install lld-22)");
+  }
+  // Undefined symbols (malloc, free) resolve against the loading process.
+  llvm::SmallVector<llvm::StringRef> args{lld, "-shared", "-O2", "-o", libraryTmp, objectPath};
+  std::string message;
+  int status = llvm::sys::ExecuteAndWait(lld, args, std::nullopt, {}, 0, 0, &message);
+  llvm::sys::fs::remove(objectPath);
+  if (status != 0) {
+    llvm::sys::fs::remove(libraryTmp);
+    return llvm::createStringError("linking failed (" + llvm::join(args, " ") +
+                                   "): exit status " + std::to_string(status) + " " + message);
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(libraryTmp, path)) {
+    llvm::sys::fs::remove(libraryTmp);
+    return llvm::createStringError("cannot write " + path.str() + ": " + ec.message());
+  }
+  return llvm::Error::success();
+}
+
+std::vector<mlir::ember::KernelPtx> mlir::ember::collectPtx(ModuleOp module) {
+  std::vector<KernelPtx> result;
+  module.walk([&](gpu::BinaryOp binary) {
+    for (Attribute attr : binary.getObjects())
+      if (auto object = dyn_cast<gpu::ObjectAttr>(attr))
+        result.push_back({binary.getSymName().str(), object.getObject().str()});
+  });
+  return result;
+}
+
+mlir::ember::PtxasResult mlir::ember::runPtxas(llvm::StringRef ptxas, llvm::StringRef ptxPath,
+                                               llvm::StringRef chip,
+                                               llvm::StringRef cubinPath) {
+  std::string arch = ("-arch=" + chip).str();
+  llvm::SmallVector<llvm::StringRef> args{ptxas, "-v", arch, ptxPath, "-o", cubinPath};
+  PtxasResult result;
+  result.command = llvm::join(args, " ");
+  llvm::SmallString<128> logPath;
+  llvm::sys::fs::createTemporaryFile("ember-ptxas", "log", logPath);
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, logPath.str(), logPath.str()};
+  std::string message;
+  int status = llvm::sys::ExecuteAndWait(ptxas, args, std::nullopt, redirects, 0, 0, &message);
+  if (auto buffer = llvm::MemoryBuffer::getFile(logPath))
+    result.log = (*buffer)->getBuffer().str();
+  llvm::sys::fs::remove(logPath);
+  result.log += message;
+  result.succeeded = status == 0;
+  return result;
+}

@@ -1,0 +1,56 @@
+//===- Passes.h - ember lowering passes and pipelines -----------*- C++ -*-===//
+#ifndef EMBER_LOWERING_PASSES_H
+#define EMBER_LOWERING_PASSES_H
+
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassOptions.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <optional>
+
+namespace mlir {
+class OpPassManager;
+namespace ember {
+
+#define GEN_PASS_DECL
+#include "lowering/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "lowering/Passes.h.inc"
+
+/// Named stages a compilation can stop after (`--compile-to=<phase>`), in
+/// pipeline order. CPU: ember -> loops -> llvm. GPU: ember -> loops -> gpu ->
+/// nvvm -> ptx (the gpu.binary holds PTX text; cubin is produced by ptxas).
+enum class Phase { Ember, Loops, Gpu, Nvvm, Ptx, Llvm };
+std::optional<Phase> parsePhase(llvm::StringRef name);
+llvm::StringRef phaseName(Phase phase);
+
+struct NvptxOptions {
+  std::string chip = "sm_90";
+  /// CUDA 13's ptxas accepts PTX ISA 7.8..9.0; sm_90 needs at least 8.0.
+  std::string features = "+ptx80";
+  int64_t blockSize = 128;
+};
+
+enum class Target { Cpu, Nvptx };
+/// The phases a target's IR passes through, in order; the first is the input.
+llvm::ArrayRef<Phase> targetPhases(Target target);
+/// Adds the passes that produce `phase` from the phase before it.
+void addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOptions &nvptx = {});
+
+/// Adds the passes that take ember IR to the LLVM dialect for the host CPU,
+/// stopping after `stopAfter` (Ember adds nothing).
+void buildCpuPipeline(OpPassManager &pm, Phase stopAfter = Phase::Llvm);
+/// Adds the passes that take ember IR to a gpu.binary holding PTX for
+/// `options.chip`, stopping after `stopAfter`.
+void buildNvptxPipeline(OpPassManager &pm, const NvptxOptions &options,
+                        Phase stopAfter = Phase::Ptx);
+
+/// Registers ember's passes and the `ember-cpu-pipeline` and
+/// `ember-nvptx-pipeline` pipelines with the global registry (for ember-opt).
+void registerEmberLoweringPassesAndPipelines();
+
+} // namespace ember
+} // namespace mlir
+
+#endif // EMBER_LOWERING_PASSES_H

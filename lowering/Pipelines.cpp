@@ -1,0 +1,167 @@
+//===- Pipelines.cpp - ember's CPU and NVPTX pass pipelines ---------------===//
+//
+// Both targets share ember -> loops; they part ways after it. Upstream steps
+// are spelled as textual pipelines so each stage matches the equivalent
+// ember-opt command line exactly.
+//
+//===----------------------------------------------------------------------===//
+#include "lowering/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+using namespace mlir::ember;
+
+std::optional<Phase> mlir::ember::parsePhase(llvm::StringRef name) {
+  return llvm::StringSwitch<std::optional<Phase>>(name)
+      .Case("ember", Phase::Ember)
+      .Case("loops", Phase::Loops)
+      .Case("gpu", Phase::Gpu)
+      .Case("nvvm", Phase::Nvvm)
+      .Case("ptx", Phase::Ptx)
+      .Case("llvm", Phase::Llvm)
+      .Default(std::nullopt);
+}
+
+llvm::StringRef mlir::ember::phaseName(Phase phase) {
+  switch (phase) {
+  case Phase::Ember: return "ember";
+  case Phase::Loops: return "loops";
+  case Phase::Gpu: return "gpu";
+  case Phase::Nvvm: return "nvvm";
+  case Phase::Ptx: return "ptx";
+  case Phase::Llvm: return "llvm";
+  }
+  llvm_unreachable("unknown phase");
+}
+
+static void addTextualPipeline(OpPassManager &pm, llvm::StringRef pipeline) {
+  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
+    llvm::report_fatal_error(llvm::Twine("ember: malformed built-in pipeline: ") + pipeline);
+}
+
+llvm::ArrayRef<Phase> mlir::ember::targetPhases(Target target) {
+  static const Phase cpu[] = {Phase::Ember, Phase::Loops, Phase::Llvm};
+  static const Phase nvptx[] = {Phase::Ember, Phase::Loops, Phase::Gpu, Phase::Nvvm, Phase::Ptx};
+  if (target == Target::Cpu)
+    return cpu;
+  return nvptx;
+}
+
+void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOptions &nvptx) {
+  switch (phase) {
+  case Phase::Ember:
+    return;
+  case Phase::Loops:
+    // 1. ember -> scf.parallel on memrefs: the loop IR both targets share.
+    pm.addPass(createEmberLowerToLoops());
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+    return;
+  case Phase::Llvm:
+    // 2 (CPU). Loops -> LLVM dialect. scf.parallel runs sequentially on the
+    //    CPU; LLVM's vectorizer later works along the innermost dimension.
+    addTextualPipeline(pm, "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
+                           "finalize-memref-to-llvm,"
+                           "convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
+                           "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts");
+    return;
+  case Phase::Gpu:
+    // 2 (GPU). Loops -> gpu.launch -> outlined gpu.module kernels.
+    addTextualPipeline(
+        pm, llvm::formatv("ember-tile-for-gpu{{block-size={0}},"
+                          "func.func(gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
+                          "gpu-kernel-outlining,canonicalize,cse",
+                          nvptx.blockSize)
+                .str());
+    return;
+  case Phase::Nvvm:
+    // 3 (GPU). Kernel bodies -> NVVM; the target attribute fixes chip and ISA.
+    addTextualPipeline(
+        pm, llvm::formatv("nvvm-attach-target{{chip={0} features={1} O=3},"
+                          "convert-scf-to-cf,convert-nvvm-to-llvm,expand-strided-metadata,"
+                          "lower-affine,convert-arith-to-llvm,convert-index-to-llvm,"
+                          "canonicalize,cse,"
+                          "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
+                          "reconcile-unrealized-casts)",
+                          nvptx.chip, nvptx.features)
+                .str());
+    return;
+  case Phase::Ptx:
+    // 4 (GPU). Host side -> LLVM dialect; kernels -> PTX text in gpu.binary.
+    addTextualPipeline(pm, "gpu-to-llvm,finalize-memref-to-llvm,convert-func-to-llvm,"
+                           "gpu-module-to-binary{format=isa},convert-math-to-llvm,"
+                           "canonicalize,cse,reconcile-unrealized-casts");
+    return;
+  }
+}
+
+static void buildUpTo(OpPassManager &pm, Target target, Phase stopAfter,
+                      const NvptxOptions &nvptx) {
+  for (Phase phase : targetPhases(target)) {
+    addPhasePasses(pm, phase, nvptx);
+    if (phase == stopAfter)
+      return;
+  }
+}
+
+void mlir::ember::buildCpuPipeline(OpPassManager &pm, Phase stopAfter) {
+  buildUpTo(pm, Target::Cpu, stopAfter, {});
+}
+
+void mlir::ember::buildNvptxPipeline(OpPassManager &pm, const NvptxOptions &options,
+                                     Phase stopAfter) {
+  buildUpTo(pm, Target::Nvptx, stopAfter, options);
+}
+
+namespace {
+struct CpuPipelineOptions : PassPipelineOptions<CpuPipelineOptions> {
+  Option<std::string> compileTo{*this, "compile-to",
+                                llvm::cl::desc("Stop after this phase: ember|loops|llvm"),
+                                llvm::cl::init("llvm")};
+};
+
+struct NvptxPipelineOptions : PassPipelineOptions<NvptxPipelineOptions> {
+  Option<std::string> chip{*this, "chip", llvm::cl::desc("Target SM, e.g. sm_80 or sm_90"),
+                           llvm::cl::init("sm_90")};
+  Option<std::string> features{*this, "features",
+                               llvm::cl::desc("PTX features; CUDA 13 ptxas takes +ptx78..+ptx90"),
+                               llvm::cl::init("+ptx80")};
+  Option<int64_t> blockSize{*this, "block-size", llvm::cl::desc("Threads per block"),
+                            llvm::cl::init(128)};
+  Option<std::string> compileTo{*this, "compile-to",
+                                llvm::cl::desc("Stop after this phase: ember|loops|gpu|nvvm|ptx"),
+                                llvm::cl::init("ptx")};
+};
+
+/// Pipeline options are parsed before the pipeline is built, so a bad phase
+/// name can only be reported here; it falls back to the full pipeline.
+Phase phaseOrDefault(llvm::StringRef name, Phase fallback) {
+  std::optional<Phase> phase = parsePhase(name);
+  if (!phase) {
+    llvm::errs() << "ember: unknown compile-to phase '" << name << "', using '"
+                 << phaseName(fallback) << "'\n";
+    return fallback;
+  }
+  return *phase;
+}
+} // namespace
+
+void mlir::ember::registerEmberLoweringPassesAndPipelines() {
+  registerEmberLoweringPasses();
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "ember-cpu-pipeline", "Lower ember IR to the LLVM dialect for the host CPU",
+      [](OpPassManager &pm, const CpuPipelineOptions &options) {
+        buildCpuPipeline(pm, phaseOrDefault(options.compileTo, Phase::Llvm));
+      });
+  PassPipelineRegistration<NvptxPipelineOptions>(
+      "ember-nvptx-pipeline", "Lower ember IR to PTX kernels (gpu.binary) and host LLVM IR",
+      [](OpPassManager &pm, const NvptxPipelineOptions &options) {
+        NvptxOptions nvptx{options.chip, options.features, options.blockSize};
+        buildNvptxPipeline(pm, nvptx, phaseOrDefault(options.compileTo, Phase::Ptx));
+      });
+}

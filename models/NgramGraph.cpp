@@ -1,0 +1,136 @@
+//===- NgramGraph.cpp - the n-gram embedding graph ------------------------===//
+#include "models/NgramGraph.h"
+#include "dialects/Ember/EmberDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Verifier.h"
+
+using namespace mlir;
+using namespace mlir::ember;
+
+namespace {
+
+Type elementType(OpBuilder &b, WeightType type) {
+  switch (type) {
+  case WeightType::F32: return b.getF32Type();
+  case WeightType::BF16: return b.getBF16Type();
+  case WeightType::F16: return b.getF16Type();
+  }
+  llvm_unreachable("unknown weight type");
+}
+
+/// A public function with the C interface the runtime calls.
+func::FuncOp createEntry(OpBuilder &b, Location loc, StringRef name, TypeRange inputs) {
+  auto func = func::FuncOp::create(b, loc, name, b.getFunctionType(inputs, {}));
+  func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), b.getUnitAttr());
+  b.setInsertionPointToStart(func.addEntryBlock());
+  return func;
+}
+
+struct Types {
+  MemRefType tokenTable, ids, embed, tables, projections, embeddings;
+};
+
+Types entryTypes(OpBuilder &b, const NgramGraphSpec &spec, NgramConfigAttr config) {
+  int64_t dyn = ShapedType::kDynamic;
+  int64_t numTables = config.getNumTables();
+  int64_t width = spec.hidden / numTables;
+  SmallVector<int64_t> offsets = config.getRowOffsets();
+  int64_t totalRows = offsets.back() + config.getTableRows(numTables - 1);
+  Type weight = elementType(b, spec.weightType);
+  return Types{MemRefType::get({dyn, dyn}, b.getI32Type()),
+               MemRefType::get({dyn, numTables}, b.getI32Type()),
+               MemRefType::get({spec.vocab, spec.hidden}, weight),
+               MemRefType::get({totalRows, width}, weight),
+               MemRefType::get({numTables, spec.hidden, width}, weight),
+               MemRefType::get({dyn, spec.hidden}, b.getF32Type())};
+}
+
+void buildIdsFunction(OpBuilder &b, Location loc, const Types &types, NgramConfigAttr config) {
+  OpBuilder::InsertionGuard guard(b);
+  Type index = b.getIndexType();
+  func::FuncOp func = createEntry(b, loc, kNgramIdsFunction,
+                                  {types.tokenTable, index, index, types.ids});
+  ValueRange args = func.getArguments();
+  NgramIdsOp::create(b, loc, args[0], args[1], args[2], args[3], config);
+  func::ReturnOp::create(b, loc);
+}
+
+void buildEmbedFunction(OpBuilder &b, Location loc, const Types &types, NgramConfigAttr config) {
+  OpBuilder::InsertionGuard guard(b);
+  Type index = b.getIndexType();
+  func::FuncOp func = createEntry(b, loc, kNgramEmbedFunction,
+                                  {types.tokenTable, index, index, types.embed, types.tables,
+                                   types.projections, types.ids, types.embeddings});
+  ValueRange args = func.getArguments();
+  Value tokenTable = args[0], slot = args[1], position = args[2], embed = args[3],
+        tables = args[4], projections = args[5], ids = args[6], embeddings = args[7];
+  int64_t numTables = config.getNumTables();
+  int64_t hidden = types.embed.getDimSize(1);
+  int64_t dyn = ShapedType::kDynamic;
+
+  // 1. Hashed ids of every n-gram ending at the prompt's tokens.
+  NgramIdsOp::create(b, loc, tokenTable, slot, position, ids, config);
+  Value count = memref::DimOp::create(b, loc, ids, 0);
+
+  // 2. One gather over the concatenated n-gram tables.
+  auto rowsType = MemRefType::get({dyn, numTables, types.tables.getDimSize(1)}, b.getF32Type());
+  Value rows = memref::AllocOp::create(b, loc, rowsType, ValueRange{count});
+  MultiTableGatherOp::create(b, loc, tables, ids, rows,
+                             b.getDenseI64ArrayAttr(config.getRowOffsets()), config);
+
+  // 3. The word embedding is a one-table gather whose ids are the prompt
+  //    tokens themselves: a [T, 1] view of the token-table row.
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  SmallVector<OpFoldResult> offsets{slot, position}, sizes{one, count}, strides{one, one};
+  Value tokenRow = memref::SubViewOp::create(b, loc, tokenTable, offsets, sizes, strides);
+  auto transposeMap = AffineMapAttr::get(
+      AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0}, b.getContext()));
+  Value tokenColumn = memref::TransposeOp::create(b, loc, tokenRow, transposeMap);
+  auto wordType = MemRefType::get({dyn, 1, hidden}, b.getF32Type());
+  Value word = memref::AllocOp::create(b, loc, wordType, ValueRange{count});
+  MultiTableGatherOp::create(b, loc, embed, tokenColumn, word, b.getDenseI64ArrayAttr({0}),
+                             NgramConfigAttr());
+  SmallVector<ReassociationIndices> dropUnit{{0, 1}, {2}};
+  Value word2d = memref::CollapseShapeOp::create(b, loc, word, dropUnit);
+
+  // 4. Project each n-gram row, add the word row, take the mean.
+  NgramCombineOp::create(b, loc, word2d, rows, projections, embeddings);
+  memref::DeallocOp::create(b, loc, word);
+  memref::DeallocOp::create(b, loc, rows);
+  func::ReturnOp::create(b, loc);
+}
+
+} // namespace
+
+OwningOpRef<ModuleOp> mlir::ember::buildNgramEmbeddingModule(MLIRContext &context,
+                                                             const NgramGraphSpec &spec) {
+  context.loadDialect<EmberDialect, arith::ArithDialect, func::FuncDialect,
+                      memref::MemRefDialect, LLVM::LLVMDialect>();
+  Location loc = FileLineColLoc::get(&context, "ngram_embedding", 0, 0);
+  auto diagnose = [&] { return emitError(loc); };
+  if (failed(NgramConfigAttr::verifyInvariants(diagnose, spec.vocab, spec.ngramVocab,
+                                               spec.neighborNum, spec.splitNum, spec.eos)))
+    return nullptr;
+  auto config = NgramConfigAttr::get(&context, spec.vocab, spec.ngramVocab, spec.neighborNum,
+                                     spec.splitNum, spec.eos);
+  if (spec.hidden < 1 || spec.hidden % config.getNumTables() != 0) {
+    emitError(loc) << "hidden size " << spec.hidden << " must be a positive multiple of E = "
+                   << config.getNumTables();
+    return nullptr;
+  }
+
+  OpBuilder b(&context);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+  Types types = entryTypes(b, spec, config);
+  buildIdsFunction(b, loc, types, config);
+  buildEmbedFunction(b, loc, types, config);
+  if (failed(verify(*module)))
+    return nullptr;
+  return module;
+}

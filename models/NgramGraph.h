@@ -1,0 +1,42 @@
+//===- NgramGraph.h - the n-gram embedding graph ----------------*- C++ -*-===//
+#ifndef EMBER_MODELS_NGRAMGRAPH_H
+#define EMBER_MODELS_NGRAMGRAPH_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+namespace mlir::ember {
+
+enum class WeightType { F32, BF16, F16 };
+
+/// What the n-gram embedding graph depends on (DESIGN.md 1.2), taken from
+/// config.json: sizes are all compile-time constants of the graph.
+struct NgramGraphSpec {
+  int64_t vocab = 0;      // V
+  int64_t hidden = 0;     // D
+  int64_t neighborNum = 0; // N
+  int64_t splitNum = 0;   // K
+  int64_t ngramVocab = 0; // m = ngram_vocab_size_ratio * V
+  int64_t eos = 0;
+  WeightType weightType = WeightType::BF16;
+};
+
+/// Entry points of the module, called through MLIR's C interface
+/// (`_mlir_ciface_<name>`, memrefs passed as descriptor pointers):
+///   ember_ngram_embed(token_table [S, C] i32, slot, position,
+///                     embed_tokens [V, D], ngram_tables [sum M_i, D/E],
+///                     post_projs [E, D, D/E], ids [T, E] i32 (out),
+///                     embeddings [T, D] f32 (out))
+///   ember_ngram_ids(token_table, slot, position, ids [T, E] i32 (out))
+/// T is the ids' row count; the prompt lies at token_table[slot, position..).
+inline constexpr const char *kNgramEmbedFunction = "ember_ngram_embed";
+inline constexpr const char *kNgramIdsFunction = "ember_ngram_ids";
+
+/// Builds the module, or emits an error at `loc` and returns null when the
+/// spec is invalid (the ember verifiers say why).
+OwningOpRef<ModuleOp> buildNgramEmbeddingModule(MLIRContext &context,
+                                                const NgramGraphSpec &spec);
+
+} // namespace mlir::ember
+
+#endif // EMBER_MODELS_NGRAMGRAPH_H

@@ -1,0 +1,39 @@
+# -*- Python -*-
+import os
+import shutil
+import subprocess
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "ember"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test", ".py"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.ember_obj_root, "test")
+
+llvm_config.with_system_environment(["HOME", "TMPDIR"])
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.ember_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+# Compiled artifacts go to a cache private to the test run.
+config.environment["EMBER_CACHE_DIR"] = os.path.join(config.test_exec_root, "artifact-cache")
+
+python = "/usr/bin/python3"
+config.substitutions.append(("%python", python))
+config.substitutions.append(("%ember_src", config.ember_src_root))
+
+# End-to-end tests compare against the PyTorch reference: they need torch.
+if subprocess.run([python, "-c", "import torch"], capture_output=True).returncode == 0:
+    config.available_features.add("torch")
+else:
+    lit_config.note("python3-torch is not installed: end-to-end tests against the "
+                    "PyTorch reference are SKIPPED (apt-get install python3-torch)")
+
+# PTX assembly tests need the CUDA toolkit's ptxas; it is never required.
+if config.ptxas and os.path.exists(config.ptxas):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", config.ptxas))
+else:
+    lit_config.note("/usr/local/cuda/bin/ptxas not found: PTX assembly tests are SKIPPED")

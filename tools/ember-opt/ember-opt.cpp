@@ -1,0 +1,19 @@
+//===- ember-opt.cpp - the ember optimizer driver -------------------------===//
+//
+// MlirOptMain with the ember dialect, ember's passes and pipelines, and all
+// of upstream MLIR, so every MLIR debugging flag (--mlir-print-ir-after-all,
+// --mlir-timing, reproducers) and any --pass-pipeline work here.
+//
+//===----------------------------------------------------------------------===//
+#include "lowering/Registration.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::ember::registerAllEmberPasses();
+  mlir::DialectRegistry registry;
+  mlir::ember::registerAllEmberDialects(registry);
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "ember optimizer driver\n", registry));
+}
