@@ -19,7 +19,7 @@ struct EmberTileForGpuPass : mlir::ember::impl::EmberTileForGpuBase<EmberTileFor
   void runOnOperation() override {
     if (blockSize < 1) {
       getOperation()->emitError() << "ember-tile-for-gpu: block-size must be >= 1, got "
-                                  << blockSize;
+                                  << blockSize.getValue();
       return signalPassFailure();
     }
     SmallVector<scf::ParallelOp> outermost;
