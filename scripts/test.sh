@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds ember and runs every test: the lit suite (IR, tools, end-to-end
+# against the PyTorch reference) and the GoogleTest binaries via ctest.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${EMBER_BUILD_DIR:-$ROOT/build}"
+EMBER_EXTRA_PACKAGES="python3-torch python3-numpy" source "$ROOT/scripts/setup.sh"
+
+status=0
+# -v shows failures in full; skipped tests say why in lit's notes above.
+/usr/lib/llvm-22/bin/lit -v --show-unsupported "$BUILD/test" || status=1
+(cd "$BUILD" && ctest --output-on-failure -j2) || status=1
+exit $status
