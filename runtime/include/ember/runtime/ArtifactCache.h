@@ -1,0 +1,63 @@
+#pragma once
+
+#include "ember/runtime/Config.h"
+#include "ember/runtime/DType.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ember::rt {
+
+// Everything a compiled n-gram artifact depends on.
+struct ArtifactKeyInputs {
+  std::string ngramKey;      // ModelConfig::ngramCacheKey()
+  DType dtype;               // weight dtype it was compiled for
+  std::string target;        // "cpu"
+  std::string cpuModel;      // hostCpuModel()
+  std::string compilerStamp; // compilerStamp(path of ember-compile)
+};
+
+// 16 lowercase hex digits of FNV-1a 64 over the inputs.
+std::string artifactCacheKey(const ArtifactKeyInputs &inputs);
+
+// The "model name" line of /proc/cpuinfo, or "unknown".
+std::string hostCpuModel();
+// "<size>:<mtime ns>" of a file; throws if it does not exist.
+std::string compilerStamp(const std::string &compilerPath);
+
+// --cache-dir if given, else $EMBER_CACHE_DIR, else $XDG_CACHE_HOME/ember,
+// else $HOME/.cache/ember.
+std::string resolveCacheDir(const std::string &cliCacheDir);
+// ember-compile next to the running executable.
+std::string defaultCompilerPath();
+
+// Compiled n-gram embedding artifacts, keyed by what they depend on and
+// compiled on a miss by running ember-compile as a subprocess.
+class ArtifactCache {
+public:
+  ArtifactCache(std::string dir, std::string compilerPath);
+
+  struct Artifact {
+    std::string path;
+    bool cacheHit;
+    double compileSeconds; // 0 on a hit
+  };
+  // configPath is handed to the compiler; config must be what it holds.
+  Artifact getOrCompile(const ModelConfig &config, const std::string &configPath, DType dtype) const;
+
+  std::string key(const ModelConfig &config, DType dtype) const;
+  // <dir>/<key>.so, whether or not it exists yet.
+  std::string artifactPath(const ModelConfig &config, DType dtype) const;
+  bool isCached(const ModelConfig &config, DType dtype) const;
+  // The compiler's argument vector for one compilation.
+  std::vector<std::string> compileCommand(const std::string &configPath, DType dtype,
+                                          const std::string &outputPath) const;
+  const std::string &dir() const { return dir_; }
+
+private:
+  std::string dir_;
+  std::string compilerPath_;
+};
+
+} // namespace ember::rt

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdio>
+#include <string>
+
+namespace ember::rt {
+
+// Writes `<path>.tmp.<pid>` and renames it to `<path>` only on commit(), so a
+// failed or interrupted run never leaves a partial output file behind.
+class AtomicOutputFile {
+public:
+  explicit AtomicOutputFile(std::string path);
+  ~AtomicOutputFile(); // removes the temporary file unless committed
+  AtomicOutputFile(const AtomicOutputFile &) = delete;
+  AtomicOutputFile &operator=(const AtomicOutputFile &) = delete;
+
+  void write(const void *data, size_t size);
+  // Flushes and closes the temporary file (throws on I/O errors).
+  void close();
+  // close() if still open, then rename into place.
+  void commit();
+
+  const std::string &path() const { return path_; }
+  const std::string &tempPath() const { return tempPath_; }
+
+private:
+  std::string path_;
+  std::string tempPath_;
+  std::FILE *file_ = nullptr;
+  bool committed_ = false;
+};
+
+// Whole-file convenience.
+void writeFileAtomically(const std::string &path, const std::string &contents);
+std::string readFile(const std::string &path);
+
+} // namespace ember::rt

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace ember::rt {
+
+// Official checkpoint names of the embedding tensors (DESIGN.md §1.4).
+inline constexpr char kWordEmbeddingName[] = "model.embed_tokens.weight";
+
+inline std::string ngramEmbedderName(int64_t table) {
+  return "model.ngram_embeddings.embedders." + std::to_string(table) + ".weight";
+}
+
+inline std::string ngramPostProjName(int64_t table) {
+  return "model.ngram_embeddings.post_projs." + std::to_string(table) + ".weight";
+}
+
+} // namespace ember::rt

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+
+namespace ember::rt {
+
+// Minimal flag parser shared by the tools: "--flag value", "--flag=value" and
+// boolean "--flag"; anything unknown is an error naming it.
+class CommandLine {
+public:
+  CommandLine(int argc, char **argv, const std::set<std::string> &valueFlags,
+              const std::set<std::string> &booleanFlags);
+
+  bool has(const std::string &flag) const { return values_.count(flag) != 0; }
+  std::string value(const std::string &flag, const std::string &fallback) const;
+  // Throws "missing required flag <flag>".
+  std::string required(const std::string &flag) const;
+  // Parses a non-negative integer value; throws naming the flag on bad input.
+  long long integer(const std::string &flag, long long fallback) const;
+
+private:
+  std::map<std::string, std::string> values_;
+};
+
+// Runs a tool's body; any exception becomes "<tool>: error: <message>" on
+// stderr and exit status 1.
+int runTool(const char *toolName, const std::function<int()> &body);
+
+} // namespace ember::rt

@@ -1,0 +1,82 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ember::rt {
+
+// rope_scaling (YaRN in the real model). Missing YaRN parameters take the
+// DeepSeek-V2 defaults; `raw` keeps the object as written.
+struct RopeScaling {
+  std::string type; // "type" or, in newer configs, "rope_type"
+  double factor = 1.0;
+  int64_t originalMaxPositionEmbeddings = 0;
+  double betaFast = 32.0;
+  double betaSlow = 1.0;
+  double mscale = 1.0;
+  double mscaleAllDim = 0.0;
+  nlohmann::json raw;
+};
+
+// HF config.json of LongCat-Flash-Lite (DESIGN.md §1.1). Every key is
+// required except rope_scaling.
+struct ModelConfig {
+  int64_t vocabSize = 0;
+  int64_t hiddenSize = 0;
+  int64_t numLayers = 0;
+  int64_t numAttentionHeads = 0;
+  int64_t qLoraRank = 0;
+  int64_t kvLoraRank = 0;
+  int64_t qkNopeHeadDim = 0;
+  int64_t qkRopeHeadDim = 0;
+  int64_t vHeadDim = 0;
+  int64_t ffnHiddenSize = 0;
+  int64_t nRoutedExperts = 0;
+  int64_t zeroExpertNum = 0;
+  int64_t moeTopk = 0;
+  int64_t expertFfnHiddenSize = 0;
+  double routedScalingFactor = 0;
+  double rmsNormEps = 0;
+  double ropeTheta = 0;
+  int64_t maxPositionEmbeddings = 0;
+  std::optional<RopeScaling> ropeScaling;
+  int64_t embNeighborNum = 0; // N: largest n-gram order
+  int64_t embSplitNum = 0;    // K: tables per order
+  int64_t ngramVocabSizeRatio = 0;
+  int64_t bosTokenId = 0;
+  int64_t eosTokenId = 0;
+  bool mlaScaleQLora = false;
+  bool mlaScaleKvLora = false;
+  bool normTopkProb = false;
+  bool routerBias = false;
+  bool tieWordEmbeddings = false;
+  nlohmann::json raw;
+  std::string path; // where it was loaded from (for messages)
+
+  // Reads and validates; errors read "<path>: field '<f>' ...".
+  static ModelConfig load(const std::string &path);
+  // Same, from already-parsed JSON; `source` names it in messages.
+  static ModelConfig fromJson(const nlohmann::json &json, const std::string &source);
+
+  // N-gram embedding geometry (DESIGN.md §1.2).
+  int64_t numNgramTables() const { return embSplitNum * (embNeighborNum - 1); } // E
+  int64_t ngramVocab() const { return ngramVocabSizeRatio * vocabSize; }          // m
+  int64_t ngramTableRows(int64_t table) const { return ngramVocab() + 2 * table + 1; } // M_i
+  int64_t ngramTableWidth() const { return hiddenSize / numNgramTables(); }         // D/E
+  // Exclusive prefix sums of M_i: row offset of table i in the concatenation.
+  std::vector<int64_t> ngramRowOffsets() const;
+  int64_t ngramTotalRows() const; // sum of M_i
+  // Canonical text of every field the n-gram graph depends on (cache keys).
+  std::string ngramCacheKey() const;
+};
+
+// A tool's --preset argument as a file path: a value containing '/' or ending
+// in .json is a file; anything else is <presetsDir>/<name>.json. Unknown names
+// throw, listing the presets available.
+std::string resolvePresetPath(const std::string &preset, const std::string &presetsDir);
+
+} // namespace ember::rt

@@ -1,0 +1,14 @@
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace ember::rt {
+
+// Every runtime failure: the message names the file/tensor/field involved and
+// the expected vs. actual value, so tools can print it verbatim.
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+} // namespace ember::rt

@@ -1,0 +1,17 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ember::rt {
+
+using Shape = std::vector<int64_t>;
+
+// "[a, b, c]", the form every shape-mismatch message uses.
+std::string formatShape(const Shape &shape);
+// Product of the dimensions; throws (naming `what`) on negative dimensions or
+// int64 overflow.
+int64_t elementCount(const Shape &shape, const std::string &what);
+
+} // namespace ember::rt

@@ -1,0 +1,160 @@
+#include "ember/runtime/ArtifactCache.h"
+
+#include "ember/runtime/Error.h"
+#include "ember/runtime/Hash.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+namespace ember::rt {
+
+namespace fs = std::filesystem;
+
+std::string artifactCacheKey(const ArtifactKeyInputs &inputs) {
+  // '\n' cannot occur inside the fields, so the joined text is unambiguous.
+  std::string text = inputs.ngramKey + '\n' + dtypeName(inputs.dtype) + '\n' + inputs.target + '\n' +
+                     inputs.cpuModel + '\n' + inputs.compilerStamp;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(text)));
+  return hex;
+}
+
+std::string hostCpuModel() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line))
+    if (line.rfind("model name", 0) == 0)
+      return line;
+  return "unknown";
+}
+
+std::string compilerStamp(const std::string &compilerPath) {
+  struct stat info;
+  if (::stat(compilerPath.c_str(), &info) != 0)
+    throw Error(compilerPath + ": compiler not found (" + std::strerror(errno) +
+                "); ember-compile must sit next to this tool");
+  long long mtimeNs = (long long)info.st_mtim.tv_sec * 1000000000LL + info.st_mtim.tv_nsec;
+  return std::to_string((long long)info.st_size) + ":" + std::to_string(mtimeNs);
+}
+
+static std::string environmentValue(const char *name) {
+  const char *value = std::getenv(name);
+  return value ? value : "";
+}
+
+std::string resolveCacheDir(const std::string &cliCacheDir) {
+  if (!cliCacheDir.empty())
+    return cliCacheDir;
+  if (std::string dir = environmentValue("EMBER_CACHE_DIR"); !dir.empty())
+    return dir;
+  if (std::string xdg = environmentValue("XDG_CACHE_HOME"); !xdg.empty())
+    return xdg + "/ember";
+  if (std::string home = environmentValue("HOME"); !home.empty())
+    return home + "/.cache/ember";
+  throw Error("cannot choose a cache directory: pass --cache-dir or set EMBER_CACHE_DIR, XDG_CACHE_HOME or HOME");
+}
+
+std::string defaultCompilerPath() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec)
+    throw Error("cannot resolve /proc/self/exe: " + ec.message());
+  return (self.parent_path() / "ember-compile").string();
+}
+
+// Shell-style rendering, only for messages (the command runs without a shell).
+static std::string formatCommand(const std::vector<std::string> &argv) {
+  std::string text;
+  for (const std::string &arg : argv) {
+    bool plain = !arg.empty() && arg.find_first_of(" \t\n'\"\\$`*?;&|<>()") == std::string::npos;
+    text += (text.empty() ? "" : " ") + (plain ? arg : "'" + arg + "'");
+  }
+  return text;
+}
+
+// Runs argv without a shell and returns its wait status.
+static int runProcess(const std::vector<std::string> &argv) {
+  std::vector<char *> args;
+  for (const std::string &arg : argv)
+    args.push_back(const_cast<char *>(arg.c_str()));
+  args.push_back(nullptr);
+  pid_t pid;
+  int spawnError = posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ);
+  if (spawnError != 0)
+    throw Error("cannot start compiler: " + std::string(std::strerror(spawnError)) + ": " + formatCommand(argv));
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR)
+      throw Error("waiting for compiler failed: " + std::string(std::strerror(errno)));
+  return status;
+}
+
+static std::string describeStatus(int status) {
+  if (WIFEXITED(status))
+    return "exit status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status))
+    return "killed by signal " + std::to_string(WTERMSIG(status));
+  return "wait status " + std::to_string(status);
+}
+
+ArtifactCache::ArtifactCache(std::string dir, std::string compilerPath)
+    : dir_(std::move(dir)), compilerPath_(std::move(compilerPath)) {}
+
+std::string ArtifactCache::key(const ModelConfig &config, DType dtype) const {
+  return artifactCacheKey({config.ngramCacheKey(), dtype, "cpu", hostCpuModel(), compilerStamp(compilerPath_)});
+}
+
+std::string ArtifactCache::artifactPath(const ModelConfig &config, DType dtype) const {
+  return (fs::path(dir_) / (key(config, dtype) + ".so")).string();
+}
+
+bool ArtifactCache::isCached(const ModelConfig &config, DType dtype) const {
+  return fs::exists(artifactPath(config, dtype));
+}
+
+std::vector<std::string> ArtifactCache::compileCommand(const std::string &configPath, DType dtype,
+                                                       const std::string &outputPath) const {
+  return {compilerPath_, "--config",  configPath, "--weight-dtype", dtypeLowerName(dtype),
+          "--target",    "cpu",       "-o",       outputPath};
+}
+
+ArtifactCache::Artifact ArtifactCache::getOrCompile(const ModelConfig &config, const std::string &configPath,
+                                                    DType dtype) const {
+  std::string finalPath = artifactPath(config, dtype);
+  if (fs::exists(finalPath))
+    return {finalPath, true, 0.0};
+
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec)
+    throw Error(dir_ + ": cannot create cache directory: " + ec.message());
+  std::string tempPath = finalPath + ".tmp." + std::to_string(::getpid());
+  std::vector<std::string> command = compileCommand(configPath, dtype, tempPath);
+  auto start = std::chrono::steady_clock::now();
+  int status = runProcess(command);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    fs::remove(tempPath, ec);
+    throw Error("compiling the n-gram embedding failed (" + describeStatus(status) + "): " + formatCommand(command));
+  }
+  if (!fs::exists(tempPath))
+    throw Error("the compiler succeeded but wrote no artifact at " + tempPath + ": " + formatCommand(command));
+  // rename() is atomic: concurrent compilations of one key both end in a complete file.
+  fs::rename(tempPath, finalPath, ec);
+  if (ec)
+    throw Error(finalPath + ": cannot move compiled artifact into place: " + ec.message());
+  return {finalPath, false, seconds};
+}
+
+} // namespace ember::rt

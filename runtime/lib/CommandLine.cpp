@@ -1,0 +1,74 @@
+#include "ember/runtime/CommandLine.h"
+
+#include "ember/runtime/Error.h"
+
+#include <iostream>
+
+namespace ember::rt {
+
+CommandLine::CommandLine(int argc, char **argv, const std::set<std::string> &valueFlags,
+                         const std::set<std::string> &booleanFlags) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string flag = arg, value;
+    bool hasInlineValue = false;
+    if (size_t equals = arg.find('='); arg.rfind("--", 0) == 0 && equals != std::string::npos) {
+      flag = arg.substr(0, equals);
+      value = arg.substr(equals + 1);
+      hasInlineValue = true;
+    }
+    if (booleanFlags.count(flag) && !hasInlineValue) {
+      values_[flag] = "";
+    } else if (valueFlags.count(flag)) {
+      if (!hasInlineValue) {
+        if (i + 1 >= argc)
+          throw Error("flag " + flag + " needs a value");
+        value = argv[++i];
+      }
+      values_[flag] = value;
+    } else {
+      throw Error((arg.rfind("-", 0) == 0 ? "unknown flag '" : "unexpected argument '") + arg +
+                  "' (see --help)");
+    }
+  }
+}
+
+std::string CommandLine::value(const std::string &flag, const std::string &fallback) const {
+  auto it = values_.find(flag);
+  return it == values_.end() ? fallback : it->second;
+}
+
+std::string CommandLine::required(const std::string &flag) const {
+  auto it = values_.find(flag);
+  if (it == values_.end())
+    throw Error("missing required flag " + flag + " (see --help)");
+  return it->second;
+}
+
+long long CommandLine::integer(const std::string &flag, long long fallback) const {
+  auto it = values_.find(flag);
+  if (it == values_.end())
+    return fallback;
+  const std::string &text = it->second;
+  size_t used = 0;
+  long long result = -1;
+  try {
+    result = std::stoll(text, &used, 10);
+  } catch (const std::exception &) {
+    used = 0;
+  }
+  if (text.empty() || used != text.size() || result < 0)
+    throw Error("flag " + flag + " needs a non-negative integer, got '" + text + "'");
+  return result;
+}
+
+int runTool(const char *toolName, const std::function<int()> &body) {
+  try {
+    return body();
+  } catch (const std::exception &e) {
+    std::cerr << toolName << ": error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+} // namespace ember::rt

@@ -1,0 +1,122 @@
+#include "ember/runtime/ArtifactCache.h"
+#include "ember/runtime/AtomicFile.h"
+#include "ember/runtime/Error.h"
+#include "ember/runtime/Hash.h"
+
+#include "TestSupport.h"
+
+#include <filesystem>
+
+namespace ember::rt {
+namespace {
+
+namespace fs = std::filesystem;
+
+ModelConfig tiny() { return ModelConfig::load(std::string(EMBER_PRESETS_DIR) + "/tiny.json"); }
+
+ArtifactKeyInputs baseInputs() { return {tiny().ngramCacheKey(), DType::BF16, "cpu", "model name : X", "100:5"}; }
+
+// A stand-in compiler: logs its arguments and writes "artifact" to the -o path,
+// or fails with `exitStatus`.
+std::string writeFakeCompiler(const test::TempDir &dir, int exitStatus) {
+  std::string path = dir.file("ember-compile");
+  test::writeBytes(path, "#!/bin/sh\n"
+                         "echo \"$@\" >> \"$(dirname \"$0\")/compile.log\"\n"
+                         "out=\"\"\n"
+                         "while [ $# -gt 0 ]; do [ \"$1\" = -o ] && out=\"$2\"; shift; done\n"
+                         "[ " + std::to_string(exitStatus) + " -eq 0 ] || exit " + std::to_string(exitStatus) + "\n"
+                         "echo artifact > \"$out\"\n");
+  fs::permissions(path, fs::perms::owner_all);
+  return path;
+}
+
+TEST(ArtifactCacheKey, StableAndHex) {
+  std::string key = artifactCacheKey(baseInputs());
+  EXPECT_EQ(key, artifactCacheKey(baseInputs()));
+  EXPECT_EQ(key.size(), 16u);
+  EXPECT_EQ(key.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_EQ(fnv1a64(""), 0xcbf29ce484222325ull);
+  EXPECT_EQ(fnv1a64("a"), 0xaf63dc4c8601ec8cull);
+}
+
+TEST(ArtifactCacheKey, SensitiveToEveryInput) {
+  std::string key = artifactCacheKey(baseInputs());
+  std::vector<ArtifactKeyInputs> variants(5, baseInputs());
+  variants[0].ngramKey = tiny().ngramCacheKey() + "x";
+  variants[1].dtype = DType::F32;
+  variants[2].target = "cuda";
+  variants[3].cpuModel = "model name : Y";
+  variants[4].compilerStamp = "100:6";
+  for (const ArtifactKeyInputs &variant : variants)
+    EXPECT_NE(artifactCacheKey(variant), key);
+}
+
+TEST(ArtifactCache, CompilesOnMissThenHits) {
+  test::TempDir dir;
+  ArtifactCache cache(dir.file("cache"), writeFakeCompiler(dir, 0));
+  ModelConfig config = tiny();
+  EXPECT_FALSE(cache.isCached(config, DType::F16));
+  ArtifactCache::Artifact first = cache.getOrCompile(config, "/models/tiny/config.json", DType::F16);
+  EXPECT_FALSE(first.cacheHit);
+  EXPECT_EQ(first.path, dir.file("cache") + "/" + cache.key(config, DType::F16) + ".so");
+  EXPECT_EQ(readFile(first.path), "artifact\n");
+  std::string log = readFile(dir.file("compile.log"));
+  EXPECT_NE(log.find("--config /models/tiny/config.json --weight-dtype f16 --target cpu -o " + first.path + ".tmp."),
+            std::string::npos)
+      << log;
+
+  ArtifactCache::Artifact second = cache.getOrCompile(config, "/models/tiny/config.json", DType::F16);
+  EXPECT_TRUE(second.cacheHit);
+  EXPECT_EQ(second.path, first.path);
+  EXPECT_EQ(readFile(dir.file("compile.log")), log); // not compiled again
+  EXPECT_NE(cache.key(config, DType::BF16), cache.key(config, DType::F16));
+}
+
+TEST(ArtifactCache, CompilerFailureReportsStatusAndCommand) {
+  test::TempDir dir;
+  std::string compiler = writeFakeCompiler(dir, 3);
+  ArtifactCache cache(dir.file("cache"), compiler);
+  EXPECT_ERROR_CONTAINS(cache.getOrCompile(tiny(), "cfg.json", DType::BF16), "exit status 3",
+                        compiler + " --config cfg.json --weight-dtype bf16 --target cpu -o ");
+  EXPECT_TRUE(fs::is_empty(dir.file("cache"))); // no partial artifact
+}
+
+TEST(ArtifactCache, MissingCompiler) {
+  test::TempDir dir;
+  ArtifactCache cache(dir.file("cache"), dir.file("ember-compile"));
+  EXPECT_ERROR_CONTAINS(cache.getOrCompile(tiny(), "cfg.json", DType::BF16), dir.file("ember-compile"),
+                        "compiler not found");
+}
+
+TEST(ArtifactCache, CacheDirectoryPrecedence) {
+  auto withEnvironment = [](const char *emberDir, const char *xdg, const char *home) {
+    auto set = [](const char *name, const char *value) {
+      if (value)
+        setenv(name, value, 1);
+      else
+        unsetenv(name);
+    };
+    set("EMBER_CACHE_DIR", emberDir);
+    set("XDG_CACHE_HOME", xdg);
+    set("HOME", home);
+  };
+  std::string savedHome = getenv("HOME") ? getenv("HOME") : "";
+  withEnvironment("/e", "/x", "/h");
+  EXPECT_EQ(resolveCacheDir("/cli"), "/cli");
+  EXPECT_EQ(resolveCacheDir(""), "/e");
+  withEnvironment(nullptr, "/x", "/h");
+  EXPECT_EQ(resolveCacheDir(""), "/x/ember");
+  withEnvironment(nullptr, nullptr, "/h");
+  EXPECT_EQ(resolveCacheDir(""), "/h/.cache/ember");
+  withEnvironment(nullptr, nullptr, nullptr);
+  EXPECT_ERROR_CONTAINS(resolveCacheDir(""), "--cache-dir");
+  withEnvironment(nullptr, nullptr, savedHome.c_str());
+}
+
+TEST(ArtifactCache, HostFacts) {
+  EXPECT_FALSE(hostCpuModel().empty());
+  EXPECT_EQ(fs::path(defaultCompilerPath()).filename(), "ember-compile");
+}
+
+} // namespace
+} // namespace ember::rt

@@ -1,0 +1,148 @@
+#include "ember/runtime/Config.h"
+#include "ember/runtime/Error.h"
+
+#include "TestSupport.h"
+
+namespace ember::rt {
+namespace {
+
+using nlohmann::json;
+
+std::string presetPath(const std::string &name) { return std::string(EMBER_PRESETS_DIR) + "/" + name + ".json"; }
+
+json tinyJson() { return ModelConfig::load(presetPath("tiny")).raw; }
+
+// Writes `config` to a temp file and loads it, so messages carry a real path.
+class ConfigErrors : public ::testing::Test {
+protected:
+  ModelConfig loadModified(const std::function<void(json &)> &edit) {
+    json config = tinyJson();
+    edit(config);
+    test::writeBytes(path(), config.dump());
+    return ModelConfig::load(path());
+  }
+  std::string path() const { return dir_.file("config.json"); }
+
+private:
+  test::TempDir dir_;
+};
+
+TEST(Config, TinyPresetAndDerivedGeometry) {
+  ModelConfig config = ModelConfig::load(presetPath("tiny"));
+  EXPECT_EQ(config.vocabSize, 512);
+  EXPECT_EQ(config.hiddenSize, 96);
+  EXPECT_EQ(config.numLayers, 2);
+  EXPECT_EQ(config.nRoutedExperts, 8);
+  EXPECT_EQ(config.zeroExpertNum, 4);
+  EXPECT_DOUBLE_EQ(config.routedScalingFactor, 6.0);
+  EXPECT_DOUBLE_EQ(config.rmsNormEps, 1e-5);
+  EXPECT_TRUE(config.mlaScaleQLora);
+  EXPECT_FALSE(config.tieWordEmbeddings);
+  EXPECT_FALSE(config.ropeScaling.has_value());
+  EXPECT_EQ(config.numNgramTables(), 12);
+  EXPECT_EQ(config.ngramVocab(), 78 * 512);
+  EXPECT_EQ(config.ngramTableWidth(), 8);
+  EXPECT_EQ(config.ngramTableRows(0), 78 * 512 + 1);
+  EXPECT_EQ(config.ngramTableRows(11), 78 * 512 + 23);
+  std::vector<int64_t> offsets = config.ngramRowOffsets();
+  ASSERT_EQ(offsets.size(), 12u);
+  EXPECT_EQ(offsets[0], 0);
+  EXPECT_EQ(offsets[1], 78 * 512 + 1);
+  EXPECT_EQ(offsets[2], 2 * 78 * 512 + 1 + 3);
+  EXPECT_EQ(config.ngramTotalRows(), offsets[11] + config.ngramTableRows(11));
+}
+
+TEST(Config, OtherPresets) {
+  ModelConfig n3k2 = ModelConfig::load(presetPath("tiny-n3k2"));
+  EXPECT_EQ(n3k2.numNgramTables(), 4);
+  EXPECT_EQ(n3k2.ngramTableWidth(), 24);
+  ModelConfig yarn = ModelConfig::load(presetPath("tiny-yarn"));
+  ASSERT_TRUE(yarn.ropeScaling.has_value());
+  EXPECT_EQ(yarn.ropeScaling->type, "yarn");
+  EXPECT_DOUBLE_EQ(yarn.ropeScaling->factor, 10.0);
+  EXPECT_EQ(yarn.ropeScaling->originalMaxPositionEmbeddings, 512);
+  EXPECT_DOUBLE_EQ(yarn.ropeScaling->mscaleAllDim, 1.0);
+  EXPECT_EQ(yarn.ropeScaling->raw["beta_fast"], 32);
+  ModelConfig bench = ModelConfig::load(presetPath("ngram-bench"));
+  EXPECT_EQ(bench.numNgramTables(), 12);
+  EXPECT_EQ(bench.ngramTableWidth(), 20);
+  EXPECT_GT(bench.ngramTotalRows() * bench.ngramTableWidth(), 300'000'000); // far beyond any L3
+}
+
+TEST(Config, NgramCacheKeyCoversTheNgramFieldsOnly) {
+  ModelConfig tiny = ModelConfig::load(presetPath("tiny"));
+  EXPECT_EQ(tiny.ngramCacheKey(), ModelConfig::load(presetPath("tiny-yarn")).ngramCacheKey());
+  EXPECT_NE(tiny.ngramCacheKey(), ModelConfig::load(presetPath("tiny-n3k2")).ngramCacheKey());
+  for (const char *field : {"vocab_size", "ngram_vocab_size_ratio", "eos_token_id"}) {
+    json changed = tiny.raw;
+    changed[field] = changed[field].get<int64_t>() + 1;
+    EXPECT_NE(ModelConfig::fromJson(changed, "changed").ngramCacheKey(), tiny.ngramCacheKey()) << field;
+  }
+  json layers = tiny.raw;
+  layers["num_layers"] = 5;
+  EXPECT_EQ(ModelConfig::fromJson(layers, "layers").ngramCacheKey(), tiny.ngramCacheKey());
+}
+
+TEST_F(ConfigErrors, MissingField) {
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c.erase("kv_lora_rank"); }), path(),
+                        "missing field 'kv_lora_rank'");
+}
+
+TEST_F(ConfigErrors, NonIntegerField) {
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["hidden_size"] = 96.5; }), path(),
+                        "field 'hidden_size' must be an integer, got 96.5");
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["num_layers"] = "2"; }),
+                        "field 'num_layers' must be an integer, got \"2\"");
+}
+
+TEST_F(ConfigErrors, WrongTypeForNumbersAndBooleans) {
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["rope_theta"] = "big"; }),
+                        "field 'rope_theta' must be a number");
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["router_bias"] = 0; }),
+                        "field 'router_bias' must be a boolean, got 0");
+}
+
+TEST_F(ConfigErrors, NeighborNumAtLeastTwo) {
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["emb_neighbor_num"] = 1; }), path(),
+                        "field 'emb_neighbor_num' must be >= 2, got 1");
+}
+
+TEST_F(ConfigErrors, SplitNumAtLeastOne) {
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["emb_split_num"] = 0; }),
+                        "field 'emb_split_num' must be >= 1, got 0");
+}
+
+TEST_F(ConfigErrors, VocabAtLeastOne) {
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["vocab_size"] = 0; }), "field 'vocab_size' must be >= 1, got 0");
+}
+
+TEST_F(ConfigErrors, HiddenDivisibleByTables) {
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["emb_neighbor_num"] = 8; c["emb_split_num"] = 1; }), path(),
+                        "field 'hidden_size' (96) must be divisible by emb_split_num*(emb_neighbor_num-1) = 7");
+}
+
+TEST_F(ConfigErrors, SpecialTokensInsideVocab) {
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["eos_token_id"] = 512; }),
+                        "field 'eos_token_id' (512) must be < vocab_size (512)");
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["bos_token_id"] = 600; }),
+                        "field 'bos_token_id' (600) must be < vocab_size (512)");
+}
+
+TEST_F(ConfigErrors, NgramIdsMustFitInt32) {
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["ngram_vocab_size_ratio"] = 5'000'000; }),
+                        "n-gram ids must fit in int32");
+}
+
+TEST_F(ConfigErrors, RopeScalingNeedsTypeAndFactor) {
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["rope_scaling"] = {{"type", "yarn"}}; }),
+                        "rope_scaling: missing field 'factor'");
+}
+
+TEST_F(ConfigErrors, InvalidJsonAndMissingFile) {
+  test::writeBytes(path(), "{ not json");
+  EXPECT_ERROR_CONTAINS(ModelConfig::load(path()), path(), "invalid JSON");
+  EXPECT_ERROR_CONTAINS(ModelConfig::load(path() + ".missing"), "cannot open");
+}
+
+} // namespace
+} // namespace ember::rt

@@ -1,0 +1,92 @@
+#include "ember/runtime/DType.h"
+#include "ember/runtime/Error.h"
+
+#include "TestSupport.h"
+
+#include <cmath>
+#include <limits>
+
+namespace ember::rt {
+namespace {
+
+TEST(DType, NamesRoundTrip) {
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+    EXPECT_EQ(parseDType(dtypeName(dtype)), dtype);
+    EXPECT_EQ(parseDTypeLower(dtypeLowerName(dtype)), dtype);
+  }
+  EXPECT_STREQ(dtypeName(DType::BF16), "BF16");
+  EXPECT_STREQ(dtypeLowerName(DType::F16), "f16");
+  EXPECT_EQ(dtypeSize(DType::F32), 4u);
+  EXPECT_EQ(dtypeSize(DType::BF16), 2u);
+  EXPECT_ERROR_CONTAINS(parseDType("I64"), "'I64'", "F32, BF16 or F16");
+  EXPECT_ERROR_CONTAINS(parseDTypeLower("fp8"), "'fp8'", "f32, bf16 or f16");
+}
+
+TEST(DType, F16Normals) {
+  EXPECT_EQ(floatToF16(1.0f), 0x3c00);
+  EXPECT_EQ(floatToF16(-2.0f), 0xc000);
+  EXPECT_EQ(floatToF16(65504.0f), 0x7bff);
+  EXPECT_EQ(floatToF16(0.0f), 0x0000);
+  EXPECT_EQ(floatToF16(-0.0f), 0x8000);
+  EXPECT_EQ(f16ToFloat(0x3555), 0.333251953125f);
+  EXPECT_EQ(f16ToFloat(0x7bff), 65504.0f);
+}
+
+TEST(DType, F16Subnormals) {
+  const float smallest = std::ldexp(1.0f, -24); // 0x0001
+  EXPECT_EQ(f16ToFloat(0x0001), smallest);
+  EXPECT_EQ(f16ToFloat(0x03ff), std::ldexp(1023.0f, -24)); // largest subnormal
+  EXPECT_EQ(f16ToFloat(0x8001), -smallest);
+  EXPECT_EQ(floatToF16(smallest), 0x0001);
+  EXPECT_EQ(floatToF16(std::ldexp(1023.0f, -24)), 0x03ff);
+  EXPECT_EQ(floatToF16(std::ldexp(1.0f, -14)), 0x0400); // smallest normal
+  // Exactly half the smallest subnormal ties to even (zero); just above rounds up.
+  EXPECT_EQ(floatToF16(std::ldexp(1.0f, -25)), 0x0000);
+  EXPECT_EQ(floatToF16(std::nextafter(std::ldexp(1.0f, -25), 1.0f)), 0x0001);
+  EXPECT_EQ(floatToF16(std::ldexp(3.0f, -25)), 0x0002); // 1.5 ulp: tie to even (2)
+  EXPECT_EQ(floatToF16(std::ldexp(5.0f, -25)), 0x0002); // 2.5 ulp: tie to even (2)
+  // Every subnormal and normal half survives a round trip through float.
+  for (uint32_t bits = 0; bits < 0x7c00; ++bits)
+    ASSERT_EQ(floatToF16(f16ToFloat(uint16_t(bits))), bits) << bits;
+}
+
+TEST(DType, F16SpecialValues) {
+  EXPECT_EQ(floatToF16(65520.0f), 0x7c00); // rounds past the largest half
+  EXPECT_EQ(floatToF16(65519.0f), 0x7bff);
+  EXPECT_EQ(floatToF16(std::numeric_limits<float>::infinity()), 0x7c00);
+  EXPECT_EQ(floatToF16(-std::numeric_limits<float>::infinity()), 0xfc00);
+  EXPECT_TRUE(std::isnan(f16ToFloat(floatToF16(std::numeric_limits<float>::quiet_NaN()))));
+  EXPECT_TRUE(std::isinf(f16ToFloat(0x7c00)));
+  // 1 + 2^-11 is halfway between 1 and 1 + 2^-10: ties to even (1).
+  EXPECT_EQ(floatToF16(1.0f + std::ldexp(1.0f, -11)), 0x3c00);
+  EXPECT_EQ(floatToF16(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3c02);
+}
+
+TEST(DType, Bf16RoundToNearestEven) {
+  EXPECT_EQ(floatToBf16(1.0f), 0x3f80);
+  EXPECT_EQ(bf16ToFloat(0x3f80), 1.0f);
+  // 1 + 2^-8 is halfway between 1 and 1 + 2^-7: ties to even (1).
+  EXPECT_EQ(floatToBf16(1.0f + std::ldexp(1.0f, -8)), 0x3f80);
+  // 1 + 3*2^-8 is halfway between 1+2^-7 (odd) and 1+2^-6 (even): rounds up.
+  EXPECT_EQ(floatToBf16(1.0f + 3 * std::ldexp(1.0f, -8)), 0x3f82);
+  // Just above halfway rounds up.
+  EXPECT_EQ(floatToBf16(std::nextafter(1.0f + std::ldexp(1.0f, -8), 2.0f)), 0x3f81);
+  EXPECT_EQ(floatToBf16(-1.0f), 0xbf80);
+  EXPECT_EQ(floatToBf16(std::numeric_limits<float>::max()), 0x7f80); // overflows to inf
+  EXPECT_TRUE(std::isnan(bf16ToFloat(floatToBf16(std::numeric_limits<float>::quiet_NaN()))));
+  EXPECT_TRUE(std::isnan(bf16ToFloat(floatToBf16(floatFromBits(0x7f800001u))))); // NaN never becomes inf
+}
+
+TEST(DType, BulkConversionsRoundTrip) {
+  std::vector<float> values = {0.0f, 1.5f, -2.25f, 1024.0f, 0.0078125f};
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+    std::vector<std::byte> bytes(values.size() * dtypeSize(dtype));
+    convertFromFloat(values.data(), values.size(), dtype, bytes.data());
+    std::vector<float> back(values.size());
+    convertToFloat(bytes.data(), dtype, values.size(), back.data());
+    EXPECT_EQ(back, values) << dtypeName(dtype);
+  }
+}
+
+} // namespace
+} // namespace ember::rt

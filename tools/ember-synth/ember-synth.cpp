@@ -1,0 +1,212 @@
+// ember-synth: writes a deterministic random LongCat-Flash-Lite checkpoint
+// (config.json + safetensors with the official tensor names) for a preset.
+
+#include "ModelTensors.h"
+#include "NormalGenerator.h"
+
+#include "ember/runtime/AtomicFile.h"
+#include "ember/runtime/CommandLine.h"
+#include "ember/runtime/Config.h"
+#include "ember/runtime/Error.h"
+#include "ember/runtime/Hash.h"
+#include "ember/runtime/SafetensorsWriter.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <regex>
+#include <set>
+
+namespace fs = std::filesystem;
+using namespace ember;
+using rt::Error;
+
+namespace {
+
+constexpr char kUsage[] = R"(usage: ember-synth --preset <name|file.json> --seed S -o DIR [options]
+
+Writes DIR/config.json (the preset, verbatim) and a deterministic random
+checkpoint of the whole model with the official tensor names (embeddings,
+n-gram tables and projections, every layer, final norm, lm_head, MTP block).
+Values depend only on (seed, tensor name). Files are written as temporaries
+and renamed into place at the end; older model*.safetensors files and index
+in DIR that this run did not write are removed.
+
+options:
+  --preset <name|file.json>  preset name (looked up as <presets-dir>/<name>.json)
+                             or a path to a config.json-style file (required)
+  --seed S                   non-negative integer seed (required)
+  -o DIR                     output directory, created if missing (required)
+  --dtype f32|bf16|f16       weight dtype (default bf16; the router's
+                             e_score_correction_bias is always F32)
+  --shards N                 N = 1 (default) writes model.safetensors; N > 1 writes
+                             model-0000k-of-0000N.safetensors + model.safetensors.index.json
+  --presets-dir D            where preset names are looked up
+                             (default )" EMBER_PRESETS_DIR R"()
+  --help                     print this help
+)";
+
+std::string shardFileName(int shard, int shards) {
+  char name[64];
+  std::snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", shard + 1, shards);
+  return name;
+}
+
+// Progress on stderr once a run takes longer than a second.
+class Progress {
+public:
+  explicit Progress(uint64_t totalBytes) : total_(totalBytes) {}
+
+  void advance(uint64_t bytes) {
+    done_ += bytes;
+    double elapsed = secondsSince(start_);
+    if (elapsed > 1.0 && secondsSince(lastPrint_) > 0.25) {
+      print(elapsed);
+      lastPrint_ = Clock::now();
+    }
+  }
+  void finish() {
+    if (printed_) {
+      print(secondsSince(start_));
+      std::cerr << "\n";
+    }
+  }
+
+private:
+  using Clock = std::chrono::steady_clock;
+  static double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+  void print(double elapsed) {
+    std::fprintf(stderr, "\rember-synth: %.1f / %.1f MB (%.0f MB/s)", done_ / 1e6, total_ / 1e6,
+                 done_ / 1e6 / elapsed);
+    printed_ = true;
+  }
+
+  uint64_t total_, done_ = 0;
+  Clock::time_point start_ = Clock::now(), lastPrint_ = start_;
+  bool printed_ = false;
+};
+
+// Streams one tensor's values in chunks (the n-gram tables can be GBs).
+void writeTensorValues(const synth::SynthTensor &tensor, uint64_t seed, rt::SafetensorsWriter &writer,
+                       Progress &progress) {
+  constexpr size_t kChunk = size_t(1) << 20;
+  synth::NormalGenerator normal(rt::fnv1a64(tensor.spec.name) ^ (seed * 0x9e3779b97f4a7c15ull));
+  size_t remaining = tensor.spec.nbytes() / rt::dtypeSize(tensor.spec.dtype);
+  std::vector<float> values(std::min(kChunk, remaining));
+  std::vector<std::byte> bytes(values.size() * rt::dtypeSize(tensor.spec.dtype));
+  while (remaining > 0) {
+    size_t count = std::min(kChunk, remaining);
+    for (size_t i = 0; i < count; ++i)
+      values[i] = float(tensor.mean + tensor.stddev * normal.next());
+    size_t nbytes = count * rt::dtypeSize(tensor.spec.dtype);
+    rt::convertFromFloat(values.data(), count, tensor.spec.dtype, bytes.data());
+    writer.write(bytes.data(), nbytes);
+    progress.advance(nbytes);
+    remaining -= count;
+  }
+}
+
+// Files from earlier runs that a checkpoint reader would otherwise also load.
+void removeStaleCheckpointFiles(const fs::path &dir, const std::set<std::string> &written) {
+  static const std::regex ours(R"(model(-\d{5}-of-\d{5})?\.safetensors|model\.safetensors\.index\.json)");
+  for (const auto &item : fs::directory_iterator(dir)) {
+    std::string name = item.path().filename().string();
+    if (std::regex_match(name, ours) && !written.count(name))
+      fs::remove(item.path());
+  }
+}
+
+int synthMain(int argc, char **argv) {
+  rt::CommandLine args(argc, argv, {"--preset", "--seed", "-o", "--dtype", "--shards", "--presets-dir"}, {"--help"});
+  if (args.has("--help")) {
+    std::cout << kUsage;
+    return 0;
+  }
+  std::string presetPath = rt::resolvePresetPath(args.required("--preset"), args.value("--presets-dir", EMBER_PRESETS_DIR));
+  args.required("--seed");
+  auto seed = uint64_t(args.integer("--seed", 0));
+  fs::path outDir = args.required("-o");
+  rt::DType dtype = rt::parseDTypeLower(args.value("--dtype", "bf16"));
+  long long shardCount = args.integer("--shards", 1);
+  if (shardCount < 1 || shardCount > 99999)
+    throw Error("--shards must be between 1 and 99999, got " + std::to_string(shardCount));
+  int shards = int(shardCount);
+
+  rt::ModelConfig config = rt::ModelConfig::load(presetPath);
+  std::vector<synth::SynthTensor> tensors = synth::modelTensors(config, dtype);
+  uint64_t totalBytes = 0, params = 0;
+  for (const synth::SynthTensor &tensor : tensors) {
+    totalBytes += tensor.spec.nbytes();
+    params += tensor.spec.nbytes() / rt::dtypeSize(tensor.spec.dtype);
+  }
+
+  std::error_code ec;
+  fs::create_directories(outDir, ec);
+  if (ec)
+    throw Error(outDir.string() + ": cannot create output directory: " + ec.message());
+
+  // Shards split the declaration order by cumulative bytes, except that a
+  // group of n-gram tables (or projections) stays in one shard.
+  std::vector<std::vector<size_t>> members(static_cast<size_t>(shards));
+  uint64_t offset = 0;
+  size_t shard = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (!tensors[i].keepWithPrevious)
+      shard = totalBytes ? std::min<uint64_t>(shards - 1, offset * uint64_t(shards) / totalBytes) : 0;
+    members[shard].push_back(i);
+    offset += tensors[i].spec.nbytes();
+  }
+
+  Progress progress(totalBytes);
+  std::vector<std::unique_ptr<rt::SafetensorsWriter>> writers;
+  nlohmann::ordered_json weightMap = nlohmann::ordered_json::object();
+  std::set<std::string> written = {"config.json"};
+  for (int shard = 0; shard < shards; ++shard) {
+    std::string fileName = shards == 1 ? "model.safetensors" : shardFileName(shard, shards);
+    std::vector<rt::TensorSpec> specs;
+    for (size_t i : members[size_t(shard)]) {
+      specs.push_back(tensors[i].spec);
+      weightMap[tensors[i].spec.name] = fileName;
+    }
+    writers.push_back(std::make_unique<rt::SafetensorsWriter>((outDir / fileName).string(), specs));
+    for (size_t i : members[size_t(shard)])
+      writeTensorValues(tensors[i], seed, *writers.back(), progress);
+    writers.back()->finish();
+    written.insert(fileName);
+  }
+  progress.finish();
+
+  std::unique_ptr<rt::AtomicOutputFile> index;
+  if (shards > 1) {
+    nlohmann::ordered_json indexJson = {{"metadata", {{"total_size", totalBytes}}}, {"weight_map", weightMap}};
+    std::string text = indexJson.dump(2) + "\n";
+    index = std::make_unique<rt::AtomicOutputFile>((outDir / "model.safetensors.index.json").string());
+    index->write(text.data(), text.size());
+    written.insert("model.safetensors.index.json");
+  }
+  std::string configText = rt::readFile(presetPath);
+  rt::AtomicOutputFile configFile((outDir / "config.json").string());
+  configFile.write(configText.data(), configText.size());
+
+  for (auto &writer : writers)
+    writer->commit();
+  if (index)
+    index->commit();
+  configFile.commit();
+  removeStaleCheckpointFiles(outDir, written);
+
+  std::printf("ember-synth: wrote %s: %zu tensors, %.2f MB, %llu params (%s, %d shard%s, seed %llu)\n",
+              outDir.string().c_str(), tensors.size(), totalBytes / 1e6, (unsigned long long)params,
+              rt::dtypeLowerName(dtype), shards, shards == 1 ? "" : "s", (unsigned long long)seed);
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  return rt::runTool("ember-synth", [&] { return synthMain(argc, argv); });
+}
