@@ -40,7 +40,8 @@ options:
   --dump-ngram-ids FILE    write the int32 [T, E] table-local n-gram ids as .npy
   --cache-dir D            artifact cache (default: $EMBER_CACHE_DIR, else
                            $XDG_CACHE_HOME/ember, else $HOME/.cache/ember)
-  --quiet                  print nothing but errors (no progress, no summary)
+  --quiet                  no progress and no summary (a cache miss still shows
+                           ember-compile's one-line report on stderr)
   --help                   print this help
 )";
 
