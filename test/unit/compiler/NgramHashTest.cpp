@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Ember/NgramMath.h"
+#include "ember/runtime/MemRef.h"
 #include "lowering/Codegen.h"
 #include "lowering/Passes.h"
 #include "lowering/Registration.h"
@@ -26,11 +27,8 @@ namespace {
 constexpr int64_t kVocab = 131072, kRatio = 78, kN = 4, kK = 4, kEos = 2;
 constexpr int64_t kTables = kK * (kN - 1);
 
-template <int Rank> struct Descriptor {
-  int32_t *allocated, *aligned;
-  int64_t offset, sizes[Rank], strides[Rank];
-};
-using IdsFn = void (*)(Descriptor<2> *, int64_t, int64_t, Descriptor<2> *);
+using IdsDescriptor = ember::rt::MemRefDescriptor<int32_t, 2>;
+using IdsFn = void (*)(IdsDescriptor *, int64_t, int64_t, IdsDescriptor *);
 
 using u128 = unsigned __int128;
 
@@ -93,8 +91,8 @@ protected:
     ASSERT_NE(ids, nullptr);
     int64_t count = tokens.size();
     std::vector<int32_t> out(count * kTables, -1);
-    Descriptor<2> table{tokens.data(), tokens.data(), 0, {1, count}, {count, 1}};
-    Descriptor<2> result{out.data(), out.data(), 0, {count, kTables}, {kTables, 1}};
+    auto table = ember::rt::rowMajorMemRef<int32_t, 2>(tokens.data(), {1, count});
+    auto result = ember::rt::rowMajorMemRef<int32_t, 2>(out.data(), {count, kTables});
     ids(&table, 0, 0, &result);
     for (int64_t t = 0; t < count; ++t) {
       std::vector<int64_t> expected = referenceIds(tokens, t);

@@ -3,21 +3,13 @@
 // outputs: ids[t][i] = token(t) * 100 + i, embeddings[t][d] = float(t * 1000 + d).
 
 #include "ember/runtime/MemRef.h"
+#include "FakeNgramCall.h"
 
 #include <cstdint>
 
 using ember::rt::MemRefDescriptor;
 
 extern "C" {
-
-struct FakeNgramCall {
-  MemRefDescriptor<int32_t, 2> tokenTable;
-  int64_t slot, position;
-  MemRefDescriptor<void, 2> wordEmbedding, ngramTables;
-  MemRefDescriptor<void, 3> projections;
-  MemRefDescriptor<int32_t, 2> idsOut;
-  MemRefDescriptor<float, 2> embeddingsOut;
-};
 
 __attribute__((visibility("default"))) FakeNgramCall fake_ngram_last_call;
 

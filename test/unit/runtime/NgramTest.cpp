@@ -3,6 +3,7 @@
 #include "ember/runtime/NgramArtifact.h"
 #include "ember/runtime/NgramEmbedding.h"
 
+#include "FakeNgramCall.h"
 #include "TestSupport.h"
 
 #include <dlfcn.h>
@@ -124,15 +125,6 @@ TEST(NgramArtifact, LoadErrorsCarryDlerror) {
   test::writeBytes(dir.file("junk.so"), "not an ELF file");
   EXPECT_ERROR_CONTAINS(NgramArtifact(dir.file("junk.so")), "junk.so", "cannot load compiled artifact");
 }
-
-struct FakeNgramCall {
-  MemRefDescriptor<int32_t, 2> tokenTable;
-  int64_t slot, position;
-  MemRefDescriptor<void, 2> wordEmbedding, ngramTables;
-  MemRefDescriptor<void, 3> projections;
-  MemRefDescriptor<int32_t, 2> idsOut;
-  MemRefDescriptor<float, 2> embeddingsOut;
-};
 
 TEST(NgramEmbedding, RunnerPassesDescriptorsOfTheRightShape) {
   test::TempDir dir;
