@@ -126,4 +126,8 @@ def Ember_NgramCombineOp : Ember_Op<"ngram_combine"> {
   let hasCanonicalizer = 1;
 }
 
+include "EmberDenseOps.td"
+include "EmberAttentionOps.td"
+include "EmberMoeOps.td"
+
 #endif // EMBER_OPS_TD

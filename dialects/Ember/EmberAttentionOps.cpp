@@ -1,0 +1,6 @@
+//===- EmberAttentionOps.cpp - verifiers of the attention ops ------------------------===//
+#include "dialects/Ember/EmberDialect.h"
+#include "dialects/Ember/VerifierSupport.h"
+
+using namespace mlir;
+using namespace mlir::ember;

@@ -1,0 +1,2 @@
+//===- EmberAttentionOps.td - ember attention operations ------*- tablegen -*-===//
+// Included by EmberOps.td (one generated op list for the dialect).

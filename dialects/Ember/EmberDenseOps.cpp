@@ -1,0 +1,6 @@
+//===- EmberDenseOps.cpp - verifiers of the dense ops ------------------------===//
+#include "dialects/Ember/EmberDialect.h"
+#include "dialects/Ember/VerifierSupport.h"
+
+using namespace mlir;
+using namespace mlir::ember;

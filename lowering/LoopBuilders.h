@@ -1,0 +1,88 @@
+//===- LoopBuilders.h - helpers shared by the ember-to-loops patterns -*- C++ -*-===//
+#ifndef EMBER_LOWERING_LOOPBUILDERS_H
+#define EMBER_LOWERING_LOOPBUILDERS_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::ember {
+
+inline Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantIndexOp::create(b, loc, value);
+}
+
+inline Value f32Constant(OpBuilder &b, Location loc, double value) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
+}
+
+inline Value dimOf(OpBuilder &b, Location loc, Value memref, int64_t dim) {
+  int64_t size = cast<MemRefType>(memref.getType()).getDimSize(dim);
+  if (ShapedType::isStatic(size))
+    return indexConstant(b, loc, size);
+  return memref::DimOp::create(b, loc, memref, dim);
+}
+
+/// scf.parallel over [0, extents) with unit steps.
+inline void buildParallelNest(OpBuilder &b, Location loc, ValueRange extents,
+                              function_ref<void(OpBuilder &, Location, ValueRange)> body) {
+  SmallVector<Value> zeros(extents.size(), indexConstant(b, loc, 0));
+  SmallVector<Value> ones(extents.size(), indexConstant(b, loc, 1));
+  scf::ParallelOp::create(b, loc, zeros, extents, ones, body);
+}
+
+/// scf.for over [0, extent) carrying `init`; returns the loop results.
+inline ValueRange buildSequentialLoop(
+    OpBuilder &b, Location loc, Value extent, ValueRange init,
+    function_ref<SmallVector<Value>(OpBuilder &, Location, Value, ValueRange)> body) {
+  auto loop = scf::ForOp::create(
+      b, loc, indexConstant(b, loc, 0), extent, indexConstant(b, loc, 1), init,
+      [&](OpBuilder &b, Location loc, Value iv, ValueRange acc) {
+        scf::YieldOp::create(b, loc, body(b, loc, iv, acc));
+      });
+  return loop.getResults();
+}
+
+/// Widens a stored weight element to f32 (compute is always f32).
+inline Value toF32(OpBuilder &b, Location loc, Value value) {
+  if (value.getType().isF32())
+    return value;
+  return arith::ExtFOp::create(b, loc, b.getF32Type(), value);
+}
+
+/// Loads `memref[indices]` widened to f32.
+inline Value loadF32(OpBuilder &b, Location loc, Value memref, ValueRange indices) {
+  return toF32(b, loc, memref::LoadOp::create(b, loc, memref, indices));
+}
+
+/// Flags for dot-product reductions: reassociation lets the CPU backend
+/// vectorize them (results then differ from a sequential sum by rounding).
+inline arith::FastMathFlagsAttr reductionFastMath(MLIRContext *context) {
+  return arith::FastMathFlagsAttr::get(context, arith::FastMathFlags::reassoc |
+                                                    arith::FastMathFlags::contract);
+}
+
+/// Sum over k in [0, extent) of lhs(k) * rhs(k), starting from `init`.
+inline Value buildDotProduct(OpBuilder &b, Location loc, Value extent, Value init,
+                             function_ref<Value(OpBuilder &, Location, Value)> lhs,
+                             function_ref<Value(OpBuilder &, Location, Value)> rhs) {
+  auto fastmath = reductionFastMath(b.getContext());
+  return buildSequentialLoop(b, loc, extent, init,
+                             [&](OpBuilder &b, Location loc, Value k, ValueRange acc) {
+                               Value product = arith::MulFOp::create(b, loc, lhs(b, loc, k),
+                                                                     rhs(b, loc, k), fastmath);
+                               return SmallVector<Value>{
+                                   arith::AddFOp::create(b, loc, acc[0], product, fastmath)};
+                             })[0];
+}
+
+// Conversion patterns, one file per op family.
+void populateNgramLoweringPatterns(RewritePatternSet &patterns);
+void populateDenseLoweringPatterns(RewritePatternSet &patterns);
+void populateAttentionLoweringPatterns(RewritePatternSet &patterns);
+void populateMoeLoweringPatterns(RewritePatternSet &patterns);
+
+} // namespace mlir::ember
+
+#endif // EMBER_LOWERING_LOOPBUILDERS_H

@@ -1,0 +1,8 @@
+//===- LowerMoeOps.cpp - moe ops to scf.parallel nests ------------------===//
+#include "dialects/Ember/EmberDialect.h"
+#include "lowering/LoopBuilders.h"
+
+using namespace mlir;
+using namespace mlir::ember;
+
+void mlir::ember::populateMoeLoweringPatterns(RewritePatternSet &patterns) {}

@@ -1,0 +1,165 @@
+//===- LowerNgramOps.cpp - n-gram ops to scf.parallel nests ---------------===//
+#include "dialects/Ember/EmberDialect.h"
+#include "dialects/Ember/NgramMath.h"
+#include "lowering/LoopBuilders.h"
+
+using namespace mlir;
+using namespace mlir::ember;
+
+namespace {
+
+struct LowerNgramCacheWrite : OpConversionPattern<NgramCacheWriteOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(NgramCacheWriteOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value count = dimOf(rewriter, loc, adaptor.getTokens(), 0);
+    buildParallelNest(rewriter, loc, count, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+      Value token = memref::LoadOp::create(b, loc, adaptor.getTokens(), ivs);
+      Value position = arith::AddIOp::create(b, loc, adaptor.getPosition(), ivs[0]);
+      memref::StoreOp::create(b, loc, token, adaptor.getTable(),
+                              ValueRange{adaptor.getSlot(), position});
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// One thread per token: gathers the N-1 history tokens once (applying the
+/// EOS-segment rule), then evaluates all E hashes with constant multipliers.
+struct LowerNgramIds : OpConversionPattern<NgramIdsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(NgramIdsOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    NgramConfigAttr config = op.getConfig();
+    Value count = dimOf(rewriter, loc, adaptor.getIds(), 0);
+    buildParallelNest(rewriter, loc, count, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+      Type i64 = b.getI64Type();
+      Value table = adaptor.getTable(), slot = adaptor.getSlot();
+      Value zeroIndex = indexConstant(b, loc, 0);
+      Value zeroI64 = arith::ConstantIntOp::create(b, loc, i64, 0);
+      Value eos = arith::ConstantIntOp::create(b, loc, b.getI32Type(), config.getEos());
+      Value position = arith::AddIOp::create(b, loc, adaptor.getPosition(), ivs[0]);
+
+      // history[j] = x_{t-j}, or 0 once the look-back passes the sequence start
+      // or an EOS that ends an earlier segment. Tokens are read as unsigned so
+      // that every id stays inside its table whatever the table holds.
+      SmallVector<Value> history;
+      Value current = memref::LoadOp::create(b, loc, table, ValueRange{slot, position});
+      history.push_back(arith::ExtUIOp::create(b, loc, i64, current));
+      Value blocked = arith::ConstantIntOp::create(b, loc, b.getI1Type(), 0);
+      for (int64_t j = 1; j < config.getN(); ++j) {
+        Value back = arith::SubIOp::create(b, loc, position, indexConstant(b, loc, j));
+        Value beforeStart =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, back, zeroIndex);
+        Value clamped = arith::SelectOp::create(b, loc, beforeStart, zeroIndex, back);
+        Value token = memref::LoadOp::create(b, loc, table, ValueRange{slot, clamped});
+        Value isEos = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, token, eos);
+        blocked = arith::OrIOp::create(b, loc, blocked, beforeStart);
+        blocked = arith::OrIOp::create(b, loc, blocked, isEos);
+        Value wide = arith::ExtUIOp::create(b, loc, i64, token);
+        history.push_back(arith::SelectOp::create(b, loc, blocked, zeroI64, wide));
+      }
+
+      for (int64_t i = 0, e = config.getNumTables(); i < e; ++i) {
+        uint64_t rows = config.getTableRows(i);
+        Value sum = zeroI64;
+        for (int64_t j = 0, order = config.getTableOrder(i); j < order; ++j) {
+          uint64_t multiplier = ::ember::ngramMultiplier(config.getVocab(), rows, j);
+          Value term = arith::MulIOp::create(
+              b, loc, history[j], arith::ConstantIntOp::create(b, loc, i64, multiplier));
+          sum = arith::AddIOp::create(b, loc, sum, term);
+        }
+        Value id = arith::RemUIOp::create(b, loc, sum,
+                                          arith::ConstantIntOp::create(b, loc, i64, rows));
+        Value id32 = arith::TruncIOp::create(b, loc, b.getI32Type(), id);
+        memref::StoreOp::create(b, loc, id32, adaptor.getIds(),
+                                ValueRange{ivs[0], indexConstant(b, loc, i)});
+      }
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// One thread per (token, column): walks the E tables, so consecutive
+/// threads read consecutive elements of each gathered row.
+struct LowerMultiTableGather : OpConversionPattern<MultiTableGatherOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(MultiTableGatherOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value tokens = dimOf(rewriter, loc, adaptor.getIds(), 0);
+    Value width = dimOf(rewriter, loc, adaptor.getTable(), 1);
+    ArrayRef<int64_t> offsets = op.getRowOffsets();
+    buildParallelNest(rewriter, loc, ValueRange{tokens, width},
+                      [&](OpBuilder &b, Location loc, ValueRange ivs) {
+                        for (auto [table, offset] : llvm::enumerate(offsets)) {
+                          Value tableIndex = indexConstant(b, loc, table);
+                          Value id = memref::LoadOp::create(b, loc, adaptor.getIds(),
+                                                            ValueRange{ivs[0], tableIndex});
+                          Value row = arith::IndexCastUIOp::create(b, loc, b.getIndexType(), id);
+                          row = arith::AddIOp::create(b, loc, row, indexConstant(b, loc, offset));
+                          Value element = memref::LoadOp::create(b, loc, adaptor.getTable(),
+                                                                 ValueRange{row, ivs[1]});
+                          memref::StoreOp::create(b, loc, toF32(b, loc, element), adaptor.getOut(),
+                                                  ValueRange{ivs[0], tableIndex, ivs[1]});
+                        }
+                      });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// One thread per output element: a dot product over all tables' rows.
+/// reassoc lets the CPU backend vectorize the reduction.
+struct LowerNgramCombine : OpConversionPattern<NgramCombineOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(NgramCombineOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value rows = adaptor.getRows(), proj = adaptor.getProjections();
+    Value tokens = dimOf(rewriter, loc, adaptor.getOut(), 0);
+    Value hidden = dimOf(rewriter, loc, adaptor.getOut(), 1);
+    Value tables = dimOf(rewriter, loc, rows, 1);
+    Value width = dimOf(rewriter, loc, rows, 2);
+    auto fastmath = reductionFastMath(rewriter.getContext());
+    buildParallelNest(
+        rewriter, loc, ValueRange{tokens, hidden}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+          Value t = ivs[0], d = ivs[1];
+          Value zero = indexConstant(b, loc, 0), one = indexConstant(b, loc, 1);
+          Value init = memref::LoadOp::create(b, loc, adaptor.getWord(), ValueRange{t, d});
+          auto overTables = scf::ForOp::create(
+              b, loc, zero, tables, one, ValueRange{init},
+              [&](OpBuilder &b, Location loc, Value i, ValueRange acc) {
+                auto overWidth = scf::ForOp::create(
+                    b, loc, zero, width, one, acc,
+                    [&](OpBuilder &b, Location loc, Value w, ValueRange acc) {
+                      Value p = toF32(
+                          b, loc, memref::LoadOp::create(b, loc, proj, ValueRange{i, d, w}));
+                      Value r = memref::LoadOp::create(b, loc, rows, ValueRange{t, i, w});
+                      Value product = arith::MulFOp::create(b, loc, p, r, fastmath);
+                      Value sum = arith::AddFOp::create(b, loc, acc[0], product, fastmath);
+                      scf::YieldOp::create(b, loc, sum);
+                    });
+                scf::YieldOp::create(b, loc, overWidth.getResults());
+              });
+          // The mean over 1 + E vectors, divided as the reference does.
+          Value count = arith::IndexCastOp::create(b, loc, b.getI64Type(),
+                                                   arith::AddIOp::create(b, loc, tables, one));
+          Value divisor = arith::SIToFPOp::create(b, loc, b.getF32Type(), count);
+          Value mean = arith::DivFOp::create(b, loc, overTables.getResult(0), divisor);
+          memref::StoreOp::create(b, loc, mean, adaptor.getOut(), ValueRange{t, d});
+        });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::ember::populateNgramLoweringPatterns(RewritePatternSet &patterns) {
+  patterns.add<LowerNgramCacheWrite, LowerNgramIds, LowerMultiTableGather, LowerNgramCombine>(
+      patterns.getContext());
+}

@@ -1,0 +1,82 @@
+#pragma once
+
+// The calling convention of a compiled LongCat-Flash-Lite artifact: the one
+// place that says which tensors the compiled decoder takes, in which order,
+// with which shapes. The graph builder (models/) emits its function
+// signatures from this list and the runtime binds checkpoint tensors by it.
+
+#include "ember/runtime/Config.h"
+#include "ember/runtime/Shape.h"
+
+#include <string>
+#include <vector>
+
+namespace ember::rt {
+
+// Entry points of the compiled decoder. Each also exists as
+// `<name>_packed(void **args)`: args[i] points to argument i (a memref
+// descriptor for memrefs, an int64_t for indices), in this order:
+//   tokens      int32 [T]                new tokens
+//   slot        index                    sequence slot (row of the token table / KV cache)
+//   start       index                    position of tokens[0] (ember_step only)
+//   token_table int32 [slots, context]   the N-gram cache (DESIGN.md 1.2)
+//   kv_cache    f32   [2L, slots, context, kv_lora + rope]  latent KV cache
+//   logits      f32   [T, V]             out
+//   hidden      f32   [T, D]             out: final (post model.norm) hidden state
+//   then every weight of modelWeights(config), in order.
+// ember_prefill is ember_step at start 0. Both write tokens into the token
+// table and the new positions' latents into the KV cache before attending.
+inline constexpr char kPrefillFunction[] = "ember_prefill";
+inline constexpr char kStepFunction[] = "ember_step";
+inline constexpr char kPackedSuffix[] = "_packed";
+
+// One argument of the decoder: the concatenation, in order, of checkpoint
+// tensors `pieces` (most have one piece; the n-gram tables are concatenated
+// along rows, post-projections and expert weights are stacked).
+struct AbiPiece {
+  std::string name;
+  Shape shape;
+};
+struct AbiWeight {
+  std::string name;  // for messages, e.g. "model.layers.0.mlp.experts.*.gate_proj.weight"
+  Shape shape;       // shape of the whole argument
+  bool alwaysF32;    // stored as f32 whatever the compiled weight dtype
+  std::vector<AbiPiece> pieces;
+};
+
+// Weight arguments in call order:
+//   model.embed_tokens.weight                       [V, D]
+//   n-gram tables (embedders.0..E-1, concatenated)  [sum M_i, D/E]
+//   post_projs.0..E-1 (stacked)                     [E, D, D/E]
+//   per layer l, per sublayer s in {0, 1}:
+//     input_layernorm.s [D], post_attention_layernorm.s [D],
+//     self_attn.s.{q_a_proj [q_lora, D], q_a_layernorm [q_lora],
+//                  q_b_proj [H (nope+rope), q_lora],
+//                  kv_a_proj_with_mqa [kv_lora + rope, D], kv_a_layernorm [kv_lora],
+//                  kv_b_proj [H (nope+v), kv_lora], o_proj [D, H v]},
+//     mlps.s.{gate_proj [F, D], up_proj [F, D], down_proj [D, F]}
+//   per layer l, after both sublayers:
+//     mlp.router.classifier [R+Z, D], mlp.router.e_score_correction_bias [R+Z] (f32),
+//     mlp.experts.*.gate_proj [R, Fe, D], .up_proj [R, Fe, D], .down_proj [R, D, Fe] (stacked)
+//   model.norm.weight [D], lm_head.weight [V, D]
+std::vector<AbiWeight> modelWeights(const ModelConfig &config);
+
+// Number of weight arguments per layer in modelWeights (2 x 12 + 5).
+inline constexpr int kWeightsPerLayer = 29;
+
+// Latent KV cache geometry: one row of kv_lora + rope floats per token per
+// attention sublayer.
+inline int64_t kvCacheSublayers(const ModelConfig &config) { return 2 * config.numLayers; }
+inline int64_t kvCacheRowWidth(const ModelConfig &config) {
+  return config.kvLoraRank + config.qkRopeHeadDim;
+}
+
+// RoPE (interleaved pairs) of DESIGN.md 1.3: inverse frequencies of the
+// rope/2 pairs, YaRN-ramped when rope_scaling is set; the factor applied to
+// cos and sin (YaRN mscale / mscale_all_dim ratio, else 1); and the softmax
+// scale (nope+rope)^-0.5, times mscale^2 under YaRN with mscale_all_dim.
+std::vector<float> ropeInverseFrequencies(const ModelConfig &config);
+double ropeCosSinScale(const ModelConfig &config);
+double attentionSoftmaxScale(const ModelConfig &config);
+
+} // namespace ember::rt

@@ -1,0 +1,130 @@
+#include "ember/runtime/ModelAbi.h"
+
+#include "ember/runtime/CheckpointNames.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ember::rt {
+
+namespace {
+
+class WeightList {
+public:
+  void single(const std::string &name, Shape shape, bool alwaysF32 = false) {
+    weights_.push_back({name, shape, alwaysF32, {{name, shape}}});
+  }
+  // Pieces laid back to back; `shape` is the whole argument's shape.
+  void joined(const std::string &name, Shape shape, std::vector<AbiPiece> pieces) {
+    weights_.push_back({name, std::move(shape), false, std::move(pieces)});
+  }
+  std::vector<AbiWeight> take() { return std::move(weights_); }
+
+private:
+  std::vector<AbiWeight> weights_;
+};
+
+} // namespace
+
+std::vector<AbiWeight> modelWeights(const ModelConfig &c) {
+  WeightList list;
+  int64_t D = c.hiddenSize, H = c.numAttentionHeads, E = c.numNgramTables(), W = c.ngramTableWidth();
+  int64_t R = c.nRoutedExperts, allExperts = c.nRoutedExperts + c.zeroExpertNum;
+
+  list.single(kWordEmbeddingName, {c.vocabSize, D});
+  std::vector<AbiPiece> tables, projections;
+  for (int64_t i = 0; i < E; ++i) {
+    tables.push_back({ngramEmbedderName(i), {c.ngramTableRows(i), W}});
+    projections.push_back({ngramPostProjName(i), {D, W}});
+  }
+  list.joined("model.ngram_embeddings.embedders.*.weight", {c.ngramTotalRows(), W}, tables);
+  list.joined("model.ngram_embeddings.post_projs.*.weight", {E, D, W}, projections);
+
+  for (int64_t layer = 0; layer < c.numLayers; ++layer) {
+    std::string prefix = "model.layers." + std::to_string(layer) + ".";
+    for (const char *sub : {"0", "1"}) {
+      list.single(prefix + "input_layernorm." + sub + ".weight", {D});
+      list.single(prefix + "post_attention_layernorm." + sub + ".weight", {D});
+      std::string attn = prefix + "self_attn." + sub + ".";
+      list.single(attn + "q_a_proj.weight", {c.qLoraRank, D});
+      list.single(attn + "q_a_layernorm.weight", {c.qLoraRank});
+      list.single(attn + "q_b_proj.weight", {H * (c.qkNopeHeadDim + c.qkRopeHeadDim), c.qLoraRank});
+      list.single(attn + "kv_a_proj_with_mqa.weight", {c.kvLoraRank + c.qkRopeHeadDim, D});
+      list.single(attn + "kv_a_layernorm.weight", {c.kvLoraRank});
+      list.single(attn + "kv_b_proj.weight", {H * (c.qkNopeHeadDim + c.vHeadDim), c.kvLoraRank});
+      list.single(attn + "o_proj.weight", {D, H * c.vHeadDim});
+      std::string mlp = prefix + "mlps." + sub + ".";
+      list.single(mlp + "gate_proj.weight", {c.ffnHiddenSize, D});
+      list.single(mlp + "up_proj.weight", {c.ffnHiddenSize, D});
+      list.single(mlp + "down_proj.weight", {D, c.ffnHiddenSize});
+    }
+    list.single(prefix + "mlp.router.classifier.weight", {allExperts, D});
+    list.single(prefix + "mlp.router.e_score_correction_bias", {allExperts}, /*alwaysF32=*/true);
+    int64_t Fe = c.expertFfnHiddenSize;
+    for (auto [proj, pieceShape] : {std::pair<const char *, Shape>{"gate_proj", {Fe, D}},
+                                    std::pair<const char *, Shape>{"up_proj", {Fe, D}},
+                                    std::pair<const char *, Shape>{"down_proj", {D, Fe}}}) {
+      std::vector<AbiPiece> experts;
+      for (int64_t e = 0; e < R; ++e)
+        experts.push_back({prefix + "mlp.experts." + std::to_string(e) + "." + proj + ".weight", pieceShape});
+      list.joined(prefix + "mlp.experts.*." + proj + ".weight", {R, pieceShape[0], pieceShape[1]}, experts);
+    }
+  }
+  list.single("model.norm.weight", {D});
+  list.single("lm_head.weight", {c.vocabSize, D});
+  return list.take();
+}
+
+namespace {
+
+// DeepSeek-V2 YaRN helpers (HF modeling_deepseek.py), in double precision.
+double yarnMscale(double scale, double mscale) {
+  return scale <= 1 ? 1.0 : 0.1 * mscale * std::log(scale) + 1.0;
+}
+
+double yarnCorrectionDim(double rotations, double dim, double base, double maxPositions) {
+  return dim * std::log(maxPositions / (rotations * 2 * M_PI)) / (2 * std::log(base));
+}
+
+} // namespace
+
+std::vector<float> ropeInverseFrequencies(const ModelConfig &c) {
+  int64_t dim = c.qkRopeHeadDim, pairs = dim / 2;
+  std::vector<float> inverse(pairs);
+  for (int64_t i = 0; i < pairs; ++i)
+    inverse[i] = float(1.0 / std::pow(c.ropeTheta, double(2 * i) / double(dim)));
+  if (!c.ropeScaling)
+    return inverse;
+  const RopeScaling &s = *c.ropeScaling;
+  double low = std::floor(yarnCorrectionDim(s.betaFast, dim, c.ropeTheta, s.originalMaxPositionEmbeddings));
+  double high = std::ceil(yarnCorrectionDim(s.betaSlow, dim, c.ropeTheta, s.originalMaxPositionEmbeddings));
+  low = std::max(low, 0.0);
+  high = std::min(high, double(dim - 1));
+  if (low == high)
+    high += 0.001;
+  for (int64_t i = 0; i < pairs; ++i) {
+    double ramp = std::clamp((double(i) - low) / (high - low), 0.0, 1.0);
+    double extrapolationWeight = 1.0 - ramp;
+    double extrapolated = inverse[i], interpolated = inverse[i] / s.factor;
+    inverse[i] = float(interpolated * (1 - extrapolationWeight) + extrapolated * extrapolationWeight);
+  }
+  return inverse;
+}
+
+double ropeCosSinScale(const ModelConfig &c) {
+  if (!c.ropeScaling)
+    return 1.0;
+  const RopeScaling &s = *c.ropeScaling;
+  return yarnMscale(s.factor, s.mscale) / yarnMscale(s.factor, s.mscaleAllDim);
+}
+
+double attentionSoftmaxScale(const ModelConfig &c) {
+  double scale = 1.0 / std::sqrt(double(c.qkNopeHeadDim + c.qkRopeHeadDim));
+  if (c.ropeScaling && c.ropeScaling->mscaleAllDim != 0) {
+    double m = yarnMscale(c.ropeScaling->factor, c.ropeScaling->mscaleAllDim);
+    scale *= m * m;
+  }
+  return scale;
+}
+
+} // namespace ember::rt
