@@ -5,6 +5,7 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -52,6 +53,34 @@ void optimize(llvm::Module &module, llvm::TargetMachine &machine) {
   builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(module, modules);
 }
 
+/// For every C-interface function `_mlir_ciface_<name>` adds
+/// `void <name>_packed(void **args)` that calls it with args[i] (a descriptor
+/// pointer) or *args[i] (a scalar): a caller can then pass any number of
+/// arguments without knowing the signature at compile time.
+void addPackedEntryPoints(llvm::Module &module) {
+  constexpr llvm::StringLiteral prefix = "_mlir_ciface_";
+  llvm::LLVMContext &context = module.getContext();
+  auto *pointer = llvm::PointerType::getUnqual(context);
+  SmallVector<llvm::Function *> interfaces;
+  for (llvm::Function &function : module)
+    if (!function.isDeclaration() && function.getName().starts_with(prefix))
+      interfaces.push_back(&function);
+  for (llvm::Function *callee : interfaces) {
+    auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(context), {pointer}, false);
+    std::string name = (callee->getName().drop_front(prefix.size()) + "_packed").str();
+    auto *wrapper = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, module);
+    llvm::IRBuilder<> builder(llvm::BasicBlock::Create(context, "entry", wrapper));
+    SmallVector<llvm::Value *> arguments;
+    for (auto [index, parameter] : llvm::enumerate(callee->getFunctionType()->params())) {
+      llvm::Value *slot = builder.CreateLoad(
+          pointer, builder.CreateConstGEP1_64(pointer, wrapper->getArg(0), index));
+      arguments.push_back(parameter->isPointerTy() ? slot : builder.CreateLoad(parameter, slot));
+    }
+    builder.CreateCall(callee, arguments);
+    builder.CreateRetVoid();
+  }
+}
+
 struct HostModule {
   std::unique_ptr<llvm::LLVMContext> context;
   std::unique_ptr<llvm::Module> module;
@@ -76,6 +105,7 @@ llvm::Expected<HostModule> translateAndOptimize(ModuleOp module) {
                                    "lowered to the LLVM dialect?)");
   host.module->setDataLayout(host.machine->createDataLayout());
   host.module->setTargetTriple(host.machine->getTargetTriple());
+  addPackedEntryPoints(*host.module);
   optimize(*host.module, *host.machine);
   return host;
 }

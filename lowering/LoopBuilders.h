@@ -3,6 +3,7 @@
 #define EMBER_LOWERING_LOOPBUILDERS_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Transforms/DialectConversion.h"
@@ -75,6 +76,14 @@ inline Value buildDotProduct(OpBuilder &b, Location loc, Value extent, Value ini
                                return SmallVector<Value>{
                                    arith::AddFOp::create(b, loc, acc[0], product, fastmath)};
                              })[0];
+}
+
+/// silu(z) = z / (1 + exp(-z)).
+inline Value buildSilu(OpBuilder &b, Location loc, Value z) {
+  Value negated = arith::NegFOp::create(b, loc, z);
+  Value denominator =
+      arith::AddFOp::create(b, loc, f32Constant(b, loc, 1.0), math::ExpOp::create(b, loc, negated));
+  return arith::DivFOp::create(b, loc, z, denominator);
 }
 
 // Conversion patterns, one file per op family.

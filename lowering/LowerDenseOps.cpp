@@ -1,8 +1,99 @@
-//===- LowerDenseOps.cpp - dense ops to scf.parallel nests ------------------===//
+//===- LowerDenseOps.cpp - linear, rms_norm, silu_mul to scf.parallel ------===//
 #include "dialects/Ember/EmberDialect.h"
 #include "lowering/LoopBuilders.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
 
 using namespace mlir;
 using namespace mlir::ember;
 
-void mlir::ember::populateDenseLoweringPatterns(RewritePatternSet &patterns) {}
+namespace {
+
+/// One thread per output element: a dot product along the contiguous input
+/// dimension of both x and the [out, in] weight.
+struct LowerLinear : OpConversionPattern<LinearOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(LinearOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getX(), w = adaptor.getWeight(), y = adaptor.getOut();
+    Value tokens = dimOf(rewriter, loc, y, 0), outputs = dimOf(rewriter, loc, y, 1);
+    Value inputs = dimOf(rewriter, loc, x, 1);
+    bool accumulate = op.getAccumulate();
+    buildParallelNest(rewriter, loc, {tokens, outputs},
+                      [&](OpBuilder &b, Location loc, ValueRange ivs) {
+                        Value t = ivs[0], o = ivs[1];
+                        Value init = accumulate ? memref::LoadOp::create(b, loc, y, ivs).getResult()
+                                                : f32Constant(b, loc, 0.0);
+                        Value sum = buildDotProduct(
+                            b, loc, inputs, init,
+                            [&](OpBuilder &b, Location loc, Value i) {
+                              return loadF32(b, loc, x, {t, i});
+                            },
+                            [&](OpBuilder &b, Location loc, Value i) {
+                              return loadF32(b, loc, w, {o, i});
+                            });
+                        memref::StoreOp::create(b, loc, sum, y, ivs);
+                      });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// One thread per token: the mean square, then the scaled row. sqrt and a
+/// division (not math.rsqrt) keep the GPU code free of libdevice calls.
+struct LowerRmsNorm : OpConversionPattern<RmsNormOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(RmsNormOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getX(), w = adaptor.getWeight(), y = adaptor.getOut();
+    Value tokens = dimOf(rewriter, loc, x, 0), width = dimOf(rewriter, loc, x, 1);
+    double eps = op.getEps().convertToDouble(), scale = op.getScale().convertToDouble();
+    buildParallelNest(rewriter, loc, tokens, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+      Value t = ivs[0];
+      auto square = [&](OpBuilder &b, Location loc, Value d) { return loadF32(b, loc, x, {t, d}); };
+      Value sumSquares = buildDotProduct(b, loc, width, f32Constant(b, loc, 0.0), square, square);
+      Value count = arith::SIToFPOp::create(
+          b, loc, b.getF32Type(), arith::IndexCastOp::create(b, loc, b.getI64Type(), width));
+      Value meanSquare = arith::DivFOp::create(b, loc, sumSquares, count);
+      Value root = math::SqrtOp::create(
+          b, loc, arith::AddFOp::create(b, loc, meanSquare, f32Constant(b, loc, eps)));
+      Value inverse = arith::DivFOp::create(b, loc, f32Constant(b, loc, 1.0), root);
+      buildSequentialLoop(b, loc, width, {}, [&](OpBuilder &b, Location loc, Value d, ValueRange) {
+        Value normed = arith::MulFOp::create(b, loc, loadF32(b, loc, x, {t, d}), inverse);
+        Value value = arith::MulFOp::create(b, loc, normed, loadF32(b, loc, w, {d}));
+        if (scale != 1.0)
+          value = arith::MulFOp::create(b, loc, value, f32Constant(b, loc, scale));
+        memref::StoreOp::create(b, loc, value, y, ValueRange{t, d});
+        return SmallVector<Value>{};
+      });
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct LowerSiluMul : OpConversionPattern<SiluMulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(SiluMulOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value g = adaptor.getGate(), u = adaptor.getUp(), h = adaptor.getOut();
+    buildParallelNest(rewriter, loc, {dimOf(rewriter, loc, g, 0), dimOf(rewriter, loc, g, 1)},
+                      [&](OpBuilder &b, Location loc, ValueRange ivs) {
+                        Value gate = memref::LoadOp::create(b, loc, g, ivs);
+                        Value up = memref::LoadOp::create(b, loc, u, ivs);
+                        Value product = arith::MulFOp::create(b, loc, buildSilu(b, loc, gate), up);
+                        memref::StoreOp::create(b, loc, product, h, ivs);
+                      });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::ember::populateDenseLoweringPatterns(RewritePatternSet &patterns) {
+  patterns.add<LowerLinear, LowerRmsNorm, LowerSiluMul>(patterns.getContext());
+}

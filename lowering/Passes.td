@@ -13,7 +13,8 @@ def EmberLowerToLoops : Pass<"ember-lower-to-loops"> {
     maps it to blocks and threads. Small static extents (tables, n-gram
     order) are unrolled; hash constants V^j mod M_i are folded in.
   }];
-  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect"];
 }
 

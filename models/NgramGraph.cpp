@@ -14,15 +14,6 @@ using namespace mlir::ember;
 
 namespace {
 
-Type elementType(OpBuilder &b, WeightType type) {
-  switch (type) {
-  case WeightType::F32: return b.getF32Type();
-  case WeightType::BF16: return b.getBF16Type();
-  case WeightType::F16: return b.getF16Type();
-  }
-  llvm_unreachable("unknown weight type");
-}
-
 /// A public function with the C interface the runtime calls.
 func::FuncOp createEntry(OpBuilder &b, Location loc, StringRef name, TypeRange inputs) {
   auto func = func::FuncOp::create(b, loc, name, b.getFunctionType(inputs, {}));
@@ -41,7 +32,7 @@ Types entryTypes(OpBuilder &b, const NgramGraphSpec &spec, NgramConfigAttr confi
   int64_t width = spec.hidden / numTables;
   SmallVector<int64_t> offsets = config.getRowOffsets();
   int64_t totalRows = offsets.back() + config.getTableRows(numTables - 1);
-  Type weight = elementType(b, spec.weightType);
+  Type weight = weightElementType(b, spec.weightType);
   return Types{MemRefType::get({dyn, dyn}, b.getI32Type()),
                MemRefType::get({dyn, numTables}, b.getI32Type()),
                MemRefType::get({spec.vocab, spec.hidden}, weight),
@@ -67,24 +58,43 @@ void buildEmbedFunction(OpBuilder &b, Location loc, const Types &types, NgramCon
                                   {types.tokenTable, index, index, types.embed, types.tables,
                                    types.projections, types.ids, types.embeddings});
   ValueRange args = func.getArguments();
-  Value tokenTable = args[0], slot = args[1], position = args[2], embed = args[3],
-        tables = args[4], projections = args[5], ids = args[6], embeddings = args[7];
+  buildNgramEmbedding(b, loc, config, args[0], args[1], args[2], args[3], args[4], args[5],
+                      args[6], args[7]);
+  func::ReturnOp::create(b, loc);
+}
+
+} // namespace
+
+Type mlir::ember::weightElementType(OpBuilder &b, WeightType type) {
+  switch (type) {
+  case WeightType::F32: return b.getF32Type();
+  case WeightType::BF16: return b.getBF16Type();
+  case WeightType::F16: return b.getF16Type();
+  }
+  llvm_unreachable("unknown weight type");
+}
+
+void mlir::ember::buildNgramEmbedding(OpBuilder &b, Location loc, NgramConfigAttr config,
+                                      Value tokenTable, Value slot, Value position, Value embed,
+                                      Value tables, Value projections, Value ids,
+                                      Value embeddings) {
   int64_t numTables = config.getNumTables();
-  int64_t hidden = types.embed.getDimSize(1);
+  int64_t hidden = cast<MemRefType>(embed.getType()).getDimSize(1);
+  int64_t width = cast<MemRefType>(tables.getType()).getDimSize(1);
   int64_t dyn = ShapedType::kDynamic;
 
-  // 1. Hashed ids of every n-gram ending at the prompt's tokens.
+  // 1. Hashed ids of every n-gram ending at the new tokens.
   NgramIdsOp::create(b, loc, tokenTable, slot, position, ids, config);
   Value count = memref::DimOp::create(b, loc, ids, 0);
 
   // 2. One gather over the concatenated n-gram tables.
-  auto rowsType = MemRefType::get({dyn, numTables, types.tables.getDimSize(1)}, b.getF32Type());
+  auto rowsType = MemRefType::get({dyn, numTables, width}, b.getF32Type());
   Value rows = memref::AllocOp::create(b, loc, rowsType, ValueRange{count});
   MultiTableGatherOp::create(b, loc, tables, ids, rows,
                              b.getDenseI64ArrayAttr(config.getRowOffsets()), config);
 
-  // 3. The word embedding is a one-table gather whose ids are the prompt
-  //    tokens themselves: a [T, 1] view of the token-table row.
+  // 3. The word embedding is a one-table gather whose ids are the tokens
+  //    themselves: a [T, 1] view of the token-table row.
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   SmallVector<OpFoldResult> offsets{slot, position}, sizes{one, count}, strides{one, one};
   Value tokenRow = memref::SubViewOp::create(b, loc, tokenTable, offsets, sizes, strides);
@@ -102,35 +112,38 @@ void buildEmbedFunction(OpBuilder &b, Location loc, const Types &types, NgramCon
   NgramCombineOp::create(b, loc, word2d, rows, projections, embeddings);
   memref::DeallocOp::create(b, loc, word);
   memref::DeallocOp::create(b, loc, rows);
-  func::ReturnOp::create(b, loc);
 }
-
-} // namespace
 
 OwningOpRef<ModuleOp> mlir::ember::buildNgramEmbeddingModule(MLIRContext &context,
                                                              const NgramGraphSpec &spec) {
+  OwningOpRef<ModuleOp> module =
+      ModuleOp::create(FileLineColLoc::get(&context, "ngram_embedding", 0, 0));
+  if (failed(addNgramEmbeddingFunctions(*module, spec)))
+    return nullptr;
+  return module;
+}
+
+LogicalResult mlir::ember::addNgramEmbeddingFunctions(ModuleOp module, const NgramGraphSpec &spec) {
+  MLIRContext &context = *module.getContext();
   context.loadDialect<EmberDialect, arith::ArithDialect, func::FuncDialect,
                       memref::MemRefDialect, LLVM::LLVMDialect>();
   Location loc = FileLineColLoc::get(&context, "ngram_embedding", 0, 0);
   auto diagnose = [&] { return emitError(loc); };
   if (failed(NgramConfigAttr::verifyInvariants(diagnose, spec.vocab, spec.ngramVocab,
                                                spec.neighborNum, spec.splitNum, spec.eos)))
-    return nullptr;
+    return failure();
   auto config = NgramConfigAttr::get(&context, spec.vocab, spec.ngramVocab, spec.neighborNum,
                                      spec.splitNum, spec.eos);
   if (spec.hidden < 1 || spec.hidden % config.getNumTables() != 0) {
     emitError(loc) << "hidden size " << spec.hidden << " must be a positive multiple of E = "
                    << config.getNumTables();
-    return nullptr;
+    return failure();
   }
 
   OpBuilder b(&context);
-  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
-  b.setInsertionPointToEnd(module->getBody());
+  b.setInsertionPointToEnd(module.getBody());
   Types types = entryTypes(b, spec, config);
   buildIdsFunction(b, loc, types, config);
   buildEmbedFunction(b, loc, types, config);
-  if (failed(verify(*module)))
-    return nullptr;
-  return module;
+  return verify(module);
 }

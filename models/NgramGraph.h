@@ -2,6 +2,8 @@
 #ifndef EMBER_MODELS_NGRAMGRAPH_H
 #define EMBER_MODELS_NGRAMGRAPH_H
 
+#include "dialects/Ember/EmberDialect.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 
@@ -32,10 +34,21 @@ struct NgramGraphSpec {
 inline constexpr const char *kNgramEmbedFunction = "ember_ngram_embed";
 inline constexpr const char *kNgramIdsFunction = "ember_ngram_ids";
 
-/// Builds the module, or emits an error at `loc` and returns null when the
-/// spec is invalid (the ember verifiers say why).
+/// Builds the module, or emits an error and returns null when the spec is
+/// invalid (the ember verifiers say why).
 OwningOpRef<ModuleOp> buildNgramEmbeddingModule(MLIRContext &context,
                                                 const NgramGraphSpec &spec);
+/// Adds both entry points to an existing module.
+LogicalResult addNgramEmbeddingFunctions(ModuleOp module, const NgramGraphSpec &spec);
+
+/// Emits the n-gram embedding of the T = dim(ids, 0) tokens already written
+/// at tokenTable[slot, position..]: ids [T, E] and embeddings [T, D] are
+/// written (DESIGN.md 1.2); temporaries are freed before it returns.
+void buildNgramEmbedding(OpBuilder &b, Location loc, NgramConfigAttr config, Value tokenTable,
+                         Value slot, Value position, Value embed, Value tables,
+                         Value projections, Value ids, Value embeddings);
+
+Type weightElementType(OpBuilder &b, WeightType type);
 
 } // namespace mlir::ember
 

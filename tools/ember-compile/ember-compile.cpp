@@ -3,7 +3,8 @@
 // config.json -> ember IR -> loops -> {LLVM -> shared library | gpu -> NVVM
 // -> PTX (-> cubin with ptxas)}. --compile-to stops after a named phase and
 // prints its IR; --dump-dir keeps every phase, the PTX and the ptxas log.
-// The graph is the n-gram embedding (the whole forward pass comes later).
+// The graph is the whole LongCat-Flash-Lite decoder (models/DecoderGraph.h)
+// plus the stand-alone n-gram embedding entry points.
 //
 //===----------------------------------------------------------------------===//
 #include "ember/runtime/Config.h"
@@ -12,7 +13,7 @@
 #include "lowering/Codegen.h"
 #include "lowering/Passes.h"
 #include "lowering/Registration.h"
-#include "models/NgramGraph.h"
+#include "models/DecoderGraph.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -84,20 +85,13 @@ std::string printIr(ModuleOp module) {
   return text;
 }
 
-ec::NgramGraphSpec specFromConfig(const rt::ModelConfig &config) {
-  ec::NgramGraphSpec spec;
-  spec.vocab = config.vocabSize;
-  spec.hidden = config.hiddenSize;
-  spec.neighborNum = config.embNeighborNum;
-  spec.splitNum = config.embSplitNum;
-  spec.ngramVocab = config.ngramVocab();
-  spec.eos = config.eosTokenId;
+ec::WeightType weightTypeFromFlag() {
   switch (rt::parseDTypeLower(weightDType)) {
-  case rt::DType::F32: spec.weightType = ec::WeightType::F32; break;
-  case rt::DType::BF16: spec.weightType = ec::WeightType::BF16; break;
-  case rt::DType::F16: spec.weightType = ec::WeightType::F16; break;
+  case rt::DType::F32: return ec::WeightType::F32;
+  case rt::DType::BF16: return ec::WeightType::BF16;
+  case rt::DType::F16: return ec::WeightType::F16;
   }
-  return spec;
+  llvm_unreachable("unknown dtype");
 }
 
 std::string findPtxas() {
@@ -157,8 +151,8 @@ int main(int argc, char **argv) {
   registerPassManagerCLOptions();
   ec::registerAllEmberPasses();
   cl::ParseCommandLineOptions(argc, argv,
-                              "ember-compile: compile a LongCat-Flash-Lite config.json's "
-                              "n-gram embedding graph for the CPU or NVPTX\n");
+                              "ember-compile: compile the LongCat-Flash-Lite graph of a "
+                              "config.json for the CPU or NVPTX\n");
   auto started = std::chrono::steady_clock::now();
 
   ec::Target target;
@@ -178,9 +172,11 @@ int main(int argc, char **argv) {
   if (compileTo.empty() && outputPath.empty())
     fail("-o <path> is required unless --compile-to is given");
 
-  ec::NgramGraphSpec spec;
+  rt::ModelConfig config;
+  ec::WeightType weightType;
   try {
-    spec = specFromConfig(rt::ModelConfig::load(configPath));
+    config = rt::ModelConfig::load(configPath);
+    weightType = weightTypeFromFlag();
   } catch (const rt::Error &error) {
     fail(error.what());
   }
@@ -188,9 +184,9 @@ int main(int argc, char **argv) {
   DialectRegistry registry;
   ec::registerAllEmberDialects(registry);
   MLIRContext context(registry);
-  OwningOpRef<ModuleOp> module = ec::buildNgramEmbeddingModule(context, spec);
+  OwningOpRef<ModuleOp> module = ec::buildDecoderModule(context, config, weightType);
   if (!module)
-    fail("cannot build the n-gram embedding graph for " + configPath);
+    fail("cannot build the decoder graph for " + configPath);
   if (!dumpDir.empty())
     if (std::error_code ec = llvm::sys::fs::create_directories(dumpDir))
       fail("cannot create " + dumpDir + ": " + ec.message());
