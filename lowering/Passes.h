@@ -7,6 +7,7 @@
 #include "llvm/ADT/StringRef.h"
 
 #include <optional>
+#include <string>
 
 namespace mlir {
 class OpPassManager;
@@ -25,11 +26,18 @@ enum class Phase { Ember, Loops, Gpu, Nvvm, Ptx, Llvm };
 std::optional<Phase> parsePhase(llvm::StringRef name);
 llvm::StringRef phaseName(Phase phase);
 
+/// $CUDA_HOME/nvvm/libdevice/libdevice.10.bc, else /usr/local/cuda's, else "".
+std::string findLibdevice();
+
 struct NvptxOptions {
   std::string chip = "sm_90";
   /// CUDA 13's ptxas accepts PTX ISA 7.8..9.0; sm_90 needs at least 8.0.
   std::string features = "+ptx80";
   int64_t blockSize = 128;
+  /// CUDA's libdevice bitcode, linked into every kernel module so math ops
+  /// (exp, sin, cos, sqrt) resolve; empty when no CUDA toolkit is found, and
+  /// then kernels using them keep unresolved __nv_* calls.
+  std::string libdevice = findLibdevice();
 };
 
 enum class Target { Cpu, Nvptx };

@@ -11,7 +11,10 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 
 using namespace mlir;
 using namespace mlir::ember;
@@ -37,6 +40,20 @@ llvm::StringRef mlir::ember::phaseName(Phase phase) {
   case Phase::Llvm: return "llvm";
   }
   llvm_unreachable("unknown phase");
+}
+
+std::string mlir::ember::findLibdevice() {
+  llvm::SmallVector<std::string> roots;
+  if (std::optional<std::string> home = llvm::sys::Process::GetEnv("CUDA_HOME"))
+    roots.push_back(*home);
+  roots.push_back("/usr/local/cuda");
+  for (const std::string &root : roots) {
+    llvm::SmallString<128> path(root);
+    llvm::sys::path::append(path, "nvvm", "libdevice", "libdevice.10.bc");
+    if (llvm::sys::fs::exists(path))
+      return path.str().str();
+  }
+  return "";
 }
 
 static void addTextualPipeline(OpPassManager &pm, llvm::StringRef pipeline) {
@@ -82,13 +99,14 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
   case Phase::Nvvm:
     // 3 (GPU). Kernel bodies -> NVVM; the target attribute fixes chip and ISA.
     addTextualPipeline(
-        pm, llvm::formatv("nvvm-attach-target{{chip={0} features={1} O=3},"
+        pm, llvm::formatv("nvvm-attach-target{{chip={0} features={1} O=3{2}},"
                           "convert-scf-to-cf,convert-nvvm-to-llvm,expand-strided-metadata,"
                           "lower-affine,convert-arith-to-llvm,convert-index-to-llvm,"
                           "canonicalize,cse,"
                           "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
                           "reconcile-unrealized-casts)",
-                          nvptx.chip, nvptx.features)
+                          nvptx.chip, nvptx.features,
+                          nvptx.libdevice.empty() ? "" : " l=" + nvptx.libdevice)
                 .str());
     return;
   case Phase::Ptx:
@@ -161,7 +179,10 @@ void mlir::ember::registerEmberLoweringPassesAndPipelines() {
   PassPipelineRegistration<NvptxPipelineOptions>(
       "ember-nvptx-pipeline", "Lower ember IR to PTX kernels (gpu.binary) and host LLVM IR",
       [](OpPassManager &pm, const NvptxPipelineOptions &options) {
-        NvptxOptions nvptx{options.chip, options.features, options.blockSize};
+        NvptxOptions nvptx;
+        nvptx.chip = options.chip;
+        nvptx.features = options.features;
+        nvptx.blockSize = options.blockSize;
         buildNvptxPipeline(pm, nvptx, phaseOrDefault(options.compileTo, Phase::Ptx));
       });
 }

@@ -30,14 +30,15 @@ constexpr double kLatentNormEps = 1e-6; // q_a_layernorm / kv_a_layernorm (DESIG
 /// the body ends.
 class BodyBuilder {
 public:
-  BodyBuilder(OpBuilder &b, Location loc, const rt::ModelConfig &config, Value tokens)
-      : b(b), loc(loc), c(config), tokens(tokens) {}
+  /// `tokenRows`: any memref whose dim 0 is T.
+  BodyBuilder(OpBuilder &b, Location loc, const rt::ModelConfig &config, Value tokenRows)
+      : b(b), loc(loc), c(config), count(memref::DimOp::create(b, loc, tokenRows, 0)) {}
 
   Value alloc(ArrayRef<int64_t> trailing, Type element = {}) {
     SmallVector<int64_t> shape{kDynamic};
     shape.append(trailing.begin(), trailing.end());
     auto type = MemRefType::get(shape, element ? element : b.getF32Type());
-    Value buffer = memref::AllocOp::create(b, loc, type, ValueRange{tokens});
+    Value buffer = memref::AllocOp::create(b, loc, type, ValueRange{count});
     buffers.push_back(buffer);
     return buffer;
   }
@@ -104,7 +105,6 @@ public:
     // 2. Latent: [c_kv | k_rope] of the new tokens straight into the cache.
     Value compressed = alloc({latent + rope});
     linear(x, w[3], compressed);
-    Value count = memref::DimOp::create(b, loc, tokens, 0);
     SmallVector<OpFoldResult> rowOffsets{start, b.getIndexAttr(0)}, rowSizes{count, b.getIndexAttr(latent + rope)},
         unit(2, b.getIndexAttr(1));
     Value newRows = memref::SubViewOp::create(b, loc, cache, rowOffsets, rowSizes, unit);
@@ -135,8 +135,7 @@ public:
     Value experts = alloc({k}, b.getI32Type()), weights = alloc({k});
     RouterTopkOp::create(b, loc, logits, w[1], experts, weights, routed,
                          b.getF32FloatAttr(c.routedScalingFactor));
-    // Assignment-indexed buffers [T k, ...]: alloc's row count is T k here.
-    Value count = memref::DimOp::create(b, loc, tokens, 0);
+    // Assignment-indexed buffers [T k, ...].
     Value assignments = arith::MulIOp::create(b, loc, count, arith::ConstantIndexOp::create(b, loc, k));
     auto allocAssignments = [&](ArrayRef<int64_t> trailing, Type element) {
       SmallVector<int64_t> shape{kDynamic};
@@ -157,7 +156,7 @@ public:
   OpBuilder &b;
   Location loc;
   const rt::ModelConfig &c;
-  Value tokens; // [T]: its dim 0 sizes every temporary
+  Value count; // T: the row count of every temporary
 
 private:
   SmallVector<Value> buffers;
@@ -181,21 +180,20 @@ MemRefType layerCacheType(OpBuilder &b, const rt::ModelConfig &c) {
                          StridedLayoutAttr::get(b.getContext(), kDynamic, {kDynamic, kDynamic, 1}));
 }
 
-/// @ember_shortcut_layer(r [T, D], tokens [T], start, cache [2, S, C+R],
+/// @ember_shortcut_layer(r [T, D], start, cache [2, S, C+R],
 /// 29 layer weights): one shortcut layer of DESIGN.md 1.3 on r in place.
 void buildLayerFunction(OpBuilder &b, Location loc, const rt::ModelConfig &c,
-                        ArrayRef<Type> layerWeightTypes, Type residualType, Type tokensType,
+                        ArrayRef<Type> layerWeightTypes, Type residualType,
                         MemRefType cacheType) {
   OpBuilder::InsertionGuard guard(b);
-  SmallVector<Type> inputs{residualType, tokensType, b.getIndexType(), cacheType};
+  SmallVector<Type> inputs{residualType, b.getIndexType(), cacheType};
   inputs.append(layerWeightTypes.begin(), layerWeightTypes.end());
   auto func = func::FuncOp::create(b, loc, kLayerFunction, b.getFunctionType(inputs, {}));
   func.setPrivate();
   b.setInsertionPointToStart(func.addEntryBlock());
-  Value r = func.getArgument(0), tokens = func.getArgument(1), start = func.getArgument(2),
-        cache = func.getArgument(3);
-  ValueRange w = func.getArguments().drop_front(4);
-  BodyBuilder body(b, loc, c, tokens);
+  Value r = func.getArgument(0), start = func.getArgument(1), cache = func.getArgument(2);
+  ValueRange w = func.getArguments().drop_front(3);
+  BodyBuilder body(b, loc, c, r);
   auto sublayerCache = [&](int64_t sublayer) {
     Value rows = memref::DimOp::create(b, loc, cache, 1);
     SmallVector<OpFoldResult> offsets{b.getIndexAttr(sublayer), b.getIndexAttr(0), b.getIndexAttr(0)},
@@ -274,7 +272,7 @@ void buildStepFunction(OpBuilder &b, Location loc, const rt::ModelConfig &c,
         {2, kDynamic, rt::kvCacheRowWidth(c)}, cacheType, offsets, sizes, strides);
     Value view = memref::SubViewOp::create(b, loc, cast<MemRefType>(viewType), cache, offsets,
                                            sizes, strides);
-    SmallVector<Value> operands{r, tokens, start, memref::CastOp::create(b, loc, layerCacheType(b, c), view)};
+    SmallVector<Value> operands{r, start, memref::CastOp::create(b, loc, layerCacheType(b, c), view)};
     llvm::append_range(operands, w.slice(3 + rt::kWeightsPerLayer * layer, rt::kWeightsPerLayer));
     func::CallOp::create(b, loc, kLayerFunction, TypeRange{}, operands);
   }
@@ -332,7 +330,7 @@ OwningOpRef<ModuleOp> mlir::ember::buildDecoderModule(MLIRContext &context,
   SmallVector<Type> weights = weightTypes(b, abi, weightType);
   buildLayerFunction(b, loc, config, ArrayRef<Type>(weights).slice(3, rt::kWeightsPerLayer),
                      MemRefType::get({kDynamic, config.hiddenSize}, b.getF32Type()),
-                     MemRefType::get({kDynamic}, b.getI32Type()), layerCacheType(b, config));
+                     layerCacheType(b, config));
   buildStepFunction(b, loc, config, ngram, weights);
   auto step = module->lookupSymbol<func::FuncOp>(rt::kStepFunction);
   buildPrefillFunction(b, loc, step);

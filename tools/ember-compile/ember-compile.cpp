@@ -191,7 +191,9 @@ int main(int argc, char **argv) {
     if (std::error_code ec = llvm::sys::fs::create_directories(dumpDir))
       fail("cannot create " + dumpDir + ": " + ec.message());
 
-  ec::NvptxOptions nvptx{chip, ptxFeatures};
+  ec::NvptxOptions nvptx;
+  nvptx.chip = chip;
+  nvptx.features = ptxFeatures;
   llvm::ArrayRef<ec::Phase> phases = ec::targetPhases(target);
   for (auto [index, phase] : llvm::enumerate(phases)) {
     PassManager pm(&context);
