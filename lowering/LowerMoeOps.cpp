@@ -194,11 +194,7 @@ struct LowerExpertGateUp : OpConversionPattern<ExpertGateUpOp> {
                   input);
             };
             Value g = projection(gate), u = projection(up);
-            // silu(g) = g / (1 + exp(-g))
-            Value expNeg = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, g));
-            Value denom = arith::AddFOp::create(b, loc, f32Constant(b, loc, 1.0), expNeg);
-            Value silu = arith::DivFOp::create(b, loc, g, denom);
-            Value value = arith::MulFOp::create(b, loc, silu, u);
+            Value value = arith::MulFOp::create(b, loc, buildSilu(b, loc, g), u);
             memref::StoreOp::create(b, loc, value, h, ValueRange{p, f});
             scf::YieldOp::create(b, loc);
           });
@@ -290,12 +286,6 @@ struct LowerMoeCombine : OpConversionPattern<MoeCombineOp> {
 } // namespace
 
 void mlir::ember::populateMoeLoweringPatterns(RewritePatternSet &patterns) {
-  // The SwiGLU and softmax create math.exp, but ember-lower-to-loops does not
-  // list the math dialect among its dependent dialects (Passes.td), so it is
-  // loaded here, before the conversion builds any op. This is only safe while
-  // the pass is not run on several ops in parallel; the proper fix is adding
-  // "::mlir::math::MathDialect" to the pass's dependentDialects.
-  patterns.getContext()->getOrLoadDialect<math::MathDialect>();
   patterns.add<LowerRouterTopk, LowerMoeDispatch, LowerExpertGateUp, LowerExpertDown,
                LowerMoeCombine>(patterns.getContext());
 }
