@@ -21,9 +21,11 @@ namespace ember::rt {
 
 namespace fs = std::filesystem;
 
+std::string configCacheText(const ModelConfig &config) { return config.raw.dump(); }
+
 std::string artifactCacheKey(const ArtifactKeyInputs &inputs) {
-  // '\n' cannot occur inside the fields, so the joined text is unambiguous.
-  std::string text = inputs.ngramKey + '\n' + dtypeName(inputs.dtype) + '\n' + inputs.target + '\n' +
+  // '\n' cannot occur inside the fields (dump() escapes it), so the joined text is unambiguous.
+  std::string text = inputs.configText + '\n' + dtypeName(inputs.dtype) + '\n' + inputs.target + '\n' +
                      inputs.cpuModel + '\n' + inputs.compilerStamp;
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(text)));
@@ -112,7 +114,7 @@ ArtifactCache::ArtifactCache(std::string dir, std::string compilerPath)
     : dir_(std::move(dir)), compilerPath_(std::move(compilerPath)) {}
 
 std::string ArtifactCache::key(const ModelConfig &config, DType dtype) const {
-  return artifactCacheKey({config.ngramCacheKey(), dtype, "cpu", hostCpuModel(), compilerStamp(compilerPath_)});
+  return artifactCacheKey({configCacheText(config), dtype, "cpu", hostCpuModel(), compilerStamp(compilerPath_)});
 }
 
 std::string ArtifactCache::artifactPath(const ModelConfig &config, DType dtype) const {
@@ -146,7 +148,7 @@ ArtifactCache::Artifact ArtifactCache::getOrCompile(const ModelConfig &config, c
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     fs::remove(tempPath, ec);
-    throw Error("compiling the n-gram embedding failed (" + describeStatus(status) + "): " + formatCommand(command));
+    throw Error("compiling the model failed (" + describeStatus(status) + "): " + formatCommand(command));
   }
   if (!fs::exists(tempPath))
     throw Error("the compiler succeeded but wrote no artifact at " + tempPath + ": " + formatCommand(command));

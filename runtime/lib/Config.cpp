@@ -172,12 +172,6 @@ int64_t ModelConfig::ngramTotalRows() const {
   return tables * ngramVocab() + tables * tables; // sum of m + 2i + 1 over i < E
 }
 
-std::string ModelConfig::ngramCacheKey() const {
-  return "ngram-embed;V=" + std::to_string(vocabSize) + ";D=" + std::to_string(hiddenSize) +
-         ";N=" + std::to_string(embNeighborNum) + ";K=" + std::to_string(embSplitNum) +
-         ";ratio=" + std::to_string(ngramVocabSizeRatio) + ";eos=" + std::to_string(eosTokenId);
-}
-
 std::string resolvePresetPath(const std::string &preset, const std::string &presetsDir) {
   namespace fs = std::filesystem;
   if (preset.find('/') != std::string::npos || fs::path(preset).extension() == ".json") {

@@ -62,7 +62,7 @@ def check_prompt(model, cfg, weights, tokens, out, cache):
     run(["ember-run", "--model", model,
          "--prompt-ids", ",".join(str(t) for t in tokens),
          "--dump-embeddings", emb_path, "--dump-ngram-ids", ids_path,
-         "--cache-dir", cache])
+         "--embeddings-only", "--cache-dir", cache])
     want_ids = ref.ngram_ids(tokens, cfg).numpy()
     got_ids = np.load(ids_path)
     if got_ids.shape != want_ids.shape:

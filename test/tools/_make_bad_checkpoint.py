@@ -13,6 +13,7 @@ import struct
 import sys
 
 MISSING = "model.ngram_embeddings.embedders.3.weight"
+MISSING_PREFIX = "model.layers.1."
 RESHAPED = "model.ngram_embeddings.post_projs.0.weight"
 
 
@@ -30,18 +31,27 @@ def write(path, header, data):
         f.write(struct.pack("<Q", len(text)) + text + data)
 
 
-def missing_tensor(header, data):
-    """Removes one tensor's entry and bytes, repacking the others."""
+def remove_tensors(header, data, doomed):
+    """Removes the entries and bytes of tensors doomed(name), repacking the others."""
     names = [k for k in header if k != "__metadata__"]
     blob = b""
     for name in sorted(names, key=lambda k: header[k]["data_offsets"][0]):
         begin, end = header[name]["data_offsets"]
-        if name == MISSING:
+        if doomed(name):
             del header[name]
             continue
         header[name]["data_offsets"] = [len(blob), len(blob) + end - begin]
         blob += data[begin:end]
     return header, blob
+
+
+def missing_tensor(header, data):
+    return remove_tensors(header, data, lambda name: name == MISSING)
+
+
+def missing_layer(header, data):
+    """Removes every tensor of layer 1: far more than an error lists by name."""
+    return remove_tensors(header, data, lambda name: name.startswith(MISSING_PREFIX))
 
 
 def wrong_shape(header, data):
@@ -72,6 +82,7 @@ def unknown_dtype(header, data):
 
 HEADER_CORRUPTIONS = {
     "missing-tensor": missing_tensor,
+    "missing-layer": missing_layer,
     "wrong-shape": wrong_shape,
     "overlapping-offsets": overlapping_offsets,
     "offset-out-of-range": offset_out_of_range,
@@ -114,6 +125,12 @@ def edit_config(path, edit):
 CONFIG_CORRUPTIONS = {
     "config-missing-field": lambda cfg: cfg.pop("emb_split_num"),
     "config-neighbor-1": lambda cfg: cfg.update(emb_neighbor_num=1),
+    # hidden_size 100 is not divisible by K*(N-1) = 12 (tiny preset).
+    "config-hidden-indivisible": lambda cfg: cfg.update(hidden_size=100),
+    "config-topk-too-large": lambda cfg: cfg.update(
+        moe_topk=cfg["n_routed_experts"] + cfg["zero_expert_num"] + 1),
+    # Valid, but a context too short for most prompts.
+    "config-max-positions-4": lambda cfg: cfg.update(max_position_embeddings=4),
 }
 
 CORRUPTIONS = [*HEADER_CORRUPTIONS, *FILE_CORRUPTIONS, *CONFIG_CORRUPTIONS]

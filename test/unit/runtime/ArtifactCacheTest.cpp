@@ -6,6 +6,7 @@
 #include "TestSupport.h"
 
 #include <filesystem>
+#include <functional>
 
 namespace ember::rt {
 namespace {
@@ -14,7 +15,7 @@ namespace fs = std::filesystem;
 
 ModelConfig tiny() { return ModelConfig::load(std::string(EMBER_PRESETS_DIR) + "/tiny.json"); }
 
-ArtifactKeyInputs baseInputs() { return {tiny().ngramCacheKey(), DType::BF16, "cpu", "model name : X", "100:5"}; }
+ArtifactKeyInputs baseInputs() { return {configCacheText(tiny()), DType::BF16, "cpu", "model name : X", "100:5"}; }
 
 // A stand-in compiler: logs its arguments and writes "artifact" to the -o path,
 // or fails with `exitStatus`.
@@ -42,13 +43,35 @@ TEST(ArtifactCacheKey, StableAndHex) {
 TEST(ArtifactCacheKey, SensitiveToEveryInput) {
   std::string key = artifactCacheKey(baseInputs());
   std::vector<ArtifactKeyInputs> variants(5, baseInputs());
-  variants[0].ngramKey = tiny().ngramCacheKey() + "x";
+  variants[0].configText = configCacheText(tiny()) + "x";
   variants[1].dtype = DType::F32;
   variants[2].target = "cuda";
   variants[3].cpuModel = "model name : Y";
   variants[4].compilerStamp = "100:6";
   for (const ArtifactKeyInputs &variant : variants)
     EXPECT_NE(artifactCacheKey(variant), key);
+}
+
+TEST(ArtifactCache, KeyCoversEveryConfigField) {
+  test::TempDir dir;
+  ArtifactCache cache(dir.file("cache"), writeFakeCompiler(dir, 0));
+  ModelConfig config = tiny();
+  std::string key = cache.key(config, DType::BF16);
+  EXPECT_EQ(cache.key(ModelConfig::fromJson(config.raw, "elsewhere"), DType::BF16), key); // the path is not part
+  std::vector<std::function<void(nlohmann::json &)>> edits = {
+      [](nlohmann::json &c) { c["num_layers"] = 3; },
+      [](nlohmann::json &c) { c["kv_lora_rank"] = 16; },
+      [](nlohmann::json &c) { c["moe_topk"] = 2; },
+      [](nlohmann::json &c) { c["rope_theta"] = 10000.0; },
+      [](nlohmann::json &c) { c["tie_word_embeddings"] = true; },
+      [](nlohmann::json &c) { c["max_position_embeddings"] = 8192; },
+      [](nlohmann::json &c) { c["rope_scaling"] = {{"type", "yarn"}, {"factor", 4.0}}; },
+  };
+  for (size_t i = 0; i < edits.size(); ++i) {
+    nlohmann::json changed = config.raw;
+    edits[i](changed);
+    EXPECT_NE(cache.key(ModelConfig::fromJson(changed, "changed"), DType::BF16), key) << "edit " << i;
+  }
 }
 
 TEST(ArtifactCache, CompilesOnMissThenHits) {

@@ -69,20 +69,6 @@ TEST(Config, OtherPresets) {
   EXPECT_GT(bench.ngramTotalRows() * bench.ngramTableWidth(), 300'000'000); // far beyond any L3
 }
 
-TEST(Config, NgramCacheKeyCoversTheNgramFieldsOnly) {
-  ModelConfig tiny = ModelConfig::load(presetPath("tiny"));
-  EXPECT_EQ(tiny.ngramCacheKey(), ModelConfig::load(presetPath("tiny-yarn")).ngramCacheKey());
-  EXPECT_NE(tiny.ngramCacheKey(), ModelConfig::load(presetPath("tiny-n3k2")).ngramCacheKey());
-  for (const char *field : {"vocab_size", "ngram_vocab_size_ratio", "eos_token_id"}) {
-    json changed = tiny.raw;
-    changed[field] = changed[field].get<int64_t>() + 1;
-    EXPECT_NE(ModelConfig::fromJson(changed, "changed").ngramCacheKey(), tiny.ngramCacheKey()) << field;
-  }
-  json layers = tiny.raw;
-  layers["num_layers"] = 5;
-  EXPECT_EQ(ModelConfig::fromJson(layers, "layers").ngramCacheKey(), tiny.ngramCacheKey());
-}
-
 TEST_F(ConfigErrors, MissingField) {
   EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c.erase("kv_lora_rank"); }), path(),
                         "missing field 'kv_lora_rank'");

@@ -9,14 +9,18 @@
 
 namespace ember::rt {
 
-// Everything a compiled n-gram artifact depends on.
+// Everything a compiled artifact depends on.
 struct ArtifactKeyInputs {
-  std::string ngramKey;      // ModelConfig::ngramCacheKey()
+  std::string configText;    // configCacheText(config): the whole config
   DType dtype;               // weight dtype it was compiled for
   std::string target;        // "cpu"
   std::string cpuModel;      // hostCpuModel()
   std::string compilerStamp; // compilerStamp(path of ember-compile)
 };
+
+// Canonical text of every config field (nlohmann dumps object keys sorted),
+// so any change to config.json compiles a new artifact.
+std::string configCacheText(const ModelConfig &config);
 
 // 16 lowercase hex digits of FNV-1a 64 over the inputs.
 std::string artifactCacheKey(const ArtifactKeyInputs &inputs);
@@ -32,7 +36,7 @@ std::string resolveCacheDir(const std::string &cliCacheDir);
 // ember-compile next to the running executable.
 std::string defaultCompilerPath();
 
-// Compiled n-gram embedding artifacts, keyed by what they depend on and
+// Compiled model artifacts (decoder and n-gram embedding in one library), keyed by what they depend on and
 // compiled on a miss by running ember-compile as a subprocess.
 class ArtifactCache {
 public:

@@ -70,8 +70,6 @@ struct ModelConfig {
   // Exclusive prefix sums of M_i: row offset of table i in the concatenation.
   std::vector<int64_t> ngramRowOffsets() const;
   int64_t ngramTotalRows() const; // sum of M_i
-  // Canonical text of every field the n-gram graph depends on (cache keys).
-  std::string ngramCacheKey() const;
 };
 
 // A tool's --preset argument as a file path: a value containing '/' or ending

@@ -1,0 +1,44 @@
+#include "ember/runtime/PackedArgs.h"
+
+#include "ember/runtime/Error.h"
+
+namespace ember::rt {
+
+template <int Rank> static MemRefDescriptor<void, Rank> descriptor(const void *data, const Shape &shape) {
+  std::array<int64_t, Rank> sizes{};
+  std::copy(shape.begin(), shape.end(), sizes.begin());
+  // The compiled code only reads weights; the C interface has no const.
+  return rowMajorMemRef<void, Rank>(const_cast<void *>(data), sizes);
+}
+
+void PackedArgs::addMemRef(const void *data, const Shape &shape) {
+  switch (shape.size()) {
+  case 1:
+    storage_.emplace_back(descriptor<1>(data, shape));
+    break;
+  case 2:
+    storage_.emplace_back(descriptor<2>(data, shape));
+    break;
+  case 3:
+    storage_.emplace_back(descriptor<3>(data, shape));
+    break;
+  case 4:
+    storage_.emplace_back(descriptor<4>(data, shape));
+    break;
+  default:
+    throw Error("packed arguments: memref of rank " + std::to_string(shape.size()) + " " + formatShape(shape) +
+                " is not supported (ranks 1 to 4)");
+  }
+  pointers_.push_back(std::visit([](auto &value) -> void * { return &value; }, storage_.back()));
+}
+
+void PackedArgs::addIndex(int64_t value) {
+  storage_.emplace_back(value);
+  pointers_.push_back(&std::get<int64_t>(storage_.back()));
+}
+
+void PackedArgs::addAll(const PackedArgs &other) {
+  pointers_.insert(pointers_.end(), other.pointers_.begin(), other.pointers_.end());
+}
+
+} // namespace ember::rt

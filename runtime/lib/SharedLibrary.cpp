@@ -1,0 +1,31 @@
+#include "ember/runtime/SharedLibrary.h"
+
+#include "ember/runtime/Error.h"
+
+#include <dlfcn.h>
+
+namespace ember::rt {
+
+static std::string lastDlError() {
+  const char *message = dlerror();
+  return message ? message : "unknown dlopen error";
+}
+
+SharedLibrary::SharedLibrary(const std::string &path) : path_(path) {
+  dlerror(); // clear any stale error
+  handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle_)
+    throw Error(path + ": cannot load compiled artifact: " + lastDlError());
+}
+
+SharedLibrary::~SharedLibrary() { dlclose(handle_); }
+
+void *SharedLibrary::symbol(const std::string &name) const {
+  dlerror();
+  void *address = dlsym(handle_, name.c_str());
+  if (!address)
+    throw Error(path_ + ": artifact lacks symbol '" + name + "': " + lastDlError());
+  return address;
+}
+
+} // namespace ember::rt

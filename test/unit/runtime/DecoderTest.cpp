@@ -1,0 +1,187 @@
+#include "ember/runtime/Decoder.h"
+#include "ember/runtime/Error.h"
+
+#include "FakeDecoderCall.h"
+#include "ModelCheckpoint.h"
+#include "TestSupport.h"
+
+#include <dlfcn.h>
+
+namespace ember::rt {
+namespace {
+
+constexpr float kBias = 5.0f; // layer 0's router bias[0], which the fake adds
+
+// Greedy continuation of `prompt` by the fake's rule (FakeDecoderCall.h).
+std::vector<int32_t> expectedGeneration(std::vector<int32_t> sequence, int64_t maxNewTokens, int64_t vocab,
+                                        int64_t eos) {
+  std::vector<int32_t> generated;
+  while (int64_t(generated.size()) < maxNewTokens) {
+    auto next = int32_t(fakeNextToken(sequence.data(), int64_t(sequence.size()) - 1, kBias, vocab));
+    generated.push_back(next);
+    sequence.push_back(next);
+    if (next == eos)
+      break;
+  }
+  return generated;
+}
+
+const FakeDecoderCall &lastCall() {
+  void *handle = dlopen(EMBER_FAKE_ARTIFACT, RTLD_NOW | RTLD_NOLOAD);
+  EXPECT_NE(handle, nullptr);
+  auto *call = static_cast<FakeDecoderCall *>(dlsym(handle, "fake_decoder_last_call"));
+  EXPECT_NE(call, nullptr);
+  dlclose(handle); // the Decoder under test still holds the library open
+  return *call;
+}
+
+class DecoderTest : public ::testing::Test {
+protected:
+  DecoderTest() : config_(test::microConfig()) {
+    writeSafetensors(dir_.file("model.safetensors"), test::modelTensors(config_, DType::BF16, kBias));
+    checkpoint_ = std::make_unique<Checkpoint>(dir_.path());
+    weights_ = std::make_unique<ModelWeights>(config_, *checkpoint_);
+  }
+  Decoder decoder(int64_t maxContext = kDefaultMaxContext) {
+    return Decoder(config_, *weights_, EMBER_FAKE_ARTIFACT, maxContext);
+  }
+  int32_t next(const std::vector<int32_t> &sequence) {
+    return int32_t(fakeNextToken(sequence.data(), int64_t(sequence.size()) - 1, kBias, config_.vocabSize));
+  }
+
+  test::TempDir dir_;
+  ModelConfig config_;
+  std::unique_ptr<Checkpoint> checkpoint_;
+  std::unique_ptr<ModelWeights> weights_;
+};
+
+TEST_F(DecoderTest, PrefillPassesTheAbiArguments) {
+  Decoder session = decoder();
+  EXPECT_EQ(session.context(), 64); // max_position_embeddings < --max-context
+  DecoderOutput output = session.prefill({3, 7, 1});
+  ASSERT_EQ(output.logits.size(), 3u * 16);
+  ASSERT_EQ(output.hidden.size(), 3u * 6);
+  EXPECT_EQ(greedyToken(&output.logits[2 * 16], 16), next({3, 7, 1}));
+  EXPECT_EQ(greedyToken(&output.logits[0], 16), next({3}));
+  EXPECT_EQ(output.hidden[1 * 6 + 2], 7002.0f);
+
+  const FakeDecoderCall &call = lastCall();
+  EXPECT_FALSE(call.isStep);
+  EXPECT_EQ(call.slot, 0);
+  EXPECT_EQ(call.tokenCount, 3);
+  EXPECT_EQ(call.tokenTable.sizes[0], 1);
+  EXPECT_EQ(call.tokenTable.sizes[1], 64);
+  EXPECT_EQ(call.kvCache.sizes[0], 2); // 2 sublayers x 1 layer
+  EXPECT_EQ(call.kvCache.sizes[1], 1);
+  EXPECT_EQ(call.kvCache.sizes[2], 64);
+  EXPECT_EQ(call.kvCache.sizes[3], 4);                  // kv_lora 2 + rope 2
+  EXPECT_EQ(call.logits.aligned, output.logits.data()); // moving a vector keeps its buffer
+  EXPECT_EQ(call.wordEmbedding.aligned, weights_->weights().front().buffer.data());
+  EXPECT_EQ(call.lmHead.aligned, weights_->weights().back().buffer.data());
+  EXPECT_EQ(call.lmHead.sizes[0], 16);
+}
+
+TEST_F(DecoderTest, StepsSeeTheHistoryAndRollBackByOverwriting) {
+  Decoder session = decoder(/*maxContext=*/8);
+  EXPECT_EQ(session.context(), 8);
+  session.prefill({3, 7, 1});
+  DecoderOutput output = session.step({4}, 3);
+  EXPECT_EQ(greedyToken(output.logits.data(), 16), next({3, 7, 1, 4}));
+  const FakeDecoderCall &call = lastCall();
+  EXPECT_TRUE(call.isStep);
+  EXPECT_EQ(call.start, 3);
+  EXPECT_EQ(call.tokenTable.sizes[1], 8);
+
+  output = session.step({9, 9, 9}, 4); // a draft of three tokens
+  EXPECT_EQ(greedyToken(&output.logits[2 * 16], 16), next({3, 7, 1, 4, 9, 9, 9}));
+  output = session.step({11}, 4); // rejected: continue from position 4
+  EXPECT_EQ(greedyToken(output.logits.data(), 16), next({3, 7, 1, 4, 11}));
+  EXPECT_TRUE(std::isfinite(output.logits[0])); // the fake found table and cache consistent
+}
+
+TEST_F(DecoderTest, GenerationStopsAtMaxNewTokens) {
+  Decoder session = decoder();
+  std::vector<int32_t> prompt = {3, 7, 1};
+  std::vector<int32_t> expected = expectedGeneration(prompt, 6, 16, config_.eosTokenId);
+  ASSERT_EQ(expected.size(), 6u) << "this prompt must not reach EOS within 6 tokens";
+  int64_t progressCalls = 0;
+  Generation generation =
+      generateGreedy(session, prompt, 6, [&](int64_t generated) { EXPECT_EQ(generated, ++progressCalls); });
+  EXPECT_EQ(generation.tokens, expected);
+  EXPECT_EQ(progressCalls, 6);
+  EXPECT_EQ(generation.promptTokens, 3);
+  EXPECT_EQ(generation.decodeTokens(), 5);
+  ASSERT_EQ(generation.prefillLogits.size(), 3u * 16);
+  ASSERT_EQ(generation.chosenFrom.size(), 6u * 16);
+  EXPECT_TRUE(std::equal(generation.chosenFrom.begin(), generation.chosenFrom.begin() + 16,
+                         generation.prefillLogits.begin() + 2 * 16));
+  for (size_t i = 0; i < 6; ++i)
+    EXPECT_EQ(greedyToken(&generation.chosenFrom[i * 16], 16), expected[i]);
+  EXPECT_EQ(lastCall().start, 3 + 4); // the last token is never fed back
+  EXPECT_GE(generation.prefillSeconds, 0.0);
+  EXPECT_GE(generation.decodeTokensPerSecond(), 0.0);
+}
+
+TEST_F(DecoderTest, GenerationStopsAtEosIncludingIt) {
+  // Find a prompt whose greedy continuation hits EOS (2) within 10 tokens.
+  for (int32_t first = 0; first < 16; ++first) {
+    std::vector<int32_t> prompt = {first, 5};
+    std::vector<int32_t> expected = expectedGeneration(prompt, 10, 16, config_.eosTokenId);
+    if (expected.back() != config_.eosTokenId || expected.size() < 2)
+      continue;
+    Decoder session = decoder();
+    Generation generation = generateGreedy(session, prompt, 10);
+    EXPECT_EQ(generation.tokens, expected);
+    EXPECT_EQ(generation.chosenFrom.size(), expected.size() * 16);
+    return;
+  }
+  FAIL() << "no test prompt reaches EOS";
+}
+
+TEST_F(DecoderTest, PrefillOnlyGeneratesNothing) {
+  Decoder session = decoder();
+  Generation generation = generateGreedy(session, {3, 7}, 0);
+  EXPECT_TRUE(generation.tokens.empty());
+  EXPECT_TRUE(generation.chosenFrom.empty());
+  EXPECT_EQ(generation.prefillLogits.size(), 2u * 16);
+  EXPECT_EQ(generation.decodeTokensPerSecond(), 0.0);
+}
+
+TEST_F(DecoderTest, ContextLimit) {
+  Decoder session = decoder(/*maxContext=*/4);
+  EXPECT_ERROR_CONTAINS(session.prefill({1, 2, 3, 4, 5}),
+                        "prompt of 5 tokens exceeds the context limit of 4 (max_position_embeddings 64, "
+                        "--max-context 4)");
+  EXPECT_ERROR_CONTAINS(session.step({1, 2}, 3), "step of 2 tokens at position 3 exceeds the context limit of 4");
+  EXPECT_ERROR_CONTAINS(generateGreedy(session, {1, 2, 3}, 3),
+                        "prompt of 3 tokens plus 3 new tokens needs 5 positions, more than the context limit of 4");
+  EXPECT_EQ(generateGreedy(session, {1, 2, 3}, 2).tokens.size(), 2u); // the last token needs no position
+  EXPECT_ERROR_CONTAINS(checkFitsContext(config_, 100, 65, 0),
+                        "prompt of 65 tokens exceeds the context limit of 64 (max_position_embeddings 64, "
+                        "--max-context 100)");
+  EXPECT_ERROR_CONTAINS(contextLimit(config_, 0), "--max-context must be at least 1, got 0");
+}
+
+TEST_F(DecoderTest, TokensAreValidated) {
+  Decoder session = decoder();
+  EXPECT_ERROR_CONTAINS(session.prefill({1, 16}), "token id 16 at position 1 is out of range [0, 16)");
+  EXPECT_ERROR_CONTAINS(session.step({-3}, 2), "token id -3 at position 0 is out of range [0, 16)");
+  EXPECT_ERROR_CONTAINS(session.prefill({}), "no tokens given");
+}
+
+TEST(Decoder, GreedyTokenTakesTheLowestIndexOnTies) {
+  std::vector<float> logits = {0.5f, 2.0f, -1.0f, 2.0f};
+  EXPECT_EQ(greedyToken(logits.data(), 4), 1);
+  EXPECT_EQ(greedyToken(logits.data(), 1), 0);
+}
+
+TEST(DecoderArtifact, MissingSymbolNamesFileAndSymbol) {
+  EXPECT_ERROR_CONTAINS(DecoderArtifact("/nonexistent/a.so"), "/nonexistent/a.so", "cannot load compiled artifact");
+  // libm is a loadable library without the decoder entry points.
+  EXPECT_ERROR_CONTAINS(DecoderArtifact("libm.so.6"), "libm.so.6: artifact lacks symbol 'ember_prefill_packed'");
+  DecoderArtifact artifact(EMBER_FAKE_ARTIFACT);
+  EXPECT_NE(artifact.prefill(), artifact.step());
+}
+
+} // namespace
+} // namespace ember::rt

@@ -1,0 +1,150 @@
+#include "ember/runtime/ModelWeights.h"
+#include "ember/runtime/CheckpointNames.h"
+#include "ember/runtime/Error.h"
+
+#include "ModelCheckpoint.h"
+#include "TestSupport.h"
+
+#include <algorithm>
+
+namespace ember::rt {
+namespace {
+
+std::vector<float> valuesOf(const ConcatenatedRows &buffer) {
+  std::vector<float> values(buffer.nbytes() / dtypeSize(buffer.dtype()));
+  convertToFloat(buffer.data(), buffer.dtype(), values.size(), values.data());
+  return values;
+}
+
+// Expected contents of a weight written by test::modelTensors: each piece's iota in order.
+std::vector<float> iotaPieces(const AbiWeight &weight) {
+  std::vector<float> values;
+  for (const AbiPiece &piece : weight.pieces)
+    for (int64_t i = 0; i < elementCount(piece.shape, piece.name); ++i)
+      values.push_back(float(i));
+  return values;
+}
+
+TEST(ModelWeights, BackToBackCheckpointIsMappedWithoutCopies) {
+  test::TempDir dir;
+  ModelConfig config = test::microConfig();
+  writeSafetensors(dir.file("model.safetensors"), test::modelTensors(config, DType::BF16));
+  Checkpoint checkpoint(dir.path());
+  ModelWeights weights(config, checkpoint);
+  EXPECT_EQ(weights.dtype(), DType::BF16);
+  std::vector<AbiWeight> abi = modelWeights(config);
+  ASSERT_EQ(weights.weights().size(), abi.size());
+  EXPECT_EQ(weights.copiedBytes(), 0u);
+  for (size_t i = 0; i < abi.size(); ++i) {
+    const ModelWeights::Weight &weight = weights.weights()[i];
+    EXPECT_EQ(weight.abi.name, abi[i].name);
+    EXPECT_TRUE(weight.buffer.isZeroCopy()) << weight.abi.name;
+    EXPECT_EQ(weight.buffer.data(), checkpoint.get(abi[i].pieces[0].name).data);
+    EXPECT_EQ(weight.buffer.dtype(), abi[i].alwaysF32 ? DType::F32 : DType::BF16);
+    EXPECT_EQ(weight.buffer.nbytes(),
+              size_t(elementCount(abi[i].shape, abi[i].name)) * dtypeSize(weight.buffer.dtype()));
+  }
+}
+
+TEST(ModelWeights, ScatteredPiecesAreCopiedInAbiOrder) {
+  test::TempDir dir;
+  ModelConfig config = test::microConfig();
+  std::vector<TensorData> tensors = test::modelTensors(config, DType::F32);
+  std::reverse(tensors.begin(), tensors.end()); // every multi-piece weight now lies backwards
+  writeSafetensors(dir.file("model.safetensors"), tensors);
+  Checkpoint checkpoint(dir.path());
+  ModelWeights weights(config, checkpoint);
+  for (const ModelWeights::Weight &weight : weights.weights()) {
+    EXPECT_EQ(weight.buffer.isZeroCopy(), weight.abi.pieces.size() == 1) << weight.abi.name;
+    if (!weight.abi.alwaysF32) {
+      EXPECT_EQ(valuesOf(weight.buffer), iotaPieces(weight.abi)) << weight.abi.name;
+    }
+  }
+  EXPECT_GT(weights.copiedBytes(), 0u);
+  EXPECT_GT(weights.mappedBytes(), 0u);
+}
+
+TEST(ModelWeights, ConvertsToTheRequestedDtypeButKeepsF32Weights) {
+  test::TempDir dir;
+  ModelConfig config = test::microConfig();
+  writeSafetensors(dir.file("model.safetensors"), test::modelTensors(config, DType::BF16, /*bias=*/0.25f));
+  Checkpoint checkpoint(dir.path());
+  ModelWeights weights(config, checkpoint, DType::F32);
+  EXPECT_EQ(weights.dtype(), DType::F32);
+  for (const ModelWeights::Weight &weight : weights.weights()) {
+    EXPECT_EQ(weight.buffer.dtype(), DType::F32);
+    EXPECT_EQ(weight.buffer.isZeroCopy(), weight.abi.alwaysF32) << weight.abi.name;
+    if (weight.abi.alwaysF32) {
+      EXPECT_EQ(valuesOf(weight.buffer)[0], 0.25f);
+    } else {
+      EXPECT_EQ(valuesOf(weight.buffer), iotaPieces(weight.abi)) << weight.abi.name;
+    }
+  }
+}
+
+TEST(ModelWeights, F16CheckpointGivesF16Weights) {
+  test::TempDir dir;
+  ModelConfig config = test::microConfig();
+  writeSafetensors(dir.file("model.safetensors"), test::modelTensors(config, DType::F16));
+  Checkpoint checkpoint(dir.path());
+  EXPECT_EQ(checkpointWeightDType(checkpoint), DType::F16);
+  EXPECT_EQ(ModelWeights(config, checkpoint).weights()[0].buffer.dtype(), DType::F16);
+}
+
+TEST(ModelWeights, ExtraTensorsAreIgnored) {
+  test::TempDir dir;
+  ModelConfig config = test::microConfig();
+  std::vector<TensorData> tensors = test::modelTensors(config, DType::F32);
+  tensors.push_back(test::iotaTensor("model.mtp.norm.weight", DType::F32, {6}));
+  writeSafetensors(dir.file("model.safetensors"), tensors);
+  writeSafetensors(dir.file("model-auxiliary.safetensors"),
+                   {test::iotaTensor("model.mtp.layers.0.eh_proj.weight", DType::F32, {6, 12})});
+  EXPECT_EQ(ModelWeights(config, Checkpoint(dir.path())).weights().size(), modelWeights(config).size());
+}
+
+TEST(ModelWeights, MissingTensorsAreListedInOneError) {
+  test::TempDir dir;
+  ModelConfig config = test::microConfig();
+  std::vector<TensorData> tensors = test::modelTensors(config, DType::F32);
+  // Drop 25 tensors after the first three (embedding, 2 tables).
+  tensors.erase(tensors.begin() + 3, tensors.begin() + 28);
+  writeSafetensors(dir.file("model.safetensors"), tensors);
+  std::vector<AbiPiece> pieces;
+  for (const AbiWeight &weight : modelWeights(config))
+    pieces.insert(pieces.end(), weight.pieces.begin(), weight.pieces.end());
+  EXPECT_ERROR_CONTAINS(ModelWeights(config, Checkpoint(dir.path())), dir.path(),
+                        "checkpoint lacks 25 tensors the model needs: '" + pieces[3].name + "', '" + pieces[4].name +
+                            "'",
+                        "'" + pieces[22].name + "' and 5 more");
+  tensors.erase(tensors.begin()); // the word embedding too: still one list, not a dtype lookup failure
+  writeSafetensors(dir.file("model.safetensors"), tensors);
+  EXPECT_ERROR_CONTAINS(ModelWeights(config, Checkpoint(dir.path())),
+                        "lacks 26 tensors the model needs: '" + std::string(kWordEmbeddingName) + "'");
+}
+
+TEST(ModelWeights, OneMissingTensorIsSingular) {
+  test::TempDir dir;
+  ModelConfig config = test::microConfig();
+  std::vector<TensorData> tensors = test::modelTensors(config, DType::F32);
+  tensors.pop_back(); // lm_head
+  writeSafetensors(dir.file("model.safetensors"), tensors);
+  EXPECT_ERROR_CONTAINS(ModelWeights(config, Checkpoint(dir.path())),
+                        "lacks 1 tensor the model needs: 'lm_head.weight'");
+}
+
+TEST(ModelWeights, ShapeMismatchNamesFileTensorAndShapes) {
+  test::TempDir dir;
+  ModelConfig config = test::microConfig();
+  std::vector<TensorData> tensors = test::modelTensors(config, DType::BF16);
+  auto expert = std::find_if(tensors.begin(), tensors.end(), [](const TensorData &tensor) {
+    return tensor.spec.name == "model.layers.0.mlp.experts.1.down_proj.weight";
+  });
+  ASSERT_NE(expert, tensors.end());
+  std::reverse(expert->spec.shape.begin(), expert->spec.shape.end()); // [D, Fe] -> [Fe, D]
+  writeSafetensors(dir.file("model.safetensors"), tensors);
+  EXPECT_ERROR_CONTAINS(ModelWeights(config, Checkpoint(dir.path())), dir.file("model.safetensors"),
+                        "tensor 'model.layers.0.mlp.experts.1.down_proj.weight': expected shape [6, 2], got [2, 6]");
+}
+
+} // namespace
+} // namespace ember::rt
