@@ -35,7 +35,7 @@
 // GPU: gpu.module @moe_kernel_2
 // GPU: gpu.module @moe_kernel_3
 
-// NVVM: gpu.module @moe_kernel [#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">]
+// NVVM: gpu.module @moe_kernel [#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80"{{(, link = \[.*libdevice.*\])?}}>]
 // NVVM: llvm.func @__nv_expf(f32) -> f32
 // NVVM: llvm.func @moe_kernel
 // NVVM-SAME: nvvm.kernel

@@ -10,7 +10,7 @@
 // GPU-DAG: gpu.block_id x
 // GPU-DAG: gpu.thread_id y
 
-// NVVM: gpu.module @combine_kernel [#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">]
+// NVVM: gpu.module @combine_kernel [#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80"{{(, link = \[.*libdevice.*\])?}}>]
 // NVVM: llvm.func @combine_kernel
 // NVVM-SAME: nvvm.kernel
 // NVVM-DAG: nvvm.read.ptx.sreg.ctaid.x
