@@ -146,6 +146,15 @@ ModelConfig ModelConfig::fromJson(const json &object, const std::string &source)
       fail(std::string("field '") + name + "' (" + std::to_string(id) + ") must be < vocab_size (" +
            std::to_string(config.vocabSize) + ")");
   }
+  if (config.qkRopeHeadDim % 2 != 0)
+    fail("field 'qk_rope_head_dim' (" + std::to_string(config.qkRopeHeadDim) +
+         ") must be even: RoPE rotates pairs");
+  if (config.ropeScaling) {
+    if (config.ropeScaling->type != "yarn")
+      fail("rope_scaling: type '" + config.ropeScaling->type + "' is not supported (only 'yarn')");
+    if (config.ropeScaling->originalMaxPositionEmbeddings == 0)
+      fail("rope_scaling: missing field 'original_max_position_embeddings' (YaRN needs it)");
+  }
   if (config.moeTopk > config.nRoutedExperts + config.zeroExpertNum)
     fail("field 'moe_topk' (" + std::to_string(config.moeTopk) + ") must be <= n_routed_experts + zero_expert_num (" +
          std::to_string(config.nRoutedExperts + config.zeroExpertNum) + ")");

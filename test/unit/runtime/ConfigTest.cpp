@@ -124,6 +124,23 @@ TEST_F(ConfigErrors, RopeScalingNeedsTypeAndFactor) {
                         "rope_scaling: missing field 'factor'");
 }
 
+TEST_F(ConfigErrors, RopeDimEven) {
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["qk_rope_head_dim"] = 7; }), path(),
+                        "field 'qk_rope_head_dim' (7) must be even");
+}
+
+TEST_F(ConfigErrors, RopeScalingMustBeYarnWithOriginalLength) {
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}}; }),
+                        "rope_scaling: type 'linear' is not supported (only 'yarn')");
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["rope_scaling"] = {{"type", "yarn"}, {"factor", 2.0}}; }),
+                        "rope_scaling: missing field 'original_max_position_embeddings'");
+}
+
+TEST_F(ConfigErrors, TopkAtMostAllExperts) {
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["moe_topk"] = 13; }), path(),
+                        "field 'moe_topk' (13) must be <= n_routed_experts + zero_expert_num (12)");
+}
+
 TEST_F(ConfigErrors, InvalidJsonAndMissingFile) {
   test::writeBytes(path(), "{ not json");
   EXPECT_ERROR_CONTAINS(ModelConfig::load(path()), path(), "invalid JSON");
