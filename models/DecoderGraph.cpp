@@ -34,11 +34,12 @@ public:
   BodyBuilder(OpBuilder &b, Location loc, const rt::ModelConfig &config, Value tokenRows)
       : b(b), loc(loc), c(config), count(memref::DimOp::create(b, loc, tokenRows, 0)) {}
 
-  Value alloc(ArrayRef<int64_t> trailing, Type element = {}) {
+  /// A [rows, trailing...] buffer (rows defaults to T; f32 by default).
+  Value alloc(ArrayRef<int64_t> trailing, Type element = {}, Value rows = {}) {
     SmallVector<int64_t> shape{kDynamic};
     shape.append(trailing.begin(), trailing.end());
     auto type = MemRefType::get(shape, element ? element : b.getF32Type());
-    Value buffer = memref::AllocOp::create(b, loc, type, ValueRange{count});
+    Value buffer = memref::AllocOp::create(b, loc, type, ValueRange{rows ? rows : count});
     buffers.push_back(buffer);
     return buffer;
   }
@@ -137,18 +138,11 @@ public:
                          b.getF32FloatAttr(c.routedScalingFactor));
     // Assignment-indexed buffers [T k, ...].
     Value assignments = arith::MulIOp::create(b, loc, count, arith::ConstantIndexOp::create(b, loc, k));
-    auto allocAssignments = [&](ArrayRef<int64_t> trailing, Type element) {
-      SmallVector<int64_t> shape{kDynamic};
-      shape.append(trailing.begin(), trailing.end());
-      Value buffer = memref::AllocOp::create(b, loc, MemRefType::get(shape, element), ValueRange{assignments});
-      buffers.push_back(buffer);
-      return buffer;
-    };
-    Value order = allocAssignments({}, b.getI32Type());
+    Value order = alloc({}, b.getI32Type(), assignments);
     MoeDispatchOp::create(b, loc, experts, order, routed);
-    Value hidden = allocAssignments({c.expertFfnHiddenSize}, b.getF32Type());
+    Value hidden = alloc({c.expertFfnHiddenSize}, {}, assignments);
     ExpertGateUpOp::create(b, loc, u, w[2], w[3], experts, order, hidden);
-    Value outputs = allocAssignments({c.hiddenSize}, b.getF32Type());
+    Value outputs = alloc({c.hiddenSize}, {}, assignments);
     ExpertDownOp::create(b, loc, hidden, w[4], experts, order, outputs);
     return {experts, weights, outputs};
   }

@@ -1,6 +1,7 @@
 #include "ember/runtime/ArtifactCache.h"
 
 #include "ember/runtime/Error.h"
+#include "ember/runtime/Process.h"
 #include "ember/runtime/Hash.h"
 
 #include <cerrno>
@@ -10,12 +11,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 namespace ember::rt {
 
@@ -75,41 +73,6 @@ std::string defaultCompilerPath() {
   return (self.parent_path() / "ember-compile").string();
 }
 
-// Shell-style rendering, only for messages (the command runs without a shell).
-static std::string formatCommand(const std::vector<std::string> &argv) {
-  std::string text;
-  for (const std::string &arg : argv) {
-    bool plain = !arg.empty() && arg.find_first_of(" \t\n'\"\\$`*?;&|<>()") == std::string::npos;
-    text += (text.empty() ? "" : " ") + (plain ? arg : "'" + arg + "'");
-  }
-  return text;
-}
-
-// Runs argv without a shell and returns its wait status.
-static int runProcess(const std::vector<std::string> &argv) {
-  std::vector<char *> args;
-  for (const std::string &arg : argv)
-    args.push_back(const_cast<char *>(arg.c_str()));
-  args.push_back(nullptr);
-  pid_t pid;
-  int spawnError = posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ);
-  if (spawnError != 0)
-    throw Error("cannot start compiler: " + std::string(std::strerror(spawnError)) + ": " + formatCommand(argv));
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      throw Error("waiting for compiler failed: " + std::string(std::strerror(errno)));
-  return status;
-}
-
-static std::string describeStatus(int status) {
-  if (WIFEXITED(status))
-    return "exit status " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status))
-    return "killed by signal " + std::to_string(WTERMSIG(status));
-  return "wait status " + std::to_string(status);
-}
-
 ArtifactCache::ArtifactCache(std::string dir, std::string compilerPath)
     : dir_(std::move(dir)), compilerPath_(std::move(compilerPath)) {}
 
@@ -148,7 +111,7 @@ ArtifactCache::Artifact ArtifactCache::getOrCompile(const ModelConfig &config, c
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     fs::remove(tempPath, ec);
-    throw Error("compiling the model failed (" + describeStatus(status) + "): " + formatCommand(command));
+    throw Error("compiling the model failed (" + describeWaitStatus(status) + "): " + formatCommand(command));
   }
   if (!fs::exists(tempPath))
     throw Error("the compiler succeeded but wrote no artifact at " + tempPath + ": " + formatCommand(command));

@@ -65,7 +65,7 @@ TEST(ArtifactCache, KeyCoversEveryConfigField) {
       [](nlohmann::json &c) { c["rope_theta"] = 10000.0; },
       [](nlohmann::json &c) { c["tie_word_embeddings"] = true; },
       [](nlohmann::json &c) { c["max_position_embeddings"] = 8192; },
-      [](nlohmann::json &c) { c["rope_scaling"] = {{"type", "yarn"}, {"factor", 4.0}}; },
+      [](nlohmann::json &c) { c["rope_scaling"] = {{"type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 1024}}; },
   };
   for (size_t i = 0; i < edits.size(); ++i) {
     nlohmann::json changed = config.raw;
