@@ -315,8 +315,7 @@ OwningOpRef<ModuleOp> mlir::ember::buildDecoderModule(MLIRContext &context,
   NgramGraphSpec spec = ngramSpecOf(config, weightType);
   if (failed(addNgramEmbeddingFunctions(*module, spec)))
     return nullptr;
-  auto ngram = NgramConfigAttr::get(&context, spec.vocab, spec.ngramVocab, spec.neighborNum,
-                                    spec.splitNum, spec.eos);
+  NgramConfigAttr ngram = ngramConfigOf(context, spec);
 
   OpBuilder b(&context);
   b.setInsertionPointToEnd(module->getBody());

@@ -65,6 +65,11 @@ void buildEmbedFunction(OpBuilder &b, Location loc, const Types &types, NgramCon
 
 } // namespace
 
+NgramConfigAttr mlir::ember::ngramConfigOf(MLIRContext &context, const NgramGraphSpec &spec) {
+  return NgramConfigAttr::get(&context, spec.vocab, spec.ngramVocab, spec.neighborNum,
+                              spec.splitNum, spec.eos);
+}
+
 Type mlir::ember::weightElementType(OpBuilder &b, WeightType type) {
   switch (type) {
   case WeightType::F32: return b.getF32Type();
@@ -132,8 +137,7 @@ LogicalResult mlir::ember::addNgramEmbeddingFunctions(ModuleOp module, const Ngr
   if (failed(NgramConfigAttr::verifyInvariants(diagnose, spec.vocab, spec.ngramVocab,
                                                spec.neighborNum, spec.splitNum, spec.eos)))
     return failure();
-  auto config = NgramConfigAttr::get(&context, spec.vocab, spec.ngramVocab, spec.neighborNum,
-                                     spec.splitNum, spec.eos);
+  NgramConfigAttr config = ngramConfigOf(context, spec);
   if (spec.hidden < 1 || spec.hidden % config.getNumTables() != 0) {
     emitError(loc) << "hidden size " << spec.hidden << " must be a positive multiple of E = "
                    << config.getNumTables();

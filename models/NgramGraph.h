@@ -48,6 +48,10 @@ void buildNgramEmbedding(OpBuilder &b, Location loc, NgramConfigAttr config, Val
                          Value slot, Value position, Value embed, Value tables,
                          Value projections, Value ids, Value embeddings);
 
+/// The #ember.ngram attribute of a spec (not verified: see
+/// addNgramEmbeddingFunctions, which checks it first).
+NgramConfigAttr ngramConfigOf(MLIRContext &context, const NgramGraphSpec &spec);
+
 Type weightElementType(OpBuilder &b, WeightType type);
 
 } // namespace mlir::ember

@@ -25,7 +25,6 @@ import json
 import os
 import shutil
 import struct
-import subprocess
 import sys
 import time
 
@@ -34,6 +33,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "reference"))
 import longcat_ref as ref  # noqa: E402
+from _tools import run  # noqa: E402
 
 PRESETS = ["tiny", "tiny-n3k2", "tiny-yarn"]
 SEEDS = [1, 2]
@@ -57,17 +57,6 @@ def prompts(cfg, seed):
     if seed == 1:
         cases.append(("bos-few", [1, 77, 78, 79]))
     return cases
-
-
-def run(argv):
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True)
-    except OSError as e:  # e.g. the tool is not on PATH
-        raise RuntimeError(f"{argv[0]}: {e}")
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)}\nexit {proc.returncode}: "
-                           f"{proc.stderr.strip()[-2000:]}")
-    return proc.stdout
 
 
 # ------------------------------------------------------------ eos-stop copy

@@ -11,13 +11,13 @@ Usage: ngram_e2e.py WORKDIR (created afresh; removed again when all pass).
 
 import os
 import shutil
-import subprocess
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "reference"))
 import longcat_ref as ref  # noqa: E402
+from _tools import run  # noqa: E402
 
 PRESETS = ["tiny", "tiny-n3k2"]
 SEEDS = [1, 2]
@@ -41,16 +41,6 @@ def prompts(cfg):
         ("extremes", [0, V - 1, V - 1, 0, eos, V - 1, 0, 0, V - 1]),
         ("long-300", long.tolist()),
     ]
-
-
-def run(argv):
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True)
-    except OSError as e:  # e.g. the tool is not on PATH
-        raise RuntimeError(f"{argv[0]}: {e}")
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)}\nexit {proc.returncode}: "
-                           f"{proc.stderr.strip()}")
 
 
 def check_prompt(model, cfg, weights, tokens, out, cache):

@@ -146,14 +146,18 @@ struct InMemoryWeights {
   }
 };
 
-// Uniform tokens with an occasional EOS, so segment resets are exercised.
-std::vector<int32_t> randomPrompt(const rt::ModelConfig &config, int64_t length, uint64_t seed) {
+// Uniform tokens. With `withEos` an occasional EOS, so segment resets are
+// exercised; without, no EOS at all (as decode_bench.py draws its prompt).
+std::vector<int32_t> randomPrompt(const rt::ModelConfig &config, int64_t length, uint64_t seed, bool withEos) {
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<int32_t> token(0, int32_t(config.vocabSize - 1));
-  std::bernoulli_distribution endOfSegment(1.0 / 32);
+  std::bernoulli_distribution endOfSegment(withEos ? 1.0 / 32 : 0.0);
   std::vector<int32_t> prompt(static_cast<size_t>(length));
-  for (int32_t &id : prompt)
+  for (int32_t &id : prompt) {
     id = endOfSegment(rng) ? int32_t(config.eosTokenId) : token(rng);
+    if (!withEos && id == config.eosTokenId)
+      id = int32_t((id + 1) % config.vocabSize);
+  }
   return prompt;
 }
 
@@ -249,7 +253,7 @@ int ngramMain(int argc, char **argv) {
   rt::NgramEmbeddingRunner runner(
       config, rt::NgramWeights(config, memory.wordEmbeddingView, memory.tablesView, memory.projectionsView),
       artifact.path);
-  std::vector<int32_t> prompt = randomPrompt(config, tokens, seed);
+  std::vector<int32_t> prompt = randomPrompt(config, tokens, seed, /*withEos=*/true);
   std::vector<float> embeddings(size_t(tokens * config.hiddenSize));
   std::vector<int32_t> ids(size_t(tokens * config.numNgramTables()));
   runner.run(prompt, embeddings.data(), ids.data()); // errors surface here, not inside the benchmark
@@ -360,19 +364,6 @@ std::string obtainCheckpoint(const std::string &cacheDir, const std::string &pre
   fs::rename(temp, dir);
   std::fprintf(stderr, "synthesized in %.1f s\n", secondsSince(start));
   return dir.string();
-}
-
-// A random prompt without EOS (as decode_bench.py draws one).
-std::vector<int32_t> randomPromptWithoutEos(const rt::ModelConfig &config, int64_t length, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<int32_t> token(0, int32_t(config.vocabSize - 1));
-  std::vector<int32_t> prompt(static_cast<size_t>(length));
-  for (int32_t &id : prompt) {
-    id = token(rng);
-    if (id == config.eosTokenId)
-      id = int32_t((id + 1) % config.vocabSize);
-  }
-  return prompt;
 }
 
 struct ReferenceResult {
@@ -488,7 +479,7 @@ int decodeMain(int argc, char **argv) {
     if (!artifact.cacheHit)
       std::fprintf(stderr, " done in %.2f s\n", artifact.compileSeconds);
     rt::Decoder decoder(config, weights, artifact.path, maxContext);
-    std::vector<int32_t> prompt = randomPromptWithoutEos(config, promptLen, seed);
+    std::vector<int32_t> prompt = randomPrompt(config, promptLen, seed, /*withEos=*/false);
 
     // Warm-up (page faults of the mapped weights, first-touch of the caches),
     // then the timed prefill; errors surface here, not inside the benchmark.
