@@ -26,9 +26,28 @@ private:
 
 } // namespace
 
+// The 7 weights of one MLA sublayer, names under `prefix` ("...self_attn.0.").
+static void addAttentionWeights(WeightList &list, const ModelConfig &c, const std::string &prefix) {
+  int64_t D = c.hiddenSize, H = c.numAttentionHeads;
+  list.single(prefix + "q_a_proj.weight", {c.qLoraRank, D});
+  list.single(prefix + "q_a_layernorm.weight", {c.qLoraRank});
+  list.single(prefix + "q_b_proj.weight", {H * (c.qkNopeHeadDim + c.qkRopeHeadDim), c.qLoraRank});
+  list.single(prefix + "kv_a_proj_with_mqa.weight", {c.kvLoraRank + c.qkRopeHeadDim, D});
+  list.single(prefix + "kv_a_layernorm.weight", {c.kvLoraRank});
+  list.single(prefix + "kv_b_proj.weight", {H * (c.qkNopeHeadDim + c.vHeadDim), c.kvLoraRank});
+  list.single(prefix + "o_proj.weight", {D, H * c.vHeadDim});
+}
+
+// A dense SwiGLU's gate, up and down projections, names under `prefix`.
+static void addMlpWeights(WeightList &list, const ModelConfig &c, const std::string &prefix) {
+  list.single(prefix + "gate_proj.weight", {c.ffnHiddenSize, c.hiddenSize});
+  list.single(prefix + "up_proj.weight", {c.ffnHiddenSize, c.hiddenSize});
+  list.single(prefix + "down_proj.weight", {c.hiddenSize, c.ffnHiddenSize});
+}
+
 std::vector<AbiWeight> modelWeights(const ModelConfig &c) {
   WeightList list;
-  int64_t D = c.hiddenSize, H = c.numAttentionHeads, E = c.numNgramTables(), W = c.ngramTableWidth();
+  int64_t D = c.hiddenSize, E = c.numNgramTables(), W = c.ngramTableWidth();
   int64_t R = c.nRoutedExperts, allExperts = c.nRoutedExperts + c.zeroExpertNum;
 
   list.single(kWordEmbeddingName, {c.vocabSize, D});
@@ -45,18 +64,8 @@ std::vector<AbiWeight> modelWeights(const ModelConfig &c) {
     for (const char *sub : {"0", "1"}) {
       list.single(prefix + "input_layernorm." + sub + ".weight", {D});
       list.single(prefix + "post_attention_layernorm." + sub + ".weight", {D});
-      std::string attn = prefix + "self_attn." + sub + ".";
-      list.single(attn + "q_a_proj.weight", {c.qLoraRank, D});
-      list.single(attn + "q_a_layernorm.weight", {c.qLoraRank});
-      list.single(attn + "q_b_proj.weight", {H * (c.qkNopeHeadDim + c.qkRopeHeadDim), c.qLoraRank});
-      list.single(attn + "kv_a_proj_with_mqa.weight", {c.kvLoraRank + c.qkRopeHeadDim, D});
-      list.single(attn + "kv_a_layernorm.weight", {c.kvLoraRank});
-      list.single(attn + "kv_b_proj.weight", {H * (c.qkNopeHeadDim + c.vHeadDim), c.kvLoraRank});
-      list.single(attn + "o_proj.weight", {D, H * c.vHeadDim});
-      std::string mlp = prefix + "mlps." + sub + ".";
-      list.single(mlp + "gate_proj.weight", {c.ffnHiddenSize, D});
-      list.single(mlp + "up_proj.weight", {c.ffnHiddenSize, D});
-      list.single(mlp + "down_proj.weight", {D, c.ffnHiddenSize});
+      addAttentionWeights(list, c, prefix + "self_attn." + sub + ".");
+      addMlpWeights(list, c, prefix + "mlps." + sub + ".");
     }
     list.single(prefix + "mlp.router.classifier.weight", {allExperts, D});
     list.single(prefix + "mlp.router.e_score_correction_bias", {allExperts}, /*alwaysF32=*/true);
@@ -71,6 +80,23 @@ std::vector<AbiWeight> modelWeights(const ModelConfig &c) {
     }
   }
   list.single("model.norm.weight", {D});
+  list.single("lm_head.weight", {c.vocabSize, D});
+  return list.take();
+}
+
+std::vector<AbiWeight> mtpWeights(const ModelConfig &c, bool ownEmbedding) {
+  WeightList list;
+  int64_t D = c.hiddenSize;
+  const std::string prefix = "model.mtp.layers.0.";
+  list.single(ownEmbedding ? kMtpWordEmbeddingName : kWordEmbeddingName, {c.vocabSize, D});
+  list.single(prefix + "enorm.m.weight", {D});
+  list.single(prefix + "hnorm.m.weight", {D});
+  list.single(prefix + "eh_proj.weight", {D, 2 * D});
+  list.single(prefix + "input_layernorm.weight", {D});
+  addAttentionWeights(list, c, prefix + "self_attn.");
+  list.single(prefix + "post_attention_layernorm.weight", {D});
+  addMlpWeights(list, c, prefix + "transformer_layer.mlp.");
+  list.single("model.mtp.norm.weight", {D});
   list.single("lm_head.weight", {c.vocabSize, D});
   return list.take();
 }

@@ -30,6 +30,31 @@ inline constexpr char kPrefillFunction[] = "ember_prefill";
 inline constexpr char kStepFunction[] = "ember_step";
 inline constexpr char kPackedSuffix[] = "_packed";
 
+// ember_step split in two, for speculative decoding: the drafter embeds each
+// draft token as it is proposed and verification reuses those embeddings
+// (paper 4.2). ember_step == ember_embed then ember_forward.
+//   ember_embed(tokens int32 [T], slot, start, token_table,
+//               embeddings f32 [T, D] out,
+//               the first kEmbeddingWeights weights of modelWeights)
+//     writes tokens into the token table at [slot, start..) and computes
+//     their n-gram embeddings (DESIGN.md 1.2).
+//   ember_forward(embeddings f32 [T, D], slot, start, kv_cache, logits, hidden,
+//                 the remaining weights of modelWeights, from the first layer's on)
+inline constexpr char kEmbedFunction[] = "ember_embed";
+inline constexpr char kForwardFunction[] = "ember_forward";
+inline constexpr int kEmbeddingWeights = 3;
+
+// The MTP drafter (DESIGN.md 1.3): row t at position start + t combines the
+// ordinary embedding of tokens[t] with hidden_in[t] (the hidden state of the
+// position before: the target's final hidden state, or the drafter's own
+// hidden_out when drafting further ahead), writes its latent row into
+// mtp_kv_cache and attends over [0, start + t].
+//   ember_mtp(tokens int32 [T], slot, start, hidden_in f32 [T, D],
+//             mtp_kv_cache f32 [1, slots, context, kv_lora + rope],
+//             logits f32 [T, V] out, hidden_out f32 [T, D] out (post model.mtp.norm),
+//             mtpWeights(config))
+inline constexpr char kMtpFunction[] = "ember_mtp";
+
 // One argument of the decoder: the concatenation, in order, of checkpoint
 // tensors `pieces` (most have one piece; the n-gram tables are concatenated
 // along rows, post-projections and expert weights are stacked).
@@ -60,6 +85,19 @@ struct AbiWeight {
 //     mlp.experts.*.gate_proj [R, Fe, D], .up_proj [R, Fe, D], .down_proj [R, D, Fe] (stacked)
 //   model.norm.weight [D], lm_head.weight [V, D]
 std::vector<AbiWeight> modelWeights(const ModelConfig &config);
+
+// Weight arguments of ember_mtp, in call order (model.mtp.layers.0. = P):
+//   word embedding [V, D]: model.mtp.embed_tokens.weight when the checkpoint
+//     has it (ownEmbedding), else model.embed_tokens.weight
+//   P enorm.m [D], P hnorm.m [D], P eh_proj [D, 2D] (input [enorm(emb); hnorm(h)])
+//   P input_layernorm [D], P self_attn.{q_a_proj, q_a_layernorm, q_b_proj,
+//     kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj, o_proj} (shapes as above),
+//   P post_attention_layernorm [D],
+//   P transformer_layer.mlp.{gate_proj [F, D], up_proj [F, D], down_proj [D, F]}
+//   model.mtp.norm.weight [D], lm_head.weight [V, D] (shared with the target)
+std::vector<AbiWeight> mtpWeights(const ModelConfig &config, bool ownEmbedding);
+inline constexpr char kMtpWordEmbeddingName[] = "model.mtp.embed_tokens.weight";
+inline constexpr int kMtpWeightCount = 18;
 
 // Number of weight arguments per layer in modelWeights (2 x 12 + 5).
 inline constexpr int kWeightsPerLayer = 29;

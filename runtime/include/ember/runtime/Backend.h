@@ -1,0 +1,74 @@
+#pragma once
+
+// Where a compiled decoder runs and where its tensors live. The Decoder keeps
+// its state (weights, token table, KV caches) in backend memory and calls the
+// artifact's packed entry points with memref descriptors that point there.
+
+#include "ember/runtime/SharedLibrary.h"
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace ember::rt {
+
+class Backend {
+public:
+  virtual ~Backend() = default;
+  virtual const char *name() const = 0; // "cpu", "cuda"
+  // The ember-compile target whose artifacts this backend runs ("cpu", "nvptx").
+  virtual const char *compileTarget() const = 0;
+  // True when backend memory is host memory: callers pass host buffers
+  // straight to the artifact instead of staging copies.
+  virtual bool hostAccessible() const = 0;
+
+  // Zero-filled; throws Error naming `what` and the size on failure.
+  virtual void *allocate(size_t bytes, const std::string &what) = 0;
+  virtual void release(void *buffer) noexcept = 0;
+  virtual void copyToDevice(void *device, const void *host, size_t bytes) = 0;
+  virtual void copyToHost(void *host, const void *device, size_t bytes) = 0;
+
+  // Opens an artifact compiled for compileTarget().
+  virtual std::unique_ptr<SharedLibrary> openArtifact(const std::string &path) = 0;
+};
+
+// Backend memory freed with its owner (move-only).
+class DeviceBuffer {
+public:
+  DeviceBuffer() = default;
+  DeviceBuffer(Backend &backend, size_t bytes, const std::string &what)
+      : backend_(&backend), data_(backend.allocate(bytes, what)), bytes_(bytes) {}
+  DeviceBuffer(DeviceBuffer &&other) noexcept { *this = std::move(other); }
+  DeviceBuffer &operator=(DeviceBuffer &&other) noexcept {
+    std::swap(backend_, other.backend_);
+    std::swap(data_, other.data_);
+    std::swap(bytes_, other.bytes_);
+    return *this;
+  }
+  ~DeviceBuffer() {
+    if (data_)
+      backend_->release(data_);
+  }
+  void *data() const { return data_; }
+  size_t bytes() const { return bytes_; }
+
+private:
+  Backend *backend_ = nullptr;
+  void *data_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+enum class BackendKind { Auto, Cpu, Cuda };
+
+// "auto", "cpu" or "cuda"; throws "--backend must be auto, cpu or cuda, got 'x'".
+BackendKind parseBackendKind(const std::string &name);
+
+// Host memory, artifacts dlopen'ed as they are.
+std::unique_ptr<Backend> makeCpuBackend();
+
+// Auto picks CUDA when a driver and a device exist, else the CPU, telling
+// `notice` why in one line. Cuda throws when no driver or device is usable.
+std::unique_ptr<Backend> makeBackend(BackendKind kind, const std::function<void(const std::string &)> &notice);
+
+} // namespace ember::rt
