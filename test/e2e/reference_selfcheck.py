@@ -439,6 +439,151 @@ class Model(unittest.TestCase):
         self.assertLess(rel_err(ref.forward(toks, W, cfg), want), 1e-5)
 
 
+class Mtp(unittest.TestCase):
+    """The MTP block (DESIGN.md §1.3) against properties it must have and a
+    hand-composed wiring; no ember."""
+
+    @classmethod
+    def setUpClass(cls):
+        Model.setUpClass()  # the same three models
+        cls.models = Model.models
+
+    def rows(self, cfg, T, seed=5):
+        g = torch.Generator().manual_seed(seed)
+        tokens = torch.randint(0, cfg["vocab_size"], (T,), generator=g).tolist()
+        tokens[3 % T] = cfg["eos_token_id"]  # EOS is just a token to the drafter
+        return tokens, torch.randn(T, cfg["hidden_size"], generator=g)
+
+    def test_names_and_shapes(self):
+        # random_weights has the checkpoint's MTP names (DESIGN.md §1.3, as
+        # ember-synth writes them), and mtp returns [T, V] and [T, D] float32.
+        cfg, W = self.models["tiny"]
+        p = "model.mtp.layers.0."
+        want = {p + n + ".weight" for n in ("eh_proj", "enorm.m", "hnorm.m", "input_layernorm",
+                                             "post_attention_layernorm")}
+        want |= {p + "self_attn." + n + ".weight" for n in (
+            "q_a_proj", "q_a_layernorm", "q_b_proj", "kv_a_proj_with_mqa", "kv_a_layernorm",
+            "kv_b_proj", "o_proj")}
+        want |= {p + "transformer_layer.mlp." + n + "_proj.weight" for n in ("gate", "up", "down")}
+        want.add("model.mtp.norm.weight")
+        self.assertEqual({k for k in W if k.startswith("model.mtp.")}, want)
+        D = cfg["hidden_size"]
+        self.assertEqual(tuple(W[p + "eh_proj.weight"].shape), (D, 2 * D))
+        tokens, hidden = self.rows(cfg, 6)
+        logits, h = ref.mtp(tokens, hidden, W, cfg)
+        self.assertEqual((logits.dtype, tuple(logits.shape)), (torch.float32, (6, cfg["vocab_size"])))
+        self.assertEqual((h.dtype, tuple(h.shape)), (torch.float32, (6, D)))
+        self.assertTrue(torch.isfinite(logits).all())
+        with self.assertRaises(ValueError):
+            ref.mtp(tokens, hidden, W, cfg, start=2)  # no cache for positions 0, 1
+
+    def test_wiring_by_hand(self):
+        # With the block's o_proj and down_proj zeroed the layer adds nothing:
+        #   h_out = norm(W_eh[:, :D] enorm(emb) + W_eh[:, D:] hnorm(h)), logits = lm_head h_out,
+        # written out in float64 with eh_proj split by columns (enorm half first).
+        cfg, W0 = self.models["tiny-n3k2"]
+        p, D, eps = "model.mtp.layers.0.", cfg["hidden_size"], cfg["rms_norm_eps"]
+        W = dict(W0)
+        for name in ("self_attn.o_proj.weight", "transformer_layer.mlp.down_proj.weight"):
+            W[p + name] = torch.zeros_like(W[p + name])
+        tokens, hidden = self.rows(cfg, 5)
+        Wd = {k: v.double() for k, v in W.items()}
+
+        def norm(v, w):
+            return v / torch.sqrt((v * v).mean(-1, keepdim=True) + eps) * w
+        e = Wd["model.embed_tokens.weight"][torch.tensor(tokens)]
+        eh = Wd[p + "eh_proj.weight"]
+        x = norm(e, Wd[p + "enorm.m.weight"]) @ eh[:, :D].T \
+            + norm(hidden.double(), Wd[p + "hnorm.m.weight"]) @ eh[:, D:].T
+        want_h = norm(x, Wd["model.mtp.norm.weight"])
+        logits, h = ref.mtp(tokens, hidden, W, cfg)
+        self.assertLess(rel_err(h, want_h), 1e-6)
+        self.assertLess(rel_err(logits, want_h @ Wd["lm_head.weight"].T), 1e-6)
+        # The MLP alone: x1 = x + SwiGLU(post(x)), then the final norm.
+        W[p + "transformer_layer.mlp.down_proj.weight"] = W0[p + "transformer_layer.mlp.down_proj.weight"]
+        Wd = {k: v.double() for k, v in W.items()}
+        post = norm(x, Wd[p + "post_attention_layernorm.weight"])
+        g = post @ Wd[p + "transformer_layer.mlp.gate_proj.weight"].T
+        u = post @ Wd[p + "transformer_layer.mlp.up_proj.weight"].T
+        x1 = x + (g * torch.sigmoid(g) * u) @ Wd[p + "transformer_layer.mlp.down_proj.weight"].T
+        self.assertLess(rel_err(ref.mtp(tokens, hidden, W, cfg)[1], norm(x1, Wd["model.mtp.norm.weight"])), 1e-6)
+
+    def test_attention_is_the_target_mla(self):
+        # The layer's attention is the target's MLA on input_layernorm(x) with
+        # the block's own weights (MLP silenced): x + mla(...), then the norm.
+        cfg, W0 = self.models["tiny-yarn"]
+        p, eps = "model.mtp.layers.0.", cfg["rms_norm_eps"]
+        W = dict(W0)
+        W[p + "transformer_layer.mlp.down_proj.weight"] = \
+            torch.zeros_like(W[p + "transformer_layer.mlp.down_proj.weight"])
+        tokens, hidden = self.rows(cfg, 7)
+        e = W["model.embed_tokens.weight"][torch.tensor(tokens)]
+        x = ref.linear(torch.cat([ref.rms_norm(e, W[p + "enorm.m.weight"], eps),
+                                  ref.rms_norm(hidden, W[p + "hnorm.m.weight"], eps)], -1),
+                       W[p + "eh_proj.weight"])
+        x = x + ref.mla(ref.rms_norm(x, W[p + "input_layernorm.weight"], eps), W,
+                        p + "self_attn.", cfg, list(range(7)))
+        want = ref.rms_norm(x, W["model.mtp.norm.weight"], eps)
+        self.assertLess(rel_err(ref.mtp(tokens, hidden, W, cfg)[1], want), 1e-6)
+
+    def test_cached_equals_full_recompute(self):
+        # Rows fed in chunks (a prefill of 3, one row, then 5) through one
+        # AttentionCache equal the full recompute over all 9.
+        for name, (cfg, W) in self.models.items():
+            tokens, hidden = self.rows(cfg, 9)
+            full_l, full_h = ref.mtp(tokens, hidden, W, cfg)
+            cache, got_l, got_h = ref.AttentionCache(), [], []
+            for a, b in ((0, 3), (3, 4), (4, 9)):
+                l, h = ref.mtp(tokens[a:b], hidden[a:b], W, cfg, start=a, cache=cache)
+                got_l.append(l)
+                got_h.append(h)
+            self.assertEqual(len(cache), 9, name)
+            self.assertLess(rel_err(torch.cat(got_l), full_l), 1e-5, name)
+            self.assertLess(rel_err(torch.cat(got_h), full_h), 1e-5, name)
+            with self.assertRaises(ValueError):  # the cache holds 9, not 4, positions
+                ref.mtp(tokens[4:5], hidden[4:5], W, cfg, start=4, cache=cache)
+
+    def test_causal(self):
+        # Changing row j's token or hidden state leaves rows < j unchanged and
+        # changes rows >= j (row j through its input, later rows through attention).
+        for name, (cfg, W) in self.models.items():
+            tokens, hidden = self.rows(cfg, 8)
+            base_l, base_h = ref.mtp(tokens, hidden, W, cfg)
+            other = list(tokens)
+            other[5] = (other[5] + 1) % cfg["vocab_size"]
+            hidden2 = hidden.clone()
+            hidden2[5] += 1.0
+            for toks, hid in ((other, hidden), (tokens, hidden2)):
+                l, h = ref.mtp(toks, hid, W, cfg)
+                self.assertLess(rel_err(l[:5], base_l[:5]), 1e-6, name)
+                self.assertLess(rel_err(h[:5], base_h[:5]), 1e-6, name)
+                for t in range(5, 8):
+                    self.assertGreater(rel_err(l[t], base_l[t]), 1e-4, f"{name} row {t}")
+
+    def test_own_embedding(self):
+        # model.mtp.embed_tokens.weight, when present, replaces model.embed_tokens.weight.
+        cfg, W = self.models["tiny"]
+        tokens, hidden = self.rows(cfg, 4)
+        own = torch.randn(W["model.embed_tokens.weight"].shape, generator=torch.Generator().manual_seed(9))
+        with_own = dict(W, **{"model.mtp.embed_tokens.weight": own})
+        swapped = dict(W, **{"model.embed_tokens.weight": own})
+        got = ref.mtp(tokens, hidden, with_own, cfg)[0]
+        self.assertLess(rel_err(got, ref.mtp(tokens, hidden, swapped, cfg)[0]), 1e-7)
+        self.assertGreater(rel_err(got, ref.mtp(tokens, hidden, W, cfg)[0]), 1e-3)
+
+    def test_prompt_logits(self):
+        # Row t of the prompt's MTP logits is the block on (x_{t+1}, h_t), h the
+        # target's final hidden states; it depends on x_0..x_{t+1} only.
+        cfg, W = self.models["tiny-n3k2"]
+        prompt = [1, 5, 9, 2, 7, 300, 2, 4, 11]
+        got = ref.mtp_prompt_logits(prompt, W, cfg)
+        self.assertEqual(tuple(got.shape), (8, cfg["vocab_size"]))
+        _, h = ref.forward(prompt, W, cfg, return_hidden=True)
+        self.assertLess(rel_err(got[4], ref.mtp(prompt[1:6], h[:5], W, cfg)[0][4]), 1e-6)
+        self.assertLess(rel_err(ref.mtp_prompt_logits(prompt[:4], W, cfg), got[:3]), 1e-6)
+        with self.assertRaises(ValueError):
+            ref.mtp_prompt_logits(prompt[:1], W, cfg)
+
 class Greedy(unittest.TestCase):
     """greedy_generate's loop, with forward replaced by a scripted stub."""
 

@@ -14,6 +14,11 @@ config.json dict; tokens/prompt: list of ints):
       full recompute at every step; the reference the tests compare against
   greedy_generate_cached(weights, cfg, prompt, max_new_tokens, timings=None)
       the same with per-layer k/v caches (KVCache); for timing
+  mtp(tokens, hidden, weights, cfg, start=0, cache=None) -> (float32 logits [T, V],
+      hidden_out [T, D]): the MTP drafter block on rows (tokens[t], hidden[t]) at
+      positions start+t, with its own AttentionCache
+  mtp_prompt_logits(prompt, weights, cfg) -> float32 [n-1, V]: the MTP logits of
+      prompt[1:] given the target's final hidden states of prompt[:-1]
 Building blocks: rms_norm, swiglu, mla, route, moe, shortcut_layer, rope_inv_freq,
 rope_cos_sin, apply_rope, softmax_scale, yarn_get_mscale, yarn_find_correction_range.
 Compute is float32 (the n-gram embedding sums in float64, then rounds).
@@ -422,6 +427,62 @@ def forward(tokens, weights, cfg, cache=None, return_hidden=False):
     return (logits, h) if return_hidden else logits
 
 
+# ---------------------------------------------------------------------- MTP
+# DESIGN.md §1.3 "MTP block" and ModelAbi.h's ember_mtp.
+
+MTP = "model.mtp.layers.0."
+
+
+def mtp_word_embedding(weights):
+    """The MTP block's own word embedding when the checkpoint has one, else the target's."""
+    own = weights.get("model.mtp.embed_tokens.weight")
+    return own if own is not None else weights["model.embed_tokens.weight"]
+
+
+def mtp(tokens, hidden, weights, cfg, start=0, cache=None):
+    """The MTP block on T rows at positions start..start+T-1.
+
+    Row t combines the word embedding of tokens[t] with hidden[t], the hidden
+    state of the position before (the target's final, post-model.norm one, or
+    the block's own hidden_out when drafting further):
+      x = eh_proj([enorm(emb); hnorm(hidden)]); x += MLA(input_layernorm(x));
+      x += SwiGLU(post_attention_layernorm(x)); hidden_out = norm(x);
+      logits = lm_head(hidden_out).
+    Without a cache start must be 0 and the T rows attend to each other
+    causally; with an AttentionCache holding positions 0..start-1 they are
+    appended to it and attend to everything it holds.
+    Returns (logits [T, V], hidden_out [T, D]).
+    """
+    W, eps = weights, cfg["rms_norm_eps"]
+    T = len(tokens)
+    if cache is None and start != 0:
+        raise ValueError(f"start {start} without a cache: positions 0..{start - 1} are unknown")
+    if hidden.shape != (T, cfg["hidden_size"]):
+        raise ValueError(f"hidden {tuple(hidden.shape)}, want ({T}, {cfg['hidden_size']})")
+    ids = torch.tensor([int(t) for t in tokens], dtype=torch.int64)
+    e = mtp_word_embedding(W)[ids].to(hidden.dtype)
+    joined = torch.cat([rms_norm(e, W[MTP + "enorm.m.weight"], eps),
+                        rms_norm(hidden, W[MTP + "hnorm.m.weight"], eps)], dim=-1)
+    x = linear(joined, W[MTP + "eh_proj.weight"])
+    positions = list(range(start, start + T))
+    x = x + mla(rms_norm(x, W[MTP + "input_layernorm.weight"], eps), W, MTP + "self_attn.",
+                cfg, positions, cache)
+    x = x + swiglu(rms_norm(x, W[MTP + "post_attention_layernorm.weight"], eps), W,
+                   MTP + "transformer_layer.mlp.")
+    h = rms_norm(x, W["model.mtp.norm.weight"], eps)
+    return linear(h, W["lm_head.weight"]), h
+
+
+def mtp_prompt_logits(prompt, weights, cfg):
+    """float32 [n-1, V]: after the target's prefill of prompt x_0..x_{n-1} with
+    final hidden states h_0..h_{n-1}, the MTP logits of rows (x_{t+1}, h_t) at
+    positions t = 0..n-2 (what ember-run --dump-mtp-logits writes)."""
+    if len(prompt) < 2:
+        raise ValueError("the MTP logits of a prompt need at least 2 tokens")
+    _, h = forward(prompt, weights, cfg, return_hidden=True)
+    return mtp(prompt[1:], h[:-1], weights, cfg)[0]
+
+
 def argmax_first(row):
     """Index of the largest value; the lowest such index on ties."""
     row = row.double()
@@ -503,6 +564,15 @@ def random_weights(cfg, seed=0, bf16=False):
         lin(prefix + "up_proj.weight", hidden, D)
         lin(prefix + "down_proj.weight", D, hidden)
 
+    def attention(a):
+        lin(a + "q_a_proj.weight", cfg["q_lora_rank"], D)
+        norm(a + "q_a_layernorm.weight", cfg["q_lora_rank"])
+        lin(a + "q_b_proj.weight", H * (nope + rope), cfg["q_lora_rank"])
+        lin(a + "kv_a_proj_with_mqa.weight", cfg["kv_lora_rank"] + rope, D)
+        norm(a + "kv_a_layernorm.weight", cfg["kv_lora_rank"])
+        lin(a + "kv_b_proj.weight", H * (nope + dv), cfg["kv_lora_rank"])
+        lin(a + "o_proj.weight", D, H * dv)
+
     layout = table_layout(cfg)
     width = D // len(layout)
     add("model.embed_tokens.weight", (cfg["vocab_size"], D), 0.0, 0.5)
@@ -515,14 +585,7 @@ def random_weights(cfg, seed=0, bf16=False):
         for k in "01":
             norm(p + f"input_layernorm.{k}.weight", D)
             norm(p + f"post_attention_layernorm.{k}.weight", D)
-            a = p + f"self_attn.{k}."
-            lin(a + "q_a_proj.weight", cfg["q_lora_rank"], D)
-            norm(a + "q_a_layernorm.weight", cfg["q_lora_rank"])
-            lin(a + "q_b_proj.weight", H * (nope + rope), cfg["q_lora_rank"])
-            lin(a + "kv_a_proj_with_mqa.weight", cfg["kv_lora_rank"] + rope, D)
-            norm(a + "kv_a_layernorm.weight", cfg["kv_lora_rank"])
-            lin(a + "kv_b_proj.weight", H * (nope + dv), cfg["kv_lora_rank"])
-            lin(a + "o_proj.weight", D, H * dv)
+            attention(p + f"self_attn.{k}.")
             ffn(p + f"mlps.{k}.", cfg["ffn_hidden_size"])
         lin(p + "mlp.router.classifier.weight", experts, D)
         W[p + "mlp.router.e_score_correction_bias"] = 0.01 * torch.randn(experts, generator=g)
@@ -530,6 +593,14 @@ def random_weights(cfg, seed=0, bf16=False):
             ffn(p + f"mlp.experts.{e}.", cfg["expert_ffn_hidden_size"])
     norm("model.norm.weight", D)
     lin("lm_head.weight", cfg["vocab_size"], D)
+    # The MTP block (names as ember-synth writes them), drawn last so that the
+    # target's tensors are the same with or without it.
+    lin(MTP + "eh_proj.weight", D, 2 * D)
+    for name in ("enorm.m", "hnorm.m", "input_layernorm", "post_attention_layernorm"):
+        norm(MTP + name + ".weight", D)
+    attention(MTP + "self_attn.")
+    ffn(MTP + "transformer_layer.mlp.", cfg["ffn_hidden_size"])
+    norm("model.mtp.norm.weight", D)
     return W
 
 
@@ -546,19 +617,24 @@ def main():
                    help="greedy continuation (full recompute); prints the ids as JSON")
     p.add_argument("--dump-step-logits", help="write the [n, V] float32 logits of each "
                    "generated token's choice .npy")
+    p.add_argument("--dump-mtp-logits", help="write the [n-1, V] float32 MTP logits of "
+                   "prompt[1:] given the prefill's hidden states of prompt[:-1] .npy")
     args = p.parse_args()
 
     cfg = load_config(args.model)
     tokens = [int(s) for s in args.prompt_ids.split(",")]
     if args.dump_ngram_ids:
         np.save(args.dump_ngram_ids, ngram_ids(tokens, cfg).numpy())
-    if not (args.dump_embeddings or args.dump_logits or args.max_new_tokens):
+    if not (args.dump_embeddings or args.dump_logits or args.max_new_tokens
+            or args.dump_mtp_logits):
         return
     weights = load_safetensors(args.model)
     if args.dump_embeddings:
         np.save(args.dump_embeddings, ngram_embedding(tokens, weights, cfg).numpy())
     if args.dump_logits:
         np.save(args.dump_logits, forward(tokens, weights, cfg).numpy())
+    if args.dump_mtp_logits:
+        np.save(args.dump_mtp_logits, mtp_prompt_logits(tokens, weights, cfg).numpy())
     if args.max_new_tokens:
         ids, rows = greedy_generate(weights, cfg, tokens, args.max_new_tokens)
         if args.dump_step_logits:
