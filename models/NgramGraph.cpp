@@ -14,14 +14,6 @@ using namespace mlir::ember;
 
 namespace {
 
-/// A public function with the C interface the runtime calls.
-func::FuncOp createEntry(OpBuilder &b, Location loc, StringRef name, TypeRange inputs) {
-  auto func = func::FuncOp::create(b, loc, name, b.getFunctionType(inputs, {}));
-  func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), b.getUnitAttr());
-  b.setInsertionPointToStart(func.addEntryBlock());
-  return func;
-}
-
 struct Types {
   MemRefType tokenTable, ids, embed, tables, projections, embeddings;
 };
@@ -44,7 +36,7 @@ Types entryTypes(OpBuilder &b, const NgramGraphSpec &spec, NgramConfigAttr confi
 void buildIdsFunction(OpBuilder &b, Location loc, const Types &types, NgramConfigAttr config) {
   OpBuilder::InsertionGuard guard(b);
   Type index = b.getIndexType();
-  func::FuncOp func = createEntry(b, loc, kNgramIdsFunction,
+  func::FuncOp func = createEntryFunction(b, loc, kNgramIdsFunction,
                                   {types.tokenTable, index, index, types.ids});
   ValueRange args = func.getArguments();
   NgramIdsOp::create(b, loc, args[0], args[1], args[2], args[3], config);
@@ -54,7 +46,7 @@ void buildIdsFunction(OpBuilder &b, Location loc, const Types &types, NgramConfi
 void buildEmbedFunction(OpBuilder &b, Location loc, const Types &types, NgramConfigAttr config) {
   OpBuilder::InsertionGuard guard(b);
   Type index = b.getIndexType();
-  func::FuncOp func = createEntry(b, loc, kNgramEmbedFunction,
+  func::FuncOp func = createEntryFunction(b, loc, kNgramEmbedFunction,
                                   {types.tokenTable, index, index, types.embed, types.tables,
                                    types.projections, types.ids, types.embeddings});
   ValueRange args = func.getArguments();
@@ -68,6 +60,14 @@ void buildEmbedFunction(OpBuilder &b, Location loc, const Types &types, NgramCon
 NgramConfigAttr mlir::ember::ngramConfigOf(MLIRContext &context, const NgramGraphSpec &spec) {
   return NgramConfigAttr::get(&context, spec.vocab, spec.ngramVocab, spec.neighborNum,
                               spec.splitNum, spec.eos);
+}
+
+func::FuncOp mlir::ember::createEntryFunction(OpBuilder &b, Location loc, StringRef name,
+                                              TypeRange inputs) {
+  auto func = func::FuncOp::create(b, loc, name, b.getFunctionType(inputs, {}));
+  func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), b.getUnitAttr());
+  b.setInsertionPointToStart(func.addEntryBlock());
+  return func;
 }
 
 Type mlir::ember::weightElementType(OpBuilder &b, WeightType type) {

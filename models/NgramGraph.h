@@ -3,6 +3,7 @@
 #define EMBER_MODELS_NGRAMGRAPH_H
 
 #include "dialects/Ember/EmberDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -53,6 +54,10 @@ void buildNgramEmbedding(OpBuilder &b, Location loc, NgramConfigAttr config, Val
 NgramConfigAttr ngramConfigOf(MLIRContext &context, const NgramGraphSpec &spec);
 
 Type weightElementType(OpBuilder &b, WeightType type);
+
+/// A public function `name(inputs...)` with the C interface the runtime
+/// calls; b's insertion point moves into its entry block.
+func::FuncOp createEntryFunction(OpBuilder &b, Location loc, StringRef name, TypeRange inputs);
 
 } // namespace mlir::ember
 

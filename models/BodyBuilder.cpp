@@ -1,0 +1,159 @@
+//===- BodyBuilder.cpp - shared pieces of the model graphs ----------------===//
+//
+// DESIGN.md 1.3's sublayers as ember ops on memrefs.
+//
+//===----------------------------------------------------------------------===//
+#include "models/BodyBuilder.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::ember;
+namespace rt = ::ember::rt;
+
+namespace {
+constexpr int64_t kDynamic = ShapedType::kDynamic;
+constexpr double kLatentNormEps = 1e-6; // q_a_layernorm / kv_a_layernorm (DESIGN.md 1.3)
+} // namespace
+
+BodyBuilder::BodyBuilder(OpBuilder &b, Location loc, const rt::ModelConfig &config, Value tokenRows)
+    : b(b), loc(loc), c(config), count(memref::DimOp::create(b, loc, tokenRows, 0)) {}
+
+Value BodyBuilder::alloc(ArrayRef<int64_t> trailing, Type element, Value rows) {
+  SmallVector<int64_t> shape{kDynamic};
+  shape.append(trailing.begin(), trailing.end());
+  auto type = MemRefType::get(shape, element ? element : b.getF32Type());
+  Value buffer = memref::AllocOp::create(b, loc, type, ValueRange{rows ? rows : count});
+  buffers.push_back(buffer);
+  return buffer;
+}
+
+void BodyBuilder::freeAll() {
+  for (Value buffer : buffers)
+    memref::DeallocOp::create(b, loc, buffer);
+  buffers.clear();
+}
+
+/// The sizes of every dim of `source` (static ones as attributes).
+static SmallVector<OpFoldResult> dimSizes(OpBuilder &b, Location loc, Value source) {
+  auto type = cast<MemRefType>(source.getType());
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t dim = 0; dim < type.getRank(); ++dim)
+    sizes.push_back(type.isDynamicDim(dim) ? OpFoldResult(memref::DimOp::create(b, loc, source, dim).getResult())
+                                           : b.getIndexAttr(type.getDimSize(dim)));
+  return sizes;
+}
+
+Value BodyBuilder::lastDimSlice(Value source, int64_t offset, int64_t size) {
+  int64_t rank = cast<MemRefType>(source.getType()).getRank();
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), strides(rank, b.getIndexAttr(1));
+  SmallVector<OpFoldResult> sizes = dimSizes(b, loc, source);
+  offsets.back() = b.getIndexAttr(offset);
+  sizes.back() = b.getIndexAttr(size);
+  return memref::SubViewOp::create(b, loc, source, offsets, sizes, strides);
+}
+
+Value BodyBuilder::cacheRows(Value cache, ArrayRef<OpFoldResult> indices) {
+  auto type = cast<MemRefType>(cache.getType());
+  int64_t rank = type.getRank(), width = type.getDimSize(rank - 1);
+  assert(static_cast<int64_t>(indices.size()) == rank - 2 && "index all but the last two dims");
+  SmallVector<OpFoldResult> offsets(indices), sizes(rank - 2, b.getIndexAttr(1)),
+      strides(rank, b.getIndexAttr(1));
+  offsets.append({b.getIndexAttr(0), b.getIndexAttr(0)});
+  sizes.append({memref::DimOp::create(b, loc, cache, rank - 2).getResult(), b.getIndexAttr(width)});
+  auto viewType = memref::SubViewOp::inferRankReducedResultType({kDynamic, width}, type, offsets,
+                                                                sizes, strides);
+  return memref::SubViewOp::create(b, loc, cast<MemRefType>(viewType), cache, offsets, sizes, strides);
+}
+
+void BodyBuilder::rmsNorm(Value x, Value weight, Value out, double eps, double scale) {
+  RmsNormOp::create(b, loc, x, weight, out, b.getF32FloatAttr(eps), b.getF32FloatAttr(scale));
+}
+
+void BodyBuilder::linear(Value x, Value weight, Value out, bool accumulate) {
+  LinearOp::create(b, loc, x, weight, out, accumulate);
+}
+
+void BodyBuilder::mlp(Value x, ValueRange weights, Value residual) {
+  Value gate = alloc({c.ffnHiddenSize}), up = alloc({c.ffnHiddenSize});
+  linear(x, weights[0], gate);
+  linear(x, weights[1], up);
+  SiluMulOp::create(b, loc, gate, up, gate);
+  linear(gate, weights[2], residual, /*accumulate=*/true);
+}
+
+void BodyBuilder::attention(Value x, ValueRange w, Value cache, Value start, Value residual) {
+  int64_t D = c.hiddenSize, H = c.numAttentionHeads, nope = c.qkNopeHeadDim,
+          rope = c.qkRopeHeadDim, latent = c.kvLoraRank;
+  double qScale = c.mlaScaleQLora ? std::sqrt(double(D) / double(c.qLoraRank)) : 1.0;
+  double kvScale = c.mlaScaleKvLora ? std::sqrt(double(D) / double(latent)) : 1.0;
+  auto inverseFrequencies = b.getDenseF32ArrayAttr(rt::ropeInverseFrequencies(c));
+  auto ropeScale = b.getF32FloatAttr(rt::ropeCosSinScale(c));
+
+  // 1. Query: q_b(RMSNorm(q_a x)) as [T, H, nope + rope], rotary part in place.
+  Value qa = alloc({c.qLoraRank});
+  linear(x, w[0], qa);
+  rmsNorm(qa, w[1], qa, kLatentNormEps, qScale);
+  Value q = alloc({H * (nope + rope)});
+  linear(qa, w[2], q);
+  SmallVector<ReassociationIndices> splitHeads{{0}, {1, 2}};
+  Value q3 = memref::ExpandShapeOp::create(
+      b, loc, MemRefType::get({kDynamic, H, nope + rope}, b.getF32Type()), q, splitHeads,
+      ArrayRef<OpFoldResult>{memref::DimOp::create(b, loc, q, 0).getResult(), b.getIndexAttr(H),
+                             b.getIndexAttr(nope + rope)});
+  Value qNope = lastDimSlice(q3, 0, nope), qRope = lastDimSlice(q3, nope, rope);
+  RopeOp::create(b, loc, qRope, start, qRope, inverseFrequencies, ropeScale);
+
+  // 2. Latent: [c_kv | k_rope] of the new tokens straight into the cache.
+  Value compressed = alloc({latent + rope});
+  linear(x, w[3], compressed);
+  SmallVector<OpFoldResult> rowOffsets{start, b.getIndexAttr(0)}, rowSizes{count, b.getIndexAttr(latent + rope)},
+      unit(2, b.getIndexAttr(1));
+  Value newRows = memref::SubViewOp::create(b, loc, cache, rowOffsets, rowSizes, unit);
+  rmsNorm(lastDimSlice(compressed, 0, latent), w[4], lastDimSlice(newRows, 0, latent),
+          kLatentNormEps, kvScale);
+  RopeOp::create(b, loc, lastDimSlice(compressed, latent, rope), start,
+                 lastDimSlice(newRows, latent, rope), inverseFrequencies, ropeScale);
+
+  // 3. Absorbed attention on the latent cache, then values and o_proj.
+  Value qLatent = alloc({H, latent});
+  MlaAbsorbOp::create(b, loc, qNope, w[5], qLatent);
+  Value attended = alloc({H, latent});
+  MlaAttentionOp::create(b, loc, qLatent, qRope, cache, start, attended,
+                         b.getF32FloatAttr(rt::attentionSoftmaxScale(c)));
+  Value values = alloc({H, c.vHeadDim});
+  MlaUpValueOp::create(b, loc, attended, w[5], values);
+  Value flat = memref::CollapseShapeOp::create(b, loc, values, splitHeads);
+  linear(flat, w[6], residual, /*accumulate=*/true);
+}
+
+std::tuple<Value, Value, Value> BodyBuilder::moe(Value u, ValueRange w) {
+  int64_t k = c.moeTopk, allExperts = c.nRoutedExperts + c.zeroExpertNum;
+  auto routed = b.getI64IntegerAttr(c.nRoutedExperts);
+  Value logits = alloc({allExperts});
+  linear(u, w[0], logits);
+  Value experts = alloc({k}, b.getI32Type()), weights = alloc({k});
+  RouterTopkOp::create(b, loc, logits, w[1], experts, weights, routed,
+                       b.getF32FloatAttr(c.routedScalingFactor));
+  // Assignment-indexed buffers [T k, ...].
+  Value assignments = arith::MulIOp::create(b, loc, count, arith::ConstantIndexOp::create(b, loc, k));
+  Value order = alloc({}, b.getI32Type(), assignments);
+  MoeDispatchOp::create(b, loc, experts, order, routed);
+  Value hidden = alloc({c.expertFfnHiddenSize}, {}, assignments);
+  ExpertGateUpOp::create(b, loc, u, w[2], w[3], experts, order, hidden);
+  Value outputs = alloc({c.hiddenSize}, {}, assignments);
+  ExpertDownOp::create(b, loc, hidden, w[4], experts, order, outputs);
+  return {experts, weights, outputs};
+}
+
+SmallVector<Type> mlir::ember::weightTypes(OpBuilder &b, ArrayRef<rt::AbiWeight> weights,
+                                           WeightType weightType) {
+  SmallVector<Type> types;
+  for (const rt::AbiWeight &weight : weights)
+    types.push_back(MemRefType::get(
+        weight.shape, weight.alwaysF32 ? b.getF32Type() : weightElementType(b, weightType)));
+  return types;
+}

@@ -1,0 +1,72 @@
+//===- BodyBuilder.h - shared pieces of the model graphs --------*- C++ -*-===//
+//
+// The sublayer builders (attention, MLP, MoE, norms) that both the target
+// decoder (DecoderGraph.cpp) and the MTP drafter (MtpGraph.cpp) emit, so
+// each sublayer is written once.
+//
+//===----------------------------------------------------------------------===//
+#ifndef EMBER_MODELS_BODYBUILDER_H
+#define EMBER_MODELS_BODYBUILDER_H
+
+#include "models/NgramGraph.h"
+
+#include "ember/runtime/Config.h"
+#include "ember/runtime/ModelAbi.h"
+
+#include <tuple>
+
+namespace mlir::ember {
+
+/// Emits one function body: temporaries are [T, ...] allocations freed by
+/// freeAll().
+class BodyBuilder {
+public:
+  /// `tokenRows`: any memref whose dim 0 is T.
+  BodyBuilder(OpBuilder &b, Location loc, const ::ember::rt::ModelConfig &config, Value tokenRows);
+
+  /// A [rows, trailing...] buffer (rows defaults to T; f32 by default).
+  Value alloc(ArrayRef<int64_t> trailing, Type element = {}, Value rows = {});
+  void freeAll();
+
+  /// `source[:, ..., offset:offset+size]` along the last dim.
+  Value lastDimSlice(Value source, int64_t offset, int64_t size);
+  /// `cache[indices..., :, :]`: the [context, W] rows that the leading
+  /// `indices` (e.g. sublayer, slot) select, those dims dropped.
+  Value cacheRows(Value cache, ArrayRef<OpFoldResult> indices);
+
+  void rmsNorm(Value x, Value weight, Value out, double eps, double scale = 1.0);
+  void linear(Value x, Value weight, Value out, bool accumulate = false);
+
+  /// r += down(silu(gate x) * up x) (ffn_hidden_size). Weights: gate, up, down.
+  void mlp(Value x, ValueRange weights, Value residual);
+
+  /// r += o_proj(MLA(x)); writes the latent rows of the new tokens into
+  /// `cache` [S, kv_lora + rope] at start.. first. Weights: q_a,
+  /// q_a_layernorm, q_b, kv_a, kv_a_layernorm, kv_b, o_proj.
+  void attention(Value x, ValueRange weights, Value cache, Value start, Value residual);
+
+  /// The routed experts of u: returns (experts, weights, per-assignment
+  /// outputs) for moe_combine. Weights: classifier, bias, gate, up, down.
+  std::tuple<Value, Value, Value> moe(Value u, ValueRange weights);
+
+  OpBuilder &b;
+  Location loc;
+  const ::ember::rt::ModelConfig &c;
+  Value count; // T: the row count of every temporary
+
+private:
+  SmallVector<Value> buffers;
+};
+
+/// The memref types of ABI weight arguments (AbiWeight::alwaysF32 ones are
+/// f32 whatever the weight dtype).
+SmallVector<Type> weightTypes(OpBuilder &b, ArrayRef<::ember::rt::AbiWeight> weights,
+                              WeightType weightType);
+
+/// Adds `ember_mtp` (ModelAbi.h) to the module at b's insertion point.
+void buildMtpFunction(OpBuilder &b, Location loc, const ::ember::rt::ModelConfig &config,
+                      WeightType weightType);
+
+} // namespace mlir::ember
+
+#endif // EMBER_MODELS_BODYBUILDER_H
