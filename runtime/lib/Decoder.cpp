@@ -5,15 +5,20 @@
 #include "ember/runtime/NgramEmbedding.h"
 
 #include <algorithm>
-#include <chrono>
+#include <functional>
 
 namespace ember::rt {
 
-static std::string packedName(const char *function) { return std::string(function) + kPackedSuffix; }
+static PackedFn entryPoint(const SharedLibrary &library, const char *function) {
+  return reinterpret_cast<PackedFn>(library.symbol(std::string(function) + kPackedSuffix));
+}
 
-DecoderArtifact::DecoderArtifact(const std::string &path)
-    : library_(path), prefill_(reinterpret_cast<PackedFn>(library_.symbol(packedName(kPrefillFunction)))),
-      step_(reinterpret_cast<PackedFn>(library_.symbol(packedName(kStepFunction)))) {}
+DecoderArtifact::DecoderArtifact(Backend &backend, const std::string &path) : library_(backend.openArtifact(path)) {
+  step = entryPoint(*library_, kStepFunction);
+  embed = entryPoint(*library_, kEmbedFunction);
+  forward = entryPoint(*library_, kForwardFunction);
+  mtp = entryPoint(*library_, kMtpFunction);
+}
 
 int64_t contextLimit(const ModelConfig &config, int64_t maxContext) {
   if (maxContext < 1)
@@ -38,48 +43,189 @@ void checkFitsContext(const ModelConfig &config, int64_t maxContext, int64_t pro
                 contextLimitText(config, maxContext));
 }
 
-Decoder::Decoder(const ModelConfig &config, const ModelWeights &weights, const std::string &artifactPath,
-                 int64_t maxContext)
-    : config_(config), artifact_(artifactPath), maxContext_(maxContext), context_(contextLimit(config, maxContext)),
-      tokenTable_(size_t(context_), 0),
-      kvCache_(size_t(kvCacheSublayers(config) * context_ * kvCacheRowWidth(config)), 0.0f) {
-  for (const ModelWeights::Weight &weight : weights.weights())
-    weightArgs_.addMemRef(weight.buffer.data(), weight.abi.shape);
+namespace {
+
+int64_t product(const Shape &shape) {
+  int64_t count = 1;
+  for (int64_t size : shape)
+    count *= size;
+  return count;
 }
 
-DecoderOutput Decoder::prefill(const std::vector<int32_t> &tokens) {
+// The arguments of one entry-point call. Host tensors go straight to the
+// artifact when the backend's memory is host memory; otherwise they are
+// staged through scratch device buffers and outputs copied back after.
+class Call {
+public:
+  explicit Call(Backend &backend) : backend_(backend) {}
+
+  template <typename T> void input(const std::vector<T> &host, const Shape &shape) {
+    args_.addMemRef(stage(host.data(), product(shape) * sizeof(T), false), shape);
+  }
+  template <typename T> void output(std::vector<T> &host, const Shape &shape) {
+    host.resize(size_t(product(shape)));
+    void *device = stage(host.data(), host.size() * sizeof(T), true);
+    if (device != host.data())
+      readbacks_.push_back([this, device, &host] { backend_.copyToHost(host.data(), device, host.size() * sizeof(T)); });
+    args_.addMemRef(device, shape);
+  }
+  void state(const DeviceBuffer &buffer, const Shape &shape) { args_.addMemRef(buffer.data(), shape); }
+  void index(int64_t value) { args_.addIndex(value); }
+  void weights(const PackedArgs &weights) { args_.addAll(weights); }
+
+  void run(PackedFn function) {
+    function(args_.data());
+    for (const auto &readback : readbacks_)
+      readback();
+  }
+
+private:
+  void *stage(const void *host, size_t bytes, bool isOutput) {
+    if (backend_.hostAccessible())
+      return const_cast<void *>(host);
+    scratch_.emplace_back(backend_, bytes, isOutput ? "a call's output" : "a call's input");
+    if (!isOutput)
+      backend_.copyToDevice(scratch_.back().data(), host, bytes);
+    return scratch_.back().data();
+  }
+
+  Backend &backend_;
+  PackedArgs args_;
+  std::vector<DeviceBuffer> scratch_;
+  std::vector<std::function<void()>> readbacks_;
+};
+
+} // namespace
+
+Decoder::BoundWeights Decoder::bind(const std::vector<ModelWeights::Weight> &weights, size_t begin, size_t end) {
+  BoundWeights bound;
+  for (size_t i = begin; i < end; ++i) {
+    const ModelWeights::Weight &weight = weights[i];
+    const void *data = weight.buffer.data();
+    if (!backend_.hostAccessible()) {
+      bound.uploads.emplace_back(backend_, weight.buffer.nbytes(), weight.abi.name);
+      backend_.copyToDevice(bound.uploads.back().data(), data, weight.buffer.nbytes());
+      data = bound.uploads.back().data();
+    }
+    bound.args.addMemRef(data, weight.abi.shape);
+  }
+  return bound;
+}
+
+Decoder::Decoder(const ModelConfig &config, const ModelWeights &weights, const std::string &artifactPath,
+                 Backend &backend, const DecoderOptions &options, const ModelWeights *mtpWeights)
+    : config_(config), backend_(backend), artifact_(backend, artifactPath), maxContext_(options.maxContext),
+      context_(contextLimit(config, options.maxContext)), slots_(options.slots) {
+  if (slots_ < 1)
+    throw Error("--batch must be at least 1, got " + std::to_string(slots_));
+  int64_t row = kvCacheRowWidth(config);
+  tokenTable_ = DeviceBuffer(backend, size_t(slots_ * context_) * sizeof(int32_t), "the N-gram token table");
+  kvCache_ = DeviceBuffer(backend, size_t(kvCacheSublayers(config) * slots_ * context_ * row) * sizeof(float),
+                          "the latent KV cache");
+  const auto &all = weights.weights();
+  embeddingWeights_ = bind(all, 0, kEmbeddingWeights);
+  layerWeights_ = bind(all, kEmbeddingWeights, all.size());
+  allWeights_.addAll(embeddingWeights_.args);
+  allWeights_.addAll(layerWeights_.args);
+  if (mtpWeights) {
+    mtpWeights_ = bind(mtpWeights->weights(), 0, mtpWeights->weights().size());
+    mtpCache_ = DeviceBuffer(backend, size_t(slots_ * context_ * row) * sizeof(float), "the MTP drafter's KV cache");
+  }
+}
+
+void Decoder::checkCall(int64_t slot, size_t rows, int64_t start, const char *what) const {
+  if (rows == 0)
+    throw Error(std::string("decoder ") + what + ": no tokens given (at least one is needed)");
+  if (slot < 0 || slot >= slots_)
+    throw Error(std::string("decoder ") + what + ": slot " + std::to_string(slot) + " is out of range [0, " +
+                std::to_string(slots_) + ")");
+  if (start < 0 || start + int64_t(rows) > context_)
+    throw Error(std::string("decoder ") + what + " of " + std::to_string(rows) + " tokens at position " +
+                std::to_string(start) + " exceeds " + contextLimitText(config_, maxContext_));
+}
+
+DecoderOutput Decoder::prefill(int64_t slot, const std::vector<int32_t> &tokens) {
   if (int64_t(tokens.size()) > context_)
     throw Error("prompt of " + std::to_string(tokens.size()) + " tokens exceeds " +
                 contextLimitText(config_, maxContext_));
-  return run(artifact_.prefill(), tokens, std::nullopt);
+  return step(slot, tokens, 0);
 }
 
-DecoderOutput Decoder::step(const std::vector<int32_t> &tokens, int64_t start) {
-  if (start < 0 || start + int64_t(tokens.size()) > context_)
-    throw Error("step of " + std::to_string(tokens.size()) + " tokens at position " + std::to_string(start) +
-                " exceeds " + contextLimitText(config_, maxContext_));
-  return run(artifact_.step(), tokens, start);
-}
-
-DecoderOutput Decoder::run(PackedFn function, const std::vector<int32_t> &tokens, std::optional<int64_t> start) {
-  if (tokens.empty())
-    throw Error("decoder: no tokens given (at least one is needed)");
+DecoderOutput Decoder::step(int64_t slot, const std::vector<int32_t> &tokens, int64_t start) {
+  checkCall(slot, tokens.size(), start, "step");
   validateTokens(tokens, config_.vocabSize);
   auto count = int64_t(tokens.size());
-  DecoderOutput output{std::vector<float>(size_t(count * config_.vocabSize)),
-                       std::vector<float>(size_t(count * config_.hiddenSize))};
-  PackedArgs args;
-  args.addMemRef(tokens.data(), {count});
-  args.addIndex(0); // slot
-  if (start)        // ember_prefill has no start
-    args.addIndex(*start);
-  args.addMemRef(tokenTable_.data(), {1, context_});
-  args.addMemRef(kvCache_.data(), {kvCacheSublayers(config_), 1, context_, kvCacheRowWidth(config_)});
-  args.addMemRef(output.logits.data(), {count, config_.vocabSize});
-  args.addMemRef(output.hidden.data(), {count, config_.hiddenSize});
-  args.addAll(weightArgs_);
-  function(args.data());
-  return output;
+  DecoderOutput result;
+  Call call(backend_);
+  call.input(tokens, {count});
+  call.index(slot);
+  call.index(start);
+  call.state(tokenTable_, {slots_, context_});
+  call.state(kvCache_, {kvCacheSublayers(config_), slots_, context_, kvCacheRowWidth(config_)});
+  call.output(result.logits, {count, config_.vocabSize});
+  call.output(result.hidden, {count, config_.hiddenSize});
+  call.weights(allWeights_);
+  call.run(artifact_.step);
+  return result;
+}
+
+std::vector<float> Decoder::embed(int64_t slot, const std::vector<int32_t> &tokens, int64_t start) {
+  checkCall(slot, tokens.size(), start, "embed");
+  validateTokens(tokens, config_.vocabSize);
+  auto count = int64_t(tokens.size());
+  std::vector<float> embeddings;
+  Call call(backend_);
+  call.input(tokens, {count});
+  call.index(slot);
+  call.index(start);
+  call.state(tokenTable_, {slots_, context_});
+  call.output(embeddings, {count, config_.hiddenSize});
+  call.weights(embeddingWeights_.args);
+  call.run(artifact_.embed);
+  return embeddings;
+}
+
+DecoderOutput Decoder::forward(int64_t slot, const std::vector<float> &embeddings, int64_t start) {
+  size_t count = embeddings.size() / size_t(config_.hiddenSize);
+  if (count * size_t(config_.hiddenSize) != embeddings.size())
+    throw Error("decoder forward: " + std::to_string(embeddings.size()) + " embedding values are not whole rows of " +
+                std::to_string(config_.hiddenSize));
+  checkCall(slot, count, start, "forward");
+  DecoderOutput result;
+  Call call(backend_);
+  call.input(embeddings, {int64_t(count), config_.hiddenSize});
+  call.index(slot);
+  call.index(start);
+  call.state(kvCache_, {kvCacheSublayers(config_), slots_, context_, kvCacheRowWidth(config_)});
+  call.output(result.logits, {int64_t(count), config_.vocabSize});
+  call.output(result.hidden, {int64_t(count), config_.hiddenSize});
+  call.weights(layerWeights_.args);
+  call.run(artifact_.forward);
+  return result;
+}
+
+DecoderOutput Decoder::draft(int64_t slot, const std::vector<int32_t> &tokens, int64_t start,
+                             const std::vector<float> &hiddenIn) {
+  if (!mtpWeights_)
+    throw Error("decoder draft: no MTP weights were bound (the checkpoint has no model.mtp.* tensors?)");
+  checkCall(slot, tokens.size(), start, "draft");
+  validateTokens(tokens, config_.vocabSize);
+  auto count = int64_t(tokens.size());
+  if (hiddenIn.size() != size_t(count * config_.hiddenSize))
+    throw Error("decoder draft: hidden_in has " + std::to_string(hiddenIn.size()) + " values, expected " +
+                std::to_string(count) + " x " + std::to_string(config_.hiddenSize));
+  DecoderOutput result;
+  Call call(backend_);
+  call.input(tokens, {count});
+  call.index(slot);
+  call.index(start);
+  call.input(hiddenIn, {count, config_.hiddenSize});
+  call.state(mtpCache_, {1, slots_, context_, kvCacheRowWidth(config_)});
+  call.output(result.logits, {count, config_.vocabSize});
+  call.output(result.hidden, {count, config_.hiddenSize});
+  call.weights(mtpWeights_->args);
+  call.run(artifact_.mtp);
+  return result;
 }
 
 int32_t greedyToken(const float *logits, int64_t count) {
@@ -88,49 +234,6 @@ int32_t greedyToken(const float *logits, int64_t count) {
     if (logits[i] > logits[best])
       best = i;
   return int32_t(best);
-}
-
-int64_t Generation::decodeTokens() const { return std::max<int64_t>(int64_t(tokens.size()) - 1, 0); }
-
-double Generation::decodeTokensPerSecond() const {
-  return decodeSeconds > 0 ? double(decodeTokens()) / decodeSeconds : 0.0;
-}
-
-double Generation::prefillTokensPerSecond() const {
-  return prefillSeconds > 0 ? double(promptTokens) / prefillSeconds : 0.0;
-}
-
-static double secondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-Generation generateGreedy(Decoder &decoder, const std::vector<int32_t> &prompt, int64_t maxNewTokens,
-                          const GenerationProgress &progress) {
-  const ModelConfig &config = decoder.config();
-  checkFitsContext(config, decoder.maxContext(), int64_t(prompt.size()), maxNewTokens);
-  int64_t vocab = config.vocabSize;
-  Generation result;
-  result.promptTokens = int64_t(prompt.size());
-
-  auto start = std::chrono::steady_clock::now();
-  result.prefillLogits = decoder.prefill(prompt).logits;
-  result.prefillSeconds = secondsSince(start);
-
-  std::vector<float> row(result.prefillLogits.end() - vocab, result.prefillLogits.end());
-  start = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < maxNewTokens; ++i) {
-    if (i > 0) // feed back the previous token at its position
-      row = decoder.step({result.tokens.back()}, result.promptTokens + i - 1).logits;
-    int32_t token = greedyToken(row.data(), vocab);
-    result.tokens.push_back(token);
-    result.chosenFrom.insert(result.chosenFrom.end(), row.begin(), row.end());
-    if (progress)
-      progress(int64_t(result.tokens.size()));
-    if (token == config.eosTokenId)
-      break;
-  }
-  result.decodeSeconds = secondsSince(start);
-  return result;
 }
 
 } // namespace ember::rt

@@ -35,8 +35,10 @@ static DType checkedWeightDType(const ModelConfig &config, const Checkpoint &che
 ModelWeights::ModelWeights(const ModelConfig &config, const Checkpoint &checkpoint)
     : ModelWeights(config, checkpoint, checkedWeightDType(config, checkpoint)) {}
 
-ModelWeights::ModelWeights(const ModelConfig &config, const Checkpoint &checkpoint, DType dtype) : dtype_(dtype) {
-  std::vector<AbiWeight> abi = modelWeights(config);
+ModelWeights::ModelWeights(const ModelConfig &config, const Checkpoint &checkpoint, DType dtype)
+    : ModelWeights(modelWeights(config), checkpoint, dtype) {}
+
+ModelWeights::ModelWeights(std::vector<AbiWeight> abi, const Checkpoint &checkpoint, DType dtype) : dtype_(dtype) {
   checkNoMissingTensors(abi, checkpoint);
   weights_.reserve(abi.size());
   for (AbiWeight &weight : abi) {
@@ -46,6 +48,16 @@ ModelWeights::ModelWeights(const ModelConfig &config, const Checkpoint &checkpoi
     ConcatenatedRows buffer(pieces, weight.alwaysF32 ? DType::F32 : dtype);
     weights_.push_back({std::move(weight), std::move(buffer)});
   }
+}
+
+std::optional<ModelWeights> loadMtpWeights(const ModelConfig &config, const Checkpoint &checkpoint, DType dtype) {
+  std::vector<AbiWeight> abi = mtpWeights(config, checkpoint.find(kMtpWordEmbeddingName) != nullptr);
+  bool anyMtp = false;
+  for (const AbiWeight &weight : abi)
+    anyMtp = anyMtp || (weight.name.rfind("model.mtp.", 0) == 0 && checkpoint.find(weight.name));
+  if (!anyMtp)
+    return std::nullopt;
+  return ModelWeights(std::move(abi), checkpoint, dtype);
 }
 
 size_t ModelWeights::mappedBytes() const {

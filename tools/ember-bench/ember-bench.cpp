@@ -478,14 +478,15 @@ int decodeMain(int argc, char **argv) {
     rt::ArtifactCache::Artifact artifact = cache.getOrCompile(config, configPath, weights.dtype());
     if (!artifact.cacheHit)
       std::fprintf(stderr, " done in %.2f s\n", artifact.compileSeconds);
-    rt::Decoder decoder(config, weights, artifact.path, maxContext);
+    std::unique_ptr<rt::Backend> backend = rt::makeCpuBackend();
+    rt::Decoder decoder(config, weights, artifact.path, *backend, {maxContext, 1});
     std::vector<int32_t> prompt = randomPrompt(config, promptLen, seed, /*withEos=*/false);
 
     // Warm-up (page faults of the mapped weights, first-touch of the caches),
     // then the timed prefill; errors surface here, not inside the benchmark.
-    decoder.prefill(prompt);
+    decoder.prefill(0, prompt);
     auto prefillStart = std::chrono::steady_clock::now();
-    rt::DecoderOutput output = decoder.prefill(prompt);
+    rt::DecoderOutput output = decoder.prefill(0, prompt);
     emberPrefillSeconds = secondsSince(prefillStart);
     const int64_t vocab = config.vocabSize;
     int32_t next = rt::greedyToken(output.logits.data() + (promptLen - 1) * vocab, vocab);
@@ -506,12 +507,12 @@ int decodeMain(int argc, char **argv) {
       for (auto _ : state) {
         if (position >= decoder.context()) { // context full: start over from the prompt
           state.PauseTiming();
-          rt::DecoderOutput again = decoder.prefill(prompt);
+          rt::DecoderOutput again = decoder.prefill(0, prompt);
           next = rt::greedyToken(again.logits.data() + (promptLen - 1) * vocab, vocab);
           position = promptLen;
           state.ResumeTiming();
         }
-        rt::DecoderOutput stepOutput = decoder.step({next}, position++);
+        rt::DecoderOutput stepOutput = decoder.step(0, {next}, position++);
         next = rt::greedyToken(stepOutput.logits.data(), vocab);
       }
       state.SetItemsProcessed(state.iterations());

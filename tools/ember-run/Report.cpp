@@ -28,9 +28,10 @@ static std::string megabytes(size_t bytes) {
 
 void printSummary(const Report &r) {
   const rt::ModelConfig &c = r.config;
-  auto length = (long long)r.tokens.size();
+  auto length = (long long)r.prompts.front().size();
   std::printf("model        %s\n", r.modelDir.c_str());
-  std::printf("tokens       %lld\n", length);
+  std::printf("tokens       %lld%s\n", length,
+              r.prompts.size() > 1 ? (" (first of " + std::to_string(r.prompts.size()) + " prompts)").c_str() : "");
   std::printf("hidden       %lld\n", (long long)c.hiddenSize);
   std::printf("tables (E)   %lld (N=%lld, K=%lld, width %lld)\n", (long long)c.numNgramTables(),
               (long long)c.embNeighborNum, (long long)c.embSplitNum, (long long)c.ngramTableWidth());
@@ -48,27 +49,59 @@ void printSummary(const Report &r) {
   }
   if (!r.generation)
     return;
-  const rt::Generation &g = *r.generation;
-  std::printf("context      %lld positions\n", (long long)r.context);
+  const rt::BatchGeneration &g = *r.generation;
+  std::printf("backend      %s\n", r.backend.c_str());
+  std::printf("context      %lld positions, %zu sequence%s\n", (long long)r.context, g.sequences.size(),
+              g.sequences.size() == 1 ? "" : "s");
   std::printf("prefill      %.3f ms (%.1f tokens/s)\n", g.prefillSeconds * 1e3, g.prefillTokensPerSecond());
-  std::printf("logits       [%lld, %lld]  %s\n", length, (long long)c.vocabSize, statistics(g.prefillLogits).c_str());
-  std::printf("decode       %lld steps in %.3f s (%.1f tokens/s)\n", (long long)g.decodeTokens(), g.decodeSeconds,
+  std::printf("logits       [%lld, %lld]  %s\n", length, (long long)c.vocabSize,
+              statistics(r.first().prefillLogits).c_str());
+  std::printf("decode       %lld tokens in %.3f s (%.1f tokens/s)\n", (long long)g.decodeTokens(), g.decodeSeconds,
               g.decodeTokensPerSecond());
-  bool stoppedAtEos = !g.tokens.empty() && g.tokens.back() == c.eosTokenId;
-  std::printf("generated    %zu tokens%s:", g.tokens.size(), stoppedAtEos ? " (stopped at EOS)" : "");
-  for (int32_t token : g.tokens)
-    std::printf(" %d", token);
-  std::printf("\n");
+  if (r.options.drafter != rt::DrafterKind::None)
+    std::printf("speculation  %s\n", speculationLine(r).c_str());
+  for (const rt::Generation &sequence : g.sequences) {
+    bool stoppedAtEos = !sequence.tokens.empty() && sequence.tokens.back() == c.eosTokenId;
+    std::printf("generated    %zu tokens%s:", sequence.tokens.size(), stoppedAtEos ? " (stopped at EOS)" : "");
+    for (int32_t token : sequence.tokens)
+      std::printf(" %d", token);
+    std::printf("\n");
+  }
 }
 
-nlohmann::json generationJson(const rt::Generation &g) {
-  return {{"generated_ids", g.tokens},
-          {"prompt_tokens", g.promptTokens},
+std::string speculationLine(const Report &r) {
+  const rt::BatchGeneration &g = *r.generation;
+  char text[256];
+  std::snprintf(text, sizeof text,
+                "speculative %s, %lld draft steps: acceptance %.3f (%lld of %lld drafts), mean accepted length %.2f, "
+                "%.3f target forwards per token, %.1f tokens/s",
+                rt::drafterName(r.options.drafter), (long long)r.options.draftSteps, g.stats.acceptanceRate(),
+                (long long)g.stats.acceptedTokens, (long long)g.stats.draftedTokens, g.stats.meanAcceptedLength(),
+                g.targetForwardsPerToken(), g.decodeTokensPerSecond());
+  return text;
+}
+
+nlohmann::json generationJson(const Report &r) {
+  const rt::BatchGeneration &g = *r.generation;
+  nlohmann::json sequences = nlohmann::json::array();
+  for (const rt::Generation &sequence : g.sequences)
+    sequences.push_back({{"prompt_tokens", sequence.promptTokens}, {"generated_ids", sequence.tokens}});
+  return {{"generated_ids", r.first().tokens},
+          {"prompt_tokens", r.first().promptTokens},
+          {"sequences", sequences},
           {"stats",
            {{"prefill_s", g.prefillSeconds},
             {"decode_s", g.decodeSeconds},
             {"decode_tokens_per_s", g.decodeTokensPerSecond()},
-            {"prefill_tokens_per_s", g.prefillTokensPerSecond()}}}};
+            {"prefill_tokens_per_s", g.prefillTokensPerSecond()},
+            {"speculative", rt::drafterName(r.options.drafter)},
+            {"draft_steps", r.options.draftSteps},
+            {"target_forwards", g.stats.targetForwards},
+            {"target_forwards_per_token", g.targetForwardsPerToken()},
+            {"drafted_tokens", g.stats.draftedTokens},
+            {"accepted_tokens", g.stats.acceptedTokens},
+            {"acceptance_rate", g.stats.acceptanceRate()},
+            {"mean_accepted_length", g.stats.meanAcceptedLength()}}}};
 }
 
 GenerationProgressLine::GenerationProgressLine(int64_t maxNewTokens, bool quiet)

@@ -4,7 +4,7 @@
 
 #include "ember/runtime/Config.h"
 #include "ember/runtime/DType.h"
-#include "ember/runtime/Decoder.h"
+#include "ember/runtime/Generate.h"
 
 #include <nlohmann/json.hpp>
 
@@ -16,13 +16,16 @@
 struct Report {
   std::string modelDir;
   const ember::rt::ModelConfig &config;
-  const std::vector<int32_t> &tokens;
+  const std::vector<std::vector<int32_t>> &prompts;
+  std::string backend;
   ember::rt::DType dtype = ember::rt::DType::F32;
   size_t mappedBytes = 0, copiedBytes = 0; // decoder weights
   bool zeroCopyTables = false;
   std::string artifactPath, artifactDescription;
   int64_t context = 0;
-  std::optional<ember::rt::Generation> generation; // absent with --embeddings-only
+  std::optional<ember::rt::BatchGeneration> generation; // absent with --embeddings-only
+  ember::rt::GenerationOptions options;
+  const ember::rt::Generation &first() const { return generation->sequences.front(); }
   std::optional<std::vector<float>> embeddings;    // [T, D] when computed
   std::optional<std::vector<int32_t>> ngramIds;    // [T, E] when computed
   double embeddingSeconds = 0;
@@ -30,8 +33,11 @@ struct Report {
 
 void printSummary(const Report &report);
 
-// {"generated_ids": [...], "prompt_tokens": T, "stats": {...}}.
-nlohmann::json generationJson(const ember::rt::Generation &generation);
+// {"generated_ids": [...], "prompt_tokens": T, "sequences": [...], "stats": {...}}.
+nlohmann::json generationJson(const Report &report);
+
+// "speculative mtp: acceptance 0.61 (...), mean accepted length 2.8, ..."
+std::string speculationLine(const Report &report);
 
 double secondsSince(std::chrono::steady_clock::time_point start);
 

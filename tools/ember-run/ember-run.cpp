@@ -1,14 +1,16 @@
-// ember-run: runs a compiled model on a prompt — prefill and greedy
-// generation with the KV cache, or only the n-gram embedding — and dumps or
-// summarises the result (no MLIR in this binary: the artifact comes from the
+// ember-run: runs a compiled model on prompts — prefill and generation with
+// the KV cache (greedy or sampled, plain or speculative), or only the n-gram
+// embedding — and dumps or summarises the result (no MLIR in this binary: the artifact comes from the
 // cache, compiled by ember-compile on a miss).
 
 #include "Report.h"
 
 #include "ember/runtime/ArtifactCache.h"
+#include "ember/runtime/Backend.h"
 #include "ember/runtime/CommandLine.h"
 #include "ember/runtime/Decoder.h"
 #include "ember/runtime/Error.h"
+#include "ember/runtime/Generate.h"
 #include "ember/runtime/ModelWeights.h"
 #include "ember/runtime/NgramEmbedding.h"
 #include "ember/runtime/Npy.h"
@@ -28,48 +30,73 @@ namespace {
 
 constexpr char kUsage[] = R"(usage: ember-run --model DIR --prompt-ids IDS [options]
 
-Runs the model in DIR (config.json + safetensors) on a prompt: prefill, then
-greedy generation with the KV cache for --max-new-tokens tokens (stopping
-early at eos_token_id, which is included). The compiled CPU artifact is taken
-from the cache, or compiled with the ember-compile next to this binary on a
-miss. Prints a summary (tokens, weights, artifact, timings, output statistics,
-generated ids) to stdout. Config, prompt, context limit and checkpoint are
-all checked before anything is compiled.
+Runs the model in DIR (config.json + safetensors) on one or more prompts:
+prefill, then generation with the KV cache for --max-new-tokens tokens
+(stopping early at eos_token_id, which is included), plain or speculative.
+Speculation never changes the output: greedy output equals plain greedy
+output, sampled output has the target's distribution. The compiled artifact
+is taken from the cache, or compiled with the ember-compile next to this
+binary on a miss. Prints a summary (tokens, weights, artifact, timings,
+output statistics, generated ids) to stdout and, for speculative runs, one
+stats line to stderr. Config, prompts, flags, context limit and checkpoint
+are all checked before anything is compiled.
 
 options:
   --model DIR              model directory with config.json and model.safetensors
                            or model.safetensors.index.json (required)
-  --prompt-ids IDS         comma-separated token ids, e.g. 1,5,9,2,7; each in
-                           [0, vocab_size) (required, non-empty)
-  --max-new-tokens N       tokens to generate greedily (default 0: prefill only)
+  --prompt-ids IDS         comma-separated token ids, e.g. 1,5,9,2,7; several
+                           prompts separated by ';' (e.g. "1,5;9,2,7") run at
+                           once, one sequence slot each; ids in [0, vocab_size)
+                           (required, each prompt non-empty)
+  --batch N                sequence slots (default: the number of prompts); a
+                           single prompt is repeated N times
+  --max-new-tokens N       tokens to generate per sequence (default 0: prefill only)
   --max-context N          positions the KV cache holds (default 4096; at most
                            max_position_embeddings); prompt + N - 1 must fit
+  --temperature T          0 (default): greedy; > 0: sample from softmax(logits/T)
+  --top-k K                sample among the K most likely tokens only (default 0: all)
+  --top-p P                sample from the smallest set with mass >= P (default 1)
+  --seed S                 sampling seed (default 0); sequence i uses S + i
+  --speculative MODE       none (default), mtp (the checkpoint's MTP block drafts
+                           autoregressively) or ngram (prompt lookup: continues
+                           the latest earlier match of the last tokens)
+  --draft-steps K          tokens drafted per verification (default 3)
+  --backend B              auto (default: CUDA when a driver and a device exist,
+                           else the CPU, saying so), cpu or cuda
   --dump-logits FILE       write the float32 [T, vocab_size] prefill logits as .npy
   --dump-step-logits FILE  write float32 [n, vocab_size] as .npy: row i holds the
                            logits generated token i was chosen from (row 0 = the
                            last prefill row)
+  --dump-mtp-logits FILE   write float32 [T-1, vocab_size] as .npy: the MTP
+                           drafter's logits for prompt tokens 1..T-1 paired
+                           with the target's hidden states of positions 0..T-2
   --dump-embeddings FILE   write the float32 [T, hidden_size] n-gram-enhanced input
                            embeddings as .npy
   --dump-ngram-ids FILE    write the int32 [T, E] table-local n-gram ids as .npy
   --embeddings-only        run only the n-gram embedding (no decoder; checks only
                            the embedding tensors); for --dump-embeddings and
                            --dump-ngram-ids
+  (the --dump-* flags need a single sequence)
   --json                   instead of the summary, print one JSON object as the
-                           last stdout line: {"generated_ids": [...],
-                           "prompt_tokens": T, "stats": {"decode_s",
-                           "decode_tokens_per_s", "prefill_s",
-                           "prefill_tokens_per_s"}}
+                           last stdout line: {"generated_ids": [...] (first
+                           sequence), "prompt_tokens": T, "sequences":
+                           [{"prompt_tokens", "generated_ids"}, ...], "stats":
+                           {"decode_s", "decode_tokens_per_s", "prefill_s",
+                           "prefill_tokens_per_s", "speculative", "draft_steps",
+                           "target_forwards", "target_forwards_per_token",
+                           "drafted_tokens", "accepted_tokens",
+                           "acceptance_rate", "mean_accepted_length"}}
   --artifact FILE          use this compiled artifact instead of the cache
   --cache-dir D            artifact cache (default: $EMBER_CACHE_DIR, else
                            $XDG_CACHE_HOME/ember, else $HOME/.cache/ember)
-  --quiet                  no progress and no summary (a cache miss still shows
-                           ember-compile's one-line report on stderr)
+  --quiet                  no progress, no stats line and no summary (a cache
+                           miss still shows ember-compile's one-line report)
   --help                   print this help
 )";
 
 std::vector<int32_t> parsePromptIds(const std::string &text) {
   if (text.empty())
-    throw Error("--prompt-ids: the list is empty (expected comma-separated token ids, e.g. 1,5,9)");
+    throw Error("--prompt-ids: a list is empty (expected comma-separated token ids, e.g. 1,5,9)");
   std::vector<int32_t> ids;
   size_t start = 0;
   while (start <= text.size()) {
@@ -89,6 +116,43 @@ std::vector<int32_t> parsePromptIds(const std::string &text) {
     start = comma + 1;
   }
   return ids;
+}
+
+// One prompt per ';'-separated list.
+std::vector<std::vector<int32_t>> parsePrompts(const std::string &text) {
+  std::vector<std::vector<int32_t>> prompts;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t semicolon = std::min(text.find(';', start), text.size());
+    prompts.push_back(parsePromptIds(text.substr(start, semicolon - start)));
+    start = semicolon + 1;
+  }
+  return prompts;
+}
+
+double number(const rt::CommandLine &args, const std::string &flag, double fallback) {
+  if (!args.has(flag))
+    return fallback;
+  std::string text = args.value(flag, "");
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception &) {
+    used = 0;
+  }
+  if (text.empty() || used != text.size())
+    throw Error(flag + " expects a number, got '" + text + "'");
+  return value;
+}
+
+// The MTP drafter's logits for prompt tokens 1..T-1, each paired with the
+// target's hidden state of the position before (--dump-mtp-logits).
+std::vector<float> promptDraftLogits(rt::Decoder &decoder, const std::vector<int32_t> &prompt) {
+  int64_t width = decoder.config().hiddenSize;
+  rt::DecoderOutput target = decoder.prefill(0, prompt);
+  std::vector<float> hidden(target.hidden.begin(), target.hidden.end() - width);
+  return decoder.draft(0, {prompt.begin() + 1, prompt.end()}, 0, hidden).logits;
 }
 
 // The artifact named by --artifact, else the cached one (compiled on a miss).
@@ -113,32 +177,61 @@ std::string obtainArtifact(const rt::CommandLine &args, const rt::ModelConfig &c
 
 int runMain(int argc, char **argv) {
   rt::CommandLine args(argc, argv,
-                       {"--model", "--prompt-ids", "--max-new-tokens", "--max-context", "--dump-logits",
-                        "--dump-step-logits", "--dump-embeddings", "--dump-ngram-ids", "--artifact", "--cache-dir"},
+                       {"--model", "--prompt-ids", "--batch", "--max-new-tokens", "--max-context", "--temperature",
+                        "--top-k", "--top-p", "--seed", "--speculative", "--draft-steps", "--backend",
+                        "--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--dump-embeddings",
+                        "--dump-ngram-ids", "--artifact", "--cache-dir"},
                        {"--embeddings-only", "--json", "--quiet", "--help"});
   if (args.has("--help")) {
     std::cout << kUsage;
     return 0;
   }
   std::string modelDir = args.required("--model");
-  std::vector<int32_t> tokens = parsePromptIds(args.required("--prompt-ids"));
+  std::vector<std::vector<int32_t>> prompts = parsePrompts(args.required("--prompt-ids"));
   bool quiet = args.has("--quiet"), json = args.has("--json"), embeddingsOnly = args.has("--embeddings-only");
-  for (const char *flag : {"--max-new-tokens", "--dump-logits", "--dump-step-logits", "--json"})
+  for (const char *flag : {"--max-new-tokens", "--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--json",
+                           "--speculative", "--batch", "--temperature"})
     if (embeddingsOnly && args.has(flag))
       throw Error(std::string("--embeddings-only runs no decoder, so ") + flag + " cannot be used with it");
+  auto batch = int64_t(args.integer("--batch", int64_t(prompts.size())));
+  if (prompts.size() == 1 && batch > 1)
+    prompts.resize(size_t(batch), prompts.front());
+  if (batch != int64_t(prompts.size()))
+    throw Error("--batch " + std::to_string(batch) + " does not match the " + std::to_string(prompts.size()) +
+                " prompts given with --prompt-ids");
+  for (const char *flag :
+       {"--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--dump-embeddings", "--dump-ngram-ids"})
+    if (prompts.size() > 1 && args.has(flag))
+      throw Error(std::string(flag) + " needs a single sequence, got " + std::to_string(prompts.size()));
+  const std::vector<int32_t> &tokens = prompts.front();
   bool wantEmbeddings = embeddingsOnly || args.has("--dump-embeddings") || args.has("--dump-ngram-ids");
-  int64_t maxNewTokens = args.integer("--max-new-tokens", 0);
   int64_t maxContext = args.integer("--max-context", rt::kDefaultMaxContext);
+  rt::GenerationOptions options;
+  options.maxNewTokens = args.integer("--max-new-tokens", 0);
+  options.sampling.temperature = number(args, "--temperature", 0);
+  options.sampling.topK = args.integer("--top-k", 0);
+  options.sampling.topP = number(args, "--top-p", 1);
+  options.sampling.seed = uint64_t(args.integer("--seed", 0));
+  options.drafter = rt::parseDrafterKind(args.value("--speculative", "none"));
+  options.draftSteps = args.integer("--draft-steps", 3);
+  rt::validateSampling(options.sampling);
+  if (options.draftSteps < 1)
+    throw Error("--draft-steps must be at least 1, got " + std::to_string(options.draftSteps));
+  if (args.has("--dump-mtp-logits") && tokens.size() < 2)
+    throw Error("--dump-mtp-logits needs a prompt of at least 2 tokens, got " + std::to_string(tokens.size()));
+  rt::BackendKind backendKind = rt::parseBackendKind(args.value("--backend", "auto"));
 
   std::string configPath = (fs::path(modelDir) / "config.json").string();
   rt::ModelConfig config = rt::ModelConfig::load(configPath);
-  rt::validateTokens(tokens, config.vocabSize);
-  if (!embeddingsOnly)
-    rt::checkFitsContext(config, maxContext, int64_t(tokens.size()), maxNewTokens);
+  for (const std::vector<int32_t> &prompt : prompts) {
+    rt::validateTokens(prompt, config.vocabSize);
+    if (!embeddingsOnly)
+      rt::checkFitsContext(config, maxContext, int64_t(prompt.size()), options.maxNewTokens);
+  }
   rt::Checkpoint checkpoint(modelDir);
   // Either every decoder weight (the n-gram runner shares its buffers) or,
   // with --embeddings-only, just the embedding weights.
-  std::optional<rt::ModelWeights> modelWeights;
+  std::optional<rt::ModelWeights> modelWeights, mtpWeights;
   std::optional<rt::NgramWeights> ngramWeights;
   std::array<rt::TensorView, 3> ngramViews;
   if (embeddingsOnly) {
@@ -148,9 +241,19 @@ int runMain(int argc, char **argv) {
     ngramViews = modelWeights->ngramEmbeddingViews();
     if (wantEmbeddings)
       ngramWeights.emplace(config, ngramViews[0], ngramViews[1], ngramViews[2]);
+    bool needDrafter = options.drafter == rt::DrafterKind::Mtp || args.has("--dump-mtp-logits");
+    if (needDrafter && !(mtpWeights = rt::loadMtpWeights(config, checkpoint, modelWeights->dtype())))
+      throw Error(modelDir + ": the checkpoint has no MTP block (model.mtp.* tensors), which " +
+                  (args.has("--dump-mtp-logits") ? "--dump-mtp-logits" : "--speculative mtp") + " needs");
   }
 
-  Report report{modelDir, config, tokens};
+  auto notice = [&](const std::string &line) {
+    if (!quiet)
+      std::cerr << line << "\n";
+  };
+  std::unique_ptr<rt::Backend> backend = rt::makeBackend(backendKind, notice);
+  Report report{modelDir, config, prompts};
+  report.backend = backend->name();
   report.dtype = modelWeights ? modelWeights->dtype() : ngramWeights->dtype;
   report.mappedBytes = modelWeights ? modelWeights->mappedBytes() : 0;
   report.copiedBytes = modelWeights ? modelWeights->copiedBytes() : 0;
@@ -166,26 +269,34 @@ int runMain(int argc, char **argv) {
     runner.run(tokens, report.embeddings->data(), report.ngramIds->data());
     report.embeddingSeconds = secondsSince(start);
   }
+  auto length = int64_t(tokens.size());
   if (!embeddingsOnly) {
-    rt::Decoder decoder(config, *modelWeights, report.artifactPath, maxContext);
+    rt::DecoderOptions decoderOptions{maxContext, int64_t(prompts.size())};
+    rt::Decoder decoder(config, *modelWeights, report.artifactPath, *backend, decoderOptions,
+                        mtpWeights ? &*mtpWeights : nullptr);
     report.context = decoder.context();
-    GenerationProgressLine progress(maxNewTokens, quiet);
-    report.generation = rt::generateGreedy(decoder, tokens, maxNewTokens, std::ref(progress));
+    if (args.has("--dump-mtp-logits"))
+      rt::writeNpy(args.value("--dump-mtp-logits", ""), promptDraftLogits(decoder, tokens).data(),
+                   {length - 1, config.vocabSize});
+    GenerationProgressLine progress(options.maxNewTokens * int64_t(prompts.size()), quiet);
+    report.generation = rt::generate(decoder, prompts, options, std::ref(progress));
     progress.finish();
+    report.options = options;
   }
 
-  auto length = int64_t(tokens.size());
   if (args.has("--dump-logits"))
-    rt::writeNpy(args.value("--dump-logits", ""), report.generation->prefillLogits.data(), {length, config.vocabSize});
+    rt::writeNpy(args.value("--dump-logits", ""), report.first().prefillLogits.data(), {length, config.vocabSize});
   if (args.has("--dump-step-logits"))
-    rt::writeNpy(args.value("--dump-step-logits", ""), report.generation->chosenFrom.data(),
-                 {int64_t(report.generation->tokens.size()), config.vocabSize});
+    rt::writeNpy(args.value("--dump-step-logits", ""), report.first().chosenFrom.data(),
+                 {int64_t(report.first().tokens.size()), config.vocabSize});
   if (args.has("--dump-embeddings"))
     rt::writeNpy(args.value("--dump-embeddings", ""), report.embeddings->data(), {length, config.hiddenSize});
   if (args.has("--dump-ngram-ids"))
     rt::writeNpy(args.value("--dump-ngram-ids", ""), report.ngramIds->data(), {length, config.numNgramTables()});
+  if (report.generation && options.drafter != rt::DrafterKind::None && !quiet)
+    std::cerr << speculationLine(report) << "\n";
   if (json)
-    std::cout << generationJson(*report.generation).dump() << "\n";
+    std::cout << generationJson(report).dump() << "\n";
   else if (!quiet)
     printSummary(report);
   return 0;

@@ -1,10 +1,17 @@
-// A stand-in for the compiled decoder (ember_prefill_packed /
-// ember_step_packed, arguments as in ModelAbi.h). It writes each token into
-// the token table and a latent row [token, position, ...] into every KV cache
-// sublayer, then derives the logits from what the table and the cache hold
-// at earlier positions (FakeDecoderCall.h), so a wrong slot, position or
-// history shows up in the chosen tokens. An inconsistent call (cache row at
-// the wrong position, misplaced weights) gives NaN logits.
+// A stand-in for the compiled decoder (the ember_*_packed entry points,
+// arguments as in ModelAbi.h).
+// - embed writes each token into the token table and returns the embedding
+//   row [token, position, 0...].
+// - forward writes a latent row [token, position, ...] into every KV cache
+//   sublayer, then derives the logits from what the table and the cache hold
+//   at earlier positions (FakeDecoderCall.h), so a wrong slot, position or
+//   history shows up in the chosen tokens. step is embed then forward.
+// - mtp (the drafter) checks its hidden input, the table and its own cache,
+//   then proposes the target's next token, deliberately wrong at some
+//   positions (fakeDraftToken), so speculation sees rejections.
+// An inconsistent call (stale table or cache, misplaced rows or weights)
+// gives NaN logits. The real forward and mtp never read the token table;
+// the fake remembers the one embed last wrote to check against it.
 
 #include "FakeDecoderCall.h"
 
@@ -15,64 +22,137 @@ using ember::rt::MemRefDescriptor;
 
 extern "C" {
 __attribute__((visibility("default"))) FakeDecoderCall fake_decoder_last_call;
+// Drafter rows that found the table, their hidden input or the drafter's
+// cache inconsistent (their logits are NaN).
+__attribute__((visibility("default"))) int64_t fake_drafter_inconsistent_rows = 0;
 }
 
 namespace {
+
+MemRefDescriptor<int32_t, 2> lastTable; // as embed last saw it
+float targetBias = 0;                  // layer 0's router bias[0], as forward last saw it
 
 template <typename T, int Rank> MemRefDescriptor<T, Rank> &arg(void **args, int index) {
   return *static_cast<MemRefDescriptor<T, Rank> *>(args[index]);
 }
 
-int64_t &indexArg(void **args, int index) { return *static_cast<int64_t *>(args[index]); }
+int64_t indexArg(void **args, int index) { return *static_cast<int64_t *>(args[index]); }
 
-void run(void **args, bool isStep) {
-  int next = 0;
-  auto &tokens = arg<int32_t, 1>(args, next++);
-  int64_t slot = indexArg(args, next++);
-  int64_t start = isStep ? indexArg(args, next++) : 0;
-  auto &table = arg<int32_t, 2>(args, next++);
-  auto &kv = arg<float, 4>(args, next++);
-  auto &logits = arg<float, 2>(args, next++);
-  auto &hidden = arg<float, 2>(args, next++);
-  void **weights = args + next;
-  int64_t sublayers = kv.sizes[0], layers = sublayers / 2, vocab = logits.sizes[1], width = hidden.sizes[1];
-  // Weight order of modelWeights(): 3 embedding arguments, then per layer
-  // 24 sublayer weights, the router classifier and its f32 bias, 3 experts.
-  auto &bias = arg<float, 1>(weights, 3 + 25);
-  auto &wordEmbedding = arg<void, 2>(weights, 0);
-  auto &lmHead = arg<void, 2>(weights, 3 + 29 * layers + 1);
-  fake_decoder_last_call = {isStep, slot, start, tokens.sizes[0], table, kv, logits, hidden, wordEmbedding, lmHead};
-  bool consistent = lmHead.sizes[0] == vocab && lmHead.sizes[1] == width && wordEmbedding.sizes[0] == vocab &&
-                    wordEmbedding.sizes[1] == width;
+int32_t *tableRow(int64_t slot) { return lastTable.aligned + slot * lastTable.strides[0]; }
 
-  int32_t *row = table.aligned + slot * table.strides[0];
-  auto latent = [&](int64_t sublayer, int64_t position) {
-    return kv.aligned + sublayer * kv.strides[0] + slot * kv.strides[1] + position * kv.strides[2];
-  };
+float *cacheRow(const MemRefDescriptor<float, 4> &cache, int64_t sublayer, int64_t slot, int64_t position) {
+  return cache.aligned + sublayer * cache.strides[0] + slot * cache.strides[1] + position * cache.strides[2];
+}
+
+int64_t hiddenToken(const MemRefDescriptor<float, 2> &hidden, int64_t row) {
+  return std::lround(hidden.aligned[row * hidden.strides[0]] / 1000);
+}
+
+void writeLogits(MemRefDescriptor<float, 2> &logits, int64_t row, int64_t target, bool consistent) {
+  int64_t vocab = logits.sizes[1];
+  for (int64_t v = 0; v < vocab; ++v)
+    logits.aligned[row * logits.strides[0] + v] = consistent ? -float((v - target + vocab) % vocab) : NAN;
+}
+
+void writeHidden(MemRefDescriptor<float, 2> &hidden, int64_t row, int64_t token) {
+  for (int64_t d = 0; d < hidden.sizes[1]; ++d)
+    hidden.aligned[row * hidden.strides[0] + d] = float(token * 1000 + d);
+}
+
+void embed(const MemRefDescriptor<int32_t, 1> &tokens, int64_t slot, int64_t start,
+           const MemRefDescriptor<int32_t, 2> &table, MemRefDescriptor<float, 2> &embeddings) {
+  lastTable = table;
   for (int64_t t = 0; t < tokens.sizes[0]; ++t) {
+    tableRow(slot)[start + t] = tokens.aligned[t];
+    float *row = embeddings.aligned + t * embeddings.strides[0];
+    for (int64_t d = 0; d < embeddings.sizes[1]; ++d)
+      row[d] = d == 0 ? float(tokens.aligned[t]) : d == 1 ? float(start + t) : 0.0f;
+  }
+}
+
+// `layerWeights`: modelWeights() from the first layer's on (per layer 24
+// sublayer weights, the router classifier and its f32 bias, 3 experts; then
+// the final norm and lm_head).
+void forward(const MemRefDescriptor<float, 2> &embeddings, int64_t slot, int64_t start,
+             const MemRefDescriptor<float, 4> &kv, MemRefDescriptor<float, 2> &logits,
+             MemRefDescriptor<float, 2> &hidden, void **layerWeights) {
+  int64_t sublayers = kv.sizes[0], layers = sublayers / 2, vocab = logits.sizes[1], width = hidden.sizes[1];
+  targetBias = arg<float, 1>(layerWeights, 25).aligned[0];
+  auto &lmHead = arg<void, 2>(layerWeights, 29 * layers + 1);
+  fake_decoder_last_call = {"forward", slot, start, embeddings.sizes[0], lastTable, kv, logits, hidden, lmHead};
+  bool consistent = lmHead.sizes[0] == vocab && lmHead.sizes[1] == width && embeddings.sizes[1] == width;
+  const int32_t *row = tableRow(slot);
+  for (int64_t t = 0; t < embeddings.sizes[0]; ++t) {
     int64_t p = start + t;
-    row[p] = tokens.aligned[t];
+    const float *embedding = embeddings.aligned + t * embeddings.strides[0];
+    consistent = consistent && embedding[1] == float(p);
     for (int64_t s = 0; s < sublayers; ++s) {
-      latent(s, p)[0] = float(tokens.aligned[t]);
-      latent(s, p)[1] = float(p);
+      cacheRow(kv, s, slot, p)[0] = embedding[0];
+      cacheRow(kv, s, slot, p)[1] = float(p);
     }
     // The history comes from the last sublayer's cache; the table must agree.
     std::vector<int32_t> sequence(size_t(p + 1));
     for (int64_t q = 0; q <= p; ++q) {
-      sequence[size_t(q)] = int32_t(latent(sublayers - 1, q)[0]);
-      consistent = consistent && latent(sublayers - 1, q)[1] == float(q) && sequence[size_t(q)] == row[q];
+      sequence[size_t(q)] = int32_t(cacheRow(kv, sublayers - 1, slot, q)[0]);
+      consistent = consistent && cacheRow(kv, sublayers - 1, slot, q)[1] == float(q) && sequence[size_t(q)] == row[q];
     }
-    int64_t target = fakeNextToken(sequence.data(), p, bias.aligned[0], vocab);
-    for (int64_t v = 0; v < vocab; ++v)
-      logits.aligned[t * logits.strides[0] + v] = consistent ? -float((v - target + vocab) % vocab) : NAN;
-    for (int64_t d = 0; d < width; ++d)
-      hidden.aligned[t * hidden.strides[0] + d] = float(tokens.aligned[t] * 1000 + d);
+    writeLogits(logits, t, fakeNextToken(sequence.data(), p, targetBias, vocab), consistent);
+    writeHidden(hidden, t, sequence[size_t(p)]);
+  }
+}
+
+// Row t at position i = start + t pairs the hidden state of position i
+// (which encodes token i) with token i + 1 and proposes token i + 2. The
+// table must already hold token i + 1 (the runtime embeds each token before
+// drafting from it); the drafter's own cache rows [0, i] must be those of
+// positions 0..i.
+void mtp(void **args) {
+  auto &tokens = arg<int32_t, 1>(args, 0);
+  int64_t slot = indexArg(args, 1), start = indexArg(args, 2);
+  auto &hiddenIn = arg<float, 2>(args, 3);
+  auto &cache = arg<float, 4>(args, 4);
+  auto &logits = arg<float, 2>(args, 5);
+  auto &hiddenOut = arg<float, 2>(args, 6);
+  auto &lmHead = arg<void, 2>(args, 7 + 17);
+  fake_decoder_last_call = {"mtp", slot, start, tokens.sizes[0], lastTable, cache, logits, hiddenOut, lmHead};
+  const int32_t *row = tableRow(slot);
+  for (int64_t t = 0; t < tokens.sizes[0]; ++t) {
+    int64_t i = start + t;
+    cacheRow(cache, 0, slot, i)[0] = float(tokens.aligned[t]);
+    cacheRow(cache, 0, slot, i)[1] = float(i);
+    bool consistent = lmHead.sizes[0] == logits.sizes[1] && row[i + 1] == tokens.aligned[t] &&
+                      hiddenToken(hiddenIn, t) == row[i];
+    for (int64_t q = 0; q <= i; ++q)
+      consistent = consistent && cacheRow(cache, 0, slot, q)[1] == float(q) && cacheRow(cache, 0, slot, q)[0] == row[q + 1];
+    fake_drafter_inconsistent_rows += consistent ? 0 : 1;
+    writeLogits(logits, t, fakeDraftToken(row, i + 1, targetBias, logits.sizes[1]), consistent);
+    writeHidden(hiddenOut, t, tokens.aligned[t]);
   }
 }
 
 } // namespace
 
 extern "C" {
-__attribute__((visibility("default"))) void ember_prefill_packed(void **args) { run(args, false); }
-__attribute__((visibility("default"))) void ember_step_packed(void **args) { run(args, true); }
+__attribute__((visibility("default"))) void ember_embed_packed(void **args) {
+  embed(arg<int32_t, 1>(args, 0), indexArg(args, 1), indexArg(args, 2), arg<int32_t, 2>(args, 3),
+        arg<float, 2>(args, 4));
+}
+
+__attribute__((visibility("default"))) void ember_forward_packed(void **args) {
+  forward(arg<float, 2>(args, 0), indexArg(args, 1), indexArg(args, 2), arg<float, 4>(args, 3),
+          arg<float, 2>(args, 4), arg<float, 2>(args, 5), args + 6);
+}
+
+__attribute__((visibility("default"))) void ember_step_packed(void **args) {
+  auto &tokens = arg<int32_t, 1>(args, 0);
+  auto &hidden = arg<float, 2>(args, 6);
+  int64_t slot = indexArg(args, 1), start = indexArg(args, 2);
+  std::vector<float> rows(size_t(tokens.sizes[0] * hidden.sizes[1]));
+  auto embeddings = ember::rt::rowMajorMemRef<float, 2>(rows.data(), {tokens.sizes[0], hidden.sizes[1]});
+  embed(tokens, slot, start, arg<int32_t, 2>(args, 3), embeddings);
+  forward(embeddings, slot, start, arg<float, 4>(args, 4), arg<float, 2>(args, 5), hidden, args + 7 + 3);
+  fake_decoder_last_call.entry = "step";
+}
+
+__attribute__((visibility("default"))) void ember_mtp_packed(void **args) { mtp(args); }
 }

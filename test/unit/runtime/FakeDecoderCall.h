@@ -1,5 +1,5 @@
-// What the fake decoder (FakeDecoderArtifact.cpp) records from its last call,
-// shared with the tests reading it.
+// What the fake decoder (FakeDecoderArtifact.cpp) records from its last
+// forward, step or mtp call, shared with the tests reading it.
 #pragma once
 
 #include "ember/runtime/MemRef.h"
@@ -7,12 +7,12 @@
 #include <cstdint>
 
 struct FakeDecoderCall {
-  bool isStep;
+  const char *entry; // "forward", "step" or "mtp"
   int64_t slot, start, tokenCount;
   ember::rt::MemRefDescriptor<int32_t, 2> tokenTable;
-  ember::rt::MemRefDescriptor<float, 4> kvCache;
+  ember::rt::MemRefDescriptor<float, 4> kvCache; // the drafter's cache for "mtp"
   ember::rt::MemRefDescriptor<float, 2> logits, hidden;
-  ember::rt::MemRefDescriptor<void, 2> wordEmbedding, lmHead;
+  ember::rt::MemRefDescriptor<void, 2> lmHead;
 };
 
 // The fake's stand-in for the model: the next token after position p of
@@ -27,4 +27,11 @@ inline int64_t fakeNextToken(const int32_t *sequence, int64_t p, float bias, int
   int64_t previous = p > 0 ? sequence[p - 1] : 0;
   int64_t next = (history + 3 * previous + sequence[p] + p + int64_t(bias >= 0 ? bias + 0.5f : bias - 0.5f)) % vocab;
   return next < 0 ? next + vocab : next;
+}
+
+// The fake drafter's guess for the token after position p: the target's,
+// except one higher when p + 1 is a multiple of 3.
+inline int64_t fakeDraftToken(const int32_t *sequence, int64_t p, float bias, int64_t vocab) {
+  int64_t next = fakeNextToken(sequence, p, bias, vocab);
+  return (p + 1) % 3 == 0 ? (next + 1) % vocab : next;
 }

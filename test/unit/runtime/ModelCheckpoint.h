@@ -38,10 +38,17 @@ inline ModelConfig microConfig() {
 
 // Every piece of modelWeights(config) in call order, back to back: values
 // 0, 1, 2, ... (exact in bf16/f16 at these sizes), except each router bias,
-// which is f32 with element 0 = `bias`.
-inline std::vector<TensorData> modelTensors(const ModelConfig &config, DType dtype, float bias = 0) {
+// which is f32 with element 0 = `bias`; then, withMtp, the MTP block's own
+// tensors (mtpWeights shares the word embedding and lm_head).
+inline std::vector<TensorData> modelTensors(const ModelConfig &config, DType dtype, float bias = 0,
+                                            bool withMtp = false) {
   std::vector<TensorData> tensors;
-  for (const AbiWeight &weight : modelWeights(config))
+  std::vector<AbiWeight> weights = modelWeights(config);
+  if (withMtp)
+    for (AbiWeight &weight : mtpWeights(config, /*ownEmbedding=*/false))
+      if (weight.name.rfind("model.mtp.", 0) == 0)
+        weights.push_back(std::move(weight));
+  for (const AbiWeight &weight : weights)
     for (const AbiPiece &piece : weight.pieces) {
       if (!weight.alwaysF32) {
         tensors.push_back(iotaTensor(piece.name, dtype, piece.shape));

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "ember/runtime/DType.h"
+#include "ember/runtime/Error.h"
 #include "ember/runtime/SafetensorsWriter.h"
 
 #include <gtest/gtest.h>

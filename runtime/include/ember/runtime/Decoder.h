@@ -1,12 +1,12 @@
 #pragma once
 
+#include "ember/runtime/Backend.h"
 #include "ember/runtime/Config.h"
 #include "ember/runtime/ModelWeights.h"
 #include "ember/runtime/PackedArgs.h"
-#include "ember/runtime/SharedLibrary.h"
 
 #include <cstdint>
-#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,20 +15,17 @@ namespace ember::rt {
 
 using PackedFn = void (*)(void **args);
 
-// The decoder entry points of a compiled artifact: ember_prefill_packed and
-// ember_step_packed (arguments as ModelAbi.h lists them).
+// The decoder entry points of a compiled artifact (`<name>_packed`, arguments
+// as ModelAbi.h lists them), opened by a backend.
 class DecoderArtifact {
 public:
-  explicit DecoderArtifact(const std::string &path);
+  DecoderArtifact(Backend &backend, const std::string &path);
 
-  const std::string &path() const { return library_.path(); }
-  PackedFn prefill() const { return prefill_; }
-  PackedFn step() const { return step_; }
+  const std::string &path() const { return library_->path(); }
+  PackedFn step, embed, forward, mtp;
 
 private:
-  SharedLibrary library_;
-  PackedFn prefill_;
-  PackedFn step_;
+  std::unique_ptr<SharedLibrary> library_;
 };
 
 inline constexpr int64_t kDefaultMaxContext = 4096;
@@ -43,59 +40,66 @@ void checkFitsContext(const ModelConfig &config, int64_t maxContext, int64_t pro
 
 struct DecoderOutput {
   std::vector<float> logits; // [T, V]
-  std::vector<float> hidden; // [T, D], final (post model.norm) hidden state
+  std::vector<float> hidden; // [T, D]: final (post-norm) hidden state
 };
 
-// One sequence (slot 0) of the compiled decoder (`weights` must outlive it) with its N-gram token table
-// int32 [1, context] and latent KV cache f32 [2L, 1, context, kv_lora + rope].
-// Going back to an earlier position needs no undo: the next call there
-// overwrites the table and cache.
+struct DecoderOptions {
+  int64_t maxContext = kDefaultMaxContext;
+  int64_t slots = 1; // sequences held at once
+};
+
+// The compiled decoder with per-slot state in backend memory: the N-gram
+// token table int32 [slots, context], the latent KV cache f32
+// [2L, slots, context, kv_lora + rope] and, with MTP weights, the drafter's
+// cache f32 [1, slots, context, kv_lora + rope]. Going back to an earlier
+// position needs no undo: the next call there overwrites the table and the
+// caches before attending, and attention never reads later positions.
+// `weights` and `mtpWeights` must outlive the decoder.
 class Decoder {
 public:
-  Decoder(const ModelConfig &config, const ModelWeights &weights, const std::string &artifactPath,
-          int64_t maxContext = kDefaultMaxContext);
+  Decoder(const ModelConfig &config, const ModelWeights &weights, const std::string &artifactPath, Backend &backend,
+          const DecoderOptions &options = {}, const ModelWeights *mtpWeights = nullptr);
 
-  // The prompt at positions [0, T).
-  DecoderOutput prefill(const std::vector<int32_t> &tokens);
-  // `tokens` at positions [start, start + T); earlier positions are history.
-  DecoderOutput step(const std::vector<int32_t> &tokens, int64_t start);
+  // `tokens` at positions [start, start + T) of `slot`; earlier positions are
+  // history. prefill is step at start 0.
+  DecoderOutput prefill(int64_t slot, const std::vector<int32_t> &tokens);
+  DecoderOutput step(int64_t slot, const std::vector<int32_t> &tokens, int64_t start);
+  // step in two halves: embed writes the tokens into the token table and
+  // returns their n-gram embeddings [T, D]; forward runs the layers on them.
+  std::vector<float> embed(int64_t slot, const std::vector<int32_t> &tokens, int64_t start);
+  DecoderOutput forward(int64_t slot, const std::vector<float> &embeddings, int64_t start);
+  // The MTP drafter (needs mtpWeights): row t combines tokens[t] with
+  // hiddenIn[t], the hidden state of position start + t.
+  DecoderOutput draft(int64_t slot, const std::vector<int32_t> &tokens, int64_t start,
+                      const std::vector<float> &hiddenIn);
 
+  bool hasDrafter() const { return mtpWeights_.has_value(); }
   const ModelConfig &config() const { return config_; }
+  Backend &backend() const { return backend_; }
   int64_t context() const { return context_; }
   int64_t maxContext() const { return maxContext_; }
+  int64_t slots() const { return slots_; }
 
 private:
-  DecoderOutput run(PackedFn function, const std::vector<int32_t> &tokens, std::optional<int64_t> start);
+  // Weight arguments in backend memory (views of host buffers on the CPU).
+  struct BoundWeights {
+    PackedArgs args;
+    std::vector<DeviceBuffer> uploads;
+  };
+  BoundWeights bind(const std::vector<ModelWeights::Weight> &weights, size_t begin, size_t end);
+  void checkCall(int64_t slot, size_t rows, int64_t start, const char *what) const;
 
   ModelConfig config_;
+  Backend &backend_;
   DecoderArtifact artifact_;
-  int64_t maxContext_, context_;
-  std::vector<int32_t> tokenTable_;
-  std::vector<float> kvCache_;
-  PackedArgs weightArgs_; // views of the ModelWeights buffers, built once
+  int64_t maxContext_, context_, slots_;
+  DeviceBuffer tokenTable_, kvCache_, mtpCache_;
+  BoundWeights embeddingWeights_, layerWeights_;
+  PackedArgs allWeights_; // embeddingWeights_ then layerWeights_
+  std::optional<BoundWeights> mtpWeights_;
 };
 
 // Index of the largest of `count` values, the lowest one on ties.
 int32_t greedyToken(const float *logits, int64_t count);
-
-struct Generation {
-  std::vector<int32_t> tokens;      // generated, EOS included
-  std::vector<float> chosenFrom;    // [tokens, V]: row i = logits token i was chosen from
-  std::vector<float> prefillLogits; // [T, V]
-  int64_t promptTokens = 0;
-  double prefillSeconds = 0, decodeSeconds = 0;
-  int64_t decodeTokens() const; // tokens from step calls: all but the first
-  double decodeTokensPerSecond() const;
-  double prefillTokensPerSecond() const;
-};
-
-// Called after each generated token with the count so far.
-using GenerationProgress = std::function<void(int64_t generated)>;
-
-// Greedy decoding: prefill the prompt, then feed back each chosen token until
-// maxNewTokens are generated or one equals eos_token_id. maxNewTokens 0 runs
-// the prefill only.
-Generation generateGreedy(Decoder &decoder, const std::vector<int32_t> &prompt, int64_t maxNewTokens,
-                          const GenerationProgress &progress = {});
 
 } // namespace ember::rt

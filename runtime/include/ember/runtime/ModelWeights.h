@@ -6,6 +6,7 @@
 #include "ember/runtime/Safetensors.h"
 
 #include <array>
+#include <optional>
 #include <vector>
 
 namespace ember::rt {
@@ -21,6 +22,8 @@ public:
   // The weight dtype is the checkpoint's: checkpointWeightDType().
   ModelWeights(const ModelConfig &config, const Checkpoint &checkpoint);
   ModelWeights(const ModelConfig &config, const Checkpoint &checkpoint, DType dtype);
+  // Any argument list, e.g. mtpWeights(config, ...).
+  ModelWeights(std::vector<AbiWeight> abi, const Checkpoint &checkpoint, DType dtype);
 
   struct Weight {
     AbiWeight abi;
@@ -40,6 +43,11 @@ private:
   std::vector<Weight> weights_;
   DType dtype_;
 };
+
+// The MTP drafter's weights (mtpWeights) in `dtype`, or nothing when the
+// checkpoint has no model.mtp.* tensors at all; throws listing the missing
+// ones when it has only some.
+std::optional<ModelWeights> loadMtpWeights(const ModelConfig &config, const Checkpoint &checkpoint, DType dtype);
 
 // The dtype an artifact for this checkpoint is compiled for: that of
 // model.embed_tokens.weight.

@@ -1,0 +1,78 @@
+#pragma once
+
+// Generation with the compiled decoder: several sequences at once (one slot
+// each), plain or speculative (MTP drafter or prompt lookup), greedy or
+// sampled. Speculation never changes what is generated: greedy output equals
+// plain greedy output, sampled output has the target's distribution.
+
+#include "ember/runtime/Decoder.h"
+#include "ember/runtime/Sampling.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace ember::rt {
+
+enum class DrafterKind { None, Mtp, Ngram };
+
+// "none", "mtp" or "ngram"; throws naming --speculative otherwise.
+DrafterKind parseDrafterKind(const std::string &name);
+const char *drafterName(DrafterKind kind);
+
+struct GenerationOptions {
+  int64_t maxNewTokens = 0; // 0: prefill only
+  SamplingOptions sampling;
+  DrafterKind drafter = DrafterKind::None;
+  int64_t draftSteps = 3; // tokens drafted per verification (at most)
+};
+
+struct SpeculationStats {
+  int64_t targetForwards = 0; // prefills, steps and verifications
+  int64_t verifications = 0;  // target forwards that checked at least one draft
+  int64_t draftedTokens = 0, acceptedTokens = 0;
+  void add(const SpeculationStats &other);
+  double acceptanceRate() const; // accepted / drafted
+  // Tokens a verification yields: accepted drafts + the target's own token.
+  double meanAcceptedLength() const;
+};
+
+struct Generation {
+  int64_t slot = 0;
+  int64_t promptTokens = 0;
+  std::vector<int32_t> tokens;      // generated, EOS included
+  std::vector<float> chosenFrom;    // [tokens, V]: row i = target logits token i was chosen from
+  std::vector<float> prefillLogits; // [T, V]
+  SpeculationStats stats;
+};
+
+struct BatchGeneration {
+  std::vector<Generation> sequences; // in prompt order
+  double prefillSeconds = 0, decodeSeconds = 0;
+  SpeculationStats stats; // summed over sequences
+  int64_t promptTokens() const;
+  int64_t generatedTokens() const;
+  // Tokens from decode steps: all but each sequence's first (which the prefill yields).
+  int64_t decodeTokens() const;
+  double decodeTokensPerSecond() const;
+  double prefillTokensPerSecond() const;
+  double targetForwardsPerToken() const; // target forwards / generated tokens
+};
+
+// Called after each verification with the tokens generated so far (all sequences).
+using GenerationProgress = std::function<void(int64_t generated)>;
+
+// Prefills prompt i into slot i (prompts.size() <= decoder.slots()), then
+// advances every unfinished sequence in turn until it has maxNewTokens
+// tokens or ends with eos_token_id. Sequence i samples with seed + i.
+BatchGeneration generate(Decoder &decoder, const std::vector<std::vector<int32_t>> &prompts,
+                         const GenerationOptions &options, const GenerationProgress &progress = {});
+
+// Prompt lookup: the continuation (at most maxTokens) of the latest earlier
+// occurrence of the longest suffix of `sequence` (maxMatch tokens down to 1)
+// that occurred before. Empty when no suffix recurs.
+std::vector<int32_t> promptLookupDraft(const std::vector<int32_t> &sequence, int64_t maxTokens,
+                                       int64_t maxMatch = 3);
+
+} // namespace ember::rt

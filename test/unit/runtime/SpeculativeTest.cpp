@@ -1,0 +1,165 @@
+// Speculative generation on the fake decoder (FakeDecoderArtifact.cpp),
+// whose drafter is wrong at some positions and which returns NaN logits
+// whenever the token table or a cache is stale where it reads: equal output
+// to plain greedy decoding therefore shows both acceptance and rollback.
+
+#include "ember/runtime/Decoder.h"
+#include "ember/runtime/Generate.h"
+
+#include "FakeDecoderAccess.h"
+#include "ModelCheckpoint.h"
+#include "TestSupport.h"
+
+#include <cmath>
+
+namespace ember::rt {
+namespace {
+
+constexpr float kBias = 3.0f;
+
+class SpeculativeTest : public ::testing::Test {
+protected:
+  SpeculativeTest() : config_(test::microConfig()) {
+    writeSafetensors(dir_.file("model.safetensors"), test::modelTensors(config_, DType::F32, kBias, true));
+    checkpoint_ = std::make_unique<Checkpoint>(dir_.path());
+    weights_ = std::make_unique<ModelWeights>(config_, *checkpoint_);
+    mtpWeights_ = loadMtpWeights(config_, *checkpoint_, DType::F32);
+  }
+
+  Decoder decoder(int64_t slots) {
+    return Decoder(config_, *weights_, EMBER_FAKE_ARTIFACT, *backend_, {kDefaultMaxContext, slots}, &*mtpWeights_);
+  }
+
+  BatchGeneration run(const std::vector<std::vector<int32_t>> &prompts, DrafterKind drafter, int64_t maxNewTokens,
+                      int64_t draftSteps = 3, double temperature = 0, Decoder *session = nullptr) {
+    std::optional<Decoder> own;
+    if (!session)
+      session = &own.emplace(decoder(int64_t(prompts.size())));
+    GenerationOptions options;
+    options.maxNewTokens = maxNewTokens;
+    options.drafter = drafter;
+    options.draftSteps = draftSteps;
+    options.sampling.temperature = temperature;
+    options.sampling.seed = 11;
+    test::fakeDrafterInconsistentRows() = 0;
+    BatchGeneration result = generate(*session, prompts, options);
+    for (const Generation &sequence : result.sequences)
+      for (float logit : sequence.chosenFrom)
+        EXPECT_TRUE(std::isfinite(logit)) << "the fake saw a stale table or cache";
+    EXPECT_EQ(test::fakeDrafterInconsistentRows(), 0) << "the drafter saw a stale table, cache or hidden state";
+    return result;
+  }
+
+  // Plain greedy continuation by the fake's rule.
+  std::vector<int32_t> expected(std::vector<int32_t> sequence, int64_t maxNewTokens) const {
+    std::vector<int32_t> generated;
+    while (int64_t(generated.size()) < maxNewTokens) {
+      auto next = int32_t(fakeNextToken(sequence.data(), int64_t(sequence.size()) - 1, kBias, config_.vocabSize));
+      generated.push_back(next);
+      sequence.push_back(next);
+      if (next == config_.eosTokenId)
+        break;
+    }
+    return generated;
+  }
+
+  test::TempDir dir_;
+  std::unique_ptr<Backend> backend_ = makeCpuBackend();
+  ModelConfig config_;
+  std::unique_ptr<Checkpoint> checkpoint_;
+  std::unique_ptr<ModelWeights> weights_;
+  std::optional<ModelWeights> mtpWeights_;
+};
+
+TEST_F(SpeculativeTest, MtpGreedyEqualsPlainGreedyWithRejections) {
+  ASSERT_TRUE(mtpWeights_.has_value());
+  config_.eosTokenId = -1; // never stop early: long runs see many rejections
+  int64_t drafted = 0, accepted = 0;
+  for (int32_t first = 0; first < 16; ++first)
+    for (int64_t steps : {1, 2, 3, 5}) {
+      std::vector<int32_t> prompt = {first, 9, int32_t((first * 7) % 16)};
+      BatchGeneration result = run({prompt}, DrafterKind::Mtp, 20, steps);
+      ASSERT_EQ(result.sequences[0].tokens, expected(prompt, 20)) << "prompt " << first << ", " << steps << " steps";
+      drafted += result.stats.draftedTokens;
+      accepted += result.stats.acceptedTokens;
+      EXPECT_LT(result.stats.targetForwards, 20);
+    }
+  EXPECT_GT(accepted, 0);
+  EXPECT_LT(accepted, drafted); // the fake drafter is wrong at every third position
+}
+
+TEST_F(SpeculativeTest, NgramGreedyEqualsPlainGreedy) {
+  config_.eosTokenId = -1;
+  int64_t verifications = 0;
+  for (int32_t first = 0; first < 16; ++first) {
+    std::vector<int32_t> prompt = {first, 4, first, 4, first, 4, 1};
+    BatchGeneration result = run({prompt}, DrafterKind::Ngram, 24);
+    ASSERT_EQ(result.sequences[0].tokens, expected(prompt, 24)) << "prompt " << first;
+    verifications += result.stats.verifications;
+  }
+  EXPECT_GT(verifications, 0);
+}
+
+TEST_F(SpeculativeTest, RejectedDraftsAreOverwrittenInTableAndCache) {
+  config_.eosTokenId = -1;
+  std::vector<int32_t> prompt = {5, 1, 12};
+  Decoder session = decoder(1);
+  BatchGeneration result = run({prompt}, DrafterKind::Mtp, 12, 4, 0, &session);
+  ASSERT_LT(result.stats.acceptedTokens, result.stats.draftedTokens);
+  std::vector<int32_t> sequence = prompt;
+  sequence.insert(sequence.end(), result.sequences[0].tokens.begin(), result.sequences[0].tokens.end());
+  // Every position fed to the target (all but the last token) holds the
+  // accepted sequence, in the token table and in the KV cache.
+  const FakeDecoderCall &call = test::fakeDecoderLastCall();
+  ASSERT_STREQ(call.entry, "forward");
+  for (size_t p = 0; p + 1 < sequence.size(); ++p) {
+    EXPECT_EQ(call.tokenTable.aligned[p], sequence[p]) << "table position " << p;
+    EXPECT_EQ(call.kvCache.aligned[int64_t(p) * call.kvCache.strides[2]], float(sequence[p])) << "cache position " << p;
+  }
+}
+
+TEST_F(SpeculativeTest, EosInsideTheDraftEndsTheSequence) {
+  std::vector<int32_t> prompt = {5, 1, 12};
+  std::vector<int32_t> plain = expected(prompt, 12);
+  config_.eosTokenId = plain[4]; // accepted mid-draft
+  std::vector<int32_t> cut = expected(prompt, 12);
+  ASSERT_LE(cut.size(), 5u);
+  for (DrafterKind drafter : {DrafterKind::Mtp, DrafterKind::Ngram, DrafterKind::None})
+    EXPECT_EQ(run({prompt}, drafter, 12).sequences[0].tokens, cut) << drafterName(drafter);
+}
+
+TEST_F(SpeculativeTest, SlotsAreIndependent) {
+  config_.eosTokenId = -1;
+  std::vector<std::vector<int32_t>> prompts = {{3, 7, 1}, {9}, {2, 2, 2, 2, 5}};
+  BatchGeneration result = run(prompts, DrafterKind::Mtp, 10);
+  ASSERT_EQ(result.sequences.size(), 3u);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    EXPECT_EQ(result.sequences[i].slot, int64_t(i));
+    EXPECT_EQ(result.sequences[i].tokens, expected(prompts[i], 10)) << "sequence " << i;
+  }
+  EXPECT_EQ(result.generatedTokens(), 30);
+}
+
+TEST_F(SpeculativeTest, SampledSpeculationRunsAndIsReproducible) {
+  BatchGeneration first = run({{3, 7, 1}}, DrafterKind::Mtp, 16, 3, 0.8);
+  BatchGeneration second = run({{3, 7, 1}}, DrafterKind::Mtp, 16, 3, 0.8);
+  EXPECT_EQ(first.sequences[0].tokens, second.sequences[0].tokens);
+  EXPECT_GT(first.stats.draftedTokens, 0);
+}
+
+TEST_F(SpeculativeTest, MissingDrafterIsReported) {
+  Decoder decoder(config_, *weights_, EMBER_FAKE_ARTIFACT, *backend_);
+  GenerationOptions options;
+  options.maxNewTokens = 4;
+  options.drafter = DrafterKind::Mtp;
+  EXPECT_ERROR_CONTAINS(generate(decoder, {{1, 2}}, options), "--speculative mtp needs the MTP weights");
+  options.drafter = DrafterKind::Ngram;
+  options.draftSteps = 0;
+  EXPECT_ERROR_CONTAINS(generate(decoder, {{1, 2}}, options), "--draft-steps must be at least 1, got 0");
+  options.draftSteps = 3;
+  EXPECT_ERROR_CONTAINS(generate(decoder, {{1, 2}, {3}}, options), "2 prompts need 2 sequence slots, the decoder has 1");
+  EXPECT_ERROR_CONTAINS(parseDrafterKind("eagle"), "--speculative must be none, mtp or ngram, got 'eagle'");
+}
+
+} // namespace
+} // namespace ember::rt
