@@ -9,7 +9,8 @@
 namespace mlir::ember {
 
 /// Builds the whole model of DESIGN.md 1.3 for `config`: the public entry
-/// points ember_prefill and ember_step (signatures in
+/// points ember_embed, ember_forward, ember_step (= embed + forward),
+/// ember_prefill and the MTP drafter ember_mtp (signatures in
 /// runtime/include/ember/runtime/ModelAbi.h, with the C interface), the
 /// n-gram embedding entry points of NgramGraph.h, and one private
 /// @ember_shortcut_layer function that every layer calls, so its kernels
