@@ -1,6 +1,8 @@
 """Helpers shared by the end-to-end tests (not a test: lit skips `_` files)."""
 
+import shutil
 import subprocess
+import sys
 
 
 def run(argv):
@@ -13,3 +15,11 @@ def run(argv):
         raise RuntimeError(f"{' '.join(argv)}\nexit {proc.returncode}: "
                            f"{proc.stderr.strip()[-2000:]}")
     return proc.stdout
+
+
+def finish(work, failed):
+    """Exits 1 keeping `work` for inspection if anything failed, else removes it."""
+    if failed:
+        print(f"kept {work} for inspection")
+        sys.exit(1)
+    shutil.rmtree(work)

@@ -37,7 +37,7 @@ except ImportError:
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "reference"))
 import longcat_ref as ref  # noqa: E402
-from _tools import run  # noqa: E402
+from _tools import finish, run  # noqa: E402
 
 PRESETS = ["tiny", "tiny-n3k2", "tiny-yarn"]
 SEEDS = [1, 2]
@@ -227,10 +227,7 @@ def main():
     print(f"mtp e2e: {len(results) - failed} passed, {failed} failed; worst MTP "
           f"max|diff|/max|ref| = {worst:.3g} (tolerance {REL_TOL}); "
           f"{time.perf_counter() - start:.0f} s")
-    if failed:
-        print(f"kept {work} for inspection")
-        sys.exit(1)
-    shutil.rmtree(work)
+    finish(work, failed)
 
 
 if __name__ == "__main__":

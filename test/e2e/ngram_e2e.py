@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "reference"))
 import longcat_ref as ref  # noqa: E402
-from _tools import run  # noqa: E402
+from _tools import finish, run  # noqa: E402
 
 PRESETS = ["tiny", "tiny-n3k2"]
 SEEDS = [1, 2]
@@ -118,10 +118,7 @@ def main():
         print(f"{preset}: worst embedding max|diff|/max|ref| = {worst:.3g}")
     failed = sum(1 for r in results if r[1])
     print(f"ngram e2e: {len(results) - failed} passed, {failed} failed")
-    if failed:
-        print(f"kept {work} for inspection")
-        sys.exit(1)
-    shutil.rmtree(work)
+    finish(work, failed)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _tools import run  # noqa: E402
+from _tools import finish, run  # noqa: E402
 
 PRESETS = ["tiny", "tiny-n3k2"]
 SEEDS = [1, 2]
@@ -79,11 +79,8 @@ def main():
     print(f"drafts: {drafted} proposed, {accepted} accepted")
     if drafted == 0:
         failures.append("no draft was ever proposed: the speculative paths did not run")
-    if failures:
-        print("FAIL\n" + "\n".join(failures))
-        sys.exit(1)
-    shutil.rmtree(work)
-    print("OK")
+    print("\n".join(["FAIL"] + failures) if failures else "OK")
+    finish(work, failures)
 
 
 if __name__ == "__main__":
