@@ -1,12 +1,13 @@
 #include "BenchSupport.h"
 
-#include "ember/runtime/ArtifactCache.h"
+#include "ember/runtime/Decoder.h"
 #include "ember/runtime/Error.h"
 #include "ember/runtime/ModelAbi.h"
 #include "ember/runtime/Process.h"
 
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <random>
 
 #include <sys/wait.h>
@@ -125,6 +126,45 @@ std::string obtainCheckpoint(const std::string &cacheDir, const std::string &pre
   fs::rename(temp, dir);
   std::fprintf(stderr, "synthesized in %.1f s\n", secondsSince(start));
   return dir.string();
+}
+
+GenerationFlags::GenerationFlags(const rt::CommandLine &args, int64_t defaultPromptLen, int64_t defaultNewTokens,
+                                 const char *benchmark)
+    : presetPath(rt::resolvePresetPath(args.required("--preset"), args.value("--presets-dir", EMBER_PRESETS_DIR))),
+      cacheDir(rt::resolveCacheDir(args.value("--cache-dir", ""))),
+      promptLen(args.integer("--prompt-len", defaultPromptLen)),
+      newTokens(args.integer("--new-tokens", defaultNewTokens)),
+      dtype(rt::parseDTypeLower(args.value("--dtype", "bf16"))), seed(uint64_t(args.integer("--seed", 1))) {
+  if (promptLen < 1)
+    throw Error("--prompt-len must be at least 1");
+  if (newTokens < 1)
+    throw Error("--new-tokens must be at least 1");
+  if (dtype != rt::DType::BF16 && dtype != rt::DType::F32)
+    throw Error(std::string("--dtype must be bf16 or f32 for ") + benchmark);
+  rt::checkFitsContext(rt::ModelConfig::load(presetPath), promptLen + newTokens, promptLen, newTokens);
+}
+
+BenchModel::BenchModel(const GenerationFlags &flags)
+    : modelDir(obtainCheckpoint(flags.cacheDir, flags.presetPath, rt::ModelConfig::load(flags.presetPath),
+                                flags.seed, flags.dtype)),
+      config(rt::ModelConfig::load((fs::path(modelDir) / "config.json").string())), checkpoint(modelDir),
+      weights(config, checkpoint) {
+  rt::ArtifactCache cache(flags.cacheDir, rt::defaultCompilerPath());
+  if (!cache.isCached(config, weights.dtype()))
+    std::cerr << "compiling the model of " << modelDir << " (cache miss) ..." << std::flush;
+  artifact = cache.getOrCompile(config, (fs::path(modelDir) / "config.json").string(), weights.dtype());
+  if (!artifact.cacheHit)
+    std::fprintf(stderr, " done in %.2f s\n", artifact.compileSeconds);
+}
+
+void BenchModel::describe(const std::string &presetPath) const {
+  std::printf("preset %s: %s, %lld layers, D=%lld, V=%lld, %lld routed + %lld zero experts (top %lld); "
+              "weights %.2f GB mapped + %.2f GB copied\n",
+              presetPath.c_str(), rt::dtypeLowerName(weights.dtype()), (long long)config.numLayers,
+              (long long)config.hiddenSize, (long long)config.vocabSize, (long long)config.nRoutedExperts,
+              (long long)config.zeroExpertNum, (long long)config.moeTopk, weights.mappedBytes() / 1e9,
+              weights.copiedBytes() / 1e9);
+  std::printf("checkpoint %s; artifact %s\n", modelDir.c_str(), artifact.path.c_str());
 }
 
 } // namespace ember::bench

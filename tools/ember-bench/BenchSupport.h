@@ -3,8 +3,12 @@
 // What ember-bench's benchmarks share: the summary reporter, random prompts
 // and the synthesized checkpoints of `decode` and later benchmarks.
 
+#include "ember/runtime/ArtifactCache.h"
+#include "ember/runtime/CommandLine.h"
 #include "ember/runtime/Config.h"
 #include "ember/runtime/DType.h"
+#include "ember/runtime/ModelWeights.h"
+#include "ember/runtime/Safetensors.h"
 
 #include <benchmark/benchmark.h>
 
@@ -20,6 +24,7 @@ namespace ember::bench {
 // The subcommands; argv[0] is the subcommand's name.
 int ngramMain(int argc, char **argv);
 int decodeMain(int argc, char **argv);
+int specMain(int argc, char **argv);
 
 double secondsSince(std::chrono::steady_clock::time_point start);
 
@@ -48,5 +53,33 @@ double counter(const benchmark::BenchmarkReporter::Run &run, const char *name);
 // succeeded (stale temporaries of interrupted runs are removed first).
 std::string obtainCheckpoint(const std::string &cacheDir, const std::string &presetPath, const rt::ModelConfig &config,
                              uint64_t seed, rt::DType dtype);
+
+// The flags of the benchmarks that generate on a synthesized checkpoint
+// (decode, spec), validated: --preset, --prompt-len P and --new-tokens N
+// (both >= 1, and P + N - 1 positions must fit the preset's context),
+// --dtype bf16|f32 (default bf16), --seed (default 1), --cache-dir and
+// --presets-dir.
+struct GenerationFlags {
+  GenerationFlags(const rt::CommandLine &args, int64_t defaultPromptLen, int64_t defaultNewTokens,
+                  const char *benchmark);
+  std::string presetPath, cacheDir;
+  int64_t promptLen, newTokens;
+  rt::DType dtype;
+  uint64_t seed;
+};
+
+// The checkpoint of `flags` (obtainCheckpoint), its decoder weights, and the
+// compiled artifact from the cache, compiled on a miss.
+struct BenchModel {
+  explicit BenchModel(const GenerationFlags &flags);
+  // Two lines: the preset's sizes and weight bytes, then checkpoint and artifact.
+  void describe(const std::string &presetPath) const;
+
+  std::string modelDir;
+  rt::ModelConfig config;
+  rt::Checkpoint checkpoint;
+  rt::ModelWeights weights;
+  rt::ArtifactCache::Artifact artifact;
+};
 
 } // namespace ember::bench

@@ -4,19 +4,14 @@
 
 #include "BenchSupport.h"
 
-#include "ember/runtime/ArtifactCache.h"
-#include "ember/runtime/CommandLine.h"
 #include "ember/runtime/Decoder.h"
 #include "ember/runtime/Error.h"
-#include "ember/runtime/ModelWeights.h"
 #include "ember/runtime/Process.h"
-#include "ember/runtime/Safetensors.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
 #include <optional>
 
 #include <sys/wait.h>
@@ -109,44 +104,22 @@ int decodeMain(int argc, char **argv) {
                        {"--preset", "--prompt-len", "--new-tokens", "--dtype", "--seed", "--threads", "--cache-dir",
                         "--presets-dir"},
                        {"--no-reference"}); // --help never gets here: benchmark::Initialize handles it
-  std::string presetPath =
-      rt::resolvePresetPath(args.required("--preset"), args.value("--presets-dir", EMBER_PRESETS_DIR));
-  int64_t promptLen = args.integer("--prompt-len", 32), newTokens = args.integer("--new-tokens", 32);
-  if (promptLen < 1)
-    throw Error("--prompt-len must be at least 1");
-  if (newTokens < 1)
-    throw Error("--new-tokens must be at least 1");
-  rt::DType dtype = rt::parseDTypeLower(args.value("--dtype", "bf16"));
-  if (dtype != rt::DType::BF16 && dtype != rt::DType::F32)
-    throw Error("--dtype must be bf16 or f32 for decode");
-  auto seed = uint64_t(args.integer("--seed", 1));
+  GenerationFlags flags(args, 32, 32, "decode");
+  int64_t promptLen = flags.promptLen, newTokens = flags.newTokens;
   int64_t threads = args.integer("--threads", 1);
   if (threads < 1)
     throw Error("--threads must be at least 1");
   bool reference = !args.has("--no-reference");
-  rt::ModelConfig presetConfig = rt::ModelConfig::load(presetPath);
-  int64_t maxContext = promptLen + newTokens;
-  rt::checkFitsContext(presetConfig, maxContext, promptLen, newTokens);
-
-  std::string cacheDir = rt::resolveCacheDir(args.value("--cache-dir", ""));
-  std::string modelDir = obtainCheckpoint(cacheDir, presetPath, presetConfig, seed, dtype);
-  std::string configPath = (fs::path(modelDir) / "config.json").string();
-  rt::ModelConfig config = rt::ModelConfig::load(configPath);
 
   double emberTokensPerSecond = 0, emberPrefillSeconds = 0;
-  std::string preset = fs::path(presetPath).stem().string();
+  std::string preset = fs::path(flags.presetPath).stem().string(), modelDir;
   {
-    rt::Checkpoint checkpoint(modelDir);
-    rt::ModelWeights weights(config, checkpoint);
-    rt::ArtifactCache cache(cacheDir, rt::defaultCompilerPath());
-    if (!cache.isCached(config, weights.dtype()))
-      std::cerr << "compiling the model of " << modelDir << " (cache miss) ..." << std::flush;
-    rt::ArtifactCache::Artifact artifact = cache.getOrCompile(config, configPath, weights.dtype());
-    if (!artifact.cacheHit)
-      std::fprintf(stderr, " done in %.2f s\n", artifact.compileSeconds);
+    BenchModel model(flags);
+    modelDir = model.modelDir;
+    const rt::ModelConfig &config = model.config;
     std::unique_ptr<rt::Backend> backend = rt::makeCpuBackend();
-    rt::Decoder decoder(config, weights, artifact.path, *backend, {maxContext, 1});
-    std::vector<int32_t> prompt = randomPrompt(config, promptLen, seed, /*withEos=*/false);
+    rt::Decoder decoder(config, model.weights, model.artifact.path, *backend, {promptLen + newTokens, 1});
+    std::vector<int32_t> prompt = randomPrompt(config, promptLen, flags.seed, /*withEos=*/false);
 
     // Warm-up (page faults of the mapped weights, first-touch of the caches),
     // then the timed prefill; errors surface here, not inside the benchmark.
@@ -158,13 +131,7 @@ int decodeMain(int argc, char **argv) {
     int32_t next = rt::greedyToken(output.logits.data() + (promptLen - 1) * vocab, vocab);
     int64_t position = promptLen;
 
-    std::printf("preset %s: %s, %lld layers, D=%lld, V=%lld, %lld routed + %lld zero experts (top %lld); "
-                "weights %.2f GB mapped + %.2f GB copied\n",
-                presetPath.c_str(), rt::dtypeLowerName(weights.dtype()), (long long)config.numLayers,
-                (long long)config.hiddenSize, (long long)config.vocabSize, (long long)config.nRoutedExperts,
-                (long long)config.zeroExpertNum, (long long)config.moeTopk, weights.mappedBytes() / 1e9,
-                weights.copiedBytes() / 1e9);
-    std::printf("checkpoint %s; artifact %s\n", modelDir.c_str(), artifact.path.c_str());
+    model.describe(flags.presetPath);
     std::printf("ember prefill of %lld tokens: %.4f s (%.4g tokens/s)\n", (long long)promptLen, emberPrefillSeconds,
                 promptLen / emberPrefillSeconds);
     std::fflush(stdout);
@@ -198,7 +165,7 @@ int decodeMain(int argc, char **argv) {
     pytorch = runReference(modelDir, promptLen, newTokens, threads);
 
   std::printf("\n== decode summary: %s, %s weights, prompt %lld tokens, %lld decode steps per prefill, batch 1 ==\n",
-              preset.c_str(), rt::dtypeLowerName(dtype), (long long)promptLen, (long long)newTokens);
+              preset.c_str(), rt::dtypeLowerName(flags.dtype), (long long)promptLen, (long long)newTokens);
   std::printf("ember (compiled CPU, 1 thread):  decode %8.3f tokens/s (%.2f ms/token), prefill %.4f s\n",
               emberTokensPerSecond, 1e3 / emberTokensPerSecond, emberPrefillSeconds);
   if (!pytorch) {

@@ -2,8 +2,10 @@
 // compiled CPU n-gram embedding on random in-memory weights against a memcpy
 // of the same number of bytes (NgramBench.cpp); `decode` times batch-1
 // greedy decode steps of the whole model on a synthesized checkpoint against
-// the PyTorch eager reference (DecodeBench.cpp). No MLIR in this binary: the
-// artifact comes from the cache, compiled by ember-compile on a miss.
+// the PyTorch eager reference (DecodeBench.cpp); `spec` times whole greedy
+// generations on that checkpoint, plain and speculative (SpecBench.cpp). No
+// MLIR in this binary: the artifact comes from the cache, compiled by
+// ember-compile on a miss.
 
 #include "BenchSupport.h"
 
@@ -20,6 +22,7 @@ namespace {
 
 constexpr char kUsage[] = R"(usage: ember-bench ngram --preset <name|file.json> --tokens T [options]
        ember-bench decode --preset <name|file.json> [options]
+       ember-bench spec --preset <name|file.json> [options]
                    [--benchmark_* flags of Google Benchmark]
 
 ngram: times the compiled CPU n-gram embedding of one T-token prompt on
@@ -45,7 +48,23 @@ of both, the ratio ember/PyTorch, and both prefill times. Without python3 or
 torch it says so and prints ember's figures only. ember's compiled CPU code is
 single-threaded; --threads only sets PyTorch's thread count.
 
-Both take the compiled artifact from the cache, or compile it with the
+spec: times whole batch-1 greedy generations of N tokens from a P-token
+prompt on the checkpoint decode uses (it includes the MTP block), plain and
+speculative. Each benchmark iteration is one generation, prefill included,
+after one untimed warm-up generation; items_per_second = generated tokens/s.
+  BM_Plain/random       no speculation, a random EOS-free prompt
+  BM_Mtp/random         --speculative mtp (the MTP block drafts K tokens)
+  BM_Plain/repetitive   no speculation, a random phrase of min(8, P/4)
+                        tokens repeated to P tokens
+  BM_Ngram/repetitive   --speculative ngram (prompt lookup) on that prompt
+Counters: tokens (per generation), decode_tokens_per_s (after the prefill),
+acceptance (accepted / drafted), mean_accepted_len (tokens per verification),
+forwards_per_token (target forwards / generated tokens). The summary lists
+them for each run, with the tokens/s ratio of each speculative run to the
+plain run on the same prompt, and notes any generation that stopped at EOS
+before N tokens or generated other tokens than its plain run.
+
+All three take the compiled artifact from the cache, or compile it with the
 ember-compile next to this binary on a miss.
 
 options (ngram):
@@ -72,6 +91,17 @@ options (decode):
   --presets-dir D            as for ngram
   --no-reference             do not run the PyTorch reference
 
+options (spec):
+  --preset <name|file.json>  as for ngram (required), e.g. small or tiny
+  --prompt-len P             prompt tokens, P >= 1 (default 64)
+  --new-tokens N             tokens generated per iteration, N >= 1 (default 64);
+                             the KV cache holds P + N positions
+  --draft-steps K            tokens drafted per verification, K >= 1 (default 3)
+  --dtype bf16|f32           as for decode (default bf16)
+  --seed S                   seed of the checkpoint and of the prompts (default 1)
+  --cache-dir D              as for decode
+  --presets-dir D            as for ngram
+
 common:
   --benchmark_*              passed to Google Benchmark, e.g.
                              --benchmark_repetitions=5 --benchmark_min_time=2
@@ -89,8 +119,10 @@ int benchMain(int argc, char **argv) {
     return bench::ngramMain(argc - 1, argv + 1);
   if (name == "decode")
     return bench::decodeMain(argc - 1, argv + 1);
-  throw Error(argc < 2 ? "missing benchmark name; expected 'ngram' or 'decode' (see --help)"
-                       : "unknown benchmark '" + name + "'; expected 'ngram' or 'decode' (see --help)");
+  if (name == "spec")
+    return bench::specMain(argc - 1, argv + 1);
+  throw Error(argc < 2 ? "missing benchmark name; expected 'ngram', 'decode' or 'spec' (see --help)"
+                       : "unknown benchmark '" + name + "'; expected 'ngram', 'decode' or 'spec' (see --help)");
 }
 
 } // namespace
