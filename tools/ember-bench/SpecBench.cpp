@@ -59,8 +59,8 @@ void printSummary(const SummaryReporter &reporter, const std::vector<std::unique
               "generation, %lld draft steps, batch 1 ==\n",
               fs::path(flags.presetPath).stem().c_str(), rt::dtypeLowerName(flags.dtype), (long long)flags.promptLen,
               (long long)flags.newTokens, (long long)draftSteps);
-  std::printf("%-20s %10s %8s %12s %8s %10s %12s %9s\n", "run", "tokens/s", "x plain", "decode tok/s", "x plain",
-              "acceptance", "accepted len", "fwd/token");
+  std::printf("%-20s %10s %8s %12s %8s %16s %10s %12s %9s\n", "run", "tokens/s", "x plain", "decode tok/s",
+              "x plain", "accepted/drafted", "acceptance", "accepted len", "fwd/token");
   auto tokensPerSecond = [&](const Case &c) {
     const auto *run = reporter.find(c.name);
     return run ? counter(*run, "items_per_second") : 0.0;
@@ -78,16 +78,17 @@ void printSummary(const SummaryReporter &reporter, const std::vector<std::unique
     if (!reporter.find(c->name))
       continue;
     const rt::SpeculationStats &stats = c->warmUp.stats;
-    std::printf("%-20s %10.3f %8s %12.3f %8s %10s %12s %9.3f\n", c->name.c_str(), tokensPerSecond(*c),
+    std::string counts = std::to_string(stats.acceptedTokens) + "/" + std::to_string(stats.draftedTokens);
+    std::printf("%-20s %10.3f %8s %12.3f %8s %16s %10s %12s %9.3f\n", c->name.c_str(), tokensPerSecond(*c),
                 c->baseline ? ratio(tokensPerSecond(*c), tokensPerSecond(*c->baseline)).c_str() : "-",
                 decodeTokensPerSecond(*c),
                 c->baseline ? ratio(decodeTokensPerSecond(*c), decodeTokensPerSecond(*c->baseline)).c_str() : "-",
-                speculationFigure(stats, stats.acceptanceRate(), "%.3f").c_str(),
+                stats.draftedTokens ? counts.c_str() : "-", speculationFigure(stats, stats.acceptanceRate(), "%.3f").c_str(),
                 speculationFigure(stats, stats.meanAcceptedLength(), "%.2f").c_str(),
                 c->warmUp.targetForwardsPerToken());
   }
   std::printf("tokens/s: whole generations, prefill included; decode tok/s: after the prefill; x plain: over the "
-              "plain run on the same prompt;\naccepted len: mean tokens per verification (accepted drafts + 1); "
+              "plain run on the same prompt;\naccepted/drafted: draft tokens per generation; accepted len: mean tokens per verification (accepted drafts + 1); "
               "fwd/token: target forwards per generated token\n");
   for (const auto &c : cases) {
     if (!reporter.find(c->name))
