@@ -79,17 +79,19 @@ void printSummary(const SummaryReporter &reporter, const std::vector<std::unique
       continue;
     const rt::SpeculationStats &stats = c->warmUp.stats;
     std::string counts = std::to_string(stats.acceptedTokens) + "/" + std::to_string(stats.draftedTokens);
+    std::string overPlain = c->baseline ? ratio(tokensPerSecond(*c), tokensPerSecond(*c->baseline)) : "-";
+    std::string decodeOverPlain =
+        c->baseline ? ratio(decodeTokensPerSecond(*c), decodeTokensPerSecond(*c->baseline)) : "-";
     std::printf("%-20s %10.3f %8s %12.3f %8s %16s %10s %12s %9.3f\n", c->name.c_str(), tokensPerSecond(*c),
-                c->baseline ? ratio(tokensPerSecond(*c), tokensPerSecond(*c->baseline)).c_str() : "-",
-                decodeTokensPerSecond(*c),
-                c->baseline ? ratio(decodeTokensPerSecond(*c), decodeTokensPerSecond(*c->baseline)).c_str() : "-",
-                stats.draftedTokens ? counts.c_str() : "-", speculationFigure(stats, stats.acceptanceRate(), "%.3f").c_str(),
+                overPlain.c_str(), decodeTokensPerSecond(*c), decodeOverPlain.c_str(),
+                stats.draftedTokens ? counts.c_str() : "-",
+                speculationFigure(stats, stats.acceptanceRate(), "%.3f").c_str(),
                 speculationFigure(stats, stats.meanAcceptedLength(), "%.2f").c_str(),
                 c->warmUp.targetForwardsPerToken());
   }
   std::printf("tokens/s: whole generations, prefill included; decode tok/s: after the prefill; x plain: over the "
-              "plain run on the same prompt;\naccepted/drafted: draft tokens per generation; accepted len: mean tokens per verification (accepted drafts + 1); "
-              "fwd/token: target forwards per generated token\n");
+              "plain run on the same prompt;\naccepted/drafted: draft tokens per generation; accepted len: mean "
+              "tokens per verification (accepted drafts + 1); fwd/token: target forwards per generated token\n");
   for (const auto &c : cases) {
     if (!reporter.find(c->name))
       continue;
@@ -106,17 +108,18 @@ void printSummary(const SummaryReporter &reporter, const std::vector<std::unique
 } // namespace
 
 int specMain(int argc, char **argv) {
-  rt::CommandLine args(
-      argc, argv,
-      {"--preset", "--prompt-len", "--new-tokens", "--draft-steps", "--dtype", "--seed", "--cache-dir", "--presets-dir"},
-      {}); // --help never gets here: benchmark::Initialize handles it
+  rt::CommandLine args(argc, argv,
+                       {"--preset", "--prompt-len", "--new-tokens", "--draft-steps", "--dtype", "--seed",
+                        "--cache-dir", "--presets-dir"},
+                       {}); // --help never gets here: benchmark::Initialize handles it
   GenerationFlags flags(args, 64, 64, "spec");
   int64_t draftSteps = args.integer("--draft-steps", 3);
   if (draftSteps < 1)
     throw Error("--draft-steps must be at least 1");
 
   BenchModel model(flags);
-  std::optional<rt::ModelWeights> mtpWeights = rt::loadMtpWeights(model.config, model.checkpoint, model.weights.dtype());
+  std::optional<rt::ModelWeights> mtpWeights =
+      rt::loadMtpWeights(model.config, model.checkpoint, model.weights.dtype());
   if (!mtpWeights)
     throw Error(model.modelDir + ": the checkpoint has no MTP block (model.mtp.* tensors)");
   std::unique_ptr<rt::Backend> backend = rt::makeCpuBackend();
