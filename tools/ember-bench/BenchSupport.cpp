@@ -1,0 +1,170 @@
+#include "BenchSupport.h"
+
+#include "ember/runtime/Decoder.h"
+#include "ember/runtime/Error.h"
+#include "ember/runtime/ModelAbi.h"
+#include "ember/runtime/Process.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <random>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace ember::bench {
+
+using rt::Error;
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::vector<int32_t> randomPrompt(const rt::ModelConfig &config, int64_t length, uint64_t seed, bool withEos) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int32_t> token(0, int32_t(config.vocabSize - 1));
+  std::bernoulli_distribution endOfSegment(withEos ? 1.0 / 32 : 0.0);
+  std::vector<int32_t> prompt(static_cast<size_t>(length));
+  for (int32_t &id : prompt) {
+    id = endOfSegment(rng) ? int32_t(config.eosTokenId) : token(rng);
+    if (!withEos && id == config.eosTokenId)
+      id = int32_t((id + 1) % config.vocabSize);
+  }
+  return prompt;
+}
+
+// A custom reporter does not see --benchmark_color; use the library's
+// "auto" rule (colour only on a terminal).
+SummaryReporter::SummaryReporter() : ConsoleReporter(isatty(fileno(stdout)) ? OO_ColorTabular : OO_Tabular) {}
+
+void SummaryReporter::ReportRuns(const std::vector<Run> &runs) {
+  for (const Run &run : runs) {
+    if (run.error_occurred)
+      continue;
+    const std::string &name = run.run_name.function_name;
+    if (run.run_type == Run::RT_Iteration && !medians_.count(name))
+      results_[name] = run;
+    else if (run.run_type == Run::RT_Aggregate && run.aggregate_name == "median") {
+      medians_.insert(name);
+      results_[name] = run;
+    }
+  }
+  ConsoleReporter::ReportRuns(runs);
+}
+
+const benchmark::BenchmarkReporter::Run *SummaryReporter::find(const std::string &name) const {
+  auto it = results_.find(name);
+  return it == results_.end() ? nullptr : &it->second;
+}
+
+double counter(const benchmark::BenchmarkReporter::Run &run, const char *name) {
+  auto it = run.counters.find(name);
+  return it == run.counters.end() ? 0.0 : double(it->second);
+}
+
+bool hasSafetensors(const fs::path &dir) {
+  std::error_code ec;
+  for (const auto &entry : fs::directory_iterator(dir, ec))
+    if (entry.path().extension() == ".safetensors")
+      return true;
+  return false;
+}
+
+// Bytes of the decoder's weights in `dtype` (ember-synth also writes the MTP
+// block, so the checkpoint is a little larger).
+uint64_t decoderWeightBytes(const rt::ModelConfig &config, rt::DType dtype) {
+  uint64_t bytes = 0;
+  for (const rt::AbiWeight &weight : rt::modelWeights(config)) {
+    uint64_t elements = 1;
+    for (int64_t extent : weight.shape)
+      elements *= uint64_t(extent);
+    bytes += elements * (weight.alwaysF32 ? 4 : rt::dtypeSize(dtype));
+  }
+  return bytes;
+}
+
+// <cacheDir>/checkpoints/<preset>-s<seed>-<dtype>, synthesized on first use
+// into a temporary sibling that is renamed into place only when ember-synth
+// succeeded (stale temporaries of interrupted runs are removed first).
+std::string obtainCheckpoint(const std::string &cacheDir, const std::string &presetPath, const rt::ModelConfig &config,
+                             uint64_t seed, rt::DType dtype) {
+  std::string name = fs::path(presetPath).stem().string() + "-s" + std::to_string(seed) + "-" +
+                     rt::dtypeLowerName(dtype);
+  fs::path parent = fs::path(cacheDir) / "checkpoints", dir = parent / name;
+  if (fs::exists(dir / "config.json") && hasSafetensors(dir))
+    return dir.string();
+
+  fs::create_directories(parent);
+  std::string tempPrefix = name + ".tmp.";
+  for (const auto &entry : fs::directory_iterator(parent))
+    if (entry.path().filename().string().rfind(tempPrefix, 0) == 0)
+      fs::remove_all(entry.path());
+  fs::path temp = parent / (tempPrefix + std::to_string(::getpid()));
+  std::string synth = (fs::path(rt::defaultCompilerPath()).parent_path() / "ember-synth").string();
+  std::vector<std::string> command = {synth,    "--preset", presetPath, "--seed", std::to_string(seed),
+                                      "--dtype", rt::dtypeLowerName(dtype), "-o", temp.string()};
+  double bytes = double(decoderWeightBytes(config, dtype));
+  std::fprintf(stderr, "synthesizing %s (%.1f %s) into %s ...\n", fs::path(presetPath).stem().c_str(),
+               bytes >= 1e9 ? bytes / 1e9 : bytes / 1e6, bytes >= 1e9 ? "GB" : "MB", dir.c_str());
+  auto start = std::chrono::steady_clock::now();
+  int status;
+  try {
+    status = rt::runProcess(command, rt::ChildOutput::StdoutToStderr);
+  } catch (...) {
+    fs::remove_all(temp);
+    throw;
+  }
+  if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+    fs::remove_all(temp);
+    throw Error("ember-synth failed (" + rt::describeWaitStatus(status) + "): " + synth);
+  }
+  if (fs::exists(dir))
+    fs::remove_all(dir); // incomplete leftover without config.json or safetensors
+  fs::rename(temp, dir);
+  std::fprintf(stderr, "synthesized in %.1f s\n", secondsSince(start));
+  return dir.string();
+}
+
+GenerationFlags::GenerationFlags(const rt::CommandLine &args, int64_t defaultPromptLen, int64_t defaultNewTokens,
+                                 const char *benchmark)
+    : presetPath(rt::resolvePresetPath(args.required("--preset"), args.value("--presets-dir", EMBER_PRESETS_DIR))),
+      cacheDir(rt::resolveCacheDir(args.value("--cache-dir", ""))),
+      promptLen(args.integer("--prompt-len", defaultPromptLen)),
+      newTokens(args.integer("--new-tokens", defaultNewTokens)),
+      dtype(rt::parseDTypeLower(args.value("--dtype", "bf16"))), seed(uint64_t(args.integer("--seed", 1))) {
+  if (promptLen < 1)
+    throw Error("--prompt-len must be at least 1");
+  if (newTokens < 1)
+    throw Error("--new-tokens must be at least 1");
+  if (dtype != rt::DType::BF16 && dtype != rt::DType::F32)
+    throw Error(std::string("--dtype must be bf16 or f32 for ") + benchmark);
+  rt::checkFitsContext(rt::ModelConfig::load(presetPath), promptLen + newTokens, promptLen, newTokens);
+}
+
+BenchModel::BenchModel(const GenerationFlags &flags)
+    : modelDir(obtainCheckpoint(flags.cacheDir, flags.presetPath, rt::ModelConfig::load(flags.presetPath),
+                                flags.seed, flags.dtype)),
+      config(rt::ModelConfig::load((fs::path(modelDir) / "config.json").string())), checkpoint(modelDir),
+      weights(config, checkpoint) {
+  rt::ArtifactCache cache(flags.cacheDir, rt::defaultCompilerPath());
+  if (!cache.isCached(config, weights.dtype()))
+    std::cerr << "compiling the model of " << modelDir << " (cache miss) ..." << std::flush;
+  artifact = cache.getOrCompile(config, (fs::path(modelDir) / "config.json").string(), weights.dtype());
+  if (!artifact.cacheHit)
+    std::fprintf(stderr, " done in %.2f s\n", artifact.compileSeconds);
+}
+
+void BenchModel::describe(const std::string &presetPath) const {
+  std::printf("preset %s: %s, %lld layers, D=%lld, V=%lld, %lld routed + %lld zero experts (top %lld); "
+              "weights %.2f GB mapped + %.2f GB copied\n",
+              presetPath.c_str(), rt::dtypeLowerName(weights.dtype()), (long long)config.numLayers,
+              (long long)config.hiddenSize, (long long)config.vocabSize, (long long)config.nRoutedExperts,
+              (long long)config.zeroExpertNum, (long long)config.moeTopk, weights.mappedBytes() / 1e9,
+              weights.copiedBytes() / 1e9);
+  std::printf("checkpoint %s; artifact %s\n", modelDir.c_str(), artifact.path.c_str());
+}
+
+} // namespace ember::bench

@@ -1,0 +1,85 @@
+#pragma once
+
+// What ember-bench's benchmarks share: the summary reporter, random prompts
+// and the synthesized checkpoints of `decode` and later benchmarks.
+
+#include "ember/runtime/ArtifactCache.h"
+#include "ember/runtime/CommandLine.h"
+#include "ember/runtime/Config.h"
+#include "ember/runtime/DType.h"
+#include "ember/runtime/ModelWeights.h"
+#include "ember/runtime/Safetensors.h"
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace ember::bench {
+
+// The subcommands; argv[0] is the subcommand's name.
+int ngramMain(int argc, char **argv);
+int decodeMain(int argc, char **argv);
+int specMain(int argc, char **argv);
+
+double secondsSince(std::chrono::steady_clock::time_point start);
+
+// Uniform tokens. With `withEos` an occasional EOS, so segment resets are
+// exercised; without, no EOS at all (as decode_bench.py draws its prompt).
+std::vector<int32_t> randomPrompt(const rt::ModelConfig &config, int64_t length, uint64_t seed, bool withEos);
+
+// ConsoleReporter that also keeps each benchmark's figures for the summary:
+// the median when repetitions produce one, else the last run.
+class SummaryReporter : public benchmark::ConsoleReporter {
+public:
+  SummaryReporter();
+  void ReportRuns(const std::vector<Run> &runs) override;
+  const Run *find(const std::string &name) const;
+
+private:
+  std::map<std::string, Run> results_;
+  std::set<std::string> medians_;
+};
+
+// The counter `name` of a run, 0 when it has none.
+double counter(const benchmark::BenchmarkReporter::Run &run, const char *name);
+
+// <cacheDir>/checkpoints/<preset>-s<seed>-<dtype>, synthesized on first use
+// into a temporary sibling that is renamed into place only when ember-synth
+// succeeded (stale temporaries of interrupted runs are removed first).
+std::string obtainCheckpoint(const std::string &cacheDir, const std::string &presetPath, const rt::ModelConfig &config,
+                             uint64_t seed, rt::DType dtype);
+
+// The flags of the benchmarks that generate on a synthesized checkpoint
+// (decode, spec), validated: --preset, --prompt-len P and --new-tokens N
+// (both >= 1, and P + N - 1 positions must fit the preset's context),
+// --dtype bf16|f32 (default bf16), --seed (default 1), --cache-dir and
+// --presets-dir.
+struct GenerationFlags {
+  GenerationFlags(const rt::CommandLine &args, int64_t defaultPromptLen, int64_t defaultNewTokens,
+                  const char *benchmark);
+  std::string presetPath, cacheDir;
+  int64_t promptLen, newTokens;
+  rt::DType dtype;
+  uint64_t seed;
+};
+
+// The checkpoint of `flags` (obtainCheckpoint), its decoder weights, and the
+// compiled artifact from the cache, compiled on a miss.
+struct BenchModel {
+  explicit BenchModel(const GenerationFlags &flags);
+  // Two lines: the preset's sizes and weight bytes, then checkpoint and artifact.
+  void describe(const std::string &presetPath) const;
+
+  std::string modelDir;
+  rt::ModelConfig config;
+  rt::Checkpoint checkpoint;
+  rt::ModelWeights weights;
+  rt::ArtifactCache::Artifact artifact;
+};
+
+} // namespace ember::bench
