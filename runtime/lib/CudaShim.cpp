@@ -170,8 +170,9 @@ void mgpuEventRecord(CUevent event, CUstream stream) {
 }
 
 // Temporaries come from the device's stream-ordered pool (see
-// openCudaSession), which makes per-call allocation cheap.
-void *mgpuMemAlloc(uint64_t bytes, CUstream stream, bool hostShared) {
+// openCudaSession), which makes per-call allocation cheap. The flag is an
+// i8 in MLIR's declaration.
+void *mgpuMemAlloc(uint64_t bytes, CUstream stream, uint8_t hostShared) {
   CUdeviceptr pointer = 0;
   const CudaSession *s = bytes ? ready(__func__) : nullptr;
   if (s && hostShared)

@@ -59,7 +59,7 @@ void *mgpuModuleGetFunction(void *, const char *name) {
 void *mgpuStreamCreate() { return &streamToken; }
 void mgpuStreamDestroy(void *) {}
 void mgpuStreamSynchronize(void *stream) { recorder.synchronizations += stream == &streamToken; }
-void *mgpuMemAlloc(uint64_t bytes, void *, bool) {
+void *mgpuMemAlloc(uint64_t bytes, void *, uint8_t) {
   void *pointer = deviceBytes(bytes);
   recorder.live.insert(pointer);
   return pointer;

@@ -22,7 +22,7 @@ void *mgpuEventCreate();
 void mgpuEventDestroy(void *event);
 void mgpuEventSynchronize(void *event);
 void mgpuEventRecord(void *event, void *stream);
-void *mgpuMemAlloc(uint64_t bytes, void *stream, bool hostShared);
+void *mgpuMemAlloc(uint64_t bytes, void *stream, uint8_t hostShared);
 void mgpuMemFree(void *pointer, void *stream);
 void mgpuMemcpy(void *destination, void *source, size_t bytes, void *stream);
 void mgpuMemset32(void *destination, unsigned value, size_t count, void *stream);
