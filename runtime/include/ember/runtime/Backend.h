@@ -68,7 +68,7 @@ enum class BackendKind { Auto, Cpu, Cuda };
 // "auto", "cpu" or "cuda"; throws "--backend must be auto, cpu or cuda, got 'x'".
 BackendKind parseBackendKind(const std::string &name);
 
-// Host memory, artifacts dlopen'ed as they are.
+// Host memory, artifacts dlopen'ed as they are (nvptx artifacts refused).
 std::unique_ptr<Backend> makeCpuBackend();
 
 // The CUDA driver backend on device 0 (choose with CUDA_VISIBLE_DEVICES).
