@@ -2,7 +2,9 @@
 #include "lowering/Codegen.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/IRBuilder.h"
@@ -34,9 +36,14 @@ std::unique_ptr<llvm::TargetMachine> createHostTargetMachine(std::string &error)
   llvm::SubtargetFeatures features;
   for (const auto &feature : llvm::sys::getHostCPUFeatures())
     features.AddFeature(feature.first(), feature.second);
+  llvm::TargetOptions options;
+  // The loader runs only .init_array: nvptx artifacts load their kernels
+  // from global constructors, and a library linked without crt files would
+  // never run .ctors.
+  options.UseInitArray = true;
   return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
-      triple, llvm::sys::getHostCPUName(), features.getString(), llvm::TargetOptions(),
-      llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+      triple, llvm::sys::getHostCPUName(), features.getString(), options, llvm::Reloc::PIC_,
+      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
 }
 
 void optimize(llvm::Module &module, llvm::TargetMachine &machine) {
@@ -91,6 +98,10 @@ llvm::Expected<HostModule> translateAndOptimize(ModuleOp module) {
   DialectRegistry registry;
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
+  // nvptx hosts: gpu.binary becomes an embedded blob loaded by a global
+  // constructor, gpu.launch_func a call of mgpuLaunchKernel.
+  registerGPUDialectTranslation(registry);
+  gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
   module->getContext()->appendDialectRegistry(registry);
 
   HostModule host;
@@ -184,9 +195,118 @@ std::vector<mlir::ember::KernelPtx> mlir::ember::collectPtx(ModuleOp module) {
   module.walk([&](gpu::BinaryOp binary) {
     for (Attribute attr : binary.getObjects())
       if (auto object = dyn_cast<gpu::ObjectAttr>(attr))
-        result.push_back({binary.getSymName().str(), object.getObject().str()});
+        if (object.getFormat() == gpu::CompilationTarget::Assembly)
+          result.push_back({binary.getSymName().str(), object.getObject().str()});
   });
   return result;
+}
+
+llvm::StringRef mlir::ember::kernelFormatName(KernelFormat format) {
+  switch (format) {
+  case KernelFormat::Ptx: return "ptx";
+  case KernelFormat::Cubin: return "cubin";
+  case KernelFormat::Fatbin: return "fatbin";
+  }
+  llvm_unreachable("unknown kernel format");
+}
+
+std::string mlir::ember::findCudaTool(llvm::StringRef name) {
+  llvm::SmallVector<std::string> roots;
+  if (std::optional<std::string> home = llvm::sys::Process::GetEnv("CUDA_HOME"))
+    roots.push_back(*home);
+  roots.push_back("/usr/local/cuda");
+  for (const std::string &root : roots) {
+    llvm::SmallString<128> path(root);
+    llvm::sys::path::append(path, "bin", name);
+    if (llvm::sys::fs::can_execute(path))
+      return path.str().str();
+  }
+  if (llvm::ErrorOr<std::string> found = llvm::sys::findProgramByName(name))
+    return *found;
+  return "";
+}
+
+namespace {
+
+llvm::Error writeBytes(llvm::StringRef path, llvm::StringRef bytes) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return llvm::createStringError("cannot write " + path + ": " + ec.message());
+  os << bytes;
+  return llvm::Error::success();
+}
+
+/// fatbinary with the cubin and, for the driver to JIT on newer GPUs, the PTX.
+llvm::Error runFatbinary(llvm::StringRef fatbinary, llvm::StringRef chip, llvm::StringRef cubin,
+                         llvm::StringRef ptx, llvm::StringRef output) {
+  llvm::StringRef sm = chip.drop_front(3); // sm_90 -> 90
+  std::string elf = ("--image3=kind=elf,sm=" + sm + ",file=" + cubin).str();
+  std::string text = ("--image3=kind=ptx,sm=" + sm + ",file=" + ptx).str();
+  llvm::SmallVector<llvm::StringRef> args{fatbinary, "-64", elf, text, "--create", output};
+  std::string message;
+  if (llvm::sys::ExecuteAndWait(fatbinary, args, std::nullopt, {}, 0, 0, &message) != 0)
+    return llvm::createStringError("fatbinary failed (" + llvm::join(args, " ") + ") " + message);
+  return llvm::Error::success();
+}
+
+} // namespace
+
+llvm::Error mlir::ember::assembleKernels(ModuleOp module, KernelFormat format,
+                                         llvm::StringRef chip, llvm::StringRef workDir,
+                                         std::string &ptxasLog) {
+  std::string ptxas, fatbinary;
+  if (format != KernelFormat::Ptx && (ptxas = findCudaTool("ptxas")).empty())
+    return llvm::createStringError("ptxas not found (no CUDA toolkit in $CUDA_HOME, "
+                                   "/usr/local/cuda or on PATH): use --kernel-format=ptx");
+  if (format == KernelFormat::Fatbin && (fatbinary = findCudaTool("fatbinary")).empty())
+    return llvm::createStringError("fatbinary not found next to ptxas: use --kernel-format=cubin");
+  SmallVector<gpu::BinaryOp> binaries(module.getOps<gpu::BinaryOp>());
+  for (gpu::BinaryOp binary : binaries) {
+    ArrayAttr objects = binary.getObjects();
+    auto object = objects.size() == 1 ? dyn_cast<gpu::ObjectAttr>(objects[0]) : nullptr;
+    if (!object || object.getFormat() != gpu::CompilationTarget::Assembly)
+      return llvm::createStringError("gpu.binary @" + binary.getSymName() +
+                                     " does not hold exactly one PTX object");
+    std::string base = (workDir + "/" + binary.getSymName()).str();
+    if (llvm::Error error = writeBytes(base + ".ptx", object.getObject()))
+      return error;
+    if (format == KernelFormat::Ptx)
+      continue;
+    PtxasResult result = runPtxas(ptxas, base + ".ptx", chip, base + ".cubin");
+    ptxasLog += "$ " + result.command + "\n" + result.log;
+    if (!result.succeeded)
+      return llvm::createStringError("ptxas failed on kernel module '" + binary.getSymName() +
+                                     "':\n" + result.log + "reproduce with: " + result.command);
+    std::string output = base + ".cubin";
+    if (format == KernelFormat::Fatbin) {
+      output = base + ".fatbin";
+      if (llvm::Error error = runFatbinary(fatbinary, chip, base + ".cubin", base + ".ptx", output))
+        return error;
+    }
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> bytes = llvm::MemoryBuffer::getFile(output);
+    if (!bytes)
+      return llvm::createStringError("cannot read " + output + ": " + bytes.getError().message());
+    auto assembled = gpu::ObjectAttr::get(
+        module.getContext(), object.getTarget(),
+        format == KernelFormat::Fatbin ? gpu::CompilationTarget::Fatbin
+                                       : gpu::CompilationTarget::Binary,
+        StringAttr::get(module.getContext(), (*bytes)->getBuffer()), object.getProperties(),
+        object.getKernels());
+    binary.setObjectsAttr(ArrayAttr::get(module.getContext(), {assembled}));
+  }
+  return llvm::Error::success();
+}
+
+void mlir::ember::addNvptxArtifactMarker(ModuleOp module, llvm::StringRef chip,
+                                         KernelFormat format) {
+  std::string text = (chip + " " + kernelFormatName(format)).str();
+  text.push_back('\0');
+  OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
+  auto type = LLVM::LLVMArrayType::get(IntegerType::get(module.getContext(), 8), text.size());
+  LLVM::GlobalOp::create(builder, module.getLoc(), type, /*isConstant=*/true,
+                         LLVM::Linkage::External, "ember_nvptx_kernels",
+                         builder.getStringAttr(text));
 }
 
 mlir::ember::PtxasResult mlir::ember::runPtxas(llvm::StringRef ptxas, llvm::StringRef ptxPath,

@@ -28,6 +28,27 @@ struct KernelPtx {
 /// The PTX text held by every gpu.binary of `module` (format isa).
 std::vector<KernelPtx> collectPtx(ModuleOp module);
 
+/// How an nvptx artifact embeds its kernels: Ptx is compiled by the driver
+/// when the artifact loads (also for GPUs newer than the chip), Cubin runs
+/// only on the chip, Fatbin holds both.
+enum class KernelFormat { Ptx, Cubin, Fatbin };
+llvm::StringRef kernelFormatName(KernelFormat format);
+
+/// `name` (ptxas, fatbinary) in $CUDA_HOME/bin, /usr/local/cuda/bin or on
+/// PATH; "" when no CUDA toolkit provides it.
+std::string findCudaTool(llvm::StringRef name);
+
+/// Writes each gpu.binary's PTX to `workDir`/<kernel module>.ptx and, unless
+/// `format` is Ptx, assembles it there for `chip` (ptxas -v, whose commands
+/// and output are appended to `ptxasLog`; fatbinary for Fatbin) and puts the
+/// result in the gpu.binary in place of the PTX.
+llvm::Error assembleKernels(ModuleOp module, KernelFormat format, llvm::StringRef chip,
+                            llvm::StringRef workDir, std::string &ptxasLog);
+
+/// Exports `const char ember_nvptx_kernels[] = "<chip> <format>"`: the mark
+/// by which the runtime tells an nvptx artifact from a CPU one.
+void addNvptxArtifactMarker(ModuleOp module, llvm::StringRef chip, KernelFormat format);
+
 struct PtxasResult {
   bool succeeded = false;
   std::string command; // to reproduce by hand

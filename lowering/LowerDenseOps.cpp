@@ -94,6 +94,29 @@ struct LowerSiluMul : OpConversionPattern<SiluMulOp> {
 
 } // namespace
 
+/// memref.copy between buffers of the graph (e.g. ember_forward's fresh
+/// residual stream) as a parallel loop, so that on the GPU it is a kernel
+/// rather than a host memcpy of device memory.
+struct LowerMemRefCopy : OpConversionPattern<memref::CopyOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(memref::CopyOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value source = adaptor.getSource(), target = adaptor.getTarget();
+    auto type = dyn_cast<MemRefType>(source.getType());
+    if (!type)
+      return rewriter.notifyMatchFailure(op, "unranked memref");
+    SmallVector<Value> extents;
+    for (int64_t dim = 0; dim < type.getRank(); ++dim)
+      extents.push_back(dimOf(rewriter, loc, source, dim));
+    buildParallelNest(rewriter, loc, extents, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+      memref::StoreOp::create(b, loc, memref::LoadOp::create(b, loc, source, ivs), target, ivs);
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 void mlir::ember::populateDenseLoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerLinear, LowerRmsNorm, LowerSiluMul>(patterns.getContext());
+  patterns.add<LowerLinear, LowerRmsNorm, LowerSiluMul, LowerMemRefCopy>(patterns.getContext());
 }

@@ -25,6 +25,7 @@ struct EmberLowerToLoopsPass : mlir::ember::impl::EmberLowerToLoopsBase<EmberLow
   void runOnOperation() override {
     ConversionTarget target(getContext());
     target.addIllegalDialect<EmberDialect>();
+    target.addIllegalOp<memref::CopyOp>(); // a loop like the ops around it
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
     populateNgramLoweringPatterns(patterns);

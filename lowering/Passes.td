@@ -33,4 +33,28 @@ def EmberTileForGpu : Pass<"ember-tile-for-gpu"> {
   let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
 }
 
+def EmberHostAllocToGpu : Pass<"ember-host-alloc-to-gpu", "ModuleOp"> {
+  let summary = "Allocate host-side temporaries in device memory";
+  let description = [{
+    On the nvptx target every memref a host function handles lives in device
+    memory: the runtime passes device buffers and kernels read the
+    temporaries. Rewrites `memref.alloc`/`memref.dealloc` in the module's
+    host functions (top-level `func.func`, not gpu kernels) into synchronous
+    `gpu.alloc`/`gpu.dealloc`; `gpu-async-region` later chains them on a
+    stream for `gpu-to-llvm`.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def EmberCheckHostMemoryAccess : Pass<"ember-check-host-memory-access", "ModuleOp"> {
+  let summary = "Reject host code that would dereference device memory";
+  let description = [{
+    After kernel outlining and `ember-host-alloc-to-gpu`, host functions may
+    only pass memrefs around (views, gpu runtime ops, calls of other host
+    functions). Any op there that reads, writes, allocates or frees memref
+    memory (a loop left unmapped, a scalar memref.load, memref.copy) would
+    make the CPU touch a device pointer; the pass fails naming the op.
+  }];
+}
+
 #endif // EMBER_LOWERING_PASSES_TD

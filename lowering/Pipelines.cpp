@@ -88,11 +88,14 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
                            "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts");
     return;
   case Phase::Gpu:
-    // 2 (GPU). Loops -> gpu.launch -> outlined gpu.module kernels.
+    // 2 (GPU). Loops -> gpu.launch -> outlined gpu.module kernels; host
+    //    temporaries move to device memory, and nothing left on the host may
+    //    dereference a memref.
     addTextualPipeline(
         pm, llvm::formatv("ember-tile-for-gpu{{block-size={0}},"
                           "func.func(gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
-                          "gpu-kernel-outlining,canonicalize,cse",
+                          "gpu-kernel-outlining,ember-host-alloc-to-gpu,"
+                          "ember-check-host-memory-access,canonicalize,cse",
                           nvptx.blockSize)
                 .str());
     return;
@@ -110,8 +113,10 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
                 .str());
     return;
   case Phase::Ptx:
-    // 4 (GPU). Host side -> LLVM dialect; kernels -> PTX text in gpu.binary.
-    addTextualPipeline(pm, "gpu-to-llvm,finalize-memref-to-llvm,convert-func-to-llvm,"
+    // 4 (GPU). Host side -> LLVM dialect (gpu-async-region puts each host
+    //    function's allocations and launches on one stream, the form
+    //    gpu-to-llvm lowers to mgpu* calls); kernels -> PTX text in gpu.binary.
+    addTextualPipeline(pm, "func.func(gpu-async-region),gpu-to-llvm,finalize-memref-to-llvm,convert-func-to-llvm,"
                            "gpu-module-to-binary{format=isa},convert-math-to-llvm,"
                            "canonicalize,cse,reconcile-unrealized-casts");
     return;

@@ -73,11 +73,16 @@ std::string defaultCompilerPath() {
   return (self.parent_path() / "ember-compile").string();
 }
 
-ArtifactCache::ArtifactCache(std::string dir, std::string compilerPath)
-    : dir_(std::move(dir)), compilerPath_(std::move(compilerPath)) {}
+ArtifactCache::ArtifactCache(std::string dir, std::string compilerPath, std::string target,
+                             std::vector<std::string> targetFlags)
+    : dir_(std::move(dir)), compilerPath_(std::move(compilerPath)), target_(std::move(target)),
+      targetFlags_(std::move(targetFlags)) {}
 
 std::string ArtifactCache::key(const ModelConfig &config, DType dtype) const {
-  return artifactCacheKey({configCacheText(config), dtype, "cpu", hostCpuModel(), compilerStamp(compilerPath_)});
+  std::string target = target_;
+  for (const std::string &flag : targetFlags_)
+    target += " " + flag;
+  return artifactCacheKey({configCacheText(config), dtype, target, hostCpuModel(), compilerStamp(compilerPath_)});
 }
 
 std::string ArtifactCache::artifactPath(const ModelConfig &config, DType dtype) const {
@@ -90,8 +95,11 @@ bool ArtifactCache::isCached(const ModelConfig &config, DType dtype) const {
 
 std::vector<std::string> ArtifactCache::compileCommand(const std::string &configPath, DType dtype,
                                                        const std::string &outputPath) const {
-  return {compilerPath_, "--config",  configPath, "--weight-dtype", dtypeLowerName(dtype),
-          "--target",    "cpu",       "-o",       outputPath};
+  std::vector<std::string> command{compilerPath_, "--config", configPath, "--weight-dtype", dtypeLowerName(dtype),
+                                   "--target", target_};
+  command.insert(command.end(), targetFlags_.begin(), targetFlags_.end());
+  command.insert(command.end(), {"-o", outputPath});
+  return command;
 }
 
 ArtifactCache::Artifact ArtifactCache::getOrCompile(const ModelConfig &config, const std::string &configPath,

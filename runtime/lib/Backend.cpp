@@ -1,5 +1,6 @@
 #include "ember/runtime/Backend.h"
 
+#include "ember/runtime/CudaDriver.h"
 #include "ember/runtime/Error.h"
 
 #include <cstdlib>
@@ -36,7 +37,11 @@ public:
   void copyToHost(void *host, const void *device, size_t bytes) override { std::memcpy(host, device, bytes); }
 
   std::unique_ptr<SharedLibrary> openArtifact(const std::string &path) override {
-    return std::make_unique<SharedLibrary>(path);
+    auto library = std::make_unique<SharedLibrary>(path);
+    // Its host code expects device memory: refuse it rather than crash.
+    if (auto *kernels = static_cast<const char *>(library->findSymbol("ember_nvptx_kernels")))
+      throw Error(path + " is an nvptx artifact (CUDA kernels: " + kernels + "): run it with --backend cuda");
+    return library;
   }
 };
 
@@ -45,12 +50,21 @@ public:
 std::unique_ptr<Backend> makeCpuBackend() { return std::make_unique<CpuBackend>(); }
 
 std::unique_ptr<Backend> makeBackend(BackendKind kind, const std::function<void(const std::string &)> &notice) {
-  // The CUDA driver backend is not built yet: auto falls back, cuda refuses.
-  if (kind == BackendKind::Cuda)
-    throw Error("--backend cuda: this build has no CUDA backend");
-  if (kind == BackendKind::Auto && notice)
-    notice("backend: cpu (this build has no CUDA backend)");
-  return makeCpuBackend();
+  if (kind == BackendKind::Cpu)
+    return makeCpuBackend();
+  try {
+    std::string device;
+    std::unique_ptr<Backend> cuda = makeCudaBackend(&device);
+    if (kind == BackendKind::Auto && notice)
+      notice("backend: cuda (" + device + ")");
+    return cuda;
+  } catch (const CudaUnavailable &error) {
+    if (kind == BackendKind::Cuda)
+      throw Error(std::string("--backend cuda: ") + error.what());
+    if (notice)
+      notice("backend: cpu (" + error.summary() + ")");
+    return makeCpuBackend();
+  }
 }
 
 } // namespace ember::rt

@@ -20,6 +20,8 @@ SharedLibrary::SharedLibrary(const std::string &path) : path_(path) {
 
 SharedLibrary::~SharedLibrary() { dlclose(handle_); }
 
+void *SharedLibrary::findSymbol(const std::string &name) const { return dlsym(handle_, name.c_str()); }
+
 void *SharedLibrary::symbol(const std::string &name) const {
   dlerror();
   void *address = dlsym(handle_, name.c_str());

@@ -83,3 +83,18 @@ func.func @silu(%g: memref<?x16xf32>, %u: memref<?x16xf32>, %h: memref<?x16xf32>
   ember.silu_mul %g, %u into %h : memref<?x16xf32>, memref<?x16xf32> into memref<?x16xf32>
   return
 }
+
+// -----
+
+// memref.copy becomes a loop too, so a GPU runs it as a kernel instead of a
+// host memcpy of device memory.
+// CHECK-LABEL: func @copy
+// CHECK-SAME: (%[[SRC:.*]]: memref<?x16xf32>, %[[DST:.*]]: memref<?x16xf32>)
+func.func @copy(%src: memref<?x16xf32>, %dst: memref<?x16xf32>) {
+  // CHECK-NOT: memref.copy
+  // CHECK: scf.parallel (%[[I:[^ ]+]], %[[J:[^ ]+]]) =
+  // CHECK:   %[[V:.*]] = memref.load %[[SRC]][%[[I]], %[[J]]]
+  // CHECK:   memref.store %[[V]], %[[DST]][%[[I]], %[[J]]]
+  memref.copy %src, %dst : memref<?x16xf32> to memref<?x16xf32>
+  return
+}

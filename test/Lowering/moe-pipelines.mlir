@@ -43,9 +43,12 @@
 // NVVM: gpu.module @moe_kernel_1
 // NVVM: llvm.call @__nv_expf
 
-// The host launches five kernels, each a gpu.binary holding PTX text.
+// The host launches five kernels on one stream, each a gpu.binary holding
+// PTX text.
 // PTX-LABEL: llvm.func @moe(
-// PTX-COUNT-5: gpu.launch_func @moe_kernel{{(_[0-9])?}}::@moe_kernel
+// PTX: %[[STREAM:.*]] = llvm.call @mgpuStreamCreate()
+// PTX-COUNT-5: gpu.launch_func <%[[STREAM]] : !llvm.ptr> @moe_kernel{{(_[0-9])?}}::@moe_kernel
+// PTX: llvm.call @mgpuStreamSynchronize(%[[STREAM]])
 // PTX-LABEL: llvm.func @_mlir_ciface_moe(
 // PTX-COUNT-5: gpu.binary @moe_kernel{{(_[0-9])?}} {{.*}}chip = "sm_90"{{.*}}.target sm_90{{.*}}.visible .entry moe_kernel(
 func.func @moe(%logits: memref<?x12xf32>, %bias: memref<12xf32>, %experts: memref<?x3xi32>, %weights: memref<?x3xf32>, %order: memref<?xi32>, %x: memref<?x96xf32>, %gate: memref<8x32x96xbf16>, %up: memref<8x32x96xbf16>, %h: memref<?x32xf32>, %down: memref<8x96x32xbf16>, %y: memref<?x96xf32>, %out: memref<?x96xf32>) attributes {llvm.emit_c_interface} {

@@ -1,8 +1,10 @@
 //===- ember-compile.cpp - compile a model config to CPU or NVPTX code ----===//
 //
-// config.json -> ember IR -> loops -> {LLVM -> shared library | gpu -> NVVM
-// -> PTX (-> cubin with ptxas)}. --compile-to stops after a named phase and
-// prints its IR; --dump-dir keeps every phase, the PTX and the ptxas log.
+// config.json -> ember IR -> loops -> {LLVM | gpu -> NVVM -> PTX (-> cubin
+// or fatbin with the CUDA toolkit)} -> a host shared library (for nvptx with
+// the kernels embedded; it calls the runtime's mgpu* functions).
+// --compile-to stops after a named phase and prints its IR; --dump-dir keeps
+// every phase, the PTX, cubins and the ptxas log.
 // The graph is the whole LongCat-Flash-Lite decoder (models/DecoderGraph.h)
 // plus the stand-alone n-gram embedding entry points.
 //
@@ -15,6 +17,7 @@
 #include "lowering/Registration.h"
 #include "models/DecoderGraph.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
@@ -25,9 +28,6 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/Process.h"
-#include "llvm/Support/Program.h"
-#include "llvm/Support/Timer.h"
 #include "llvm/Support/ToolOutputFile.h"
 
 #include <chrono>
@@ -39,7 +39,7 @@ namespace rt = ::ember::rt;
 
 static cl::opt<std::string> configPath("config", cl::desc("Model config.json"), cl::Required,
                                        cl::value_desc("config.json"));
-static cl::opt<std::string> targetName("target", cl::desc("cpu (shared library) or nvptx (PTX)"),
+static cl::opt<std::string> targetName("target", cl::desc("cpu or nvptx (CUDA kernels)"),
                                        cl::init("cpu"), cl::value_desc("cpu|nvptx"));
 static cl::opt<std::string> chip("chip", cl::desc("NVPTX target SM: sm_80 or sm_90"),
                                  cl::init("sm_90"));
@@ -50,16 +50,22 @@ static cl::opt<std::string> weightDType("weight-dtype",
                                         cl::desc("Storage type of the weights: f32, bf16 or f16"),
                                         cl::init("bf16"));
 static cl::opt<std::string> outputPath(
-    "o", cl::desc("Output: a shared library (cpu) or a directory of .ptx/.cubin files (nvptx); "
+    "o", cl::desc("Output: a shared library (nvptx: host code with the kernels embedded); "
                   "with --compile-to, the IR (default stdout)"),
     cl::value_desc("path"));
+static cl::opt<std::string> kernelFormat(
+    "kernel-format",
+    cl::desc("nvptx: how kernels are embedded: ptx (JIT-compiled by the driver), cubin, "
+             "fatbin (cubin + PTX), or auto: fatbin when ptxas is installed, else ptx"),
+    cl::init("auto"), cl::value_desc("auto|ptx|cubin|fatbin"));
 static cl::opt<std::string> compileTo(
     "compile-to",
     cl::desc("Stop after a phase and print its IR. cpu: ember|loops|llvm|llvm-ir; "
              "nvptx: ember|loops|gpu|nvvm|ptx (ptx prints the PTX text)"),
     cl::value_desc("phase"));
 static cl::opt<std::string> dumpDir("dump-dir",
-                                    cl::desc("Write every phase's IR, the PTX and the ptxas log here"),
+                                    cl::desc("Write every phase's IR, the kernels' PTX, cubins and "
+                                             "ptxas log here"),
                                     cl::value_desc("dir"));
 
 namespace {
@@ -94,52 +100,47 @@ ec::WeightType weightTypeFromFlag() {
   llvm_unreachable("unknown dtype");
 }
 
-std::string findPtxas() {
-  if (llvm::sys::fs::can_execute("/usr/local/cuda/bin/ptxas"))
-    return "/usr/local/cuda/bin/ptxas";
-  if (llvm::ErrorOr<std::string> found = llvm::sys::findProgramByName("ptxas"))
-    return *found;
-  return "";
+/// --kernel-format; auto takes the best the installed CUDA toolkit allows.
+ec::KernelFormat chooseKernelFormat() {
+  if (kernelFormat == "ptx")
+    return ec::KernelFormat::Ptx;
+  if (kernelFormat == "cubin")
+    return ec::KernelFormat::Cubin;
+  if (kernelFormat == "fatbin")
+    return ec::KernelFormat::Fatbin;
+  if (kernelFormat != "auto")
+    fail("--kernel-format must be auto, ptx, cubin or fatbin, got '" + kernelFormat + "'");
+  if (ec::findCudaTool("ptxas").empty()) {
+    llvm::errs() << "ember-compile: ptxas not found (/usr/local/cuda/bin/ptxas): kernels are "
+                    "embedded as PTX, compiled by the driver when the artifact loads\n";
+    return ec::KernelFormat::Ptx;
+  }
+  return ec::findCudaTool("fatbinary").empty() ? ec::KernelFormat::Cubin
+                                               : ec::KernelFormat::Fatbin;
 }
 
-/// Writes one .ptx per kernel module (and .cubin + ptxas.log when ptxas is
-/// installed) into a fresh directory that replaces `dir` only when complete.
-size_t writeNvptxArtifact(ModuleOp module, llvm::StringRef dir) {
-  std::vector<ec::KernelPtx> kernels = ec::collectPtx(module);
-  std::string staging = (dir + ".tmp." + std::to_string(llvm::sys::Process::getProcessId())).str();
-  llvm::sys::fs::remove_directories(staging);
-  if (std::error_code ec = llvm::sys::fs::create_directories(staging))
-    fail("cannot create " + staging + ": " + ec.message());
-  std::string ptxas = findPtxas();
-  std::string log;
-  for (const ec::KernelPtx &kernel : kernels) {
-    std::string ptxPath = (staging + "/" + kernel.module + ".ptx");
-    writeFile(ptxPath, kernel.ptx);
-    if (ptxas.empty())
-      continue;
-    std::string cubinPath = staging + "/" + kernel.module + ".cubin";
-    ec::PtxasResult result = ec::runPtxas(ptxas, ptxPath, chip, cubinPath);
-    log += "$ " + result.command + "\n" + result.log;
-    if (!result.succeeded) {
-      std::string keep = (dir + ".failed.ptx").str();
-      writeFile(keep, kernel.ptx);
-      llvm::sys::fs::remove_directories(staging);
-      fail("ptxas failed on kernel module '" + kernel.module + "':\n" + result.log +
-           "reproduce with: " + ptxas + " -v -arch=" + chip + " " + keep);
-    }
+/// Replaces the PTX in the module by the chosen kernel format and marks the
+/// module as an nvptx artifact; PTX, cubins and the ptxas log go to the dump
+/// directory, else to a temporary one that is kept only when ptxas fails.
+ec::KernelFormat embedKernels(ModuleOp module) {
+  ec::KernelFormat format = chooseKernelFormat();
+  std::string workDir = dumpDir;
+  if (workDir.empty()) {
+    llvm::SmallString<128> created;
+    if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("ember-kernels", created))
+      fail("cannot create a temporary directory: " + ec.message());
+    workDir = created.str().str();
   }
-  // The log's commands name the final directory, so they can be rerun.
-  log = llvm::join(llvm::split(log, staging), dir);
-  if (!ptxas.empty())
-    writeFile(staging + "/ptxas.log", log);
+  std::string log;
+  llvm::Error error = ec::assembleKernels(module, format, chip, workDir, log);
   if (!dumpDir.empty() && !log.empty())
     writeFile(dumpDir + "/ptxas.log", log);
-  llvm::sys::fs::remove_directories(dir);
-  if (std::error_code ec = llvm::sys::fs::rename(staging, dir))
-    fail("cannot write " + dir + ": " + ec.message());
-  if (ptxas.empty())
-    llvm::errs() << "ember-compile: ptxas not found (/usr/local/cuda/bin/ptxas): wrote PTX only\n";
-  return kernels.size();
+  if (error)
+    fail(llvm::toString(std::move(error)));
+  if (dumpDir.empty())
+    llvm::sys::fs::remove_directories(workDir);
+  ec::addNvptxArtifactMarker(module, chip, format);
+  return format;
 }
 
 } // namespace
@@ -216,34 +217,29 @@ int main(int argc, char **argv) {
     }
   }
 
-  size_t kernels = 0;
-  if (target == ec::Target::Cpu) {
-    if (printLlvmIr) {
-      llvm::Expected<std::string> ir = ec::emitOptimizedHostIr(*module);
-      if (!ir)
-        fail(llvm::toString(ir.takeError()));
-      writeFile(outputPath.empty() ? "-" : outputPath.getValue(), *ir);
-      return 0;
-    }
-    std::string optimizedIr;
-    if (llvm::Error error = ec::emitHostSharedLibrary(*module, outputPath,
-                                                         dumpDir.empty() ? nullptr : &optimizedIr))
-      fail(llvm::toString(std::move(error)));
-    if (!dumpDir.empty())
-      writeFile(dumpDir + "/" + std::to_string(phases.size()) + "-llvm-ir.ll", optimizedIr);
-  } else {
-    for (const ec::KernelPtx &kernel : ec::collectPtx(*module))
-      if (!dumpDir.empty())
-        writeFile(dumpDir + "/" + kernel.module + ".ptx", kernel.ptx);
-    kernels = writeNvptxArtifact(*module, outputPath);
+  if (printLlvmIr) {
+    llvm::Expected<std::string> ir = ec::emitOptimizedHostIr(*module);
+    if (!ir)
+      fail(llvm::toString(ir.takeError()));
+    writeFile(outputPath.empty() ? "-" : outputPath.getValue(), *ir);
+    return 0;
   }
+  std::string details;
+  if (target == ec::Target::Nvptx) {
+    auto binaries = module->getOps<gpu::BinaryOp>();
+    size_t kernels = std::distance(binaries.begin(), binaries.end());
+    ec::KernelFormat format = embedKernels(*module);
+    details = llvm::formatv(", {0}, {1} kernels, {2}", chip, kernels, ec::kernelFormatName(format));
+  }
+  std::string optimizedIr;
+  if (llvm::Error error = ec::emitHostSharedLibrary(*module, outputPath,
+                                                       dumpDir.empty() ? nullptr : &optimizedIr))
+    fail(llvm::toString(std::move(error)));
+  if (!dumpDir.empty())
+    writeFile(dumpDir + "/" + std::to_string(phases.size()) + "-llvm-ir.ll", optimizedIr);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   llvm::errs() << llvm::formatv("ember-compile: {0} -> {1} ({2}{3}) in {4:F2} s\n", configPath,
-                                outputPath, targetName,
-                                target == ec::Target::Nvptx
-                                    ? llvm::formatv(", {0}, {1} kernels", chip, kernels).str()
-                                    : std::string(),
-                                seconds);
+                                outputPath, targetName, details, seconds);
   return 0;
 }

@@ -157,12 +157,13 @@ std::vector<float> promptDraftLogits(rt::Decoder &decoder, const std::vector<int
 
 // The artifact named by --artifact, else the cached one (compiled on a miss).
 std::string obtainArtifact(const rt::CommandLine &args, const rt::ModelConfig &config, const std::string &configPath,
-                           rt::DType dtype, bool quiet, std::string &description) {
+                           rt::DType dtype, const rt::Backend &backend, bool quiet, std::string &description) {
   if (args.has("--artifact")) {
     description = "given with --artifact";
     return args.value("--artifact", "");
   }
-  rt::ArtifactCache cache(rt::resolveCacheDir(args.value("--cache-dir", "")), rt::defaultCompilerPath());
+  rt::ArtifactCache cache(rt::resolveCacheDir(args.value("--cache-dir", "")), rt::defaultCompilerPath(),
+                          backend.compileTarget(), backend.compileFlags());
   if (!quiet && !cache.isCached(config, dtype))
     std::cerr << "compiling the model of " << fs::path(configPath).parent_path().string() << " (cache miss) ..."
               << std::flush;
@@ -251,7 +252,13 @@ int runMain(int argc, char **argv) {
     if (!quiet)
       std::cerr << line << "\n";
   };
+  // The n-gram runner calls its artifact with host memory: CPU only.
+  if (embeddingsOnly)
+    backendKind = rt::BackendKind::Cpu;
   std::unique_ptr<rt::Backend> backend = rt::makeBackend(backendKind, notice);
+  if (wantEmbeddings && !backend->hostAccessible())
+    throw Error(std::string("--dump-embeddings and --dump-ngram-ids run on the CPU backend only, not ") +
+                backend->name() + "; add --backend cpu");
   Report report{modelDir, config, prompts};
   report.backend = backend->name();
   report.dtype = modelWeights ? modelWeights->dtype() : ngramWeights->dtype;
@@ -259,7 +266,8 @@ int runMain(int argc, char **argv) {
   report.copiedBytes = modelWeights ? modelWeights->copiedBytes() : 0;
   report.zeroCopyTables =
       modelWeights ? modelWeights->weights()[1].buffer.isZeroCopy() : ngramWeights->tables.isZeroCopy();
-  report.artifactPath = obtainArtifact(args, config, configPath, report.dtype, quiet, report.artifactDescription);
+  report.artifactPath =
+      obtainArtifact(args, config, configPath, report.dtype, *backend, quiet, report.artifactDescription);
 
   if (wantEmbeddings) {
     rt::NgramEmbeddingRunner runner(config, std::move(*ngramWeights), report.artifactPath);

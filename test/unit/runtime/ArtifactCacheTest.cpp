@@ -95,6 +95,21 @@ TEST(ArtifactCache, CompilesOnMissThenHits) {
   EXPECT_NE(cache.key(config, DType::BF16), cache.key(config, DType::F16));
 }
 
+TEST(ArtifactCache, TargetAndFlagsReachCompilerAndKey) {
+  test::TempDir dir;
+  std::string compiler = writeFakeCompiler(dir, 0);
+  ArtifactCache cpu(dir.file("cache"), compiler);
+  ArtifactCache sm90(dir.file("cache"), compiler, "nvptx", {"--chip", "sm_90"});
+  ArtifactCache sm80(dir.file("cache"), compiler, "nvptx", {"--chip", "sm_80"});
+  ModelConfig config = tiny();
+  EXPECT_NE(sm90.key(config, DType::BF16), cpu.key(config, DType::BF16));
+  EXPECT_NE(sm90.key(config, DType::BF16), sm80.key(config, DType::BF16));
+  ArtifactCache::Artifact artifact = sm90.getOrCompile(config, "cfg.json", DType::BF16);
+  EXPECT_NE(readFile(dir.file("compile.log")).find("--target nvptx --chip sm_90 -o " + artifact.path + ".tmp."),
+            std::string::npos);
+  EXPECT_FALSE(cpu.isCached(config, DType::BF16));
+}
+
 TEST(ArtifactCache, CompilerFailureReportsStatusAndCommand) {
   test::TempDir dir;
   std::string compiler = writeFakeCompiler(dir, 3);

@@ -13,7 +13,7 @@ namespace ember::rt {
 struct ArtifactKeyInputs {
   std::string configText;    // configCacheText(config): the whole config
   DType dtype;               // weight dtype it was compiled for
-  std::string target;        // "cpu"
+  std::string target;        // "cpu", or e.g. "nvptx --chip sm_90" (target and flags)
   std::string cpuModel;      // hostCpuModel()
   std::string compilerStamp; // compilerStamp(path of ember-compile)
 };
@@ -37,10 +37,12 @@ std::string resolveCacheDir(const std::string &cliCacheDir);
 std::string defaultCompilerPath();
 
 // Compiled model artifacts (decoder and n-gram embedding in one library), keyed by what they depend on and
-// compiled on a miss by running ember-compile as a subprocess.
+// compiled on a miss by running ember-compile as a subprocess. The target and its flags are a backend's
+// compileTarget() and compileFlags().
 class ArtifactCache {
 public:
-  ArtifactCache(std::string dir, std::string compilerPath);
+  ArtifactCache(std::string dir, std::string compilerPath, std::string target = "cpu",
+                std::vector<std::string> targetFlags = {});
 
   struct Artifact {
     std::string path;
@@ -62,6 +64,8 @@ public:
 private:
   std::string dir_;
   std::string compilerPath_;
+  std::string target_;
+  std::vector<std::string> targetFlags_;
 };
 
 } // namespace ember::rt

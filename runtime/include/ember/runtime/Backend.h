@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace ember::rt {
 
@@ -19,6 +20,9 @@ public:
   virtual const char *name() const = 0; // "cpu", "cuda"
   // The ember-compile target whose artifacts this backend runs ("cpu", "nvptx").
   virtual const char *compileTarget() const = 0;
+  // Further ember-compile flags for this device (e.g. --chip sm_90); they
+  // are part of the artifact cache key.
+  virtual std::vector<std::string> compileFlags() const { return {}; }
   // True when backend memory is host memory: callers pass host buffers
   // straight to the artifact instead of staging copies.
   virtual bool hostAccessible() const = 0;
@@ -64,8 +68,13 @@ enum class BackendKind { Auto, Cpu, Cuda };
 // "auto", "cpu" or "cuda"; throws "--backend must be auto, cpu or cuda, got 'x'".
 BackendKind parseBackendKind(const std::string &name);
 
-// Host memory, artifacts dlopen'ed as they are.
+// Host memory, artifacts dlopen'ed as they are (nvptx artifacts refused).
 std::unique_ptr<Backend> makeCpuBackend();
+
+// The CUDA driver backend on device 0 (choose with CUDA_VISIBLE_DEVICES).
+// Throws CudaUnavailable (CudaDriver.h) naming the step that failed;
+// `device`, if given, receives e.g. "NVIDIA H100 80GB HBM3, sm_90".
+std::unique_ptr<Backend> makeCudaBackend(std::string *device = nullptr);
 
 // Auto picks CUDA when a driver and a device exist, else the CPU, telling
 // `notice` why in one line. Cuda throws when no driver or device is usable.

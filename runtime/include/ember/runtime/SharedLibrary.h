@@ -14,6 +14,8 @@ public:
 
   // Throws "<path>: artifact lacks symbol '<name>': <dlerror>".
   void *symbol(const std::string &name) const;
+  // nullptr when the library does not define `name`.
+  void *findSymbol(const std::string &name) const;
   const std::string &path() const { return path_; }
 
 private:

@@ -1,0 +1,136 @@
+#pragma once
+
+// The CUDA driver API, loaded at run time from libcuda.so.1. Nothing links
+// libcuda: the toolkit's stub would keep every binary from starting on a
+// machine without a driver. Only the types and constants ember uses are
+// declared here, so building needs no CUDA headers.
+
+#include "ember/runtime/Error.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace ember::rt {
+
+namespace cuda {
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+using CUcontext = struct CUctx_st *;
+using CUmodule = struct CUmod_st *;
+using CUfunction = struct CUfunc_st *;
+using CUstream = struct CUstream_st *;
+using CUevent = struct CUevent_st *;
+using CUmemoryPool = struct CUmemPoolHandle_st *;
+
+constexpr CUresult CUDA_SUCCESS = 0;
+constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
+constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
+constexpr int CU_MEMPOOL_ATTR_RELEASE_THRESHOLD = 4;
+constexpr int CU_JIT_ERROR_LOG_BUFFER = 5;
+constexpr int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
+constexpr int CU_JIT_OPTIMIZATION_LEVEL = 7;
+constexpr unsigned CU_STREAM_DEFAULT = 0;
+constexpr unsigned CU_EVENT_DISABLE_TIMING = 2;
+constexpr unsigned CU_MEM_ATTACH_GLOBAL = 1;
+// PTX ISA 8.0, which ember's kernels use, came with CUDA 12.0.
+constexpr int kMinimumDriverVersion = 12000;
+} // namespace cuda
+
+// CUDA cannot run here. what() names the failed step in one line;
+// summary() is the short reason `--backend auto` gives when it falls back.
+class CudaUnavailable : public Error {
+public:
+  CudaUnavailable(const std::string &summary, const std::string &detail) : Error(detail), summary_(summary) {}
+  const std::string &summary() const { return summary_; }
+
+private:
+  std::string summary_;
+};
+
+// Every entry point, by the exported name with its ABI version: cuda.h maps
+// cuMemAlloc to cuMemAlloc_v2, and the unsuffixed export is the old 32-bit one.
+#define EMBER_CUDA_INIT_FUNCTIONS(X)                                                                                 \
+  X(cuGetErrorName, "cuGetErrorName", CUresult (*)(CUresult, const char **))                                        \
+  X(cuGetErrorString, "cuGetErrorString", CUresult (*)(CUresult, const char **))                                    \
+  X(cuInit, "cuInit", CUresult (*)(unsigned))                                                                        \
+  X(cuDriverGetVersion, "cuDriverGetVersion", CUresult (*)(int *))
+#define EMBER_CUDA_FUNCTIONS(X)                                                                                      \
+  X(cuDeviceGetCount, "cuDeviceGetCount", CUresult (*)(int *))                                                       \
+  X(cuDeviceGet, "cuDeviceGet", CUresult (*)(CUdevice *, int))                                                       \
+  X(cuDeviceGetName, "cuDeviceGetName", CUresult (*)(char *, int, CUdevice))                                        \
+  X(cuDeviceGetAttribute, "cuDeviceGetAttribute", CUresult (*)(int *, int, CUdevice))                               \
+  X(cuDeviceGetDefaultMemPool, "cuDeviceGetDefaultMemPool", CUresult (*)(CUmemoryPool *, CUdevice))                 \
+  X(cuMemPoolSetAttribute, "cuMemPoolSetAttribute", CUresult (*)(CUmemoryPool, int, void *))                        \
+  X(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain", CUresult (*)(CUcontext *, CUdevice))                      \
+  X(cuCtxSetCurrent, "cuCtxSetCurrent", CUresult (*)(CUcontext))                                                     \
+  X(cuMemAlloc, "cuMemAlloc_v2", CUresult (*)(CUdeviceptr *, size_t))                                                \
+  X(cuMemAllocManaged, "cuMemAllocManaged", CUresult (*)(CUdeviceptr *, size_t, unsigned))                          \
+  X(cuMemAllocAsync, "cuMemAllocAsync", CUresult (*)(CUdeviceptr *, size_t, CUstream))                              \
+  X(cuMemFree, "cuMemFree_v2", CUresult (*)(CUdeviceptr))                                                            \
+  X(cuMemFreeAsync, "cuMemFreeAsync", CUresult (*)(CUdeviceptr, CUstream))                                           \
+  X(cuMemsetD8, "cuMemsetD8_v2", CUresult (*)(CUdeviceptr, unsigned char, size_t))                                  \
+  X(cuMemsetD16Async, "cuMemsetD16Async", CUresult (*)(CUdeviceptr, unsigned short, size_t, CUstream))              \
+  X(cuMemsetD32Async, "cuMemsetD32Async", CUresult (*)(CUdeviceptr, unsigned, size_t, CUstream))                    \
+  X(cuMemcpyHtoD, "cuMemcpyHtoD_v2", CUresult (*)(CUdeviceptr, const void *, size_t))                               \
+  X(cuMemcpyDtoH, "cuMemcpyDtoH_v2", CUresult (*)(void *, CUdeviceptr, size_t))                                     \
+  X(cuMemcpyAsync, "cuMemcpyAsync", CUresult (*)(CUdeviceptr, CUdeviceptr, size_t, CUstream))                       \
+  X(cuModuleLoadData, "cuModuleLoadData", CUresult (*)(CUmodule *, const void *))                                    \
+  X(cuModuleLoadDataEx, "cuModuleLoadDataEx", CUresult (*)(CUmodule *, const void *, unsigned, int *, void **))     \
+  X(cuModuleUnload, "cuModuleUnload", CUresult (*)(CUmodule))                                                        \
+  X(cuModuleGetFunction, "cuModuleGetFunction", CUresult (*)(CUfunction *, CUmodule, const char *))                 \
+  X(cuLaunchKernel, "cuLaunchKernel",                                                                                \
+    CUresult (*)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, CUstream,        \
+                 void **, void **))                                                                                  \
+  X(cuStreamCreate, "cuStreamCreate", CUresult (*)(CUstream *, unsigned))                                            \
+  X(cuStreamSynchronize, "cuStreamSynchronize", CUresult (*)(CUstream))                                              \
+  X(cuStreamWaitEvent, "cuStreamWaitEvent", CUresult (*)(CUstream, CUevent, unsigned))                               \
+  X(cuEventCreate, "cuEventCreate", CUresult (*)(CUevent *, unsigned))                                               \
+  X(cuEventDestroy, "cuEventDestroy_v2", CUresult (*)(CUevent))                                                      \
+  X(cuEventRecord, "cuEventRecord", CUresult (*)(CUevent, CUstream))                                                 \
+  X(cuEventSynchronize, "cuEventSynchronize", CUresult (*)(CUevent))
+
+class CudaDriver {
+public:
+  // dlopen()s `library` (searched like any library: LD_LIBRARY_PATH, then the
+  // system paths), runs cuInit and resolves every entry point. Throws
+  // CudaUnavailable naming the step that failed.
+  static std::unique_ptr<CudaDriver> load(const std::string &library = "libcuda.so.1");
+  ~CudaDriver();
+  CudaDriver(const CudaDriver &) = delete;
+  CudaDriver &operator=(const CudaDriver &) = delete;
+
+  // "CUDA_ERROR_NO_DEVICE (no CUDA-capable device is detected)".
+  std::string describe(cuda::CUresult result) const;
+  // "CUDA_ERROR_NO_DEVICE".
+  std::string errorName(cuda::CUresult result) const;
+  // Throws Error("<call> failed: <describe(result)>") unless it succeeded.
+  void check(cuda::CUresult result, const char *call) const;
+  // Where the library was found, for messages.
+  const std::string &path() const { return path_; }
+
+#define EMBER_CUDA_MEMBER(member, symbol, type)                                                                      \
+  using member##_t = type;                                                                                           \
+  member##_t member = nullptr;
+  using CUresult = cuda::CUresult;
+  using CUdevice = cuda::CUdevice;
+  using CUdeviceptr = cuda::CUdeviceptr;
+  using CUcontext = cuda::CUcontext;
+  using CUmodule = cuda::CUmodule;
+  using CUfunction = cuda::CUfunction;
+  using CUstream = cuda::CUstream;
+  using CUevent = cuda::CUevent;
+  using CUmemoryPool = cuda::CUmemoryPool;
+  EMBER_CUDA_INIT_FUNCTIONS(EMBER_CUDA_MEMBER)
+  EMBER_CUDA_FUNCTIONS(EMBER_CUDA_MEMBER)
+#undef EMBER_CUDA_MEMBER
+
+private:
+  CudaDriver() = default;
+  void *handle_ = nullptr;
+  std::string library_, path_;
+};
+
+} // namespace ember::rt

@@ -1,0 +1,158 @@
+// The CUDA driver backend: device memory through the driver API, artifacts
+// compiled for nvptx whose host code calls the mgpu* shim (CudaShim.cpp).
+
+#include "CudaSession.h"
+
+#include "ember/runtime/Backend.h"
+
+#include <atomic>
+#include <cstdint>
+#include <limits>
+#include <mutex>
+
+namespace ember::rt {
+
+using namespace cuda;
+
+namespace {
+std::atomic<CudaSession *> session{nullptr};
+} // namespace
+
+CUresult CudaSession::bind() const noexcept {
+  // The current context is per thread; artifacts may be called from any.
+  thread_local CUcontext bound = nullptr;
+  if (bound == context)
+    return CUDA_SUCCESS;
+  CUresult result = driver->cuCtxSetCurrent(context);
+  if (result == CUDA_SUCCESS)
+    bound = context;
+  return result;
+}
+
+CudaSession *cudaSessionOrNull() { return session.load(); }
+
+CudaSession &openCudaSession() {
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (CudaSession *open = session.load())
+    return *open;
+  auto created = std::make_unique<CudaSession>();
+  created->driver = CudaDriver::load();
+  const CudaDriver &driver = *created->driver;
+  auto need = [&](CUresult result, const char *call) {
+    if (result != CUDA_SUCCESS)
+      throw CudaUnavailable(std::string("CUDA unusable: ") + call + " failed: " + driver.errorName(result),
+                            std::string(call) + " failed: " + driver.describe(result));
+  };
+  int count = 0;
+  need(driver.cuDeviceGetCount(&count), "cuDeviceGetCount");
+  if (count == 0)
+    throw CudaUnavailable("no CUDA device", "cuDeviceGetCount found no CUDA device");
+  need(driver.cuDeviceGet(&created->device, 0), "cuDeviceGet");
+  char name[256] = "";
+  int major = 0, minor = 0;
+  need(driver.cuDeviceGetName(name, sizeof name, created->device), "cuDeviceGetName");
+  need(driver.cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, created->device),
+       "cuDeviceGetAttribute");
+  need(driver.cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, created->device),
+       "cuDeviceGetAttribute");
+  created->deviceName = name;
+  created->chip = "sm_" + std::to_string(major) + std::to_string(minor);
+  need(driver.cuDevicePrimaryCtxRetain(&created->context, created->device), "cuDevicePrimaryCtxRetain");
+  need(created->bind(), "cuCtxSetCurrent");
+  // A blocking stream also orders against the synchronous copies on the
+  // legacy default stream.
+  need(driver.cuStreamCreate(&created->stream, CU_STREAM_DEFAULT), "cuStreamCreate");
+  // The pool keeps freed temporaries for the next artifact call instead of
+  // returning them to the OS at every synchronization.
+  CUmemoryPool pool = nullptr;
+  uint64_t keepAll = std::numeric_limits<uint64_t>::max();
+  need(driver.cuDeviceGetDefaultMemPool(&pool, created->device), "cuDeviceGetDefaultMemPool");
+  need(driver.cuMemPoolSetAttribute(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &keepAll), "cuMemPoolSetAttribute");
+  session = created.release(); // kept until exit, see CudaSession
+  return *session.load();
+}
+
+namespace {
+
+class CudaBackend final : public Backend {
+public:
+  explicit CudaBackend(CudaSession &session) : s_(session) {
+    takeMgpuError(); // e.g. from an nvptx artifact opened before CUDA was up
+  }
+  const char *name() const override { return "cuda"; }
+  const char *compileTarget() const override { return "nvptx"; }
+  std::vector<std::string> compileFlags() const override { return {"--chip", s_.chip}; }
+  bool hostAccessible() const override { return false; }
+
+  void *allocate(size_t bytes, const std::string &what) override {
+    ready("allocating device memory for " + what);
+    CUdeviceptr pointer = 0;
+    CUresult result = driver().cuMemAlloc(&pointer, bytes ? bytes : 1);
+    if (result != CUDA_SUCCESS)
+      throw Error("cannot allocate " + std::to_string(bytes) + " bytes of device memory for " + what + " on " +
+                  s_.deviceName + ": cuMemAlloc_v2 failed: " + driver().describe(result));
+    if ((result = driver().cuMemsetD8(pointer, 0, bytes))) {
+      driver().cuMemFree(pointer);
+      driver().check(result, "cuMemsetD8_v2");
+    }
+    return reinterpret_cast<void *>(pointer);
+  }
+
+  void release(void *buffer) noexcept override {
+    if (buffer)
+      driver().cuMemFree(CUdeviceptr(buffer));
+  }
+
+  void copyToDevice(void *device, const void *host, size_t bytes) override {
+    ready("copying to the device");
+    if (bytes)
+      driver().check(driver().cuMemcpyHtoD(CUdeviceptr(device), host, bytes), "cuMemcpyHtoD_v2");
+  }
+
+  void copyToHost(void *host, const void *device, size_t bytes) override {
+    ready("copying to the host");
+    if (bytes)
+      driver().check(driver().cuMemcpyDtoH(host, CUdeviceptr(device), bytes), "cuMemcpyDtoH_v2");
+  }
+
+  // The artifact's constructors load its kernels into the current context.
+  std::unique_ptr<SharedLibrary> openArtifact(const std::string &path) override {
+    ready("opening " + path);
+    auto library = std::make_unique<SharedLibrary>(path);
+    auto *kernels = static_cast<const char *>(library->findSymbol("ember_nvptx_kernels"));
+    std::string error = takeMgpuError();
+    if (!kernels)
+      throw Error(path + " is not an nvptx artifact (it lacks ember_nvptx_kernels): --backend cuda runs what "
+                         "ember-compile --target nvptx produces");
+    if (!error.empty())
+      throw Error(path + ": loading its kernels (" + kernels + ") on " + s_.deviceName + " (" + s_.chip +
+                  ") failed: " + error);
+    return library;
+  }
+
+private:
+  const CudaDriver &driver() const { return *s_.driver; }
+
+  // Throws what the artifact's last call ran into, naming what we were about
+  // to do, and binds the context to this thread.
+  void ready(const std::string &doing) {
+    std::string error = takeMgpuError();
+    if (!error.empty())
+      throw Error("CUDA error in compiled code, found before " + doing + ": " + error);
+    driver().check(s_.bind(), "cuCtxSetCurrent");
+  }
+
+  CudaSession &s_;
+};
+
+} // namespace
+
+std::unique_ptr<Backend> makeCudaBackend(std::string *device) {
+  CudaSession &opened = openCudaSession();
+  if (device)
+    *device = opened.deviceName + ", " + opened.chip;
+  return std::make_unique<CudaBackend>(opened);
+}
+
+} // namespace ember::rt
