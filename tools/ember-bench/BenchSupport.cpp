@@ -134,7 +134,8 @@ GenerationFlags::GenerationFlags(const rt::CommandLine &args, int64_t defaultPro
       cacheDir(rt::resolveCacheDir(args.value("--cache-dir", ""))),
       promptLen(args.integer("--prompt-len", defaultPromptLen)),
       newTokens(args.integer("--new-tokens", defaultNewTokens)),
-      dtype(rt::parseDTypeLower(args.value("--dtype", "bf16"))), seed(uint64_t(args.integer("--seed", 1))) {
+      dtype(rt::parseDTypeLower(args.value("--dtype", "bf16"))), seed(uint64_t(args.integer("--seed", 1))),
+      backend(rt::parseBackendKind(args.value("--backend", "cpu"))) {
   if (promptLen < 1)
     throw Error("--prompt-len must be at least 1");
   if (newTokens < 1)
@@ -145,11 +146,13 @@ GenerationFlags::GenerationFlags(const rt::CommandLine &args, int64_t defaultPro
 }
 
 BenchModel::BenchModel(const GenerationFlags &flags)
-    : modelDir(obtainCheckpoint(flags.cacheDir, flags.presetPath, rt::ModelConfig::load(flags.presetPath),
+    : backend(rt::makeBackend(flags.backend, [](const std::string &line) { std::cerr << line << "\n"; })),
+      modelDir(obtainCheckpoint(flags.cacheDir, flags.presetPath, rt::ModelConfig::load(flags.presetPath),
                                 flags.seed, flags.dtype)),
       config(rt::ModelConfig::load((fs::path(modelDir) / "config.json").string())), checkpoint(modelDir),
       weights(config, checkpoint) {
-  rt::ArtifactCache cache(flags.cacheDir, rt::defaultCompilerPath());
+  rt::ArtifactCache cache(flags.cacheDir, rt::defaultCompilerPath(), backend->compileTarget(),
+                          backend->compileFlags());
   if (!cache.isCached(config, weights.dtype()))
     std::cerr << "compiling the model of " << modelDir << " (cache miss) ..." << std::flush;
   artifact = cache.getOrCompile(config, (fs::path(modelDir) / "config.json").string(), weights.dtype());

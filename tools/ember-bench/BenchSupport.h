@@ -4,6 +4,7 @@
 // and the synthesized checkpoints of `decode` and later benchmarks.
 
 #include "ember/runtime/ArtifactCache.h"
+#include "ember/runtime/Backend.h"
 #include "ember/runtime/CommandLine.h"
 #include "ember/runtime/Config.h"
 #include "ember/runtime/DType.h"
@@ -16,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -57,8 +59,8 @@ std::string obtainCheckpoint(const std::string &cacheDir, const std::string &pre
 // The flags of the benchmarks that generate on a synthesized checkpoint
 // (decode, spec), validated: --preset, --prompt-len P and --new-tokens N
 // (both >= 1, and P + N - 1 positions must fit the preset's context),
-// --dtype bf16|f32 (default bf16), --seed (default 1), --cache-dir and
-// --presets-dir.
+// --dtype bf16|f32 (default bf16), --seed (default 1), --cache-dir,
+// --presets-dir and --backend auto|cpu|cuda (default cpu).
 struct GenerationFlags {
   GenerationFlags(const rt::CommandLine &args, int64_t defaultPromptLen, int64_t defaultNewTokens,
                   const char *benchmark);
@@ -66,15 +68,17 @@ struct GenerationFlags {
   int64_t promptLen, newTokens;
   rt::DType dtype;
   uint64_t seed;
+  rt::BackendKind backend;
 };
 
-// The checkpoint of `flags` (obtainCheckpoint), its decoder weights, and the
-// compiled artifact from the cache, compiled on a miss.
+// The checkpoint of `flags` (obtainCheckpoint), its decoder weights, the
+// backend, and the artifact compiled for it from the cache (on a miss).
 struct BenchModel {
   explicit BenchModel(const GenerationFlags &flags);
   // Two lines: the preset's sizes and weight bytes, then checkpoint and artifact.
   void describe(const std::string &presetPath) const;
 
+  std::unique_ptr<rt::Backend> backend; // first: an unusable one fails before any synthesis
   std::string modelDir;
   rt::ModelConfig config;
   rt::Checkpoint checkpoint;

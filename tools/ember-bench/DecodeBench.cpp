@@ -102,7 +102,7 @@ ReferenceResult runReference(const std::string &checkpoint, int64_t promptLen, i
 int decodeMain(int argc, char **argv) {
   rt::CommandLine args(argc, argv,
                        {"--preset", "--prompt-len", "--new-tokens", "--dtype", "--seed", "--threads", "--cache-dir",
-                        "--presets-dir"},
+                        "--presets-dir", "--backend"},
                        {"--no-reference"}); // --help never gets here: benchmark::Initialize handles it
   GenerationFlags flags(args, 32, 32, "decode");
   int64_t promptLen = flags.promptLen, newTokens = flags.newTokens;
@@ -117,8 +117,7 @@ int decodeMain(int argc, char **argv) {
     BenchModel model(flags);
     modelDir = model.modelDir;
     const rt::ModelConfig &config = model.config;
-    std::unique_ptr<rt::Backend> backend = rt::makeCpuBackend();
-    rt::Decoder decoder(config, model.weights, model.artifact.path, *backend, {promptLen + newTokens, 1});
+    rt::Decoder decoder(config, model.weights, model.artifact.path, *model.backend, {promptLen + newTokens, 1});
     std::vector<int32_t> prompt = randomPrompt(config, promptLen, flags.seed, /*withEos=*/false);
 
     // Warm-up (page faults of the mapped weights, first-touch of the caches),

@@ -110,7 +110,7 @@ void printSummary(const SummaryReporter &reporter, const std::vector<std::unique
 int specMain(int argc, char **argv) {
   rt::CommandLine args(argc, argv,
                        {"--preset", "--prompt-len", "--new-tokens", "--draft-steps", "--dtype", "--seed",
-                        "--cache-dir", "--presets-dir"},
+                        "--cache-dir", "--presets-dir", "--backend"},
                        {}); // --help never gets here: benchmark::Initialize handles it
   GenerationFlags flags(args, 64, 64, "spec");
   int64_t draftSteps = args.integer("--draft-steps", 3);
@@ -122,8 +122,7 @@ int specMain(int argc, char **argv) {
       rt::loadMtpWeights(model.config, model.checkpoint, model.weights.dtype());
   if (!mtpWeights)
     throw Error(model.modelDir + ": the checkpoint has no MTP block (model.mtp.* tensors)");
-  std::unique_ptr<rt::Backend> backend = rt::makeCpuBackend();
-  rt::Decoder decoder(model.config, model.weights, model.artifact.path, *backend,
+  rt::Decoder decoder(model.config, model.weights, model.artifact.path, *model.backend,
                       {flags.promptLen + flags.newTokens, 1}, &*mtpWeights);
   model.describe(flags.presetPath);
 

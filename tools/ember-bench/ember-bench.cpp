@@ -89,6 +89,7 @@ options (decode):
   --cache-dir D              artifact cache; checkpoints go to D/checkpoints
                              (default as for ngram)
   --presets-dir D            as for ngram
+  --backend auto|cpu|cuda    where ember runs (default cpu)
   --no-reference             do not run the PyTorch reference
 
 options (spec):
@@ -101,6 +102,7 @@ options (spec):
   --seed S                   seed of the checkpoint and of the prompts (default 1)
   --cache-dir D              as for decode
   --presets-dir D            as for ngram
+  --backend auto|cpu|cuda    as for decode
 
 common:
   --benchmark_*              passed to Google Benchmark, e.g.
