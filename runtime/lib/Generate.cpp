@@ -206,7 +206,8 @@ private:
     std::vector<int32_t> emitted;
     for (size_t i = 0; i < tokens.size() && !done_; ++i) {
       auto row = logits.begin() + (firstRow + int64_t(i)) * vocab;
-      result_.chosenFrom.insert(result_.chosenFrom.end(), row, row + vocab);
+      if (options_.keepStepLogits)
+        result_.chosenFrom.insert(result_.chosenFrom.end(), row, row + vocab);
       result_.tokens.push_back(tokens[i]);
       context_.push_back(tokens[i]);
       emitted.push_back(tokens[i]);

@@ -215,6 +215,7 @@ int runMain(int argc, char **argv) {
   options.sampling.seed = uint64_t(args.integer("--seed", 0));
   options.drafter = rt::parseDrafterKind(args.value("--speculative", "none"));
   options.draftSteps = args.integer("--draft-steps", 3);
+  options.keepStepLogits = args.has("--dump-step-logits");
   rt::validateSampling(options.sampling);
   if (options.draftSteps < 1)
     throw Error("--draft-steps must be at least 1, got " + std::to_string(options.draftSteps));

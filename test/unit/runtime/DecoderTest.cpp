@@ -42,6 +42,7 @@ protected:
                             const GenerationProgress &progress = {}) {
     GenerationOptions options;
     options.maxNewTokens = maxNewTokens;
+    options.keepStepLogits = true;
     return generate(session, {prompt}, options, progress).sequences.front();
   }
   int32_t next(const std::vector<int32_t> &sequence) {
@@ -133,6 +134,15 @@ TEST_F(DecoderTest, GenerationStopsAtEosIncludingIt) {
     return;
   }
   FAIL() << "no test prompt reaches EOS";
+}
+
+TEST_F(DecoderTest, StepLogitsAreKeptOnlyWhenAsked) {
+  Decoder session = decoder();
+  GenerationOptions options;
+  options.maxNewTokens = 3;
+  Generation generation = generate(session, {{3, 7, 1}}, options).sequences.front();
+  EXPECT_EQ(generation.tokens, expectedGeneration({3, 7, 1}, 3, 16, config_.eosTokenId));
+  EXPECT_TRUE(generation.chosenFrom.empty());
 }
 
 TEST_F(DecoderTest, PrefillOnlyGeneratesNothing) {

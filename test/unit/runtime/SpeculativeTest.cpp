@@ -41,6 +41,7 @@ protected:
     options.draftSteps = draftSteps;
     options.sampling.temperature = temperature;
     options.sampling.seed = 11;
+    options.keepStepLogits = true; // checked below: the fake's NaN marks stale state
     test::fakeDrafterInconsistentRows() = 0;
     BatchGeneration result = generate(*session, prompts, options);
     for (const Generation &sequence : result.sequences)

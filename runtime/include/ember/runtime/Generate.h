@@ -26,6 +26,9 @@ struct GenerationOptions {
   SamplingOptions sampling;
   DrafterKind drafter = DrafterKind::None;
   int64_t draftSteps = 3; // tokens drafted per verification (at most)
+  // Keep Generation::chosenFrom: V floats per generated token (0.5 MB each
+  // at the real vocabulary), so only when asked for (--dump-step-logits).
+  bool keepStepLogits = false;
 };
 
 struct SpeculationStats {
@@ -42,7 +45,7 @@ struct Generation {
   int64_t slot = 0;
   int64_t promptTokens = 0;
   std::vector<int32_t> tokens;      // generated, EOS included
-  std::vector<float> chosenFrom;    // [tokens, V]: row i = target logits token i was chosen from
+  std::vector<float> chosenFrom;    // [tokens, V] with keepStepLogits: row i = target logits token i was chosen from
   std::vector<float> prefillLogits; // [T, V]
   SpeculationStats stats;
 };
