@@ -91,6 +91,7 @@ void populateNgramLoweringPatterns(RewritePatternSet &patterns);
 void populateDenseLoweringPatterns(RewritePatternSet &patterns);
 void populateAttentionLoweringPatterns(RewritePatternSet &patterns);
 void populateMoeLoweringPatterns(RewritePatternSet &patterns);
+void populateFusedLoweringPatterns(RewritePatternSet &patterns);
 
 } // namespace mlir::ember
 

@@ -32,6 +32,7 @@ struct EmberLowerToLoopsPass : mlir::ember::impl::EmberLowerToLoopsBase<EmberLow
     populateDenseLoweringPatterns(patterns);
     populateAttentionLoweringPatterns(patterns);
     populateMoeLoweringPatterns(patterns);
+    populateFusedLoweringPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
   }

@@ -2,6 +2,8 @@
 #ifndef EMBER_LOWERING_PASSES_H
 #define EMBER_LOWERING_PASSES_H
 
+#include "passes/Passes.h"
+
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassOptions.h"
 #include "llvm/ADT/StringRef.h"
@@ -22,7 +24,7 @@ namespace ember {
 /// Named stages a compilation can stop after (`--compile-to=<phase>`), in
 /// pipeline order. CPU: ember -> loops -> llvm. GPU: ember -> loops -> gpu ->
 /// nvvm -> ptx (the gpu.binary holds PTX text; cubin is produced by ptxas).
-enum class Phase { Ember, Loops, Gpu, Nvvm, Ptx, Llvm };
+enum class Phase { Ember, Fused, Loops, Gpu, Nvvm, Ptx, Llvm };
 std::optional<Phase> parsePhase(llvm::StringRef name);
 llvm::StringRef phaseName(Phase phase);
 
@@ -44,15 +46,17 @@ enum class Target { Cpu, Nvptx };
 /// The phases a target's IR passes through, in order; the first is the input.
 llvm::ArrayRef<Phase> targetPhases(Target target);
 /// Adds the passes that produce `phase` from the phase before it.
-void addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOptions &nvptx = {});
+void addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOptions &nvptx = {},
+                    const FusionOptions &fusion = {});
 
 /// Adds the passes that take ember IR to the LLVM dialect for the host CPU,
 /// stopping after `stopAfter` (Ember adds nothing).
-void buildCpuPipeline(OpPassManager &pm, Phase stopAfter = Phase::Llvm);
+void buildCpuPipeline(OpPassManager &pm, Phase stopAfter = Phase::Llvm,
+                      const FusionOptions &fusion = {});
 /// Adds the passes that take ember IR to a gpu.binary holding PTX for
 /// `options.chip`, stopping after `stopAfter`.
 void buildNvptxPipeline(OpPassManager &pm, const NvptxOptions &options,
-                        Phase stopAfter = Phase::Ptx);
+                        Phase stopAfter = Phase::Ptx, const FusionOptions &fusion = {});
 
 /// Registers ember's passes and the `ember-cpu-pipeline` and
 /// `ember-nvptx-pipeline` pipelines with the global registry (for ember-opt).

@@ -22,6 +22,7 @@ using namespace mlir::ember;
 std::optional<Phase> mlir::ember::parsePhase(llvm::StringRef name) {
   return llvm::StringSwitch<std::optional<Phase>>(name)
       .Case("ember", Phase::Ember)
+      .Case("fused", Phase::Fused)
       .Case("loops", Phase::Loops)
       .Case("gpu", Phase::Gpu)
       .Case("nvvm", Phase::Nvvm)
@@ -33,6 +34,7 @@ std::optional<Phase> mlir::ember::parsePhase(llvm::StringRef name) {
 llvm::StringRef mlir::ember::phaseName(Phase phase) {
   switch (phase) {
   case Phase::Ember: return "ember";
+  case Phase::Fused: return "fused";
   case Phase::Loops: return "loops";
   case Phase::Gpu: return "gpu";
   case Phase::Nvvm: return "nvvm";
@@ -62,25 +64,30 @@ static void addTextualPipeline(OpPassManager &pm, llvm::StringRef pipeline) {
 }
 
 llvm::ArrayRef<Phase> mlir::ember::targetPhases(Target target) {
-  static const Phase cpu[] = {Phase::Ember, Phase::Loops, Phase::Llvm};
-  static const Phase nvptx[] = {Phase::Ember, Phase::Loops, Phase::Gpu, Phase::Nvvm, Phase::Ptx};
+  static const Phase cpu[] = {Phase::Ember, Phase::Fused, Phase::Loops, Phase::Llvm};
+  static const Phase nvptx[] = {Phase::Ember, Phase::Fused, Phase::Loops, Phase::Gpu, Phase::Nvvm, Phase::Ptx};
   if (target == Target::Cpu)
     return cpu;
   return nvptx;
 }
 
-void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOptions &nvptx) {
+void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOptions &nvptx,
+                                 const FusionOptions &fusion) {
   switch (phase) {
   case Phase::Ember:
     return;
+  case Phase::Fused:
+    // 1. ember -> ember: the enabled fusions (passes/), shared by both targets.
+    buildFusionPipeline(pm, fusion);
+    return;
   case Phase::Loops:
-    // 1. ember -> scf.parallel on memrefs: the loop IR both targets share.
+    // 2. ember -> scf.parallel on memrefs: the loop IR both targets share.
     pm.addPass(createEmberLowerToLoops());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
     return;
   case Phase::Llvm:
-    // 2 (CPU). Loops -> LLVM dialect. scf.parallel runs sequentially on the
+    // 3 (CPU). Loops -> LLVM dialect. scf.parallel runs sequentially on the
     //    CPU; LLVM's vectorizer later works along the innermost dimension.
     addTextualPipeline(pm, "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
                            "finalize-memref-to-llvm,"
@@ -88,7 +95,7 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
                            "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts");
     return;
   case Phase::Gpu:
-    // 2 (GPU). Loops -> gpu.launch -> outlined gpu.module kernels; host
+    // 3 (GPU). Loops -> gpu.launch -> outlined gpu.module kernels; host
     //    temporaries move to device memory, and nothing left on the host may
     //    dereference a memref.
     addTextualPipeline(
@@ -100,7 +107,7 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
                 .str());
     return;
   case Phase::Nvvm:
-    // 3 (GPU). Kernel bodies -> NVVM; the target attribute fixes chip and ISA.
+    // 4 (GPU). Kernel bodies -> NVVM; the target attribute fixes chip and ISA.
     addTextualPipeline(
         pm, llvm::formatv("nvvm-attach-target{{chip={0} features={1} O=3{2}},"
                           "convert-scf-to-cf,convert-nvvm-to-llvm,expand-strided-metadata,"
@@ -113,7 +120,7 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
                 .str());
     return;
   case Phase::Ptx:
-    // 4 (GPU). Host side -> LLVM dialect (gpu-async-region puts each host
+    // 5 (GPU). Host side -> LLVM dialect (gpu-async-region puts each host
     //    function's allocations and launches on one stream, the form
     //    gpu-to-llvm lowers to mgpu* calls); kernels -> PTX text in gpu.binary.
     addTextualPipeline(pm, "func.func(gpu-async-region),gpu-to-llvm,finalize-memref-to-llvm,convert-func-to-llvm,"
@@ -124,28 +131,31 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
 }
 
 static void buildUpTo(OpPassManager &pm, Target target, Phase stopAfter,
-                      const NvptxOptions &nvptx) {
+                      const NvptxOptions &nvptx, const FusionOptions &fusion) {
   for (Phase phase : targetPhases(target)) {
-    addPhasePasses(pm, phase, nvptx);
+    addPhasePasses(pm, phase, nvptx, fusion);
     if (phase == stopAfter)
       return;
   }
 }
 
-void mlir::ember::buildCpuPipeline(OpPassManager &pm, Phase stopAfter) {
-  buildUpTo(pm, Target::Cpu, stopAfter, {});
+void mlir::ember::buildCpuPipeline(OpPassManager &pm, Phase stopAfter, const FusionOptions &fusion) {
+  buildUpTo(pm, Target::Cpu, stopAfter, {}, fusion);
 }
 
 void mlir::ember::buildNvptxPipeline(OpPassManager &pm, const NvptxOptions &options,
-                                     Phase stopAfter) {
-  buildUpTo(pm, Target::Nvptx, stopAfter, options);
+                                     Phase stopAfter, const FusionOptions &fusion) {
+  buildUpTo(pm, Target::Nvptx, stopAfter, options, fusion);
 }
 
 namespace {
 struct CpuPipelineOptions : PassPipelineOptions<CpuPipelineOptions> {
   Option<std::string> compileTo{*this, "compile-to",
-                                llvm::cl::desc("Stop after this phase: ember|loops|llvm"),
+                                llvm::cl::desc("Stop after this phase: ember|fused|loops|llvm"),
                                 llvm::cl::init("llvm")};
+  Option<std::string> disableFusion{*this, "disable-fusion",
+                                    llvm::cl::desc("Comma-separated fusions to skip, or 'all'"),
+                                    llvm::cl::init("")};
 };
 
 struct NvptxPipelineOptions : PassPipelineOptions<NvptxPipelineOptions> {
@@ -157,9 +167,22 @@ struct NvptxPipelineOptions : PassPipelineOptions<NvptxPipelineOptions> {
   Option<int64_t> blockSize{*this, "block-size", llvm::cl::desc("Threads per block"),
                             llvm::cl::init(128)};
   Option<std::string> compileTo{*this, "compile-to",
-                                llvm::cl::desc("Stop after this phase: ember|loops|gpu|nvvm|ptx"),
+                                llvm::cl::desc("Stop after this phase: ember|fused|loops|gpu|nvvm|ptx"),
                                 llvm::cl::init("ptx")};
+  Option<std::string> disableFusion{*this, "disable-fusion",
+                                    llvm::cl::desc("Comma-separated fusions to skip, or 'all'"),
+                                    llvm::cl::init("")};
 };
+
+/// Pipeline options are parsed before the pipeline is built, so an unknown
+/// fusion name can only be reported here; it is fatal.
+FusionOptions fusionOrDie(llvm::StringRef disabled) {
+  FusionOptions fusion;
+  std::string error;
+  if (failed(fusion.disable(disabled, error)))
+    llvm::report_fatal_error(llvm::Twine("ember: disable-fusion: ") + error);
+  return fusion;
+}
 
 /// Pipeline options are parsed before the pipeline is built, so a bad phase
 /// name can only be reported here; it falls back to the full pipeline.
@@ -179,7 +202,8 @@ void mlir::ember::registerEmberLoweringPassesAndPipelines() {
   PassPipelineRegistration<CpuPipelineOptions>(
       "ember-cpu-pipeline", "Lower ember IR to the LLVM dialect for the host CPU",
       [](OpPassManager &pm, const CpuPipelineOptions &options) {
-        buildCpuPipeline(pm, phaseOrDefault(options.compileTo, Phase::Llvm));
+        buildCpuPipeline(pm, phaseOrDefault(options.compileTo, Phase::Llvm),
+                         fusionOrDie(options.disableFusion));
       });
   PassPipelineRegistration<NvptxPipelineOptions>(
       "ember-nvptx-pipeline", "Lower ember IR to PTX kernels (gpu.binary) and host LLVM IR",
@@ -188,6 +212,7 @@ void mlir::ember::registerEmberLoweringPassesAndPipelines() {
         nvptx.chip = options.chip;
         nvptx.features = options.features;
         nvptx.blockSize = options.blockSize;
-        buildNvptxPipeline(pm, nvptx, phaseOrDefault(options.compileTo, Phase::Ptx));
+        buildNvptxPipeline(pm, nvptx, phaseOrDefault(options.compileTo, Phase::Ptx),
+                           fusionOrDie(options.disableFusion));
       });
 }

@@ -2,6 +2,7 @@
 #include "lowering/Registration.h"
 #include "dialects/Ember/EmberDialect.h"
 #include "lowering/Passes.h"
+#include "passes/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -18,5 +19,6 @@ void mlir::ember::registerAllEmberDialects(DialectRegistry &registry) {
 
 void mlir::ember::registerAllEmberPasses() {
   registerAllPasses();
+  registerEmberFusionPassesAndPipeline();
   registerEmberLoweringPassesAndPipelines();
 }

@@ -129,5 +129,6 @@ def Ember_NgramCombineOp : Ember_Op<"ngram_combine"> {
 include "EmberDenseOps.td"
 include "EmberAttentionOps.td"
 include "EmberMoeOps.td"
+include "EmberFusedOps.td"
 
 #endif // EMBER_OPS_TD

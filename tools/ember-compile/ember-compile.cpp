@@ -60,9 +60,14 @@ static cl::opt<std::string> kernelFormat(
     cl::init("auto"), cl::value_desc("auto|ptx|cubin|fatbin"));
 static cl::opt<std::string> compileTo(
     "compile-to",
-    cl::desc("Stop after a phase and print its IR. cpu: ember|loops|llvm|llvm-ir; "
-             "nvptx: ember|loops|gpu|nvvm|ptx (ptx prints the PTX text)"),
+    cl::desc("Stop after a phase and print its IR. cpu: ember|fused|loops|llvm|llvm-ir; "
+             "nvptx: ember|fused|loops|gpu|nvvm|ptx (ptx prints the PTX text)"),
     cl::value_desc("phase"));
+static cl::opt<std::string> disableFusion(
+    "disable-fusion",
+    cl::desc("Comma-separated fusion passes to skip in the 'fused' phase, or 'all' "
+             "(see docs/passes.md)"),
+    cl::value_desc("names"));
 static cl::opt<std::string> dumpDir("dump-dir",
                                     cl::desc("Write every phase's IR, the kernels' PTX, cubins and "
                                              "ptxas log here"),
@@ -195,12 +200,16 @@ int main(int argc, char **argv) {
   ec::NvptxOptions nvptx;
   nvptx.chip = chip;
   nvptx.features = ptxFeatures;
+  ec::FusionOptions fusion;
+  std::string fusionError;
+  if (failed(fusion.disable(disableFusion, fusionError)))
+    fail("--disable-fusion: " + fusionError);
   llvm::ArrayRef<ec::Phase> phases = ec::targetPhases(target);
   for (auto [index, phase] : llvm::enumerate(phases)) {
     PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))
       fail("invalid pass manager options");
-    ec::addPhasePasses(pm, phase, nvptx);
+    ec::addPhasePasses(pm, phase, nvptx, fusion);
     if (failed(pm.run(*module)))
       fail(llvm::Twine("phase '") + ec::phaseName(phase) + "' failed for " + configPath);
     if (!dumpDir.empty())

@@ -1,0 +1,79 @@
+// RUN: ember-opt %s --ember-fuse-swiglu --split-input-file | FileCheck %s
+
+// The dense MLP of the decoder: the up buffer goes away, gate holds h.
+// CHECK-LABEL: func @mlp
+// CHECK-SAME: (%[[X:[^:]+]]: memref<?x8xf32>, %[[WG:[^:]+]]: memref<16x8xbf16>, %[[WU:[^:]+]]: memref<16x8xbf16>, %[[WD:[^:]+]]: memref<8x16xbf16>, %[[R:[^:]+]]: memref<?x8xf32>)
+func.func @mlp(%x: memref<?x8xf32>, %wg: memref<16x8xbf16>, %wu: memref<16x8xbf16>, %wd: memref<8x16xbf16>,
+               %r: memref<?x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %t = memref.dim %x, %c0 : memref<?x8xf32>
+  // CHECK: %[[GATE:.*]] = memref.alloc
+  // CHECK-NOT: memref.alloc
+  %gate = memref.alloc(%t) : memref<?x16xf32>
+  %up = memref.alloc(%t) : memref<?x16xf32>
+  // CHECK: ember.swiglu %[[X]], %[[WG]], %[[WU]] into %[[GATE]]
+  // CHECK-NOT: ember.silu_mul
+  // CHECK: ember.linear %[[GATE]], %[[WD]] into %[[R]] {accumulate}
+  ember.linear %x, %wg into %gate : memref<?x8xf32>, memref<16x8xbf16> into memref<?x16xf32>
+  ember.linear %x, %wu into %up : memref<?x8xf32>, memref<16x8xbf16> into memref<?x16xf32>
+  ember.silu_mul %gate, %up into %gate : memref<?x16xf32>, memref<?x16xf32> into memref<?x16xf32>
+  ember.linear %gate, %wd into %r {accumulate} : memref<?x16xf32>, memref<8x16xbf16> into memref<?x8xf32>
+  // CHECK: memref.dealloc %[[GATE]]
+  // CHECK-NOT: memref.dealloc
+  memref.dealloc %gate : memref<?x16xf32>
+  memref.dealloc %up : memref<?x16xf32>
+  return
+}
+
+// -----
+
+// Linears in the other order, the result in a third buffer: both
+// projection buffers go away.
+// CHECK-LABEL: func @swapped
+func.func @swapped(%x: memref<2x8xf32>, %wg: memref<16x8xf32>, %wu: memref<16x8xf32>, %h: memref<2x16xf32>) {
+  // CHECK-NOT: memref.alloc
+  // CHECK: ember.swiglu %{{.*}}, %[[WG:[^,]+]], %[[WU:[^ ]+]] into %{{[^ ]+}} :
+  // CHECK-NEXT: return
+  %gate = memref.alloc() : memref<2x16xf32>
+  %up = memref.alloc() : memref<2x16xf32>
+  ember.linear %x, %wu into %up : memref<2x8xf32>, memref<16x8xf32> into memref<2x16xf32>
+  ember.linear %x, %wg into %gate : memref<2x8xf32>, memref<16x8xf32> into memref<2x16xf32>
+  ember.silu_mul %gate, %up into %h : memref<2x16xf32>, memref<2x16xf32> into memref<2x16xf32>
+  memref.dealloc %gate : memref<2x16xf32>
+  memref.dealloc %up : memref<2x16xf32>
+  return
+}
+
+// -----
+
+// Not fused: the projections read different inputs, one linear
+// accumulates, the gate is also the up input, or an op sits in between.
+// CHECK-LABEL: func @not_fused
+// CHECK-NOT: ember.swiglu
+func.func @not_fused(%x: memref<2x8xf32>, %y: memref<2x8xf32>, %w: memref<16x8xf32>,
+                     %g: memref<2x16xf32>, %u: memref<2x16xf32>, %h: memref<2x16xf32>,
+                     %w0: memref<16xf32>) {
+  ember.linear %x, %w into %g : memref<2x8xf32>, memref<16x8xf32> into memref<2x16xf32>
+  ember.linear %y, %w into %u : memref<2x8xf32>, memref<16x8xf32> into memref<2x16xf32>
+  ember.silu_mul %g, %u into %h : memref<2x16xf32>, memref<2x16xf32> into memref<2x16xf32>
+  ember.linear %x, %w into %g : memref<2x8xf32>, memref<16x8xf32> into memref<2x16xf32>
+  ember.linear %x, %w into %u {accumulate} : memref<2x8xf32>, memref<16x8xf32> into memref<2x16xf32>
+  ember.silu_mul %g, %u into %h : memref<2x16xf32>, memref<2x16xf32> into memref<2x16xf32>
+  ember.linear %x, %w into %g : memref<2x8xf32>, memref<16x8xf32> into memref<2x16xf32>
+  ember.linear %x, %w into %u : memref<2x8xf32>, memref<16x8xf32> into memref<2x16xf32>
+  ember.silu_mul %g, %g into %h : memref<2x16xf32>, memref<2x16xf32> into memref<2x16xf32>
+  ember.linear %x, %w into %g : memref<2x8xf32>, memref<16x8xf32> into memref<2x16xf32>
+  ember.linear %x, %w into %u : memref<2x8xf32>, memref<16x8xf32> into memref<2x16xf32>
+  ember.rms_norm %g, %w0 into %g {eps = 1.0e-05 : f32} : memref<2x16xf32>, memref<16xf32> into memref<2x16xf32>
+  ember.silu_mul %g, %u into %h : memref<2x16xf32>, memref<2x16xf32> into memref<2x16xf32>
+  return
+}
+
+// -----
+
+// The pipeline's disable switch: nothing fused.
+// RUN: ember-opt %s --split-input-file --ember-fusion-pipeline=disable=swiglu | FileCheck %s --check-prefix=OFF
+// RUN: ember-opt %s --split-input-file --ember-fusion-pipeline=disable=all | FileCheck %s --check-prefix=OFF
+// OFF-NOT: ember.swiglu
+// RUN: ember-opt %s --split-input-file --ember-fusion-pipeline | FileCheck %s --check-prefix=ON
+// ON: ember.swiglu
