@@ -135,7 +135,8 @@ GenerationFlags::GenerationFlags(const rt::CommandLine &args, int64_t defaultPro
       promptLen(args.integer("--prompt-len", defaultPromptLen)),
       newTokens(args.integer("--new-tokens", defaultNewTokens)),
       dtype(rt::parseDTypeLower(args.value("--dtype", "bf16"))), seed(uint64_t(args.integer("--seed", 1))),
-      backend(rt::parseBackendKind(args.value("--backend", "cpu"))) {
+      backend(rt::parseBackendKind(args.value("--backend", "cpu"))),
+      disabledFusions(args.value("--disable-fusion", "")) {
   if (promptLen < 1)
     throw Error("--prompt-len must be at least 1");
   if (newTokens < 1)
@@ -151,8 +152,10 @@ BenchModel::BenchModel(const GenerationFlags &flags)
                                 flags.seed, flags.dtype)),
       config(rt::ModelConfig::load((fs::path(modelDir) / "config.json").string())), checkpoint(modelDir),
       weights(config, checkpoint) {
-  rt::ArtifactCache cache(flags.cacheDir, rt::defaultCompilerPath(), backend->compileTarget(),
-                          backend->compileFlags());
+  std::vector<std::string> compileFlags = backend->compileFlags();
+  if (!flags.disabledFusions.empty())
+    compileFlags.push_back("--disable-fusion=" + flags.disabledFusions);
+  rt::ArtifactCache cache(flags.cacheDir, rt::defaultCompilerPath(), backend->compileTarget(), compileFlags);
   if (!cache.isCached(config, weights.dtype()))
     std::cerr << "compiling the model of " << modelDir << " (cache miss) ..." << std::flush;
   artifact = cache.getOrCompile(config, (fs::path(modelDir) / "config.json").string(), weights.dtype());

@@ -60,7 +60,8 @@ std::string obtainCheckpoint(const std::string &cacheDir, const std::string &pre
 // (decode, spec), validated: --preset, --prompt-len P and --new-tokens N
 // (both >= 1, and P + N - 1 positions must fit the preset's context),
 // --dtype bf16|f32 (default bf16), --seed (default 1), --cache-dir,
-// --presets-dir and --backend auto|cpu|cuda (default cpu).
+// --presets-dir, --backend auto|cpu|cuda (default cpu) and --disable-fusion
+// (ember-compile's, for the artifact; default none).
 struct GenerationFlags {
   GenerationFlags(const rt::CommandLine &args, int64_t defaultPromptLen, int64_t defaultNewTokens,
                   const char *benchmark);
@@ -69,6 +70,7 @@ struct GenerationFlags {
   rt::DType dtype;
   uint64_t seed;
   rt::BackendKind backend;
+  std::string disabledFusions;
 };
 
 // The checkpoint of `flags` (obtainCheckpoint), its decoder weights, the

@@ -90,6 +90,8 @@ options (decode):
                              (default as for ngram)
   --presets-dir D            as for ngram
   --backend auto|cpu|cuda    where ember runs (default cpu)
+  --disable-fusion LIST      compile the artifact without these fusion passes
+                             (ember-compile --disable-fusion; default: all on)
   --no-reference             do not run the PyTorch reference
 
 options (spec):
@@ -103,6 +105,7 @@ options (spec):
   --cache-dir D              as for decode
   --presets-dir D            as for ngram
   --backend auto|cpu|cuda    as for decode
+  --disable-fusion LIST      as for decode
 
 common:
   --benchmark_*              passed to Google Benchmark, e.g.
