@@ -147,20 +147,24 @@ GenerationFlags::GenerationFlags(const rt::CommandLine &args, int64_t defaultPro
 }
 
 BenchModel::BenchModel(const GenerationFlags &flags)
-    : backend(rt::makeBackend(flags.backend, [](const std::string &line) { std::cerr << line << "\n"; })),
+    : cacheDir(flags.cacheDir), backend(rt::makeBackend(flags.backend, [](const std::string &line) { std::cerr << line << "\n"; })),
       modelDir(obtainCheckpoint(flags.cacheDir, flags.presetPath, rt::ModelConfig::load(flags.presetPath),
                                 flags.seed, flags.dtype)),
       config(rt::ModelConfig::load((fs::path(modelDir) / "config.json").string())), checkpoint(modelDir),
-      weights(config, checkpoint) {
+      weights(config, checkpoint), artifact(compileArtifact(flags.disabledFusions)) {}
+
+rt::ArtifactCache::Artifact BenchModel::compileArtifact(const std::string &disabledFusions) const {
   std::vector<std::string> compileFlags = backend->compileFlags();
-  if (!flags.disabledFusions.empty())
-    compileFlags.push_back("--disable-fusion=" + flags.disabledFusions);
-  rt::ArtifactCache cache(flags.cacheDir, rt::defaultCompilerPath(), backend->compileTarget(), compileFlags);
+  if (!disabledFusions.empty())
+    compileFlags.push_back("--disable-fusion=" + disabledFusions);
+  rt::ArtifactCache cache(cacheDir, rt::defaultCompilerPath(), backend->compileTarget(), compileFlags);
   if (!cache.isCached(config, weights.dtype()))
     std::cerr << "compiling the model of " << modelDir << " (cache miss) ..." << std::flush;
-  artifact = cache.getOrCompile(config, (fs::path(modelDir) / "config.json").string(), weights.dtype());
-  if (!artifact.cacheHit)
-    std::fprintf(stderr, " done in %.2f s\n", artifact.compileSeconds);
+  rt::ArtifactCache::Artifact compiled =
+      cache.getOrCompile(config, (fs::path(modelDir) / "config.json").string(), weights.dtype());
+  if (!compiled.cacheHit)
+    std::fprintf(stderr, " done in %.2f s\n", compiled.compileSeconds);
+  return compiled;
 }
 
 void BenchModel::describe(const std::string &presetPath) const {

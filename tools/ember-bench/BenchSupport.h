@@ -27,6 +27,7 @@ namespace ember::bench {
 int ngramMain(int argc, char **argv);
 int decodeMain(int argc, char **argv);
 int specMain(int argc, char **argv);
+int fusionMain(int argc, char **argv);
 
 double secondsSince(std::chrono::steady_clock::time_point start);
 
@@ -79,8 +80,11 @@ struct BenchModel {
   explicit BenchModel(const GenerationFlags &flags);
   // Two lines: the preset's sizes and weight bytes, then checkpoint and artifact.
   void describe(const std::string &presetPath) const;
+  // The artifact compiled without the comma-separated fusions (cached).
+  rt::ArtifactCache::Artifact compileArtifact(const std::string &disabledFusions) const;
 
-  std::unique_ptr<rt::Backend> backend; // first: an unusable one fails before any synthesis
+  std::string cacheDir;
+  std::unique_ptr<rt::Backend> backend; // before the checkpoint: an unusable one fails before any synthesis
   std::string modelDir;
   rt::ModelConfig config;
   rt::Checkpoint checkpoint;

@@ -37,7 +37,7 @@ namespace cl = llvm::cl;
 namespace ec = mlir::ember;
 namespace rt = ::ember::rt;
 
-static cl::opt<std::string> configPath("config", cl::desc("Model config.json"), cl::Required,
+static cl::opt<std::string> configPath("config", cl::desc("Model config.json (required)"),
                                        cl::value_desc("config.json"));
 static cl::opt<std::string> targetName("target", cl::desc("cpu or nvptx (CUDA kernels)"),
                                        cl::init("cpu"), cl::value_desc("cpu|nvptx"));
@@ -68,6 +68,9 @@ static cl::opt<std::string> disableFusion(
     cl::desc("Comma-separated fusion passes to skip in the 'fused' phase, or 'all' "
              "(see docs/passes.md)"),
     cl::value_desc("names"));
+static cl::opt<bool> listFusions("list-fusions",
+                                 cl::desc("Print the fusion names --disable-fusion takes, comma-separated, "
+                                          "and exit"));
 static cl::opt<std::string> dumpDir("dump-dir",
                                     cl::desc("Write every phase's IR, the kernels' PTX, cubins and "
                                              "ptxas log here"),
@@ -159,6 +162,12 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv,
                               "ember-compile: compile the LongCat-Flash-Lite graph of a "
                               "config.json for the CPU or NVPTX\n");
+  if (listFusions) {
+    llvm::outs() << ec::fusionNames() << "\n";
+    return 0;
+  }
+  if (configPath.empty())
+    fail("--config <config.json> is required");
   auto started = std::chrono::steady_clock::now();
 
   ec::Target target;
