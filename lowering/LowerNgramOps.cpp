@@ -2,6 +2,7 @@
 #include "dialects/Ember/EmberDialect.h"
 #include "dialects/Ember/NgramMath.h"
 #include "lowering/LoopBuilders.h"
+#include "lowering/NgramLoops.h"
 
 using namespace mlir;
 using namespace mlir::ember;
@@ -32,51 +33,14 @@ struct LowerNgramIds : OpConversionPattern<NgramIdsOp> {
   LogicalResult matchAndRewrite(NgramIdsOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    NgramConfigAttr config = op.getConfig();
     Value count = dimOf(rewriter, loc, adaptor.getIds(), 0);
     buildParallelNest(rewriter, loc, count, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-      Type i64 = b.getI64Type();
-      Value table = adaptor.getTable(), slot = adaptor.getSlot();
-      Value zeroIndex = indexConstant(b, loc, 0);
-      Value zeroI64 = arith::ConstantIntOp::create(b, loc, i64, 0);
-      Value eos = arith::ConstantIntOp::create(b, loc, b.getI32Type(), config.getEos());
       Value position = arith::AddIOp::create(b, loc, adaptor.getPosition(), ivs[0]);
-
-      // history[j] = x_{t-j}, or 0 once the look-back passes the sequence start
-      // or an EOS that ends an earlier segment. Tokens are read as unsigned so
-      // that every id stays inside its table whatever the table holds.
-      SmallVector<Value> history;
-      Value current = memref::LoadOp::create(b, loc, table, ValueRange{slot, position});
-      history.push_back(arith::ExtUIOp::create(b, loc, i64, current));
-      Value blocked = arith::ConstantIntOp::create(b, loc, b.getI1Type(), 0);
-      for (int64_t j = 1; j < config.getN(); ++j) {
-        Value back = arith::SubIOp::create(b, loc, position, indexConstant(b, loc, j));
-        Value beforeStart =
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, back, zeroIndex);
-        Value clamped = arith::SelectOp::create(b, loc, beforeStart, zeroIndex, back);
-        Value token = memref::LoadOp::create(b, loc, table, ValueRange{slot, clamped});
-        Value isEos = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, token, eos);
-        blocked = arith::OrIOp::create(b, loc, blocked, beforeStart);
-        blocked = arith::OrIOp::create(b, loc, blocked, isEos);
-        Value wide = arith::ExtUIOp::create(b, loc, i64, token);
-        history.push_back(arith::SelectOp::create(b, loc, blocked, zeroI64, wide));
-      }
-
-      for (int64_t i = 0, e = config.getNumTables(); i < e; ++i) {
-        uint64_t rows = config.getTableRows(i);
-        Value sum = zeroI64;
-        for (int64_t j = 0, order = config.getTableOrder(i); j < order; ++j) {
-          uint64_t multiplier = ::ember::ngramMultiplier(config.getVocab(), rows, j);
-          Value term = arith::MulIOp::create(
-              b, loc, history[j], arith::ConstantIntOp::create(b, loc, i64, multiplier));
-          sum = arith::AddIOp::create(b, loc, sum, term);
-        }
-        Value id = arith::RemUIOp::create(b, loc, sum,
-                                          arith::ConstantIntOp::create(b, loc, i64, rows));
-        Value id32 = arith::TruncIOp::create(b, loc, b.getI32Type(), id);
-        memref::StoreOp::create(b, loc, id32, adaptor.getIds(),
+      NgramHashes hashes = buildNgramHashes(b, loc, op.getConfig(), adaptor.getTable(),
+                                            adaptor.getSlot(), position);
+      for (auto [i, id] : llvm::enumerate(hashes.ids))
+        memref::StoreOp::create(b, loc, id, adaptor.getIds(),
                                 ValueRange{ivs[0], indexConstant(b, loc, i)});
-      }
     });
     rewriter.eraseOp(op);
     return success();
@@ -99,11 +63,9 @@ struct LowerMultiTableGather : OpConversionPattern<MultiTableGatherOp> {
                           Value tableIndex = indexConstant(b, loc, table);
                           Value id = memref::LoadOp::create(b, loc, adaptor.getIds(),
                                                             ValueRange{ivs[0], tableIndex});
-                          Value row = arith::IndexCastUIOp::create(b, loc, b.getIndexType(), id);
-                          row = arith::AddIOp::create(b, loc, row, indexConstant(b, loc, offset));
-                          Value element = memref::LoadOp::create(b, loc, adaptor.getTable(),
-                                                                 ValueRange{row, ivs[1]});
-                          memref::StoreOp::create(b, loc, toF32(b, loc, element), adaptor.getOut(),
+                          Value element =
+                              buildGatherLoad(b, loc, adaptor.getTable(), id, offset, ivs[1]);
+                          memref::StoreOp::create(b, loc, element, adaptor.getOut(),
                                                   ValueRange{ivs[0], tableIndex, ivs[1]});
                         }
                       });
@@ -158,6 +120,54 @@ struct LowerNgramCombine : OpConversionPattern<NgramCombineOp> {
 };
 
 } // namespace
+
+NgramHashes mlir::ember::buildNgramHashes(OpBuilder &b, Location loc, NgramConfigAttr config,
+                                          Value table, Value slot, Value position) {
+  Type i64 = b.getI64Type();
+  Value zeroIndex = indexConstant(b, loc, 0);
+  Value zeroI64 = arith::ConstantIntOp::create(b, loc, i64, 0);
+  Value eos = arith::ConstantIntOp::create(b, loc, b.getI32Type(), config.getEos());
+
+  // history[j] = x_{t-j}, or 0 once the look-back passes the sequence start
+  // or an EOS that ends an earlier segment. Tokens are read as unsigned so
+  // that every id stays inside its table whatever the table holds.
+  NgramHashes hashes;
+  hashes.token = memref::LoadOp::create(b, loc, table, ValueRange{slot, position});
+  SmallVector<Value> history{arith::ExtUIOp::create(b, loc, i64, hashes.token)};
+  Value blocked = arith::ConstantIntOp::create(b, loc, b.getI1Type(), 0);
+  for (int64_t j = 1; j < config.getN(); ++j) {
+    Value back = arith::SubIOp::create(b, loc, position, indexConstant(b, loc, j));
+    Value beforeStart = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, back, zeroIndex);
+    Value clamped = arith::SelectOp::create(b, loc, beforeStart, zeroIndex, back);
+    Value token = memref::LoadOp::create(b, loc, table, ValueRange{slot, clamped});
+    Value isEos = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, token, eos);
+    blocked = arith::OrIOp::create(b, loc, blocked, beforeStart);
+    blocked = arith::OrIOp::create(b, loc, blocked, isEos);
+    Value wide = arith::ExtUIOp::create(b, loc, i64, token);
+    history.push_back(arith::SelectOp::create(b, loc, blocked, zeroI64, wide));
+  }
+
+  for (int64_t i = 0, e = config.getNumTables(); i < e; ++i) {
+    uint64_t rows = config.getTableRows(i);
+    Value sum = zeroI64;
+    for (int64_t j = 0, order = config.getTableOrder(i); j < order; ++j) {
+      uint64_t multiplier = ::ember::ngramMultiplier(config.getVocab(), rows, j);
+      Value term = arith::MulIOp::create(b, loc, history[j],
+                                         arith::ConstantIntOp::create(b, loc, i64, multiplier));
+      sum = arith::AddIOp::create(b, loc, sum, term);
+    }
+    Value id = arith::RemUIOp::create(b, loc, sum, arith::ConstantIntOp::create(b, loc, i64, rows));
+    hashes.ids.push_back(arith::TruncIOp::create(b, loc, b.getI32Type(), id));
+  }
+  return hashes;
+}
+
+Value mlir::ember::buildGatherLoad(OpBuilder &b, Location loc, Value table, Value id,
+                                   int64_t rowOffset, Value column) {
+  Value row = arith::IndexCastUIOp::create(b, loc, b.getIndexType(), id);
+  row = arith::AddIOp::create(b, loc, row, indexConstant(b, loc, rowOffset));
+  return loadF32(b, loc, table, ValueRange{row, column});
+}
 
 void mlir::ember::populateNgramLoweringPatterns(RewritePatternSet &patterns) {
   patterns.add<LowerNgramCacheWrite, LowerNgramIds, LowerMultiTableGather, LowerNgramCombine>(
