@@ -6,7 +6,7 @@
 // runs on it directly; kv_b is applied to the query (absorb) and to the
 // attention-weighted latent (up_v) instead of to every cached token.
 
-def Ember_RopeOp : Ember_Op<"rope"> {
+def Ember_RopeOp : Ember_Op<"rope", [Ember_DefaultTraffic]> {
   let summary = "rotary embedding on interleaved pairs";
   let description = [{
     For `x [T, ..., R]` at positions `position + t`: pair i = (x[2i], x[2i+1])
@@ -31,7 +31,7 @@ def Ember_RopeOp : Ember_Op<"rope"> {
   let hasVerifier = 1;
 }
 
-def Ember_MlaAbsorbOp : Ember_Op<"mla_absorb"> {
+def Ember_MlaAbsorbOp : Ember_Op<"mla_absorb", [Ember_OwnTraffic]> {
   let summary = "absorb kv_b's key half into the query";
   let description = [{
     `q_lat[t, h, c] = sum_n q_nope[t, h, n] * f32(kv_b[h (Dn + Dv) + n, c])`
@@ -52,7 +52,7 @@ def Ember_MlaAbsorbOp : Ember_Op<"mla_absorb"> {
   let hasVerifier = 1;
 }
 
-def Ember_MlaAttentionOp : Ember_Op<"mla_attention"> {
+def Ember_MlaAttentionOp : Ember_Op<"mla_attention", [Ember_OwnTraffic]> {
   let summary = "causal softmax attention on the latent KV cache";
   let description = [{
     Token t (at position `position + t`) of head h attends to the cached rows
@@ -80,7 +80,7 @@ def Ember_MlaAttentionOp : Ember_Op<"mla_attention"> {
   let hasVerifier = 1;
 }
 
-def Ember_MlaUpValueOp : Ember_Op<"mla_up_v"> {
+def Ember_MlaUpValueOp : Ember_Op<"mla_up_v", [Ember_OwnTraffic]> {
   let summary = "expand the attended latent to per-head values with kv_b";
   let description = [{
     `out[t, h, v] = sum_c o_lat[t, h, c] * f32(kv_b[h (Dn + Dv) + Dn + v, c])`

@@ -4,7 +4,7 @@
 // Token-parallel building blocks of the decoder: weight matmuls, RMSNorm and
 // the SwiGLU gate. Activations are f32; weights may be stored narrower.
 
-def Ember_LinearOp : Ember_Op<"linear"> {
+def Ember_LinearOp : Ember_Op<"linear", [Ember_OwnTraffic]> {
   let summary = "y = x W^T (HF Linear layout), optionally accumulated into y";
   let description = [{
     `y[t, o] (+)= sum_i x[t, i] * f32(w[o, i])` with `w` in the `[out, in]`
@@ -27,7 +27,7 @@ def Ember_LinearOp : Ember_Op<"linear"> {
   let hasVerifier = 1;
 }
 
-def Ember_RmsNormOp : Ember_Op<"rms_norm"> {
+def Ember_RmsNormOp : Ember_Op<"rms_norm", [Ember_OwnTraffic]> {
   let summary = "RMSNorm with f32 statistics, times an optional constant";
   let description = [{
     `y[t, d] = x[t, d] * rsqrt(mean_d(x[t]^2) + eps) * f32(w[d]) * scale`.
@@ -50,7 +50,7 @@ def Ember_RmsNormOp : Ember_Op<"rms_norm"> {
   let hasVerifier = 1;
 }
 
-def Ember_SiluMulOp : Ember_Op<"silu_mul"> {
+def Ember_SiluMulOp : Ember_Op<"silu_mul", [Ember_DefaultTraffic]> {
   let summary = "SwiGLU gate: h = silu(g) * u";
   let description = [{
     `h = g / (1 + exp(-g)) * u` elementwise on `[T, F]`; `h` may alias `g`.

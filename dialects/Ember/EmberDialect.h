@@ -9,10 +9,14 @@
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "dialects/Ember/EmberTraffic.h"
+
 #include "dialects/Ember/EmberDialect.h.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "dialects/Ember/EmberAttrs.h.inc"
+
+#include "dialects/Ember/EmberInterfaces.h.inc"
 
 #define GET_OP_CLASSES
 #include "dialects/Ember/EmberOps.h.inc"

@@ -3,7 +3,7 @@
 // group of unfused ops into: one kernel instead of several, with the
 // intermediate results kept in registers instead of written to memory.
 
-def Ember_SwiGluOp : Ember_Op<"swiglu"> {
+def Ember_SwiGluOp : Ember_Op<"swiglu", [Ember_OwnTraffic]> {
   let summary = "Fused SwiGLU up-projection: h = silu(x Wg^T) * (x Wu^T)";
   let description = [{
     `h[t, f] = silu(sum_i x[t, i] g[f, i]) * sum_i x[t, i] u[f, i]`: the gate
@@ -27,7 +27,7 @@ def Ember_SwiGluOp : Ember_Op<"swiglu"> {
   let hasVerifier = 1;
 }
 
-def Ember_NgramEmbedOp : Ember_Op<"ngram_embed"> {
+def Ember_NgramEmbedOp : Ember_Op<"ngram_embed", [Ember_OwnTraffic]> {
   let summary = "Fused n-gram embedding: ids, gathers, projections and mean";
   let description = [{
     For the `T = dim(out, 0)` tokens at `table[slot, position ..]`:

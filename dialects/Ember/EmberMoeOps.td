@@ -14,7 +14,7 @@
 #ifndef EMBER_MOE_OPS_TD
 #define EMBER_MOE_OPS_TD
 
-def Ember_RouterTopkOp : Ember_Op<"router_topk"> {
+def Ember_RouterTopkOp : Ember_Op<"router_topk", [Ember_OwnTraffic]> {
   let summary = "softmax router with bias-corrected top-k selection";
   let description = [{
     Per token t, with `p = softmax(logits[t])` (max-subtracted, in f32), picks
@@ -47,7 +47,7 @@ def Ember_RouterTopkOp : Ember_Op<"router_topk"> {
   let hasFolder = 1;
 }
 
-def Ember_MoeDispatchOp : Ember_Op<"moe_dispatch"> {
+def Ember_MoeDispatchOp : Ember_Op<"moe_dispatch", [Ember_DefaultTraffic]> {
   let summary = "group the token/expert assignments by expert";
   let description = [{
     Writes the T*k assignment ids `a = t * k + j` sorted stably by
@@ -74,7 +74,7 @@ def Ember_MoeDispatchOp : Ember_Op<"moe_dispatch"> {
   let hasFolder = 1;
 }
 
-def Ember_ExpertGateUpOp : Ember_Op<"expert_gate_up"> {
+def Ember_ExpertGateUpOp : Ember_Op<"expert_gate_up", [Ember_OwnTraffic]> {
   let summary = "gate and up projections of the routed experts, SwiGLU-activated";
   let description = [{
     For each sorted row p with `a = order[p]`, `t = a / k`, `j = a % k`,
@@ -108,7 +108,7 @@ def Ember_ExpertGateUpOp : Ember_Op<"expert_gate_up"> {
   let hasFolder = 1;
 }
 
-def Ember_ExpertDownOp : Ember_Op<"expert_down"> {
+def Ember_ExpertDownOp : Ember_Op<"expert_down", [Ember_OwnTraffic]> {
   let summary = "down projection of the routed experts, scattered by assignment";
   let description = [{
     For each sorted row p with `a = order[p]` and a real expert
@@ -138,7 +138,7 @@ def Ember_ExpertDownOp : Ember_Op<"expert_down"> {
   let hasFolder = 1;
 }
 
-def Ember_MoeCombineOp : Ember_Op<"moe_combine"> {
+def Ember_MoeCombineOp : Ember_Op<"moe_combine", [Ember_DefaultTraffic]> {
   let summary = "add the weighted expert outputs to the residual stream";
   let description = [{
     Accumulates

@@ -4,6 +4,7 @@
 
 include "EmberDialect.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "EmberInterfaces.td"
 
 // Weights may be stored in f32, bf16 or f16; compute is always f32.
 def Ember_WeightMemRef : MemRefOf<[F32, BF16, F16]>;
@@ -12,7 +13,7 @@ def Ember_WeightMemRef : MemRefOf<[F32, BF16, F16]>;
 // N-gram cache
 //===----------------------------------------------------------------------===//
 
-def Ember_NgramCacheWriteOp : Ember_Op<"ngram_cache_write"> {
+def Ember_NgramCacheWriteOp : Ember_Op<"ngram_cache_write", [Ember_OwnTraffic]> {
   let summary = "write tokens into the N-gram cache (token table) by position";
   let description = [{
     Stores `tokens[t]` at `table[slot, position + t]`. The token table
@@ -37,7 +38,7 @@ def Ember_NgramCacheWriteOp : Ember_Op<"ngram_cache_write"> {
   let hasCanonicalizer = 1;
 }
 
-def Ember_NgramIdsOp : Ember_Op<"ngram_ids"> {
+def Ember_NgramIdsOp : Ember_Op<"ngram_ids", [Ember_OwnTraffic]> {
   let summary = "hashed n-gram ids of a token-table row range";
   let description = [{
     For the `T = dim(ids, 0)` tokens at `table[slot, position .. position+T-1]`
@@ -70,7 +71,7 @@ def Ember_NgramIdsOp : Ember_Op<"ngram_ids"> {
 // Embedding gathers
 //===----------------------------------------------------------------------===//
 
-def Ember_MultiTableGatherOp : Ember_Op<"multi_table_gather"> {
+def Ember_MultiTableGatherOp : Ember_Op<"multi_table_gather", [Ember_OwnTraffic]> {
   let summary = "gather one row per (token, table) from concatenated tables";
   let description = [{
     `out[t, i, :] = f32(table[row_offsets[i] + ids[t, i], :])`. The E tables
@@ -100,7 +101,7 @@ def Ember_MultiTableGatherOp : Ember_Op<"multi_table_gather"> {
   let hasCanonicalizer = 1;
 }
 
-def Ember_NgramCombineOp : Ember_Op<"ngram_combine"> {
+def Ember_NgramCombineOp : Ember_Op<"ngram_combine", [Ember_OwnTraffic]> {
   let summary = "project n-gram rows, add the word embedding, take the mean";
   let description = [{
     `out[t, d] = (word[t, d] + sum_i sum_w proj[i, d, w] * rows[t, i, w]) / (1 + E)`

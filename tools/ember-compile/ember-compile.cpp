@@ -4,7 +4,9 @@
 // or fatbin with the CUDA toolkit)} -> a host shared library (for nvptx with
 // the kernels embedded; it calls the runtime's mgpu* functions).
 // --compile-to stops after a named phase and prints its IR; --dump-dir keeps
-// every phase, the PTX, cubins and the ptxas log.
+// every phase, the PTX, cubins and the ptxas log. --report stops after the
+// fused phase and prints the static traffic model of a decode step
+// (passes/TrafficModel.h).
 // The graph is the whole LongCat-Flash-Lite decoder (models/DecoderGraph.h)
 // plus the stand-alone n-gram embedding entry points.
 //
@@ -16,6 +18,7 @@
 #include "lowering/Passes.h"
 #include "lowering/Registration.h"
 #include "models/DecoderGraph.h"
+#include "passes/TrafficModel.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/AsmState.h"
@@ -71,6 +74,18 @@ static cl::opt<std::string> disableFusion(
 static cl::opt<bool> listFusions("list-fusions",
                                  cl::desc("Print the fusion names --disable-fusion takes, comma-separated, "
                                           "and exit"));
+static cl::opt<bool> report("report",
+                            cl::desc("Print the static traffic model of a decode step (after the "
+                                     "fused phase) instead of compiling"));
+static cl::opt<int64_t> batch("batch", cl::desc("--report: tokens per step (T)"), cl::init(1));
+static cl::opt<int64_t> reportPosition(
+    "report-position",
+    cl::desc("--report: cached positions before the step (P); default "
+             "min(4096, max_position_embeddings - T)"),
+    cl::init(-1));
+static cl::opt<std::string> reportFunction("report-function",
+                                           cl::desc("--report: the entry function to model"),
+                                           cl::init("ember_step"));
 static cl::opt<std::string> dumpDir("dump-dir",
                                     cl::desc("Write every phase's IR, the kernels' PTX, cubins and "
                                              "ptxas log here"),
@@ -151,6 +166,23 @@ ec::KernelFormat embedKernels(ModuleOp module) {
   return format;
 }
 
+/// --report: the traffic model of --report-function after the fused phase.
+void printReport(ModuleOp module, const rt::ModelConfig &config) {
+  ec::TrafficOptions options;
+  options.function = reportFunction;
+  options.tokens = batch;
+  options.position = reportPosition >= 0
+                         ? int64_t(reportPosition)
+                         : std::max<int64_t>(0, std::min<int64_t>(4096, config.maxPositionEmbeddings - batch));
+  FailureOr<ec::TrafficReport> traffic = ec::modelTraffic(module, options);
+  if (failed(traffic))
+    fail("cannot model the traffic of @" + reportFunction);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  ec::printTrafficReport(*traffic, os);
+  writeFile(outputPath.empty() ? "-" : outputPath.getValue(), text);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -184,8 +216,12 @@ int main(int argc, char **argv) {
     if (!stopAfter || !llvm::is_contained(ec::targetPhases(target), *stopAfter))
       fail("--compile-to=" + compileTo + " is not a phase of target " + targetName);
   }
-  if (compileTo.empty() && outputPath.empty())
-    fail("-o <path> is required unless --compile-to is given");
+  if (compileTo.empty() && outputPath.empty() && !report)
+    fail("-o <path> is required unless --compile-to or --report is given");
+  if (report && !compileTo.empty())
+    fail("--report and --compile-to cannot be combined");
+  if (batch < 1)
+    fail("--batch must be at least 1");
 
   rt::ModelConfig config;
   ec::WeightType weightType;
@@ -224,6 +260,10 @@ int main(int argc, char **argv) {
     if (!dumpDir.empty())
       writeFile(llvm::formatv("{0}/{1:2}-{2}.mlir", dumpDir, index, ec::phaseName(phase)).str(),
                 printIr(*module));
+    if (report && phase == ec::Phase::Fused) {
+      printReport(*module, config);
+      return 0;
+    }
     if (stopAfter == phase) {
       std::string text = printIr(*module);
       if (phase == ec::Phase::Ptx)
