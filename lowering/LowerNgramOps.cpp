@@ -2,6 +2,9 @@
 #include "dialects/Ember/EmberDialect.h"
 #include "dialects/Ember/NgramMath.h"
 #include "lowering/LoopBuilders.h"
+#include "lowering/Passes.h"
+
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 
 using namespace mlir;
 using namespace mlir::ember;
@@ -83,33 +86,67 @@ struct LowerNgramIds : OpConversionPattern<NgramIdsOp> {
   }
 };
 
+/// The row of the concatenated table that `id` (unsigned) selects in table
+/// `table`, starting at `offset`, checked as `mode` says against `limit`:
+/// the table's last row for Clamp, its row count for Fatal.
+Value checkedRow(OpBuilder &b, Location loc, Value id, Value limit, int64_t offset, int64_t table,
+                 GatherBoundsCheck mode) {
+  Value row = arith::IndexCastUIOp::create(b, loc, b.getIndexType(), id);
+  if (mode == GatherBoundsCheck::Clamp) {
+    row = arith::MinUIOp::create(b, loc, row, limit);
+  } else if (mode == GatherBoundsCheck::Fatal) {
+    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, limit);
+    cf::AssertOp::create(
+        b, loc, inRange,
+        "ember.multi_table_gather: row id out of range of table " + std::to_string(table));
+  }
+  return arith::AddIOp::create(b, loc, row, indexConstant(b, loc, offset));
+}
+
 /// One thread per (token, column): walks the E tables, so consecutive
 /// threads read consecutive elements of each gathered row.
 struct LowerMultiTableGather : OpConversionPattern<MultiTableGatherOp> {
-  using OpConversionPattern::OpConversionPattern;
+  LowerMultiTableGather(MLIRContext *context, GatherBoundsCheck boundsCheck)
+      : OpConversionPattern(context), boundsCheck(boundsCheck) {}
+
   LogicalResult matchAndRewrite(MultiTableGatherOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value tokens = dimOf(rewriter, loc, adaptor.getIds(), 0);
     Value width = dimOf(rewriter, loc, adaptor.getTable(), 1);
     ArrayRef<int64_t> offsets = op.getRowOffsets();
-    buildParallelNest(rewriter, loc, ValueRange{tokens, width},
-                      [&](OpBuilder &b, Location loc, ValueRange ivs) {
-                        for (auto [table, offset] : llvm::enumerate(offsets)) {
-                          Value tableIndex = indexConstant(b, loc, table);
-                          Value id = memref::LoadOp::create(b, loc, adaptor.getIds(),
-                                                            ValueRange{ivs[0], tableIndex});
-                          Value row = arith::IndexCastUIOp::create(b, loc, b.getIndexType(), id);
-                          row = arith::AddIOp::create(b, loc, row, indexConstant(b, loc, offset));
-                          Value element = memref::LoadOp::create(b, loc, adaptor.getTable(),
-                                                                 ValueRange{row, ivs[1]});
-                          memref::StoreOp::create(b, loc, toF32(b, loc, element), adaptor.getOut(),
-                                                  ValueRange{ivs[0], tableIndex, ivs[1]});
-                        }
-                      });
+    // Table i ends at the next offset, the last one at R; the limits are
+    // computed once, outside the loops.
+    SmallVector<Value> limits;
+    if (boundsCheck != GatherBoundsCheck::None) {
+      int64_t lastRow = boundsCheck == GatherBoundsCheck::Clamp ? 1 : 0; // else the row count
+      for (auto [table, offset] : llvm::enumerate(offsets))
+        limits.push_back(table + 1 < offsets.size()
+                             ? indexConstant(rewriter, loc, offsets[table + 1] - offset - lastRow)
+                             : arith::SubIOp::create(
+                                   rewriter, loc, dimOf(rewriter, loc, adaptor.getTable(), 0),
+                                   indexConstant(rewriter, loc, offset + lastRow)));
+    }
+    buildParallelNest(
+        rewriter, loc, ValueRange{tokens, width}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+          for (auto [table, offset] : llvm::enumerate(offsets)) {
+            Value tableIndex = indexConstant(b, loc, table);
+            Value id =
+                memref::LoadOp::create(b, loc, adaptor.getIds(), ValueRange{ivs[0], tableIndex});
+            Value limit = limits.empty() ? Value() : limits[table];
+            Value row = checkedRow(b, loc, id, limit, offset, table, boundsCheck);
+            Value element =
+                memref::LoadOp::create(b, loc, adaptor.getTable(), ValueRange{row, ivs[1]});
+            memref::StoreOp::create(b, loc, toF32(b, loc, element), adaptor.getOut(),
+                                    ValueRange{ivs[0], tableIndex, ivs[1]});
+          }
+        });
     rewriter.eraseOp(op);
     return success();
   }
+
+private:
+  GatherBoundsCheck boundsCheck;
 };
 
 /// One thread per output element: a dot product over all tables' rows.
@@ -159,7 +196,8 @@ struct LowerNgramCombine : OpConversionPattern<NgramCombineOp> {
 
 } // namespace
 
-void mlir::ember::populateNgramLoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerNgramCacheWrite, LowerNgramIds, LowerMultiTableGather, LowerNgramCombine>(
-      patterns.getContext());
+void mlir::ember::populateNgramLoweringPatterns(RewritePatternSet &patterns,
+                                                GatherBoundsCheck boundsCheck) {
+  patterns.add<LowerNgramCacheWrite, LowerNgramIds, LowerNgramCombine>(patterns.getContext());
+  patterns.add<LowerMultiTableGather>(patterns.getContext(), boundsCheck);
 }

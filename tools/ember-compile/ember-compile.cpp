@@ -71,6 +71,17 @@ static cl::opt<std::string> disableFusion(
     cl::desc("Comma-separated fusion passes to skip in the 'fused' phase, or 'all' "
              "(see docs/passes.md)"),
     cl::value_desc("names"));
+static cl::opt<ec::GatherBoundsCheck> gatherBoundsCheck(
+    "gather-bounds-check",
+    cl::desc("What a table gather (word embedding, n-gram tables) does with a row id outside "
+             "its table; the runtime rejects out-of-range token ids before every call"),
+    cl::values(clEnumValN(ec::GatherBoundsCheck::Fatal, "fatal",
+                          "abort (CPU) or trap (GPU) with a message"),
+               clEnumValN(ec::GatherBoundsCheck::Clamp, "clamp",
+                          "read the table's last row instead (default: never reads outside "
+                          "the weights, costs one min per row)"),
+               clEnumValN(ec::GatherBoundsCheck::None, "none", "no check")),
+    cl::init(ec::GatherBoundsCheck::Clamp));
 static cl::opt<std::string> dumpDir("dump-dir",
                                     cl::desc("Write every phase's IR, the kernels' PTX, cubins, "
                                              "ptxas.log and ptxas-report.txt here"),
@@ -232,12 +243,14 @@ int main(int argc, char **argv) {
   std::string fusionError;
   if (failed(fusion.disable(disableFusion, fusionError)))
     fail("--disable-fusion: " + fusionError);
+  ec::LoopOptions loops;
+  loops.gatherBoundsCheck = gatherBoundsCheck;
   llvm::ArrayRef<ec::Phase> phases = ec::targetPhases(target);
   for (auto [index, phase] : llvm::enumerate(phases)) {
     PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))
       fail("invalid pass manager options");
-    ec::addPhasePasses(pm, phase, nvptx, fusion);
+    ec::addPhasePasses(pm, phase, nvptx, fusion, loops);
     if (failed(pm.run(*module)))
       fail(llvm::Twine("phase '") + ec::phaseName(phase) + "' failed for " + configPath);
     if (!dumpDir.empty())
