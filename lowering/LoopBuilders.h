@@ -92,7 +92,7 @@ void populateNgramLoweringPatterns(RewritePatternSet &patterns, GatherBoundsChec
 void populateDenseLoweringPatterns(RewritePatternSet &patterns);
 void populateAttentionLoweringPatterns(RewritePatternSet &patterns);
 void populateMoeLoweringPatterns(RewritePatternSet &patterns);
-void populateFusedLoweringPatterns(RewritePatternSet &patterns);
+void populateFusedLoweringPatterns(RewritePatternSet &patterns, GatherBoundsCheck boundsCheck);
 
 } // namespace mlir::ember
 

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/Ember/EmberDialect.h"
 #include "lowering/LoopBuilders.h"
+#include "lowering/NgramLoops.h"
 
 using namespace mlir;
 using namespace mlir::ember;
@@ -39,8 +40,62 @@ struct LowerSwiGlu : OpConversionPattern<SwiGluOp> {
   }
 };
 
+/// out[t, d]: one thread per output element, as ngram_combine. Each thread
+/// hashes its own token (E hashes of at most N terms: little next to the
+/// E*W products it sums) and reads the rows straight from the tables, so
+/// neither ids nor rows are stored; the threads of a token read the same
+/// rows, which the cache serves. Sharing one hash per token block would need
+/// shared memory and a barrier, which the scf.parallel loop IR cannot say.
+/// Sums run in the order of the unfused word gather + ngram_combine. The
+/// token id indexes the word embedding and is checked as `boundsCheck` says;
+/// the hashed ids are in range by construction (mod M_i, computed here).
+struct LowerNgramEmbed : OpConversionPattern<NgramEmbedOp> {
+  LowerNgramEmbed(MLIRContext *context, GatherBoundsCheck boundsCheck)
+      : OpConversionPattern(context), boundsCheck(boundsCheck) {}
+
+  LogicalResult matchAndRewrite(NgramEmbedOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    NgramConfigAttr config = op.getConfig();
+    Value tables = adaptor.getTables(), proj = adaptor.getProjections(), out = adaptor.getOut();
+    Value tokens = dimOf(rewriter, loc, out, 0), hidden = dimOf(rewriter, loc, out, 1),
+          width = dimOf(rewriter, loc, tables, 1);
+    SmallVector<int64_t> offsets = config.getRowOffsets();
+    const int64_t wordOffsets[] = {0};
+    GatherCheck wordCheck =
+        buildGatherCheck(rewriter, loc, boundsCheck, adaptor.getEmbed(), wordOffsets, 0);
+    auto body = [&](OpBuilder &b, Location loc, ValueRange ivs) {
+      Value t = ivs[0], d = ivs[1];
+      Value position = arith::AddIOp::create(b, loc, adaptor.getPosition(), t);
+      NgramHashes hashes =
+          buildNgramHashes(b, loc, config, adaptor.getTable(), adaptor.getSlot(), position);
+      Value sum = buildGatherLoad(b, loc, adaptor.getEmbed(), hashes.token, 0, d, wordCheck);
+      for (auto [i, id] : llvm::enumerate(hashes.ids)) {
+        Value table = indexConstant(b, loc, i);
+        auto projection = [&](OpBuilder &b, Location loc, Value w) {
+          return loadF32(b, loc, proj, {table, d, w});
+        };
+        auto row = [&, id = id, offset = offsets[i]](OpBuilder &b, Location loc, Value w) {
+          return buildGatherLoad(b, loc, tables, id, offset, w);
+        };
+        sum = buildDotProduct(b, loc, width, sum, projection, row);
+      }
+      Value mean = arith::DivFOp::create(b, loc, sum, f32Constant(b, loc, 1.0 + offsets.size()));
+      memref::StoreOp::create(b, loc, mean, out, ivs);
+    };
+    buildParallelNest(rewriter, loc, {tokens, hidden}, body);
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+private:
+  GatherBoundsCheck boundsCheck;
+};
+
 } // namespace
 
-void mlir::ember::populateFusedLoweringPatterns(RewritePatternSet &patterns) {
+void mlir::ember::populateFusedLoweringPatterns(RewritePatternSet &patterns,
+                                                GatherBoundsCheck boundsCheck) {
   patterns.add<LowerSwiGlu>(patterns.getContext());
+  patterns.add<LowerNgramEmbed>(patterns.getContext(), boundsCheck);
 }

@@ -2,7 +2,7 @@
 #include "dialects/Ember/EmberDialect.h"
 #include "dialects/Ember/NgramMath.h"
 #include "lowering/LoopBuilders.h"
-#include "lowering/Passes.h"
+#include "lowering/NgramLoops.h"
 
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 
@@ -35,76 +35,23 @@ struct LowerNgramIds : OpConversionPattern<NgramIdsOp> {
   LogicalResult matchAndRewrite(NgramIdsOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    NgramConfigAttr config = op.getConfig();
     Value count = dimOf(rewriter, loc, adaptor.getIds(), 0);
     buildParallelNest(rewriter, loc, count, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-      Type i64 = b.getI64Type();
-      Value table = adaptor.getTable(), slot = adaptor.getSlot();
-      Value zeroIndex = indexConstant(b, loc, 0);
-      Value zeroI64 = arith::ConstantIntOp::create(b, loc, i64, 0);
-      Value eos = arith::ConstantIntOp::create(b, loc, b.getI32Type(), config.getEos());
       Value position = arith::AddIOp::create(b, loc, adaptor.getPosition(), ivs[0]);
-
-      // history[j] = x_{t-j}, or 0 once the look-back passes the sequence start
-      // or an EOS that ends an earlier segment. Tokens are read as unsigned so
-      // that every id stays inside its table whatever the table holds.
-      SmallVector<Value> history;
-      Value current = memref::LoadOp::create(b, loc, table, ValueRange{slot, position});
-      history.push_back(arith::ExtUIOp::create(b, loc, i64, current));
-      Value blocked = arith::ConstantIntOp::create(b, loc, b.getI1Type(), 0);
-      for (int64_t j = 1; j < config.getN(); ++j) {
-        Value back = arith::SubIOp::create(b, loc, position, indexConstant(b, loc, j));
-        Value beforeStart =
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, back, zeroIndex);
-        Value clamped = arith::SelectOp::create(b, loc, beforeStart, zeroIndex, back);
-        Value token = memref::LoadOp::create(b, loc, table, ValueRange{slot, clamped});
-        Value isEos = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, token, eos);
-        blocked = arith::OrIOp::create(b, loc, blocked, beforeStart);
-        blocked = arith::OrIOp::create(b, loc, blocked, isEos);
-        Value wide = arith::ExtUIOp::create(b, loc, i64, token);
-        history.push_back(arith::SelectOp::create(b, loc, blocked, zeroI64, wide));
-      }
-
-      for (int64_t i = 0, e = config.getNumTables(); i < e; ++i) {
-        uint64_t rows = config.getTableRows(i);
-        Value sum = zeroI64;
-        for (int64_t j = 0, order = config.getTableOrder(i); j < order; ++j) {
-          uint64_t multiplier = ::ember::ngramMultiplier(config.getVocab(), rows, j);
-          Value term = arith::MulIOp::create(
-              b, loc, history[j], arith::ConstantIntOp::create(b, loc, i64, multiplier));
-          sum = arith::AddIOp::create(b, loc, sum, term);
-        }
-        Value id = arith::RemUIOp::create(b, loc, sum,
-                                          arith::ConstantIntOp::create(b, loc, i64, rows));
-        Value id32 = arith::TruncIOp::create(b, loc, b.getI32Type(), id);
-        memref::StoreOp::create(b, loc, id32, adaptor.getIds(),
+      NgramHashes hashes = buildNgramHashes(b, loc, op.getConfig(), adaptor.getTable(),
+                                            adaptor.getSlot(), position);
+      for (auto [i, id] : llvm::enumerate(hashes.ids))
+        memref::StoreOp::create(b, loc, id, adaptor.getIds(),
                                 ValueRange{ivs[0], indexConstant(b, loc, i)});
-      }
     });
     rewriter.eraseOp(op);
     return success();
   }
 };
 
-/// The row of the concatenated table that `id` (unsigned) selects in table
-/// `table`, starting at `offset`, checked as `mode` says against `limit`:
-/// the table's last row for Clamp, its row count for Fatal.
-Value checkedRow(OpBuilder &b, Location loc, Value id, Value limit, int64_t offset, int64_t table,
-                 GatherBoundsCheck mode) {
-  Value row = arith::IndexCastUIOp::create(b, loc, b.getIndexType(), id);
-  if (mode == GatherBoundsCheck::Clamp) {
-    row = arith::MinUIOp::create(b, loc, row, limit);
-  } else if (mode == GatherBoundsCheck::Fatal) {
-    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, limit);
-    cf::AssertOp::create(
-        b, loc, inRange,
-        "ember.multi_table_gather: row id out of range of table " + std::to_string(table));
-  }
-  return arith::AddIOp::create(b, loc, row, indexConstant(b, loc, offset));
-}
-
 /// One thread per (token, column): walks the E tables, so consecutive
-/// threads read consecutive elements of each gathered row.
+/// threads read consecutive elements of each gathered row. The ids come from
+/// memory (token ids from the caller, or ngram_ids), so each is checked.
 struct LowerMultiTableGather : OpConversionPattern<MultiTableGatherOp> {
   LowerMultiTableGather(MLIRContext *context, GatherBoundsCheck boundsCheck)
       : OpConversionPattern(context), boundsCheck(boundsCheck) {}
@@ -115,32 +62,22 @@ struct LowerMultiTableGather : OpConversionPattern<MultiTableGatherOp> {
     Value tokens = dimOf(rewriter, loc, adaptor.getIds(), 0);
     Value width = dimOf(rewriter, loc, adaptor.getTable(), 1);
     ArrayRef<int64_t> offsets = op.getRowOffsets();
-    // Table i ends at the next offset, the last one at R; the limits are
-    // computed once, outside the loops.
-    SmallVector<Value> limits;
-    if (boundsCheck != GatherBoundsCheck::None) {
-      int64_t lastRow = boundsCheck == GatherBoundsCheck::Clamp ? 1 : 0; // else the row count
-      for (auto [table, offset] : llvm::enumerate(offsets))
-        limits.push_back(table + 1 < offsets.size()
-                             ? indexConstant(rewriter, loc, offsets[table + 1] - offset - lastRow)
-                             : arith::SubIOp::create(
-                                   rewriter, loc, dimOf(rewriter, loc, adaptor.getTable(), 0),
-                                   indexConstant(rewriter, loc, offset + lastRow)));
-    }
-    buildParallelNest(
-        rewriter, loc, ValueRange{tokens, width}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-          for (auto [table, offset] : llvm::enumerate(offsets)) {
-            Value tableIndex = indexConstant(b, loc, table);
-            Value id =
-                memref::LoadOp::create(b, loc, adaptor.getIds(), ValueRange{ivs[0], tableIndex});
-            Value limit = limits.empty() ? Value() : limits[table];
-            Value row = checkedRow(b, loc, id, limit, offset, table, boundsCheck);
-            Value element =
-                memref::LoadOp::create(b, loc, adaptor.getTable(), ValueRange{row, ivs[1]});
-            memref::StoreOp::create(b, loc, toF32(b, loc, element), adaptor.getOut(),
-                                    ValueRange{ivs[0], tableIndex, ivs[1]});
-          }
-        });
+    SmallVector<GatherCheck> checks;
+    for (int64_t table = 0, e = offsets.size(); table < e; ++table)
+      checks.push_back(
+          buildGatherCheck(rewriter, loc, boundsCheck, adaptor.getTable(), offsets, table));
+    buildParallelNest(rewriter, loc, ValueRange{tokens, width},
+                      [&](OpBuilder &b, Location loc, ValueRange ivs) {
+                        for (auto [table, offset] : llvm::enumerate(offsets)) {
+                          Value tableIndex = indexConstant(b, loc, table);
+                          Value id = memref::LoadOp::create(b, loc, adaptor.getIds(),
+                                                            ValueRange{ivs[0], tableIndex});
+                          Value element = buildGatherLoad(b, loc, adaptor.getTable(), id, offset,
+                                                          ivs[1], checks[table]);
+                          memref::StoreOp::create(b, loc, element, adaptor.getOut(),
+                                                  ValueRange{ivs[0], tableIndex, ivs[1]});
+                        }
+                      });
     rewriter.eraseOp(op);
     return success();
   }
@@ -195,6 +132,76 @@ struct LowerNgramCombine : OpConversionPattern<NgramCombineOp> {
 };
 
 } // namespace
+
+NgramHashes mlir::ember::buildNgramHashes(OpBuilder &b, Location loc, NgramConfigAttr config,
+                                          Value table, Value slot, Value position) {
+  Type i64 = b.getI64Type();
+  Value zeroIndex = indexConstant(b, loc, 0);
+  Value zeroI64 = arith::ConstantIntOp::create(b, loc, i64, 0);
+  Value eos = arith::ConstantIntOp::create(b, loc, b.getI32Type(), config.getEos());
+
+  // history[j] = x_{t-j}, or 0 once the look-back passes the sequence start
+  // or an EOS that ends an earlier segment. Tokens are read as unsigned so
+  // that every id stays inside its table whatever the table holds.
+  NgramHashes hashes;
+  hashes.token = memref::LoadOp::create(b, loc, table, ValueRange{slot, position});
+  SmallVector<Value> history{arith::ExtUIOp::create(b, loc, i64, hashes.token)};
+  Value blocked = arith::ConstantIntOp::create(b, loc, b.getI1Type(), 0);
+  for (int64_t j = 1; j < config.getN(); ++j) {
+    Value back = arith::SubIOp::create(b, loc, position, indexConstant(b, loc, j));
+    Value beforeStart = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, back, zeroIndex);
+    Value clamped = arith::SelectOp::create(b, loc, beforeStart, zeroIndex, back);
+    Value token = memref::LoadOp::create(b, loc, table, ValueRange{slot, clamped});
+    Value isEos = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, token, eos);
+    blocked = arith::OrIOp::create(b, loc, blocked, beforeStart);
+    blocked = arith::OrIOp::create(b, loc, blocked, isEos);
+    Value wide = arith::ExtUIOp::create(b, loc, i64, token);
+    history.push_back(arith::SelectOp::create(b, loc, blocked, zeroI64, wide));
+  }
+
+  for (int64_t i = 0, e = config.getNumTables(); i < e; ++i) {
+    uint64_t rows = config.getTableRows(i);
+    Value sum = zeroI64;
+    for (int64_t j = 0, order = config.getTableOrder(i); j < order; ++j) {
+      uint64_t multiplier = ::ember::ngramMultiplier(config.getVocab(), rows, j);
+      Value term = arith::MulIOp::create(b, loc, history[j],
+                                         arith::ConstantIntOp::create(b, loc, i64, multiplier));
+      sum = arith::AddIOp::create(b, loc, sum, term);
+    }
+    Value id = arith::RemUIOp::create(b, loc, sum, arith::ConstantIntOp::create(b, loc, i64, rows));
+    hashes.ids.push_back(arith::TruncIOp::create(b, loc, b.getI32Type(), id));
+  }
+  return hashes;
+}
+
+GatherCheck mlir::ember::buildGatherCheck(OpBuilder &b, Location loc, GatherBoundsCheck mode,
+                                          Value table, ArrayRef<int64_t> offsets, int64_t index) {
+  if (mode == GatherBoundsCheck::None)
+    return {};
+  int64_t lastRow = mode == GatherBoundsCheck::Clamp ? 1 : 0; // else the row count
+  int64_t begin = offsets[index];
+  Value limit =
+      index + 1 < int64_t(offsets.size())
+          ? indexConstant(b, loc, offsets[index + 1] - begin - lastRow)
+          : arith::SubIOp::create(b, loc, dimOf(b, loc, table, 0),
+                                  indexConstant(b, loc, begin + lastRow)).getResult();
+  return {mode, limit, index};
+}
+
+Value mlir::ember::buildGatherLoad(OpBuilder &b, Location loc, Value table, Value id,
+                                   int64_t rowOffset, Value column, const GatherCheck &check) {
+  Value row = arith::IndexCastUIOp::create(b, loc, b.getIndexType(), id);
+  if (check.mode == GatherBoundsCheck::Clamp) {
+    row = arith::MinUIOp::create(b, loc, row, check.limit);
+  } else if (check.mode == GatherBoundsCheck::Fatal) {
+    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, check.limit);
+    cf::AssertOp::create(b, loc, inRange,
+                         "ember gather: row id out of range of table " +
+                             std::to_string(check.table));
+  }
+  row = arith::AddIOp::create(b, loc, row, indexConstant(b, loc, rowOffset));
+  return loadF32(b, loc, table, ValueRange{row, column});
+}
 
 void mlir::ember::populateNgramLoweringPatterns(RewritePatternSet &patterns,
                                                 GatherBoundsCheck boundsCheck) {

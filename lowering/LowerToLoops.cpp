@@ -35,7 +35,7 @@ struct EmberLowerToLoopsPass : mlir::ember::impl::EmberLowerToLoopsBase<EmberLow
     populateDenseLoweringPatterns(patterns);
     populateAttentionLoweringPatterns(patterns);
     populateMoeLoweringPatterns(patterns);
-    populateFusedLoweringPatterns(patterns);
+    populateFusedLoweringPatterns(patterns, boundsCheck);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
   }

@@ -22,8 +22,7 @@ Types entryTypes(OpBuilder &b, const NgramGraphSpec &spec, NgramConfigAttr confi
   int64_t dyn = ShapedType::kDynamic;
   int64_t numTables = config.getNumTables();
   int64_t width = spec.hidden / numTables;
-  SmallVector<int64_t> offsets = config.getRowOffsets();
-  int64_t totalRows = offsets.back() + config.getTableRows(numTables - 1);
+  int64_t totalRows = config.getTotalRows();
   Type weight = weightElementType(b, spec.weightType);
   return Types{MemRefType::get({dyn, dyn}, b.getI32Type()),
                MemRefType::get({dyn, numTables}, b.getI32Type()),

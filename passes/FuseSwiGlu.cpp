@@ -1,7 +1,6 @@
 //===- FuseSwiGlu.cpp - gate/up projections + silu_mul -> ember.swiglu ----===//
+#include "passes/FusionSupport.h"
 #include "passes/Passes.h"
-
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 namespace mlir::ember {
 #define GEN_PASS_DEF_EMBERFUSESWIGLU
@@ -12,17 +11,6 @@ using namespace mlir;
 using namespace mlir::ember;
 
 namespace {
-
-/// Erases `buffer`'s allocation and deallocation when nothing else uses it.
-bool eraseIfUnused(Value buffer) {
-  auto alloc = buffer.getDefiningOp<memref::AllocOp>();
-  if (!alloc || !llvm::all_of(buffer.getUsers(), [](Operation *user) { return isa<memref::DeallocOp>(user); }))
-    return false;
-  for (Operation *user : llvm::make_early_inc_range(buffer.getUsers()))
-    user->erase();
-  alloc->erase();
-  return true;
-}
 
 struct FuseSwiGlu : mlir::ember::impl::EmberFuseSwiGluBase<FuseSwiGlu> {
   void runOnOperation() override {

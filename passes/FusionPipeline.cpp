@@ -25,6 +25,7 @@ struct Fusion {
 
 const Fusion kFusions[] = {
     {"swiglu", &FusionOptions::swiglu, [] { return createEmberFuseSwiGlu(); }},
+    {"ngram", &FusionOptions::ngram, [] { return createEmberFuseNgram(); }},
 };
 
 struct FusionPipelineOptions : PassPipelineOptions<FusionPipelineOptions> {

@@ -18,6 +18,7 @@ namespace mlir::ember {
 /// Which fusions the fusion pipeline runs (all by default).
 struct FusionOptions {
   bool swiglu = true;
+  bool ngram = true;
 
   /// Turns off the comma-separated fusions of `names` ("all" for every
   /// one); an unknown name is an error listing the known ones.

@@ -34,4 +34,34 @@ def EmberFuseSwiGlu : Pass<"ember-fuse-swiglu", "func::FuncOp"> {
   let dependentDialects = ["::mlir::ember::EmberDialect"];
 }
 
+def EmberFuseNgram : Pass<"ember-fuse-ngram", "func::FuncOp"> {
+  let summary = "Fuse the n-gram embedding (ids, gathers, combine) into ember.ngram_embed";
+  let description = [{
+    Rewrites the n-gram embedding that models/NgramGraph.cpp builds,
+
+    ```mlir
+    ember.ngram_ids %table[%slot, %pos] into %ids {config = ...}
+    ember.multi_table_gather %tables[%ids] into %rows {row_offsets = ..., ngram = ...}
+    ember.multi_table_gather %embed[%column] into %word {row_offsets = array<i64: 0>}
+    ember.ngram_combine %word2d, %rows, %proj into %out
+    ```
+
+    (`%column` the transposed `[1, T]` view of `%table[%slot, %pos..]`,
+    `%word2d` `%word` collapsed to `[T, D]`) into
+    `ember.ngram_embed %table[%slot, %pos], %embed, %tables, %proj into %out`:
+    one kernel whose threads hash their token and read the table rows
+    themselves, so neither the ids nor the `[T, E, W]` and `[T, 1, D]` rows
+    reach memory. The rows and word buffers must be scratch (used by nothing
+    else) and no op between the ids and the combine may write memory. When
+    the ids have another reader (ember_ngram_embed returns them), the
+    `ngram_ids` op stays; otherwise it and its buffer are removed too.
+  }];
+  let statistics = [
+    Statistic<"numFused", "fused-ngram-embeddings", "N-gram embeddings fused into ember.ngram_embed">,
+    Statistic<"numIdsKept", "kept-ids", "Fusions that kept ngram_ids for another reader of the ids">,
+    Statistic<"numBuffersRemoved", "removed-buffers", "Ids, row and word buffers no longer needed">
+  ];
+  let dependentDialects = ["::mlir::ember::EmberDialect"];
+}
+
 #endif // EMBER_PASSES_TD

@@ -45,6 +45,8 @@ def Ember_NgramConfigAttr : AttrDef<Ember_Dialect, "NgramConfig"> {
     int64_t getTableOrder(int64_t table) const { return table / getK() + 2; }
     /// Exclusive prefix sums of M_i: the tables' first rows in one concatenated table.
     llvm::SmallVector<int64_t> getRowOffsets() const;
+    /// sum M_i = E m + E^2: the rows of the concatenated tables.
+    int64_t getTotalRows() const { return getNumTables() * (getM() + getNumTables()); }
   }];
 }
 

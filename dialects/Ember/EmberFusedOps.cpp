@@ -16,3 +16,25 @@ LogicalResult SwiGluOp::verify() {
                  succeeded(verifyDimsAgree(*this, h, "out", 0, x, "x", 0)) &&
                  succeeded(verifyDimsAgree(*this, h, "out", 1, g, "gate_weight", 0)));
 }
+
+LogicalResult NgramEmbedOp::verify() {
+  Value table = getTable(), embed = getEmbed(), tables = getTables(), proj = getProjections(),
+        out = getOut();
+  if (failed(verifyRank(*this, table, "token table", 2)) ||
+      failed(verifyRank(*this, embed, "embed", 2)) || failed(verifyRank(*this, tables, "tables", 2)) ||
+      failed(verifyRank(*this, proj, "projections", 3)) || failed(verifyRank(*this, out, "out", 2)) ||
+      failed(verifyDimsAgree(*this, out, "out", 1, embed, "embed", 1)) ||
+      failed(verifyDimsAgree(*this, out, "out", 1, proj, "projections", 1)) ||
+      failed(verifyDimsAgree(*this, tables, "tables", 1, proj, "projections", 2)))
+    return failure();
+  NgramConfigAttr config = getConfig();
+  int64_t numTables = memrefType(proj).getDimSize(0);
+  if (ShapedType::isStatic(numTables) && numTables != config.getNumTables())
+    return emitOpError() << "projections dim 0 (" << numTables << ") must equal E = K*(N-1) = "
+                         << config.getNumTables();
+  int64_t rows = memrefType(tables).getDimSize(0);
+  if (ShapedType::isStatic(rows) && rows != config.getTotalRows())
+    return emitOpError() << "tables have " << rows << " rows but the n-gram tables need sum M_i = "
+                         << config.getTotalRows();
+  return success();
+}

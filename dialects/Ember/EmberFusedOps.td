@@ -26,3 +26,35 @@ def Ember_SwiGluOp : Ember_Op<"swiglu"> {
   }];
   let hasVerifier = 1;
 }
+
+def Ember_NgramEmbedOp : Ember_Op<"ngram_embed"> {
+  let summary = "Fused n-gram embedding: ids, gathers, projections and mean";
+  let description = [{
+    For the `T = dim(out, 0)` tokens at `table[slot, position ..]`:
+    `out[t, d] = (embed[x_t, d] + sum_i sum_w proj[i, d, w] * tables[o_i + id_i(t), w]) / (1 + E)`
+    with `id_i(t)` as `ember.ngram_ids` computes it and `o_i` the exclusive
+    row offsets of the concatenated n-gram tables (DESIGN.md 1.2). It is
+    `ngram_ids` + both `multi_table_gather`s + `ngram_combine` in one kernel
+    (ember-fuse-ngram): each thread hashes its token's n-grams and reads the
+    rows itself, so neither the ids nor the gathered rows reach memory.
+
+    ```mlir
+    ember.ngram_embed %table[%slot, %pos], %embed, %tables, %proj into %out
+        {config = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>}
+        : memref<?x?xi32>, memref<512x96xbf16>, memref<479376x8xbf16>, memref<12x96x8xbf16>
+          into memref<?x96xf32>
+    ```
+  }];
+  let arguments = (ins Arg<I32MemRef, "token table", [MemRead]>:$table,
+                       Index:$slot, Index:$position,
+                       Arg<Ember_WeightMemRef, "word embedding [V, D]", [MemRead]>:$embed,
+                       Arg<Ember_WeightMemRef, "n-gram tables [sum M_i, W]", [MemRead]>:$tables,
+                       Arg<Ember_WeightMemRef, "projections [E, D, W]", [MemRead]>:$projections,
+                       Arg<F32MemRef, "embeddings [T, D]", [MemWrite]>:$out,
+                       Ember_NgramConfigAttr:$config);
+  let assemblyFormat = [{
+    $table `[` $slot `,` $position `]` `,` $embed `,` $tables `,` $projections `into` $out attr-dict
+    `:` type($table) `,` type($embed) `,` type($tables) `,` type($projections) `into` type($out)
+  }];
+  let hasVerifier = 1;
+}

@@ -104,7 +104,7 @@ LogicalResult MultiTableGatherOp::verify() {
       return emitOpError() << "row_offsets[" << i << "] = " << offsets[i]
                            << " but n-gram table " << i << " starts at row " << expected[i]
                            << " (M_i = m + 2i + 1)";
-  int64_t neededRows = expected.back() + ngram.getTableRows(ngram.getNumTables() - 1);
+  int64_t neededRows = ngram.getTotalRows();
   if (ShapedType::isStatic(rows) && rows != neededRows)
     return emitOpError() << "table has " << rows << " rows but the n-gram tables need sum M_i = "
                          << neededRows;

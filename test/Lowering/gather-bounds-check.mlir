@@ -1,7 +1,7 @@
-// RUN: ember-opt %s --ember-lower-to-loops --canonicalize --cse | FileCheck %s --check-prefixes=CHECK,CLAMP
-// RUN: ember-opt %s --ember-lower-to-loops=bounds-check=clamp --canonicalize --cse | FileCheck %s --check-prefixes=CHECK,CLAMP
-// RUN: ember-opt %s --ember-lower-to-loops=bounds-check=fatal --canonicalize --cse | FileCheck %s --check-prefixes=CHECK,FATAL
-// RUN: ember-opt %s --ember-lower-to-loops=bounds-check=none --canonicalize --cse | FileCheck %s --check-prefixes=CHECK,NONE
+// RUN: ember-opt %s --ember-lower-to-loops --canonicalize --cse --split-input-file | FileCheck %s --check-prefixes=CHECK,CLAMP
+// RUN: ember-opt %s --ember-lower-to-loops=bounds-check=clamp --canonicalize --cse --split-input-file | FileCheck %s --check-prefixes=CHECK,CLAMP
+// RUN: ember-opt %s --ember-lower-to-loops=bounds-check=fatal --canonicalize --cse --split-input-file | FileCheck %s --check-prefixes=CHECK,FATAL
+// RUN: ember-opt %s --ember-lower-to-loops=bounds-check=none --canonicalize --cse --split-input-file | FileCheck %s --check-prefixes=CHECK,NONE
 // RUN: ember-opt %s --ember-lower-to-loops=bounds-check=fatal | ember-opt --ember-nvptx-pipeline=compile-to=nvvm | FileCheck %s --check-prefix=GPU
 // RUN: not ember-opt %s --ember-lower-to-loops=bounds-check=wrap 2>&1 | FileCheck %s --check-prefix=BAD
 
@@ -27,7 +27,7 @@ func.func @gather(%table: memref<?x8xbf16>, %ids: memref<?x2xi32>, %rows: memref
   // CLAMP:   %[[ROW0:.*]] = arith.minui %[[U0]], %[[C10]]
   // CLAMP:   memref.load %[[TAB]][%[[ROW0]], %[[W]]]
   // FATAL:   %[[OK0:.*]] = arith.cmpi ult, %[[U0]], %[[C11]]
-  // FATAL:   cf.assert %[[OK0]], "ember.multi_table_gather: row id out of range of table 0"
+  // FATAL:   cf.assert %[[OK0]], "ember gather: row id out of range of table 0"
   // FATAL:   memref.load %[[TAB]][%[[U0]], %[[W]]]
   // NONE-NOT: arith.minui
   // NONE-NOT: cf.assert
@@ -37,7 +37,7 @@ func.func @gather(%table: memref<?x8xbf16>, %ids: memref<?x2xi32>, %rows: memref
   // CLAMP:   %[[C1:.*]] = arith.minui %[[U1]], %[[LAST1]]
   // CLAMP:   %[[ROW1:.*]] = arith.addi %[[C1]], %[[C11]]
   // FATAL:   %[[OK1:.*]] = arith.cmpi ult, %[[U1]], %[[ROWS1]]
-  // FATAL:   cf.assert %[[OK1]], "ember.multi_table_gather: row id out of range of table 1"
+  // FATAL:   cf.assert %[[OK1]], "ember gather: row id out of range of table 1"
   // FATAL:   %[[ROW1:.*]] = arith.addi %[[U1]], %[[C11]]
   // NONE:    %[[ROW1:.*]] = arith.addi %[[U1]], %[[C11]]
   // CHECK:   memref.load %[[TAB]][%[[ROW1]], %[[W]]]
@@ -51,3 +51,29 @@ func.func @gather(%table: memref<?x8xbf16>, %ids: memref<?x2xi32>, %rows: memref
 // GPU: llvm.call @__assertfail
 
 // BAD: for the --bounds-check option: Cannot find option named 'wrap'!
+
+// -----
+
+// The fused n-gram embedding checks only the token id that indexes the word
+// embedding [5, 8]; its hashed ids are taken mod M_i right there.
+// CHECK-LABEL: func @ngram_embed
+// CHECK-SAME: (%[[TT:[^:]+]]: memref<?x?xi32>, %{{[^:]+}}: index, %{{[^:]+}}: index, %[[EMB:[^:]+]]: memref<5x8xbf16>
+func.func @ngram_embed(%table: memref<?x?xi32>, %slot: index, %pos: index, %embed: memref<5x8xbf16>,
+                       %tables: memref<24x4xbf16>, %proj: memref<2x8x4xbf16>, %out: memref<?x8xf32>) {
+  // CLAMP-DAG: %[[LAST:.*]] = arith.constant 4 : index
+  // FATAL-DAG: %[[ROWS:.*]] = arith.constant 5 : index
+  // CHECK: scf.parallel
+  // CHECK:   %[[X:.*]] = memref.load %[[TT]]
+  // CHECK:   %[[XI:.*]] = arith.index_castui %[[X]] : i32 to index
+  // CLAMP:   %[[ROW:.*]] = arith.minui %[[XI]], %[[LAST]]
+  // FATAL:   %[[OK:.*]] = arith.cmpi ult, %[[XI]], %[[ROWS]]
+  // FATAL:   cf.assert %[[OK]], "ember gather: row id out of range of table 0"
+  // CLAMP:   memref.load %[[EMB]][%[[ROW]],
+  // FATAL:   memref.load %[[EMB]][%[[XI]],
+  // NONE:    memref.load %[[EMB]][%[[XI]],
+  // CHECK-NOT: arith.minui
+  // CHECK-NOT: cf.assert
+  // CHECK: return
+  ember.ngram_embed %table[%slot, %pos], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<?x?xi32>, memref<5x8xbf16>, memref<24x4xbf16>, memref<2x8x4xbf16> into memref<?x8xf32>
+  return
+}

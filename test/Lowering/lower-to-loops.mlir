@@ -24,11 +24,12 @@ func.func @ids(%table: memref<1x8xi32>, %slot: index, %pos: index, %ids: memref<
   // CHECK:   memref.load %[[TAB]]
   // CHECK:   arith.muli %{{.*}}, %[[M5]] : i64
   // CHECK:   arith.remui %{{.*}}, %[[M11]] : i64
-  // CHECK:   arith.trunci %{{.*}} : i64 to i32
-  // CHECK:   memref.store %{{.*}}, %[[IDS]][%[[I]], %{{.*}}]
+  // CHECK:   %[[ID0:.*]] = arith.trunci %{{.*}} : i64 to i32
   // CHECK:   arith.muli %{{.*}}, %[[M12]] : i64
   // CHECK:   arith.remui %{{.*}}, %[[M13]] : i64
-  // CHECK:   memref.store %{{.*}}, %[[IDS]][%[[I]], %{{.*}}]
+  // CHECK:   %[[ID1:.*]] = arith.trunci %{{.*}} : i64 to i32
+  // CHECK:   memref.store %[[ID0]], %[[IDS]][%[[I]], %{{.*}}]
+  // CHECK:   memref.store %[[ID1]], %[[IDS]][%[[I]], %{{.*}}]
   // CHECK: scf.reduce
   // CHECK-NOT: ember.
   ember.ngram_ids %table[%slot, %pos] into %ids {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<1x8xi32> into memref<?x2xi32>

@@ -135,7 +135,8 @@ GenerationFlags::GenerationFlags(const rt::CommandLine &args, int64_t defaultPro
       promptLen(args.integer("--prompt-len", defaultPromptLen)),
       newTokens(args.integer("--new-tokens", defaultNewTokens)),
       dtype(rt::parseDTypeLower(args.value("--dtype", "bf16"))), seed(uint64_t(args.integer("--seed", 1))),
-      backend(rt::parseBackendKind(args.value("--backend", "cpu"))) {
+      backend(rt::parseBackendKind(args.value("--backend", "cpu"))),
+      disabledFusions(args.value("--disable-fusion", "")) {
   if (promptLen < 1)
     throw Error("--prompt-len must be at least 1");
   if (newTokens < 1)
@@ -146,18 +147,24 @@ GenerationFlags::GenerationFlags(const rt::CommandLine &args, int64_t defaultPro
 }
 
 BenchModel::BenchModel(const GenerationFlags &flags)
-    : backend(rt::makeBackend(flags.backend, [](const std::string &line) { std::cerr << line << "\n"; })),
+    : cacheDir(flags.cacheDir), backend(rt::makeBackend(flags.backend, [](const std::string &line) { std::cerr << line << "\n"; })),
       modelDir(obtainCheckpoint(flags.cacheDir, flags.presetPath, rt::ModelConfig::load(flags.presetPath),
                                 flags.seed, flags.dtype)),
       config(rt::ModelConfig::load((fs::path(modelDir) / "config.json").string())), checkpoint(modelDir),
-      weights(config, checkpoint) {
-  rt::ArtifactCache cache(flags.cacheDir, rt::defaultCompilerPath(), backend->compileTarget(),
-                          backend->compileFlags());
+      weights(config, checkpoint), artifact(compileArtifact(flags.disabledFusions)) {}
+
+rt::ArtifactCache::Artifact BenchModel::compileArtifact(const std::string &disabledFusions) const {
+  std::vector<std::string> compileFlags = backend->compileFlags();
+  if (!disabledFusions.empty())
+    compileFlags.push_back("--disable-fusion=" + disabledFusions);
+  rt::ArtifactCache cache(cacheDir, rt::defaultCompilerPath(), backend->compileTarget(), compileFlags);
   if (!cache.isCached(config, weights.dtype()))
     std::cerr << "compiling the model of " << modelDir << " (cache miss) ..." << std::flush;
-  artifact = cache.getOrCompile(config, (fs::path(modelDir) / "config.json").string(), weights.dtype());
-  if (!artifact.cacheHit)
-    std::fprintf(stderr, " done in %.2f s\n", artifact.compileSeconds);
+  rt::ArtifactCache::Artifact compiled =
+      cache.getOrCompile(config, (fs::path(modelDir) / "config.json").string(), weights.dtype());
+  if (!compiled.cacheHit)
+    std::fprintf(stderr, " done in %.2f s\n", compiled.compileSeconds);
+  return compiled;
 }
 
 void BenchModel::describe(const std::string &presetPath) const {

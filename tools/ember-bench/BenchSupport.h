@@ -27,6 +27,7 @@ namespace ember::bench {
 int ngramMain(int argc, char **argv);
 int decodeMain(int argc, char **argv);
 int specMain(int argc, char **argv);
+int fusionMain(int argc, char **argv);
 
 double secondsSince(std::chrono::steady_clock::time_point start);
 
@@ -60,7 +61,8 @@ std::string obtainCheckpoint(const std::string &cacheDir, const std::string &pre
 // (decode, spec), validated: --preset, --prompt-len P and --new-tokens N
 // (both >= 1, and P + N - 1 positions must fit the preset's context),
 // --dtype bf16|f32 (default bf16), --seed (default 1), --cache-dir,
-// --presets-dir and --backend auto|cpu|cuda (default cpu).
+// --presets-dir, --backend auto|cpu|cuda (default cpu) and --disable-fusion
+// (ember-compile's, for the artifact; default none).
 struct GenerationFlags {
   GenerationFlags(const rt::CommandLine &args, int64_t defaultPromptLen, int64_t defaultNewTokens,
                   const char *benchmark);
@@ -69,6 +71,7 @@ struct GenerationFlags {
   rt::DType dtype;
   uint64_t seed;
   rt::BackendKind backend;
+  std::string disabledFusions;
 };
 
 // The checkpoint of `flags` (obtainCheckpoint), its decoder weights, the
@@ -77,8 +80,11 @@ struct BenchModel {
   explicit BenchModel(const GenerationFlags &flags);
   // Two lines: the preset's sizes and weight bytes, then checkpoint and artifact.
   void describe(const std::string &presetPath) const;
+  // The artifact compiled without the comma-separated fusions (cached).
+  rt::ArtifactCache::Artifact compileArtifact(const std::string &disabledFusions) const;
 
-  std::unique_ptr<rt::Backend> backend; // first: an unusable one fails before any synthesis
+  std::string cacheDir;
+  std::unique_ptr<rt::Backend> backend; // before the checkpoint: an unusable one fails before any synthesis
   std::string modelDir;
   rt::ModelConfig config;
   rt::Checkpoint checkpoint;

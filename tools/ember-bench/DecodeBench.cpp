@@ -102,7 +102,7 @@ ReferenceResult runReference(const std::string &checkpoint, int64_t promptLen, i
 int decodeMain(int argc, char **argv) {
   rt::CommandLine args(argc, argv,
                        {"--preset", "--prompt-len", "--new-tokens", "--dtype", "--seed", "--threads", "--cache-dir",
-                        "--presets-dir", "--backend"},
+                        "--presets-dir", "--backend", "--disable-fusion"},
                        {"--no-reference"}); // --help never gets here: benchmark::Initialize handles it
   GenerationFlags flags(args, 32, 32, "decode");
   int64_t promptLen = flags.promptLen, newTokens = flags.newTokens;

@@ -110,7 +110,7 @@ void printSummary(const SummaryReporter &reporter, const std::vector<std::unique
 int specMain(int argc, char **argv) {
   rt::CommandLine args(argc, argv,
                        {"--preset", "--prompt-len", "--new-tokens", "--draft-steps", "--dtype", "--seed",
-                        "--cache-dir", "--presets-dir", "--backend"},
+                        "--cache-dir", "--presets-dir", "--backend", "--disable-fusion"},
                        {}); // --help never gets here: benchmark::Initialize handles it
   GenerationFlags flags(args, 64, 64, "spec");
   int64_t draftSteps = args.integer("--draft-steps", 3);

@@ -3,7 +3,8 @@
 // of the same number of bytes (NgramBench.cpp); `decode` times batch-1
 // greedy decode steps of the whole model on a synthesized checkpoint against
 // the PyTorch eager reference (DecodeBench.cpp); `spec` times whole greedy
-// generations on that checkpoint, plain and speculative (SpecBench.cpp). No
+// generations on that checkpoint, plain and speculative (SpecBench.cpp);
+// `fusion` times decode with each fusion pass on and off (FusionBench.cpp). No
 // MLIR in this binary: the artifact comes from the cache, compiled by
 // ember-compile on a miss.
 
@@ -23,6 +24,7 @@ namespace {
 constexpr char kUsage[] = R"(usage: ember-bench ngram --preset <name|file.json> --tokens T [options]
        ember-bench decode --preset <name|file.json> [options]
        ember-bench spec --preset <name|file.json> [options]
+       ember-bench fusion --preset <name|file.json> [options]
                    [--benchmark_* flags of Google Benchmark]
 
 ngram: times the compiled CPU n-gram embedding of one T-token prompt on
@@ -67,6 +69,13 @@ before N tokens or generated other tokens than its plain run.
 All three take the compiled artifact from the cache, or compile it with the
 ember-compile next to this binary on a miss.
 
+fusion: CPU decode steps (as decode's BM_EmberDecodeStep, one benchmark per
+build: BM_Decode/all-on, /all-off, /without-<fusion> for each fusion pass)
+on decode's checkpoint, each build compiled with ember-compile
+--disable-fusion; for each it also runs ember-compile --report and prints
+the kernels and modelled bytes of one decode step, with every figure as a
+ratio to the all-on build of the same run.
+
 options (ngram):
   --preset <name|file.json>  preset name (looked up as <presets-dir>/<name>.json)
                              or a path to a config.json-style file (required)
@@ -90,6 +99,8 @@ options (decode):
                              (default as for ngram)
   --presets-dir D            as for ngram
   --backend auto|cpu|cuda    where ember runs (default cpu)
+  --disable-fusion LIST      compile the artifact without these fusion passes
+                             (ember-compile --disable-fusion; default: all on)
   --no-reference             do not run the PyTorch reference
 
 options (spec):
@@ -103,6 +114,12 @@ options (spec):
   --cache-dir D              as for decode
   --presets-dir D            as for ngram
   --backend auto|cpu|cuda    as for decode
+  --disable-fusion LIST      as for decode
+
+options (fusion):
+  --preset <name|file.json>  as for decode (required)
+  --prompt-len P, --new-tokens N, --dtype, --seed, --cache-dir, --presets-dir
+                             as for decode (defaults 32, 32, bf16, 1)
 
 common:
   --benchmark_*              passed to Google Benchmark, e.g.
@@ -123,8 +140,10 @@ int benchMain(int argc, char **argv) {
     return bench::decodeMain(argc - 1, argv + 1);
   if (name == "spec")
     return bench::specMain(argc - 1, argv + 1);
-  throw Error(argc < 2 ? "missing benchmark name; expected 'ngram', 'decode' or 'spec' (see --help)"
-                       : "unknown benchmark '" + name + "'; expected 'ngram', 'decode' or 'spec' (see --help)");
+  if (name == "fusion")
+    return bench::fusionMain(argc - 1, argv + 1);
+  throw Error(argc < 2 ? "missing benchmark name; expected 'ngram', 'decode', 'spec' or 'fusion' (see --help)"
+                       : "unknown benchmark '" + name + "'; expected 'ngram', 'decode', 'spec' or 'fusion' (see --help)");
 }
 
 } // namespace

@@ -40,7 +40,7 @@ namespace cl = llvm::cl;
 namespace ec = mlir::ember;
 namespace rt = ::ember::rt;
 
-static cl::opt<std::string> configPath("config", cl::desc("Model config.json"), cl::Required,
+static cl::opt<std::string> configPath("config", cl::desc("Model config.json (required)"),
                                        cl::value_desc("config.json"));
 static cl::opt<std::string> targetName("target", cl::desc("cpu or nvptx (CUDA kernels)"),
                                        cl::init("cpu"), cl::value_desc("cpu|nvptx"));
@@ -82,6 +82,9 @@ static cl::opt<ec::GatherBoundsCheck> gatherBoundsCheck(
                           "the weights, costs one min per row)"),
                clEnumValN(ec::GatherBoundsCheck::None, "none", "no check")),
     cl::init(ec::GatherBoundsCheck::Clamp));
+static cl::opt<bool> listFusions("list-fusions",
+                                 cl::desc("Print the fusion names --disable-fusion takes, comma-separated, "
+                                          "and exit"));
 static cl::opt<std::string> dumpDir("dump-dir",
                                     cl::desc("Write every phase's IR, the kernels' PTX, cubins, "
                                              "ptxas.log and ptxas-report.txt here"),
@@ -198,6 +201,12 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv,
                               "ember-compile: compile the LongCat-Flash-Lite graph of a "
                               "config.json for the CPU or NVPTX\n");
+  if (listFusions) {
+    llvm::outs() << ec::fusionNames() << "\n";
+    return 0;
+  }
+  if (configPath.empty())
+    fail("--config <config.json> is required");
   auto started = std::chrono::steady_clock::now();
 
   ec::Target target;

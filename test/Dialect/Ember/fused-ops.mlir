@@ -7,3 +7,11 @@ func.func @swiglu(%x: memref<?x96xf32>, %g: memref<192x96xbf16>, %u: memref<192x
   ember.swiglu %x, %g, %u into %h : memref<?x96xf32>, memref<192x96xbf16>, memref<192x96xbf16> into memref<?x192xf32>
   return
 }
+
+// CHECK-LABEL: func @ngram_embed
+func.func @ngram_embed(%table: memref<?x?xi32>, %slot: index, %pos: index, %embed: memref<512x96xbf16>,
+                       %tables: memref<479376x8xbf16>, %proj: memref<12x96x8xbf16>, %out: memref<?x96xf32>) {
+  // CHECK: ember.ngram_embed %{{.*}}[%{{.*}}, %{{.*}}], %{{.*}}, %{{.*}}, %{{.*}} into %{{.*}} {config = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>} : memref<?x?xi32>, memref<512x96xbf16>, memref<479376x8xbf16>, memref<12x96x8xbf16> into memref<?x96xf32>
+  ember.ngram_embed %table[%slot, %pos], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>} : memref<?x?xi32>, memref<512x96xbf16>, memref<479376x8xbf16>, memref<12x96x8xbf16> into memref<?x96xf32>
+  return
+}

@@ -1,0 +1,142 @@
+// ember-bench fusion: CPU decode with every fusion on, with all off, and with
+// each one off alone, on one synthesized checkpoint in one run. For each:
+// decode tokens/s (Google Benchmark), and from `ember-compile --report` the
+// kernels of a decode step and their modelled bytes; each as a ratio to the
+// all-on build measured in the same run.
+
+#include "BenchSupport.h"
+
+#include "ember/runtime/Decoder.h"
+#include "ember/runtime/Error.h"
+#include "ember/runtime/Process.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <sys/wait.h>
+
+namespace fs = std::filesystem;
+
+namespace ember::bench {
+
+using rt::Error;
+
+namespace {
+
+struct Variant {
+  std::string name;     // benchmark name suffix
+  std::string disabled; // --disable-fusion list ("" = all on)
+  std::unique_ptr<rt::Decoder> decoder;
+  int64_t kernels = 0;
+  double modelledBytes = 0;
+};
+
+// Runs ember-compile (next to this binary) and returns its stdout.
+std::string runCompiler(const std::vector<std::string> &arguments) {
+  std::vector<std::string> command{rt::defaultCompilerPath()};
+  command.insert(command.end(), arguments.begin(), arguments.end());
+  std::string output;
+  int status = rt::runProcess(command, rt::ChildOutput::Capture, &output);
+  if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+    throw Error("ember-compile failed (" + rt::describeWaitStatus(status) + "): " + rt::formatCommand(command) +
+                "\n" + output);
+  return output;
+}
+
+// "kernels per decode step: N" and "decode step total: B bytes" of the report.
+void readReport(const std::string &report, Variant &variant) {
+  std::istringstream lines(report);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("kernels per decode step: ", 0) == 0)
+      variant.kernels = std::stoll(line.substr(25));
+    if (line.rfind("decode step total: ", 0) == 0)
+      variant.modelledBytes = std::stod(line.substr(19));
+  }
+  if (variant.kernels == 0 || variant.modelledBytes == 0)
+    throw Error("ember-compile --report printed no kernel count or step total:\n" + report);
+}
+
+} // namespace
+
+int fusionMain(int argc, char **argv) {
+  rt::CommandLine args(argc, argv,
+                       {"--preset", "--prompt-len", "--new-tokens", "--dtype", "--seed", "--cache-dir",
+                        "--presets-dir"},
+                       {}); // --help never gets here: benchmark::Initialize handles it
+  GenerationFlags flags(args, 32, 32, "fusion");
+  BenchModel model(flags);
+  model.describe(flags.presetPath);
+  std::string configPath = (fs::path(model.modelDir) / "config.json").string();
+
+  std::vector<std::unique_ptr<Variant>> variants;
+  auto add = [&](std::string name, std::string disabled) {
+    variants.push_back(std::make_unique<Variant>(Variant{std::move(name), std::move(disabled), nullptr}));
+  };
+  add("all-on", "");
+  add("all-off", "all");
+  std::string names = runCompiler({"--list-fusions"});
+  std::istringstream list(names.substr(0, names.find('\n')));
+  for (std::string name; std::getline(list, name, ',');)
+    add("without-" + name, name);
+
+  const int64_t vocab = model.config.vocabSize, positions = flags.promptLen + flags.newTokens;
+  std::vector<int32_t> prompt = randomPrompt(model.config, flags.promptLen, flags.seed, /*withEos=*/false);
+  for (auto &variant : variants) {
+    rt::ArtifactCache::Artifact artifact = model.compileArtifact(variant->disabled);
+    variant->decoder = std::make_unique<rt::Decoder>(model.config, model.weights, artifact.path, *model.backend,
+                                                     rt::DecoderOptions{positions, 1});
+    std::vector<std::string> report{"--config", configPath, "--weight-dtype", rt::dtypeLowerName(flags.dtype),
+                                    "--report"};
+    if (!variant->disabled.empty())
+      report.push_back("--disable-fusion=" + variant->disabled);
+    readReport(runCompiler(report), *variant);
+    rt::Decoder &decoder = *variant->decoder;
+    benchmark::RegisterBenchmark(("BM_Decode/" + variant->name).c_str(), [&decoder, &prompt, vocab, positions,
+                                                                          promptLen = flags.promptLen](
+                                                                             benchmark::State &state) {
+      rt::DecoderOutput output = decoder.prefill(0, prompt); // untimed: the first token and a warm cache
+      int32_t next = rt::greedyToken(output.logits.data() + (promptLen - 1) * vocab, vocab);
+      int64_t position = promptLen;
+      for (auto _ : state) {
+        if (position >= positions) { // context full: start over from the prompt
+          state.PauseTiming();
+          output = decoder.prefill(0, prompt);
+          next = rt::greedyToken(output.logits.data() + (promptLen - 1) * vocab, vocab);
+          position = promptLen;
+          state.ResumeTiming();
+        }
+        next = rt::greedyToken(decoder.step(0, {next}, position++).logits.data(), vocab);
+      }
+      state.SetItemsProcessed(state.iterations());
+    })->UseRealTime()->Unit(benchmark::kMillisecond);
+  }
+
+  SummaryReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+
+  const Variant &base = *variants.front();
+  const auto *baseRun = reporter.find("BM_Decode/" + base.name);
+  double baseTokens = baseRun ? counter(*baseRun, "items_per_second") : 0;
+  std::printf("\n== fusion summary: %s, %s weights, CPU decode at batch 1, prompt %lld tokens ==\n",
+              fs::path(flags.presetPath).stem().c_str(), rt::dtypeLowerName(flags.dtype),
+              (long long)flags.promptLen);
+  std::printf("%-22s %8s %14s %9s %12s %9s\n", "build", "kernels", "modelled MB", "x all-on", "tokens/s",
+              "x all-on");
+  for (const auto &variant : variants) {
+    const auto *run = reporter.find("BM_Decode/" + variant->name);
+    double tokens = run ? counter(*run, "items_per_second") : 0;
+    std::printf("%-22s %8lld %14.3f %9.3f %12.3f %9s\n", variant->name.c_str(), (long long)variant->kernels,
+                variant->modelledBytes / 1e6, variant->modelledBytes / base.modelledBytes, tokens,
+                baseTokens > 0 && tokens > 0 ? std::to_string(tokens / baseTokens).substr(0, 5).c_str() : "-");
+  }
+  std::printf("kernels and modelled bytes: one decode step (ember_step) from ember-compile --report at batch 1; "
+              "tokens/s: compiled CPU decode, 1 thread\n");
+  return 0;
+}
+
+} // namespace ember::bench
