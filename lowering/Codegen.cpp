@@ -254,7 +254,7 @@ llvm::Error runFatbinary(llvm::StringRef fatbinary, llvm::StringRef chip, llvm::
 
 llvm::Error mlir::ember::assembleKernels(ModuleOp module, KernelFormat format,
                                          llvm::StringRef chip, llvm::StringRef workDir,
-                                         std::string &ptxasLog) {
+                                         PtxasReport &report) {
   std::string ptxas, fatbinary;
   if (format != KernelFormat::Ptx && (ptxas = findCudaTool("ptxas")).empty())
     return llvm::createStringError("ptxas not found (no CUDA toolkit in $CUDA_HOME, "
@@ -274,7 +274,9 @@ llvm::Error mlir::ember::assembleKernels(ModuleOp module, KernelFormat format,
     if (format == KernelFormat::Ptx)
       continue;
     PtxasResult result = runPtxas(ptxas, base + ".ptx", chip, base + ".cubin");
-    ptxasLog += "$ " + result.command + "\n" + result.log;
+    report.log += "$ " + result.command + "\n" + result.log;
+    for (KernelResources &kernel : parsePtxasLog(result.log, binary.getSymName(), result.command))
+      report.kernels.push_back(std::move(kernel));
     if (!result.succeeded)
       return llvm::createStringError("ptxas failed on kernel module '" + binary.getSymName() +
                                      "':\n" + result.log + "reproduce with: " + result.command);

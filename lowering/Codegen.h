@@ -2,6 +2,8 @@
 #ifndef EMBER_LOWERING_CODEGEN_H
 #define EMBER_LOWERING_CODEGEN_H
 
+#include "lowering/PtxasReport.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
@@ -40,10 +42,11 @@ std::string findCudaTool(llvm::StringRef name);
 
 /// Writes each gpu.binary's PTX to `workDir`/<kernel module>.ptx and, unless
 /// `format` is Ptx, assembles it there for `chip` (ptxas -v, whose commands
-/// and output are appended to `ptxasLog`; fatbinary for Fatbin) and puts the
-/// result in the gpu.binary in place of the PTX.
+/// and output are appended to `ptxas.log` and parsed into `ptxas.kernels`;
+/// fatbinary for Fatbin) and puts the result in the gpu.binary in place of
+/// the PTX. Spills are reported, not failed on: the caller decides.
 llvm::Error assembleKernels(ModuleOp module, KernelFormat format, llvm::StringRef chip,
-                            llvm::StringRef workDir, std::string &ptxasLog);
+                            llvm::StringRef workDir, PtxasReport &ptxas);
 
 /// Exports `const char ember_nvptx_kernels[] = "<chip> <format>"`: the mark
 /// by which the runtime tells an nvptx artifact from a CPU one.

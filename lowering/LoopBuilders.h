@@ -87,11 +87,12 @@ inline Value buildSilu(OpBuilder &b, Location loc, Value z) {
 }
 
 // Conversion patterns, one file per op family.
-void populateNgramLoweringPatterns(RewritePatternSet &patterns);
+enum class GatherBoundsCheck;
+void populateNgramLoweringPatterns(RewritePatternSet &patterns, GatherBoundsCheck boundsCheck);
 void populateDenseLoweringPatterns(RewritePatternSet &patterns);
 void populateAttentionLoweringPatterns(RewritePatternSet &patterns);
 void populateMoeLoweringPatterns(RewritePatternSet &patterns);
-void populateFusedLoweringPatterns(RewritePatternSet &patterns);
+void populateFusedLoweringPatterns(RewritePatternSet &patterns, GatherBoundsCheck boundsCheck);
 
 } // namespace mlir::ember
 

@@ -46,9 +46,13 @@ struct LowerSwiGlu : OpConversionPattern<SwiGluOp> {
 /// neither ids nor rows are stored; the threads of a token read the same
 /// rows, which the cache serves. Sharing one hash per token block would need
 /// shared memory and a barrier, which the scf.parallel loop IR cannot say.
-/// Sums run in the order of the unfused word gather + ngram_combine.
+/// Sums run in the order of the unfused word gather + ngram_combine. The
+/// token id indexes the word embedding and is checked as `boundsCheck` says;
+/// the hashed ids are in range by construction (mod M_i, computed here).
 struct LowerNgramEmbed : OpConversionPattern<NgramEmbedOp> {
-  using OpConversionPattern::OpConversionPattern;
+  LowerNgramEmbed(MLIRContext *context, GatherBoundsCheck boundsCheck)
+      : OpConversionPattern(context), boundsCheck(boundsCheck) {}
+
   LogicalResult matchAndRewrite(NgramEmbedOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
@@ -57,12 +61,15 @@ struct LowerNgramEmbed : OpConversionPattern<NgramEmbedOp> {
     Value tokens = dimOf(rewriter, loc, out, 0), hidden = dimOf(rewriter, loc, out, 1),
           width = dimOf(rewriter, loc, tables, 1);
     SmallVector<int64_t> offsets = config.getRowOffsets();
+    const int64_t wordOffsets[] = {0};
+    GatherCheck wordCheck =
+        buildGatherCheck(rewriter, loc, boundsCheck, adaptor.getEmbed(), wordOffsets, 0);
     auto body = [&](OpBuilder &b, Location loc, ValueRange ivs) {
       Value t = ivs[0], d = ivs[1];
       Value position = arith::AddIOp::create(b, loc, adaptor.getPosition(), t);
       NgramHashes hashes =
           buildNgramHashes(b, loc, config, adaptor.getTable(), adaptor.getSlot(), position);
-      Value sum = buildGatherLoad(b, loc, adaptor.getEmbed(), hashes.token, 0, d);
+      Value sum = buildGatherLoad(b, loc, adaptor.getEmbed(), hashes.token, 0, d, wordCheck);
       for (auto [i, id] : llvm::enumerate(hashes.ids)) {
         Value table = indexConstant(b, loc, i);
         auto projection = [&](OpBuilder &b, Location loc, Value w) {
@@ -80,11 +87,15 @@ struct LowerNgramEmbed : OpConversionPattern<NgramEmbedOp> {
     rewriter.eraseOp(op);
     return success();
   }
+
+private:
+  GatherBoundsCheck boundsCheck;
 };
 
 } // namespace
 
-void mlir::ember::populateFusedLoweringPatterns(RewritePatternSet &patterns) {
+void mlir::ember::populateFusedLoweringPatterns(RewritePatternSet &patterns,
+                                                GatherBoundsCheck boundsCheck) {
   patterns.add<LowerSwiGlu>(patterns.getContext());
-  patterns.add<LowerNgramEmbed>(patterns.getContext());
+  patterns.add<LowerNgramEmbed>(patterns.getContext(), boundsCheck);
 }

@@ -4,6 +4,8 @@
 #include "lowering/LoopBuilders.h"
 #include "lowering/NgramLoops.h"
 
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+
 using namespace mlir;
 using namespace mlir::ember;
 
@@ -48,23 +50,30 @@ struct LowerNgramIds : OpConversionPattern<NgramIdsOp> {
 };
 
 /// One thread per (token, column): walks the E tables, so consecutive
-/// threads read consecutive elements of each gathered row.
+/// threads read consecutive elements of each gathered row. The ids come from
+/// memory (token ids from the caller, or ngram_ids), so each is checked.
 struct LowerMultiTableGather : OpConversionPattern<MultiTableGatherOp> {
-  using OpConversionPattern::OpConversionPattern;
+  LowerMultiTableGather(MLIRContext *context, GatherBoundsCheck boundsCheck)
+      : OpConversionPattern(context), boundsCheck(boundsCheck) {}
+
   LogicalResult matchAndRewrite(MultiTableGatherOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value tokens = dimOf(rewriter, loc, adaptor.getIds(), 0);
     Value width = dimOf(rewriter, loc, adaptor.getTable(), 1);
     ArrayRef<int64_t> offsets = op.getRowOffsets();
+    SmallVector<GatherCheck> checks;
+    for (int64_t table = 0, e = offsets.size(); table < e; ++table)
+      checks.push_back(
+          buildGatherCheck(rewriter, loc, boundsCheck, adaptor.getTable(), offsets, table));
     buildParallelNest(rewriter, loc, ValueRange{tokens, width},
                       [&](OpBuilder &b, Location loc, ValueRange ivs) {
                         for (auto [table, offset] : llvm::enumerate(offsets)) {
                           Value tableIndex = indexConstant(b, loc, table);
                           Value id = memref::LoadOp::create(b, loc, adaptor.getIds(),
                                                             ValueRange{ivs[0], tableIndex});
-                          Value element =
-                              buildGatherLoad(b, loc, adaptor.getTable(), id, offset, ivs[1]);
+                          Value element = buildGatherLoad(b, loc, adaptor.getTable(), id, offset,
+                                                          ivs[1], checks[table]);
                           memref::StoreOp::create(b, loc, element, adaptor.getOut(),
                                                   ValueRange{ivs[0], tableIndex, ivs[1]});
                         }
@@ -72,6 +81,9 @@ struct LowerMultiTableGather : OpConversionPattern<MultiTableGatherOp> {
     rewriter.eraseOp(op);
     return success();
   }
+
+private:
+  GatherBoundsCheck boundsCheck;
 };
 
 /// One thread per output element: a dot product over all tables' rows.
@@ -162,14 +174,37 @@ NgramHashes mlir::ember::buildNgramHashes(OpBuilder &b, Location loc, NgramConfi
   return hashes;
 }
 
+GatherCheck mlir::ember::buildGatherCheck(OpBuilder &b, Location loc, GatherBoundsCheck mode,
+                                          Value table, ArrayRef<int64_t> offsets, int64_t index) {
+  if (mode == GatherBoundsCheck::None)
+    return {};
+  int64_t lastRow = mode == GatherBoundsCheck::Clamp ? 1 : 0; // else the row count
+  int64_t begin = offsets[index];
+  Value limit =
+      index + 1 < int64_t(offsets.size())
+          ? indexConstant(b, loc, offsets[index + 1] - begin - lastRow)
+          : arith::SubIOp::create(b, loc, dimOf(b, loc, table, 0),
+                                  indexConstant(b, loc, begin + lastRow)).getResult();
+  return {mode, limit, index};
+}
+
 Value mlir::ember::buildGatherLoad(OpBuilder &b, Location loc, Value table, Value id,
-                                   int64_t rowOffset, Value column) {
+                                   int64_t rowOffset, Value column, const GatherCheck &check) {
   Value row = arith::IndexCastUIOp::create(b, loc, b.getIndexType(), id);
+  if (check.mode == GatherBoundsCheck::Clamp) {
+    row = arith::MinUIOp::create(b, loc, row, check.limit);
+  } else if (check.mode == GatherBoundsCheck::Fatal) {
+    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, check.limit);
+    cf::AssertOp::create(b, loc, inRange,
+                         "ember gather: row id out of range of table " +
+                             std::to_string(check.table));
+  }
   row = arith::AddIOp::create(b, loc, row, indexConstant(b, loc, rowOffset));
   return loadF32(b, loc, table, ValueRange{row, column});
 }
 
-void mlir::ember::populateNgramLoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerNgramCacheWrite, LowerNgramIds, LowerMultiTableGather, LowerNgramCombine>(
-      patterns.getContext());
+void mlir::ember::populateNgramLoweringPatterns(RewritePatternSet &patterns,
+                                                GatherBoundsCheck boundsCheck) {
+  patterns.add<LowerNgramCacheWrite, LowerNgramIds, LowerNgramCombine>(patterns.getContext());
+  patterns.add<LowerMultiTableGather>(patterns.getContext(), boundsCheck);
 }

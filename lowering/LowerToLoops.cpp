@@ -11,6 +11,8 @@
 #include "lowering/LoopBuilders.h"
 #include "lowering/Passes.h"
 
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+
 namespace mlir::ember {
 #define GEN_PASS_DEF_EMBERLOWERTOLOOPS
 #include "lowering/Passes.h.inc"
@@ -22,17 +24,18 @@ using namespace mlir::ember;
 namespace {
 
 struct EmberLowerToLoopsPass : mlir::ember::impl::EmberLowerToLoopsBase<EmberLowerToLoopsPass> {
+  using Base::Base;
   void runOnOperation() override {
     ConversionTarget target(getContext());
     target.addIllegalDialect<EmberDialect>();
     target.addIllegalOp<memref::CopyOp>(); // a loop like the ops around it
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
-    populateNgramLoweringPatterns(patterns);
+    populateNgramLoweringPatterns(patterns, boundsCheck);
     populateDenseLoweringPatterns(patterns);
     populateAttentionLoweringPatterns(patterns);
     populateMoeLoweringPatterns(patterns);
-    populateFusedLoweringPatterns(patterns);
+    populateFusedLoweringPatterns(patterns, boundsCheck);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
   }

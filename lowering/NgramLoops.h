@@ -9,6 +9,7 @@
 #define EMBER_LOWERING_NGRAMLOOPS_H
 
 #include "dialects/Ember/EmberDialect.h"
+#include "lowering/Passes.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -25,10 +26,25 @@ struct NgramHashes {
 NgramHashes buildNgramHashes(OpBuilder &b, Location loc, NgramConfigAttr config, Value table,
                              Value slot, Value position);
 
-/// f32(table[rowOffset + id, column]) for an i32 id read as unsigned: the
-/// one element read of every embedding gather.
+/// How a gather checks the ids of one table (ember-lower-to-loops'
+/// bounds-check): `limit` is the table's last row for Clamp, its row count
+/// for Fatal. The default checks nothing.
+struct GatherCheck {
+  GatherBoundsCheck mode = GatherBoundsCheck::None;
+  Value limit;
+  int64_t table = 0; // named in the Fatal message
+};
+
+/// The check of table `index` of the tables concatenated in `table` at row
+/// `offsets` (the last one ends at R), built where `b` is: outside the loops.
+GatherCheck buildGatherCheck(OpBuilder &b, Location loc, GatherBoundsCheck mode, Value table,
+                             ArrayRef<int64_t> offsets, int64_t index);
+
+/// f32(table[rowOffset + id, column]) for an i32 id read as unsigned, the id
+/// first clamped or asserted in range as `check` says: the one element read
+/// of every embedding gather.
 Value buildGatherLoad(OpBuilder &b, Location loc, Value table, Value id, int64_t rowOffset,
-                      Value column);
+                      Value column, const GatherCheck &check = {});
 
 } // namespace mlir::ember
 

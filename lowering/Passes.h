@@ -15,6 +15,10 @@ namespace mlir {
 class OpPassManager;
 namespace ember {
 
+/// What a table gather does with a row id outside its table
+/// (ember-lower-to-loops' bounds-check option).
+enum class GatherBoundsCheck { Fatal, Clamp, None };
+
 #define GEN_PASS_DECL
 #include "lowering/Passes.h.inc"
 
@@ -42,21 +46,27 @@ struct NvptxOptions {
   std::string libdevice = findLibdevice();
 };
 
+/// Options of the 'loops' phase, shared by both targets.
+struct LoopOptions {
+  GatherBoundsCheck gatherBoundsCheck = GatherBoundsCheck::Clamp;
+};
+
 enum class Target { Cpu, Nvptx };
 /// The phases a target's IR passes through, in order; the first is the input.
 llvm::ArrayRef<Phase> targetPhases(Target target);
 /// Adds the passes that produce `phase` from the phase before it.
 void addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOptions &nvptx = {},
-                    const FusionOptions &fusion = {});
+                    const FusionOptions &fusion = {}, const LoopOptions &loops = {});
 
 /// Adds the passes that take ember IR to the LLVM dialect for the host CPU,
 /// stopping after `stopAfter` (Ember adds nothing).
 void buildCpuPipeline(OpPassManager &pm, Phase stopAfter = Phase::Llvm,
-                      const FusionOptions &fusion = {});
+                      const FusionOptions &fusion = {}, const LoopOptions &loops = {});
 /// Adds the passes that take ember IR to a gpu.binary holding PTX for
 /// `options.chip`, stopping after `stopAfter`.
 void buildNvptxPipeline(OpPassManager &pm, const NvptxOptions &options,
-                        Phase stopAfter = Phase::Ptx, const FusionOptions &fusion = {});
+                        Phase stopAfter = Phase::Ptx, const FusionOptions &fusion = {},
+                        const LoopOptions &loops = {});
 
 /// Registers ember's passes and the `ember-cpu-pipeline` and
 /// `ember-nvptx-pipeline` pipelines with the global registry (for ember-opt).

@@ -12,8 +12,34 @@ def EmberLowerToLoops : Pass<"ember-lower-to-loops"> {
     segment), so the CPU pipeline runs it sequentially and the GPU pipeline
     maps it to blocks and threads. Small static extents (tables, n-gram
     order) are unrolled; hash constants V^j mod M_i are folded in.
+
+    `bounds-check` says what a table gather does with a row id outside its
+    table: every row read of `ember.multi_table_gather` (the word embedding,
+    indexed by token ids from the caller, and the n-gram tables) and the
+    word-embedding read of the fused `ember.ngram_embed` (its hashed ids are
+    in range by construction). Ids are read as unsigned, so a negative id is
+    out of range too. `clamp` (the default) reads the table's last row
+    instead: one unsigned min per row, no branch, so an artifact called with
+    bad ids never reads outside its weights. `fatal` asserts with
+    `cf.assert` (CPU: `puts` of the message, then abort; GPU:
+    `__assertfail`, which prints it and traps, leaving the CUDA context
+    unusable). `none` indexes unchecked. The runtime rejects out-of-range
+    token ids before every call, so in ember the check never fires.
   }];
+  let options = [
+    Option<"boundsCheck", "bounds-check", "::mlir::ember::GatherBoundsCheck",
+           /*default=*/"::mlir::ember::GatherBoundsCheck::Clamp",
+           "What a table gather does with a row id outside its table",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::ember::GatherBoundsCheck::Fatal, "fatal",
+                        "assert: abort (CPU) or trap (GPU) with a message"),
+             clEnumValN(::mlir::ember::GatherBoundsCheck::Clamp, "clamp",
+                        "read the table's last row instead"),
+             clEnumValN(::mlir::ember::GatherBoundsCheck::None, "none",
+                        "no check: the id indexes the table as is"))}]>
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::cf::ControlFlowDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect"];
 }

@@ -72,7 +72,7 @@ llvm::ArrayRef<Phase> mlir::ember::targetPhases(Target target) {
 }
 
 void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOptions &nvptx,
-                                 const FusionOptions &fusion) {
+                                 const FusionOptions &fusion, const LoopOptions &loops) {
   switch (phase) {
   case Phase::Ember:
     return;
@@ -82,7 +82,7 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
     return;
   case Phase::Loops:
     // 2. ember -> scf.parallel on memrefs: the loop IR both targets share.
-    pm.addPass(createEmberLowerToLoops());
+    pm.addPass(createEmberLowerToLoops({loops.gatherBoundsCheck}));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
     return;
@@ -131,21 +131,24 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
 }
 
 static void buildUpTo(OpPassManager &pm, Target target, Phase stopAfter,
-                      const NvptxOptions &nvptx, const FusionOptions &fusion) {
+                      const NvptxOptions &nvptx, const FusionOptions &fusion,
+                      const LoopOptions &loops) {
   for (Phase phase : targetPhases(target)) {
-    addPhasePasses(pm, phase, nvptx, fusion);
+    addPhasePasses(pm, phase, nvptx, fusion, loops);
     if (phase == stopAfter)
       return;
   }
 }
 
-void mlir::ember::buildCpuPipeline(OpPassManager &pm, Phase stopAfter, const FusionOptions &fusion) {
-  buildUpTo(pm, Target::Cpu, stopAfter, {}, fusion);
+void mlir::ember::buildCpuPipeline(OpPassManager &pm, Phase stopAfter, const FusionOptions &fusion,
+                                   const LoopOptions &loops) {
+  buildUpTo(pm, Target::Cpu, stopAfter, {}, fusion, loops);
 }
 
 void mlir::ember::buildNvptxPipeline(OpPassManager &pm, const NvptxOptions &options,
-                                     Phase stopAfter, const FusionOptions &fusion) {
-  buildUpTo(pm, Target::Nvptx, stopAfter, options, fusion);
+                                     Phase stopAfter, const FusionOptions &fusion,
+                                     const LoopOptions &loops) {
+  buildUpTo(pm, Target::Nvptx, stopAfter, options, fusion, loops);
 }
 
 namespace {

@@ -23,6 +23,9 @@ config.environment["EMBER_CACHE_DIR"] = os.path.join(config.test_exec_root, "art
 python = "/usr/bin/python3"
 config.substitutions.append(("%python", python))
 config.substitutions.append(("%ember_src", config.ember_src_root))
+# mlir-runner's support libraries (printMemrefF32) for tests that run loop IR.
+config.substitutions.append(("%mlir_lib_dir",
+                             os.path.normpath(os.path.join(config.llvm_tools_dir, "..", "lib"))))
 
 # End-to-end tests compare against the PyTorch reference: they need torch.
 if subprocess.run([python, "-c", "import torch"], capture_output=True).returncode == 0:

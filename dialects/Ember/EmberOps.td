@@ -78,8 +78,9 @@ def Ember_MultiTableGatherOp : Ember_Op<"multi_table_gather", [Ember_OwnTraffic]
     are stored as one `[R, W]` table; `row_offsets` are the exclusive prefix
     sums of the table row counts. Storage may be f32, bf16 or f16; rows are
     widened to f32. With `ngram`, the verifier also checks that the offsets and
-    the row count R are those of the n-gram tables M_i. Ids must lie inside
-    their table (`ember.ngram_ids` guarantees it).
+    the row count R are those of the n-gram tables M_i. Ids should lie inside
+    their table (`ember.ngram_ids` guarantees it, the runtime checks token
+    ids); the lowering's `bounds-check` option says what happens otherwise.
 
     ```mlir
     ember.multi_table_gather %table[%ids] into %rows

@@ -51,22 +51,28 @@ func.func @cache_write(%tokens: memref<?xi32>, %table: memref<4x64xi32>, %slot: 
 
 // -----
 
-// One (token, column) iteration walks both tables: row = id + offset.
+// One (token, column) iteration walks both tables: row = min(id, last row
+// of its table) + offset (the default bounds check, clamp; see
+// gather-bounds-check.mlir for the others).
 // CHECK-LABEL: func @gather
 // CHECK-SAME: (%[[TAB:.*]]: memref<24x8xbf16>, %[[IDS:.*]]: memref<?x2xi32>, %[[OUT:.*]]: memref<?x2x8xf32>)
 func.func @gather(%table: memref<24x8xbf16>, %ids: memref<?x2xi32>, %rows: memref<?x2x8xf32>) {
   // CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
   // CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
   // CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
+  // CHECK-DAG: %[[C10:.*]] = arith.constant 10 : index
   // CHECK-DAG: %[[C11:.*]] = arith.constant 11 : index
+  // CHECK-DAG: %[[C12:.*]] = arith.constant 12 : index
   // CHECK: scf.parallel (%[[T:.*]], %[[W:.*]]) = (%[[C0]], %[[C0]]) to (%{{.*}}, %[[C8]])
   // CHECK:   %[[ID0:.*]] = memref.load %[[IDS]][%[[T]], %[[C0]]]
-  // CHECK:   %[[ROW0:.*]] = arith.index_castui %[[ID0]]
+  // CHECK:   %[[U0:.*]] = arith.index_castui %[[ID0]]
+  // CHECK:   %[[ROW0:.*]] = arith.minui %[[U0]], %[[C10]]
   // CHECK:   %[[E0:.*]] = memref.load %[[TAB]][%[[ROW0]], %[[W]]]
   // CHECK:   %[[F0:.*]] = arith.extf %[[E0]] : bf16 to f32
   // CHECK:   memref.store %[[F0]], %[[OUT]][%[[T]], %[[C0]], %[[W]]]
   // CHECK:   %[[ID1:.*]] = memref.load %[[IDS]][%[[T]], %[[C1]]]
-  // CHECK:   %[[R1:.*]] = arith.index_castui %[[ID1]]
+  // CHECK:   %[[U1:.*]] = arith.index_castui %[[ID1]]
+  // CHECK:   %[[R1:.*]] = arith.minui %[[U1]], %[[C12]]
   // CHECK:   %[[ROW1:.*]] = arith.addi %[[R1]], %[[C11]]
   // CHECK:   memref.load %[[TAB]][%[[ROW1]], %[[W]]]
   // CHECK:   memref.store %{{.*}}, %[[OUT]][%[[T]], %[[C1]], %[[W]]]

@@ -4,9 +4,11 @@
 // or fatbin with the CUDA toolkit)} -> a host shared library (for nvptx with
 // the kernels embedded; it calls the runtime's mgpu* functions).
 // --compile-to stops after a named phase and prints its IR; --dump-dir keeps
-// every phase, the PTX, cubins and the ptxas log. --report stops after the
-// fused phase and prints the static traffic model of a decode step
-// (passes/TrafficModel.h).
+// every phase, the PTX, cubins, the ptxas log and ptxas-report.txt (per
+// kernel: registers, shared memory, stack, spill bytes); --ptxas-report
+// prints that table. A kernel that spills fails the compilation unless
+// --allow-spills. --report stops after the fused phase and prints the
+// static traffic model of a decode step (passes/TrafficModel.h).
 // The graph is the whole LongCat-Flash-Lite decoder (models/DecoderGraph.h)
 // plus the stand-alone n-gram embedding entry points.
 //
@@ -71,6 +73,17 @@ static cl::opt<std::string> disableFusion(
     cl::desc("Comma-separated fusion passes to skip in the 'fused' phase, or 'all' "
              "(see docs/passes.md)"),
     cl::value_desc("names"));
+static cl::opt<ec::GatherBoundsCheck> gatherBoundsCheck(
+    "gather-bounds-check",
+    cl::desc("What a table gather (word embedding, n-gram tables) does with a row id outside "
+             "its table; the runtime rejects out-of-range token ids before every call"),
+    cl::values(clEnumValN(ec::GatherBoundsCheck::Fatal, "fatal",
+                          "abort (CPU) or trap (GPU) with a message"),
+               clEnumValN(ec::GatherBoundsCheck::Clamp, "clamp",
+                          "read the table's last row instead (default: never reads outside "
+                          "the weights, costs one min per row)"),
+               clEnumValN(ec::GatherBoundsCheck::None, "none", "no check")),
+    cl::init(ec::GatherBoundsCheck::Clamp));
 static cl::opt<bool> listFusions("list-fusions",
                                  cl::desc("Print the fusion names --disable-fusion takes, comma-separated, "
                                           "and exit"));
@@ -87,9 +100,17 @@ static cl::opt<std::string> reportFunction("report-function",
                                            cl::desc("--report: the entry function to model"),
                                            cl::init("ember_step"));
 static cl::opt<std::string> dumpDir("dump-dir",
-                                    cl::desc("Write every phase's IR, the kernels' PTX, cubins and "
-                                             "ptxas log here"),
+                                    cl::desc("Write every phase's IR, the kernels' PTX, cubins, "
+                                             "ptxas.log and ptxas-report.txt here"),
                                     cl::value_desc("dir"));
+static cl::opt<bool> ptxasReport(
+    "ptxas-report",
+    cl::desc("nvptx with ptxas (cubin, fatbin): print each kernel's registers, shared memory, "
+             "stack and spill bytes from ptxas -v to stdout (also written to "
+             "<dump-dir>/ptxas-report.txt)"));
+static cl::opt<bool> allowSpills(
+    "allow-spills",
+    cl::desc("Do not fail when ptxas reports register spills (they are still reported)"));
 
 namespace {
 
@@ -143,8 +164,9 @@ ec::KernelFormat chooseKernelFormat() {
 }
 
 /// Replaces the PTX in the module by the chosen kernel format and marks the
-/// module as an nvptx artifact; PTX, cubins and the ptxas log go to the dump
-/// directory, else to a temporary one that is kept only when ptxas fails.
+/// module as an nvptx artifact; PTX, cubins, the ptxas log and report go to
+/// the dump directory, else to a temporary one that is kept only when ptxas
+/// fails or a kernel spills.
 ec::KernelFormat embedKernels(ModuleOp module) {
   ec::KernelFormat format = chooseKernelFormat();
   std::string workDir = dumpDir;
@@ -154,12 +176,28 @@ ec::KernelFormat embedKernels(ModuleOp module) {
       fail("cannot create a temporary directory: " + ec.message());
     workDir = created.str().str();
   }
-  std::string log;
-  llvm::Error error = ec::assembleKernels(module, format, chip, workDir, log);
-  if (!dumpDir.empty() && !log.empty())
-    writeFile(dumpDir + "/ptxas.log", log);
+  ec::PtxasReport ptxas;
+  llvm::Error error = ec::assembleKernels(module, format, chip, workDir, ptxas);
+  std::string table = ec::formatPtxasReport(ptxas.kernels, chip);
+  if (!dumpDir.empty() && !ptxas.log.empty()) {
+    writeFile(dumpDir + "/ptxas.log", ptxas.log);
+    writeFile(dumpDir + "/ptxas-report.txt", table);
+  }
   if (error)
     fail(llvm::toString(std::move(error)));
+  if (format == ec::KernelFormat::Ptx) {
+    if (ptxasReport)
+      llvm::errs() << "ember-compile: no ptxas report: kernels are embedded as PTX, not "
+                      "assembled\n";
+  } else if (ptxasReport) {
+    llvm::outs() << table;
+    llvm::outs().flush(); // before the summary on stderr
+  }
+  // Spills cost local-memory traffic in every thread: fail, keeping the PTX
+  // (the work directory) for the reproducing command.
+  std::string spills = ec::describeSpills(ptxas.kernels);
+  if (!spills.empty() && !allowSpills)
+    fail("register spills (--allow-spills accepts them):\n" + spills + "PTX kept in " + workDir);
   if (dumpDir.empty())
     llvm::sys::fs::remove_directories(workDir);
   ec::addNvptxArtifactMarker(module, chip, format);
@@ -249,12 +287,14 @@ int main(int argc, char **argv) {
   std::string fusionError;
   if (failed(fusion.disable(disableFusion, fusionError)))
     fail("--disable-fusion: " + fusionError);
+  ec::LoopOptions loops;
+  loops.gatherBoundsCheck = gatherBoundsCheck;
   llvm::ArrayRef<ec::Phase> phases = ec::targetPhases(target);
   for (auto [index, phase] : llvm::enumerate(phases)) {
     PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))
       fail("invalid pass manager options");
-    ec::addPhasePasses(pm, phase, nvptx, fusion);
+    ec::addPhasePasses(pm, phase, nvptx, fusion, loops);
     if (failed(pm.run(*module)))
       fail(llvm::Twine("phase '") + ec::phaseName(phase) + "' failed for " + configPath);
     if (!dumpDir.empty())

@@ -98,8 +98,8 @@ protected:
     llvm::SmallString<128> dir;
     ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("ember-nvptx-host-test", dir));
     workDir = dir.str().str();
-    std::string log;
-    llvm::Error error = mlir::ember::assembleKernels(*module, mlir::ember::KernelFormat::Ptx, "sm_90", workDir, log);
+    mlir::ember::PtxasReport ptxas;
+    llvm::Error error = mlir::ember::assembleKernels(*module, mlir::ember::KernelFormat::Ptx, "sm_90", workDir, ptxas);
     ASSERT_FALSE(error) << llvm::toString(std::move(error));
     mlir::ember::addNvptxArtifactMarker(*module, "sm_90", mlir::ember::KernelFormat::Ptx);
     error = mlir::ember::emitHostSharedLibrary(*module, workDir + "/ngram.so");
