@@ -82,9 +82,40 @@ struct LowerNgramEmbed : OpConversionPattern<NgramEmbedOp> {
   }
 };
 
+/// One thread per token: router_topk's body (buildRouterTopk) with each
+/// logit load replaced by its dot product u[t] . classifier[e], so the
+/// logits never reach memory at the price of recomputing them.
+struct LowerFusedRouter : OpConversionPattern<FusedRouterOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(FusedRouterOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value u = adaptor.getU(), classifier = adaptor.getClassifier();
+    Value tokens = dimOf(rewriter, loc, u, 0), inputs = dimOf(rewriter, loc, u, 1);
+    Value numExperts = dimOf(rewriter, loc, classifier, 0);
+    Value k = dimOf(rewriter, loc, adaptor.getExperts(), 1);
+    buildParallelNest(rewriter, loc, tokens, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+      Value t = ivs[0];
+      auto logit = [&](OpBuilder &b, Location loc, Value e) {
+        return buildDotProduct(
+            b, loc, inputs, f32Constant(b, loc, 0.0),
+            [&](OpBuilder &b, Location loc, Value i) { return loadF32(b, loc, u, {t, i}); },
+            [&](OpBuilder &b, Location loc, Value i) {
+              return loadF32(b, loc, classifier, {e, i});
+            });
+      };
+      buildRouterTopk(b, loc, t, numExperts, k, logit, adaptor.getBias(), adaptor.getExperts(),
+                      adaptor.getWeights(), op.getScalingAttr().getValueAsDouble());
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::ember::populateFusedLoweringPatterns(RewritePatternSet &patterns) {
   patterns.add<LowerSwiGlu>(patterns.getContext());
   patterns.add<LowerNgramEmbed>(patterns.getContext());
+  patterns.add<LowerFusedRouter>(patterns.getContext());
 }
