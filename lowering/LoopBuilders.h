@@ -86,6 +86,14 @@ inline Value buildSilu(OpBuilder &b, Location loc, Value z) {
   return arith::DivFOp::create(b, loc, z, denominator);
 }
 
+/// Token t's router (router_topk's semantics): softmax over the R+Z =
+/// `numExperts` logits, top-k of p + bias, experts[t, j] = e_j and
+/// weights[t, j] = p[e_j] * scaling. `logit(e)` yields logit e; it is called
+/// k + 2 times per expert, so fused_router computes it in place of a load.
+void buildRouterTopk(OpBuilder &b, Location loc, Value t, Value numExperts, Value k,
+                     function_ref<Value(OpBuilder &, Location, Value)> logit, Value bias,
+                     Value experts, Value weights, double scaling);
+
 // Conversion patterns, one file per op family.
 enum class GatherBoundsCheck;
 void populateNgramLoweringPatterns(RewritePatternSet &patterns, GatherBoundsCheck boundsCheck);

@@ -92,10 +92,54 @@ private:
   GatherBoundsCheck boundsCheck;
 };
 
+/// One thread per token: router_topk's body (buildRouterTopk) reading the
+/// token's logits from a scratch row of its own instead of a [T, R+Z]
+/// buffer.
+struct LowerFusedRouter : OpConversionPattern<FusedRouterOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(FusedRouterOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value u = adaptor.getU(), classifier = adaptor.getClassifier();
+    Value tokens = dimOf(rewriter, loc, u, 0), inputs = dimOf(rewriter, loc, u, 1);
+    Value numExperts = dimOf(rewriter, loc, classifier, 0);
+    Value k = dimOf(rewriter, loc, adaptor.getExperts(), 1);
+    auto classifierType = cast<MemRefType>(classifier.getType());
+    // Each thread's logits live in its own scratch row (registers or local
+    // memory on the GPU), computed once: the selection reads them k + 2 times.
+    auto logitsType = MemRefType::get({classifierType.getDimSize(0)}, rewriter.getF32Type());
+    buildParallelNest(rewriter, loc, tokens, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+      Value t = ivs[0];
+      Value logits = logitsType.hasStaticShape()
+                         ? memref::AllocaOp::create(b, loc, logitsType).getResult()
+                         : memref::AllocaOp::create(b, loc, logitsType, ValueRange{numExperts}).getResult();
+      scf::ForOp fill = scf::ForOp::create(b, loc, indexConstant(b, loc, 0), numExperts, indexConstant(b, loc, 1));
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(fill.getBody());
+        Value e = fill.getInductionVar();
+        Value logit = buildDotProduct(
+            b, loc, inputs, f32Constant(b, loc, 0.0),
+            [&](OpBuilder &b, Location loc, Value i) { return loadF32(b, loc, u, {t, i}); },
+            [&](OpBuilder &b, Location loc, Value i) { return loadF32(b, loc, classifier, {e, i}); });
+        memref::StoreOp::create(b, loc, logit, logits, ValueRange{e});
+      }
+      auto logit = [&](OpBuilder &b, Location loc, Value e) {
+        return memref::LoadOp::create(b, loc, logits, ValueRange{e}).getResult();
+      };
+      buildRouterTopk(b, loc, t, numExperts, k, logit, adaptor.getBias(), adaptor.getExperts(),
+                      adaptor.getWeights(), op.getScalingAttr().getValueAsDouble());
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::ember::populateFusedLoweringPatterns(RewritePatternSet &patterns,
                                                 GatherBoundsCheck boundsCheck) {
   patterns.add<LowerSwiGlu>(patterns.getContext());
   patterns.add<LowerNgramEmbed>(patterns.getContext(), boundsCheck);
+  patterns.add<LowerFusedRouter>(patterns.getContext());
 }

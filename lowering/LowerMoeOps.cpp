@@ -45,76 +45,26 @@ RoutedRow loadRoutedRow(OpBuilder &b, Location loc, Value order, Value experts, 
   return {a, t, loadIndex(b, loc, experts, ValueRange{t, j})};
 }
 
-/// Softmax + biased top-k, one token per iteration. The max and the sum of
-/// the softmax are sequential loops; the k rounds are an argmax over the
-/// experts that come strictly after the previous choice in (score
-/// descending, index ascending) order, so no scratch memory is needed.
+/// One token per iteration; the per-token body is buildRouterTopk, which
+/// fused_router shares.
 struct LowerRouterTopk : OpConversionPattern<RouterTopkOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(RouterTopkOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Value logits = adaptor.getLogits(), bias = adaptor.getBias();
-    Value experts = adaptor.getExperts(), weights = adaptor.getWeights();
+    Value logits = adaptor.getLogits();
     Value tokens = dimOf(rewriter, loc, logits, 0);
     Value numExperts = dimOf(rewriter, loc, logits, 1);
-    Value k = dimOf(rewriter, loc, experts, 1);
-    double scalingValue = op.getScalingAttr().getValueAsDouble();
+    Value k = dimOf(rewriter, loc, adaptor.getExperts(), 1);
     buildParallelNest(rewriter, loc, tokens, [&](OpBuilder &b, Location loc, ValueRange ivs) {
       Value t = ivs[0];
-      float inf = std::numeric_limits<float>::infinity();
-      Value posInf = f32Constant(b, loc, inf), negInf = f32Constant(b, loc, -inf);
-      Value noIndex = indexConstant(b, loc, -1);
-      auto logit = [&](OpBuilder &b, Location loc, Value e) {
-        return memref::LoadOp::create(b, loc, logits, ValueRange{t, e}).getResult();
-      };
-      Value max = buildSequentialLoop(
-          b, loc, numExperts, negInf, [&](OpBuilder &b, Location loc, Value e, ValueRange acc) {
-            return SmallVector<Value>{arith::MaximumFOp::create(b, loc, acc[0], logit(b, loc, e))};
-          })[0];
-      auto shiftedExp = [&](OpBuilder &b, Location loc, Value e) {
-        return math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, logit(b, loc, e), max))
-            .getResult();
-      };
-      Value sum = buildSequentialLoop(
-          b, loc, numExperts, f32Constant(b, loc, 0.0),
-          [&](OpBuilder &b, Location loc, Value e, ValueRange acc) {
-            return SmallVector<Value>{arith::AddFOp::create(b, loc, acc[0], shiftedExp(b, loc, e))};
-          })[0];
-      Value scaling = f32Constant(b, loc, scalingValue);
-
-      // Round j: carries the previous choice's (score, index).
-      buildSequentialLoop(
-          b, loc, k, ValueRange{posInf, noIndex},
-          [&](OpBuilder &b, Location loc, Value j, ValueRange prev) {
-            // (best score, best index, best probability) among the candidates.
-            ValueRange best = buildSequentialLoop(
-                b, loc, numExperts, ValueRange{negInf, noIndex, f32Constant(b, loc, 0.0)},
-                [&](OpBuilder &b, Location loc, Value e, ValueRange acc) {
-                  Value p = arith::DivFOp::create(b, loc, shiftedExp(b, loc, e), sum);
-                  Value biasE = memref::LoadOp::create(b, loc, bias, e);
-                  Value score = arith::AddFOp::create(b, loc, p, biasE);
-                  Value lower = arith::CmpFOp::create(b, loc, CmpFPredicate::OLT, score, prev[0]);
-                  Value tie = arith::AndIOp::create(
-                      b, loc, arith::CmpFOp::create(b, loc, CmpFPredicate::OEQ, score, prev[0]),
-                      arith::CmpIOp::create(b, loc, CmpIPredicate::sgt, e, prev[1]));
-                  Value candidate = arith::OrIOp::create(b, loc, lower, tie);
-                  // Strictly greater keeps the lower index among equal scores.
-                  Value better = arith::OrIOp::create(
-                      b, loc, arith::CmpFOp::create(b, loc, CmpFPredicate::OGT, score, acc[0]),
-                      arith::CmpIOp::create(b, loc, CmpIPredicate::slt, acc[1],
-                                            indexConstant(b, loc, 0)));
-                  Value take = arith::AndIOp::create(b, loc, candidate, better);
-                  return SmallVector<Value>{arith::SelectOp::create(b, loc, take, score, acc[0]),
-                                            arith::SelectOp::create(b, loc, take, e, acc[1]),
-                                            arith::SelectOp::create(b, loc, take, p, acc[2])};
-                });
-            Value id = arith::IndexCastOp::create(b, loc, b.getI32Type(), best[1]);
-            memref::StoreOp::create(b, loc, id, experts, ValueRange{t, j});
-            Value weight = arith::MulFOp::create(b, loc, best[2], scaling);
-            memref::StoreOp::create(b, loc, weight, weights, ValueRange{t, j});
-            return SmallVector<Value>{best[0], best[1]};
-          });
+      buildRouterTopk(
+          b, loc, t, numExperts, k,
+          [&](OpBuilder &b, Location loc, Value e) {
+            return memref::LoadOp::create(b, loc, logits, ValueRange{t, e}).getResult();
+          },
+          adaptor.getBias(), adaptor.getExperts(), adaptor.getWeights(),
+          op.getScalingAttr().getValueAsDouble());
     });
     rewriter.eraseOp(op);
     return success();
@@ -284,6 +234,65 @@ struct LowerMoeCombine : OpConversionPattern<MoeCombineOp> {
 };
 
 } // namespace
+
+/// The max and the sum of the softmax are sequential loops; the k rounds
+/// are an argmax over the experts that come strictly after the previous
+/// choice in (score descending, index ascending) order, so no scratch memory
+/// is needed.
+void mlir::ember::buildRouterTopk(OpBuilder &b, Location loc, Value t, Value numExperts, Value k,
+                                  function_ref<Value(OpBuilder &, Location, Value)> logit,
+                                  Value bias, Value experts, Value weights, double scalingValue) {
+  float inf = std::numeric_limits<float>::infinity();
+  Value posInf = f32Constant(b, loc, inf), negInf = f32Constant(b, loc, -inf);
+  Value noIndex = indexConstant(b, loc, -1);
+  Value max = buildSequentialLoop(
+      b, loc, numExperts, negInf, [&](OpBuilder &b, Location loc, Value e, ValueRange acc) {
+        return SmallVector<Value>{arith::MaximumFOp::create(b, loc, acc[0], logit(b, loc, e))};
+      })[0];
+  auto shiftedExp = [&](OpBuilder &b, Location loc, Value e) {
+    return math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, logit(b, loc, e), max))
+        .getResult();
+  };
+  Value sum = buildSequentialLoop(
+      b, loc, numExperts, f32Constant(b, loc, 0.0),
+      [&](OpBuilder &b, Location loc, Value e, ValueRange acc) {
+        return SmallVector<Value>{arith::AddFOp::create(b, loc, acc[0], shiftedExp(b, loc, e))};
+      })[0];
+  Value scaling = f32Constant(b, loc, scalingValue);
+
+  // Round j: carries the previous choice's (score, index).
+  buildSequentialLoop(
+      b, loc, k, ValueRange{posInf, noIndex},
+      [&](OpBuilder &b, Location loc, Value j, ValueRange prev) {
+        // (best score, best index, best probability) among the candidates.
+        ValueRange best = buildSequentialLoop(
+            b, loc, numExperts, ValueRange{negInf, noIndex, f32Constant(b, loc, 0.0)},
+            [&](OpBuilder &b, Location loc, Value e, ValueRange acc) {
+              Value p = arith::DivFOp::create(b, loc, shiftedExp(b, loc, e), sum);
+              Value biasE = memref::LoadOp::create(b, loc, bias, e);
+              Value score = arith::AddFOp::create(b, loc, p, biasE);
+              Value lower = arith::CmpFOp::create(b, loc, CmpFPredicate::OLT, score, prev[0]);
+              Value tie = arith::AndIOp::create(
+                  b, loc, arith::CmpFOp::create(b, loc, CmpFPredicate::OEQ, score, prev[0]),
+                  arith::CmpIOp::create(b, loc, CmpIPredicate::sgt, e, prev[1]));
+              Value candidate = arith::OrIOp::create(b, loc, lower, tie);
+              // Strictly greater keeps the lower index among equal scores.
+              Value better = arith::OrIOp::create(
+                  b, loc, arith::CmpFOp::create(b, loc, CmpFPredicate::OGT, score, acc[0]),
+                  arith::CmpIOp::create(b, loc, CmpIPredicate::slt, acc[1],
+                                        indexConstant(b, loc, 0)));
+              Value take = arith::AndIOp::create(b, loc, candidate, better);
+              return SmallVector<Value>{arith::SelectOp::create(b, loc, take, score, acc[0]),
+                                        arith::SelectOp::create(b, loc, take, e, acc[1]),
+                                        arith::SelectOp::create(b, loc, take, p, acc[2])};
+            });
+        Value id = arith::IndexCastOp::create(b, loc, b.getI32Type(), best[1]);
+        memref::StoreOp::create(b, loc, id, experts, ValueRange{t, j});
+        Value weight = arith::MulFOp::create(b, loc, best[2], scaling);
+        memref::StoreOp::create(b, loc, weight, weights, ValueRange{t, j});
+        return SmallVector<Value>{best[0], best[1]};
+      });
+}
 
 void mlir::ember::populateMoeLoweringPatterns(RewritePatternSet &patterns) {
   patterns.add<LowerRouterTopk, LowerMoeDispatch, LowerExpertGateUp, LowerExpertDown,

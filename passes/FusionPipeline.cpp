@@ -26,6 +26,7 @@ struct Fusion {
 const Fusion kFusions[] = {
     {"swiglu", &FusionOptions::swiglu, [] { return createEmberFuseSwiGlu(); }},
     {"ngram", &FusionOptions::ngram, [] { return createEmberFuseNgram(); }},
+    {"router", &FusionOptions::router, [] { return createEmberFuseRouter(); }},
 };
 
 struct FusionPipelineOptions : PassPipelineOptions<FusionPipelineOptions> {

@@ -19,6 +19,7 @@ namespace mlir::ember {
 struct FusionOptions {
   bool swiglu = true;
   bool ngram = true;
+  bool router = true;
 
   /// Turns off the comma-separated fusions of `names` ("all" for every
   /// one); an unknown name is an error listing the known ones.

@@ -64,4 +64,28 @@ def EmberFuseNgram : Pass<"ember-fuse-ngram", "func::FuncOp"> {
   let dependentDialects = ["::mlir::ember::EmberDialect"];
 }
 
+def EmberFuseRouter : Pass<"ember-fuse-router", "func::FuncOp"> {
+  let summary = "Fuse the router matmul and router_topk into ember.fused_router";
+  let description = [{
+    Rewrites the MoE router,
+
+    ```mlir
+    ember.linear %u, %classifier into %logits
+    ember.router_topk %logits, %bias into %experts, %weights {n_routed, scaling}
+    ```
+
+    (the linear not accumulating, with only allocations or side-effect-free
+    ops between the two, `%logits` allocated by `memref.alloc` and used by
+    nothing but these two ops and its deallocation) into
+    `ember.fused_router %u, %classifier, %bias into %experts, %weights`: one
+    kernel, one thread per token, that computes the logits, the softmax and
+    the biased top-k without writing the `[T, R+Z]` logits to memory. The
+    logits buffer is removed.
+  }];
+  let statistics = [
+    Statistic<"numFused", "fused-routers", "Routers fused into ember.fused_router">
+  ];
+  let dependentDialects = ["::mlir::ember::EmberDialect"];
+}
+
 #endif // EMBER_PASSES_TD

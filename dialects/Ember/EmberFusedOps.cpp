@@ -38,3 +38,21 @@ LogicalResult NgramEmbedOp::verify() {
                          << config.getTotalRows();
   return success();
 }
+
+LogicalResult FusedRouterOp::verify() {
+  Value u = getU(), classifier = getClassifier(), bias = getBias(), experts = getExperts(),
+        weights = getWeights();
+  for (auto [value, name, rank] : {std::tuple<Value, StringRef, int64_t>{u, "u", 2},
+                                   {classifier, "classifier", 2},
+                                   {bias, "bias", 1},
+                                   {experts, "experts", 2},
+                                   {weights, "weights", 2}})
+    if (failed(verifyRank(*this, value, name, rank)))
+      return failure();
+  if (failed(verifyDimsAgree(*this, u, "u", 1, classifier, "classifier", 1)) ||
+      failed(verifyDimsAgree(*this, experts, "experts", 0, u, "u", 0)) ||
+      failed(verifyDimsAgree(*this, weights, "weights", 0, u, "u", 0)))
+    return failure();
+  return verifyRouterChoices(*this, getNRouted(), classifier, "classifier", 0, bias, experts,
+                             weights);
+}

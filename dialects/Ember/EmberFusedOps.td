@@ -58,3 +58,35 @@ def Ember_NgramEmbedOp : Ember_Op<"ngram_embed", [Ember_OwnTraffic]> {
   }];
   let hasVerifier = 1;
 }
+
+def Ember_FusedRouterOp : Ember_Op<"fused_router"> {
+  let summary = "Fused MoE router: logits = u W^T, then router_topk's softmax and biased top-k";
+  let description = [{
+    `ember.linear %u, %classifier` followed by `ember.router_topk` in one
+    kernel (ember-fuse-router): per token t, `logits[e] = u[t] . classifier[e]`
+    (f32) over the R+Z experts, then exactly router_topk's semantics
+    (f32 softmax, top-k of `p + bias` in descending score order with ties
+    to the lower index, `weights[t, j] = p[e_j] * scaling`, ids >= `n_routed`
+    are zero experts). The `[T, R+Z]` logits are never written to memory:
+    each token's thread recomputes them where router_topk would load them.
+    `u` is `[T, D]`, `classifier` `[R+Z, D]`, `bias` `[R+Z]`,
+    `experts`/`weights` `[T, k]`.
+
+    ```mlir
+    ember.fused_router %u, %classifier, %bias into %experts, %weights
+        {n_routed = 8 : i64, scaling = 6.000000e+00 : f32}
+        : memref<?x96xf32>, memref<12x96xf32>, memref<12xf32> into memref<?x3xi32>, memref<?x3xf32>
+    ```
+  }];
+  let arguments = (ins Arg<F32MemRef, "router input u [T, D]", [MemRead]>:$u,
+                       Arg<Ember_WeightMemRef, "router classifier [R+Z, D]", [MemRead]>:$classifier,
+                       Arg<F32MemRef, "score correction bias [R+Z]", [MemRead]>:$bias,
+                       Arg<I32MemRef, "chosen experts [T, k]", [MemWrite]>:$experts,
+                       Arg<F32MemRef, "routing weights [T, k]", [MemWrite]>:$weights,
+                       I64Attr:$n_routed, F32Attr:$scaling);
+  let assemblyFormat = [{
+    $u `,` $classifier `,` $bias `into` $experts `,` $weights attr-dict
+    `:` type($u) `,` type($classifier) `,` type($bias) `into` type($experts) `,` type($weights)
+  }];
+  let hasVerifier = 1;
+}

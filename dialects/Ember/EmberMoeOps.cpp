@@ -18,14 +18,6 @@ LogicalResult verifyRanks(Operation *op,
   return success();
 }
 
-/// n_routed is an I64Attr read back as uint64_t; it is a signed i64.
-LogicalResult verifyNumRouted(Operation *op, uint64_t value) {
-  int64_t numRouted = static_cast<int64_t>(value);
-  if (numRouted < 1)
-    return op->emitOpError() << "n_routed must be >= 1, got " << numRouted;
-  return success();
-}
-
 /// k = experts dim 1 must be >= 1 where static.
 LogicalResult verifyTopK(Operation *op, Value experts) {
   int64_t k = memrefType(experts).getDimSize(1);
@@ -57,6 +49,39 @@ LogicalResult verifyAssignmentDim(Operation *op, Value value, StringRef name, un
 
 } // namespace
 
+LogicalResult mlir::ember::verifyRouterChoices(Operation *op, uint64_t nRouted, Value scores,
+                                               StringRef scoresName, unsigned expertDim,
+                                               Value bias, Value experts, Value weights) {
+  if (failed(verifyNumRouted(op, nRouted)) ||
+      failed(verifyDimsAgree(op, bias, "bias", 0, scores, scoresName, expertDim)) ||
+      failed(verifyDimsAgree(op, weights, "weights", 1, experts, "experts", 1)))
+    return failure();
+  // k is whichever of experts/weights dim 1 is static (they agree if both are).
+  Value topk = ShapedType::isStatic(memrefType(experts).getDimSize(1)) ? experts : weights;
+  StringRef topkName = topk == experts ? "experts" : "weights";
+  int64_t k = memrefType(topk).getDimSize(1);
+  // R+Z is whichever of scores dim `expertDim` / bias dim 0 is static.
+  int64_t numExperts = memrefType(scores).getDimSize(expertDim);
+  std::string numExpertsFrom = (scoresName + " dim " + Twine(expertDim)).str();
+  if (ShapedType::isDynamic(numExperts)) {
+    numExperts = memrefType(bias).getDimSize(0);
+    numExpertsFrom = "bias dim 0";
+  }
+  if (ShapedType::isStatic(k) && k < 1)
+    return op->emitOpError() << topkName << " dim 1 (k) must be >= 1, got " << k;
+  if (ShapedType::isDynamic(numExperts))
+    return success();
+  if (static_cast<int64_t>(nRouted) > numExperts)
+    return op->emitOpError() << "n_routed (" << nRouted
+                             << ") must be <= the number of experts R+Z (" << numExperts << ", "
+                             << numExpertsFrom << ")";
+  if (ShapedType::isStatic(k) && k > numExperts)
+    return op->emitOpError() << topkName << " dim 1 (k = " << k
+                             << ") must be <= the number of experts R+Z (" << numExperts << ", "
+                             << numExpertsFrom << ")";
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // RouterTopkOp
 //===----------------------------------------------------------------------===//
@@ -67,36 +92,10 @@ LogicalResult RouterTopkOp::verify() {
                                  {bias, "bias", 1},
                                  {experts, "experts", 2},
                                  {weights, "weights", 2}})) ||
-      failed(verifyNumRouted(*this, getNRouted())) ||
-      failed(verifyDimsAgree(*this, bias, "bias", 0, logits, "logits", 1)) ||
       failed(verifyDimsAgree(*this, experts, "experts", 0, logits, "logits", 0)) ||
-      failed(verifyDimsAgree(*this, weights, "weights", 0, logits, "logits", 0)) ||
-      failed(verifyDimsAgree(*this, weights, "weights", 1, experts, "experts", 1)))
+      failed(verifyDimsAgree(*this, weights, "weights", 0, logits, "logits", 0)))
     return failure();
-  // k is whichever of experts/weights dim 1 is static (they agree if both are).
-  Value topk = ShapedType::isStatic(memrefType(experts).getDimSize(1)) ? experts : weights;
-  StringRef topkName = topk == experts ? "experts" : "weights";
-  int64_t k = memrefType(topk).getDimSize(1);
-  // R+Z is whichever of logits dim 1 / bias dim 0 is static.
-  int64_t numExperts = memrefType(logits).getDimSize(1);
-  StringRef numExpertsFrom = "logits dim 1";
-  if (ShapedType::isDynamic(numExperts)) {
-    numExperts = memrefType(bias).getDimSize(0);
-    numExpertsFrom = "bias dim 0";
-  }
-  if (ShapedType::isStatic(k) && k < 1)
-    return emitOpError() << topkName << " dim 1 (k) must be >= 1, got " << k;
-  if (ShapedType::isDynamic(numExperts))
-    return success();
-  if (static_cast<int64_t>(getNRouted()) > numExperts)
-    return emitOpError() << "n_routed (" << getNRouted()
-                         << ") must be <= the number of experts R+Z (" << numExperts << ", "
-                         << numExpertsFrom << ")";
-  if (ShapedType::isStatic(k) && k > numExperts)
-    return emitOpError() << topkName << " dim 1 (k = " << k
-                         << ") must be <= the number of experts R+Z (" << numExperts << ", "
-                         << numExpertsFrom << ")";
-  return success();
+  return verifyRouterChoices(*this, getNRouted(), logits, "logits", 1, bias, experts, weights);
 }
 
 LogicalResult RouterTopkOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &) {

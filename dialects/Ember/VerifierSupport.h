@@ -16,6 +16,14 @@ inline LogicalResult verifyRank(Operation *op, Value value, StringRef name, int6
   return success();
 }
 
+/// n_routed is an I64Attr read back as uint64_t; it is a signed i64.
+inline LogicalResult verifyNumRouted(Operation *op, uint64_t value) {
+  int64_t numRouted = static_cast<int64_t>(value);
+  if (numRouted < 1)
+    return op->emitOpError() << "n_routed must be >= 1, got " << numRouted;
+  return success();
+}
+
 /// Dimension `dimA` of `a` and `dimB` of `b` must agree where both are static.
 inline LogicalResult verifyDimsAgree(Operation *op, Value a, StringRef nameA, unsigned dimA,
                                      Value b, StringRef nameB, unsigned dimB) {
@@ -26,6 +34,13 @@ inline LogicalResult verifyDimsAgree(Operation *op, Value a, StringRef nameA, un
                              << nameB << " dim " << dimB << " (" << sizeB << ")";
   return success();
 }
+
+/// The router checks shared by router_topk and fused_router: n_routed >= 1,
+/// bias [R+Z] against `scores` dim `expertDim` (R+Z), weights dim 1 against
+/// experts dim 1 (k), and where known 1 <= k <= R+Z and n_routed <= R+Z.
+LogicalResult verifyRouterChoices(Operation *op, uint64_t nRouted, Value scores,
+                                  StringRef scoresName, unsigned expertDim, Value bias,
+                                  Value experts, Value weights);
 
 inline bool hasStaticZeroDim(Value value) {
   return llvm::is_contained(memrefType(value).getShape(), 0);

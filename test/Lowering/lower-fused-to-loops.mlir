@@ -64,3 +64,44 @@ func.func @ngram_embed(%table: memref<?x?xi32>, %slot: index, %pos: index, %embe
   ember.ngram_embed %table[%slot, %pos], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<?x?xi32>, memref<5x8xbf16>, memref<24x4xbf16>, memref<2x8x4xbf16> into memref<?x8xf32>
   return
 }
+
+// -----
+
+// One thread per token: its R+Z logits (dot products over D) into a
+// per-thread scratch row (memref.alloca: registers or local memory, no
+// [T, R+Z] buffer), then router_topk's loops (max, sum, k rounds of argmax)
+// read that row; only the choices are stored.
+// CHECK-LABEL: func @fused_router
+// CHECK-SAME: (%[[U:[^:]+]]: memref<?x8xf32>, %[[C:[^:]+]]: memref<12x8xbf16>, %[[B:[^:]+]]: memref<12xf32>, %[[E:[^:]+]]: memref<?x3xi32>, %[[W:[^:]+]]: memref<?x3xf32>)
+func.func @fused_router(%u: memref<?x8xf32>, %c: memref<12x8xbf16>, %b: memref<12xf32>, %e: memref<?x3xi32>, %w: memref<?x3xf32>) {
+  // CHECK-DAG: %[[SCALE:[^ ]+]] = arith.constant 6.000000e+00 : f32
+  // CHECK-DAG: %[[C3:[^ ]+]] = arith.constant 3 : index
+  // CHECK-DAG: %[[C8:[^ ]+]] = arith.constant 8 : index
+  // CHECK-DAG: %[[C12:[^ ]+]] = arith.constant 12 : index
+  // CHECK-NOT: memref.alloc(
+  // CHECK: scf.parallel (%[[T:[^ ]+]]) =
+  // CHECK:   %[[LOGITS:[^ ]+]] = memref.alloca() : memref<12xf32>
+  // CHECK:   scf.for %[[E0:[^ ]+]] = %{{[^ ]+}} to %[[C12]]
+  // CHECK:     %[[L0:[^ ]+]] = scf.for %[[I0:[^ ]+]] = %{{[^ ]+}} to %[[C8]]
+  // CHECK-DAG:   memref.load %[[C]][%[[E0]], %[[I0]]]
+  // CHECK-DAG:   memref.load %[[U]][%[[T]], %[[I0]]]
+  // CHECK:     memref.store %[[L0]], %[[LOGITS]][%[[E0]]]
+  // CHECK:   %[[MAX:[^ ]+]] = scf.for %[[E1:[^ ]+]] = %{{[^ ]+}} to %[[C12]]
+  // CHECK:     memref.load %[[LOGITS]][%[[E1]]]
+  // CHECK:   %[[SUM:[^ ]+]] = scf.for
+  // CHECK:   scf.for %[[J:[^ ]+]] = %{{[^ ]+}} to %[[C3]]
+  // CHECK:     %[[BEST:[^ ]+]]:3 = scf.for %[[EI:[^ ]+]] = %{{[^ ]+}} to %[[C12]]
+  // CHECK:       %[[L2:[^ ]+]] = memref.load %[[LOGITS]][%[[EI]]]
+  // CHECK:       %[[SH:[^ ]+]] = arith.subf %[[L2]], %[[MAX]] : f32
+  // CHECK:       %[[X:[^ ]+]] = math.exp %[[SH]]
+  // CHECK:       %[[P:[^ ]+]] = arith.divf %[[X]], %[[SUM]] : f32
+  // CHECK:       %[[BIAS:[^ ]+]] = memref.load %[[B]][%[[EI]]]
+  // CHECK:       arith.addf %[[P]], %[[BIAS]] : f32
+  // CHECK:     %[[ID:[^ ]+]] = arith.index_cast %[[BEST]]#1 : index to i32
+  // CHECK:     memref.store %[[ID]], %[[E]][%[[T]], %[[J]]]
+  // CHECK:     %[[WT:[^ ]+]] = arith.mulf %[[BEST]]#2, %[[SCALE]] : f32
+  // CHECK:     memref.store %[[WT]], %[[W]][%[[T]], %[[J]]]
+  // CHECK-NOT: memref.store %{{.*}}, %[[E]]
+  ember.fused_router %u, %c, %b into %e, %w {n_routed = 8 : i64, scaling = 6.0 : f32} : memref<?x8xf32>, memref<12x8xbf16>, memref<12xf32> into memref<?x3xi32>, memref<?x3xf32>
+  return
+}

@@ -82,3 +82,129 @@ func.func @ngram_embed_rows(%table: memref<?x?xi32>, %s: index, %p: index, %embe
   ember.ngram_embed %table[%s, %p], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<?x?xi32>, memref<5x8xf32>, memref<23x4xf32>, memref<2x8x4xf32> into memref<?x8xf32>
   return
 }
+
+// -----
+func.func @fused_router_u_rank(%u: memref<96xf32>, %c: memref<12x96xf32>, %b: memref<12xf32>, %e: memref<?x3xi32>, %w: memref<?x3xf32>) {
+  // expected-error @+1 {{u must have rank 2, got rank 1}}
+  ember.fused_router %u, %c, %b into %e, %w {n_routed = 8 : i64, scaling = 6.0 : f32} : memref<96xf32>, memref<12x96xf32>, memref<12xf32> into memref<?x3xi32>, memref<?x3xf32>
+  return
+}
+
+// -----
+func.func @fused_router_classifier_rank(%u: memref<?x96xf32>, %c: memref<12x96x1xf32>, %b: memref<12xf32>, %e: memref<?x3xi32>, %w: memref<?x3xf32>) {
+  // expected-error @+1 {{classifier must have rank 2, got rank 3}}
+  ember.fused_router %u, %c, %b into %e, %w {n_routed = 8 : i64, scaling = 6.0 : f32} : memref<?x96xf32>, memref<12x96x1xf32>, memref<12xf32> into memref<?x3xi32>, memref<?x3xf32>
+  return
+}
+
+// -----
+func.func @fused_router_bias_rank(%u: memref<?x96xf32>, %c: memref<12x96xf32>, %b: memref<1x12xf32>, %e: memref<?x3xi32>, %w: memref<?x3xf32>) {
+  // expected-error @+1 {{bias must have rank 1, got rank 2}}
+  ember.fused_router %u, %c, %b into %e, %w {n_routed = 8 : i64, scaling = 6.0 : f32} : memref<?x96xf32>, memref<12x96xf32>, memref<1x12xf32> into memref<?x3xi32>, memref<?x3xf32>
+  return
+}
+
+// -----
+func.func @fused_router_experts_rank(%u: memref<?x96xf32>, %c: memref<12x96xf32>, %b: memref<12xf32>, %e: memref<?xi32>, %w: memref<?x3xf32>) {
+  // expected-error @+1 {{experts must have rank 2, got rank 1}}
+  ember.fused_router %u, %c, %b into %e, %w {n_routed = 8 : i64, scaling = 6.0 : f32} : memref<?x96xf32>, memref<12x96xf32>, memref<12xf32> into memref<?xi32>, memref<?x3xf32>
+  return
+}
+
+// -----
+func.func @fused_router_weights_rank(%u: memref<?x96xf32>, %c: memref<12x96xf32>, %b: memref<12xf32>, %e: memref<?x3xi32>, %w: memref<?x3x1xf32>) {
+  // expected-error @+1 {{weights must have rank 2, got rank 3}}
+  ember.fused_router %u, %c, %b into %e, %w {n_routed = 8 : i64, scaling = 6.0 : f32} : memref<?x96xf32>, memref<12x96xf32>, memref<12xf32> into memref<?x3xi32>, memref<?x3x1xf32>
+  return
+}
+
+// -----
+func.func @fused_router_experts_type(%u: memref<?x96xf32>, %c: memref<12x96xf32>, %b: memref<12xf32>, %e: memref<?x3xf32>, %w: memref<?x3xf32>) {
+  // expected-error @+1 {{operand #3 must be memref of 32-bit signless integer values}}
+  ember.fused_router %u, %c, %b into %e, %w {n_routed = 8 : i64, scaling = 6.0 : f32} : memref<?x96xf32>, memref<12x96xf32>, memref<12xf32> into memref<?x3xf32>, memref<?x3xf32>
+  return
+}
+
+// -----
+func.func @fused_router_classifier_type(%u: memref<?x96xf32>, %c: memref<12x96xi8>, %b: memref<12xf32>, %e: memref<?x3xi32>, %w: memref<?x3xf32>) {
+  // expected-error @+1 {{operand #1 must be memref of 32-bit float or bfloat16 type or 16-bit float values}}
+  ember.fused_router %u, %c, %b into %e, %w {n_routed = 8 : i64, scaling = 6.0 : f32} : memref<?x96xf32>, memref<12x96xi8>, memref<12xf32> into memref<?x3xi32>, memref<?x3xf32>
+  return
+}
+
+// -----
+func.func @fused_router_inner(%u: memref<?x64xf32>, %c: memref<12x96xf32>, %b: memref<12xf32>, %e: memref<?x3xi32>, %w: memref<?x3xf32>) {
+  // expected-error @+1 {{u dim 1 (64) must equal classifier dim 1 (96)}}
+  ember.fused_router %u, %c, %b into %e, %w {n_routed = 8 : i64, scaling = 6.0 : f32} : memref<?x64xf32>, memref<12x96xf32>, memref<12xf32> into memref<?x3xi32>, memref<?x3xf32>
+  return
+}
+
+// -----
+func.func @fused_router_experts_tokens(%u: memref<4x96xf32>, %c: memref<12x96xf32>, %b: memref<12xf32>, %e: memref<5x3xi32>, %w: memref<4x3xf32>) {
+  // expected-error @+1 {{experts dim 0 (5) must equal u dim 0 (4)}}
+  ember.fused_router %u, %c, %b into %e, %w {n_routed = 8 : i64, scaling = 6.0 : f32} : memref<4x96xf32>, memref<12x96xf32>, memref<12xf32> into memref<5x3xi32>, memref<4x3xf32>
+  return
+}
+
+// -----
+func.func @fused_router_weights_tokens(%u: memref<4x96xf32>, %c: memref<12x96xf32>, %b: memref<12xf32>, %e: memref<4x3xi32>, %w: memref<5x3xf32>) {
+  // expected-error @+1 {{weights dim 0 (5) must equal u dim 0 (4)}}
+  ember.fused_router %u, %c, %b into %e, %w {n_routed = 8 : i64, scaling = 6.0 : f32} : memref<4x96xf32>, memref<12x96xf32>, memref<12xf32> into memref<4x3xi32>, memref<5x3xf32>
+  return
+}
+
+// -----
+func.func @fused_router_n_routed(%u: memref<?x96xf32>, %c: memref<12x96xf32>, %b: memref<12xf32>, %e: memref<?x3xi32>, %w: memref<?x3xf32>) {
+  // expected-error @+1 {{n_routed must be >= 1, got 0}}
+  ember.fused_router %u, %c, %b into %e, %w {n_routed = 0 : i64, scaling = 6.0 : f32} : memref<?x96xf32>, memref<12x96xf32>, memref<12xf32> into memref<?x3xi32>, memref<?x3xf32>
+  return
+}
+
+// -----
+func.func @fused_router_bias_experts(%u: memref<?x96xf32>, %c: memref<12x96xf32>, %b: memref<11xf32>, %e: memref<?x3xi32>, %w: memref<?x3xf32>) {
+  // expected-error @+1 {{bias dim 0 (11) must equal classifier dim 0 (12)}}
+  ember.fused_router %u, %c, %b into %e, %w {n_routed = 8 : i64, scaling = 6.0 : f32} : memref<?x96xf32>, memref<12x96xf32>, memref<11xf32> into memref<?x3xi32>, memref<?x3xf32>
+  return
+}
+
+// -----
+func.func @fused_router_weights_k(%u: memref<?x96xf32>, %c: memref<12x96xf32>, %b: memref<12xf32>, %e: memref<?x3xi32>, %w: memref<?x2xf32>) {
+  // expected-error @+1 {{weights dim 1 (2) must equal experts dim 1 (3)}}
+  ember.fused_router %u, %c, %b into %e, %w {n_routed = 8 : i64, scaling = 6.0 : f32} : memref<?x96xf32>, memref<12x96xf32>, memref<12xf32> into memref<?x3xi32>, memref<?x2xf32>
+  return
+}
+
+// -----
+func.func @fused_router_k_zero(%u: memref<?x96xf32>, %c: memref<12x96xf32>, %b: memref<12xf32>, %e: memref<?x0xi32>, %w: memref<?x?xf32>) {
+  // expected-error @+1 {{experts dim 1 (k) must be >= 1, got 0}}
+  ember.fused_router %u, %c, %b into %e, %w {n_routed = 8 : i64, scaling = 6.0 : f32} : memref<?x96xf32>, memref<12x96xf32>, memref<12xf32> into memref<?x0xi32>, memref<?x?xf32>
+  return
+}
+
+// -----
+func.func @fused_router_n_routed_classifier(%u: memref<?x96xf32>, %c: memref<12x96xf32>, %b: memref<?xf32>, %e: memref<?x3xi32>, %w: memref<?x3xf32>) {
+  // expected-error @+1 {{n_routed (13) must be <= the number of experts R+Z (12, classifier dim 0)}}
+  ember.fused_router %u, %c, %b into %e, %w {n_routed = 13 : i64, scaling = 6.0 : f32} : memref<?x96xf32>, memref<12x96xf32>, memref<?xf32> into memref<?x3xi32>, memref<?x3xf32>
+  return
+}
+
+// -----
+func.func @fused_router_n_routed_bias(%u: memref<?x96xf32>, %c: memref<?x96xf32>, %b: memref<12xf32>, %e: memref<?x3xi32>, %w: memref<?x3xf32>) {
+  // expected-error @+1 {{n_routed (13) must be <= the number of experts R+Z (12, bias dim 0)}}
+  ember.fused_router %u, %c, %b into %e, %w {n_routed = 13 : i64, scaling = 6.0 : f32} : memref<?x96xf32>, memref<?x96xf32>, memref<12xf32> into memref<?x3xi32>, memref<?x3xf32>
+  return
+}
+
+// -----
+func.func @fused_router_k_too_large(%u: memref<?x96xf32>, %c: memref<12x96xf32>, %b: memref<12xf32>, %e: memref<?x13xi32>, %w: memref<?x13xf32>) {
+  // expected-error @+1 {{experts dim 1 (k = 13) must be <= the number of experts R+Z (12, classifier dim 0)}}
+  ember.fused_router %u, %c, %b into %e, %w {n_routed = 8 : i64, scaling = 6.0 : f32} : memref<?x96xf32>, memref<12x96xf32>, memref<12xf32> into memref<?x13xi32>, memref<?x13xf32>
+  return
+}
+
+// -----
+func.func @fused_router_missing_scaling(%u: memref<?x96xf32>, %c: memref<12x96xf32>, %b: memref<12xf32>, %e: memref<?x3xi32>, %w: memref<?x3xf32>) {
+  // expected-error @+1 {{requires attribute 'scaling'}}
+  ember.fused_router %u, %c, %b into %e, %w {n_routed = 8 : i64} : memref<?x96xf32>, memref<12x96xf32>, memref<12xf32> into memref<?x3xi32>, memref<?x3xf32>
+  return
+}

@@ -15,3 +15,10 @@ func.func @ngram_embed(%table: memref<?x?xi32>, %slot: index, %pos: index, %embe
   ember.ngram_embed %table[%slot, %pos], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>} : memref<?x?xi32>, memref<512x96xbf16>, memref<479376x8xbf16>, memref<12x96x8xbf16> into memref<?x96xf32>
   return
 }
+
+// CHECK-LABEL: func @fused_router
+func.func @fused_router(%u: memref<?x96xf32>, %c: memref<12x96xbf16>, %b: memref<12xf32>, %e: memref<?x3xi32>, %w: memref<?x3xf32>) {
+  // CHECK: ember.fused_router %{{.*}}, %{{.*}}, %{{.*}} into %{{.*}}, %{{.*}} {n_routed = 8 : i64, scaling = 6.000000e+00 : f32} : memref<?x96xf32>, memref<12x96xbf16>, memref<12xf32> into memref<?x3xi32>, memref<?x3xf32>
+  ember.fused_router %u, %c, %b into %e, %w {n_routed = 8 : i64, scaling = 6.0 : f32} : memref<?x96xf32>, memref<12x96xbf16>, memref<12xf32> into memref<?x3xi32>, memref<?x3xf32>
+  return
+}
