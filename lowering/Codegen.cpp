@@ -1,5 +1,6 @@
 //===- Codegen.cpp - LLVM-dialect modules to binaries ---------------------===//
 #include "lowering/Codegen.h"
+#include "lowering/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -211,11 +212,7 @@ llvm::StringRef mlir::ember::kernelFormatName(KernelFormat format) {
 }
 
 std::string mlir::ember::findCudaTool(llvm::StringRef name) {
-  llvm::SmallVector<std::string> roots;
-  if (std::optional<std::string> home = llvm::sys::Process::GetEnv("CUDA_HOME"))
-    roots.push_back(*home);
-  roots.push_back("/usr/local/cuda");
-  for (const std::string &root : roots) {
+  for (const std::string &root : cudaToolkitRoots()) {
     llvm::SmallString<128> path(root);
     llvm::sys::path::append(path, "bin", name);
     if (llvm::sys::fs::can_execute(path))

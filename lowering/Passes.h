@@ -34,6 +34,8 @@ llvm::StringRef phaseName(Phase phase);
 
 /// $CUDA_HOME/nvvm/libdevice/libdevice.10.bc, else /usr/local/cuda's, else "".
 std::string findLibdevice();
+/// Where a CUDA toolkit may be: $CUDA_HOME if set, then /usr/local/cuda.
+llvm::SmallVector<std::string> cudaToolkitRoots();
 
 struct NvptxOptions {
   std::string chip = "sm_90";

@@ -44,12 +44,16 @@ llvm::StringRef mlir::ember::phaseName(Phase phase) {
   llvm_unreachable("unknown phase");
 }
 
-std::string mlir::ember::findLibdevice() {
+llvm::SmallVector<std::string> mlir::ember::cudaToolkitRoots() {
   llvm::SmallVector<std::string> roots;
   if (std::optional<std::string> home = llvm::sys::Process::GetEnv("CUDA_HOME"))
     roots.push_back(*home);
   roots.push_back("/usr/local/cuda");
-  for (const std::string &root : roots) {
+  return roots;
+}
+
+std::string mlir::ember::findLibdevice() {
+  for (const std::string &root : cudaToolkitRoots()) {
     llvm::SmallString<128> path(root);
     llvm::sys::path::append(path, "nvvm", "libdevice", "libdevice.10.bc");
     if (llvm::sys::fs::exists(path))
