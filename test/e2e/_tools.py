@@ -1,5 +1,7 @@
 """Helpers shared by the end-to-end tests (not a test: lit skips `_` files)."""
 
+import itertools
+import os
 import shutil
 import subprocess
 import sys
@@ -23,3 +25,17 @@ def finish(work, failed):
         print(f"kept {work} for inspection")
         sys.exit(1)
     shutil.rmtree(work)
+
+
+def synthesized_models(work, presets, seeds, dtypes):
+    """Yields (preset, seed, dtype, label, model, error) for a fresh ember-synth
+    checkpoint at WORK/<preset>-<seed>-<dtype>/model per combination; error is
+    ember-synth's failure message (model then does not exist), else None."""
+    for preset, seed, dtype in itertools.product(presets, seeds, dtypes):
+        label = f"{preset} s{seed} {dtype}"
+        model = os.path.join(work, f"{preset}-{seed}-{dtype}", "model")
+        try:
+            run(["ember-synth", "--preset", preset, "--seed", str(seed), "--dtype", dtype, "-o", model])
+            yield preset, seed, dtype, label, model, None
+        except RuntimeError as e:
+            yield preset, seed, dtype, label, model, str(e)

@@ -33,7 +33,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "reference"))
 import longcat_ref as ref  # noqa: E402
-from _tools import finish, run  # noqa: E402
+from _tools import finish, run, synthesized_models  # noqa: E402
 
 PRESETS = ["tiny", "tiny-n3k2", "tiny-yarn"]
 SEEDS = [1, 2]
@@ -180,40 +180,33 @@ def main():
     os.makedirs(cache)
     results = []  # (label, status, message, ratio, n)
     print(f"{'case':<44} {'status':<6} {'gen':>3} {'max rel err':>11}")
-    for preset in PRESETS:
-        for seed in SEEDS:
-            for dtype in DTYPES:
-                label = f"{preset} s{seed} {dtype}"
-                model = os.path.join(work, f"{preset}-{seed}-{dtype}", "model")
-                try:
-                    run(["ember-synth", "--preset", preset, "--seed", str(seed),
-                         "--dtype", dtype, "-o", model])
-                except RuntimeError as e:
-                    print(f"FAIL {label}: {e}")
-                    results.append((label, "FAIL", str(e), 0.0, 0))
-                    continue
-                cfg = ref.load_config(model)
-                weights = ref.load_safetensors(model)
-                cases = [(name, tokens, model, weights)
-                         for name, tokens in prompts(cfg, seed)]
-                if seed == 1:
-                    tokens = [1, 5, 17, cfg["eos_token_id"], 9, 41, 7]
-                    copy = os.path.join(work, f"{preset}-{seed}-{dtype}", "eos-stop")
-                    patched = make_eos_stop_copy(model, copy, cfg, weights, tokens)
-                    if patched is None:
-                        print(f"note {label}: no lm_head patch made the reference stop at EOS")
-                    else:
-                        cases.append(("eos-stop", tokens, copy, patched))
-                for name, tokens, path, w in cases:
-                    case = f"{label} {name} (T={len(tokens)})"
-                    try:
-                        status, msg, ratio, n = check_case(path, cfg, w, tokens,
-                                                           os.path.dirname(model), cache,
-                                                           reference_only)
-                    except RuntimeError as e:
-                        status, msg, ratio, n = "FAIL", str(e), 0.0, 0
-                    print(f"{case:<44} {status:<6} {n:>3} {ratio:>11.3g} {msg}", flush=True)
-                    results.append((case, status, msg, ratio, n))
+    for preset, seed, dtype, label, model, error in synthesized_models(work, PRESETS, SEEDS, DTYPES):
+        if error:
+            print(f"FAIL {label}: {error}")
+            results.append((label, "FAIL", error, 0.0, 0))
+            continue
+        cfg = ref.load_config(model)
+        weights = ref.load_safetensors(model)
+        cases = [(name, tokens, model, weights)
+                 for name, tokens in prompts(cfg, seed)]
+        if seed == 1:
+            tokens = [1, 5, 17, cfg["eos_token_id"], 9, 41, 7]
+            copy = os.path.join(work, f"{preset}-{seed}-{dtype}", "eos-stop")
+            patched = make_eos_stop_copy(model, copy, cfg, weights, tokens)
+            if patched is None:
+                print(f"note {label}: no lm_head patch made the reference stop at EOS")
+            else:
+                cases.append(("eos-stop", tokens, copy, patched))
+        for name, tokens, path, w in cases:
+            case = f"{label} {name} (T={len(tokens)})"
+            try:
+                status, msg, ratio, n = check_case(path, cfg, w, tokens,
+                                                   os.path.dirname(model), cache,
+                                                   reference_only)
+            except RuntimeError as e:
+                status, msg, ratio, n = "FAIL", str(e), 0.0, 0
+            print(f"{case:<44} {status:<6} {n:>3} {ratio:>11.3g} {msg}", flush=True)
+            results.append((case, status, msg, ratio, n))
 
     failed = sum(1 for r in results if r[1] == "FAIL")
     ties = sum(1 for r in results if r[1] == "tie")

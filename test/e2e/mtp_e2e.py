@@ -37,7 +37,7 @@ except ImportError:
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "reference"))
 import longcat_ref as ref  # noqa: E402
-from _tools import finish, run  # noqa: E402
+from _tools import finish, run, synthesized_models  # noqa: E402
 
 PRESETS = ["tiny", "tiny-n3k2", "tiny-yarn"]
 SEEDS = [1, 2]
@@ -190,37 +190,30 @@ def main():
     os.makedirs(cache)
     results = []  # (case, status, message, error)
     print(f"{'case':<36} {'status':<6} {'max rel err':>11}")
-    for preset in PRESETS:
-        for seed in SEEDS:
-            for dtype in DTYPES:
-                label = f"{preset} s{seed} {dtype}"
-                model = os.path.join(work, f"{preset}-{seed}-{dtype}", "model")
-                try:
-                    run(["ember-synth", "--preset", preset, "--seed", str(seed),
-                         "--dtype", dtype, "-o", model])
-                except RuntimeError as e:
-                    print(f"FAIL {label}: {e}")
-                    results.append((label, "FAIL", str(e), 0.0))
-                    continue
-                cfg = ref.load_config(model)
-                weights = ref.load_safetensors(model)
-                for name, tokens in prompts(cfg, seed):
-                    case = f"{label} {name}"
-                    try:
-                        status, msg, err = check_case(model, cfg, weights, tokens,
-                                                      os.path.dirname(model), cache)
-                    except RuntimeError as e:
-                        status, msg, err = "FAIL", str(e), 0.0
-                    print(f"{case:<36} {status:<6} {err:>11.3g} {msg}", flush=True)
-                    results.append((case, status, msg, err))
-                case = f"{label} direct chunks"
-                try:
-                    status, msg, err = check_direct(model, cfg, weights, prompts(cfg, seed)[-1][1],
-                                                    dtype, os.path.join(work, f"{preset}-{dtype}.so"))
-                except (RuntimeError, OSError, AttributeError) as e:
-                    status, msg, err = "FAIL", str(e), 0.0
-                print(f"{case:<36} {status:<6} {err:>11.3g} {msg}", flush=True)
-                results.append((case, status, msg, err))
+    for preset, seed, dtype, label, model, error in synthesized_models(work, PRESETS, SEEDS, DTYPES):
+        if error:
+            print(f"FAIL {label}: {error}")
+            results.append((label, "FAIL", error, 0.0))
+            continue
+        cfg = ref.load_config(model)
+        weights = ref.load_safetensors(model)
+        for name, tokens in prompts(cfg, seed):
+            case = f"{label} {name}"
+            try:
+                status, msg, err = check_case(model, cfg, weights, tokens,
+                                              os.path.dirname(model), cache)
+            except RuntimeError as e:
+                status, msg, err = "FAIL", str(e), 0.0
+            print(f"{case:<36} {status:<6} {err:>11.3g} {msg}", flush=True)
+            results.append((case, status, msg, err))
+        case = f"{label} direct chunks"
+        try:
+            status, msg, err = check_direct(model, cfg, weights, prompts(cfg, seed)[-1][1],
+                                            dtype, os.path.join(work, f"{preset}-{dtype}.so"))
+        except (RuntimeError, OSError, AttributeError) as e:
+            status, msg, err = "FAIL", str(e), 0.0
+        print(f"{case:<36} {status:<6} {err:>11.3g} {msg}", flush=True)
+        results.append((case, status, msg, err))
 
     failed = sum(1 for r in results if r[1] == "FAIL")
     worst = max((r[3] for r in results), default=0.0)

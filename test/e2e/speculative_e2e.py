@@ -19,7 +19,7 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _tools import finish, run  # noqa: E402
+from _tools import finish, run, synthesized_models  # noqa: E402
 
 PRESETS = ["tiny", "tiny-n3k2"]
 SEEDS = [1, 2]
@@ -55,27 +55,26 @@ def main():
     os.makedirs(work)
     os.environ["EMBER_CACHE_DIR"] = os.path.join(work, "cache")
     failures, drafted, accepted = [], 0, 0
-    for preset in PRESETS:
-        for seed in SEEDS:
-            for dtype in DTYPES:
-                model = os.path.join(work, f"{preset}-{seed}-{dtype}")
-                run(["ember-synth", "--preset", preset, "--seed", str(seed), "--dtype", dtype, "-o", model])
-                batch = prompts(seed)
-                plain, _ = generate(model, batch, [])
-                for mode in MODES:
-                    ids, stats = generate(model, batch, mode)
-                    drafted += stats["drafted_tokens"]
-                    accepted += stats["accepted_tokens"]
-                    for i, (a, b) in enumerate(zip(plain, ids)):
-                        if a != b:
-                            failures.append(f"{model} {' '.join(mode)} sequence {i}: {b} != plain {a}")
-                sampled = ["--temperature", "0.9", "--top-p", "0.95", "--seed", "7", "--speculative", "mtp"]
-                first, _ = generate(model, batch, sampled)
-                again, _ = generate(model, batch, sampled)
-                if first != again:
-                    failures.append(f"{model}: sampled speculative output differs between identical runs")
-                print(f"{preset} seed {seed} {dtype}: {len(MODES)} speculative modes match plain greedy "
-                      f"on {len(batch)} sequences")
+    for preset, seed, dtype, label, model, error in synthesized_models(work, PRESETS, SEEDS, DTYPES):
+        if error:
+            failures.append(f"{label}: {error}")
+            continue
+        batch = prompts(seed)
+        plain, _ = generate(model, batch, [])
+        for mode in MODES:
+            ids, stats = generate(model, batch, mode)
+            drafted += stats["drafted_tokens"]
+            accepted += stats["accepted_tokens"]
+            for i, (a, b) in enumerate(zip(plain, ids)):
+                if a != b:
+                    failures.append(f"{model} {' '.join(mode)} sequence {i}: {b} != plain {a}")
+        sampled = ["--temperature", "0.9", "--top-p", "0.95", "--seed", "7", "--speculative", "mtp"]
+        first, _ = generate(model, batch, sampled)
+        again, _ = generate(model, batch, sampled)
+        if first != again:
+            failures.append(f"{model}: sampled speculative output differs between identical runs")
+        print(f"{preset} seed {seed} {dtype}: {len(MODES)} speculative modes match plain greedy "
+              f"on {len(batch)} sequences")
     print(f"drafts: {drafted} proposed, {accepted} accepted")
     if drafted == 0:
         failures.append("no draft was ever proposed: the speculative paths did not run")
