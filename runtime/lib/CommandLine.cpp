@@ -45,6 +45,23 @@ std::string CommandLine::required(const std::string &flag) const {
   return it->second;
 }
 
+double CommandLine::number(const std::string &flag, double fallback) const {
+  auto it = values_.find(flag);
+  if (it == values_.end())
+    return fallback;
+  const std::string &text = it->second;
+  size_t used = 0;
+  double result = 0;
+  try {
+    result = std::stod(text, &used);
+  } catch (const std::exception &) {
+    used = 0;
+  }
+  if (text.empty() || used != text.size())
+    throw Error(flag + " expects a number, got '" + text + "'");
+  return result;
+}
+
 long long CommandLine::integer(const std::string &flag, long long fallback) const {
   auto it = values_.find(flag);
   if (it == values_.end())

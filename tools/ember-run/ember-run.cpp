@@ -130,22 +130,6 @@ std::vector<std::vector<int32_t>> parsePrompts(const std::string &text) {
   return prompts;
 }
 
-double number(const rt::CommandLine &args, const std::string &flag, double fallback) {
-  if (!args.has(flag))
-    return fallback;
-  std::string text = args.value(flag, "");
-  size_t used = 0;
-  double value = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (const std::exception &) {
-    used = 0;
-  }
-  if (text.empty() || used != text.size())
-    throw Error(flag + " expects a number, got '" + text + "'");
-  return value;
-}
-
 // The MTP drafter's logits for prompt tokens 1..T-1, each paired with the
 // target's hidden state of the position before (--dump-mtp-logits).
 std::vector<float> promptDraftLogits(rt::Decoder &decoder, const std::vector<int32_t> &prompt) {
@@ -209,9 +193,9 @@ int runMain(int argc, char **argv) {
   int64_t maxContext = args.integer("--max-context", rt::kDefaultMaxContext);
   rt::GenerationOptions options;
   options.maxNewTokens = args.integer("--max-new-tokens", 0);
-  options.sampling.temperature = number(args, "--temperature", 0);
+  options.sampling.temperature = args.number("--temperature", 0);
   options.sampling.topK = args.integer("--top-k", 0);
-  options.sampling.topP = number(args, "--top-p", 1);
+  options.sampling.topP = args.number("--top-p", 1);
   options.sampling.seed = uint64_t(args.integer("--seed", 0));
   options.drafter = rt::parseDrafterKind(args.value("--speculative", "none"));
   options.draftSteps = args.integer("--draft-steps", 3);

@@ -10,7 +10,7 @@ CommandLine parse(std::vector<std::string> words) {
   std::vector<char *> argv;
   for (std::string &word : words)
     argv.push_back(word.data());
-  return CommandLine(int(argv.size()), argv.data(), {"--seed", "-o"}, {"--quiet"});
+  return CommandLine(int(argv.size()), argv.data(), {"--seed", "--top-p", "-o"}, {"--quiet"});
 }
 
 TEST(CommandLine, ValuesAndBooleans) {
@@ -29,6 +29,10 @@ TEST(CommandLine, Errors) {
   EXPECT_ERROR_CONTAINS(parse({"tool"}).required("-o"), "missing required flag -o");
   EXPECT_ERROR_CONTAINS(parse({"tool", "--seed", "x1"}).integer("--seed", 0),
                         "flag --seed needs a non-negative integer, got 'x1'");
+  EXPECT_EQ(parse({"tool", "--top-p=0.25"}).number("--top-p", 1), 0.25);
+  EXPECT_EQ(parse({"tool"}).number("--top-p", 1), 1.0);
+  EXPECT_ERROR_CONTAINS(parse({"tool", "--top-p", "0.5x"}).number("--top-p", 1),
+                        "--top-p expects a number, got '0.5x'");
 }
 
 } // namespace

@@ -20,6 +20,8 @@ public:
   std::string required(const std::string &flag) const;
   // Parses a non-negative integer value; throws naming the flag on bad input.
   long long integer(const std::string &flag, long long fallback) const;
+  // Parses a floating-point value; throws "<flag> expects a number, got 'x'".
+  double number(const std::string &flag, double fallback) const;
 
 private:
   std::map<std::string, std::string> values_;
