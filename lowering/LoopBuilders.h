@@ -94,13 +94,25 @@ void buildRouterTopk(OpBuilder &b, Location loc, Value t, Value numExperts, Valu
                      function_ref<Value(OpBuilder &, Location, Value)> logit, Value bias,
                      Value experts, Value weights, double scaling);
 
+/// RMSNorm's 1 / sqrt(mean_i x(i)^2 + eps) over `width` elements. sqrt and
+/// a division (not math.rsqrt) keep the GPU code free of libdevice calls.
+Value buildRmsInverse(OpBuilder &b, Location loc, Value width, double eps,
+                      function_ref<Value(OpBuilder &, Location, Value)> x);
+/// RMSNorm's output element x * inverse * f32(weight[i]) * scale. rms_norm
+/// and the fused ops that recompute the norm share it, so both give the
+/// same bits.
+Value buildRmsNormed(OpBuilder &b, Location loc, Value x, Value inverse, Value weight, Value i,
+                     double scale);
+
 // Conversion patterns, one file per op family.
 enum class GatherBoundsCheck;
+enum class NormStatistics;
 void populateNgramLoweringPatterns(RewritePatternSet &patterns, GatherBoundsCheck boundsCheck);
 void populateDenseLoweringPatterns(RewritePatternSet &patterns);
 void populateAttentionLoweringPatterns(RewritePatternSet &patterns);
 void populateMoeLoweringPatterns(RewritePatternSet &patterns);
-void populateFusedLoweringPatterns(RewritePatternSet &patterns, GatherBoundsCheck boundsCheck);
+void populateFusedLoweringPatterns(RewritePatternSet &patterns, GatherBoundsCheck boundsCheck,
+                                   NormStatistics normStatistics);
 
 } // namespace mlir::ember
 

@@ -40,8 +40,7 @@ struct LowerLinear : OpConversionPattern<LinearOp> {
   }
 };
 
-/// One thread per token: the mean square, then the scaled row. sqrt and a
-/// division (not math.rsqrt) keep the GPU code free of libdevice calls.
+/// One thread per token: the mean square, then the scaled row.
 struct LowerRmsNorm : OpConversionPattern<RmsNormOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(RmsNormOp op, OpAdaptor adaptor,
@@ -52,19 +51,11 @@ struct LowerRmsNorm : OpConversionPattern<RmsNormOp> {
     double eps = op.getEps().convertToDouble(), scale = op.getScale().convertToDouble();
     buildParallelNest(rewriter, loc, tokens, [&](OpBuilder &b, Location loc, ValueRange ivs) {
       Value t = ivs[0];
-      auto square = [&](OpBuilder &b, Location loc, Value d) { return loadF32(b, loc, x, {t, d}); };
-      Value sumSquares = buildDotProduct(b, loc, width, f32Constant(b, loc, 0.0), square, square);
-      Value count = arith::SIToFPOp::create(
-          b, loc, b.getF32Type(), arith::IndexCastOp::create(b, loc, b.getI64Type(), width));
-      Value meanSquare = arith::DivFOp::create(b, loc, sumSquares, count);
-      Value root = math::SqrtOp::create(
-          b, loc, arith::AddFOp::create(b, loc, meanSquare, f32Constant(b, loc, eps)));
-      Value inverse = arith::DivFOp::create(b, loc, f32Constant(b, loc, 1.0), root);
+      Value inverse = buildRmsInverse(b, loc, width, eps, [&](OpBuilder &b, Location loc, Value d) {
+        return loadF32(b, loc, x, {t, d});
+      });
       buildSequentialLoop(b, loc, width, {}, [&](OpBuilder &b, Location loc, Value d, ValueRange) {
-        Value normed = arith::MulFOp::create(b, loc, loadF32(b, loc, x, {t, d}), inverse);
-        Value value = arith::MulFOp::create(b, loc, normed, loadF32(b, loc, w, {d}));
-        if (scale != 1.0)
-          value = arith::MulFOp::create(b, loc, value, f32Constant(b, loc, scale));
+        Value value = buildRmsNormed(b, loc, loadF32(b, loc, x, {t, d}), inverse, w, d, scale);
         memref::StoreOp::create(b, loc, value, y, ValueRange{t, d});
         return SmallVector<Value>{};
       });
@@ -116,6 +107,26 @@ struct LowerMemRefCopy : OpConversionPattern<memref::CopyOp> {
     return success();
   }
 };
+
+Value mlir::ember::buildRmsInverse(OpBuilder &b, Location loc, Value width, double eps,
+                                   function_ref<Value(OpBuilder &, Location, Value)> x) {
+  Value sumSquares = buildDotProduct(b, loc, width, f32Constant(b, loc, 0.0), x, x);
+  Value count = arith::SIToFPOp::create(
+      b, loc, b.getF32Type(), arith::IndexCastOp::create(b, loc, b.getI64Type(), width));
+  Value meanSquare = arith::DivFOp::create(b, loc, sumSquares, count);
+  Value root = math::SqrtOp::create(
+      b, loc, arith::AddFOp::create(b, loc, meanSquare, f32Constant(b, loc, eps)));
+  return arith::DivFOp::create(b, loc, f32Constant(b, loc, 1.0), root);
+}
+
+Value mlir::ember::buildRmsNormed(OpBuilder &b, Location loc, Value x, Value inverse, Value weight,
+                                  Value i, double scale) {
+  Value normed = arith::MulFOp::create(b, loc, x, inverse);
+  Value value = arith::MulFOp::create(b, loc, normed, loadF32(b, loc, weight, {i}));
+  if (scale != 1.0)
+    value = arith::MulFOp::create(b, loc, value, f32Constant(b, loc, scale));
+  return value;
+}
 
 void mlir::ember::populateDenseLoweringPatterns(RewritePatternSet &patterns) {
   patterns.add<LowerLinear, LowerRmsNorm, LowerSiluMul, LowerMemRefCopy>(patterns.getContext());

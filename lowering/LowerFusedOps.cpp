@@ -7,11 +7,24 @@
 #include "dialects/Ember/EmberDialect.h"
 #include "lowering/LoopBuilders.h"
 #include "lowering/NgramLoops.h"
+#include "lowering/Passes.h"
 
 using namespace mlir;
 using namespace mlir::ember;
 
 namespace {
+
+/// silu(x[t] . g[f]) * (x[t] . u[f]) over `inputs` elements `xAt(i)` of x[t].
+Value buildSwiGlu(OpBuilder &b, Location loc, Value inputs, Value f, Value g, Value u,
+                  function_ref<Value(OpBuilder &, Location, Value)> xAt) {
+  auto row = [&](Value weight) {
+    return [&, weight](OpBuilder &b, Location loc, Value i) { return loadF32(b, loc, weight, {f, i}); };
+  };
+  Value zero = f32Constant(b, loc, 0.0);
+  Value gate = buildDotProduct(b, loc, inputs, zero, xAt, row(g));
+  Value up = buildDotProduct(b, loc, inputs, zero, xAt, row(u));
+  return arith::MulFOp::create(b, loc, buildSilu(b, loc, gate), up);
+}
 
 /// h[t, f] = silu(x[t] . g[f]) * (x[t] . u[f]): both dot products in the
 /// thread that writes h, so neither projection reaches memory.
@@ -20,24 +33,114 @@ struct LowerSwiGlu : OpConversionPattern<SwiGluOp> {
   LogicalResult matchAndRewrite(SwiGluOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Value x = adaptor.getX(), g = adaptor.getGateWeight(), u = adaptor.getUpWeight(),
-          h = adaptor.getOut();
+    Value x = adaptor.getX(), h = adaptor.getOut();
     Value tokens = dimOf(rewriter, loc, h, 0), hidden = dimOf(rewriter, loc, h, 1),
           inputs = dimOf(rewriter, loc, x, 1);
     buildParallelNest(rewriter, loc, {tokens, hidden}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-      Value t = ivs[0], f = ivs[1];
-      auto xAt = [&](OpBuilder &b, Location loc, Value i) { return loadF32(b, loc, x, {t, i}); };
-      auto row = [&](Value weight) {
-        return [&, weight](OpBuilder &b, Location loc, Value i) { return loadF32(b, loc, weight, {f, i}); };
-      };
-      Value zero = f32Constant(b, loc, 0.0);
-      Value gate = buildDotProduct(b, loc, inputs, zero, xAt, row(g));
-      Value up = buildDotProduct(b, loc, inputs, zero, xAt, row(u));
-      memref::StoreOp::create(b, loc, arith::MulFOp::create(b, loc, buildSilu(b, loc, gate), up), h, ivs);
+      Value t = ivs[0];
+      Value value = buildSwiGlu(b, loc, inputs, ivs[1], adaptor.getGateWeight(), adaptor.getUpWeight(),
+                                [&](OpBuilder &b, Location loc, Value i) { return loadF32(b, loc, x, {t, i}); });
+      memref::StoreOp::create(b, loc, value, h, ivs);
     });
     rewriter.eraseOp(op);
     return success();
   }
+};
+
+/// The [T, N] nest of an op whose input is RMSNorm(x), recomputed:
+/// `body(t, n, normed)` writes output (t, n), where `normed(i)` is element
+/// i of the normalized row t, computed as rms_norm would store it. The row's
+/// inverse RMS is computed once per token (PerToken) or in every thread
+/// (PerThread).
+template <typename OpTy>
+void buildNormedNest(OpBuilder &b, Location loc, NormStatistics statistics, OpTy op,
+                     typename OpTy::Adaptor adaptor, Value outputs,
+                     function_ref<void(OpBuilder &, Location, Value, Value,
+                                       function_ref<Value(OpBuilder &, Location, Value)>)>
+                         body) {
+  Value x = adaptor.getX();
+  Value tokens = dimOf(b, loc, x, 0), width = dimOf(b, loc, x, 1);
+  double eps = op.getEps().convertToDouble(), scale = op.getScale().convertToDouble();
+  auto inverseOf = [&](OpBuilder &b, Location loc, Value t) {
+    return buildRmsInverse(b, loc, width, eps, [&](OpBuilder &b, Location loc, Value i) {
+      return loadF32(b, loc, x, {t, i});
+    });
+  };
+  auto element = [&](OpBuilder &b, Location loc, Value t, Value n, Value inverse) {
+    body(b, loc, t, n, [&](OpBuilder &b, Location loc, Value i) {
+      return buildRmsNormed(b, loc, loadF32(b, loc, x, {t, i}), inverse, adaptor.getNormWeight(), i,
+                            scale);
+    });
+  };
+  if (statistics == NormStatistics::PerThread) {
+    buildParallelNest(b, loc, {tokens, outputs}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+      element(b, loc, ivs[0], ivs[1], inverseOf(b, loc, ivs[0]));
+    });
+    return;
+  }
+  buildParallelNest(b, loc, tokens, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+    Value t = ivs[0], inverse = inverseOf(b, loc, t);
+    buildParallelNest(b, loc, outputs, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+      element(b, loc, t, ivs[0], inverse);
+    });
+  });
+}
+
+/// y[t, o] (+)= RMSNorm(x)[t] . w[o], the norm recomputed per element read.
+struct LowerNormLinear : OpConversionPattern<NormLinearOp> {
+  LowerNormLinear(MLIRContext *context, NormStatistics statistics)
+      : OpConversionPattern(context), statistics(statistics) {}
+
+  LogicalResult matchAndRewrite(NormLinearOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value w = adaptor.getWeight(), y = adaptor.getOut();
+    Value inputs = dimOf(rewriter, loc, adaptor.getX(), 1);
+    bool accumulate = op.getAccumulate();
+    buildNormedNest<NormLinearOp>(
+        rewriter, loc, statistics, op, adaptor, dimOf(rewriter, loc, y, 1),
+        [&](OpBuilder &b, Location loc, Value t, Value o,
+            function_ref<Value(OpBuilder &, Location, Value)> normed) {
+          Value init = accumulate ? memref::LoadOp::create(b, loc, y, ValueRange{t, o}).getResult()
+                                  : f32Constant(b, loc, 0.0);
+          Value sum = buildDotProduct(b, loc, inputs, init, normed,
+                                      [&](OpBuilder &b, Location loc, Value i) {
+                                        return loadF32(b, loc, w, {o, i});
+                                      });
+          memref::StoreOp::create(b, loc, sum, y, ValueRange{t, o});
+        });
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+private:
+  NormStatistics statistics;
+};
+
+/// ember.swiglu on RMSNorm(x), the norm recomputed per element read.
+struct LowerNormSwiGlu : OpConversionPattern<NormSwiGluOp> {
+  LowerNormSwiGlu(MLIRContext *context, NormStatistics statistics)
+      : OpConversionPattern(context), statistics(statistics) {}
+
+  LogicalResult matchAndRewrite(NormSwiGluOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value h = adaptor.getOut();
+    Value inputs = dimOf(rewriter, loc, adaptor.getX(), 1);
+    buildNormedNest<NormSwiGluOp>(
+        rewriter, loc, statistics, op, adaptor, dimOf(rewriter, loc, h, 1),
+        [&](OpBuilder &b, Location loc, Value t, Value f,
+            function_ref<Value(OpBuilder &, Location, Value)> normed) {
+          Value value = buildSwiGlu(b, loc, inputs, f, adaptor.getGateWeight(),
+                                    adaptor.getUpWeight(), normed);
+          memref::StoreOp::create(b, loc, value, h, ValueRange{t, f});
+        });
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+private:
+  NormStatistics statistics;
 };
 
 /// out[t, d]: one thread per output element, as ngram_combine. Each thread
@@ -138,8 +241,10 @@ struct LowerFusedRouter : OpConversionPattern<FusedRouterOp> {
 } // namespace
 
 void mlir::ember::populateFusedLoweringPatterns(RewritePatternSet &patterns,
-                                                GatherBoundsCheck boundsCheck) {
+                                                GatherBoundsCheck boundsCheck,
+                                                NormStatistics normStatistics) {
   patterns.add<LowerSwiGlu>(patterns.getContext());
+  patterns.add<LowerNormLinear, LowerNormSwiGlu>(patterns.getContext(), normStatistics);
   patterns.add<LowerNgramEmbed>(patterns.getContext(), boundsCheck);
   patterns.add<LowerFusedRouter>(patterns.getContext());
 }

@@ -35,7 +35,7 @@ struct EmberLowerToLoopsPass : mlir::ember::impl::EmberLowerToLoopsBase<EmberLow
     populateDenseLoweringPatterns(patterns);
     populateAttentionLoweringPatterns(patterns);
     populateMoeLoweringPatterns(patterns);
-    populateFusedLoweringPatterns(patterns, boundsCheck);
+    populateFusedLoweringPatterns(patterns, boundsCheck, normStatistics);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
   }

@@ -19,6 +19,14 @@ namespace ember {
 /// (ember-lower-to-loops' bounds-check option).
 enum class GatherBoundsCheck { Fatal, Clamp, None };
 
+/// Where an op that recomputes RMSNorm(x) for its input (ember.norm_linear,
+/// ember.norm_swiglu) computes the row statistic (ember-lower-to-loops'
+/// norm-statistics option): once per token, in a loop around the outputs
+/// (right for the CPU, which runs the nest in order), or in every output
+/// thread (the GPU, where the loop IR has no block-wide reduction to share).
+/// Both compute the same bits.
+enum class NormStatistics { PerThread, PerToken };
+
 #define GEN_PASS_DECL
 #include "lowering/Passes.h.inc"
 
@@ -51,9 +59,14 @@ struct NvptxOptions {
 /// Options of the 'loops' phase, shared by both targets.
 struct LoopOptions {
   GatherBoundsCheck gatherBoundsCheck = GatherBoundsCheck::Clamp;
+  /// Fixed by the target (loopOptionsFor).
+  NormStatistics normStatistics = NormStatistics::PerThread;
 };
 
 enum class Target { Cpu, Nvptx };
+/// `loops` with what `target` fixes: the CPU computes norm statistics per
+/// token, the GPU per thread.
+LoopOptions loopOptionsFor(Target target, LoopOptions loops);
 /// The phases a target's IR passes through, in order; the first is the input.
 llvm::ArrayRef<Phase> targetPhases(Target target);
 /// Adds the passes that produce `phase` from the phase before it.

@@ -25,6 +25,12 @@ def EmberLowerToLoops : Pass<"ember-lower-to-loops"> {
     `__assertfail`, which prints it and traps, leaving the CUDA context
     unusable). `none` indexes unchecked. The runtime rejects out-of-range
     token ids before every call, so in ember the check never fires.
+
+    `norm-statistics` says where `ember.norm_linear` and `ember.norm_swiglu`
+    compute their input row's inverse RMS: `per-thread` (the default, what
+    the GPU pipeline uses) in every output element's iteration of one
+    `[T, N]` nest, or `per-token` (the CPU pipeline) once per token, with an
+    inner `scf.parallel` over the outputs. The results are the same bits.
   }];
   let options = [
     Option<"boundsCheck", "bounds-check", "::mlir::ember::GatherBoundsCheck",
@@ -36,7 +42,15 @@ def EmberLowerToLoops : Pass<"ember-lower-to-loops"> {
              clEnumValN(::mlir::ember::GatherBoundsCheck::Clamp, "clamp",
                         "read the table's last row instead"),
              clEnumValN(::mlir::ember::GatherBoundsCheck::None, "none",
-                        "no check: the id indexes the table as is"))}]>
+                        "no check: the id indexes the table as is"))}]>,
+    Option<"normStatistics", "norm-statistics", "::mlir::ember::NormStatistics",
+           /*default=*/"::mlir::ember::NormStatistics::PerThread",
+           "Where norm_linear / norm_swiglu compute their input row's RMS",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::ember::NormStatistics::PerThread, "per-thread",
+                        "in every output thread (GPU)"),
+             clEnumValN(::mlir::ember::NormStatistics::PerToken, "per-token",
+                        "once per token, around the outputs (CPU)"))}]>
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::cf::ControlFlowDialect",

@@ -86,7 +86,7 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
     return;
   case Phase::Loops:
     // 2. ember -> scf.parallel on memrefs: the loop IR both targets share.
-    pm.addPass(createEmberLowerToLoops({loops.gatherBoundsCheck}));
+    pm.addPass(createEmberLowerToLoops({loops.gatherBoundsCheck, loops.normStatistics}));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
     return;
@@ -134,11 +134,16 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
   }
 }
 
+LoopOptions mlir::ember::loopOptionsFor(Target target, LoopOptions loops) {
+  loops.normStatistics = target == Target::Cpu ? NormStatistics::PerToken : NormStatistics::PerThread;
+  return loops;
+}
+
 static void buildUpTo(OpPassManager &pm, Target target, Phase stopAfter,
                       const NvptxOptions &nvptx, const FusionOptions &fusion,
                       const LoopOptions &loops) {
   for (Phase phase : targetPhases(target)) {
-    addPhasePasses(pm, phase, nvptx, fusion, loops);
+    addPhasePasses(pm, phase, nvptx, fusion, loopOptionsFor(target, loops));
     if (phase == stopAfter)
       return;
   }

@@ -27,6 +27,8 @@ const Fusion kFusions[] = {
     {"swiglu", &FusionOptions::swiglu, [] { return createEmberFuseSwiGlu(); }},
     {"ngram", &FusionOptions::ngram, [] { return createEmberFuseNgram(); }},
     {"router", &FusionOptions::router, [] { return createEmberFuseRouter(); }},
+    // After swiglu: a dense MLP's gate and up projections are then one reader.
+    {"norm", &FusionOptions::norm, [] { return createEmberFuseNorm(); }},
 };
 
 struct FusionPipelineOptions : PassPipelineOptions<FusionPipelineOptions> {

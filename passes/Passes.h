@@ -20,6 +20,7 @@ struct FusionOptions {
   bool swiglu = true;
   bool ngram = true;
   bool router = true;
+  bool norm = true;
 
   /// Turns off the comma-separated fusions of `names` ("all" for every
   /// one); an unknown name is an error listing the known ones.

@@ -88,4 +88,40 @@ def EmberFuseRouter : Pass<"ember-fuse-router", "func::FuncOp"> {
   let dependentDialects = ["::mlir::ember::EmberDialect"];
 }
 
+def EmberFuseNorm : Pass<"ember-fuse-norm", "func::FuncOp"> {
+  let summary = "Fuse rms_norm into the linears and swiglus that read its output";
+  let description = [{
+    Rewrites an RMSNorm whose output only matmuls read,
+
+    ```mlir
+    ember.rms_norm %x, %g into %n {eps, scale}
+    ember.linear %n, %wq into %q          // or ember.swiglu %n, %wg, %wu into %h
+    ember.linear %n, %wkv into %kv
+    ```
+
+    into `ember.norm_linear %x, %g, %wq into %q` (`ember.norm_swiglu` for a
+    swiglu) for every reader, and removes the norm: each matmul recomputes
+    the normalized input where it would load it, so the `[T, D]` output
+    never reaches memory and the norm needs no kernel. With the residual add
+    already in the epilogue of the accumulating linear / moe_combine that
+    wrote `%x`, residual add, RMSNorm and the next matmul run in two kernels
+    instead of three. The norm may work in place (`%n` = `%x`).
+
+    Conditions: `%n` is a `memref.alloc` of the same block with no view
+    taken of it; its readers between the norm and the next `rms_norm` that
+    overwrites it (or the end of the block) are all linears / swiglus that
+    take it as input and do not write it; nothing from the norm to the last
+    reader writes memory that may alias `%x` or `%g`. A norm with any other
+    reader (moe_combine, expert_gate_up, a returned buffer, a KV-cache view)
+    stays as it is. Run it after ember-fuse-swiglu so that the dense MLPs'
+    gate and up projections are one consumer.
+  }];
+  let statistics = [
+    Statistic<"numFused", "fused-norms", "RMSNorms folded into their readers">,
+    Statistic<"numConsumers", "norm-consumers", "Linears and swiglus that recompute a norm">,
+    Statistic<"numBuffersRemoved", "removed-buffers", "Norm outputs no longer needed">
+  ];
+  let dependentDialects = ["::mlir::ember::EmberDialect"];
+}
+
 #endif // EMBER_PASSES_TD

@@ -25,13 +25,10 @@ LogicalResult LinearOp::verify() {
 
 LogicalResult RmsNormOp::verify() {
   Value x = getX(), w = getWeight(), y = getOut();
-  if (failed(verifyRanks(*this, {{x, "x"}, {y, "out"}}, 2)) ||
-      failed(verifyRank(*this, w, "weight", 1)))
+  if (failed(verifyRmsNormInput(*this, x, w, "weight", getEps().convertToDouble())) ||
+      failed(verifyRank(*this, y, "out", 2)))
     return failure();
-  if (!(getEps().convertToDouble() > 0))
-    return emitOpError() << "eps must be > 0, got " << getEps().convertToDouble();
-  return success(succeeded(verifyDimsAgree(*this, x, "x", 1, w, "weight", 0)) &&
-                 succeeded(verifyDimsAgree(*this, y, "out", 0, x, "x", 0)) &&
+  return success(succeeded(verifyDimsAgree(*this, y, "out", 0, x, "x", 0)) &&
                  succeeded(verifyDimsAgree(*this, y, "out", 1, x, "x", 1)));
 }
 

@@ -56,3 +56,27 @@ LogicalResult FusedRouterOp::verify() {
   return verifyRouterChoices(*this, getNRouted(), classifier, "classifier", 0, bias, experts,
                              weights);
 }
+
+LogicalResult NormLinearOp::verify() {
+  Value x = getX(), w = getWeight(), y = getOut();
+  if (failed(verifyRmsNormInput(*this, x, getNormWeight(), "norm_weight", getEps().convertToDouble())) ||
+      failed(verifyRank(*this, w, "weight", 2)) || failed(verifyRank(*this, y, "out", 2)))
+    return failure();
+  return success(succeeded(verifyDimsAgree(*this, x, "x", 1, w, "weight", 1)) &&
+                 succeeded(verifyDimsAgree(*this, y, "out", 0, x, "x", 0)) &&
+                 succeeded(verifyDimsAgree(*this, y, "out", 1, w, "weight", 0)));
+}
+
+LogicalResult NormSwiGluOp::verify() {
+  Value x = getX(), g = getGateWeight(), u = getUpWeight(), h = getOut();
+  if (failed(verifyRmsNormInput(*this, x, getNormWeight(), "norm_weight", getEps().convertToDouble())))
+    return failure();
+  for (auto [value, name] : {std::pair<Value, StringRef>{g, "gate_weight"}, {u, "up_weight"}, {h, "out"}})
+    if (failed(verifyRank(*this, value, name, 2)))
+      return failure();
+  return success(succeeded(verifyDimsAgree(*this, u, "up_weight", 0, g, "gate_weight", 0)) &&
+                 succeeded(verifyDimsAgree(*this, u, "up_weight", 1, g, "gate_weight", 1)) &&
+                 succeeded(verifyDimsAgree(*this, x, "x", 1, g, "gate_weight", 1)) &&
+                 succeeded(verifyDimsAgree(*this, h, "out", 0, x, "x", 0)) &&
+                 succeeded(verifyDimsAgree(*this, h, "out", 1, g, "gate_weight", 0)));
+}

@@ -90,3 +90,64 @@ def Ember_FusedRouterOp : Ember_Op<"fused_router"> {
   }];
   let hasVerifier = 1;
 }
+
+def Ember_NormLinearOp : Ember_Op<"norm_linear", [Ember_OwnTraffic]> {
+  let summary = "linear on RMSNorm(x), the norm recomputed in the matmul";
+  let description = [{
+    `ember.rms_norm %x, %norm_weight` followed by `ember.linear` of its output
+    in one kernel (ember-fuse-norm): `y[t, o] (+)= sum_i n[t, i] * f32(w[o, i])`
+    with `n[t, i] = x[t, i] * rsqrt(mean_i(x[t]^2) + eps) * f32(norm_weight[i]) * scale`
+    computed where the linear would load it, so the normalized `[T, D]`
+    activations never reach memory. The residual add before the norm is
+    already the epilogue of the accumulating linear or combine that wrote
+    `x`, so residual add + RMSNorm + matmul need no kernel between them.
+    `x` is `[T, D]`, `norm_weight` `[D]`, `weight` `[out, D]`, `out` `[T, out]`
+    (which must not alias `x`).
+
+    ```mlir
+    ember.norm_linear %x, %g, %w into %y {eps = 1.0e-05 : f32}
+        : memref<?x96xf32>, memref<96xbf16>, memref<48x96xbf16> into memref<?x48xf32>
+    ```
+  }];
+  let arguments = (ins Arg<F32MemRef, "x [T, D] (before the norm)", [MemRead]>:$x,
+                       Arg<Ember_WeightMemRef, "RMSNorm weight [D]", [MemRead]>:$norm_weight,
+                       Arg<Ember_WeightMemRef, "w [out, D]", [MemRead]>:$weight,
+                       Arg<F32MemRef, "y [T, out]", [MemRead, MemWrite]>:$out,
+                       F32Attr:$eps,
+                       DefaultValuedAttr<F32Attr, "1.0">:$scale,
+                       UnitAttr:$accumulate);
+  let assemblyFormat = [{
+    $x `,` $norm_weight `,` $weight `into` $out attr-dict
+    `:` type($x) `,` type($norm_weight) `,` type($weight) `into` type($out)
+  }];
+  let hasVerifier = 1;
+}
+
+def Ember_NormSwiGluOp : Ember_Op<"norm_swiglu", [Ember_OwnTraffic]> {
+  let summary = "ember.swiglu on RMSNorm(x), the norm recomputed in the matmuls";
+  let description = [{
+    `ember.rms_norm %x, %norm_weight` followed by `ember.swiglu` of its output
+    in one kernel (ember-fuse-norm): `h[t, f] = silu(n[t] . g[f]) * (n[t] . u[f])`
+    with `n` RMSNorm(x) as in `ember.norm_linear`, recomputed where the
+    SwiGLU would load it. `x` is `[T, D]`, `norm_weight` `[D]`, the gate and
+    up weights `[F, D]`, `out` `[T, F]` (which must not alias `x`).
+
+    ```mlir
+    ember.norm_swiglu %x, %n, %g, %u into %h {eps = 1.0e-05 : f32}
+        : memref<?x96xf32>, memref<96xbf16>, memref<192x96xbf16>, memref<192x96xbf16>
+          into memref<?x192xf32>
+    ```
+  }];
+  let arguments = (ins Arg<F32MemRef, "x [T, D] (before the norm)", [MemRead]>:$x,
+                       Arg<Ember_WeightMemRef, "RMSNorm weight [D]", [MemRead]>:$norm_weight,
+                       Arg<Ember_WeightMemRef, "gate weight [F, D]", [MemRead]>:$gate_weight,
+                       Arg<Ember_WeightMemRef, "up weight [F, D]", [MemRead]>:$up_weight,
+                       Arg<F32MemRef, "h [T, F]", [MemWrite]>:$out,
+                       F32Attr:$eps,
+                       DefaultValuedAttr<F32Attr, "1.0">:$scale);
+  let assemblyFormat = [{
+    $x `,` $norm_weight `,` $gate_weight `,` $up_weight `into` $out attr-dict
+    `:` type($x) `,` type($norm_weight) `,` type($gate_weight) `,` type($up_weight) `into` type($out)
+  }];
+  let hasVerifier = 1;
+}

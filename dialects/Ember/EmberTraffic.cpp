@@ -148,6 +148,24 @@ void SwiGluOp::addTraffic(TrafficContext &ctx) {
   ctx.writeAll(getOut());
 }
 
+void NormLinearOp::addTraffic(TrafficContext &ctx) {
+  // rms_norm + linear without the normalized [T, D] in between.
+  ctx.readAll(getX(), kActivations);
+  ctx.readAll(getNormWeight(), kWeights);
+  ctx.readAll(getWeight(), kWeights);
+  if (getAccumulate())
+    ctx.readAll(getOut());
+  ctx.writeAll(getOut());
+}
+
+void NormSwiGluOp::addTraffic(TrafficContext &ctx) {
+  ctx.readAll(getX(), kActivations);
+  ctx.readAll(getNormWeight(), kWeights);
+  ctx.readAll(getGateWeight(), kWeights);
+  ctx.readAll(getUpWeight(), kWeights);
+  ctx.writeAll(getOut());
+}
+
 //===----------------------------------------------------------------------===//
 // MLA attention
 //===----------------------------------------------------------------------===//

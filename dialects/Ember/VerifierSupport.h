@@ -35,6 +35,17 @@ inline LogicalResult verifyDimsAgree(Operation *op, Value a, StringRef nameA, un
   return success();
 }
 
+/// RMSNorm's input, shared by rms_norm and the fused ops that recompute it:
+/// x [T, D], weight [D], eps > 0.
+inline LogicalResult verifyRmsNormInput(Operation *op, Value x, Value weight, StringRef weightName,
+                                        double eps) {
+  if (failed(verifyRank(op, x, "x", 2)) || failed(verifyRank(op, weight, weightName, 1)))
+    return failure();
+  if (!(eps > 0))
+    return op->emitOpError() << "eps must be > 0, got " << eps;
+  return verifyDimsAgree(op, x, "x", 1, weight, weightName, 0);
+}
+
 /// The router checks shared by router_topk and fused_router: n_routed >= 1,
 /// bias [R+Z] against `scores` dim `expertDim` (R+Z), weights dim 1 against
 /// experts dim 1 (k), and where known 1 <= k <= R+Z and n_routed <= R+Z.

@@ -105,3 +105,64 @@ func.func @fused_router(%u: memref<?x8xf32>, %c: memref<12x8xbf16>, %b: memref<1
   ember.fused_router %u, %c, %b into %e, %w {n_routed = 8 : i64, scaling = 6.0 : f32} : memref<?x8xf32>, memref<12x8xbf16>, memref<12xf32> into memref<?x3xi32>, memref<?x3xf32>
   return
 }
+
+// -----
+
+// Per thread (the default, as on the GPU): one iteration per y[t, o] that
+// computes its row's inverse RMS, then the dot product of the normalized x
+// (x * inverse * weight * scale, as rms_norm stores it) with w[o], added to
+// y[t, o]. The normalized row is never stored.
+// CHECK-LABEL: func @norm_linear
+// CHECK-SAME: (%[[X:[^:]+]]: memref<?x8xf32>, %[[N:[^:]+]]: memref<8xbf16>, %[[W:[^:]+]]: memref<4x8xbf16>, %[[Y:[^:]+]]: memref<?x4xf32>)
+func.func @norm_linear(%x: memref<?x8xf32>, %n: memref<8xbf16>, %w: memref<4x8xbf16>, %y: memref<?x4xf32>) {
+  // CHECK-DAG: %[[WIDTH:[^ ]+]] = arith.constant 8.000000e+00 : f32
+  // CHECK-DAG: %[[SCALE:[^ ]+]] = arith.constant 2.000000e+00 : f32
+  // CHECK-DAG: %[[EPS:[^ ]+]] = arith.constant 9.99999974E-6 : f32
+  // CHECK: scf.parallel (%[[T:[^ ]+]], %[[O:[^ ]+]]) =
+  // CHECK:   %[[SS:[^ ]+]] = scf.for %[[I:[^ ]+]] =
+  // CHECK:     %[[XI:[^ ]+]] = memref.load %[[X]][%[[T]], %[[I]]]
+  // CHECK:     arith.mulf %[[XI]], %[[XI]]
+  // CHECK:   %[[MEAN:[^ ]+]] = arith.divf %[[SS]], %[[WIDTH]]
+  // CHECK:   %[[SUM:[^ ]+]] = arith.addf %[[MEAN]], %[[EPS]]
+  // CHECK:   %[[ROOT:[^ ]+]] = math.sqrt %[[SUM]]
+  // CHECK:   %[[INV:[^ ]+]] = arith.divf %{{.*}}, %[[ROOT]]
+  // CHECK:   %[[INIT:[^ ]+]] = memref.load %[[Y]][%[[T]], %[[O]]]
+  // CHECK:   %[[DOT:[^ ]+]] = scf.for %[[J:[^ ]+]] = {{.*}} iter_args(%[[ACC:[^ ]+]] = %[[INIT]])
+  // CHECK-DAG:   %[[WJ:[^ ]+]] = memref.load %[[W]][%[[O]], %[[J]]]
+  // CHECK-DAG:   %[[XJ:[^ ]+]] = memref.load %[[X]][%[[T]], %[[J]]]
+  // CHECK:       %[[A:[^ ]+]] = arith.mulf %[[XJ]], %[[INV]]
+  // CHECK:       %[[NJ:[^ ]+]] = memref.load %[[N]][%[[J]]]
+  // CHECK:       %[[NF:[^ ]+]] = arith.extf %[[NJ]]
+  // CHECK:       %[[B:[^ ]+]] = arith.mulf %[[A]], %[[NF]]
+  // CHECK:       %[[C:[^ ]+]] = arith.mulf %[[B]], %[[SCALE]]
+  // CHECK:       arith.mulf %[[C]], %{{.*}} fastmath<reassoc,contract>
+  // CHECK:   memref.store %[[DOT]], %[[Y]][%[[T]], %[[O]]]
+  // CHECK-NOT: memref.store
+  ember.norm_linear %x, %n, %w into %y {accumulate, eps = 1.0e-5 : f32, scale = 2.0 : f32} : memref<?x8xf32>, memref<8xbf16>, memref<4x8xbf16> into memref<?x4xf32>
+  return
+}
+
+// -----
+
+// One thread per h[t, f]: the row's inverse RMS, then swiglu's two dot
+// products over the normalized x.
+// CHECK-LABEL: func @norm_swiglu
+// CHECK-SAME: (%[[X:[^:]+]]: memref<?x8xf32>, %[[N:[^:]+]]: memref<8xf32>, %[[G:[^:]+]]: memref<16x8xbf16>, %[[U:[^:]+]]: memref<16x8xbf16>, %[[H:[^:]+]]: memref<?x16xf32>)
+func.func @norm_swiglu(%x: memref<?x8xf32>, %n: memref<8xf32>, %g: memref<16x8xbf16>, %u: memref<16x8xbf16>, %h: memref<?x16xf32>) {
+  // CHECK: scf.parallel (%[[T:[^ ]+]], %[[F:[^ ]+]]) =
+  // CHECK:   math.sqrt
+  // CHECK:   %[[INV:[^ ]+]] = arith.divf
+  // CHECK:   %[[GATE:[^ ]+]] = scf.for %[[I:[^ ]+]] =
+  // CHECK-DAG:   memref.load %[[G]][%[[F]], %[[I]]]
+  // CHECK-DAG:   memref.load %[[N]][%[[I]]]
+  // CHECK:   %[[UP:[^ ]+]] = scf.for %[[J:[^ ]+]] =
+  // CHECK-DAG:   memref.load %[[U]][%[[F]], %[[J]]]
+  // CHECK-DAG:   memref.load %[[N]][%[[J]]]
+  // CHECK:   math.exp
+  // CHECK:   %[[S:[^ ]+]] = arith.divf %[[GATE]]
+  // CHECK:   %[[P:[^ ]+]] = arith.mulf %[[S]], %[[UP]]
+  // CHECK:   memref.store %[[P]], %[[H]][%[[T]], %[[F]]]
+  // CHECK-NOT: memref.store
+  ember.norm_swiglu %x, %n, %g, %u into %h {eps = 1.0e-5 : f32} : memref<?x8xf32>, memref<8xf32>, memref<16x8xbf16>, memref<16x8xbf16> into memref<?x16xf32>
+  return
+}

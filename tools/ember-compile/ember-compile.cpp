@@ -294,7 +294,7 @@ int main(int argc, char **argv) {
     PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))
       fail("invalid pass manager options");
-    ec::addPhasePasses(pm, phase, nvptx, fusion, loops);
+    ec::addPhasePasses(pm, phase, nvptx, fusion, ec::loopOptionsFor(target, loops));
     if (failed(pm.run(*module)))
       fail(llvm::Twine("phase '") + ec::phaseName(phase) + "' failed for " + configPath);
     if (!dumpDir.empty())

@@ -208,3 +208,101 @@ func.func @fused_router_missing_scaling(%u: memref<?x96xf32>, %c: memref<12x96xf
   ember.fused_router %u, %c, %b into %e, %w {n_routed = 8 : i64} : memref<?x96xf32>, memref<12x96xf32>, memref<12xf32> into memref<?x3xi32>, memref<?x3xf32>
   return
 }
+
+// -----
+func.func @norm_linear_x_rank(%x: memref<96xf32>, %n: memref<96xf32>, %w: memref<48x96xf32>, %y: memref<?x48xf32>) {
+  // expected-error @+1 {{x must have rank 2, got rank 1}}
+  ember.norm_linear %x, %n, %w into %y {eps = 1.0e-5 : f32} : memref<96xf32>, memref<96xf32>, memref<48x96xf32> into memref<?x48xf32>
+  return
+}
+
+// -----
+func.func @norm_linear_norm_rank(%x: memref<?x96xf32>, %n: memref<1x96xf32>, %w: memref<48x96xf32>, %y: memref<?x48xf32>) {
+  // expected-error @+1 {{norm_weight must have rank 1, got rank 2}}
+  ember.norm_linear %x, %n, %w into %y {eps = 1.0e-5 : f32} : memref<?x96xf32>, memref<1x96xf32>, memref<48x96xf32> into memref<?x48xf32>
+  return
+}
+
+// -----
+func.func @norm_linear_norm_width(%x: memref<?x96xf32>, %n: memref<64xf32>, %w: memref<48x96xf32>, %y: memref<?x48xf32>) {
+  // expected-error @+1 {{x dim 1 (96) must equal norm_weight dim 0 (64)}}
+  ember.norm_linear %x, %n, %w into %y {eps = 1.0e-5 : f32} : memref<?x96xf32>, memref<64xf32>, memref<48x96xf32> into memref<?x48xf32>
+  return
+}
+
+// -----
+func.func @norm_linear_eps(%x: memref<?x96xf32>, %n: memref<96xf32>, %w: memref<48x96xf32>, %y: memref<?x48xf32>) {
+  // expected-error @+1 {{eps must be > 0, got 0}}
+  ember.norm_linear %x, %n, %w into %y {eps = 0.0 : f32} : memref<?x96xf32>, memref<96xf32>, memref<48x96xf32> into memref<?x48xf32>
+  return
+}
+
+// -----
+func.func @norm_linear_weight_rank(%x: memref<?x96xf32>, %n: memref<96xf32>, %w: memref<96xf32>, %y: memref<?x48xf32>) {
+  // expected-error @+1 {{weight must have rank 2, got rank 1}}
+  ember.norm_linear %x, %n, %w into %y {eps = 1.0e-5 : f32} : memref<?x96xf32>, memref<96xf32>, memref<96xf32> into memref<?x48xf32>
+  return
+}
+
+// -----
+func.func @norm_linear_inner(%x: memref<?x96xf32>, %n: memref<96xf32>, %w: memref<48x64xf32>, %y: memref<?x48xf32>) {
+  // expected-error @+1 {{x dim 1 (96) must equal weight dim 1 (64)}}
+  ember.norm_linear %x, %n, %w into %y {eps = 1.0e-5 : f32} : memref<?x96xf32>, memref<96xf32>, memref<48x64xf32> into memref<?x48xf32>
+  return
+}
+
+// -----
+func.func @norm_linear_tokens(%x: memref<3x96xf32>, %n: memref<96xf32>, %w: memref<48x96xf32>, %y: memref<4x48xf32>) {
+  // expected-error @+1 {{out dim 0 (4) must equal x dim 0 (3)}}
+  ember.norm_linear %x, %n, %w into %y {eps = 1.0e-5 : f32} : memref<3x96xf32>, memref<96xf32>, memref<48x96xf32> into memref<4x48xf32>
+  return
+}
+
+// -----
+func.func @norm_linear_outputs(%x: memref<?x96xf32>, %n: memref<96xf32>, %w: memref<48x96xf32>, %y: memref<?x40xf32>) {
+  // expected-error @+1 {{out dim 1 (40) must equal weight dim 0 (48)}}
+  ember.norm_linear %x, %n, %w into %y {eps = 1.0e-5 : f32} : memref<?x96xf32>, memref<96xf32>, memref<48x96xf32> into memref<?x40xf32>
+  return
+}
+
+// -----
+func.func @norm_linear_missing_eps(%x: memref<?x96xf32>, %n: memref<96xf32>, %w: memref<48x96xf32>, %y: memref<?x48xf32>) {
+  // expected-error @+1 {{requires attribute 'eps'}}
+  ember.norm_linear %x, %n, %w into %y : memref<?x96xf32>, memref<96xf32>, memref<48x96xf32> into memref<?x48xf32>
+  return
+}
+
+// -----
+func.func @norm_swiglu_norm_width(%x: memref<?x96xf32>, %n: memref<64xf32>, %g: memref<192x96xf32>, %u: memref<192x96xf32>, %h: memref<?x192xf32>) {
+  // expected-error @+1 {{x dim 1 (96) must equal norm_weight dim 0 (64)}}
+  ember.norm_swiglu %x, %n, %g, %u into %h {eps = 1.0e-5 : f32} : memref<?x96xf32>, memref<64xf32>, memref<192x96xf32>, memref<192x96xf32> into memref<?x192xf32>
+  return
+}
+
+// -----
+func.func @norm_swiglu_eps(%x: memref<?x96xf32>, %n: memref<96xf32>, %g: memref<192x96xf32>, %u: memref<192x96xf32>, %h: memref<?x192xf32>) {
+  // expected-error @+1 {{eps must be > 0, got -1}}
+  ember.norm_swiglu %x, %n, %g, %u into %h {eps = -1.0 : f32} : memref<?x96xf32>, memref<96xf32>, memref<192x96xf32>, memref<192x96xf32> into memref<?x192xf32>
+  return
+}
+
+// -----
+func.func @norm_swiglu_weights(%x: memref<?x96xf32>, %n: memref<96xf32>, %g: memref<192x96xf32>, %u: memref<128x96xf32>, %h: memref<?x192xf32>) {
+  // expected-error @+1 {{up_weight dim 0 (128) must equal gate_weight dim 0 (192)}}
+  ember.norm_swiglu %x, %n, %g, %u into %h {eps = 1.0e-5 : f32} : memref<?x96xf32>, memref<96xf32>, memref<192x96xf32>, memref<128x96xf32> into memref<?x192xf32>
+  return
+}
+
+// -----
+func.func @norm_swiglu_out_rank(%x: memref<?x96xf32>, %n: memref<96xf32>, %g: memref<192x96xf32>, %u: memref<192x96xf32>, %h: memref<?x2x96xf32>) {
+  // expected-error @+1 {{out must have rank 2, got rank 3}}
+  ember.norm_swiglu %x, %n, %g, %u into %h {eps = 1.0e-5 : f32} : memref<?x96xf32>, memref<96xf32>, memref<192x96xf32>, memref<192x96xf32> into memref<?x2x96xf32>
+  return
+}
+
+// -----
+func.func @norm_swiglu_hidden(%x: memref<?x96xf32>, %n: memref<96xf32>, %g: memref<192x96xf32>, %u: memref<192x96xf32>, %h: memref<?x100xf32>) {
+  // expected-error @+1 {{out dim 1 (100) must equal gate_weight dim 0 (192)}}
+  ember.norm_swiglu %x, %n, %g, %u into %h {eps = 1.0e-5 : f32} : memref<?x96xf32>, memref<96xf32>, memref<192x96xf32>, memref<192x96xf32> into memref<?x100xf32>
+  return
+}

@@ -22,3 +22,20 @@ func.func @fused_router(%u: memref<?x96xf32>, %c: memref<12x96xbf16>, %b: memref
   ember.fused_router %u, %c, %b into %e, %w {n_routed = 8 : i64, scaling = 6.0 : f32} : memref<?x96xf32>, memref<12x96xbf16>, memref<12xf32> into memref<?x3xi32>, memref<?x3xf32>
   return
 }
+
+// CHECK-LABEL: func @norm_linear
+func.func @norm_linear(%x: memref<?x96xf32>, %n: memref<96xbf16>, %w: memref<48x96xbf16>, %y: memref<?x48xf32>) {
+  // CHECK: ember.norm_linear %{{.*}}, %{{.*}}, %{{.*}} into %{{.*}} {accumulate, eps = 9.99999974E-6 : f32, scale = 1.500000e+00 : f32} : memref<?x96xf32>, memref<96xbf16>, memref<48x96xbf16> into memref<?x48xf32>
+  ember.norm_linear %x, %n, %w into %y {accumulate, eps = 1.0e-5 : f32, scale = 1.5 : f32} : memref<?x96xf32>, memref<96xbf16>, memref<48x96xbf16> into memref<?x48xf32>
+  // The default scale is elided.
+  // CHECK: ember.norm_linear %{{.*}}, %{{.*}}, %{{.*}} into %{{.*}} {eps = 9.99999974E-6 : f32} :
+  ember.norm_linear %x, %n, %w into %y {eps = 1.0e-5 : f32, scale = 1.0 : f32} : memref<?x96xf32>, memref<96xbf16>, memref<48x96xbf16> into memref<?x48xf32>
+  return
+}
+
+// CHECK-LABEL: func @norm_swiglu
+func.func @norm_swiglu(%x: memref<?x96xf32>, %n: memref<96xf32>, %g: memref<192x96xbf16>, %u: memref<192x96xbf16>, %h: memref<?x192xf32>) {
+  // CHECK: ember.norm_swiglu %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} into %{{.*}} {eps = 9.99999974E-6 : f32} : memref<?x96xf32>, memref<96xf32>, memref<192x96xbf16>, memref<192x96xbf16> into memref<?x192xf32>
+  ember.norm_swiglu %x, %n, %g, %u into %h {eps = 1.0e-5 : f32} : memref<?x96xf32>, memref<96xf32>, memref<192x96xbf16>, memref<192x96xbf16> into memref<?x192xf32>
+  return
+}

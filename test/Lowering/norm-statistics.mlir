@@ -1,0 +1,24 @@
+// RUN: ember-opt %s --ember-lower-to-loops=norm-statistics=per-token --canonicalize --cse | FileCheck %s
+// RUN: ember-opt %s --ember-cpu-pipeline=compile-to=loops | FileCheck %s
+// RUN: ember-opt %s --ember-nvptx-pipeline=compile-to=loops | FileCheck %s --check-prefix=GPU
+
+// Per token (the CPU pipeline): the inverse RMS once per row, in a loop
+// around an inner scf.parallel over the outputs. The GPU pipeline keeps
+// one [T, out] nest (lower-fused-to-loops.mlir).
+// CHECK-LABEL: func @norm_linear
+// CHECK: scf.parallel (%[[T:[^ ]+]]) =
+// CHECK:   scf.for
+// CHECK:   math.sqrt
+// CHECK:   %[[INV:[^ ]+]] = arith.divf
+// CHECK:   scf.parallel (%[[O:[^ ]+]]) =
+// CHECK-NOT: math.sqrt
+// CHECK:     scf.for
+// CHECK:       arith.mulf %{{.*}}, %[[INV]]
+// CHECK:     memref.store %{{.*}}, %{{.*}}[%[[T]], %[[O]]]
+// GPU-LABEL: func @norm_linear
+// GPU: scf.parallel (%{{[^ ]+}}, %{{[^ ]+}}) =
+// GPU-NOT: scf.parallel
+func.func @norm_linear(%x: memref<?x8xf32>, %n: memref<8xbf16>, %w: memref<4x8xbf16>, %y: memref<?x4xf32>) {
+  ember.norm_linear %x, %n, %w into %y {eps = 1.0e-5 : f32} : memref<?x8xf32>, memref<8xbf16>, memref<4x8xbf16> into memref<?x4xf32>
+  return
+}
