@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <future>
 
 namespace ember::rt {
 
@@ -115,9 +116,13 @@ Decoder::BoundWeights Decoder::bind(const std::vector<ModelWeights::Weight> &wei
 Decoder::Decoder(const ModelConfig &config, const ModelWeights &weights, const std::string &artifactPath,
                  Backend &backend, const DecoderOptions &options, const ModelWeights *mtpWeights)
     : config_(config), backend_(backend), artifact_(backend, artifactPath), maxContext_(options.maxContext),
-      context_(contextLimit(config, options.maxContext)), slots_(options.slots) {
+      context_(contextLimit(config, options.maxContext)), slots_(options.slots),
+      prefillChunk_(options.prefillChunk) {
   if (slots_ < 1)
     throw Error("--batch must be at least 1, got " + std::to_string(slots_));
+  if (prefillChunk_ < 0)
+    throw Error("--prefill-chunk must be >= 0 (0: the whole prompt in one call), got " +
+                std::to_string(prefillChunk_));
   int64_t row = kvCacheRowWidth(config);
   tokenTable_ = DeviceBuffer(backend, size_t(slots_ * context_) * sizeof(int32_t), "the N-gram token table");
   kvCache_ = DeviceBuffer(backend, size_t(kvCacheSublayers(config) * slots_ * context_ * row) * sizeof(float),
@@ -148,7 +153,30 @@ DecoderOutput Decoder::prefill(int64_t slot, const std::vector<int32_t> &tokens)
   if (int64_t(tokens.size()) > context_)
     throw Error("prompt of " + std::to_string(tokens.size()) + " tokens exceeds " +
                 contextLimitText(config_, maxContext_));
-  return step(slot, tokens, 0);
+  auto total = int64_t(tokens.size());
+  if (prefillChunk_ == 0 || total <= prefillChunk_)
+    return step(slot, tokens, 0);
+  auto chunkAt = [&](int64_t start) {
+    return std::vector<int32_t>(tokens.begin() + start, tokens.begin() + std::min(start + prefillChunk_, total));
+  };
+  // ember_embed writes table rows that ember_forward never reads, so the
+  // next chunk's embedding may overlap this chunk's layers. Only host
+  // backends run calls from two threads.
+  auto policy = backend_.hostAccessible() ? std::launch::async : std::launch::deferred;
+  DecoderOutput result;
+  std::vector<float> embeddings = embed(slot, chunkAt(0), 0);
+  for (int64_t start = 0; start < total; start += prefillChunk_) {
+    int64_t next = start + prefillChunk_;
+    std::future<std::vector<float>> nextEmbeddings;
+    if (next < total)
+      nextEmbeddings = std::async(policy, [&, next] { return embed(slot, chunkAt(next), next); });
+    DecoderOutput part = forward(slot, embeddings, start);
+    result.logits.insert(result.logits.end(), part.logits.begin(), part.logits.end());
+    result.hidden.insert(result.hidden.end(), part.hidden.begin(), part.hidden.end());
+    if (next < total)
+      embeddings = nextEmbeddings.get();
+  }
+  return result;
 }
 
 DecoderOutput Decoder::step(int64_t slot, const std::vector<int32_t> &tokens, int64_t start) {

@@ -53,6 +53,9 @@ options:
   --max-new-tokens N       tokens to generate per sequence (default 0: prefill only)
   --max-context N          positions the KV cache holds (default 4096; at most
                            max_position_embeddings); prompt + N - 1 must fit
+  --prefill-chunk N        prefill N tokens per call (default 0: the whole prompt
+                           at once); the next chunk's n-gram embedding then
+                           runs on a second thread during this chunk's layers
   --temperature T          0 (default): greedy; > 0: sample from softmax(logits/T)
   --top-k K                sample among the K most likely tokens only (default 0: all)
   --top-p P                sample from the smallest set with mass >= P (default 1)
@@ -162,7 +165,7 @@ std::string obtainArtifact(const rt::CommandLine &args, const rt::ModelConfig &c
 
 int runMain(int argc, char **argv) {
   rt::CommandLine args(argc, argv,
-                       {"--model", "--prompt-ids", "--batch", "--max-new-tokens", "--max-context", "--temperature",
+                       {"--model", "--prompt-ids", "--batch", "--max-new-tokens", "--max-context", "--prefill-chunk", "--temperature",
                         "--top-k", "--top-p", "--seed", "--speculative", "--draft-steps", "--backend",
                         "--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--dump-embeddings",
                         "--dump-ngram-ids", "--artifact", "--cache-dir"},
@@ -191,6 +194,10 @@ int runMain(int argc, char **argv) {
   const std::vector<int32_t> &tokens = prompts.front();
   bool wantEmbeddings = embeddingsOnly || args.has("--dump-embeddings") || args.has("--dump-ngram-ids");
   int64_t maxContext = args.integer("--max-context", rt::kDefaultMaxContext);
+  int64_t prefillChunk = args.integer("--prefill-chunk", 0);
+  if (prefillChunk < 0)
+    throw rt::Error("--prefill-chunk must be >= 0 (0: the whole prompt in one call), got " +
+                    std::to_string(prefillChunk));
   rt::GenerationOptions options;
   options.maxNewTokens = args.integer("--max-new-tokens", 0);
   options.sampling.temperature = args.number("--temperature", 0);
@@ -264,7 +271,7 @@ int runMain(int argc, char **argv) {
   }
   auto length = int64_t(tokens.size());
   if (!embeddingsOnly) {
-    rt::DecoderOptions decoderOptions{maxContext, int64_t(prompts.size())};
+    rt::DecoderOptions decoderOptions{maxContext, int64_t(prompts.size()), prefillChunk};
     rt::Decoder decoder(config, *modelWeights, report.artifactPath, *backend, decoderOptions,
                         mtpWeights ? &*mtpWeights : nullptr);
     report.context = decoder.context();

@@ -99,6 +99,24 @@ TEST_F(DecoderTest, StepsSeeTheHistoryAndRollBackByOverwriting) {
   EXPECT_TRUE(std::isfinite(output.logits[0])); // the fake found table and cache consistent
 }
 
+TEST_F(DecoderTest, ChunkedPrefillEqualsOneCall) {
+  const std::vector<int32_t> prompt{3, 7, 1, 4, 9, 2, 5, 8, 6, 11, 12};
+  DecoderOutput whole = decoder().prefill(0, prompt);
+  for (int64_t chunk : {1, 3, 4, 10, 11, 64}) {
+    SCOPED_TRACE("chunk " + std::to_string(chunk));
+    Decoder session(config_, *weights_, EMBER_FAKE_ARTIFACT, *backend_, {kDefaultMaxContext, 1, chunk});
+    DecoderOutput chunked = session.prefill(0, prompt);
+    EXPECT_EQ(chunked.logits, whole.logits); // NaN rows would mark a stale table or cache
+    EXPECT_EQ(chunked.hidden, whole.hidden);
+    DecoderOutput after = session.step(0, {13}, int64_t(prompt.size()));
+    std::vector<int32_t> sequence = prompt;
+    sequence.push_back(13);
+    EXPECT_EQ(greedyToken(after.logits.data(), 16), next(sequence));
+    EXPECT_TRUE(std::isfinite(after.logits[0]));
+  }
+  EXPECT_THROW(Decoder(config_, *weights_, EMBER_FAKE_ARTIFACT, *backend_, {kDefaultMaxContext, 1, -1}), Error);
+}
+
 TEST_F(DecoderTest, GenerationStopsAtMaxNewTokens) {
   Decoder session = decoder();
   std::vector<int32_t> prompt = {3, 7, 1};

@@ -46,6 +46,8 @@ struct DecoderOutput {
 struct DecoderOptions {
   int64_t maxContext = kDefaultMaxContext;
   int64_t slots = 1; // sequences held at once
+  // Tokens per prefill call; 0 prefills the whole prompt in one call.
+  int64_t prefillChunk = 0;
 };
 
 // The compiled decoder with per-slot state in backend memory: the N-gram
@@ -61,7 +63,11 @@ public:
           const DecoderOptions &options = {}, const ModelWeights *mtpWeights = nullptr);
 
   // `tokens` at positions [start, start + T) of `slot`; earlier positions are
-  // history. prefill is step at start 0.
+  // history. prefill is step at start 0, in chunks of prefillChunk tokens
+  // when that is set: the next chunk's embedding (n-gram ids and gathers,
+  // which need nothing but the tokens) then runs on a second thread while
+  // the current chunk's layers run (host backends; others take turns).
+  // The result is the same as one call's.
   DecoderOutput prefill(int64_t slot, const std::vector<int32_t> &tokens);
   DecoderOutput step(int64_t slot, const std::vector<int32_t> &tokens, int64_t start);
   // step in two halves: embed writes the tokens into the token table and
@@ -92,7 +98,7 @@ private:
   ModelConfig config_;
   Backend &backend_;
   DecoderArtifact artifact_;
-  int64_t maxContext_, context_, slots_;
+  int64_t maxContext_, context_, slots_, prefillChunk_;
   DeviceBuffer tokenTable_, kvCache_, mtpCache_;
   BoundWeights embeddingWeights_, layerWeights_;
   PackedArgs allWeights_; // embeddingWeights_ then layerWeights_
