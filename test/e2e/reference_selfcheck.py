@@ -22,6 +22,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "reference"))
 import longcat_ref as ref  # noqa: E402
+import longcat_decode as dec  # noqa: E402
 
 EOS = 2
 
@@ -409,7 +410,7 @@ class Model(unittest.TestCase):
         for name, (cfg, W) in self.models.items():
             for prompt in ([7], [1, 5, 2, 9, 2, 2, 40, 41] + list(range(100, 130))):
                 ids, rows = ref.greedy_generate(W, cfg, prompt, 12)
-                ids_c, rows_c = ref.greedy_generate_cached(W, cfg, prompt, 12)
+                ids_c, rows_c = dec.greedy_generate_cached(W, cfg, prompt, 12)
                 self.assertEqual(ids, ids_c, name)
                 self.assertLess(rel_err(rows_c, rows), 1e-5, name)
                 # Row i is the last row of a full forward over prompt + ids[:i].

@@ -1,21 +1,29 @@
 #!/usr/bin/env python3
-"""Greedy-decode speed of the PyTorch reference (eager, CPU, batch 1).
+"""Greedy-decode speed of the PyTorch reference (eager, CPU, batch B).
 
-usage: decode_bench.py --model DIR --prompt-len P --new-tokens N [--threads K] [--seed S]
+usage: decode_bench.py --model DIR --prompt-len P --new-tokens N [--batch B]
+                       [--threads K] [--seed S]
 
-Loads the checkpoint (weights widened to float32), builds a deterministic
-random prompt of P tokens without EOS, runs one cached prefill and then N-1
-single-token decode steps (longcat_ref.greedy_generate_cached; EOS does not
-stop the run here, so exactly N tokens are produced), and prints ONE JSON line:
-  {"decode_tokens_per_s": .., "prefill_s": .., "tokens": N, ...}
-decode_tokens_per_s = (N-1) / (wall time of the N-1 decode steps); prefill_s is
-the wall time of the prefill (which also yields the first token). Loading and a
-warm-up run are not timed. Called by `ember-bench decode` as a subprocess.
+Loads the checkpoint (weights widened to float32), builds B deterministic
+random prompts of P tokens without EOS, runs them as one batch
+(longcat_decode.batched_greedy_generate_cached: every forward takes [B, T]
+tokens, one KV cache per sequence held as one batched tensor): one cached
+prefill of [B, P], then N-1 decode steps of [B, 1] (EOS does not stop a
+sequence, so exactly N tokens are produced per sequence), and prints ONE JSON
+line:
+  {"decode_tokens_per_s": .., "prefill_s": .., "tokens": N, "batch": B, ...}
+decode_tokens_per_s = B*(N-1) / (wall time of the N-1 decode steps); prefill_s
+is the wall time of the batched prefill (which also yields the first tokens).
+Loading and a warm-up run are not timed. Called by `ember-bench decode` as a
+subprocess.
 
 Debian's python3-torch links the netlib reference BLAS: matrix-vector products
-(decode) run near memory speed, but matrix-matrix products (prefill) are very
-slow. So by default multi-token linears go through oneDNN (an f32 copy of each
-weight in its layout, same math); --plain-prefill keeps torch's BLAS path.
+(decode at B = 1) run near memory speed, but matrix-matrix products (prefill,
+batched decode) are very slow: its sgemm costs about one sgemv per row. So by
+default linears of at least --onednn-rows rows (B*T, default 2) go through
+oneDNN (an f32 copy of each weight in its layout, same math), which beats the
+BLAS from 2 rows on and loses to its sgemv at 1 row; --plain-prefill keeps
+torch's BLAS path for all.
 """
 
 import argparse
@@ -27,6 +35,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import longcat_decode as dec  # noqa: E402
 import longcat_ref as ref  # noqa: E402
 
 
@@ -35,14 +44,17 @@ def main():
     p.add_argument("--model", required=True, help="HF-format checkpoint dir")
     p.add_argument("--prompt-len", type=int, required=True)
     p.add_argument("--new-tokens", type=int, required=True)
+    p.add_argument("--batch", type=int, default=1, help="sequences decoded as one batch")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random prompt")
     p.add_argument("--plain-prefill", action="store_true",
-                   help="prefill linears through torch's BLAS instead of oneDNN")
+                   help="all linears through torch's BLAS, none through oneDNN")
+    p.add_argument("--onednn-rows", type=int, default=2,
+                   help="linears of at least this many rows go through oneDNN (default 2)")
     p.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up run")
     args = p.parse_args()
-    if args.prompt_len < 1 or args.new_tokens < 1:
-        p.error("--prompt-len and --new-tokens must be >= 1")
+    if args.prompt_len < 1 or args.new_tokens < 1 or args.batch < 1:
+        p.error("--prompt-len, --new-tokens and --batch must be >= 1")
     if args.threads > 0:
         torch.set_num_threads(args.threads)
 
@@ -57,34 +69,38 @@ def main():
         plain_linear, packed = ref.linear, {}
 
         def linear(x, w):
-            if x.shape[0] < 16 or x.dtype != torch.float32:  # few rows: BLAS is fine
+            rows = x.numel() // x.shape[-1]
+            if rows < args.onednn_rows or x.dtype != torch.float32:  # a row: BLAS sgemv
                 return plain_linear(x, w)
             if id(w) not in packed:
                 packed[id(w)] = (w, w.contiguous().to_mkldnn())
-            return torch._C._nn.mkldnn_linear(x.contiguous().to_mkldnn(),
-                                              packed[id(w)][1], None).to_dense()
+            y = torch._C._nn.mkldnn_linear(x.reshape(rows, -1).contiguous().to_mkldnn(),
+                                           packed[id(w)][1], None).to_dense()
+            return y.reshape(*x.shape[:-1], y.shape[-1])
         ref.linear = linear
 
     eos = cfg["eos_token_id"]
     g = torch.Generator().manual_seed(args.seed)
-    prompt = torch.randint(0, cfg["vocab_size"], (args.prompt_len,), generator=g).tolist()
-    prompt = [t if t != eos else (t + 1) % cfg["vocab_size"] for t in prompt]
+    # Row b is the b-th prompt; B = 1 draws the prompt of the unbatched script.
+    prompts = torch.randint(0, cfg["vocab_size"], (args.batch, args.prompt_len), generator=g).tolist()
+    prompts = [[t if t != eos else (t + 1) % cfg["vocab_size"] for t in p] for p in prompts]
 
     def decode(n):
         timings = {}
         with torch.no_grad():
-            ids, _ = ref.greedy_generate_cached(weights, cfg, prompt, n, timings,
-                                                stop_at_eos=False)
+            ids, _ = dec.batched_greedy_generate_cached(weights, cfg, prompts, n, timings)
         return ids, timings
 
     if not args.no_warmup:
         decode(min(2, args.new_tokens))
     ids, timings = decode(args.new_tokens)
-    steps = len(ids) - 1
+    steps = len(ids[0]) - 1
     print(json.dumps({
-        "decode_tokens_per_s": steps / timings["decode_s"] if steps > 0 and timings["decode_s"] > 0 else None,
+        "decode_tokens_per_s": (args.batch * steps / timings["decode_s"]
+                                if steps > 0 and timings["decode_s"] > 0 else None),
         "prefill_s": timings["prefill_s"],
-        "tokens": len(ids),
+        "tokens": len(ids[0]),
+        "batch": args.batch,
         "prompt_len": args.prompt_len,
         "decode_s": timings["decode_s"],
         "load_s": load_s,

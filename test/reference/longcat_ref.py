@@ -12,8 +12,7 @@ config.json dict; tokens/prompt: list of ints):
   forward(tokens, weights, cfg, cache=None, return_hidden=False) -> float32 logits [T, V]
   greedy_generate(weights, cfg, prompt, max_new_tokens) -> (ids, float32 [n, V] logits)
       full recompute at every step; the reference the tests compare against
-  greedy_generate_cached(weights, cfg, prompt, max_new_tokens, timings=None)
-      the same with per-layer k/v caches (KVCache); for timing
+      (cached and batched decoding, for timing: longcat_decode.py)
   mtp(tokens, hidden, weights, cfg, start=0, cache=None) -> (float32 logits [T, V],
       hidden_out [T, D]): the MTP drafter block on rows (tokens[t], hidden[t]) at
       positions start+t, with its own AttentionCache
@@ -365,7 +364,10 @@ def route(u, W, prefix, cfg):
 
 
 def moe(u, W, prefix, cfg):
-    """sum_j weight_j * expert_{e_j}(u); zero experts (index >= n_routed) are identities."""
+    """sum_j weight_j * expert_{e_j}(u); zero experts (index >= n_routed) are identities.
+
+    u: [..., D], each row routed on its own (batched decode passes [B, T, D])."""
+    shape, u = u.shape, u.reshape(-1, u.shape[-1])
     experts, weights = route(u, W, prefix, cfg)
     out = torch.zeros_like(u)
     n_routed = cfg["n_routed_experts"]
@@ -374,21 +376,24 @@ def moe(u, W, prefix, cfg):
         x = u[tok]
         y = swiglu(x, W, f"{prefix}experts.{e}.") if e < n_routed else x
         out.index_add_(0, tok, weights[tok, slot][:, None] * y)
-    return out
+    return out.reshape(shape)
 
 
-def shortcut_layer(r, W, layer, cfg, positions, caches=None):
-    """One shortcut decoder layer (DESIGN.md §1.3); caches: [2 AttentionCache] or None."""
+def shortcut_layer(r, W, layer, cfg, positions, caches=None, attention=mla):
+    """One shortcut decoder layer (DESIGN.md §1.3); caches: [2 AttentionCache] or None.
+
+    Everything but `attention` treats the rows of r independently, so a batched
+    attention (longcat_decode.py) makes this the layer of a batch [B, T, D]."""
     p = f"model.layers.{layer}."
     eps = cfg["rms_norm_eps"]
     cache0, cache1 = caches if caches is not None else (None, None)
-    r = r + mla(rms_norm(r, W[p + "input_layernorm.0.weight"], eps), W, p + "self_attn.0.",
-                cfg, positions, cache0)
+    r = r + attention(rms_norm(r, W[p + "input_layernorm.0.weight"], eps), W, p + "self_attn.0.",
+                      cfg, positions, cache0)
     u = rms_norm(r, W[p + "post_attention_layernorm.0.weight"], eps)
     s = moe(u, W, p + "mlp.", cfg)
     r = r + swiglu(u, W, p + "mlps.0.")
-    r = r + mla(rms_norm(r, W[p + "input_layernorm.1.weight"], eps), W, p + "self_attn.1.",
-                cfg, positions, cache1)
+    r = r + attention(rms_norm(r, W[p + "input_layernorm.1.weight"], eps), W, p + "self_attn.1.",
+                      cfg, positions, cache1)
     r = r + swiglu(rms_norm(r, W[p + "post_attention_layernorm.1.weight"], eps), W,
                    p + "mlps.1.") + s
     return r
@@ -504,35 +509,6 @@ def greedy_generate(weights, cfg, prompt, max_new_tokens):
         seq.append(ids[-1])
         if ids[-1] == cfg["eos_token_id"]:
             break
-    V = cfg["vocab_size"]
-    return ids, torch.stack(rows) if rows else torch.zeros(0, V)
-
-
-def greedy_generate_cached(weights, cfg, prompt, max_new_tokens, timings=None,
-                           stop_at_eos=True):
-    """greedy_generate with per-layer k/v caches: one prefill, then one token
-    per step. Meant for timing; must agree with greedy_generate (selfcheck).
-    timings, if a dict, receives "prefill_s" and "decode_s" (wall seconds of the
-    prefill and of the remaining steps). stop_at_eos=False always runs
-    max_new_tokens steps (for benchmarks)."""
-    import time
-    seq, ids, rows = [int(t) for t in prompt], [], []
-    cache = KVCache(cfg)
-    t0 = time.perf_counter()
-    t1 = None
-    for _ in range(max_new_tokens):
-        row = forward(seq, weights, cfg, cache)[-1]
-        if t1 is None:
-            t1 = time.perf_counter()
-        ids.append(argmax_first(row))
-        rows.append(row)
-        seq.append(ids[-1])
-        if stop_at_eos and ids[-1] == cfg["eos_token_id"]:
-            break
-    t2 = time.perf_counter()
-    if timings is not None:
-        timings["prefill_s"] = (t1 or t2) - t0
-        timings["decode_s"] = t2 - (t1 or t2)
     V = cfg["vocab_size"]
     return ids, torch.stack(rows) if rows else torch.zeros(0, V)
 

@@ -1,6 +1,9 @@
-// ember-bench decode: batch-1 greedy decode steps of the whole model on a
+// ember-bench decode: greedy decode steps of the whole model at batch B on a
 // synthesized checkpoint against the PyTorch eager reference
-// (test/reference/decode_bench.py, run as a subprocess).
+// (test/reference/decode_bench.py, run as a subprocess). ember's runtime has no
+// batched step: a batch step is B single-sequence Decoder::step calls, one per
+// slot, so no weight is reused across the batch; the reference runs B
+// sequences as one batched forward.
 
 #include "BenchSupport.h"
 
@@ -48,7 +51,8 @@ std::string lastLines(const std::string &text, int lines) {
   return text.substr(start == 0 ? 0 : start + 1, end - (start == 0 ? 0 : start + 1));
 }
 
-ReferenceResult runReference(const std::string &checkpoint, int64_t promptLen, int64_t newTokens, int64_t threads) {
+ReferenceResult runReference(const std::string &checkpoint, int64_t promptLen, int64_t newTokens, int64_t batch,
+                             int64_t threads) {
   ReferenceResult result;
   const std::string python = "/usr/bin/python3";
   const std::string script = std::string(EMBER_SOURCE_DIR) + "/test/reference/decode_bench.py";
@@ -60,9 +64,18 @@ ReferenceResult runReference(const std::string &checkpoint, int64_t promptLen, i
     result.message = script + " not found";
     return result;
   }
-  std::vector<std::string> command = {python,         script, "--model", checkpoint, "--prompt-len",
-                                      std::to_string(promptLen), "--new-tokens", std::to_string(newTokens),
-                                      "--threads",    std::to_string(threads)};
+  std::vector<std::string> command = {python,
+                                      script,
+                                      "--model",
+                                      checkpoint,
+                                      "--prompt-len",
+                                      std::to_string(promptLen),
+                                      "--new-tokens",
+                                      std::to_string(newTokens),
+                                      "--batch",
+                                      std::to_string(batch),
+                                      "--threads",
+                                      std::to_string(threads)};
   std::string text;
   for (const std::string &arg : command)
     text += (text.empty() ? "" : " ") + arg;
@@ -85,6 +98,8 @@ ReferenceResult runReference(const std::string &checkpoint, int64_t promptLen, i
     nlohmann::json json = nlohmann::json::parse(output.substr(lineStart, output.find('\n', lineStart) - lineStart));
     if (json["decode_tokens_per_s"].is_null())
       throw Error("decode_tokens_per_s is null (--new-tokens 1 has no decode step)");
+    if (json.value("batch", int64_t(1)) != batch)
+      throw Error("it ran batch " + json["batch"].dump() + ", not " + std::to_string(batch));
     result.decodeTokensPerSecond = json["decode_tokens_per_s"].get<double>();
     result.prefillSeconds = json["prefill_s"].get<double>();
     result.threads = json.value("threads", 0);
@@ -101,14 +116,17 @@ ReferenceResult runReference(const std::string &checkpoint, int64_t promptLen, i
 
 int decodeMain(int argc, char **argv) {
   rt::CommandLine args(argc, argv,
-                       {"--preset", "--prompt-len", "--new-tokens", "--dtype", "--seed", "--threads", "--cache-dir",
-                        "--presets-dir", "--backend", "--disable-fusion"},
+                       {"--preset", "--prompt-len", "--new-tokens", "--batch", "--dtype", "--seed", "--threads",
+                        "--cache-dir", "--presets-dir", "--backend", "--disable-fusion"},
                        {"--no-reference"}); // --help never gets here: benchmark::Initialize handles it
   GenerationFlags flags(args, 32, 32, "decode");
   int64_t promptLen = flags.promptLen, newTokens = flags.newTokens;
   int64_t threads = args.integer("--threads", 1);
   if (threads < 1)
     throw Error("--threads must be at least 1");
+  int64_t batch = args.integer("--batch", 1);
+  if (batch < 1)
+    throw Error("--batch must be at least 1");
   bool reference = !args.has("--no-reference");
 
   double emberTokensPerSecond = 0, emberPrefillSeconds = 0;
@@ -117,37 +135,54 @@ int decodeMain(int argc, char **argv) {
     BenchModel model(flags);
     modelDir = model.modelDir;
     const rt::ModelConfig &config = model.config;
-    rt::Decoder decoder(config, model.weights, model.artifact.path, *model.backend, {promptLen + newTokens, 1});
-    std::vector<int32_t> prompt = randomPrompt(config, promptLen, flags.seed, /*withEos=*/false);
+    rt::Decoder decoder(config, model.weights, model.artifact.path, *model.backend, {promptLen + newTokens, batch});
+    // One prompt per slot (slot 0's is the batch-1 prompt), all of length P,
+    // so the slots advance in lockstep: every slot is at `position`.
+    std::vector<std::vector<int32_t>> prompts;
+    for (int64_t slot = 0; slot < batch; ++slot)
+      prompts.push_back(randomPrompt(config, promptLen, flags.seed + uint64_t(slot), /*withEos=*/false));
+    const int64_t vocab = config.vocabSize;
+    std::vector<int32_t> next(size_t(batch), 0);
+    int64_t position = promptLen;
+    auto prefillAll = [&] {
+      for (int64_t slot = 0; slot < batch; ++slot) {
+        rt::DecoderOutput output = decoder.prefill(slot, prompts[size_t(slot)]);
+        next[size_t(slot)] = rt::greedyToken(output.logits.data() + (promptLen - 1) * vocab, vocab);
+      }
+      position = promptLen;
+    };
 
     // Warm-up (page faults of the mapped weights, first-touch of the caches),
     // then the timed prefill; errors surface here, not inside the benchmark.
-    decoder.prefill(0, prompt);
+    prefillAll();
     auto prefillStart = std::chrono::steady_clock::now();
-    rt::DecoderOutput output = decoder.prefill(0, prompt);
+    prefillAll();
     emberPrefillSeconds = secondsSince(prefillStart);
-    const int64_t vocab = config.vocabSize;
-    int32_t next = rt::greedyToken(output.logits.data() + (promptLen - 1) * vocab, vocab);
-    int64_t position = promptLen;
 
     model.describe(flags.presetPath);
-    std::printf("ember prefill of %lld tokens: %.4f s (%.4g tokens/s)\n", (long long)promptLen, emberPrefillSeconds,
-                promptLen / emberPrefillSeconds);
+    if (batch == 1)
+      std::printf("ember prefill of %lld tokens: %.4f s (%.4g tokens/s)\n", (long long)promptLen,
+                  emberPrefillSeconds, promptLen / emberPrefillSeconds);
+    else
+      std::printf("ember prefill of %lld x %lld tokens (one slot after another): %.4f s (%.4g tokens/s)\n",
+                  (long long)batch, (long long)promptLen, emberPrefillSeconds, batch * promptLen / emberPrefillSeconds);
     std::fflush(stdout);
 
+    // One iteration = one decode step of the batch: a step() per slot.
     benchmark::RegisterBenchmark("BM_EmberDecodeStep", [&](benchmark::State &state) {
       for (auto _ : state) {
-        if (position >= decoder.context()) { // context full: start over from the prompt
+        if (position >= decoder.context()) { // context full: start over from the prompts
           state.PauseTiming();
-          rt::DecoderOutput again = decoder.prefill(0, prompt);
-          next = rt::greedyToken(again.logits.data() + (promptLen - 1) * vocab, vocab);
-          position = promptLen;
+          prefillAll();
           state.ResumeTiming();
         }
-        rt::DecoderOutput stepOutput = decoder.step(0, {next}, position++);
-        next = rt::greedyToken(stepOutput.logits.data(), vocab);
+        for (int64_t slot = 0; slot < batch; ++slot) {
+          rt::DecoderOutput stepOutput = decoder.step(slot, {next[size_t(slot)]}, position);
+          next[size_t(slot)] = rt::greedyToken(stepOutput.logits.data(), vocab);
+        }
+        ++position;
       }
-      state.SetItemsProcessed(state.iterations());
+      state.SetItemsProcessed(state.iterations() * batch);
     })->UseRealTime()->Unit(benchmark::kMillisecond);
 
     SummaryReporter reporter;
@@ -161,10 +196,17 @@ int decodeMain(int argc, char **argv) {
 
   std::optional<ReferenceResult> pytorch;
   if (reference)
-    pytorch = runReference(modelDir, promptLen, newTokens, threads);
+    pytorch = runReference(modelDir, promptLen, newTokens, batch, threads);
 
-  std::printf("\n== decode summary: %s, %s weights, prompt %lld tokens, %lld decode steps per prefill, batch 1 ==\n",
-              preset.c_str(), rt::dtypeLowerName(flags.dtype), (long long)promptLen, (long long)newTokens);
+  // tokens/s count every sequence's tokens; ms/token is its inverse, and
+  // prefill is that of all B prompts.
+  std::printf("\n== decode summary: %s, %s weights, prompt %lld tokens, %lld decode steps per prefill, batch %lld ==\n",
+              preset.c_str(), rt::dtypeLowerName(flags.dtype), (long long)promptLen, (long long)newTokens,
+              (long long)batch);
+  if (batch > 1)
+    std::printf("ember has no batched step: its batch step is %lld sequential single-sequence steps (one per slot, "
+                "no weight reuse across the batch); PyTorch runs one batched forward of [%lld, 1] tokens\n",
+                (long long)batch, (long long)batch);
   std::printf("ember (compiled CPU, 1 thread):  decode %8.3f tokens/s (%.2f ms/token), prefill %.4f s\n",
               emberTokensPerSecond, 1e3 / emberTokensPerSecond, emberPrefillSeconds);
   if (!pytorch) {

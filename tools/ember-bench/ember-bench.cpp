@@ -1,7 +1,7 @@
 // ember-bench: micro-benchmarks of compiled ember code. `ngram` times the
 // compiled CPU n-gram embedding on random in-memory weights against a memcpy
-// of the same number of bytes (NgramBench.cpp); `decode` times batch-1
-// greedy decode steps of the whole model on a synthesized checkpoint against
+// of the same number of bytes (NgramBench.cpp); `decode` times greedy decode
+// steps of the whole model at batch B on a synthesized checkpoint against
 // the PyTorch eager reference (DecodeBench.cpp); `spec` times whole greedy
 // generations on that checkpoint, plain and speculative (SpecBench.cpp);
 // `fusion` times decode with each fusion pass on and off (FusionBench.cpp). No
@@ -34,20 +34,25 @@ the L3 cache, and prints both and their ratio. Bytes per call count the
 gathered n-gram and word-embedding rows, the projections (once) and the float
 output.
 
-decode: times ember's batch-1 greedy decode on a random checkpoint of the
-preset. The checkpoint is synthesized once, with the ember-synth next to this
-binary, into <cache-dir>/checkpoints/<preset>-s<seed>-<dtype>/ and reused
-afterwards. A random EOS-free prompt of P tokens is prefilled (untimed), then
-each benchmark iteration (BM_EmberDecodeStep) runs one step() of one token
-(the greedy choice of the previous logits) at the next position; every N
-steps the context is full and the prompt is prefilled again with the timer
-paused. items_per_second = decode tokens/s. The P-token prefill is timed once
+decode: times ember's greedy decode of B sequences (--batch, default 1) on a
+random checkpoint of the preset. The checkpoint is synthesized once, with the
+ember-synth next to this binary, into
+<cache-dir>/checkpoints/<preset>-s<seed>-<dtype>/ and reused afterwards.
+Each of B sequence slots gets its own random EOS-free prompt of P tokens,
+prefilled (untimed); each benchmark iteration (BM_EmberDecodeStep) is one
+decode step of the batch: for each slot in turn one step() of one token (the
+greedy choice of its previous logits) at the next position. ember has no
+batched step, so that is B sequential single-sequence steps, with no weight
+reuse across the batch. Every N steps the context is full and the prompts
+are prefilled again with the timer paused. items_per_second = decode tokens/s
+of all B sequences together. The prefill of the B prompts is timed once
 separately (after a warm-up). Unless --no-reference, it then runs
   /usr/bin/python3 )" EMBER_SOURCE_DIR R"(/test/reference/decode_bench.py
-      --model <checkpoint> --prompt-len P --new-tokens N --threads K
-(PyTorch eager, weights widened to f32) and prints a summary: decode tokens/s
-of both, the ratio ember/PyTorch, and both prefill times. Without python3 or
-torch it says so and prints ember's figures only. ember's compiled CPU code is
+      --model <checkpoint> --prompt-len P --new-tokens N --batch B --threads K
+(PyTorch eager, weights widened to f32, the B sequences as one batched
+forward) and prints a summary: decode tokens/s of both, the ratio
+ember/PyTorch, and both prefill times. Without python3 or torch it says so
+and prints ember's figures only. ember's compiled CPU code is
 single-threaded; --threads only sets PyTorch's thread count.
 
 spec: times whole batch-1 greedy generations of N tokens from a P-token
@@ -92,6 +97,7 @@ options (decode):
   --prompt-len P             prompt tokens, P >= 1 (default 32)
   --new-tokens N             decode steps per prefill, N >= 1 (default 32); the
                              KV cache holds P + N positions
+  --batch B                  sequences decoded together, B >= 1 (default 1)
   --dtype bf16|f32           checkpoint (and compiled weight) dtype (default bf16)
   --seed S                   seed of the checkpoint and of ember's prompt (default 1)
   --threads K                PyTorch threads for the reference (default 1)
