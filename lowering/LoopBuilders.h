@@ -104,6 +104,22 @@ Value buildRmsInverse(OpBuilder &b, Location loc, Value width, double eps,
 Value buildRmsNormed(OpBuilder &b, Location loc, Value x, Value inverse, Value weight, Value i,
                      double scale);
 
+/// moe_dispatch's stable sort of the T*k assignments by min(expert, R)
+/// into `order`, as a counting sort with one thread per key; when `rows` is
+/// set, also rows[order[p]] = p (moe_group).
+void buildExpertGrouping(OpBuilder &b, Location loc, Value experts, int64_t numRouted, Value order,
+                         Value rows);
+
+/// Real expert `expert`'s output element d for `assignment` = t * k + j.
+using MoeRoutedOutput =
+    function_ref<Value(OpBuilder &, Location, Value assignment, Value d, Value expert)>;
+
+/// moe_combine's loop: out[t, d] += sum_{j < k} weights[t, j] *
+/// (experts[t, j] >= R ? x[t, d] : routedOutput(t * k + j, d, e)), j in
+/// order; expert_down_combine computes the output where moe_combine loads it.
+void buildMoeCombine(OpBuilder &b, Location loc, int64_t numRouted, Value x, Value experts,
+                     Value weights, Value out, MoeRoutedOutput routedOutput);
+
 // Conversion patterns, one file per op family.
 enum class GatherBoundsCheck;
 enum class NormStatistics;

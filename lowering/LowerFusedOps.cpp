@@ -238,6 +238,46 @@ struct LowerFusedRouter : OpConversionPattern<FusedRouterOp> {
   }
 };
 
+/// moe_dispatch's counting sort, also storing each assignment's row.
+struct LowerMoeGroup : OpConversionPattern<MoeGroupOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(MoeGroupOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    buildExpertGrouping(rewriter, op.getLoc(), adaptor.getExperts(), op.getNRouted(),
+                        adaptor.getOrder(), adaptor.getRows());
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// moe_combine's loop (buildMoeCombine) with expert_down's dot product over
+/// the assignment's sorted row of h in place of the load of y.
+struct LowerExpertDownCombine : OpConversionPattern<ExpertDownCombineOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ExpertDownCombineOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value h = adaptor.getH(), down = adaptor.getDown(), rows = adaptor.getRows();
+    Value width = dimOf(rewriter, loc, h, 1);
+    auto routedOutput = [&](OpBuilder &b, Location loc, Value assignment, Value d, Value expert) {
+      Value row32 = memref::LoadOp::create(b, loc, rows, assignment);
+      Value row = arith::IndexCastUIOp::create(b, loc, b.getIndexType(), row32);
+      return buildDotProduct(
+          b, loc, width, f32Constant(b, loc, 0.0),
+          [&](OpBuilder &b, Location loc, Value f) {
+            return loadF32(b, loc, down, {expert, d, f});
+          },
+          [&](OpBuilder &b, Location loc, Value f) {
+            return memref::LoadOp::create(b, loc, h, ValueRange{row, f}).getResult();
+          });
+    };
+    buildMoeCombine(rewriter, loc, op.getNRouted(), adaptor.getX(), adaptor.getExperts(),
+                    adaptor.getWeights(), adaptor.getOut(), routedOutput);
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::ember::populateFusedLoweringPatterns(RewritePatternSet &patterns,
@@ -247,4 +287,5 @@ void mlir::ember::populateFusedLoweringPatterns(RewritePatternSet &patterns,
   patterns.add<LowerNormLinear, LowerNormSwiGlu>(patterns.getContext(), normStatistics);
   patterns.add<LowerNgramEmbed>(patterns.getContext(), boundsCheck);
   patterns.add<LowerFusedRouter>(patterns.getContext());
+  patterns.add<LowerMoeGroup, LowerExpertDownCombine>(patterns.getContext());
 }

@@ -1,10 +1,10 @@
 //===- LowerMoeOps.cpp - moe ops to scf.parallel nests ------------------===//
 //
 // Reference lowerings of the MoE ops: one thread per output element (per
-// token for the router, per assignment for dispatch), no scratch memory.
-// They are correct for any T and meant to be replaced by fused kernels; the
-// dispatch sort in particular is O((T k)^2), which is fine for decode and
-// tests but not for long prefills.
+// token for the router, per expert for dispatch), no scratch memory. They
+// are correct for any T and meant to be replaced by fused kernels. Dispatch
+// is a counting sort over the R + 1 keys, O(R T k) work in one kernel
+// (buildExpertGrouping, shared with the fused moe_group).
 //
 // Expert ids are compared as unsigned, so any id >= R (also a negative i32)
 // is a zero expert and never indexes the expert weights.
@@ -71,43 +71,13 @@ struct LowerRouterTopk : OpConversionPattern<RouterTopkOp> {
   }
 };
 
-/// Stable counting by comparison: one iteration per assignment a computes
-/// rank(a) = #{b : key(b) < key(a) or (key(b) == key(a) and b < a)} with an
-/// inner loop over all b, then writes order[rank(a)] = a. No scratch memory,
-/// O((T k)^2) work: fine for decode and tests, to be replaced for prefill.
+/// The counting sort of buildExpertGrouping, without the inverse.
 struct LowerMoeDispatch : OpConversionPattern<MoeDispatchOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(MoeDispatchOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value experts = adaptor.getExperts(), order = adaptor.getOrder();
-    Value count = dimOf(rewriter, loc, order, 0);
-    Value k = dimOf(rewriter, loc, experts, 1);
-    int64_t numRouted = op.getNRouted();
-    buildParallelNest(rewriter, loc, count, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-      Value a = ivs[0];
-      Value routed = arith::ConstantIntOp::create(b, loc, b.getI32Type(), numRouted);
-      auto key = [&](OpBuilder &b, Location loc, Value assignment) {
-        auto [t, j] = splitAssignment(b, loc, assignment, k);
-        Value expert = memref::LoadOp::create(b, loc, experts, ValueRange{t, j});
-        return arith::MinUIOp::create(b, loc, expert, routed).getResult();
-      };
-      Value keyA = key(b, loc, a);
-      Value one = indexConstant(b, loc, 1), zero = indexConstant(b, loc, 0);
-      Value rank = buildSequentialLoop(
-          b, loc, count, zero, [&](OpBuilder &b, Location loc, Value other, ValueRange acc) {
-            Value keyB = key(b, loc, other);
-            Value smaller = arith::CmpIOp::create(b, loc, CmpIPredicate::ult, keyB, keyA);
-            Value earlier = arith::AndIOp::create(
-                b, loc, arith::CmpIOp::create(b, loc, CmpIPredicate::eq, keyB, keyA),
-                arith::CmpIOp::create(b, loc, CmpIPredicate::ult, other, a));
-            Value before = arith::OrIOp::create(b, loc, smaller, earlier);
-            Value step = arith::SelectOp::create(b, loc, before, one, zero);
-            return SmallVector<Value>{arith::AddIOp::create(b, loc, acc[0], step)};
-          })[0];
-      Value id = arith::IndexCastUIOp::create(b, loc, b.getI32Type(), a);
-      memref::StoreOp::create(b, loc, id, order, rank);
-    });
+    buildExpertGrouping(rewriter, op.getLoc(), adaptor.getExperts(), op.getNRouted(),
+                        adaptor.getOrder(), Value());
     rewriter.eraseOp(op);
     return success();
   }
@@ -189,45 +159,18 @@ struct LowerExpertDown : OpConversionPattern<ExpertDownOp> {
   }
 };
 
-/// One iteration per (token, hidden unit): the weighted sum over the k
-/// choices in order, zero experts reading x, then one add into out.
+/// buildMoeCombine reading the expert outputs from y.
 struct LowerMoeCombine : OpConversionPattern<MoeCombineOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(MoeCombineOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value x = adaptor.getX(), y = adaptor.getY(), out = adaptor.getOut();
-    Value experts = adaptor.getExperts(), weights = adaptor.getWeights();
-    Value tokens = dimOf(rewriter, loc, out, 0), hidden = dimOf(rewriter, loc, out, 1);
-    Value k = dimOf(rewriter, loc, experts, 1);
-    Value numRouted = indexConstant(rewriter, loc, op.getNRouted());
-    buildParallelNest(
-        rewriter, loc, ValueRange{tokens, hidden}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-          Value t = ivs[0], d = ivs[1];
-          Value input = memref::LoadOp::create(b, loc, x, ValueRange{t, d});
-          Value rowBase = arith::MulIOp::create(b, loc, t, k);
-          Value sum = buildSequentialLoop(
-              b, loc, k, f32Constant(b, loc, 0.0),
-              [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
-                Value expert = loadIndex(b, loc, experts, ValueRange{t, j});
-                Value zeroExpert =
-                    arith::CmpIOp::create(b, loc, CmpIPredicate::uge, expert, numRouted);
-                auto pick = scf::IfOp::create(
-                    b, loc, zeroExpert,
-                    [&](OpBuilder &b, Location loc) { scf::YieldOp::create(b, loc, input); },
-                    [&](OpBuilder &b, Location loc) {
-                      Value row = arith::AddIOp::create(b, loc, rowBase, j);
-                      Value routed = memref::LoadOp::create(b, loc, y, ValueRange{row, d});
-                      scf::YieldOp::create(b, loc, routed);
+    Value y = adaptor.getY();
+    buildMoeCombine(rewriter, op.getLoc(), op.getNRouted(), adaptor.getX(), adaptor.getExperts(),
+                    adaptor.getWeights(), adaptor.getOut(),
+                    [&](OpBuilder &b, Location loc, Value assignment, Value d, Value) {
+                      return memref::LoadOp::create(b, loc, y, ValueRange{assignment, d})
+                          .getResult();
                     });
-                Value weight = memref::LoadOp::create(b, loc, weights, ValueRange{t, j});
-                Value term = arith::MulFOp::create(b, loc, weight, pick.getResult(0));
-                return SmallVector<Value>{arith::AddFOp::create(b, loc, acc[0], term)};
-              })[0];
-          Value residual = memref::LoadOp::create(b, loc, out, ValueRange{t, d});
-          memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, residual, sum), out,
-                                  ValueRange{t, d});
-        });
     rewriter.eraseOp(op);
     return success();
   }
@@ -292,6 +235,86 @@ void mlir::ember::buildRouterTopk(OpBuilder &b, Location loc, Value t, Value num
         memref::StoreOp::create(b, loc, weight, weights, ValueRange{t, j});
         return SmallVector<Value>{best[0], best[1]};
       });
+}
+
+/// One iteration per (token, hidden unit): the weighted sum over the k
+/// choices in order, zero experts reading x, then one add into out.
+void mlir::ember::buildMoeCombine(OpBuilder &b, Location loc, int64_t numRoutedValue, Value x,
+                                  Value experts, Value weights, Value out,
+                                  MoeRoutedOutput routedOutput) {
+  Value tokens = dimOf(b, loc, out, 0), hidden = dimOf(b, loc, out, 1);
+  Value k = dimOf(b, loc, experts, 1);
+  Value numRouted = indexConstant(b, loc, numRoutedValue);
+  buildParallelNest(b, loc, ValueRange{tokens, hidden}, [&](OpBuilder &b, Location loc,
+                                                            ValueRange ivs) {
+    Value t = ivs[0], d = ivs[1];
+    Value input = memref::LoadOp::create(b, loc, x, ValueRange{t, d});
+    Value rowBase = arith::MulIOp::create(b, loc, t, k);
+    Value sum = buildSequentialLoop(
+        b, loc, k, f32Constant(b, loc, 0.0),
+        [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
+          Value expert = loadIndex(b, loc, experts, ValueRange{t, j});
+          Value zeroExpert = arith::CmpIOp::create(b, loc, CmpIPredicate::uge, expert, numRouted);
+          auto pick = scf::IfOp::create(
+              b, loc, zeroExpert,
+              [&](OpBuilder &b, Location loc) { scf::YieldOp::create(b, loc, input); },
+              [&](OpBuilder &b, Location loc) {
+                Value assignment = arith::AddIOp::create(b, loc, rowBase, j);
+                scf::YieldOp::create(b, loc, routedOutput(b, loc, assignment, d, expert));
+              });
+          Value weight = memref::LoadOp::create(b, loc, weights, ValueRange{t, j});
+          Value term = arith::MulFOp::create(b, loc, weight, pick.getResult(0));
+          return SmallVector<Value>{arith::AddFOp::create(b, loc, acc[0], term)};
+        })[0];
+    Value residual = memref::LoadOp::create(b, loc, out, ValueRange{t, d});
+    memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, residual, sum), out,
+                            ValueRange{t, d});
+  });
+}
+
+/// A stable counting sort whose parallel dimension is the key: thread e of
+/// R + 1 counts the assignments with a smaller key (its group's offset),
+/// then writes its own in ascending order. O(R T k) work, no scratch memory
+/// and no atomics; each thread reads all T k choices, which the cache serves.
+void mlir::ember::buildExpertGrouping(OpBuilder &b, Location loc, Value experts, int64_t numRouted,
+                                      Value order, Value rows) {
+  Value count = dimOf(b, loc, order, 0);
+  Value k = dimOf(b, loc, experts, 1);
+  Value keys = indexConstant(b, loc, numRouted + 1);
+  buildParallelNest(b, loc, keys, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+    Value group = arith::IndexCastUIOp::create(b, loc, b.getI32Type(), ivs[0]);
+    Value routed = arith::ConstantIntOp::create(b, loc, b.getI32Type(), numRouted);
+    auto key = [&](OpBuilder &b, Location loc, Value assignment) {
+      auto [t, j] = splitAssignment(b, loc, assignment, k);
+      Value expert = memref::LoadOp::create(b, loc, experts, ValueRange{t, j});
+      return arith::MinUIOp::create(b, loc, expert, routed).getResult();
+    };
+    Value one = indexConstant(b, loc, 1), zero = indexConstant(b, loc, 0);
+    Value offset = buildSequentialLoop(
+        b, loc, count, zero, [&](OpBuilder &b, Location loc, Value a, ValueRange acc) {
+          Value before = arith::CmpIOp::create(b, loc, CmpIPredicate::ult, key(b, loc, a), group);
+          Value step = arith::SelectOp::create(b, loc, before, one, zero);
+          return SmallVector<Value>{arith::AddIOp::create(b, loc, acc[0], step)};
+        })[0];
+    buildSequentialLoop(
+        b, loc, count, offset, [&](OpBuilder &b, Location loc, Value a, ValueRange acc) {
+          Value row = acc[0];
+          Value mine = arith::CmpIOp::create(b, loc, CmpIPredicate::eq, key(b, loc, a), group);
+          auto place = scf::IfOp::create(
+              b, loc, mine,
+              [&](OpBuilder &b, Location loc) {
+                auto toI32 = [&](Value index) {
+                  return arith::IndexCastUIOp::create(b, loc, b.getI32Type(), index);
+                };
+                memref::StoreOp::create(b, loc, toI32(a), order, row);
+                if (rows)
+                  memref::StoreOp::create(b, loc, toI32(row), rows, a);
+                scf::YieldOp::create(b, loc, ValueRange{arith::AddIOp::create(b, loc, row, one)});
+              },
+              [&](OpBuilder &b, Location loc) { scf::YieldOp::create(b, loc, row); });
+          return SmallVector<Value>{place.getResult(0)};
+        });
+  });
 }
 
 void mlir::ember::populateMoeLoweringPatterns(RewritePatternSet &patterns) {

@@ -29,6 +29,7 @@ const Fusion kFusions[] = {
     {"router", &FusionOptions::router, [] { return createEmberFuseRouter(); }},
     // After swiglu: a dense MLP's gate and up projections are then one reader.
     {"norm", &FusionOptions::norm, [] { return createEmberFuseNorm(); }},
+    {"moe", &FusionOptions::moe, [] { return createEmberFuseMoeCombine(); }},
 };
 
 struct FusionPipelineOptions : PassPipelineOptions<FusionPipelineOptions> {

@@ -21,6 +21,7 @@ struct FusionOptions {
   bool ngram = true;
   bool router = true;
   bool norm = true;
+  bool moe = true;
 
   /// Turns off the comma-separated fusions of `names` ("all" for every
   /// one); an unknown name is an error listing the known ones.

@@ -124,4 +124,44 @@ def EmberFuseNorm : Pass<"ember-fuse-norm", "func::FuncOp"> {
   let dependentDialects = ["::mlir::ember::EmberDialect"];
 }
 
+def EmberFuseMoeCombine : Pass<"ember-fuse-moe-combine", "func::FuncOp"> {
+  let summary = "Fuse expert_down into moe_combine through the sorted row of each assignment";
+  let description = [{
+    Rewrites the MoE block that models/BodyBuilder.cpp and DecoderGraph.cpp
+    build,
+
+    ```mlir
+    ember.moe_dispatch %experts into %order {n_routed}
+    ember.expert_gate_up %u, %gate, %up, %experts, %order into %h
+    ember.expert_down %h, %down, %experts, %order into %y
+    ...                                     // the rest of the layer
+    ember.moe_combine %u, %y, %experts, %weights into %r {n_routed}
+    ```
+
+    into
+
+    ```mlir
+    ember.moe_group %experts into %order, %rows {n_routed}
+    ember.expert_gate_up %u, %gate, %up, %experts, %order into %h
+    ...
+    ember.expert_down_combine %u, %h, %down, %experts, %weights, %rows into %r {n_routed}
+    ```
+
+    `moe_group` is the same counting sort that also writes each assignment's
+    sorted row (`%rows`, a new `[T*k]` i32 buffer freed after its reader);
+    `expert_down_combine` computes the down projections where `moe_combine`
+    read them, so the `[T*k, D]` expert outputs `%y` (then removed) are never
+    written or read, and one kernel goes. Requires: the three ops in one
+    block in this order, agreeing on `%experts` and n_routed (= down dim 0),
+    `%y` an allocation only they use, and no op between the dispatch and the
+    down projection writing `%experts` or `%order`, nor any between the down
+    projection and the combine writing `%experts`, `%h` or `%down` (views
+    count as their buffer; an op with an unknown write stops the fusion).
+  }];
+  let statistics = [
+    Statistic<"numFused", "fused-moe-combines", "expert_down + moe_combine pairs fused">
+  ];
+  let dependentDialects = ["::mlir::ember::EmberDialect"];
+}
+
 #endif // EMBER_PASSES_TD

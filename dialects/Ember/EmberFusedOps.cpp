@@ -80,3 +80,43 @@ LogicalResult NormSwiGluOp::verify() {
                  succeeded(verifyDimsAgree(*this, h, "out", 0, x, "x", 0)) &&
                  succeeded(verifyDimsAgree(*this, h, "out", 1, g, "gate_weight", 0)));
 }
+
+LogicalResult MoeGroupOp::verify() {
+  Value experts = getExperts(), order = getOrder(), rows = getRows();
+  if (failed(verifyOperandRanks(
+          *this, {{experts, "experts", 2}, {order, "order", 1}, {rows, "rows", 1}})) ||
+      failed(verifyNumRouted(*this, getNRouted())) || failed(verifyTopK(*this, experts)))
+    return failure();
+  return success(succeeded(verifyDimsAgree(*this, rows, "rows", 0, order, "order", 0)) &&
+                 succeeded(verifyAssignmentDim(*this, order, "order", 0, experts)) &&
+                 succeeded(verifyAssignmentDim(*this, rows, "rows", 0, experts)));
+}
+
+LogicalResult ExpertDownCombineOp::verify() {
+  Value x = getX(), h = getH(), down = getDown(), experts = getExperts(), weights = getWeights(),
+        rows = getRows(), out = getOut();
+  if (failed(verifyOperandRanks(*this, {{x, "x", 2},
+                                        {h, "h", 2},
+                                        {down, "down", 3},
+                                        {experts, "experts", 2},
+                                        {weights, "weights", 2},
+                                        {rows, "rows", 1},
+                                        {out, "out", 2}})) ||
+      failed(verifyNumRouted(*this, getNRouted())) || failed(verifyTopK(*this, experts)))
+    return failure();
+  // Real experts (id < n_routed) index down: it must hold exactly them.
+  int64_t numRouted = memrefType(down).getDimSize(0);
+  if (ShapedType::isStatic(numRouted) && numRouted != static_cast<int64_t>(getNRouted()))
+    return emitOpError() << "down dim 0 (" << numRouted << ") must equal n_routed ("
+                         << static_cast<int64_t>(getNRouted()) << ")";
+  return success(succeeded(verifyDimsAgree(*this, out, "out", 0, x, "x", 0)) &&
+                 succeeded(verifyDimsAgree(*this, out, "out", 1, x, "x", 1)) &&
+                 succeeded(verifyDimsAgree(*this, down, "down", 1, x, "x", 1)) &&
+                 succeeded(verifyDimsAgree(*this, down, "down", 2, h, "h", 1)) &&
+                 succeeded(verifyDimsAgree(*this, experts, "experts", 0, x, "x", 0)) &&
+                 succeeded(verifyDimsAgree(*this, weights, "weights", 0, experts, "experts", 0)) &&
+                 succeeded(verifyDimsAgree(*this, weights, "weights", 1, experts, "experts", 1)) &&
+                 succeeded(verifyDimsAgree(*this, h, "h", 0, rows, "rows", 0)) &&
+                 succeeded(verifyAssignmentDim(*this, rows, "rows", 0, experts)) &&
+                 succeeded(verifyAssignmentDim(*this, h, "h", 0, experts)));
+}

@@ -151,3 +151,67 @@ def Ember_NormSwiGluOp : Ember_Op<"norm_swiglu", [Ember_OwnTraffic]> {
   }];
   let hasVerifier = 1;
 }
+
+def Ember_MoeGroupOp : Ember_Op<"moe_group", [Ember_DefaultTraffic]> {
+  let summary = "moe_dispatch that also writes each assignment's sorted row";
+  let description = [{
+    Writes `order` exactly as `ember.moe_dispatch` does (the T*k assignments
+    stably sorted by `min(experts[t, j], R)`) and its inverse,
+    `rows[order[p]] = p`: the sorted row of assignment `a = t * k + j`, so
+    that `ember.expert_down_combine` finds token t's j-th expert activations
+    without a `[T*k, D]` buffer indexed by assignment (ember-fuse-moe-combine).
+    `experts` is `[T, k]`, `order` and `rows` `[T*k]`.
+
+    ```mlir
+    ember.moe_group %experts into %order, %rows {n_routed = 8 : i64}
+        : memref<?x3xi32> into memref<?xi32>, memref<?xi32>
+    ```
+  }];
+  let arguments = (ins Arg<I32MemRef, "chosen experts [T, k]", [MemRead]>:$experts,
+                       Arg<I32MemRef, "sorted assignment ids [T*k]", [MemWrite]>:$order,
+                       Arg<I32MemRef, "sorted row of each assignment [T*k]", [MemWrite]>:$rows,
+                       I64Attr:$n_routed);
+  let assemblyFormat = [{
+    $experts `into` $order `,` $rows attr-dict
+    `:` type($experts) `into` type($order) `,` type($rows)
+  }];
+  let hasVerifier = 1;
+}
+
+def Ember_ExpertDownCombineOp : Ember_Op<"expert_down_combine", [Ember_OwnTraffic]> {
+  let summary = "expert down projections summed straight into the residual stream";
+  let description = [{
+    `ember.expert_down` + `ember.moe_combine` in one kernel
+    (ember-fuse-moe-combine):
+    `out[t, d] += sum_{j < k} weights[t, j] * y(t, j, d)` with
+    `y = e >= R ? x[t, d] : down[e, d, :] . h[rows[t*k + j], :]`
+    with `e = experts[t, j]` (read as unsigned) and R = `n_routed`, summed in
+    order j = 0..k-1 before the add, as `moe_combine` does. Each thread
+    computes its token's expert outputs where `moe_combine` loaded them, so
+    the `[T*k, D]` expert outputs never reach memory. `x` and `out` are
+    `[T, D]`, `h` `[T*k, F]` by sorted row (`expert_gate_up`), `down` the
+    stacked `[R, D, F]` weights, `experts`/`weights` `[T, k]`, `rows` `[T*k]`
+    from `ember.moe_group`.
+
+    ```mlir
+    ember.expert_down_combine %x, %h, %down, %experts, %weights, %rows into %out
+        {n_routed = 8 : i64}
+        : memref<?x96xf32>, memref<?x32xf32>, memref<8x96x32xbf16>, memref<?x3xi32>,
+          memref<?x3xf32>, memref<?xi32> into memref<?x96xf32>
+    ```
+  }];
+  let arguments = (ins Arg<F32MemRef, "MoE inputs [T, D]", [MemRead]>:$x,
+                       Arg<F32MemRef, "activations by sorted row [T*k, F]", [MemRead]>:$h,
+                       Arg<Ember_WeightMemRef, "down projections [R, D, F]", [MemRead]>:$down,
+                       Arg<I32MemRef, "chosen experts [T, k]", [MemRead]>:$experts,
+                       Arg<F32MemRef, "routing weights [T, k]", [MemRead]>:$weights,
+                       Arg<I32MemRef, "sorted row of each assignment [T*k]", [MemRead]>:$rows,
+                       Arg<F32MemRef, "residual stream [T, D]", [MemRead, MemWrite]>:$out,
+                       I64Attr:$n_routed);
+  let assemblyFormat = [{
+    $x `,` $h `,` $down `,` $experts `,` $weights `,` $rows `into` $out attr-dict
+    `:` type($x) `,` type($h) `,` type($down) `,` type($experts) `,` type($weights) `,`
+        type($rows) `into` type($out)
+  }];
+  let hasVerifier = 1;
+}

@@ -7,28 +7,23 @@
 using namespace mlir;
 using namespace mlir::ember;
 
-namespace {
-
-/// Every operand's rank, in operand order.
-LogicalResult verifyRanks(Operation *op,
-                          std::initializer_list<std::tuple<Value, StringRef, int64_t>> operands) {
+LogicalResult mlir::ember::verifyOperandRanks(
+    Operation *op, std::initializer_list<std::tuple<Value, StringRef, int64_t>> operands) {
   for (auto [value, name, rank] : operands)
     if (failed(verifyRank(op, value, name, rank)))
       return failure();
   return success();
 }
 
-/// k = experts dim 1 must be >= 1 where static.
-LogicalResult verifyTopK(Operation *op, Value experts) {
+LogicalResult mlir::ember::verifyTopK(Operation *op, Value experts) {
   int64_t k = memrefType(experts).getDimSize(1);
   if (ShapedType::isStatic(k) && k < 1)
     return op->emitOpError() << "experts dim 1 (k) must be >= 1, got " << k;
   return success();
 }
 
-/// Dimension `dim` of `value` counts the T*k assignments of `experts` [T, k].
-LogicalResult verifyAssignmentDim(Operation *op, Value value, StringRef name, unsigned dim,
-                                  Value experts) {
+LogicalResult mlir::ember::verifyAssignmentDim(Operation *op, Value value, StringRef name,
+                                               unsigned dim, Value experts) {
   int64_t count = memrefType(value).getDimSize(dim);
   int64_t tokens = memrefType(experts).getDimSize(0);
   int64_t k = memrefType(experts).getDimSize(1);
@@ -46,8 +41,6 @@ LogicalResult verifyAssignmentDim(Operation *op, Value value, StringRef name, un
                              << ") must be a multiple of k = experts dim 1 (" << k << ")";
   return success();
 }
-
-} // namespace
 
 LogicalResult mlir::ember::verifyRouterChoices(Operation *op, uint64_t nRouted, Value scores,
                                                StringRef scoresName, unsigned expertDim,
@@ -88,7 +81,7 @@ LogicalResult mlir::ember::verifyRouterChoices(Operation *op, uint64_t nRouted, 
 
 LogicalResult RouterTopkOp::verify() {
   Value logits = getLogits(), bias = getBias(), experts = getExperts(), weights = getWeights();
-  if (failed(verifyRanks(*this, {{logits, "logits", 2},
+  if (failed(verifyOperandRanks(*this, {{logits, "logits", 2},
                                  {bias, "bias", 1},
                                  {experts, "experts", 2},
                                  {weights, "weights", 2}})) ||
@@ -108,7 +101,7 @@ LogicalResult RouterTopkOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &) {
 
 LogicalResult MoeDispatchOp::verify() {
   Value experts = getExperts(), order = getOrder();
-  if (failed(verifyRanks(*this, {{experts, "experts", 2}, {order, "order", 1}})) ||
+  if (failed(verifyOperandRanks(*this, {{experts, "experts", 2}, {order, "order", 1}})) ||
       failed(verifyNumRouted(*this, getNRouted())) || failed(verifyTopK(*this, experts)))
     return failure();
   return verifyAssignmentDim(*this, order, "order", 0, experts);
@@ -125,7 +118,7 @@ LogicalResult MoeDispatchOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &) 
 LogicalResult ExpertGateUpOp::verify() {
   Value x = getX(), gate = getGate(), up = getUp(), experts = getExperts(), order = getOrder(),
         h = getH();
-  if (failed(verifyRanks(*this, {{x, "x", 2},
+  if (failed(verifyOperandRanks(*this, {{x, "x", 2},
                                  {gate, "gate", 3},
                                  {up, "up", 3},
                                  {experts, "experts", 2},
@@ -154,7 +147,7 @@ LogicalResult ExpertGateUpOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &)
 
 LogicalResult ExpertDownOp::verify() {
   Value h = getH(), down = getDown(), experts = getExperts(), order = getOrder(), y = getY();
-  if (failed(verifyRanks(*this, {{h, "h", 2},
+  if (failed(verifyOperandRanks(*this, {{h, "h", 2},
                                  {down, "down", 3},
                                  {experts, "experts", 2},
                                  {order, "order", 1},
@@ -180,7 +173,7 @@ LogicalResult ExpertDownOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &) {
 
 LogicalResult MoeCombineOp::verify() {
   Value x = getX(), y = getY(), experts = getExperts(), weights = getWeights(), out = getOut();
-  if (failed(verifyRanks(*this, {{x, "x", 2},
+  if (failed(verifyOperandRanks(*this, {{x, "x", 2},
                                  {y, "y", 2},
                                  {experts, "experts", 2},
                                  {weights, "weights", 2},

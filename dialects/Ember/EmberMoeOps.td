@@ -55,9 +55,10 @@ def Ember_MoeDispatchOp : Ember_Op<"moe_dispatch", [Ember_DefaultTraffic]> {
     contiguous in ascending expert order, and all zero-expert assignments
     come last (they need no kernel). `order[p]` is the assignment of sorted
     row p; `expert_gate_up` and `expert_down` walk rows in this order.
-    `experts` is `[T, k]`, `order` is `[T*k]`. A separate op so that the
-    sort can later be replaced (counting sort, fused with the router)
-    without touching the expert kernels.
+    `experts` is `[T, k]`, `order` is `[T*k]`. Lowered to a counting sort
+    with one thread per key (R + 1 of them, O(R T k) work in one kernel);
+    `ember.moe_group` (ember-fuse-moe-combine) is the same sort that also
+    writes the inverse permutation.
 
     ```mlir
     ember.moe_dispatch %experts into %order {n_routed = 8 : i64}

@@ -235,3 +235,16 @@ void ExpertDownOp::addTraffic(TrafficContext &ctx) {
   readRouting(ctx, getExperts(), getOrder());
   ctx.writeAll(getY());
 }
+
+void ExpertDownCombineOp::addTraffic(TrafficContext &ctx) {
+  // expert_down + moe_combine without the [T*k, D] expert outputs: down's
+  // activated experts, h and the routing (rows in place of order), then
+  // combine's x, weights and the residual read and written.
+  ctx.readAll(getX(), kActivations);
+  ctx.readAll(getH(), kActivations);
+  ctx.read(getDown(), activatedExpertBytes(ctx, getRows(), getDown()), kWeights);
+  readRouting(ctx, getExperts(), getRows());
+  ctx.readAll(getWeights(), kActivations);
+  ctx.readAll(getOut());
+  ctx.writeAll(getOut());
+}

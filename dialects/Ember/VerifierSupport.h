@@ -53,6 +53,17 @@ LogicalResult verifyRouterChoices(Operation *op, uint64_t nRouted, Value scores,
                                   StringRef scoresName, unsigned expertDim, Value bias,
                                   Value experts, Value weights);
 
+/// Every operand's rank, in operand order.
+LogicalResult verifyOperandRanks(Operation *op,
+                          std::initializer_list<std::tuple<Value, StringRef, int64_t>> operands);
+
+/// The MoE ops' k = experts dim 1 must be >= 1 where static.
+LogicalResult verifyTopK(Operation *op, Value experts);
+
+/// Dimension `dim` of `value` counts the T*k assignments of `experts` [T, k].
+LogicalResult verifyAssignmentDim(Operation *op, Value value, StringRef name, unsigned dim,
+                                  Value experts);
+
 inline bool hasStaticZeroDim(Value value) {
   return llvm::is_contained(memrefType(value).getShape(), 0);
 }

@@ -166,3 +166,71 @@ func.func @norm_swiglu(%x: memref<?x8xf32>, %n: memref<8xf32>, %g: memref<16x8xb
   ember.norm_swiglu %x, %n, %g, %u into %h {eps = 1.0e-5 : f32} : memref<?x8xf32>, memref<8xf32>, memref<16x8xbf16>, memref<16x8xbf16> into memref<?x16xf32>
   return
 }
+
+// -----
+
+// moe_dispatch's counting sort (one thread per key 0..R = 8), also storing
+// each assignment's sorted row next to the row's assignment.
+// CHECK-LABEL: func @moe_group
+// CHECK-SAME: (%[[E:[^:]+]]: memref<?x3xi32>, %[[O:[^:]+]]: memref<?xi32>, %[[ROWS:[^:]+]]: memref<?xi32>)
+func.func @moe_group(%e: memref<?x3xi32>, %order: memref<?xi32>, %rows: memref<?xi32>) {
+  // CHECK-DAG: %[[C9:[^ ]+]] = arith.constant 9 : index
+  // CHECK: %[[N:[^ ]+]] = memref.dim %[[O]]
+  // CHECK: scf.parallel (%[[G:[^ ]+]]) = (%{{[^ ]+}}) to (%[[C9]])
+  // CHECK:   %[[OFF:[^ ]+]] = scf.for %{{[^ ]+}} = %{{[^ ]+}} to %[[N]]
+  // CHECK:     arith.cmpi ult
+  // CHECK:   scf.for %[[A:[^ ]+]] = %{{[^ ]+}} to %[[N]] step %{{[^ ]+}} iter_args(%[[ROW:[^ ]+]] = %[[OFF]]) -> (index)
+  // CHECK:     arith.cmpi eq
+  // CHECK:     scf.if %{{[^ ]+}} -> (index) {
+  // CHECK:       %[[A32:[^ ]+]] = arith.index_castui %[[A]] : index to i32
+  // CHECK:       memref.store %[[A32]], %[[O]][%[[ROW]]]
+  // CHECK:       %[[ROW32:[^ ]+]] = arith.index_castui %[[ROW]] : index to i32
+  // CHECK:       memref.store %[[ROW32]], %[[ROWS]][%[[A]]]
+  ember.moe_group %e into %order, %rows {n_routed = 8 : i64} : memref<?x3xi32> into memref<?xi32>, memref<?xi32>
+  return
+}
+
+// -----
+
+// One thread per out[t, d]: moe_combine's sum over the k = 3 choices in
+// order, a zero expert (id >= 8, unsigned) taking x, a real one the dot
+// product of its down row with h at the assignment's sorted row; no
+// [T*k, D] buffer.
+// CHECK-LABEL: func @expert_down_combine
+// CHECK-SAME: (%[[X:[^:]+]]: memref<?x96xf32>, %[[H:[^:]+]]: memref<?x32xf32>, %[[D:[^:]+]]: memref<8x96x32xbf16>, %[[E:[^:]+]]: memref<?x3xi32>, %[[W:[^:]+]]: memref<?x3xf32>, %[[ROWS:[^:]+]]: memref<?xi32>, %[[OUT:[^:]+]]: memref<?x96xf32>)
+func.func @expert_down_combine(%x: memref<?x96xf32>, %h: memref<?x32xf32>, %down: memref<8x96x32xbf16>, %e: memref<?x3xi32>,
+                               %w: memref<?x3xf32>, %rows: memref<?xi32>, %out: memref<?x96xf32>) {
+  // CHECK-DAG: %[[C3:[^ ]+]] = arith.constant 3 : index
+  // CHECK-DAG: %[[C8:[^ ]+]] = arith.constant 8 : index
+  // CHECK-DAG: %[[C32:[^ ]+]] = arith.constant 32 : index
+  // CHECK-DAG: %[[C96:[^ ]+]] = arith.constant 96 : index
+  // CHECK-NOT: memref.alloc
+  // CHECK: scf.parallel (%[[T:[^ ]+]], %[[DD:[^ ]+]]) = (%{{[^ ]+}}, %{{[^ ]+}}) to (%{{[^ ]+}}, %[[C96]])
+  // CHECK:   %[[XV:[^ ]+]] = memref.load %[[X]][%[[T]], %[[DD]]]
+  // CHECK:   %[[BASE:[^ ]+]] = arith.muli %[[T]], %[[C3]]
+  // CHECK:   %[[SUM:[^ ]+]] = scf.for %[[J:[^ ]+]] = %{{[^ ]+}} to %[[C3]] step %{{[^ ]+}} iter_args(%[[ACC:[^ ]+]] = %{{[^ ]+}}) -> (f32)
+  // CHECK:     %[[E32:[^ ]+]] = memref.load %[[E]][%[[T]], %[[J]]]
+  // CHECK:     %[[EX:[^ ]+]] = arith.index_castui %[[E32]] : i32 to index
+  // CHECK:     %[[ZERO:[^ ]+]] = arith.cmpi uge, %[[EX]], %[[C8]] : index
+  // CHECK:     %[[PICK:[^ ]+]] = scf.if %[[ZERO]] -> (f32) {
+  // CHECK:       scf.yield %[[XV]] : f32
+  // CHECK:     } else {
+  // CHECK:       %[[A:[^ ]+]] = arith.addi %[[BASE]], %[[J]]
+  // CHECK:       %[[R32:[^ ]+]] = memref.load %[[ROWS]][%[[A]]]
+  // CHECK:       %[[ROW:[^ ]+]] = arith.index_castui %[[R32]] : i32 to index
+  // CHECK:       %[[DOT:[^ ]+]] = scf.for %[[F:[^ ]+]] = %{{[^ ]+}} to %[[C32]]
+  // CHECK-DAG:     memref.load %[[H]][%[[ROW]], %[[F]]]
+  // CHECK-DAG:     memref.load %[[D]][%[[EX]], %[[DD]], %[[F]]]
+  // CHECK:         arith.mulf {{.*}} fastmath<reassoc,contract>
+  // CHECK:         arith.addf {{.*}} fastmath<reassoc,contract>
+  // CHECK:       scf.yield %[[DOT]] : f32
+  // CHECK:     %[[WT:[^ ]+]] = memref.load %[[W]][%[[T]], %[[J]]]
+  // CHECK:     %[[TERM:[^ ]+]] = arith.mulf %[[WT]], %[[PICK]] : f32
+  // CHECK:     %[[NEXT:[^ ]+]] = arith.addf %[[ACC]], %[[TERM]] : f32
+  // CHECK:     scf.yield %[[NEXT]] : f32
+  // CHECK:   %[[RES:[^ ]+]] = memref.load %[[OUT]][%[[T]], %[[DD]]]
+  // CHECK:   %[[NEW:[^ ]+]] = arith.addf %[[RES]], %[[SUM]] : f32
+  // CHECK:   memref.store %[[NEW]], %[[OUT]][%[[T]], %[[DD]]]
+  ember.expert_down_combine %x, %h, %down, %e, %w, %rows into %out {n_routed = 8 : i64} : memref<?x96xf32>, memref<?x32xf32>, memref<8x96x32xbf16>, memref<?x3xi32>, memref<?x3xf32>, memref<?xi32> into memref<?x96xf32>
+  return
+}

@@ -49,31 +49,42 @@ func.func @router_topk(%logits: memref<?x12xf32>, %bias: memref<12xf32>, %expert
 
 // -----
 
-// rank(a) counts the assignments with a smaller key min(expert, R), or the
-// same key and a smaller id: a stable sort with all zero experts last.
+// A counting sort with one thread per key g in 0..R (R = 8: the zero
+// experts share key R, so they come last): the assignments with a smaller
+// key min(expert, R) give g's offset, then g's own are written in
+// ascending order: a stable sort.
 // CHECK-LABEL: func @moe_dispatch
-// CHECK-SAME: (%[[E:.*]]: memref<?x3xi32>, %[[O:.*]]: memref<?xi32>)
+// CHECK-SAME: (%[[E:[^:]+]]: memref<?x3xi32>, %[[O:[^:]+]]: memref<?xi32>)
 func.func @moe_dispatch(%experts: memref<?x3xi32>, %order: memref<?xi32>) {
-  // CHECK-DAG: %[[R:.*]] = arith.constant 8 : i32
-  // CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
-  // CHECK: %[[N:.*]] = memref.dim %[[O]]
-  // CHECK: scf.parallel (%[[A:.*]]) = (%{{.*}}) to (%[[N]])
-  // CHECK:   %[[TA:.*]] = arith.divui %[[A]], %[[C3]] : index
-  // CHECK:   %[[JA:.*]] = arith.remui %[[A]], %[[C3]] : index
-  // CHECK:   %[[EA:.*]] = memref.load %[[E]][%[[TA]], %[[JA]]]
-  // CHECK:   %[[KA:.*]] = arith.minui %[[EA]], %[[R]] : i32
-  // CHECK:   %[[RANK:.*]] = scf.for %[[B:[^ ]*]] = %{{.*}} to %[[N]] {{.*}} -> (index)
-  // CHECK:     %[[TB:.*]] = arith.divui %[[B]], %[[C3]] : index
-  // CHECK:     %[[JB:.*]] = arith.remui %[[B]], %[[C3]] : index
-  // CHECK:     %[[EB:.*]] = memref.load %[[E]][%[[TB]], %[[JB]]]
-  // CHECK:     %[[KB:.*]] = arith.minui %[[EB]], %[[R]] : i32
-  // CHECK-DAG: arith.cmpi ult, %[[KB]], %[[KA]] : i32
-  // CHECK-DAG: arith.cmpi ult, %[[B]], %[[A]] : index
-  // CHECK-DAG: arith.cmpi eq, %[[KB]], %[[KA]] : i32
+  // CHECK-DAG: %[[R:[^ ]+]] = arith.constant 8 : i32
+  // CHECK-DAG: %[[C1:[^ ]+]] = arith.constant 1 : index
+  // CHECK-DAG: %[[C3:[^ ]+]] = arith.constant 3 : index
+  // CHECK-DAG: %[[C9:[^ ]+]] = arith.constant 9 : index
+  // CHECK: %[[N:[^ ]+]] = memref.dim %[[O]]
+  // CHECK: scf.parallel (%[[G:[^ ]+]]) = (%{{.*}}) to (%[[C9]])
+  // CHECK:   %[[G32:[^ ]+]] = arith.index_castui %[[G]] : index to i32
+  // CHECK:   %[[OFF:[^ ]+]] = scf.for %[[A:[^ ]+]] = %{{.*}} to %[[N]] {{.*}} -> (index)
+  // CHECK:     %[[TA:[^ ]+]] = arith.divui %[[A]], %[[C3]] : index
+  // CHECK:     %[[JA:[^ ]+]] = arith.remui %[[A]], %[[C3]] : index
+  // CHECK:     %[[EA:[^ ]+]] = memref.load %[[E]][%[[TA]], %[[JA]]]
+  // CHECK:     %[[KA:[^ ]+]] = arith.minui %[[EA]], %[[R]] : i32
+  // CHECK:     arith.cmpi ult, %[[KA]], %[[G32]] : i32
   // CHECK:     arith.select
   // CHECK:     arith.addi
-  // CHECK:   %[[ID:.*]] = arith.index_castui %[[A]] : index to i32
-  // CHECK:   memref.store %[[ID]], %[[O]][%[[RANK]]]
+  // CHECK:   scf.for %[[B:[^ ]+]] = %{{[^ ]+}} to %[[N]] step %{{[^ ]+}} iter_args(%[[ROW:[^ ]+]] = %[[OFF]]) -> (index)
+  // CHECK:     %[[TB:[^ ]+]] = arith.divui %[[B]], %[[C3]] : index
+  // CHECK:     %[[JB:[^ ]+]] = arith.remui %[[B]], %[[C3]] : index
+  // CHECK:     %[[EB:[^ ]+]] = memref.load %[[E]][%[[TB]], %[[JB]]]
+  // CHECK:     %[[KB:[^ ]+]] = arith.minui %[[EB]], %[[R]] : i32
+  // CHECK:     %[[MINE:[^ ]+]] = arith.cmpi eq, %[[KB]], %[[G32]] : i32
+  // CHECK:     %[[NEXT:[^ ]+]] = scf.if %[[MINE]] -> (index) {
+  // CHECK:       %[[ID:[^ ]+]] = arith.index_castui %[[B]] : index to i32
+  // CHECK:       memref.store %[[ID]], %[[O]][%[[ROW]]]
+  // CHECK:       %[[INC:[^ ]+]] = arith.addi %[[ROW]], %[[C1]] : index
+  // CHECK:       scf.yield %[[INC]] : index
+  // CHECK:     } else {
+  // CHECK:       scf.yield %[[ROW]] : index
+  // CHECK:     scf.yield %[[NEXT]] : index
   ember.moe_dispatch %experts into %order {n_routed = 8 : i64} : memref<?x3xi32> into memref<?xi32>
   return
 }

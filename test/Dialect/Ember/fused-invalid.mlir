@@ -306,3 +306,150 @@ func.func @norm_swiglu_hidden(%x: memref<?x96xf32>, %n: memref<96xf32>, %g: memr
   ember.norm_swiglu %x, %n, %g, %u into %h {eps = 1.0e-5 : f32} : memref<?x96xf32>, memref<96xf32>, memref<192x96xf32>, memref<192x96xf32> into memref<?x100xf32>
   return
 }
+
+// -----
+func.func @moe_group_rank(%e: memref<6xi32>, %o: memref<?xi32>, %r: memref<?xi32>) {
+  // expected-error @+1 {{experts must have rank 2, got rank 1}}
+  ember.moe_group %e into %o, %r {n_routed = 8 : i64} : memref<6xi32> into memref<?xi32>, memref<?xi32>
+  return
+}
+
+// -----
+func.func @moe_group_rows_rank(%e: memref<?x3xi32>, %o: memref<?xi32>, %r: memref<6x1xi32>) {
+  // expected-error @+1 {{rows must have rank 1, got rank 2}}
+  ember.moe_group %e into %o, %r {n_routed = 8 : i64} : memref<?x3xi32> into memref<?xi32>, memref<6x1xi32>
+  return
+}
+
+// -----
+func.func @moe_group_n_routed(%e: memref<?x3xi32>, %o: memref<?xi32>, %r: memref<?xi32>) {
+  // expected-error @+1 {{n_routed must be >= 1, got 0}}
+  ember.moe_group %e into %o, %r {n_routed = 0 : i64} : memref<?x3xi32> into memref<?xi32>, memref<?xi32>
+  return
+}
+
+// -----
+func.func @moe_group_k(%e: memref<?x0xi32>, %o: memref<?xi32>, %r: memref<?xi32>) {
+  // expected-error @+1 {{experts dim 1 (k) must be >= 1, got 0}}
+  ember.moe_group %e into %o, %r {n_routed = 8 : i64} : memref<?x0xi32> into memref<?xi32>, memref<?xi32>
+  return
+}
+
+// -----
+func.func @moe_group_rows_order(%e: memref<?x3xi32>, %o: memref<6xi32>, %r: memref<9xi32>) {
+  // expected-error @+1 {{rows dim 0 (9) must equal order dim 0 (6)}}
+  ember.moe_group %e into %o, %r {n_routed = 8 : i64} : memref<?x3xi32> into memref<6xi32>, memref<9xi32>
+  return
+}
+
+// -----
+func.func @moe_group_order(%e: memref<2x3xi32>, %o: memref<7xi32>, %r: memref<?xi32>) {
+  // expected-error @+1 {{order dim 0 (7) must equal T*k = experts dim 0 * dim 1 (2 * 3 = 6)}}
+  ember.moe_group %e into %o, %r {n_routed = 8 : i64} : memref<2x3xi32> into memref<7xi32>, memref<?xi32>
+  return
+}
+
+// -----
+func.func @moe_group_rows(%e: memref<?x3xi32>, %o: memref<?xi32>, %r: memref<7xi32>) {
+  // expected-error @+1 {{rows dim 0 (7) must be a multiple of k = experts dim 1 (3)}}
+  ember.moe_group %e into %o, %r {n_routed = 8 : i64} : memref<?x3xi32> into memref<?xi32>, memref<7xi32>
+  return
+}
+
+// -----
+func.func @down_combine_rank(%x: memref<?x96xf32>, %h: memref<?x32xf32>, %d: memref<8x96x32xbf16>, %e: memref<?x3xi32>, %w: memref<?x3xf32>, %rows: memref<?x1xi32>, %out: memref<?x96xf32>) {
+  // expected-error @+1 {{rows must have rank 1, got rank 2}}
+  ember.expert_down_combine %x, %h, %d, %e, %w, %rows into %out {n_routed = 8 : i64} : memref<?x96xf32>, memref<?x32xf32>, memref<8x96x32xbf16>, memref<?x3xi32>, memref<?x3xf32>, memref<?x1xi32> into memref<?x96xf32>
+  return
+}
+
+// -----
+func.func @down_combine_n_routed(%x: memref<?x96xf32>, %h: memref<?x32xf32>, %d: memref<8x96x32xbf16>, %e: memref<?x3xi32>, %w: memref<?x3xf32>, %rows: memref<?xi32>, %out: memref<?x96xf32>) {
+  // expected-error @+1 {{n_routed must be >= 1, got 0}}
+  ember.expert_down_combine %x, %h, %d, %e, %w, %rows into %out {n_routed = 0 : i64} : memref<?x96xf32>, memref<?x32xf32>, memref<8x96x32xbf16>, memref<?x3xi32>, memref<?x3xf32>, memref<?xi32> into memref<?x96xf32>
+  return
+}
+
+// -----
+func.func @down_combine_k(%x: memref<?x96xf32>, %h: memref<?x32xf32>, %d: memref<8x96x32xbf16>, %e: memref<?x0xi32>, %w: memref<?x0xf32>, %rows: memref<?xi32>, %out: memref<?x96xf32>) {
+  // expected-error @+1 {{experts dim 1 (k) must be >= 1, got 0}}
+  ember.expert_down_combine %x, %h, %d, %e, %w, %rows into %out {n_routed = 8 : i64} : memref<?x96xf32>, memref<?x32xf32>, memref<8x96x32xbf16>, memref<?x0xi32>, memref<?x0xf32>, memref<?xi32> into memref<?x96xf32>
+  return
+}
+
+// -----
+func.func @down_combine_routed(%x: memref<?x96xf32>, %h: memref<?x32xf32>, %d: memref<8x96x32xbf16>, %e: memref<?x3xi32>, %w: memref<?x3xf32>, %rows: memref<?xi32>, %out: memref<?x96xf32>) {
+  // expected-error @+1 {{down dim 0 (8) must equal n_routed (6)}}
+  ember.expert_down_combine %x, %h, %d, %e, %w, %rows into %out {n_routed = 6 : i64} : memref<?x96xf32>, memref<?x32xf32>, memref<8x96x32xbf16>, memref<?x3xi32>, memref<?x3xf32>, memref<?xi32> into memref<?x96xf32>
+  return
+}
+
+// -----
+func.func @down_combine_out_tokens(%x: memref<2x96xf32>, %h: memref<?x32xf32>, %d: memref<8x96x32xbf16>, %e: memref<2x3xi32>, %w: memref<2x3xf32>, %rows: memref<?xi32>, %out: memref<3x96xf32>) {
+  // expected-error @+1 {{out dim 0 (3) must equal x dim 0 (2)}}
+  ember.expert_down_combine %x, %h, %d, %e, %w, %rows into %out {n_routed = 8 : i64} : memref<2x96xf32>, memref<?x32xf32>, memref<8x96x32xbf16>, memref<2x3xi32>, memref<2x3xf32>, memref<?xi32> into memref<3x96xf32>
+  return
+}
+
+// -----
+func.func @down_combine_out_width(%x: memref<?x96xf32>, %h: memref<?x32xf32>, %d: memref<8x96x32xbf16>, %e: memref<?x3xi32>, %w: memref<?x3xf32>, %rows: memref<?xi32>, %out: memref<?x64xf32>) {
+  // expected-error @+1 {{out dim 1 (64) must equal x dim 1 (96)}}
+  ember.expert_down_combine %x, %h, %d, %e, %w, %rows into %out {n_routed = 8 : i64} : memref<?x96xf32>, memref<?x32xf32>, memref<8x96x32xbf16>, memref<?x3xi32>, memref<?x3xf32>, memref<?xi32> into memref<?x64xf32>
+  return
+}
+
+// -----
+func.func @down_combine_down_width(%x: memref<?x96xf32>, %h: memref<?x32xf32>, %d: memref<8x64x32xbf16>, %e: memref<?x3xi32>, %w: memref<?x3xf32>, %rows: memref<?xi32>, %out: memref<?x96xf32>) {
+  // expected-error @+1 {{down dim 1 (64) must equal x dim 1 (96)}}
+  ember.expert_down_combine %x, %h, %d, %e, %w, %rows into %out {n_routed = 8 : i64} : memref<?x96xf32>, memref<?x32xf32>, memref<8x64x32xbf16>, memref<?x3xi32>, memref<?x3xf32>, memref<?xi32> into memref<?x96xf32>
+  return
+}
+
+// -----
+func.func @down_combine_hidden(%x: memref<?x96xf32>, %h: memref<?x16xf32>, %d: memref<8x96x32xbf16>, %e: memref<?x3xi32>, %w: memref<?x3xf32>, %rows: memref<?xi32>, %out: memref<?x96xf32>) {
+  // expected-error @+1 {{down dim 2 (32) must equal h dim 1 (16)}}
+  ember.expert_down_combine %x, %h, %d, %e, %w, %rows into %out {n_routed = 8 : i64} : memref<?x96xf32>, memref<?x16xf32>, memref<8x96x32xbf16>, memref<?x3xi32>, memref<?x3xf32>, memref<?xi32> into memref<?x96xf32>
+  return
+}
+
+// -----
+func.func @down_combine_experts(%x: memref<2x96xf32>, %h: memref<?x32xf32>, %d: memref<8x96x32xbf16>, %e: memref<3x3xi32>, %w: memref<3x3xf32>, %rows: memref<?xi32>, %out: memref<2x96xf32>) {
+  // expected-error @+1 {{experts dim 0 (3) must equal x dim 0 (2)}}
+  ember.expert_down_combine %x, %h, %d, %e, %w, %rows into %out {n_routed = 8 : i64} : memref<2x96xf32>, memref<?x32xf32>, memref<8x96x32xbf16>, memref<3x3xi32>, memref<3x3xf32>, memref<?xi32> into memref<2x96xf32>
+  return
+}
+
+// -----
+func.func @down_combine_weights_tokens(%x: memref<?x96xf32>, %h: memref<?x32xf32>, %d: memref<8x96x32xbf16>, %e: memref<2x3xi32>, %w: memref<4x3xf32>, %rows: memref<?xi32>, %out: memref<?x96xf32>) {
+  // expected-error @+1 {{weights dim 0 (4) must equal experts dim 0 (2)}}
+  ember.expert_down_combine %x, %h, %d, %e, %w, %rows into %out {n_routed = 8 : i64} : memref<?x96xf32>, memref<?x32xf32>, memref<8x96x32xbf16>, memref<2x3xi32>, memref<4x3xf32>, memref<?xi32> into memref<?x96xf32>
+  return
+}
+
+// -----
+func.func @down_combine_weights_k(%x: memref<?x96xf32>, %h: memref<?x32xf32>, %d: memref<8x96x32xbf16>, %e: memref<?x3xi32>, %w: memref<?x2xf32>, %rows: memref<?xi32>, %out: memref<?x96xf32>) {
+  // expected-error @+1 {{weights dim 1 (2) must equal experts dim 1 (3)}}
+  ember.expert_down_combine %x, %h, %d, %e, %w, %rows into %out {n_routed = 8 : i64} : memref<?x96xf32>, memref<?x32xf32>, memref<8x96x32xbf16>, memref<?x3xi32>, memref<?x2xf32>, memref<?xi32> into memref<?x96xf32>
+  return
+}
+
+// -----
+func.func @down_combine_h_rows(%x: memref<?x96xf32>, %h: memref<9x32xf32>, %d: memref<8x96x32xbf16>, %e: memref<?x3xi32>, %w: memref<?x3xf32>, %rows: memref<6xi32>, %out: memref<?x96xf32>) {
+  // expected-error @+1 {{h dim 0 (9) must equal rows dim 0 (6)}}
+  ember.expert_down_combine %x, %h, %d, %e, %w, %rows into %out {n_routed = 8 : i64} : memref<?x96xf32>, memref<9x32xf32>, memref<8x96x32xbf16>, memref<?x3xi32>, memref<?x3xf32>, memref<6xi32> into memref<?x96xf32>
+  return
+}
+
+// -----
+func.func @down_combine_rows(%x: memref<2x96xf32>, %h: memref<?x32xf32>, %d: memref<8x96x32xbf16>, %e: memref<2x3xi32>, %w: memref<2x3xf32>, %rows: memref<7xi32>, %out: memref<2x96xf32>) {
+  // expected-error @+1 {{rows dim 0 (7) must equal T*k = experts dim 0 * dim 1 (2 * 3 = 6)}}
+  ember.expert_down_combine %x, %h, %d, %e, %w, %rows into %out {n_routed = 8 : i64} : memref<2x96xf32>, memref<?x32xf32>, memref<8x96x32xbf16>, memref<2x3xi32>, memref<2x3xf32>, memref<7xi32> into memref<2x96xf32>
+  return
+}
+
+// -----
+func.func @down_combine_h(%x: memref<?x96xf32>, %h: memref<7x32xf32>, %d: memref<8x96x32xbf16>, %e: memref<?x3xi32>, %w: memref<?x3xf32>, %rows: memref<?xi32>, %out: memref<?x96xf32>) {
+  // expected-error @+1 {{h dim 0 (7) must be a multiple of k = experts dim 1 (3)}}
+  ember.expert_down_combine %x, %h, %d, %e, %w, %rows into %out {n_routed = 8 : i64} : memref<?x96xf32>, memref<7x32xf32>, memref<8x96x32xbf16>, memref<?x3xi32>, memref<?x3xf32>, memref<?xi32> into memref<?x96xf32>
+  return
+}

@@ -39,3 +39,18 @@ func.func @norm_swiglu(%x: memref<?x96xf32>, %n: memref<96xf32>, %g: memref<192x
   ember.norm_swiglu %x, %n, %g, %u into %h {eps = 1.0e-5 : f32} : memref<?x96xf32>, memref<96xf32>, memref<192x96xbf16>, memref<192x96xbf16> into memref<?x192xf32>
   return
 }
+
+// CHECK-LABEL: func @moe_group
+func.func @moe_group(%e: memref<?x3xi32>, %order: memref<?xi32>, %rows: memref<?xi32>) {
+  // CHECK: ember.moe_group %{{.*}} into %{{.*}}, %{{.*}} {n_routed = 8 : i64} : memref<?x3xi32> into memref<?xi32>, memref<?xi32>
+  ember.moe_group %e into %order, %rows {n_routed = 8 : i64} : memref<?x3xi32> into memref<?xi32>, memref<?xi32>
+  return
+}
+
+// CHECK-LABEL: func @expert_down_combine
+func.func @expert_down_combine(%x: memref<?x96xf32>, %h: memref<?x32xf32>, %down: memref<8x96x32xbf16>, %e: memref<?x3xi32>,
+                               %w: memref<?x3xf32>, %rows: memref<?xi32>, %out: memref<?x96xf32>) {
+  // CHECK: ember.expert_down_combine %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} into %{{.*}} {n_routed = 8 : i64} : memref<?x96xf32>, memref<?x32xf32>, memref<8x96x32xbf16>, memref<?x3xi32>, memref<?x3xf32>, memref<?xi32> into memref<?x96xf32>
+  ember.expert_down_combine %x, %h, %down, %e, %w, %rows into %out {n_routed = 8 : i64} : memref<?x96xf32>, memref<?x32xf32>, memref<8x96x32xbf16>, memref<?x3xi32>, memref<?x3xf32>, memref<?xi32> into memref<?x96xf32>
+  return
+}
