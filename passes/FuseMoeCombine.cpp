@@ -3,7 +3,6 @@
 #include "passes/Passes.h"
 
 #include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/SmallVectorExtras.h"
 
 #include <optional>
@@ -18,18 +17,11 @@ using namespace mlir::ember;
 
 namespace {
 
-/// The buffer `value` views (through subviews, reshapes, casts).
-Value rootOf(Value value) {
-  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
-    value = view.getViewSource();
-  return value;
-}
-
 /// True when some op strictly between `first` and `last` may change one of
 /// `buffers`: it writes or frees a view of one, or writes memory it does
 /// not name.
 bool writtenBetween(Operation *first, Operation *last, ArrayRef<Value> buffers) {
-  SmallVector<Value> roots = llvm::map_to_vector(buffers, rootOf);
+  SmallVector<Value> roots = llvm::map_to_vector(buffers, rootBuffer);
   for (Operation *op = first->getNextNode(); op != last; op = op->getNextNode()) {
     auto effecting = dyn_cast<MemoryEffectOpInterface>(op);
     if (!effecting) {
@@ -43,7 +35,7 @@ bool writtenBetween(Operation *first, Operation *last, ArrayRef<Value> buffers) 
       if (isa<MemoryEffects::Read, MemoryEffects::Allocate>(effect.getEffect()))
         continue;
       Value target = effect.getValue();
-      if (!target || llvm::is_contained(roots, rootOf(target)))
+      if (!target || llvm::is_contained(roots, rootBuffer(target)))
         return true;
     }
   }
@@ -88,7 +80,7 @@ std::optional<Chain> matchChain(MoeCombineOp combine) {
   Value h = c.down.getH(), down = c.down.getDown();
   if (writtenBetween(c.dispatch, c.down, {experts, order}) ||
       writtenBetween(c.down, combine, {experts, h, down}) ||
-      llvm::is_contained({rootOf(h), rootOf(down)}, rootOf(combine.getOut())))
+      llvm::is_contained({rootBuffer(h), rootBuffer(down)}, rootBuffer(combine.getOut())))
     return std::nullopt;
   return c;
 }

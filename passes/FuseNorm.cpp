@@ -10,7 +10,6 @@
 #include "passes/Passes.h"
 
 #include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace mlir::ember {
 #define GEN_PASS_DEF_EMBERFUSENORM
@@ -21,14 +20,6 @@ using namespace mlir;
 using namespace mlir::ember;
 
 namespace {
-
-/// The buffer `value` views: through view-like ops to an allocation or a
-/// block argument.
-Value rootBuffer(Value value) {
-  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
-    value = view.getViewSource();
-  return value;
-}
 
 /// Conservative: a fresh allocation aliases no other allocation or
 /// argument; anything else may alias.

@@ -3,8 +3,17 @@
 #define EMBER_PASSES_FUSIONSUPPORT_H
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace mlir::ember {
+
+/// The buffer `value` views: through view-like ops (subviews, reshapes,
+/// casts) to an allocation or a block argument.
+inline Value rootBuffer(Value value) {
+  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
+    value = view.getViewSource();
+  return value;
+}
 
 /// Erases `buffer`'s allocation and deallocation when nothing else uses it.
 inline bool eraseIfUnused(Value buffer) {

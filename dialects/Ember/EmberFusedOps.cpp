@@ -5,16 +5,20 @@
 using namespace mlir;
 using namespace mlir::ember;
 
-LogicalResult SwiGluOp::verify() {
-  Value x = getX(), g = getGateWeight(), u = getUpWeight(), h = getOut();
+/// swiglu's and norm_swiglu's shapes: x [T, D], both weights [F, D], out [T, F].
+static LogicalResult verifySwiGluShapes(Operation *op, Value x, Value g, Value u, Value h) {
   for (auto [value, name] : {std::pair<Value, StringRef>{x, "x"}, {g, "gate_weight"}, {u, "up_weight"}, {h, "out"}})
-    if (failed(verifyRank(*this, value, name, 2)))
+    if (failed(verifyRank(op, value, name, 2)))
       return failure();
-  return success(succeeded(verifyDimsAgree(*this, u, "up_weight", 0, g, "gate_weight", 0)) &&
-                 succeeded(verifyDimsAgree(*this, u, "up_weight", 1, g, "gate_weight", 1)) &&
-                 succeeded(verifyDimsAgree(*this, x, "x", 1, g, "gate_weight", 1)) &&
-                 succeeded(verifyDimsAgree(*this, h, "out", 0, x, "x", 0)) &&
-                 succeeded(verifyDimsAgree(*this, h, "out", 1, g, "gate_weight", 0)));
+  return success(succeeded(verifyDimsAgree(op, u, "up_weight", 0, g, "gate_weight", 0)) &&
+                 succeeded(verifyDimsAgree(op, u, "up_weight", 1, g, "gate_weight", 1)) &&
+                 succeeded(verifyDimsAgree(op, x, "x", 1, g, "gate_weight", 1)) &&
+                 succeeded(verifyDimsAgree(op, h, "out", 0, x, "x", 0)) &&
+                 succeeded(verifyDimsAgree(op, h, "out", 1, g, "gate_weight", 0)));
+}
+
+LogicalResult SwiGluOp::verify() {
+  return verifySwiGluShapes(*this, getX(), getGateWeight(), getUpWeight(), getOut());
 }
 
 LogicalResult NgramEmbedOp::verify() {
@@ -71,14 +75,7 @@ LogicalResult NormSwiGluOp::verify() {
   Value x = getX(), g = getGateWeight(), u = getUpWeight(), h = getOut();
   if (failed(verifyRmsNormInput(*this, x, getNormWeight(), "norm_weight", getEps().convertToDouble())))
     return failure();
-  for (auto [value, name] : {std::pair<Value, StringRef>{g, "gate_weight"}, {u, "up_weight"}, {h, "out"}})
-    if (failed(verifyRank(*this, value, name, 2)))
-      return failure();
-  return success(succeeded(verifyDimsAgree(*this, u, "up_weight", 0, g, "gate_weight", 0)) &&
-                 succeeded(verifyDimsAgree(*this, u, "up_weight", 1, g, "gate_weight", 1)) &&
-                 succeeded(verifyDimsAgree(*this, x, "x", 1, g, "gate_weight", 1)) &&
-                 succeeded(verifyDimsAgree(*this, h, "out", 0, x, "x", 0)) &&
-                 succeeded(verifyDimsAgree(*this, h, "out", 1, g, "gate_weight", 0)));
+  return verifySwiGluShapes(*this, x, g, u, h);
 }
 
 LogicalResult MoeGroupOp::verify() {
