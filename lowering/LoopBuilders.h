@@ -99,8 +99,8 @@ void buildRouterTopk(OpBuilder &b, Location loc, Value t, Value numExperts, Valu
 Value buildRmsInverse(OpBuilder &b, Location loc, Value width, double eps,
                       function_ref<Value(OpBuilder &, Location, Value)> x);
 /// RMSNorm's output element x * inverse * f32(weight[i]) * scale. rms_norm
-/// and the fused ops that recompute the norm share it, so both give the
-/// same bits.
+/// and the fused ops that recompute the norm share it, so both do the
+/// same arithmetic.
 Value buildRmsNormed(OpBuilder &b, Location loc, Value x, Value inverse, Value weight, Value i,
                      double scale);
 

@@ -24,7 +24,7 @@ enum class GatherBoundsCheck { Fatal, Clamp, None };
 /// norm-statistics option): once per token, in a loop around the outputs
 /// (right for the CPU, which runs the nest in order), or in every output
 /// thread (the GPU, where the loop IR has no block-wide reduction to share).
-/// Both compute the same bits.
+/// Both do the same arithmetic.
 enum class NormStatistics { PerThread, PerToken };
 
 #define GEN_PASS_DECL

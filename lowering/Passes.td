@@ -30,7 +30,7 @@ def EmberLowerToLoops : Pass<"ember-lower-to-loops"> {
     compute their input row's inverse RMS: `per-thread` (the default, what
     the GPU pipeline uses) in every output element's iteration of one
     `[T, N]` nest, or `per-token` (the CPU pipeline) once per token, with an
-    inner `scf.parallel` over the outputs. The results are the same bits.
+    inner `scf.parallel` over the outputs. Both do the same arithmetic.
   }];
   let options = [
     Option<"boundsCheck", "bounds-check", "::mlir::ember::GatherBoundsCheck",
