@@ -32,9 +32,10 @@ bool mayAlias(Value a, Value b) {
   return !(fresh && known(rootA) && known(rootB));
 }
 
-/// Whether `op` may write memory that aliases `buffer` (unknown effects may).
+/// Whether `op` may write or free memory that aliases `buffer` (unknown
+/// effects may).
 bool mayWrite(Operation *op, Value buffer) {
-  if (isMemoryEffectFree(op) || isa<memref::AllocOp, memref::DeallocOp>(op))
+  if (isMemoryEffectFree(op) || isa<memref::AllocOp>(op))
     return false;
   auto effects = dyn_cast<MemoryEffectOpInterface>(op);
   if (!effects || op->getNumRegions() != 0)
@@ -42,7 +43,7 @@ bool mayWrite(Operation *op, Value buffer) {
   SmallVector<MemoryEffects::EffectInstance> instances;
   effects.getEffects(instances);
   return llvm::any_of(instances, [&](const MemoryEffects::EffectInstance &effect) {
-    if (!isa<MemoryEffects::Write>(effect.getEffect()))
+    if (!isa<MemoryEffects::Write, MemoryEffects::Free>(effect.getEffect()))
       return false;
     Value written = effect.getValue();
     return !written || mayAlias(written, buffer);

@@ -171,3 +171,22 @@ func.func @reader_writes_input(%r: memref<2x8xf32>, %g: memref<8xf32>, %w: memre
   memref.dealloc %normed : memref<2x8xf32>
   return
 }
+
+// -----
+
+// Not fused: x is freed before the reader, which would then read it.
+// CHECK-LABEL: func @input_freed_between
+// CHECK: ember.rms_norm
+// CHECK-NOT: ember.norm_linear
+func.func @input_freed_between(%g: memref<8xf32>, %w: memref<4x8xf32>, %out: memref<2x4xf32>) {
+  %x = memref.alloc() : memref<2x8xf32>
+  %a = memref.alloc() : memref<2x4xf32>
+  %normed = memref.alloc() : memref<2x8xf32>
+  ember.rms_norm %x, %g into %normed {eps = 1.0e-6 : f32} : memref<2x8xf32>, memref<8xf32> into memref<2x8xf32>
+  memref.dealloc %x : memref<2x8xf32>
+  ember.linear %normed, %w into %a : memref<2x8xf32>, memref<4x8xf32> into memref<2x4xf32>
+  memref.copy %a, %out : memref<2x4xf32> to memref<2x4xf32>
+  memref.dealloc %normed : memref<2x8xf32>
+  memref.dealloc %a : memref<2x4xf32>
+  return
+}
