@@ -78,6 +78,18 @@ inline Value buildDotProduct(OpBuilder &b, Location loc, Value extent, Value ini
                              })[0];
 }
 
+/// down[expert, d, :] . h[row, :] over `width`: one routed expert's output
+/// unit d, shared by expert_down and expert_down_combine.
+inline Value buildExpertDownDot(OpBuilder &b, Location loc, Value down, Value h, Value expert, Value d,
+                                Value row, Value width) {
+  return buildDotProduct(
+      b, loc, width, f32Constant(b, loc, 0.0),
+      [&](OpBuilder &b, Location loc, Value f) { return loadF32(b, loc, down, {expert, d, f}); },
+      [&](OpBuilder &b, Location loc, Value f) {
+        return memref::LoadOp::create(b, loc, h, ValueRange{row, f}).getResult();
+      });
+}
+
 /// silu(z) = z / (1 + exp(-z)).
 inline Value buildSilu(OpBuilder &b, Location loc, Value z) {
   Value negated = arith::NegFOp::create(b, loc, z);

@@ -262,14 +262,7 @@ struct LowerExpertDownCombine : OpConversionPattern<ExpertDownCombineOp> {
     auto routedOutput = [&](OpBuilder &b, Location loc, Value assignment, Value d, Value expert) {
       Value row32 = memref::LoadOp::create(b, loc, rows, assignment);
       Value row = arith::IndexCastUIOp::create(b, loc, b.getIndexType(), row32);
-      return buildDotProduct(
-          b, loc, width, f32Constant(b, loc, 0.0),
-          [&](OpBuilder &b, Location loc, Value f) {
-            return loadF32(b, loc, down, {expert, d, f});
-          },
-          [&](OpBuilder &b, Location loc, Value f) {
-            return memref::LoadOp::create(b, loc, h, ValueRange{row, f}).getResult();
-          });
+      return buildExpertDownDot(b, loc, down, h, expert, d, row, width);
     };
     buildMoeCombine(rewriter, loc, op.getNRouted(), adaptor.getX(), adaptor.getExperts(),
                     adaptor.getWeights(), adaptor.getOut(), routedOutput);

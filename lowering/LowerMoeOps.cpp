@@ -142,14 +142,7 @@ struct LowerExpertDown : OpConversionPattern<ExpertDownOp> {
           RoutedRow row = loadRoutedRow(b, loc, adaptor.getOrder(), adaptor.getExperts(), k, p);
           Value real = arith::CmpIOp::create(b, loc, CmpIPredicate::ult, row.expert, numRouted);
           scf::IfOp::create(b, loc, real, [&](OpBuilder &b, Location loc) {
-            Value value = buildDotProduct(
-                b, loc, width, f32Constant(b, loc, 0.0),
-                [&](OpBuilder &b, Location loc, Value f) {
-                  return loadF32(b, loc, down, ValueRange{row.expert, d, f});
-                },
-                [&](OpBuilder &b, Location loc, Value f) {
-                  return memref::LoadOp::create(b, loc, h, ValueRange{p, f}).getResult();
-                });
+            Value value = buildExpertDownDot(b, loc, down, h, row.expert, d, p, width);
             memref::StoreOp::create(b, loc, value, y, ValueRange{row.assignment, d});
             scf::YieldOp::create(b, loc);
           });
