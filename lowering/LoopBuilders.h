@@ -117,10 +117,13 @@ Value buildRmsNormed(OpBuilder &b, Location loc, Value x, Value inverse, Value w
                      double scale);
 
 /// moe_dispatch's stable sort of the T*k assignments by min(expert, R)
-/// into `order`, as a counting sort with one thread per key; when `rows` is
-/// set, also rows[order[p]] = p (moe_group).
-void buildExpertGrouping(OpBuilder &b, Location loc, Value experts, int64_t numRouted, Value order,
-                         Value rows);
+/// into `order`, as a counting sort with one thread per key.
+void buildExpertGrouping(OpBuilder &b, Location loc, Value experts, int64_t numRouted, Value order);
+/// moe_group's: the same sort with counts[g] per key, real groups padded to
+/// `rowsPerTile` rows with -1 (also the rows after the last group) and
+/// rows[order[p]] = p.
+void buildPaddedExpertGrouping(OpBuilder &b, Location loc, Value experts, int64_t numRouted,
+                               int64_t rowsPerTile, Value order, Value rows, Value counts);
 
 /// Real expert `expert`'s output element d for `assignment` = t * k + j.
 using MoeRoutedOutput =

@@ -238,13 +238,14 @@ struct LowerFusedRouter : OpConversionPattern<FusedRouterOp> {
   }
 };
 
-/// moe_dispatch's counting sort, also storing each assignment's row.
+/// moe_dispatch's counting sort with counts, padding and each assignment's row.
 struct LowerMoeGroup : OpConversionPattern<MoeGroupOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(MoeGroupOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
-    buildExpertGrouping(rewriter, op.getLoc(), adaptor.getExperts(), op.getNRouted(),
-                        adaptor.getOrder(), adaptor.getRows());
+    buildPaddedExpertGrouping(rewriter, op.getLoc(), adaptor.getExperts(), op.getNRouted(),
+                              op.getRowsPerTile(), adaptor.getOrder(), adaptor.getRows(),
+                              adaptor.getCounts());
     rewriter.eraseOp(op);
     return success();
   }

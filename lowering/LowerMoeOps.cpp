@@ -71,54 +71,127 @@ struct LowerRouterTopk : OpConversionPattern<RouterTopkOp> {
   }
 };
 
-/// The counting sort of buildExpertGrouping, without the inverse.
+/// The counting sort of buildExpertGrouping.
 struct LowerMoeDispatch : OpConversionPattern<MoeDispatchOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(MoeDispatchOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     buildExpertGrouping(rewriter, op.getLoc(), adaptor.getExperts(), op.getNRouted(),
-                        adaptor.getOrder(), Value());
+                        adaptor.getOrder());
     rewriter.eraseOp(op);
     return success();
   }
 };
 
-/// One iteration per (sorted row, hidden unit): two dot products over D for
-/// real experts, then SwiGLU; zero-expert rows are skipped.
+/// One iteration per (tile of W = rows_per_tile rows, hidden unit). The
+/// tile's expert is its first row's; when all W rows are computed (real
+/// assignments of that expert), one loop over D reads each gate and up
+/// element once for all of them, else the computed rows go one at a time.
+/// W = 1 is the plain one row per thread.
 struct LowerExpertGateUp : OpConversionPattern<ExpertGateUpOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(ExpertGateUpOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value x = adaptor.getX(), gate = adaptor.getGate(), up = adaptor.getUp();
-    Value h = adaptor.getH();
+    Value order = adaptor.getOrder(), experts = adaptor.getExperts(), h = adaptor.getH();
+    int64_t tile = op.getRowsPerTile();
     Value rows = dimOf(rewriter, loc, h, 0), hidden = dimOf(rewriter, loc, h, 1);
     Value width = dimOf(rewriter, loc, x, 1);
-    Value k = dimOf(rewriter, loc, adaptor.getExperts(), 1);
+    Value k = dimOf(rewriter, loc, experts, 1);
+    Value assignments = arith::MulIOp::create(rewriter, loc, dimOf(rewriter, loc, experts, 0), k);
     Value numRouted = dimOf(rewriter, loc, gate, 0);
-    buildParallelNest(
-        rewriter, loc, ValueRange{rows, hidden}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-          Value p = ivs[0], f = ivs[1];
-          RoutedRow row = loadRoutedRow(b, loc, adaptor.getOrder(), adaptor.getExperts(), k, p);
-          Value real = arith::CmpIOp::create(b, loc, CmpIPredicate::ult, row.expert, numRouted);
-          scf::IfOp::create(b, loc, real, [&](OpBuilder &b, Location loc) {
-            auto input = [&](OpBuilder &b, Location loc, Value d) {
-              return memref::LoadOp::create(b, loc, x, ValueRange{row.token, d}).getResult();
-            };
-            auto projection = [&](Value weights) {
-              return buildDotProduct(
-                  b, loc, width, f32Constant(b, loc, 0.0),
-                  [&](OpBuilder &b, Location loc, Value d) {
-                    return loadF32(b, loc, weights, ValueRange{row.expert, f, d});
-                  },
-                  input);
-            };
-            Value g = projection(gate), u = projection(up);
-            Value value = arith::MulFOp::create(b, loc, buildSilu(b, loc, g), u);
-            memref::StoreOp::create(b, loc, value, h, ValueRange{p, f});
-            scf::YieldOp::create(b, loc);
+    Value tiles =
+        arith::CeilDivUIOp::create(rewriter, loc, rows, indexConstant(rewriter, loc, tile));
+
+    // h[rows[r], f] = SwiGLU of x[tokens[r]] by `expert`, one pass over D.
+    auto computeRows = [&](OpBuilder &b, Location loc, Value expert, Value f,
+                           ArrayRef<Value> tokens, ArrayRef<Value> rowIds) {
+      auto fastmath = reductionFastMath(b.getContext());
+      SmallVector<Value> zeros(2 * tokens.size(), f32Constant(b, loc, 0.0));
+      ValueRange sums = buildSequentialLoop(
+          b, loc, width, zeros, [&](OpBuilder &b, Location loc, Value d, ValueRange acc) {
+            Value g = loadF32(b, loc, gate, ValueRange{expert, f, d});
+            Value u = loadF32(b, loc, up, ValueRange{expert, f, d});
+            SmallVector<Value> next;
+            for (auto [r, token] : llvm::enumerate(tokens)) {
+              Value input = memref::LoadOp::create(b, loc, x, ValueRange{token, d});
+              for (auto [weight, sum] : {std::pair{g, acc[2 * r]}, std::pair{u, acc[2 * r + 1]}})
+                next.push_back(arith::AddFOp::create(
+                    b, loc, sum, arith::MulFOp::create(b, loc, weight, input, fastmath), fastmath));
+            }
+            return next;
           });
+      for (auto [r, row] : llvm::enumerate(rowIds)) {
+        Value gated = buildSilu(b, loc, sums[2 * r]);
+        Value value = arith::MulFOp::create(b, loc, gated, sums[2 * r + 1]);
+        memref::StoreOp::create(b, loc, value, h, ValueRange{row, f});
+      }
+    };
+
+    buildParallelNest(rewriter, loc, ValueRange{tiles, hidden}, [&](OpBuilder &b, Location loc,
+                                                                     ValueRange ivs) {
+      Value base = arith::MulIOp::create(b, loc, ivs[0], indexConstant(b, loc, tile));
+      Value f = ivs[1];
+      Value first = loadIndex(b, loc, order, base);
+      Value isAssignment = arith::CmpIOp::create(b, loc, CmpIPredicate::ult, first, assignments);
+      scf::IfOp::create(b, loc, isAssignment, [&](OpBuilder &b, Location loc) {
+        auto [t0, j0] = splitAssignment(b, loc, first, k);
+        Value expert = loadIndex(b, loc, experts, ValueRange{t0, j0});
+        Value real = arith::CmpIOp::create(b, loc, CmpIPredicate::ult, expert, numRouted);
+        scf::IfOp::create(b, loc, real, [&](OpBuilder &b, Location loc) {
+          // Row p of the tile: computed when in range, an assignment and of
+          // this expert; its token (t0 when not computed).
+          auto tileRow = [&](OpBuilder &b, Location loc, Value p) -> std::pair<Value, Value> {
+            Value inRange = arith::CmpIOp::create(b, loc, CmpIPredicate::ult, p, rows);
+            Value clamped = arith::SelectOp::create(b, loc, inRange, p, base);
+            Value a = loadIndex(b, loc, order, clamped);
+            Value ok = arith::AndIOp::create(
+                b, loc, inRange, arith::CmpIOp::create(b, loc, CmpIPredicate::ult, a, assignments));
+            auto [t, j] = splitAssignment(b, loc, arith::SelectOp::create(b, loc, ok, a, first), k);
+            Value rowExpert = loadIndex(b, loc, experts, ValueRange{t, j});
+            Value same = arith::CmpIOp::create(b, loc, CmpIPredicate::eq, rowExpert, expert);
+            Value computed = arith::AndIOp::create(b, loc, ok, same);
+            return {computed, arith::SelectOp::create(b, loc, computed, t, t0)};
+          };
+          SmallVector<Value> tokens{t0}, rowIds{base};
+          Value full = arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1);
+          for (int64_t r = 1; r < tile; ++r) {
+            Value p = arith::AddIOp::create(b, loc, base, indexConstant(b, loc, r));
+            auto [computed, token] = tileRow(b, loc, p);
+            full = arith::AndIOp::create(b, loc, full, computed);
+            tokens.push_back(token);
+            rowIds.push_back(p);
+          }
+          if (tile == 1) {
+            computeRows(b, loc, expert, f, tokens, rowIds);
+            scf::YieldOp::create(b, loc);
+            return;
+          }
+          scf::IfOp::create(
+              b, loc, full,
+              [&](OpBuilder &b, Location loc) {
+                computeRows(b, loc, expert, f, tokens, rowIds);
+                scf::YieldOp::create(b, loc);
+              },
+              [&](OpBuilder &b, Location loc) {
+                auto oneRow = [&](OpBuilder &b, Location loc, Value r, ValueRange) {
+                  Value p = arith::AddIOp::create(b, loc, base, r);
+                  auto [computed, token] = tileRow(b, loc, p);
+                  scf::IfOp::create(b, loc, computed, [&](OpBuilder &b, Location loc) {
+                    computeRows(b, loc, expert, f, {token}, {p});
+                    scf::YieldOp::create(b, loc);
+                  });
+                  return SmallVector<Value>{};
+                };
+                buildSequentialLoop(b, loc, indexConstant(b, loc, tile), ValueRange{}, oneRow);
+                scf::YieldOp::create(b, loc);
+              });
+          scf::YieldOp::create(b, loc);
         });
+        scf::YieldOp::create(b, loc);
+      });
+    });
     rewriter.eraseOp(op);
     return success();
   }
@@ -265,48 +338,161 @@ void mlir::ember::buildMoeCombine(OpBuilder &b, Location loc, int64_t numRoutedV
   });
 }
 
-/// A stable counting sort whose parallel dimension is the key: thread e of
-/// R + 1 counts the assignments with a smaller key (its group's offset),
-/// then writes its own in ascending order. O(R T k) work, no scratch memory
-/// and no atomics; each thread reads all T k choices, which the cache serves.
-void mlir::ember::buildExpertGrouping(OpBuilder &b, Location loc, Value experts, int64_t numRouted,
-                                      Value order, Value rows) {
-  Value count = dimOf(b, loc, order, 0);
-  Value k = dimOf(b, loc, experts, 1);
-  Value keys = indexConstant(b, loc, numRouted + 1);
-  buildParallelNest(b, loc, keys, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-    Value group = arith::IndexCastUIOp::create(b, loc, b.getI32Type(), ivs[0]);
+namespace {
+
+/// The pieces of the counting sort over the T*k assignments of `experts`,
+/// keyed by min(expert, R) (unsigned, so every id >= R is the zero group).
+struct Grouping {
+  Grouping(OpBuilder &b, Location loc, Value experts, int64_t numRouted)
+      : experts(experts), numRouted(numRouted), k(dimOf(b, loc, experts, 1)),
+        count(arith::MulIOp::create(b, loc, dimOf(b, loc, experts, 0), k)) {}
+
+  Value experts;
+  int64_t numRouted;
+  Value k, count;
+
+  /// key(a) as i32.
+  Value key(OpBuilder &b, Location loc, Value assignment) const {
+    auto [t, j] = splitAssignment(b, loc, assignment, k);
+    Value expert = memref::LoadOp::create(b, loc, experts, ValueRange{t, j});
     Value routed = arith::ConstantIntOp::create(b, loc, b.getI32Type(), numRouted);
-    auto key = [&](OpBuilder &b, Location loc, Value assignment) {
-      auto [t, j] = splitAssignment(b, loc, assignment, k);
-      Value expert = memref::LoadOp::create(b, loc, experts, ValueRange{t, j});
-      return arith::MinUIOp::create(b, loc, expert, routed).getResult();
-    };
+    return arith::MinUIOp::create(b, loc, expert, routed);
+  }
+
+  /// The number of assignments whose key compares `predicate` to `group`.
+  Value countKeys(OpBuilder &b, Location loc, Value group, CmpIPredicate predicate) const {
     Value one = indexConstant(b, loc, 1), zero = indexConstant(b, loc, 0);
-    Value offset = buildSequentialLoop(
+    return buildSequentialLoop(
         b, loc, count, zero, [&](OpBuilder &b, Location loc, Value a, ValueRange acc) {
-          Value before = arith::CmpIOp::create(b, loc, CmpIPredicate::ult, key(b, loc, a), group);
-          Value step = arith::SelectOp::create(b, loc, before, one, zero);
+          Value match = arith::CmpIOp::create(b, loc, predicate, key(b, loc, a), group);
+          Value step = arith::SelectOp::create(b, loc, match, one, zero);
           return SmallVector<Value>{arith::AddIOp::create(b, loc, acc[0], step)};
         })[0];
-    buildSequentialLoop(
-        b, loc, count, offset, [&](OpBuilder &b, Location loc, Value a, ValueRange acc) {
+  }
+
+  /// Writes `group`'s assignments in ascending order into order[start..]
+  /// (and rows[a] = row when `rows` is set), not storing into order at or
+  /// past `capacity` when it is set; returns the row after the group.
+  Value place(OpBuilder &b, Location loc, Value group, Value start, Value order, Value rows,
+              Value capacity) const {
+    Value one = indexConstant(b, loc, 1);
+    auto toI32 = [&](OpBuilder &b, Location loc, Value index) {
+      return arith::IndexCastUIOp::create(b, loc, b.getI32Type(), index);
+    };
+    return buildSequentialLoop(
+        b, loc, count, start, [&](OpBuilder &b, Location loc, Value a, ValueRange acc) {
           Value row = acc[0];
           Value mine = arith::CmpIOp::create(b, loc, CmpIPredicate::eq, key(b, loc, a), group);
           auto place = scf::IfOp::create(
               b, loc, mine,
               [&](OpBuilder &b, Location loc) {
-                auto toI32 = [&](Value index) {
-                  return arith::IndexCastUIOp::create(b, loc, b.getI32Type(), index);
+                auto store = [&](OpBuilder &b, Location loc) {
+                  memref::StoreOp::create(b, loc, toI32(b, loc, a), order, row);
                 };
-                memref::StoreOp::create(b, loc, toI32(a), order, row);
+                if (capacity) {
+                  Value fits = arith::CmpIOp::create(b, loc, CmpIPredicate::ult, row, capacity);
+                  scf::IfOp::create(b, loc, fits, [&](OpBuilder &b, Location loc) {
+                    store(b, loc);
+                    scf::YieldOp::create(b, loc);
+                  });
+                } else {
+                  store(b, loc);
+                }
                 if (rows)
-                  memref::StoreOp::create(b, loc, toI32(row), rows, a);
+                  memref::StoreOp::create(b, loc, toI32(b, loc, row), rows, a);
                 scf::YieldOp::create(b, loc, ValueRange{arith::AddIOp::create(b, loc, row, one)});
               },
               [&](OpBuilder &b, Location loc) { scf::YieldOp::create(b, loc, row); });
           return SmallVector<Value>{place.getResult(0)};
-        });
+        })[0];
+  }
+};
+
+/// roundup(value, multiple) on index values.
+Value roundUp(OpBuilder &b, Location loc, Value value, int64_t multiple) {
+  Value m = indexConstant(b, loc, multiple);
+  Value tiles = arith::CeilDivUIOp::create(b, loc, value, m);
+  return arith::MulIOp::create(b, loc, tiles, m);
+}
+
+} // namespace
+
+/// A stable counting sort whose parallel dimension is the key: thread g of
+/// R + 1 counts the assignments with a smaller key (its group's offset),
+/// then writes its own in ascending order. O(R T k) work, no scratch memory
+/// and no atomics; each thread reads all T k choices, which the cache serves.
+void mlir::ember::buildExpertGrouping(OpBuilder &b, Location loc, Value experts, int64_t numRouted,
+                                      Value order) {
+  Grouping grouping(b, loc, experts, numRouted);
+  buildParallelNest(b, loc, indexConstant(b, loc, numRouted + 1),
+                    [&](OpBuilder &b, Location loc, ValueRange ivs) {
+                      Value group = arith::IndexCastUIOp::create(b, loc, b.getI32Type(), ivs[0]);
+                      Value offset = grouping.countKeys(b, loc, group, CmpIPredicate::ult);
+                      grouping.place(b, loc, group, offset, order, Value(), Value());
+                    });
+}
+
+/// With W = rowsPerTile > 1, two kernels over the R + 1 keys: the counts,
+/// then each group's padded offset (a sum over the smaller keys' counts,
+/// O(R^2) in all), its rows and its padding. With W = 1, one kernel:
+/// buildExpertGrouping's, also storing the rows and each group's count. The
+/// zero group (last, unpadded) also fills the rest of order with -1.
+void mlir::ember::buildPaddedExpertGrouping(OpBuilder &b, Location loc, Value experts,
+                                            int64_t numRouted, int64_t rowsPerTile, Value order,
+                                            Value rows, Value counts) {
+  Grouping grouping(b, loc, experts, numRouted);
+  Value keys = indexConstant(b, loc, numRouted + 1);
+  Value capacity = dimOf(b, loc, order, 0);
+  auto toI32 = [](OpBuilder &b, Location loc, Value index) {
+    return arith::IndexCastUIOp::create(b, loc, b.getI32Type(), index).getResult();
+  };
+  // Group g's rows from `start`, then -1 up to its padded end (the end of
+  // order for the zero group).
+  auto placeAndPad = [&](OpBuilder &b, Location loc, Value g, Value start,
+                         function_ref<Value(OpBuilder &, Location, Value end)> count) {
+    Value end = grouping.place(b, loc, toI32(b, loc, g), start, order, rows, capacity);
+    Value zeroGroup =
+        arith::CmpIOp::create(b, loc, CmpIPredicate::eq, g, indexConstant(b, loc, numRouted));
+    Value paddedEnd =
+        arith::AddIOp::create(b, loc, start, roundUp(b, loc, count(b, loc, end), rowsPerTile));
+    Value stop = arith::MinUIOp::create(
+        b, loc, arith::SelectOp::create(b, loc, zeroGroup, capacity, paddedEnd), capacity);
+    Value noRow = arith::ConstantIntOp::create(b, loc, b.getI32Type(), -1);
+    scf::ForOp::create(b, loc, arith::MinUIOp::create(b, loc, end, stop), stop,
+                       indexConstant(b, loc, 1), ValueRange{},
+                       [&](OpBuilder &b, Location loc, Value row, ValueRange) {
+                         memref::StoreOp::create(b, loc, noRow, order, row);
+                         scf::YieldOp::create(b, loc);
+                       });
+  };
+
+  if (rowsPerTile == 1) {
+    buildParallelNest(b, loc, keys, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+      Value g = ivs[0];
+      Value offset = grouping.countKeys(b, loc, toI32(b, loc, g), CmpIPredicate::ult);
+      placeAndPad(b, loc, g, offset, [&](OpBuilder &b, Location loc, Value end) {
+        Value count = arith::SubIOp::create(b, loc, end, offset);
+        memref::StoreOp::create(b, loc, toI32(b, loc, count), counts, g);
+        return count;
+      });
+    });
+    return;
+  }
+  buildParallelNest(b, loc, keys, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+    Value count = grouping.countKeys(b, loc, toI32(b, loc, ivs[0]), CmpIPredicate::eq);
+    memref::StoreOp::create(b, loc, toI32(b, loc, count), counts, ivs[0]);
+  });
+  buildParallelNest(b, loc, keys, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+    Value g = ivs[0];
+    Value start = buildSequentialLoop(
+        b, loc, g, indexConstant(b, loc, 0),
+        [&](OpBuilder &b, Location loc, Value e, ValueRange acc) {
+          Value padded = roundUp(b, loc, loadIndex(b, loc, counts, e), rowsPerTile);
+          return SmallVector<Value>{arith::AddIOp::create(b, loc, acc[0], padded)};
+        })[0];
+    placeAndPad(b, loc, g, start, [&](OpBuilder &b, Location loc, Value) {
+      return loadIndex(b, loc, counts, g);
+    });
   });
 }
 

@@ -20,22 +20,30 @@ namespace {
 struct Fusion {
   llvm::StringLiteral name;
   bool FusionOptions::*enabled;
-  std::unique_ptr<Pass> (*create)();
+  std::unique_ptr<Pass> (*create)(const FusionOptions &);
 };
 
 const Fusion kFusions[] = {
-    {"swiglu", &FusionOptions::swiglu, [] { return createEmberFuseSwiGlu(); }},
-    {"ngram", &FusionOptions::ngram, [] { return createEmberFuseNgram(); }},
-    {"router", &FusionOptions::router, [] { return createEmberFuseRouter(); }},
+    {"swiglu", &FusionOptions::swiglu,
+     [](const FusionOptions &) { return createEmberFuseSwiGlu(); }},
+    {"ngram", &FusionOptions::ngram, [](const FusionOptions &) { return createEmberFuseNgram(); }},
+    {"router", &FusionOptions::router,
+     [](const FusionOptions &) { return createEmberFuseRouter(); }},
     // After swiglu: a dense MLP's gate and up projections are then one reader.
-    {"norm", &FusionOptions::norm, [] { return createEmberFuseNorm(); }},
-    {"moe", &FusionOptions::moe, [] { return createEmberFuseMoeCombine(); }},
+    {"norm", &FusionOptions::norm, [](const FusionOptions &) { return createEmberFuseNorm(); }},
+    {"moe", &FusionOptions::moe,
+     [](const FusionOptions &options) {
+       return createEmberFuseMoeCombine({options.moeRowsPerTile});
+     }},
 };
 
 struct FusionPipelineOptions : PassPipelineOptions<FusionPipelineOptions> {
   Option<std::string> disable{*this, "disable",
                               llvm::cl::desc("Comma-separated fusions to skip, or 'all'"),
                               llvm::cl::init("")};
+  Option<int64_t> moeRowsPerTile{*this, "moe-rows-per-tile",
+                                 llvm::cl::desc("ember-fuse-moe-combine's rows-per-tile"),
+                                 llvm::cl::init(FusionOptions().moeRowsPerTile)};
 };
 
 } // namespace
@@ -75,7 +83,7 @@ std::string mlir::ember::fusionNames() {
 void mlir::ember::buildFusionPipeline(OpPassManager &pm, const FusionOptions &options) {
   for (const Fusion &fusion : kFusions)
     if (options.*fusion.enabled)
-      pm.addNestedPass<func::FuncOp>(fusion.create());
+      pm.addNestedPass<func::FuncOp>(fusion.create(options));
 }
 
 void mlir::ember::registerEmberFusionPassesAndPipeline() {
@@ -87,6 +95,7 @@ void mlir::ember::registerEmberFusionPassesAndPipeline() {
         std::string error;
         if (failed(options.disable(pipelineOptions.disable, error)))
           llvm::report_fatal_error(llvm::Twine("ember-fusion-pipeline: ") + error);
+        options.moeRowsPerTile = pipelineOptions.moeRowsPerTile;
         buildFusionPipeline(pm, options);
       });
 }

@@ -22,6 +22,9 @@ struct FusionOptions {
   bool router = true;
   bool norm = true;
   bool moe = true;
+  /// ember-fuse-moe-combine's rows-per-tile: expert rows one gate/up
+  /// thread computes together (groups padded to it; 1: no padding).
+  int64_t moeRowsPerTile = 4;
 
   /// Turns off the comma-separated fusions of `names` ("all" for every
   /// one); an unknown name is an error listing the known ones.

@@ -125,7 +125,7 @@ def EmberFuseNorm : Pass<"ember-fuse-norm", "func::FuncOp"> {
 }
 
 def EmberFuseMoeCombine : Pass<"ember-fuse-moe-combine", "func::FuncOp"> {
-  let summary = "Fuse expert_down into moe_combine through the sorted row of each assignment";
+  let summary = "Group the MoE rows by expert in padded tiles; fuse expert_down into moe_combine";
   let description = [{
     Rewrites the MoE block that models/BodyBuilder.cpp and DecoderGraph.cpp
     build,
@@ -141,27 +141,40 @@ def EmberFuseMoeCombine : Pass<"ember-fuse-moe-combine", "func::FuncOp"> {
     into
 
     ```mlir
-    ember.moe_group %experts into %order, %rows {n_routed}
-    ember.expert_gate_up %u, %gate, %up, %experts, %order into %h
+    ember.moe_group %experts into %order2, %rows, %counts {n_routed, rows_per_tile = W}
+    ember.expert_gate_up %u, %gate, %up, %experts, %order2 into %h2 {rows_per_tile = W}
     ...
-    ember.expert_down_combine %u, %h, %down, %experts, %weights, %rows into %r {n_routed}
+    ember.expert_down_combine %u, %h2, %down, %experts, %weights, %rows into %r {n_routed}
     ```
 
-    `moe_group` is the same counting sort that also writes each assignment's
-    sorted row (`%rows`, a new `[T*k]` i32 buffer freed after its reader);
-    `expert_down_combine` computes the down projections where `moe_combine`
-    read them, so the `[T*k, D]` expert outputs `%y` (then removed) are never
-    written or read, and one kernel goes. Requires: the three ops in one
-    block in this order, agreeing on `%experts` and n_routed (= down dim 0),
-    `%y` an allocation only they use, and no op between the dispatch and the
-    down projection writing `%experts` or `%order`, nor any between the down
-    projection and the combine writing `%experts`, `%h` or `%down` (views
-    count as their buffer; an op with an unknown write stops the fusion).
+    `moe_group` is the same counting sort that also counts each expert's
+    rows (`%counts`, `[R+1]`), pads each expert's group to a multiple of
+    W = `rows-per-tile` rows and writes each assignment's row (`%rows`,
+    `[T*k]`), so that every tile of W rows of `%h2` belongs to one expert
+    and `expert_gate_up` reads each weight element once per tile. With
+    W > 1, `%order2` and `%h2` are new buffers of
+    `T*k + min(T*k, R) * (W - 1)` rows that replace `%order` and `%h`
+    (W = 1 keeps them). `expert_down_combine` computes the down projections
+    where `moe_combine` read them, so the `[T*k, D]` expert outputs `%y`
+    (then removed) are never written or read, and one kernel goes. The new
+    buffers are allocated at the dispatch and freed after the combine.
+    Requires: the four ops in one block in this order, agreeing on
+    `%experts`, `%order` and `%h` and on n_routed (= gate and down dim 0);
+    `%order`, `%h` and `%y` allocations that only these ops use; no op
+    between the dispatch and the down projection writing `%experts` or
+    `%order`, nor any between the down projection and the combine writing
+    `%experts`, `%h` or `%down` (views count as their buffer; an op with an
+    unknown write stops the fusion).
   }];
+  let options = [
+    Option<"rowsPerTile", "rows-per-tile", "int64_t", /*default=*/"4",
+           "Rows of one expert that one expert_gate_up thread computes together "
+           "(each group is padded to a multiple of it; 1: no padding)">
+  ];
   let statistics = [
     Statistic<"numFused", "fused-moe-combines", "expert_down + moe_combine pairs fused">
   ];
-  let dependentDialects = ["::mlir::ember::EmberDialect"];
+  let dependentDialects = ["::mlir::ember::EmberDialect", "::mlir::arith::ArithDialect"];
 }
 
 #endif // EMBER_PASSES_TD

@@ -4,8 +4,8 @@
 // buffers ops name by role (a KV cache, a weight) and which are written, the
 // second counts, so an access is classed alike wherever it comes in the step.
 // Buffer sizes are resolved from the IR: allocations and views carry their
-// sizes as index values (memref.dim, constants, products), and the entry
-// function's arguments take the step's T and P (see entryShape).
+// sizes as index values (memref.dim, constants, sums, products, minima),
+// and the entry function's arguments take the step's T and P (entryShape).
 //
 //===----------------------------------------------------------------------===//
 #include "passes/TrafficModel.h"
@@ -114,19 +114,23 @@ LogicalResult StepTraffic::walk(func::FuncOp func, TrafficReport *report) {
     if (!isKernel(op))
       continue;
     current = {};
-    if (auto traffic = dyn_cast<TrafficOpInterface>(op))
+    int64_t kernels = 1;
+    if (auto traffic = dyn_cast<TrafficOpInterface>(op)) {
       traffic.addTraffic(*this);
-    else
+      kernels = traffic.getKernelCount();
+    } else {
       addTrafficFromEffects(&op, *this);
-    std::string name = llvm::formatv("{0}#{1}", func.getName(), index++).str();
+    }
+    std::string name = llvm::formatv("{0}#{1}", func.getName(), index).str();
+    index += kernels;
     if (!report)
       continue;
     auto row = llvm::find_if(report->kernels, [&](const KernelTraffic &k) { return k.op == &op; });
     if (row == report->kernels.end()) {
-      report->kernels.push_back({&op, name});
+      report->kernels.push_back({&op, name, kernels});
       row = std::prev(report->kernels.end());
     }
-    ++row->launches;
+    row->launches += kernels;
     row->bytes += current;
     report->total += current;
   }
@@ -253,6 +257,8 @@ std::optional<int64_t> StepTraffic::evaluate(OpFoldResult size, unsigned frame) 
     return binary(add, [](int64_t a, int64_t b) { return a + b; });
   if (auto sub = value.getDefiningOp<arith::SubIOp>())
     return binary(sub, [](int64_t a, int64_t b) { return a - b; });
+  if (auto min = value.getDefiningOp<arith::MinUIOp>())
+    return binary(min, [](int64_t a, int64_t b) { return std::min(a, b); });
   return std::nullopt;
 }
 
@@ -371,10 +377,12 @@ void mlir::ember::printTrafficReport(const TrafficReport &report, llvm::raw_ostr
   row("total", "", "", columns(report.total, both));
   int64_t total = report.total.total(), bound = report.lowerBoundTotal();
   auto bounds = report.lowerBound;
-  int64_t launches = 0;
-  for (const KernelTraffic &kernel : report.kernels)
+  int64_t kernels = 0, launches = 0;
+  for (const KernelTraffic &kernel : report.kernels) {
+    kernels += kernel.kernels;
     launches += kernel.launches;
-  os << llvm::formatv("kernels per decode step: {0} ({1} launches)\n", report.kernels.size(), launches);
+  }
+  os << llvm::formatv("kernels per decode step: {0} ({1} launches)\n", kernels, launches);
   os << llvm::formatv("decode step total: {0} bytes\n", total);
   os << llvm::formatv("lower bound: {0} bytes (weights {1} + ngram {2} + kv {3})\n", bound,
                       bounds[unsigned(TrafficClass::Weights)],

@@ -79,14 +79,28 @@ LogicalResult NormSwiGluOp::verify() {
 }
 
 LogicalResult MoeGroupOp::verify() {
-  Value experts = getExperts(), order = getOrder(), rows = getRows();
-  if (failed(verifyOperandRanks(
-          *this, {{experts, "experts", 2}, {order, "order", 1}, {rows, "rows", 1}})) ||
-      failed(verifyNumRouted(*this, getNRouted())) || failed(verifyTopK(*this, experts)))
+  Value experts = getExperts(), order = getOrder(), rows = getRows(), counts = getCounts();
+  if (failed(verifyOperandRanks(*this, {{experts, "experts", 2},
+                                        {order, "order", 1},
+                                        {rows, "rows", 1},
+                                        {counts, "counts", 1}})) ||
+      failed(verifyNumRouted(*this, getNRouted())) || failed(verifyTopK(*this, experts)) ||
+      failed(verifyRowsPerTile(*this, getRowsPerTile())))
     return failure();
-  return success(succeeded(verifyDimsAgree(*this, rows, "rows", 0, order, "order", 0)) &&
-                 succeeded(verifyAssignmentDim(*this, order, "order", 0, experts)) &&
-                 succeeded(verifyAssignmentDim(*this, rows, "rows", 0, experts)));
+  auto numRouted = static_cast<int64_t>(getNRouted());
+  int64_t keys = memrefType(counts).getDimSize(0);
+  // Static, so that the counting kernel never writes past it.
+  if (keys != numRouted + 1) {
+    InFlightDiagnostic diag = emitOpError() << "counts dim 0 (";
+    if (ShapedType::isDynamic(keys))
+      diag << "?";
+    else
+      diag << keys;
+    return diag << ") must equal n_routed + 1 (" << numRouted + 1 << ")";
+  }
+  return success(succeeded(verifyAssignmentDim(*this, rows, "rows", 0, experts)) &&
+                 succeeded(verifyGroupedRowsDim(*this, order, "order", experts, numRouted,
+                                                getRowsPerTile())));
 }
 
 LogicalResult ExpertDownCombineOp::verify() {
@@ -113,7 +127,6 @@ LogicalResult ExpertDownCombineOp::verify() {
                  succeeded(verifyDimsAgree(*this, experts, "experts", 0, x, "x", 0)) &&
                  succeeded(verifyDimsAgree(*this, weights, "weights", 0, experts, "experts", 0)) &&
                  succeeded(verifyDimsAgree(*this, weights, "weights", 1, experts, "experts", 1)) &&
-                 succeeded(verifyDimsAgree(*this, h, "h", 0, rows, "rows", 0)) &&
                  succeeded(verifyAssignmentDim(*this, rows, "rows", 0, experts)) &&
-                 succeeded(verifyAssignmentDim(*this, h, "h", 0, experts)));
+                 succeeded(verifyGroupedRowsDim(*this, h, "h", experts, 0, 1)));
 }

@@ -152,28 +152,47 @@ def Ember_NormSwiGluOp : Ember_Op<"norm_swiglu", [Ember_OwnTraffic]> {
   let hasVerifier = 1;
 }
 
-def Ember_MoeGroupOp : Ember_Op<"moe_group", [Ember_DefaultTraffic]> {
-  let summary = "moe_dispatch that also writes each assignment's sorted row";
+def Ember_MoeGroupOp : Ember_Op<"moe_group", [Ember_OwnTrafficKernels]> {
+  let summary = "group the assignments by expert: counts, padded order and each one's row";
   let description = [{
-    Writes `order` exactly as `ember.moe_dispatch` does (the T*k assignments
-    stably sorted by `min(experts[t, j], R)`) and its inverse,
-    `rows[order[p]] = p`: the sorted row of assignment `a = t * k + j`, so
-    that `ember.expert_down_combine` finds token t's j-th expert activations
-    without a `[T*k, D]` buffer indexed by assignment (ember-fuse-moe-combine).
-    `experts` is `[T, k]`, `order` and `rows` `[T*k]`.
+    The grouping of `ember.moe_dispatch` with its counts, its inverse and
+    groups padded to a tile of `rows_per_tile` = W rows (default 1: no
+    padding), written by ember-fuse-moe-combine. With R = `n_routed` and
+    `key(a) = min(experts[t, j], R)` for assignment `a = t * k + j`:
+    - `counts[g]` is the number of assignments with key g (`[R+1]`; g = R
+      counts the zero-expert choices);
+    - `order` holds the groups in key order, each group's assignments
+      ascending. Real expert g's group starts at row
+      `sum_{e<g} roundup(counts[e], W)` and is followed by padding up to a
+      multiple of W; the zero-expert group comes last, unpadded. Padding
+      and the rows after the last group hold -1, so every tile of W rows
+      belongs to one expert and `ember.expert_gate_up` (same W) reuses each
+      weight element across its tile's rows. `order` must hold
+      `T*k + min(T*k, R) * (W - 1)` rows (checked where static); nothing is
+      written past its end (an assignment whose row falls there still gets
+      that row in `rows`);
+    - `rows[a]` is the row of `order` that holds assignment a (`[T*k]`),
+      so that `ember.expert_down_combine` finds token t's j-th expert
+      activations without a `[T*k, D]` buffer indexed by assignment.
+    With W = 1 and `T*k` rows, `order` is exactly moe_dispatch's, from the
+    same one-kernel counting sort. With W > 1 it takes two kernels, one
+    thread per key in each: the counts, then each group's offset (the sum
+    of the smaller keys' padded counts), rows and padding.
 
     ```mlir
-    ember.moe_group %experts into %order, %rows {n_routed = 8 : i64}
-        : memref<?x3xi32> into memref<?xi32>, memref<?xi32>
+    ember.moe_group %experts into %order, %rows, %counts {n_routed = 8 : i64, rows_per_tile = 4 : i64}
+        : memref<?x3xi32> into memref<?xi32>, memref<?xi32>, memref<9xi32>
     ```
   }];
   let arguments = (ins Arg<I32MemRef, "chosen experts [T, k]", [MemRead]>:$experts,
-                       Arg<I32MemRef, "sorted assignment ids [T*k]", [MemWrite]>:$order,
-                       Arg<I32MemRef, "sorted row of each assignment [T*k]", [MemWrite]>:$rows,
-                       I64Attr:$n_routed);
+                       Arg<I32MemRef, "grouped, padded assignment ids [>= T*k]", [MemWrite]>:$order,
+                       Arg<I32MemRef, "row of order holding each assignment [T*k]", [MemWrite]>:$rows,
+                       Arg<I32MemRef, "assignments per key [R+1]", [MemRead, MemWrite]>:$counts,
+                       I64Attr:$n_routed,
+                       DefaultValuedAttr<I64Attr, "1">:$rows_per_tile);
   let assemblyFormat = [{
-    $experts `into` $order `,` $rows attr-dict
-    `:` type($experts) `into` type($order) `,` type($rows)
+    $experts `into` $order `,` $rows `,` $counts attr-dict
+    `:` type($experts) `into` type($order) `,` type($rows) `,` type($counts)
   }];
   let hasVerifier = 1;
 }
@@ -189,9 +208,10 @@ def Ember_ExpertDownCombineOp : Ember_Op<"expert_down_combine", [Ember_OwnTraffi
     order j = 0..k-1 before the add, as `moe_combine` does. Each thread
     computes its token's expert outputs where `moe_combine` loaded them, so
     the `[T*k, D]` expert outputs never reach memory. `x` and `out` are
-    `[T, D]`, `h` `[T*k, F]` by sorted row (`expert_gate_up`), `down` the
-    stacked `[R, D, F]` weights, `experts`/`weights` `[T, k]`, `rows` `[T*k]`
-    from `ember.moe_group`.
+    `[T, D]`, `h` by row of `order` (`expert_gate_up`; at least `T*k`
+    rows, more when moe_group padded the groups), `down` the stacked
+    `[R, D, F]` weights, `experts`/`weights` `[T, k]`, `rows` `[T*k]` from
+    `ember.moe_group`.
 
     ```mlir
     ember.expert_down_combine %x, %h, %down, %experts, %weights, %rows into %out
@@ -201,7 +221,7 @@ def Ember_ExpertDownCombineOp : Ember_Op<"expert_down_combine", [Ember_OwnTraffi
     ```
   }];
   let arguments = (ins Arg<F32MemRef, "MoE inputs [T, D]", [MemRead]>:$x,
-                       Arg<F32MemRef, "activations by sorted row [T*k, F]", [MemRead]>:$h,
+                       Arg<F32MemRef, "activations by row of order [>= T*k, F]", [MemRead]>:$h,
                        Arg<Ember_WeightMemRef, "down projections [R, D, F]", [MemRead]>:$down,
                        Arg<I32MemRef, "chosen experts [T, k]", [MemRead]>:$experts,
                        Arg<F32MemRef, "routing weights [T, k]", [MemRead]>:$weights,

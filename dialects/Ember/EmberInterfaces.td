@@ -8,8 +8,9 @@ def Ember_TrafficOpInterface : OpInterface<"TrafficOpInterface"> {
   let cppNamespace = "::mlir::ember";
   let description = [{
     The static traffic model (passes/TrafficModel.h, docs/performance.md):
-    an op is one kernel, and `addTraffic` reports to the context the bytes
-    one launch of it reads and writes from memory, per class (weights,
+    an op is `getKernelCount()` kernels (one unless it says otherwise), and
+    `addTraffic` reports to the context the bytes one execution of them
+    reads and writes from memory, per class (weights,
     gathered embedding rows, KV cache, activations), for a step of
     `ctx.tokens` new tokens after `ctx.position` cached ones. Each byte a
     kernel touches counts once: reuse inside a kernel is assumed to hit in
@@ -28,6 +29,9 @@ def Ember_TrafficOpInterface : OpInterface<"TrafficOpInterface"> {
       "Reports the bytes one launch of this op's kernel reads and writes.",
       "void", "addTraffic", (ins "::mlir::ember::TrafficContext &":$ctx), [{}],
       [{ ::mlir::ember::addTrafficFromEffects($_op, ctx); }]>,
+    InterfaceMethod<
+      "The kernels one execution of this op launches.",
+      "int64_t", "getKernelCount", (ins), [{}], [{ return 1; }]>,
   ];
 }
 
@@ -35,5 +39,7 @@ def Ember_TrafficOpInterface : OpInterface<"TrafficOpInterface"> {
 // (dialects/Ember/EmberTraffic.cpp).
 def Ember_DefaultTraffic : DeclareOpInterfaceMethods<Ember_TrafficOpInterface>;
 def Ember_OwnTraffic : DeclareOpInterfaceMethods<Ember_TrafficOpInterface, ["addTraffic"]>;
+def Ember_OwnTrafficKernels
+    : DeclareOpInterfaceMethods<Ember_TrafficOpInterface, ["addTraffic", "getKernelCount"]>;
 
 #endif // EMBER_INTERFACES_TD

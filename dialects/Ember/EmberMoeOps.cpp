@@ -4,6 +4,8 @@
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace mlir::ember;
 
@@ -40,6 +42,25 @@ LogicalResult mlir::ember::verifyAssignmentDim(Operation *op, Value value, Strin
     return op->emitOpError() << name << " dim " << dim << " (" << count
                              << ") must be a multiple of k = experts dim 1 (" << k << ")";
   return success();
+}
+
+LogicalResult mlir::ember::verifyGroupedRowsDim(Operation *op, Value value, StringRef name,
+                                                Value experts, int64_t numRouted,
+                                                int64_t rowsPerTile) {
+  int64_t count = memrefType(value).getDimSize(0);
+  int64_t tokens = memrefType(experts).getDimSize(0), k = memrefType(experts).getDimSize(1);
+  if (ShapedType::isDynamic(count) || ShapedType::isDynamic(tokens) || ShapedType::isDynamic(k))
+    return success();
+  int64_t assignments = tokens * k;
+  int64_t needed = assignments + std::min(assignments, numRouted) * (rowsPerTile - 1);
+  if (count >= needed)
+    return success();
+  InFlightDiagnostic diag = op->emitOpError()
+                            << name << " dim 0 (" << count << ") must be at least T*k";
+  if (rowsPerTile > 1)
+    diag << " + min(T*k, n_routed) * (rows_per_tile - 1) = " << assignments << " + min("
+         << assignments << ", " << numRouted << ") * " << rowsPerTile - 1;
+  return diag << " = " << needed;
 }
 
 LogicalResult mlir::ember::verifyRouterChoices(Operation *op, uint64_t nRouted, Value scores,
@@ -124,7 +145,7 @@ LogicalResult ExpertGateUpOp::verify() {
                                  {experts, "experts", 2},
                                  {order, "order", 1},
                                  {h, "h", 2}})) ||
-      failed(verifyTopK(*this, experts)))
+      failed(verifyTopK(*this, experts)) || failed(verifyRowsPerTile(*this, getRowsPerTile())))
     return failure();
   return success(succeeded(verifyDimsAgree(*this, up, "up", 0, gate, "gate", 0)) &&
                  succeeded(verifyDimsAgree(*this, up, "up", 1, gate, "gate", 1)) &&
@@ -133,8 +154,7 @@ LogicalResult ExpertGateUpOp::verify() {
                  succeeded(verifyDimsAgree(*this, h, "h", 1, gate, "gate", 1)) &&
                  succeeded(verifyDimsAgree(*this, experts, "experts", 0, x, "x", 0)) &&
                  succeeded(verifyDimsAgree(*this, h, "h", 0, order, "order", 0)) &&
-                 succeeded(verifyAssignmentDim(*this, order, "order", 0, experts)) &&
-                 succeeded(verifyAssignmentDim(*this, h, "h", 0, experts)));
+                 succeeded(verifyGroupedRowsDim(*this, order, "order", experts, 0, 1)));
 }
 
 LogicalResult ExpertGateUpOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &) {

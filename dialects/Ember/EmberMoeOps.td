@@ -78,15 +78,21 @@ def Ember_MoeDispatchOp : Ember_Op<"moe_dispatch", [Ember_DefaultTraffic]> {
 def Ember_ExpertGateUpOp : Ember_Op<"expert_gate_up", [Ember_OwnTraffic]> {
   let summary = "gate and up projections of the routed experts, SwiGLU-activated";
   let description = [{
-    For each sorted row p with `a = order[p]`, `t = a / k`, `j = a % k`,
-    `e = experts[t, j]`: if e is a real expert (e < R),
+    For each row p of `order` with `a = order[p]`, `t = a / k`, `j = a % k`,
+    `e = experts[t, j]`: if a is an assignment (a < T*k, read as unsigned)
+    of a real expert (e < R) that is also the expert of the first row of
+    p's tile (the `rows_per_tile` = W rows from `W * (p / W)`),
     `h[p, f] = silu(gate[e, f, :] . x[t, :]) * (up[e, f, :] . x[t, :])`
-    with `silu(z) = z / (1 + exp(-z))`. Rows of zero-expert assignments are
-    left untouched. `x` is `[T, D]`, `gate`/`up` are the stacked HF weights
-    `[R, F, D]` (R is their dim 0; f32, bf16 or f16, widened to f32),
-    `experts` is `[T, k]`, `order` is `[T*k]` from `ember.moe_dispatch`,
-    `h` is `[T*k, F]`. Separate from `ember.expert_down` so that a fusion
-    pass can turn the pair into grouped GEMMs over the sorted rows.
+    with `silu(z) = z / (1 + exp(-z))`. Other rows (zero experts, the -1
+    padding of `ember.moe_group`) are left untouched. `x` is `[T, D]`,
+    `gate`/`up` are the stacked HF weights `[R, F, D]` (R is their dim 0;
+    f32, bf16 or f16, widened to f32), `experts` is `[T, k]`, `order` has
+    at least T*k rows (`ember.moe_dispatch`'s `[T*k]`, or moe_group's padded
+    groups) and `h` is `[rows of order, F]`. With W > 1 one thread computes
+    a whole tile of one hidden unit and reads each weight element once for
+    its W rows (a tile with fewer computed rows takes them one at a time).
+    Separate from `ember.expert_down` so that a fusion pass can turn the
+    pair into grouped GEMMs over the sorted rows.
 
     ```mlir
     ember.expert_gate_up %x, %gate, %up, %experts, %order into %h
@@ -98,8 +104,9 @@ def Ember_ExpertGateUpOp : Ember_Op<"expert_gate_up", [Ember_OwnTraffic]> {
                        Arg<Ember_WeightMemRef, "gate projections [R, F, D]", [MemRead]>:$gate,
                        Arg<Ember_WeightMemRef, "up projections [R, F, D]", [MemRead]>:$up,
                        Arg<I32MemRef, "chosen experts [T, k]", [MemRead]>:$experts,
-                       Arg<I32MemRef, "sorted assignment ids [T*k]", [MemRead]>:$order,
-                       Arg<F32MemRef, "activations by sorted row [T*k, F]", [MemWrite]>:$h);
+                       Arg<I32MemRef, "grouped assignment ids [>= T*k]", [MemRead]>:$order,
+                       Arg<F32MemRef, "activations by row of order [>= T*k, F]", [MemWrite]>:$h,
+                       DefaultValuedAttr<I64Attr, "1">:$rows_per_tile);
   let assemblyFormat = [{
     $x `,` $gate `,` $up `,` $experts `,` $order `into` $h attr-dict
     `:` type($x) `,` type($gate) `,` type($up) `,` type($experts) `,` type($order)

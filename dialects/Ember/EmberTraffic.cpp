@@ -208,11 +208,18 @@ void RouterTopkOp::addTraffic(TrafficContext &ctx) {
 }
 
 namespace {
-/// The bytes of the experts T k assignments can activate: at worst all
-/// distinct, so min(T k, R) of the R stacked [R, ...] expert matrices.
-int64_t activatedExpertBytes(TrafficContext &ctx, Value order, Value stacked) {
-  int64_t experts = std::min(ctx.numElements(order), dim(stacked, 0));
-  return experts * ctx.bytesOf(stacked) / dim(stacked, 0);
+/// The bytes of the experts the T k assignments of `experts` [T, k] can
+/// activate: at worst all distinct, so min(T k, R) of the R stacked
+/// [R, ...] expert matrices.
+int64_t activatedExpertBytes(TrafficContext &ctx, Value experts, Value stacked) {
+  int64_t activated = std::min(ctx.numElements(experts), dim(stacked, 0));
+  return activated * ctx.bytesOf(stacked) / dim(stacked, 0);
+}
+
+/// The T k assignment rows of the activations `h` [rows, F]: moe_group's
+/// padding rows are neither written nor read.
+int64_t assignmentRowBytes(TrafficContext &ctx, Value experts, Value h) {
+  return ctx.numElements(experts) * dim(h, 1) * elementBytes(h);
 }
 
 void readRouting(TrafficContext &ctx, Value experts, Value order) {
@@ -221,17 +228,34 @@ void readRouting(TrafficContext &ctx, Value experts, Value order) {
 }
 } // namespace
 
+int64_t MoeGroupOp::getKernelCount() { return getRowsPerTile() == 1 ? 1 : 2; }
+
+void MoeGroupOp::addTraffic(TrafficContext &ctx) {
+  // Padded: kernel 1 reads the choices and writes the counts; kernel 2
+  // reads both. Either way every row of order (padding included) and of
+  // rows is written.
+  ctx.readAll(getExperts(), kActivations);
+  ctx.writeAll(getCounts(), kActivations);
+  if (getKernelCount() == 2) {
+    ctx.readAll(getExperts(), kActivations);
+    ctx.readAll(getCounts(), kActivations);
+  }
+  ctx.writeAll(getOrder(), kActivations);
+  ctx.writeAll(getRows(), kActivations);
+}
+
 void ExpertGateUpOp::addTraffic(TrafficContext &ctx) {
   ctx.readAll(getX(), kActivations);
-  ctx.read(getGate(), activatedExpertBytes(ctx, getOrder(), getGate()), kWeights);
-  ctx.read(getUp(), activatedExpertBytes(ctx, getOrder(), getUp()), kWeights);
+  ctx.read(getGate(), activatedExpertBytes(ctx, getExperts(), getGate()), kWeights);
+  ctx.read(getUp(), activatedExpertBytes(ctx, getExperts(), getUp()), kWeights);
   readRouting(ctx, getExperts(), getOrder());
-  ctx.writeAll(getH()); // every row when no assignment picks a zero expert
+  // Every assignment row when no assignment picks a zero expert.
+  ctx.write(getH(), assignmentRowBytes(ctx, getExperts(), getH()));
 }
 
 void ExpertDownOp::addTraffic(TrafficContext &ctx) {
   ctx.readAll(getH(), kActivations);
-  ctx.read(getDown(), activatedExpertBytes(ctx, getOrder(), getDown()), kWeights);
+  ctx.read(getDown(), activatedExpertBytes(ctx, getExperts(), getDown()), kWeights);
   readRouting(ctx, getExperts(), getOrder());
   ctx.writeAll(getY());
 }
@@ -241,8 +265,8 @@ void ExpertDownCombineOp::addTraffic(TrafficContext &ctx) {
   // activated experts, h and the routing (rows in place of order), then
   // combine's x, weights and the residual read and written.
   ctx.readAll(getX(), kActivations);
-  ctx.readAll(getH(), kActivations);
-  ctx.read(getDown(), activatedExpertBytes(ctx, getRows(), getDown()), kWeights);
+  ctx.read(getH(), assignmentRowBytes(ctx, getExperts(), getH()), kActivations);
+  ctx.read(getDown(), activatedExpertBytes(ctx, getExperts(), getDown()), kWeights);
   readRouting(ctx, getExperts(), getRows());
   ctx.readAll(getWeights(), kActivations);
   ctx.readAll(getOut());

@@ -64,6 +64,19 @@ LogicalResult verifyTopK(Operation *op, Value experts);
 LogicalResult verifyAssignmentDim(Operation *op, Value value, StringRef name, unsigned dim,
                                   Value experts);
 
+/// Dimension 0 of `value` holds the T*k assignments of `experts` [T, k]
+/// and, with groups padded to `rowsPerTile` rows, up to rowsPerTile - 1
+/// padding rows for each of min(T*k, numRouted) groups (where static).
+LogicalResult verifyGroupedRowsDim(Operation *op, Value value, StringRef name, Value experts,
+                                   int64_t numRouted, int64_t rowsPerTile);
+
+/// rows_per_tile of moe_group / expert_gate_up must be >= 1.
+inline LogicalResult verifyRowsPerTile(Operation *op, int64_t rowsPerTile) {
+  if (rowsPerTile < 1)
+    return op->emitOpError() << "rows_per_tile must be >= 1, got " << rowsPerTile;
+  return success();
+}
+
 inline bool hasStaticZeroDim(Value value) {
   return llvm::is_contained(memrefType(value).getShape(), 0);
 }

@@ -169,24 +169,69 @@ func.func @norm_swiglu(%x: memref<?x8xf32>, %n: memref<8xf32>, %g: memref<16x8xb
 
 // -----
 
-// moe_dispatch's counting sort (one thread per key 0..R = 8), also storing
-// each assignment's sorted row next to the row's assignment.
+// Two kernels over the keys 0..R = 8: the counts, then each group's padded
+// offset (the sum of the smaller keys' counts rounded up to rows_per_tile =
+// 4), its assignments in ascending order with each one's row, and its
+// padding with -1; the zero group (key 8) pads the rest of order.
 // CHECK-LABEL: func @moe_group
-// CHECK-SAME: (%[[E:[^:]+]]: memref<?x3xi32>, %[[O:[^:]+]]: memref<?xi32>, %[[ROWS:[^:]+]]: memref<?xi32>)
-func.func @moe_group(%e: memref<?x3xi32>, %order: memref<?xi32>, %rows: memref<?xi32>) {
+// CHECK-SAME: (%[[E:[^:]+]]: memref<?x3xi32>, %[[O:[^:]+]]: memref<?xi32>, %[[ROWS:[^:]+]]: memref<?xi32>, %[[COUNTS:[^:]+]]: memref<9xi32>)
+func.func @moe_group(%e: memref<?x3xi32>, %order: memref<?xi32>, %rows: memref<?xi32>, %counts: memref<9xi32>) {
+  // CHECK-DAG: %[[NONE:[^ ]+]] = arith.constant -1 : i32
+  // CHECK-DAG: %[[C8:[^ ]+]] = arith.constant 8 : index
+  // CHECK-DAG: %[[C4:[^ ]+]] = arith.constant 4 : index
   // CHECK-DAG: %[[C9:[^ ]+]] = arith.constant 9 : index
-  // CHECK: %[[N:[^ ]+]] = memref.dim %[[O]]
+  // CHECK: %[[N:[^ ]+]] = arith.muli
+  // CHECK: %[[CAP:[^ ]+]] = memref.dim %[[O]]
   // CHECK: scf.parallel (%[[G:[^ ]+]]) = (%{{[^ ]+}}) to (%[[C9]])
-  // CHECK:   %[[OFF:[^ ]+]] = scf.for %{{[^ ]+}} = %{{[^ ]+}} to %[[N]]
-  // CHECK:     arith.cmpi ult
-  // CHECK:   scf.for %[[A:[^ ]+]] = %{{[^ ]+}} to %[[N]] step %{{[^ ]+}} iter_args(%[[ROW:[^ ]+]] = %[[OFF]]) -> (index)
+  // CHECK:   %[[COUNT:[^ ]+]] = scf.for %{{[^ ]+}} = %{{[^ ]+}} to %[[N]]
+  // CHECK:     arith.cmpi eq
+  // CHECK:   %[[COUNT32:[^ ]+]] = arith.index_castui %[[COUNT]] : index to i32
+  // CHECK:   memref.store %[[COUNT32]], %[[COUNTS]][%[[G]]]
+  // CHECK: scf.parallel (%[[G:[^ ]+]]) = (%{{[^ ]+}}) to (%[[C9]])
+  // CHECK:   %[[OFF:[^ ]+]] = scf.for %[[PREV:[^ ]+]] = %{{[^ ]+}} to %[[G]]
+  // CHECK:     memref.load %[[COUNTS]][%[[PREV]]]
+  // CHECK:     arith.ceildivui %{{[^ ]+}}, %[[C4]]
+  // CHECK:   %[[END:[^ ]+]] = scf.for %[[A:[^ ]+]] = %{{[^ ]+}} to %[[N]] step %{{[^ ]+}} iter_args(%[[ROW:[^ ]+]] = %[[OFF]]) -> (index)
   // CHECK:     arith.cmpi eq
   // CHECK:     scf.if %{{[^ ]+}} -> (index) {
-  // CHECK:       %[[A32:[^ ]+]] = arith.index_castui %[[A]] : index to i32
-  // CHECK:       memref.store %[[A32]], %[[O]][%[[ROW]]]
+  // CHECK:       %[[FITS:[^ ]+]] = arith.cmpi ult, %[[ROW]], %[[CAP]]
+  // CHECK:       scf.if %[[FITS]] {
+  // CHECK:         %[[A32:[^ ]+]] = arith.index_castui %[[A]] : index to i32
+  // CHECK:         memref.store %[[A32]], %[[O]][%[[ROW]]]
+  // CHECK:       }
   // CHECK:       %[[ROW32:[^ ]+]] = arith.index_castui %[[ROW]] : index to i32
   // CHECK:       memref.store %[[ROW32]], %[[ROWS]][%[[A]]]
-  ember.moe_group %e into %order, %rows {n_routed = 8 : i64} : memref<?x3xi32> into memref<?xi32>, memref<?xi32>
+  // CHECK:   %[[ZERO:[^ ]+]] = arith.cmpi eq, %[[G]], %[[C8]]
+  // CHECK:   %[[PADDED:[^ ]+]] = arith.addi %[[OFF]]
+  // CHECK:   %[[STOP:[^ ]+]] = arith.select %[[ZERO]], %[[CAP]], %[[PADDED]]
+  // CHECK:   %[[STOPC:[^ ]+]] = arith.minui %[[STOP]], %[[CAP]]
+  // CHECK:   %[[FROM:[^ ]+]] = arith.minui %[[END]], %[[STOPC]]
+  // CHECK:   scf.for %[[PAD:[^ ]+]] = %[[FROM]] to %[[STOPC]]
+  // CHECK:     memref.store %[[NONE]], %[[O]][%[[PAD]]]
+  ember.moe_group %e into %order, %rows, %counts {n_routed = 8 : i64, rows_per_tile = 4 : i64} : memref<?x3xi32> into memref<?xi32>, memref<?xi32>, memref<9xi32>
+  return
+}
+
+// -----
+
+// rows_per_tile = 1 (no padding): moe_dispatch's one kernel, each thread
+// also storing its group's count (the rows it placed) and the zero group's
+// thread filling the rows of order after the last group with -1.
+// CHECK-LABEL: func @moe_group_untiled
+// CHECK-SAME: (%[[E:[^:]+]]: memref<?x3xi32>, %[[O:[^:]+]]: memref<?xi32>, %[[ROWS:[^:]+]]: memref<?xi32>, %[[COUNTS:[^:]+]]: memref<9xi32>)
+func.func @moe_group_untiled(%e: memref<?x3xi32>, %order: memref<?xi32>, %rows: memref<?xi32>, %counts: memref<9xi32>) {
+  // CHECK: scf.parallel (%[[G:[^ ]+]]) =
+  // CHECK:   %[[OFF:[^ ]+]] = scf.for
+  // CHECK:     arith.cmpi ult
+  // CHECK:   %[[END:[^ ]+]] = scf.for {{.*}} iter_args(%{{[^ ]+}} = %[[OFF]]) -> (index)
+  // CHECK:   %[[COUNT:[^ ]+]] = arith.subi %[[END]], %[[OFF]]
+  // CHECK:   %[[COUNT32:[^ ]+]] = arith.index_castui %[[COUNT]] : index to i32
+  // CHECK:   memref.store %[[COUNT32]], %[[COUNTS]][%[[G]]]
+  // CHECK:   scf.for
+  // CHECK:     memref.store %{{[^ ]+}}, %[[O]]
+  // CHECK:   scf.reduce
+  // CHECK-NOT: scf.parallel
+  ember.moe_group %e into %order, %rows, %counts {n_routed = 8 : i64} : memref<?x3xi32> into memref<?xi32>, memref<?xi32>, memref<9xi32>
   return
 }
 

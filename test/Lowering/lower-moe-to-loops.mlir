@@ -60,7 +60,9 @@ func.func @moe_dispatch(%experts: memref<?x3xi32>, %order: memref<?xi32>) {
   // CHECK-DAG: %[[C1:[^ ]+]] = arith.constant 1 : index
   // CHECK-DAG: %[[C3:[^ ]+]] = arith.constant 3 : index
   // CHECK-DAG: %[[C9:[^ ]+]] = arith.constant 9 : index
-  // CHECK: %[[N:[^ ]+]] = memref.dim %[[O]]
+  // T*k from experts.
+  // CHECK: %[[T:[^ ]+]] = memref.dim %[[E]]
+  // CHECK: %[[N:[^ ]+]] = arith.muli %[[T]], %[[C3]]
   // CHECK: scf.parallel (%[[G:[^ ]+]]) = (%{{.*}}) to (%[[C9]])
   // CHECK:   %[[G32:[^ ]+]] = arith.index_castui %[[G]] : index to i32
   // CHECK:   %[[OFF:[^ ]+]] = scf.for %[[A:[^ ]+]] = %{{.*}} to %[[N]] {{.*}} -> (index)
@@ -102,34 +104,87 @@ func.func @expert_gate_up(%x: memref<?x96xf32>, %gate: memref<8x32x96xbf16>, %up
   // CHECK-DAG: %[[C96:.*]] = arith.constant 96 : index
   // CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
   // CHECK: %[[ROWS:.*]] = memref.dim %[[H]]
+  // CHECK: %[[TOKENS:.*]] = memref.dim %[[E]]
+  // CHECK: %[[TK:.*]] = arith.muli %[[TOKENS]], %[[C3]]
   // CHECK: scf.parallel (%[[P:.*]], %[[F:.*]]) = (%{{.*}}, %{{.*}}) to (%[[ROWS]], %[[C32]])
   // CHECK:   %[[A32:.*]] = memref.load %[[O]][%[[P]]]
   // CHECK:   %[[A:.*]] = arith.index_castui %[[A32]] : i32 to index
+  // A row of order that holds no assignment (moe_group's -1 padding) is skipped.
+  // CHECK:   %[[ASSIGNED:.*]] = arith.cmpi ult, %[[A]], %[[TK]] : index
+  // CHECK:   scf.if %[[ASSIGNED]] {
   // CHECK:   %[[T:.*]] = arith.divui %[[A]], %[[C3]]
   // CHECK:   %[[J:.*]] = arith.remui %[[A]], %[[C3]]
   // CHECK:   %[[E32:.*]] = memref.load %[[E]][%[[T]], %[[J]]]
   // CHECK:   %[[EX:.*]] = arith.index_castui %[[E32]] : i32 to index
   // CHECK:   %[[REAL:.*]] = arith.cmpi ult, %[[EX]], %[[C8]] : index
   // CHECK:   scf.if %[[REAL]] {
-  // CHECK:     %[[GV:.*]] = scf.for %[[D:[^ ]*]] = %{{.*}} to %[[C96]]
-  // CHECK:       memref.load %[[X]][%[[T]], %[[D]]]
+  // One pass over D computes both projections.
+  // CHECK:     %[[GU:.*]]:2 = scf.for %[[D:[^ ]*]] = %{{.*}} to %[[C96]] {{.*}} -> (f32, f32)
   // CHECK:       %[[GW:.*]] = memref.load %[[G]][%[[EX]], %[[F]], %[[D]]]
-  // CHECK:       arith.extf %[[GW]] : bf16 to f32
-  // CHECK:       arith.mulf {{.*}} fastmath<reassoc,contract>
+  // CHECK:       %[[GF:.*]] = arith.extf %[[GW]] : bf16 to f32
+  // CHECK:       %[[UW:.*]] = memref.load %[[U]][%[[EX]], %[[F]], %[[D]]]
+  // CHECK:       %[[UF:.*]] = arith.extf %[[UW]] : f16 to f32
+  // CHECK:       %[[XV:.*]] = memref.load %[[X]][%[[T]], %[[D]]]
+  // CHECK:       arith.mulf %[[GF]], %[[XV]] fastmath<reassoc,contract>
   // CHECK:       arith.addf {{.*}} fastmath<reassoc,contract>
-  // CHECK:     %[[UV:.*]] = scf.for %[[D2:[^ ]*]] = %{{.*}} to %[[C96]]
-  // CHECK:       %[[UW:.*]] = memref.load %[[U]][%[[EX]], %[[F]], %[[D2]]]
-  // CHECK:       arith.extf %[[UW]] : f16 to f32
+  // CHECK:       arith.mulf %[[UF]], %[[XV]] fastmath<reassoc,contract>
+  // CHECK:       arith.addf {{.*}} fastmath<reassoc,contract>
   // silu(g) * u = g / (1 + exp(-g)) * u
-  // CHECK:     %[[NEG:.*]] = arith.negf %[[GV]] : f32
+  // CHECK:     %[[NEG:.*]] = arith.negf %[[GU]]#0 : f32
   // CHECK:     %[[EXP:.*]] = math.exp %[[NEG]] : f32
   // CHECK:     %[[DEN:.*]] = arith.addf %[[EXP]], %[[ONE]] : f32
-  // CHECK:     %[[SILU:.*]] = arith.divf %[[GV]], %[[DEN]] : f32
-  // CHECK:     %[[V:.*]] = arith.mulf %[[SILU]], %[[UV]] : f32
+  // CHECK:     %[[SILU:.*]] = arith.divf %[[GU]]#0, %[[DEN]] : f32
+  // CHECK:     %[[V:.*]] = arith.mulf %[[SILU]], %[[GU]]#1 : f32
   // CHECK:     memref.store %[[V]], %[[H]][%[[P]], %[[F]]]
   // CHECK:   }
   // CHECK:   scf.reduce
   ember.expert_gate_up %x, %gate, %up, %experts, %order into %h : memref<?x96xf32>, memref<8x32x96xbf16>, memref<8x32x96xf16>, memref<?x3xi32>, memref<?xi32> into memref<?x32xf32>
+  return
+}
+
+// -----
+
+// rows_per_tile = 2: one thread per (tile, hidden unit). The tile's expert is
+// its first row's; when the second row is an assignment of the same expert,
+// one pass over D computes both rows (the weights read once), else the rows
+// that are computed go one at a time.
+// CHECK-LABEL: func @expert_gate_up_tiled
+// CHECK-SAME: (%[[X:.*]]: memref<?x96xf32>, %[[G:.*]]: memref<8x32x96xbf16>, %[[U:.*]]: memref<8x32x96xbf16>, %[[E:.*]]: memref<?x3xi32>, %[[O:.*]]: memref<?xi32>, %[[H:.*]]: memref<?x32xf32>)
+func.func @expert_gate_up_tiled(%x: memref<?x96xf32>, %gate: memref<8x32x96xbf16>, %up: memref<8x32x96xbf16>, %experts: memref<?x3xi32>, %order: memref<?xi32>, %h: memref<?x32xf32>) {
+  // CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+  // CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+  // CHECK: %[[ROWS:.*]] = memref.dim %[[H]]
+  // CHECK: %[[TILES:.*]] = arith.ceildivui %[[ROWS]], %[[C2]]
+  // CHECK: scf.parallel (%[[I:.*]], %[[F:.*]]) = (%{{.*}}, %{{.*}}) to (%[[TILES]], %{{.*}})
+  // CHECK:   %[[BASE:.*]] = arith.muli %[[I]], %[[C2]]
+  // CHECK:   memref.load %[[O]][%[[BASE]]]
+  // CHECK:   scf.if
+  // CHECK:   %[[T0:.*]] = arith.divui
+  // CHECK:   %[[E0:.*]] = arith.index_castui
+  // CHECK:   scf.if
+  // The second row: clamped into order, compared with the first row's expert.
+  // CHECK:     %[[P1:.*]] = arith.addi %[[BASE]], %[[C1]]
+  // CHECK:     %[[IN:.*]] = arith.cmpi ult, %[[P1]], %[[ROWS]]
+  // CHECK:     %[[CLAMPED:.*]] = arith.select %[[IN]], %[[P1]], %[[BASE]]
+  // CHECK:     memref.load %[[O]][%[[CLAMPED]]]
+  // CHECK:     %[[SAME:.*]] = arith.cmpi eq, %{{.*}}, %[[E0]]
+  // CHECK:     %[[FULL:.*]] = arith.andi %{{.*}}, %[[SAME]]
+  // CHECK:     %[[T1:.*]] = arith.select %[[FULL]], %{{.*}}, %[[T0]]
+  // CHECK:     scf.if %[[FULL]] {
+  // CHECK:       %[[SUMS:.*]]:4 = scf.for %[[D:[^ ]*]] = {{.*}} -> (f32, f32, f32, f32)
+  // CHECK:         memref.load %[[G]][%[[E0]], %[[F]], %[[D]]]
+  // CHECK:         memref.load %[[U]][%[[E0]], %[[F]], %[[D]]]
+  // CHECK:         memref.load %[[X]][%[[T0]], %[[D]]]
+  // CHECK:         memref.load %[[X]][%[[T1]], %[[D]]]
+  // CHECK:       memref.store %{{.*}}, %[[H]][%[[BASE]], %[[F]]]
+  // CHECK:       memref.store %{{.*}}, %[[H]][%[[P1]], %[[F]]]
+  // CHECK:     } else {
+  // CHECK:       scf.for %[[R:[^ ]*]] = %{{.*}} to %[[C2]]
+  // CHECK:         %[[P:.*]] = arith.addi %[[BASE]], %[[R]]
+  // CHECK:         scf.if
+  // CHECK:           scf.for {{.*}} -> (f32, f32)
+  // CHECK:           memref.store %{{.*}}, %[[H]][%[[P]], %[[F]]]
+  ember.expert_gate_up %x, %gate, %up, %experts, %order into %h {rows_per_tile = 2 : i64} : memref<?x96xf32>, memref<8x32x96xbf16>, memref<8x32x96xbf16>, memref<?x3xi32>, memref<?xi32> into memref<?x32xf32>
   return
 }
 

@@ -73,6 +73,11 @@ static cl::opt<std::string> disableFusion(
     cl::desc("Comma-separated fusion passes to skip in the 'fused' phase, or 'all' "
              "(see docs/passes.md)"),
     cl::value_desc("names"));
+static cl::opt<int64_t> moeRowsPerTile(
+    "moe-rows-per-tile",
+    cl::desc("Rows of one expert an expert gate/up thread computes together, each expert's "
+             "rows padded to a multiple of it (the moe fusion; 1: no padding)"),
+    cl::init(ec::FusionOptions().moeRowsPerTile), cl::value_desc("N"));
 static cl::opt<ec::GatherBoundsCheck> gatherBoundsCheck(
     "gather-bounds-check",
     cl::desc("What a table gather (word embedding, n-gram tables) does with a row id outside "
@@ -287,6 +292,9 @@ int main(int argc, char **argv) {
   std::string fusionError;
   if (failed(fusion.disable(disableFusion, fusionError)))
     fail("--disable-fusion: " + fusionError);
+  if (moeRowsPerTile < 1)
+    fail("--moe-rows-per-tile must be >= 1, got " + std::to_string(moeRowsPerTile));
+  fusion.moeRowsPerTile = moeRowsPerTile;
   ec::LoopOptions loops;
   loops.gatherBoundsCheck = gatherBoundsCheck;
   llvm::ArrayRef<ec::Phase> phases = ec::targetPhases(target);

@@ -308,51 +308,79 @@ func.func @norm_swiglu_hidden(%x: memref<?x96xf32>, %n: memref<96xf32>, %g: memr
 }
 
 // -----
-func.func @moe_group_rank(%e: memref<6xi32>, %o: memref<?xi32>, %r: memref<?xi32>) {
+func.func @moe_group_rank(%e: memref<6xi32>, %o: memref<?xi32>, %r: memref<?xi32>, %c: memref<9xi32>) {
   // expected-error @+1 {{experts must have rank 2, got rank 1}}
-  ember.moe_group %e into %o, %r {n_routed = 8 : i64} : memref<6xi32> into memref<?xi32>, memref<?xi32>
+  ember.moe_group %e into %o, %r, %c {n_routed = 8 : i64} : memref<6xi32> into memref<?xi32>, memref<?xi32>, memref<9xi32>
   return
 }
 
 // -----
-func.func @moe_group_rows_rank(%e: memref<?x3xi32>, %o: memref<?xi32>, %r: memref<6x1xi32>) {
+func.func @moe_group_rows_rank(%e: memref<?x3xi32>, %o: memref<?xi32>, %r: memref<6x1xi32>, %c: memref<9xi32>) {
   // expected-error @+1 {{rows must have rank 1, got rank 2}}
-  ember.moe_group %e into %o, %r {n_routed = 8 : i64} : memref<?x3xi32> into memref<?xi32>, memref<6x1xi32>
+  ember.moe_group %e into %o, %r, %c {n_routed = 8 : i64} : memref<?x3xi32> into memref<?xi32>, memref<6x1xi32>, memref<9xi32>
   return
 }
 
 // -----
-func.func @moe_group_n_routed(%e: memref<?x3xi32>, %o: memref<?xi32>, %r: memref<?xi32>) {
+func.func @moe_group_counts_rank(%e: memref<?x3xi32>, %o: memref<?xi32>, %r: memref<?xi32>, %c: memref<9x1xi32>) {
+  // expected-error @+1 {{counts must have rank 1, got rank 2}}
+  ember.moe_group %e into %o, %r, %c {n_routed = 8 : i64} : memref<?x3xi32> into memref<?xi32>, memref<?xi32>, memref<9x1xi32>
+  return
+}
+
+// -----
+func.func @moe_group_n_routed(%e: memref<?x3xi32>, %o: memref<?xi32>, %r: memref<?xi32>, %c: memref<1xi32>) {
   // expected-error @+1 {{n_routed must be >= 1, got 0}}
-  ember.moe_group %e into %o, %r {n_routed = 0 : i64} : memref<?x3xi32> into memref<?xi32>, memref<?xi32>
+  ember.moe_group %e into %o, %r, %c {n_routed = 0 : i64} : memref<?x3xi32> into memref<?xi32>, memref<?xi32>, memref<1xi32>
   return
 }
 
 // -----
-func.func @moe_group_k(%e: memref<?x0xi32>, %o: memref<?xi32>, %r: memref<?xi32>) {
+func.func @moe_group_k(%e: memref<?x0xi32>, %o: memref<?xi32>, %r: memref<?xi32>, %c: memref<9xi32>) {
   // expected-error @+1 {{experts dim 1 (k) must be >= 1, got 0}}
-  ember.moe_group %e into %o, %r {n_routed = 8 : i64} : memref<?x0xi32> into memref<?xi32>, memref<?xi32>
+  ember.moe_group %e into %o, %r, %c {n_routed = 8 : i64} : memref<?x0xi32> into memref<?xi32>, memref<?xi32>, memref<9xi32>
   return
 }
 
 // -----
-func.func @moe_group_rows_order(%e: memref<?x3xi32>, %o: memref<6xi32>, %r: memref<9xi32>) {
-  // expected-error @+1 {{rows dim 0 (9) must equal order dim 0 (6)}}
-  ember.moe_group %e into %o, %r {n_routed = 8 : i64} : memref<?x3xi32> into memref<6xi32>, memref<9xi32>
+func.func @moe_group_rows_per_tile(%e: memref<?x3xi32>, %o: memref<?xi32>, %r: memref<?xi32>, %c: memref<9xi32>) {
+  // expected-error @+1 {{rows_per_tile must be >= 1, got 0}}
+  ember.moe_group %e into %o, %r, %c {n_routed = 8 : i64, rows_per_tile = 0 : i64} : memref<?x3xi32> into memref<?xi32>, memref<?xi32>, memref<9xi32>
   return
 }
 
 // -----
-func.func @moe_group_order(%e: memref<2x3xi32>, %o: memref<7xi32>, %r: memref<?xi32>) {
-  // expected-error @+1 {{order dim 0 (7) must equal T*k = experts dim 0 * dim 1 (2 * 3 = 6)}}
-  ember.moe_group %e into %o, %r {n_routed = 8 : i64} : memref<2x3xi32> into memref<7xi32>, memref<?xi32>
+func.func @moe_group_counts(%e: memref<?x3xi32>, %o: memref<?xi32>, %r: memref<?xi32>, %c: memref<8xi32>) {
+  // expected-error @+1 {{counts dim 0 (8) must equal n_routed + 1 (9)}}
+  ember.moe_group %e into %o, %r, %c {n_routed = 8 : i64} : memref<?x3xi32> into memref<?xi32>, memref<?xi32>, memref<8xi32>
   return
 }
 
 // -----
-func.func @moe_group_rows(%e: memref<?x3xi32>, %o: memref<?xi32>, %r: memref<7xi32>) {
+func.func @moe_group_counts_dynamic(%e: memref<?x3xi32>, %o: memref<?xi32>, %r: memref<?xi32>, %c: memref<?xi32>) {
+  // expected-error @+1 {{counts dim 0 (?) must equal n_routed + 1 (9)}}
+  ember.moe_group %e into %o, %r, %c {n_routed = 8 : i64} : memref<?x3xi32> into memref<?xi32>, memref<?xi32>, memref<?xi32>
+  return
+}
+
+// -----
+func.func @moe_group_order(%e: memref<2x3xi32>, %o: memref<5xi32>, %r: memref<?xi32>, %c: memref<9xi32>) {
+  // expected-error @+1 {{order dim 0 (5) must be at least T*k = 6}}
+  ember.moe_group %e into %o, %r, %c {n_routed = 8 : i64} : memref<2x3xi32> into memref<5xi32>, memref<?xi32>, memref<9xi32>
+  return
+}
+
+// -----
+func.func @moe_group_padded_order(%e: memref<2x3xi32>, %o: memref<23xi32>, %r: memref<?xi32>, %c: memref<9xi32>) {
+  // expected-error @+1 {{order dim 0 (23) must be at least T*k + min(T*k, n_routed) * (rows_per_tile - 1) = 6 + min(6, 8) * 3 = 24}}
+  ember.moe_group %e into %o, %r, %c {n_routed = 8 : i64, rows_per_tile = 4 : i64} : memref<2x3xi32> into memref<23xi32>, memref<?xi32>, memref<9xi32>
+  return
+}
+
+// -----
+func.func @moe_group_rows(%e: memref<?x3xi32>, %o: memref<?xi32>, %r: memref<7xi32>, %c: memref<9xi32>) {
   // expected-error @+1 {{rows dim 0 (7) must be a multiple of k = experts dim 1 (3)}}
-  ember.moe_group %e into %o, %r {n_routed = 8 : i64} : memref<?x3xi32> into memref<?xi32>, memref<7xi32>
+  ember.moe_group %e into %o, %r, %c {n_routed = 8 : i64} : memref<?x3xi32> into memref<?xi32>, memref<7xi32>, memref<9xi32>
   return
 }
 
@@ -434,13 +462,6 @@ func.func @down_combine_weights_k(%x: memref<?x96xf32>, %h: memref<?x32xf32>, %d
 }
 
 // -----
-func.func @down_combine_h_rows(%x: memref<?x96xf32>, %h: memref<9x32xf32>, %d: memref<8x96x32xbf16>, %e: memref<?x3xi32>, %w: memref<?x3xf32>, %rows: memref<6xi32>, %out: memref<?x96xf32>) {
-  // expected-error @+1 {{h dim 0 (9) must equal rows dim 0 (6)}}
-  ember.expert_down_combine %x, %h, %d, %e, %w, %rows into %out {n_routed = 8 : i64} : memref<?x96xf32>, memref<9x32xf32>, memref<8x96x32xbf16>, memref<?x3xi32>, memref<?x3xf32>, memref<6xi32> into memref<?x96xf32>
-  return
-}
-
-// -----
 func.func @down_combine_rows(%x: memref<2x96xf32>, %h: memref<?x32xf32>, %d: memref<8x96x32xbf16>, %e: memref<2x3xi32>, %w: memref<2x3xf32>, %rows: memref<7xi32>, %out: memref<2x96xf32>) {
   // expected-error @+1 {{rows dim 0 (7) must equal T*k = experts dim 0 * dim 1 (2 * 3 = 6)}}
   ember.expert_down_combine %x, %h, %d, %e, %w, %rows into %out {n_routed = 8 : i64} : memref<2x96xf32>, memref<?x32xf32>, memref<8x96x32xbf16>, memref<2x3xi32>, memref<2x3xf32>, memref<7xi32> into memref<2x96xf32>
@@ -448,8 +469,8 @@ func.func @down_combine_rows(%x: memref<2x96xf32>, %h: memref<?x32xf32>, %d: mem
 }
 
 // -----
-func.func @down_combine_h(%x: memref<?x96xf32>, %h: memref<7x32xf32>, %d: memref<8x96x32xbf16>, %e: memref<?x3xi32>, %w: memref<?x3xf32>, %rows: memref<?xi32>, %out: memref<?x96xf32>) {
-  // expected-error @+1 {{h dim 0 (7) must be a multiple of k = experts dim 1 (3)}}
-  ember.expert_down_combine %x, %h, %d, %e, %w, %rows into %out {n_routed = 8 : i64} : memref<?x96xf32>, memref<7x32xf32>, memref<8x96x32xbf16>, memref<?x3xi32>, memref<?x3xf32>, memref<?xi32> into memref<?x96xf32>
+func.func @down_combine_h(%x: memref<2x96xf32>, %h: memref<5x32xf32>, %d: memref<8x96x32xbf16>, %e: memref<2x3xi32>, %w: memref<2x3xf32>, %rows: memref<?xi32>, %out: memref<2x96xf32>) {
+  // expected-error @+1 {{h dim 0 (5) must be at least T*k = 6}}
+  ember.expert_down_combine %x, %h, %d, %e, %w, %rows into %out {n_routed = 8 : i64} : memref<2x96xf32>, memref<5x32xf32>, memref<8x96x32xbf16>, memref<2x3xi32>, memref<2x3xf32>, memref<?xi32> into memref<2x96xf32>
   return
 }

@@ -41,9 +41,20 @@ func.func @norm_swiglu(%x: memref<?x96xf32>, %n: memref<96xf32>, %g: memref<192x
 }
 
 // CHECK-LABEL: func @moe_group
-func.func @moe_group(%e: memref<?x3xi32>, %order: memref<?xi32>, %rows: memref<?xi32>) {
-  // CHECK: ember.moe_group %{{.*}} into %{{.*}}, %{{.*}} {n_routed = 8 : i64} : memref<?x3xi32> into memref<?xi32>, memref<?xi32>
-  ember.moe_group %e into %order, %rows {n_routed = 8 : i64} : memref<?x3xi32> into memref<?xi32>, memref<?xi32>
+func.func @moe_group(%e: memref<?x3xi32>, %order: memref<?xi32>, %rows: memref<?xi32>, %counts: memref<9xi32>) {
+  // The default rows_per_tile (1) is elided.
+  // CHECK: ember.moe_group %{{.*}} into %{{.*}}, %{{.*}}, %{{.*}} {n_routed = 8 : i64} : memref<?x3xi32> into memref<?xi32>, memref<?xi32>, memref<9xi32>
+  ember.moe_group %e into %order, %rows, %counts {n_routed = 8 : i64, rows_per_tile = 1 : i64} : memref<?x3xi32> into memref<?xi32>, memref<?xi32>, memref<9xi32>
+  // CHECK: ember.moe_group %{{.*}} into %{{.*}}, %{{.*}}, %{{.*}} {n_routed = 8 : i64, rows_per_tile = 4 : i64} : memref<?x3xi32> into memref<?xi32>, memref<?xi32>, memref<9xi32>
+  ember.moe_group %e into %order, %rows, %counts {n_routed = 8 : i64, rows_per_tile = 4 : i64} : memref<?x3xi32> into memref<?xi32>, memref<?xi32>, memref<9xi32>
+  return
+}
+
+// Padded groups: 2*3 assignments + min(6, 8) * 3 padding rows = 24.
+// CHECK-LABEL: func @moe_group_static
+func.func @moe_group_static(%e: memref<2x3xi32>, %order: memref<24xi32>, %rows: memref<6xi32>, %counts: memref<9xi32>) {
+  // CHECK: ember.moe_group
+  ember.moe_group %e into %order, %rows, %counts {n_routed = 8 : i64, rows_per_tile = 4 : i64} : memref<2x3xi32> into memref<24xi32>, memref<6xi32>, memref<9xi32>
   return
 }
 

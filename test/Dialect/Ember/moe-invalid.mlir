@@ -219,15 +219,15 @@ func.func @gate_up_rows(%x: memref<?x96xf32>, %gate: memref<8x32x96xbf16>, %up: 
   return
 }
 // -----
-func.func @gate_up_order_count(%x: memref<?x96xf32>, %gate: memref<8x32x96xbf16>, %up: memref<8x32x96xbf16>, %experts: memref<2x3xi32>, %order: memref<9xi32>, %h: memref<?x32xf32>) {
-  // expected-error @+1 {{order dim 0 (9) must equal T*k = experts dim 0 * dim 1 (2 * 3 = 6)}}
-  ember.expert_gate_up %x, %gate, %up, %experts, %order into %h : memref<?x96xf32>, memref<8x32x96xbf16>, memref<8x32x96xbf16>, memref<2x3xi32>, memref<9xi32> into memref<?x32xf32>
+func.func @gate_up_order_count(%x: memref<?x96xf32>, %gate: memref<8x32x96xbf16>, %up: memref<8x32x96xbf16>, %experts: memref<2x3xi32>, %order: memref<5xi32>, %h: memref<?x32xf32>) {
+  // expected-error @+1 {{order dim 0 (5) must be at least T*k = 6}}
+  ember.expert_gate_up %x, %gate, %up, %experts, %order into %h : memref<?x96xf32>, memref<8x32x96xbf16>, memref<8x32x96xbf16>, memref<2x3xi32>, memref<5xi32> into memref<?x32xf32>
   return
 }
 // -----
-func.func @gate_up_h_count(%x: memref<?x96xf32>, %gate: memref<8x32x96xbf16>, %up: memref<8x32x96xbf16>, %experts: memref<?x3xi32>, %order: memref<?xi32>, %h: memref<10x32xf32>) {
-  // expected-error @+1 {{h dim 0 (10) must be a multiple of k = experts dim 1 (3)}}
-  ember.expert_gate_up %x, %gate, %up, %experts, %order into %h : memref<?x96xf32>, memref<8x32x96xbf16>, memref<8x32x96xbf16>, memref<?x3xi32>, memref<?xi32> into memref<10x32xf32>
+func.func @gate_up_rows_per_tile(%x: memref<?x96xf32>, %gate: memref<8x32x96xbf16>, %up: memref<8x32x96xbf16>, %experts: memref<?x3xi32>, %order: memref<?xi32>, %h: memref<?x32xf32>) {
+  // expected-error @+1 {{rows_per_tile must be >= 1, got -2}}
+  ember.expert_gate_up %x, %gate, %up, %experts, %order into %h {rows_per_tile = -2 : i64} : memref<?x96xf32>, memref<8x32x96xbf16>, memref<8x32x96xbf16>, memref<?x3xi32>, memref<?xi32> into memref<?x32xf32>
   return
 }
 // -----

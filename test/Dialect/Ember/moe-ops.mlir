@@ -30,6 +30,14 @@ func.func @expert_gate_up(%x: memref<?x96xf32>, %gate: memref<8x32x96xbf16>, %up
   return
 }
 
+// Tiles of 4 rows over moe_group's padded groups.
+// CHECK-LABEL: func @expert_gate_up_tiled
+func.func @expert_gate_up_tiled(%x: memref<?x96xf32>, %gate: memref<8x32x96xbf16>, %up: memref<8x32x96xbf16>, %experts: memref<?x3xi32>, %order: memref<?xi32>, %h: memref<?x32xf32>) {
+  // CHECK: ember.expert_gate_up {{.*}} {rows_per_tile = 4 : i64} :
+  ember.expert_gate_up %x, %gate, %up, %experts, %order into %h {rows_per_tile = 4 : i64} : memref<?x96xf32>, memref<8x32x96xbf16>, memref<8x32x96xbf16>, memref<?x3xi32>, memref<?xi32> into memref<?x32xf32>
+  return
+}
+
 // Static shapes, f16 and f32 storage mixed: T = 2, T*k = 6.
 // CHECK-LABEL: func @expert_gate_up_static
 func.func @expert_gate_up_static(%x: memref<2x96xf32>, %gate: memref<8x32x96xf16>, %up: memref<8x32x96xf32>, %experts: memref<2x3xi32>, %order: memref<6xi32>, %h: memref<6x32xf32>) {
