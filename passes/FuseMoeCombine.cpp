@@ -3,8 +3,6 @@
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "llvm/ADT/SmallVectorExtras.h"
 
 #include <algorithm>
 #include <optional>
@@ -18,31 +16,6 @@ using namespace mlir;
 using namespace mlir::ember;
 
 namespace {
-
-/// True when some op strictly between `first` and `last` may change one of
-/// `buffers`: it writes or frees a view of one, or writes memory it does
-/// not name.
-bool writtenBetween(Operation *first, Operation *last, ArrayRef<Value> buffers) {
-  SmallVector<Value> roots = llvm::map_to_vector(buffers, rootBuffer);
-  for (Operation *op = first->getNextNode(); op != last; op = op->getNextNode()) {
-    auto effecting = dyn_cast<MemoryEffectOpInterface>(op);
-    if (!effecting) {
-      if (!isMemoryEffectFree(op))
-        return true;
-      continue;
-    }
-    SmallVector<MemoryEffects::EffectInstance> effects;
-    effecting.getEffects(effects);
-    for (const MemoryEffects::EffectInstance &effect : effects) {
-      if (isa<MemoryEffects::Read, MemoryEffects::Allocate>(effect.getEffect()))
-        continue;
-      Value target = effect.getValue();
-      if (!target || llvm::is_contained(roots, rootBuffer(target)))
-        return true;
-    }
-  }
-  return false;
-}
 
 /// The dispatch, projections and allocations feeding `combine`, when
 /// fusing them changes nothing observable.
@@ -104,8 +77,8 @@ std::optional<Chain> matchChain(MoeCombineOp combine) {
     if (before->getBlock() != block || !before->isBeforeInBlock(after))
       return std::nullopt;
   Value down = c.down.getDown();
-  if (writtenBetween(c.dispatch, c.down, {experts, order}) ||
-      writtenBetween(c.down, combine, {experts, h, down}) ||
+  if (mayWriteBetween(c.dispatch->getNextNode(), c.down, {experts, order}) ||
+      mayWriteBetween(c.down->getNextNode(), combine, {experts, h, down}) ||
       llvm::is_contained({rootBuffer(h), rootBuffer(down)}, rootBuffer(combine.getOut())))
     return std::nullopt;
   return c;

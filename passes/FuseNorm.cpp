@@ -9,8 +9,6 @@
 #include "passes/FusionSupport.h"
 #include "passes/Passes.h"
 
-#include "mlir/Interfaces/SideEffectInterfaces.h"
-
 namespace mlir::ember {
 #define GEN_PASS_DEF_EMBERFUSENORM
 #include "passes/Passes.h.inc"
@@ -20,35 +18,6 @@ using namespace mlir;
 using namespace mlir::ember;
 
 namespace {
-
-/// Conservative: a fresh allocation aliases no other allocation or
-/// argument; anything else may alias.
-bool mayAlias(Value a, Value b) {
-  Value rootA = rootBuffer(a), rootB = rootBuffer(b);
-  if (rootA == rootB)
-    return true;
-  auto known = [](Value root) { return root.getDefiningOp<memref::AllocOp>() || isa<BlockArgument>(root); };
-  bool fresh = rootA.getDefiningOp<memref::AllocOp>() || rootB.getDefiningOp<memref::AllocOp>();
-  return !(fresh && known(rootA) && known(rootB));
-}
-
-/// Whether `op` may write or free memory that aliases `buffer` (unknown
-/// effects may).
-bool mayWrite(Operation *op, Value buffer) {
-  if (isMemoryEffectFree(op) || isa<memref::AllocOp>(op))
-    return false;
-  auto effects = dyn_cast<MemoryEffectOpInterface>(op);
-  if (!effects || op->getNumRegions() != 0)
-    return true;
-  SmallVector<MemoryEffects::EffectInstance> instances;
-  effects.getEffects(instances);
-  return llvm::any_of(instances, [&](const MemoryEffects::EffectInstance &effect) {
-    if (!isa<MemoryEffects::Write, MemoryEffects::Free>(effect.getEffect()))
-      return false;
-    Value written = effect.getValue();
-    return !written || mayAlias(written, buffer);
-  });
-}
 
 /// The input a consumer reads the norm's output as, and the buffer it writes.
 Value consumerInput(Operation *op) {
@@ -108,9 +77,9 @@ struct FuseNorm : mlir::ember::impl::EmberFuseNormBase<FuseNorm> {
     // Each consumer reads x and the norm weight in place of y: nothing from
     // the norm to the last consumer may write them, and no consumer may
     // write into x while its threads read it.
-    for (Operation *op = norm->getNextNode(); op != consumers.back()->getNextNode(); op = op->getNextNode())
-      if (mayWrite(op, x) || mayWrite(op, norm.getWeight()))
-        return;
+    if (mayWriteBetween(norm->getNextNode(), consumers.back()->getNextNode(),
+                        {x, norm.getWeight()}))
+      return;
     for (Operation *consumer : consumers) {
       OpBuilder b(consumer);
       if (auto linear = dyn_cast<LinearOp>(consumer))

@@ -111,9 +111,11 @@ def EmberFuseNorm : Pass<"ember-fuse-norm", "func::FuncOp"> {
     taken of it; its readers between the norm and the next `rms_norm` that
     overwrites it (or the end of the block) are all linears / swiglus that
     take it as input and do not write it; nothing from the norm to the last
-    reader writes memory that may alias `%x` or `%g`. A norm with any other
-    reader (moe_combine, expert_gate_up, a returned buffer, a KV-cache view)
-    stays as it is. Run it after ember-fuse-swiglu so that the dense MLPs'
+    reader writes or frees `%x` or `%g` or a view of them (buffers with
+    other roots do not alias: docs/passes.md, "Alias policy"), and no op
+    with unknown writes comes in between. A norm with any other reader
+    (moe_combine, expert_gate_up, a returned buffer, a KV-cache view) stays
+    as it is. Run it after ember-fuse-swiglu so that the dense MLPs'
     gate and up projections are one consumer.
   }];
   let statistics = [

@@ -7,7 +7,7 @@ Everything is plain, slow, obviously-correct code; accuracy beats speed here.
 
 API (weights: dict name -> float32 tensor from load_safetensors; cfg: the
 config.json dict; tokens/prompt: list of ints):
-  load_config(dir), load_safetensors(dir)
+  load_config(dir), load_safetensors(dir)  (from checkpoint_io.py)
   ngram_ids(tokens, cfg) -> int64 [T, E]; ngram_embedding(tokens, weights, cfg) -> [T, D]
   forward(tokens, weights, cfg, cache=None, return_hidden=False) -> float32 logits [T, V]
   greedy_generate(weights, cfg, prompt, max_new_tokens) -> (ids, float32 [n, V] logits)
@@ -26,61 +26,11 @@ Compute is float32 (the n-gram embedding sums in float64, then rounds).
 import argparse
 import json
 import math
-import os
-import struct
 
 import numpy as np
 import torch
 
-
-# ---------------------------------------------------------------- checkpoint
-
-def _decode(raw, dtype):
-    """Little-endian bytes of one tensor -> float32 numpy array."""
-    if dtype == "F32":
-        return np.frombuffer(raw, dtype="<f4").copy()
-    if dtype == "F16":
-        return np.frombuffer(raw, dtype="<f2").astype(np.float32)
-    if dtype == "BF16":
-        # bf16 is the top half of an f32: widen and shift into place.
-        bits = np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16
-        return bits.view(np.float32)
-    raise ValueError(f"unsupported dtype {dtype!r}")
-
-
-def _load_file(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (header_len,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + header_len])
-    base = 8 + header_len
-    tensors = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = info["data_offsets"]
-        flat = _decode(data[base + begin:base + end], info["dtype"])
-        tensors[name] = torch.from_numpy(flat.reshape(info["shape"]))
-    return tensors
-
-
-def load_safetensors(model_dir):
-    """All tensors of a (possibly sharded) checkpoint, as float32."""
-    index = os.path.join(model_dir, "model.safetensors.index.json")
-    if os.path.exists(index):
-        with open(index) as f:
-            files = sorted(set(json.load(f)["weight_map"].values()))
-    else:
-        files = ["model.safetensors"]
-    tensors = {}
-    for name in files:
-        tensors.update(_load_file(os.path.join(model_dir, name)))
-    return tensors
-
-
-def load_config(model_dir):
-    with open(os.path.join(model_dir, "config.json")) as f:
-        return json.load(f)
+from checkpoint_io import load_config, load_safetensors  # noqa: F401 (ref.load_* for the tests)
 
 
 # ------------------------------------------------------------------- n-grams

@@ -151,12 +151,17 @@ BenchModel::BenchModel(const GenerationFlags &flags)
       modelDir(obtainCheckpoint(flags.cacheDir, flags.presetPath, rt::ModelConfig::load(flags.presetPath),
                                 flags.seed, flags.dtype)),
       config(rt::ModelConfig::load((fs::path(modelDir) / "config.json").string())), checkpoint(modelDir),
-      weights(config, checkpoint), artifact(compileArtifact(flags.disabledFusions)) {}
+      weights(config, checkpoint), artifact(compileArtifact(fusionFlags(flags.disabledFusions))) {}
 
-rt::ArtifactCache::Artifact BenchModel::compileArtifact(const std::string &disabledFusions) const {
+std::vector<std::string> fusionFlags(const std::string &disabledFusions) {
+  if (disabledFusions.empty())
+    return {};
+  return {"--disable-fusion=" + disabledFusions};
+}
+
+rt::ArtifactCache::Artifact BenchModel::compileArtifact(const std::vector<std::string> &extraFlags) const {
   std::vector<std::string> compileFlags = backend->compileFlags();
-  if (!disabledFusions.empty())
-    compileFlags.push_back("--disable-fusion=" + disabledFusions);
+  compileFlags.insert(compileFlags.end(), extraFlags.begin(), extraFlags.end());
   rt::ArtifactCache cache(cacheDir, rt::defaultCompilerPath(), backend->compileTarget(), compileFlags);
   if (!cache.isCached(config, weights.dtype()))
     std::cerr << "compiling the model of " << modelDir << " (cache miss) ..." << std::flush;

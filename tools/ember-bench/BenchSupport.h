@@ -74,14 +74,17 @@ struct GenerationFlags {
   std::string disabledFusions;
 };
 
+// ember-compile's flags for the comma-separated fusions to skip ("" = none).
+std::vector<std::string> fusionFlags(const std::string &disabledFusions);
+
 // The checkpoint of `flags` (obtainCheckpoint), its decoder weights, the
 // backend, and the artifact compiled for it from the cache (on a miss).
 struct BenchModel {
   explicit BenchModel(const GenerationFlags &flags);
   // Two lines: the preset's sizes and weight bytes, then checkpoint and artifact.
   void describe(const std::string &presetPath) const;
-  // The artifact compiled without the comma-separated fusions (cached).
-  rt::ArtifactCache::Artifact compileArtifact(const std::string &disabledFusions) const;
+  // The artifact compiled with these ember-compile flags (cached).
+  rt::ArtifactCache::Artifact compileArtifact(const std::vector<std::string> &extraFlags) const;
 
   std::string cacheDir;
   std::unique_ptr<rt::Backend> backend; // before the checkpoint: an unusable one fails before any synthesis

@@ -1,8 +1,9 @@
-// ember-bench fusion: CPU decode with every fusion on, with all off, and with
-// each one off alone, on one synthesized checkpoint in one run. For each:
-// decode tokens/s (Google Benchmark), and from `ember-compile --report` the
-// kernels of a decode step and their modelled bytes; each as a ratio to the
-// all-on build measured in the same run.
+// ember-bench fusion: CPU decode and prefill with every fusion on, with all
+// off, with each one off alone, and with the MoE groups unpadded
+// (--moe-rows-per-tile=1), on one synthesized checkpoint in one run. For
+// each: decode and prefill tokens/s (Google Benchmark), and from
+// `ember-compile --report` the kernels of a decode step and their modelled
+// bytes; each as a ratio to the all-on build measured in the same run.
 
 #include "BenchSupport.h"
 
@@ -28,8 +29,8 @@ using rt::Error;
 namespace {
 
 struct Variant {
-  std::string name;     // benchmark name suffix
-  std::string disabled; // --disable-fusion list ("" = all on)
+  std::string name;               // benchmark name suffix
+  std::vector<std::string> flags; // ember-compile flags (none = all on)
   std::unique_ptr<rt::Decoder> decoder;
   int64_t kernels = 0;
   double modelledBytes = 0;
@@ -73,26 +74,26 @@ int fusionMain(int argc, char **argv) {
   std::string configPath = (fs::path(model.modelDir) / "config.json").string();
 
   std::vector<std::unique_ptr<Variant>> variants;
-  auto add = [&](std::string name, std::string disabled) {
-    variants.push_back(std::make_unique<Variant>(Variant{std::move(name), std::move(disabled), nullptr}));
+  auto add = [&](std::string name, std::vector<std::string> flags) {
+    variants.push_back(std::make_unique<Variant>(Variant{std::move(name), std::move(flags), nullptr}));
   };
-  add("all-on", "");
-  add("all-off", "all");
+  add("all-on", {});
+  add("all-off", fusionFlags("all"));
   std::string names = runCompiler({"--list-fusions"});
   std::istringstream list(names.substr(0, names.find('\n')));
   for (std::string name; std::getline(list, name, ',');)
-    add("without-" + name, name);
+    add("without-" + name, fusionFlags(name));
+  add("moe-untiled", {"--moe-rows-per-tile=1"});
 
   const int64_t vocab = model.config.vocabSize, positions = flags.promptLen + flags.newTokens;
   std::vector<int32_t> prompt = randomPrompt(model.config, flags.promptLen, flags.seed, /*withEos=*/false);
   for (auto &variant : variants) {
-    rt::ArtifactCache::Artifact artifact = model.compileArtifact(variant->disabled);
+    rt::ArtifactCache::Artifact artifact = model.compileArtifact(variant->flags);
     variant->decoder = std::make_unique<rt::Decoder>(model.config, model.weights, artifact.path, *model.backend,
                                                      rt::DecoderOptions{positions, 1});
     std::vector<std::string> report{"--config", configPath, "--weight-dtype", rt::dtypeLowerName(flags.dtype),
                                     "--report"};
-    if (!variant->disabled.empty())
-      report.push_back("--disable-fusion=" + variant->disabled);
+    report.insert(report.end(), variant->flags.begin(), variant->flags.end());
     readReport(runCompiler(report), *variant);
     rt::Decoder &decoder = *variant->decoder;
     benchmark::RegisterBenchmark(("BM_Decode/" + variant->name).c_str(), [&decoder, &prompt, vocab, positions,
@@ -113,6 +114,15 @@ int fusionMain(int argc, char **argv) {
       }
       state.SetItemsProcessed(state.iterations());
     })->UseRealTime()->Unit(benchmark::kMillisecond);
+    // The prompt's prefill: the MoE's expert rows come in groups there.
+    benchmark::RegisterBenchmark(("BM_Prefill/" + variant->name).c_str(),
+                                 [&decoder, &prompt](benchmark::State &state) {
+                                   for (auto _ : state)
+                                     benchmark::DoNotOptimize(decoder.prefill(0, prompt).logits.data());
+                                   state.SetItemsProcessed(state.iterations() * int64_t(prompt.size()));
+                                 })
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
   }
 
   SummaryReporter reporter;
@@ -120,22 +130,29 @@ int fusionMain(int argc, char **argv) {
   benchmark::Shutdown();
 
   const Variant &base = *variants.front();
-  const auto *baseRun = reporter.find("BM_Decode/" + base.name);
-  double baseTokens = baseRun ? counter(*baseRun, "items_per_second") : 0;
+  auto tokensPerSecond = [&](const std::string &benchmark, const Variant &variant) {
+    const auto *run = reporter.find(benchmark + "/" + variant.name);
+    return run ? counter(*run, "items_per_second") : 0.0;
+  };
+  auto ratio = [](double value, double baseValue) {
+    return baseValue > 0 && value > 0 ? std::to_string(value / baseValue).substr(0, 5) : std::string("-");
+  };
+  double baseDecode = tokensPerSecond("BM_Decode", base), basePrefill = tokensPerSecond("BM_Prefill", base);
   std::printf("\n== fusion summary: %s, %s weights, CPU decode at batch 1, prompt %lld tokens ==\n",
               fs::path(flags.presetPath).stem().c_str(), rt::dtypeLowerName(flags.dtype),
               (long long)flags.promptLen);
-  std::printf("%-22s %8s %14s %9s %12s %9s\n", "build", "kernels", "modelled MB", "x all-on", "tokens/s",
-              "x all-on");
+  std::printf("%-22s %8s %14s %9s %12s %9s %14s %9s\n", "build", "kernels", "modelled MB", "x all-on",
+              "decode tok/s", "x all-on", "prefill tok/s", "x all-on");
   for (const auto &variant : variants) {
-    const auto *run = reporter.find("BM_Decode/" + variant->name);
-    double tokens = run ? counter(*run, "items_per_second") : 0;
-    std::printf("%-22s %8lld %14.3f %9.3f %12.3f %9s\n", variant->name.c_str(), (long long)variant->kernels,
-                variant->modelledBytes / 1e6, variant->modelledBytes / base.modelledBytes, tokens,
-                baseTokens > 0 && tokens > 0 ? std::to_string(tokens / baseTokens).substr(0, 5).c_str() : "-");
+    double decode = tokensPerSecond("BM_Decode", *variant), prefill = tokensPerSecond("BM_Prefill", *variant);
+    std::printf("%-22s %8lld %14.3f %9.3f %12.3f %9s %14.3f %9s\n", variant->name.c_str(),
+                (long long)variant->kernels, variant->modelledBytes / 1e6,
+                variant->modelledBytes / base.modelledBytes, decode, ratio(decode, baseDecode).c_str(), prefill,
+                ratio(prefill, basePrefill).c_str());
   }
   std::printf("kernels and modelled bytes: one decode step (ember_step) from ember-compile --report at batch 1; "
-              "tokens/s: compiled CPU decode, 1 thread\n");
+              "tokens/s: compiled CPU decode (one token per step) and prefill (the prompt in one call), "
+              "1 thread\n");
   return 0;
 }
 

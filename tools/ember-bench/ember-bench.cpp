@@ -74,12 +74,14 @@ before N tokens or generated other tokens than its plain run.
 All three take the compiled artifact from the cache, or compile it with the
 ember-compile next to this binary on a miss.
 
-fusion: CPU decode steps (as decode's BM_EmberDecodeStep, one benchmark per
-build: BM_Decode/all-on, /all-off, /without-<fusion> for each fusion pass)
-on decode's checkpoint, each build compiled with ember-compile
---disable-fusion; for each it also runs ember-compile --report and prints
-the kernels and modelled bytes of one decode step, with every figure as a
-ratio to the all-on build of the same run.
+fusion: CPU decode steps (as decode's BM_EmberDecodeStep) and prompt
+prefills, one benchmark of each per build: BM_Decode/all-on, /all-off,
+/without-<fusion> for each fusion pass (ember-compile --disable-fusion) and
+/moe-untiled (--moe-rows-per-tile=1: the MoE groups not padded, one expert
+row per gate/up thread), the same for BM_Prefill, on decode's checkpoint;
+for each build it also runs ember-compile --report and prints the kernels
+and modelled bytes of one decode step, with every figure as a ratio to the
+all-on build of the same run.
 
 options (ngram):
   --preset <name|file.json>  preset name (looked up as <presets-dir>/<name>.json)
