@@ -49,9 +49,12 @@ struct LowerSwiGlu : OpConversionPattern<SwiGluOp> {
 
 /// The [T, N] nest of an op whose input is RMSNorm(x), recomputed:
 /// `body(t, n, normed)` writes output (t, n), where `normed(i)` is element
-/// i of the normalized row t, computed as rms_norm would store it. The row's
-/// inverse RMS is computed once per token (PerToken) or in every thread
-/// (PerThread).
+/// i of the normalized row t, computed as rms_norm would store it. PerThread
+/// (GPU): every thread computes the row's inverse RMS and normalizes each
+/// element it reads. PerToken (CPU): a sequential loop over the tokens
+/// computes the inverse RMS and the normalized row into one [D] scratch row
+/// (memref.alloca before the loop) that the token's outputs read, so the
+/// CPU does rms_norm's work once, as unfused, without the [T, D] buffer.
 template <typename OpTy>
 void buildNormedNest(OpBuilder &b, Location loc, NormStatistics statistics, OpTy op,
                      typename OpTy::Adaptor adaptor, Value outputs,
@@ -66,23 +69,36 @@ void buildNormedNest(OpBuilder &b, Location loc, NormStatistics statistics, OpTy
       return loadF32(b, loc, x, {t, i});
     });
   };
-  auto element = [&](OpBuilder &b, Location loc, Value t, Value n, Value inverse) {
-    body(b, loc, t, n, [&](OpBuilder &b, Location loc, Value i) {
-      return buildRmsNormed(b, loc, loadF32(b, loc, x, {t, i}), inverse, adaptor.getNormWeight(), i,
-                            scale);
-    });
-  };
   if (statistics == NormStatistics::PerThread) {
     buildParallelNest(b, loc, {tokens, outputs}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-      element(b, loc, ivs[0], ivs[1], inverseOf(b, loc, ivs[0]));
+      Value t = ivs[0], inverse = inverseOf(b, loc, t);
+      body(b, loc, t, ivs[1], [&](OpBuilder &b, Location loc, Value i) {
+        return buildRmsNormed(b, loc, loadF32(b, loc, x, {t, i}), inverse, adaptor.getNormWeight(), i,
+                              scale);
+      });
     });
     return;
   }
-  buildParallelNest(b, loc, tokens, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-    Value t = ivs[0], inverse = inverseOf(b, loc, t);
-    buildParallelNest(b, loc, outputs, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-      element(b, loc, t, ivs[0], inverse);
+  // A sequential loop over the tokens (the CPU runs them in order anyway)
+  // sharing one scratch row, allocated once before it.
+  auto rowType = MemRefType::get({cast<MemRefType>(x.getType()).getDimSize(1)}, b.getF32Type());
+  Value row = rowType.hasStaticShape()
+                  ? memref::AllocaOp::create(b, loc, rowType).getResult()
+                  : memref::AllocaOp::create(b, loc, rowType, ValueRange{width}).getResult();
+  buildSequentialLoop(b, loc, tokens, {}, [&](OpBuilder &b, Location loc, Value t, ValueRange) {
+    Value inverse = inverseOf(b, loc, t);
+    buildSequentialLoop(b, loc, width, {}, [&](OpBuilder &b, Location loc, Value i, ValueRange) {
+      Value normed = buildRmsNormed(b, loc, loadF32(b, loc, x, {t, i}), inverse,
+                                    adaptor.getNormWeight(), i, scale);
+      memref::StoreOp::create(b, loc, normed, row, i);
+      return SmallVector<Value>{};
     });
+    buildParallelNest(b, loc, outputs, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+      body(b, loc, t, ivs[0], [&](OpBuilder &b, Location loc, Value i) {
+        return memref::LoadOp::create(b, loc, row, i).getResult();
+      });
+    });
+    return SmallVector<Value>{};
   });
 }
 

@@ -20,11 +20,11 @@ namespace ember {
 enum class GatherBoundsCheck { Fatal, Clamp, None };
 
 /// Where an op that recomputes RMSNorm(x) for its input (ember.norm_linear,
-/// ember.norm_swiglu) computes the row statistic (ember-lower-to-loops'
-/// norm-statistics option): once per token, in a loop around the outputs
-/// (right for the CPU, which runs the nest in order), or in every output
-/// thread (the GPU, where the loop IR has no block-wide reduction to share).
-/// Both do the same arithmetic.
+/// ember.norm_swiglu) normalizes it (ember-lower-to-loops' norm-statistics
+/// option): once per token into a scratch row the outputs read, in a loop
+/// around them (right for the CPU, which runs the nest in order), or in
+/// every output thread (the GPU, where the loop IR has no block-wide
+/// reduction or shared memory to share a row). Both do the same arithmetic.
 enum class NormStatistics { PerThread, PerToken };
 
 #define GEN_PASS_DECL

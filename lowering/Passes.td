@@ -45,12 +45,12 @@ def EmberLowerToLoops : Pass<"ember-lower-to-loops"> {
                         "no check: the id indexes the table as is"))}]>,
     Option<"normStatistics", "norm-statistics", "::mlir::ember::NormStatistics",
            /*default=*/"::mlir::ember::NormStatistics::PerThread",
-           "Where norm_linear / norm_swiglu compute their input row's RMS",
+           "Where norm_linear / norm_swiglu normalize their input row",
            [{::llvm::cl::values(
              clEnumValN(::mlir::ember::NormStatistics::PerThread, "per-thread",
-                        "in every output thread (GPU)"),
+                        "in every output thread, per element read (GPU)"),
              clEnumValN(::mlir::ember::NormStatistics::PerToken, "per-token",
-                        "once per token, around the outputs (CPU)"))}]>
+                        "once per token into a scratch row the outputs read (CPU)"))}]>
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::cf::ControlFlowDialect",

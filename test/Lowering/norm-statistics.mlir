@@ -2,18 +2,25 @@
 // RUN: ember-opt %s --ember-cpu-pipeline=compile-to=loops | FileCheck %s
 // RUN: ember-opt %s --ember-nvptx-pipeline=compile-to=loops | FileCheck %s --check-prefix=GPU
 
-// Per token (the CPU pipeline): the inverse RMS once per row, in a loop
-// around an inner scf.parallel over the outputs. The GPU pipeline keeps
-// one [T, out] nest (lower-fused-to-loops.mlir).
+// Per token (the CPU pipeline): a sequential loop over the tokens computes
+// the inverse RMS and the normalized row into one scratch row (allocated
+// before the loop), then an inner scf.parallel over the outputs reads it.
+// The GPU pipeline keeps one [T, out] nest that normalizes per element read
+// (lower-fused-to-loops.mlir).
 // CHECK-LABEL: func @norm_linear
-// CHECK: scf.parallel (%[[T:[^ ]+]]) =
+// CHECK: %[[ROW:[^ ]+]] = memref.alloca() : memref<8xf32>
+// CHECK: scf.for %[[T:[^ ]+]] =
 // CHECK:   scf.for
 // CHECK:   math.sqrt
 // CHECK:   %[[INV:[^ ]+]] = arith.divf
+// CHECK:   scf.for %[[I:[^ ]+]] =
+// CHECK:     arith.mulf %{{.*}}, %[[INV]]
+// CHECK:     memref.store %{{.*}}, %[[ROW]][%[[I]]]
 // CHECK:   scf.parallel (%[[O:[^ ]+]]) =
 // CHECK-NOT: math.sqrt
-// CHECK:     scf.for
-// CHECK:       arith.mulf %{{.*}}, %[[INV]]
+// CHECK-NOT: %[[INV]]
+// CHECK:     scf.for %[[J:[^ ]+]] =
+// CHECK:       memref.load %[[ROW]][%[[J]]]
 // CHECK:     memref.store %{{.*}}, %{{.*}}[%[[T]], %[[O]]]
 // GPU-LABEL: func @norm_linear
 // GPU: scf.parallel (%{{[^ ]+}}, %{{[^ ]+}}) =
