@@ -141,14 +141,21 @@ int fusionMain(int argc, char **argv) {
   std::printf("\n== fusion summary: %s, %s weights, CPU decode at batch 1, prompt %lld tokens ==\n",
               fs::path(flags.presetPath).stem().c_str(), rt::dtypeLowerName(flags.dtype),
               (long long)flags.promptLen);
+  auto figure = [](double value) {
+    if (value <= 0)
+      return std::string("-"); // not run: --benchmark_filter left it out
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3f", value);
+    return std::string(text);
+  };
   std::printf("%-22s %8s %14s %9s %12s %9s %14s %9s\n", "build", "kernels", "modelled MB", "x all-on",
               "decode tok/s", "x all-on", "prefill tok/s", "x all-on");
   for (const auto &variant : variants) {
     double decode = tokensPerSecond("BM_Decode", *variant), prefill = tokensPerSecond("BM_Prefill", *variant);
-    std::printf("%-22s %8lld %14.3f %9.3f %12.3f %9s %14.3f %9s\n", variant->name.c_str(),
+    std::printf("%-22s %8lld %14.3f %9.3f %12s %9s %14s %9s\n", variant->name.c_str(),
                 (long long)variant->kernels, variant->modelledBytes / 1e6,
-                variant->modelledBytes / base.modelledBytes, decode, ratio(decode, baseDecode).c_str(), prefill,
-                ratio(prefill, basePrefill).c_str());
+                variant->modelledBytes / base.modelledBytes, figure(decode).c_str(),
+                ratio(decode, baseDecode).c_str(), figure(prefill).c_str(), ratio(prefill, basePrefill).c_str());
   }
   std::printf("kernels and modelled bytes: one decode step (ember_step) from ember-compile --report at batch 1; "
               "tokens/s: compiled CPU decode (one token per step) and prefill (the prompt in one call), "
