@@ -27,10 +27,11 @@ def EmberLowerToLoops : Pass<"ember-lower-to-loops"> {
     token ids before every call, so in ember the check never fires.
 
     `norm-statistics` says where `ember.norm_linear` and `ember.norm_swiglu`
-    compute their input row's inverse RMS: `per-thread` (the default, what
-    the GPU pipeline uses) in every output element's iteration of one
-    `[T, N]` nest, or `per-token` (the CPU pipeline) once per token, with an
-    inner `scf.parallel` over the outputs. Both do the same arithmetic.
+    normalize their input row: `per-thread` (the default, what the GPU
+    pipeline uses) in every output element's iteration of one `[T, N]`
+    nest, per element read, or `per-token` (the CPU pipeline) once per token
+    in a sequential loop, into a scratch row that an inner `scf.parallel`
+    over the outputs reads. Both do the same arithmetic.
   }];
   let options = [
     Option<"boundsCheck", "bounds-check", "::mlir::ember::GatherBoundsCheck",
@@ -95,6 +96,24 @@ def EmberCheckHostMemoryAccess : Pass<"ember-check-host-memory-access", "ModuleO
     memory (a loop left unmapped, a scalar memref.load, memref.copy) would
     make the CPU touch a device pointer; the pass fails naming the op.
   }];
+}
+
+def EmberHoistStaticAllocas : Pass<"ember-hoist-static-allocas", "func::FuncOp"> {
+  let summary = "Move static-shape memref.alloca out of loops to the function entry (CPU)";
+  let description = [{
+    Per-iteration scratch (`memref.alloca` in an `scf.parallel` body, like
+    the fused router's row of logits) is released with its iteration by the
+    loop's allocation scope, but `convert-scf-to-cf` drops that scope: the
+    alloca lands inside the lowered loop, where LLVM grows the stack on
+    every iteration ((R+Z) x 4 bytes per token for the router: 6 MB for a
+    4096-token prefill of the real config). On the CPU the loops run one
+    iteration after another, so they can share one scratch: a fresh
+    alloca's contents are undefined, so finding the previous iteration's is
+    allowed. The pass moves every static-shape alloca inside a loop to the
+    start of its function. CPU only: on the GPU the iterations are threads
+    running at once, each with its own scratch.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
 #endif // EMBER_LOWERING_PASSES_TD

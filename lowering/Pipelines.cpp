@@ -92,8 +92,11 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
     return;
   case Phase::Llvm:
     // 3 (CPU). Loops -> LLVM dialect. scf.parallel runs sequentially on the
-    //    CPU; LLVM's vectorizer later works along the innermost dimension.
-    addTextualPipeline(pm, "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
+    //    CPU, so loop scratch moves to the function entry (one per function,
+    //    not one per iteration); LLVM's vectorizer later works along the
+    //    innermost dimension.
+    addTextualPipeline(pm, "func.func(ember-hoist-static-allocas),"
+                           "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
                            "finalize-memref-to-llvm,"
                            "convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
                            "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts");
