@@ -45,6 +45,15 @@ inline ValueRange buildSequentialLoop(
   return loop.getResults();
 }
 
+/// A scratch row of `extent` f32 elements on the stack (memref.alloca),
+/// statically sized when `staticSize` is.
+inline Value buildScratchRow(OpBuilder &b, Location loc, int64_t staticSize, Value extent) {
+  auto type = MemRefType::get({staticSize}, b.getF32Type());
+  if (type.hasStaticShape())
+    return memref::AllocaOp::create(b, loc, type);
+  return memref::AllocaOp::create(b, loc, type, ValueRange{extent});
+}
+
 /// Widens a stored weight element to f32 (compute is always f32).
 inline Value toF32(OpBuilder &b, Location loc, Value value) {
   if (value.getType().isF32())

@@ -81,10 +81,7 @@ void buildNormedNest(OpBuilder &b, Location loc, NormStatistics statistics, OpTy
   }
   // A sequential loop over the tokens (the CPU runs them in order anyway)
   // sharing one scratch row, allocated once before it.
-  auto rowType = MemRefType::get({cast<MemRefType>(x.getType()).getDimSize(1)}, b.getF32Type());
-  Value row = rowType.hasStaticShape()
-                  ? memref::AllocaOp::create(b, loc, rowType).getResult()
-                  : memref::AllocaOp::create(b, loc, rowType, ValueRange{width}).getResult();
+  Value row = buildScratchRow(b, loc, cast<MemRefType>(x.getType()).getDimSize(1), width);
   buildSequentialLoop(b, loc, tokens, {}, [&](OpBuilder &b, Location loc, Value t, ValueRange) {
     Value inverse = inverseOf(b, loc, t);
     buildSequentialLoop(b, loc, width, {}, [&](OpBuilder &b, Location loc, Value i, ValueRange) {
@@ -223,15 +220,12 @@ struct LowerFusedRouter : OpConversionPattern<FusedRouterOp> {
     Value tokens = dimOf(rewriter, loc, u, 0), inputs = dimOf(rewriter, loc, u, 1);
     Value numExperts = dimOf(rewriter, loc, classifier, 0);
     Value k = dimOf(rewriter, loc, adaptor.getExperts(), 1);
-    auto classifierType = cast<MemRefType>(classifier.getType());
+    int64_t staticExperts = cast<MemRefType>(classifier.getType()).getDimSize(0);
     // Each thread's logits live in its own scratch row (registers or local
     // memory on the GPU), computed once: the selection reads them k + 2 times.
-    auto logitsType = MemRefType::get({classifierType.getDimSize(0)}, rewriter.getF32Type());
     buildParallelNest(rewriter, loc, tokens, [&](OpBuilder &b, Location loc, ValueRange ivs) {
       Value t = ivs[0];
-      Value logits = logitsType.hasStaticShape()
-                         ? memref::AllocaOp::create(b, loc, logitsType).getResult()
-                         : memref::AllocaOp::create(b, loc, logitsType, ValueRange{numExperts}).getResult();
+      Value logits = buildScratchRow(b, loc, staticExperts, numExperts);
       scf::ForOp fill = scf::ForOp::create(b, loc, indexConstant(b, loc, 0), numExperts, indexConstant(b, loc, 1));
       {
         OpBuilder::InsertionGuard guard(b);

@@ -30,6 +30,11 @@ Value loadIndex(OpBuilder &b, Location loc, Value memref, ValueRange indices) {
   return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), value);
 }
 
+/// An index as the i32 the MoE buffers hold (the inverse of loadIndex).
+Value toI32(OpBuilder &b, Location loc, Value index) {
+  return arith::IndexCastUIOp::create(b, loc, b.getI32Type(), index);
+}
+
 /// The (token, choice) of assignment `a` = t * k + j.
 std::pair<Value, Value> splitAssignment(OpBuilder &b, Location loc, Value a, Value k) {
   return {arith::DivUIOp::create(b, loc, a, k), arith::RemUIOp::create(b, loc, a, k)};
@@ -376,9 +381,6 @@ struct Grouping {
   Value place(OpBuilder &b, Location loc, Value group, Value start, Value order, Value rows,
               Value capacity) const {
     Value one = indexConstant(b, loc, 1);
-    auto toI32 = [&](OpBuilder &b, Location loc, Value index) {
-      return arith::IndexCastUIOp::create(b, loc, b.getI32Type(), index);
-    };
     return buildSequentialLoop(
         b, loc, count, start, [&](OpBuilder &b, Location loc, Value a, ValueRange acc) {
           Value row = acc[0];
@@ -426,7 +428,7 @@ void mlir::ember::buildExpertGrouping(OpBuilder &b, Location loc, Value experts,
   Grouping grouping(b, loc, experts, numRouted);
   buildParallelNest(b, loc, indexConstant(b, loc, numRouted + 1),
                     [&](OpBuilder &b, Location loc, ValueRange ivs) {
-                      Value group = arith::IndexCastUIOp::create(b, loc, b.getI32Type(), ivs[0]);
+                      Value group = toI32(b, loc, ivs[0]);
                       Value offset = grouping.countKeys(b, loc, group, CmpIPredicate::ult);
                       grouping.place(b, loc, group, offset, order, Value(), Value());
                     });
@@ -443,9 +445,6 @@ void mlir::ember::buildPaddedExpertGrouping(OpBuilder &b, Location loc, Value ex
   Grouping grouping(b, loc, experts, numRouted);
   Value keys = indexConstant(b, loc, numRouted + 1);
   Value capacity = dimOf(b, loc, order, 0);
-  auto toI32 = [](OpBuilder &b, Location loc, Value index) {
-    return arith::IndexCastUIOp::create(b, loc, b.getI32Type(), index).getResult();
-  };
   // Group g's rows from `start`, then -1 up to its padded end (the end of
   // order for the zero group).
   auto placeAndPad = [&](OpBuilder &b, Location loc, Value g, Value start,
