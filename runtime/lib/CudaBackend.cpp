@@ -29,6 +29,42 @@ CUresult CudaSession::bind() const noexcept {
   return result;
 }
 
+namespace {
+// A thread's hold on one of the session's streams, given back when the
+// thread ends (std::async starts a thread per task).
+struct StreamLease {
+  const CudaSession *session = nullptr;
+  CUstream stream = nullptr;
+  ~StreamLease() {
+    if (!stream)
+      return;
+    std::lock_guard<std::mutex> lock(session->idleStreamsMutex);
+    session->idleStreams.push_back(stream);
+  }
+};
+} // namespace
+
+CUresult CudaSession::threadStream(CUstream *stream) const noexcept {
+  thread_local StreamLease lease;
+  if (!lease.stream) {
+    {
+      std::lock_guard<std::mutex> lock(idleStreamsMutex);
+      if (!idleStreams.empty()) {
+        lease.stream = idleStreams.back();
+        idleStreams.pop_back();
+      }
+    }
+    // A blocking stream also orders against the setup's work, should any
+    // reach the legacy default stream.
+    if (!lease.stream)
+      if (CUresult result = driver->cuStreamCreate(&lease.stream, CU_STREAM_DEFAULT))
+        return result;
+    lease.session = this;
+  }
+  *stream = lease.stream;
+  return CUDA_SUCCESS;
+}
+
 CudaSession *cudaSessionOrNull() { return session.load(); }
 
 CudaSession &openCudaSession() {
@@ -56,13 +92,16 @@ CudaSession &openCudaSession() {
        "cuDeviceGetAttribute");
   need(driver.cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, created->device),
        "cuDeviceGetAttribute");
+  int memoryClockKHz = 0, busWidthBits = 0;
+  if (driver.cuDeviceGetAttribute(&memoryClockKHz, CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE, created->device) ==
+          CUDA_SUCCESS &&
+      driver.cuDeviceGetAttribute(&busWidthBits, CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH, created->device) ==
+          CUDA_SUCCESS)
+    created->memoryPeakBytesPerSecond = 2.0 * memoryClockKHz * 1e3 * busWidthBits / 8;
   created->deviceName = name;
   created->chip = "sm_" + std::to_string(major) + std::to_string(minor);
   need(driver.cuDevicePrimaryCtxRetain(&created->context, created->device), "cuDevicePrimaryCtxRetain");
   need(created->bind(), "cuCtxSetCurrent");
-  // A blocking stream also orders against the synchronous copies on the
-  // legacy default stream.
-  need(driver.cuStreamCreate(&created->stream, CU_STREAM_DEFAULT), "cuStreamCreate");
   // The pool keeps freed temporaries for the next artifact call instead of
   // returning them to the OS at every synchronization.
   CUmemoryPool pool = nullptr;
@@ -84,36 +123,53 @@ public:
   const char *compileTarget() const override { return "nvptx"; }
   std::vector<std::string> compileFlags() const override { return {"--chip", s_.chip}; }
   bool hostAccessible() const override { return false; }
+  double memoryPeakBytesPerSecond() const override { return s_.memoryPeakBytesPerSecond; }
 
+  // Device memory comes from the stream-ordered pool: cuMemAlloc and
+  // cuMemFree would synchronize the device, and Call allocates its staging
+  // buffers while another thread's call may be running.
   void *allocate(size_t bytes, const std::string &what) override {
-    ready("allocating device memory for " + what);
+    CUstream stream = ready("allocating device memory for " + what);
     CUdeviceptr pointer = 0;
-    CUresult result = driver().cuMemAlloc(&pointer, bytes ? bytes : 1);
+    CUresult result = driver().cuMemAllocAsync(&pointer, bytes ? bytes : 1, stream);
     if (result != CUDA_SUCCESS)
       throw Error("cannot allocate " + std::to_string(bytes) + " bytes of device memory for " + what + " on " +
-                  s_.deviceName + ": cuMemAlloc_v2 failed: " + driver().describe(result));
-    if ((result = driver().cuMemsetD8(pointer, 0, bytes))) {
-      driver().cuMemFree(pointer);
-      driver().check(result, "cuMemsetD8_v2");
+                  s_.deviceName + ": cuMemAllocAsync failed: " + driver().describe(result));
+    const char *call = "cuMemsetD8Async";
+    result = driver().cuMemsetD8Async(pointer, 0, bytes, stream);
+    if (result == CUDA_SUCCESS) {
+      call = "cuStreamSynchronize";
+      result = driver().cuStreamSynchronize(stream);
+    }
+    if (result != CUDA_SUCCESS) {
+      driver().cuMemFreeAsync(pointer, stream);
+      driver().check(result, ("zeroing the device memory for " + what + ": " + call).c_str());
     }
     return reinterpret_cast<void *>(pointer);
   }
 
+  // Every call synchronizes its stream before returning, so whatever used
+  // the buffer has finished, on any stream.
   void release(void *buffer) noexcept override {
-    if (buffer)
-      driver().cuMemFree(CUdeviceptr(buffer));
+    CUstream stream = nullptr;
+    if (buffer && s_.bind() == CUDA_SUCCESS && s_.threadStream(&stream) == CUDA_SUCCESS)
+      driver().cuMemFreeAsync(CUdeviceptr(buffer), stream);
   }
 
   void copyToDevice(void *device, const void *host, size_t bytes) override {
-    ready("copying to the device");
-    if (bytes)
-      driver().check(driver().cuMemcpyHtoD(CUdeviceptr(device), host, bytes), "cuMemcpyHtoD_v2");
+    CUstream stream = ready("copying to the device");
+    if (bytes) {
+      driver().check(driver().cuMemcpyHtoDAsync(CUdeviceptr(device), host, bytes, stream), "cuMemcpyHtoDAsync_v2");
+      driver().check(driver().cuStreamSynchronize(stream), "cuStreamSynchronize (after copying to the device)");
+    }
   }
 
   void copyToHost(void *host, const void *device, size_t bytes) override {
-    ready("copying to the host");
-    if (bytes)
-      driver().check(driver().cuMemcpyDtoH(host, CUdeviceptr(device), bytes), "cuMemcpyDtoH_v2");
+    CUstream stream = ready("copying to the host");
+    if (bytes) {
+      driver().check(driver().cuMemcpyDtoHAsync(host, CUdeviceptr(device), bytes, stream), "cuMemcpyDtoHAsync_v2");
+      driver().check(driver().cuStreamSynchronize(stream), "cuStreamSynchronize (after copying to the host)");
+    }
   }
 
   // The artifact's constructors load its kernels into the current context.
@@ -135,12 +191,15 @@ private:
   const CudaDriver &driver() const { return *s_.driver; }
 
   // Throws what the artifact's last call ran into, naming what we were about
-  // to do, and binds the context to this thread.
-  void ready(const std::string &doing) {
+  // to do; binds the context to this thread and returns the thread's stream.
+  CUstream ready(const std::string &doing) {
     std::string error = takeMgpuError();
     if (!error.empty())
       throw Error("CUDA error in compiled code, found before " + doing + ": " + error);
     driver().check(s_.bind(), "cuCtxSetCurrent");
+    CUstream stream = nullptr;
+    driver().check(s_.threadStream(&stream), "cuStreamCreate");
+    return stream;
   }
 
   CudaSession &s_;

@@ -5,23 +5,39 @@
 
 #include "ember/runtime/CudaDriver.h"
 
+#include <mutex>
 #include <string>
+#include <vector>
 
 namespace ember::rt {
 
-// The driver, device 0's primary context and the one stream all artifact
-// work runs on. Created by the first CUDA backend and kept until the process
-// exits: artifacts unload their kernels from static destructors.
+// The driver, device 0's primary context and the streams artifact work runs
+// on. Created by the first CUDA backend and kept until the process exits:
+// artifacts unload their kernels from static destructors.
 struct CudaSession {
   std::unique_ptr<CudaDriver> driver;
   cuda::CUdevice device = 0;
   cuda::CUcontext context = nullptr;
-  cuda::CUstream stream = nullptr;
   std::string deviceName; // "NVIDIA H100 80GB HBM3"
   std::string chip;       // "sm_90"
+  // From the memory clock and bus width (double data rate); 0 if the driver
+  // does not say.
+  double memoryPeakBytesPerSecond = 0;
 
   // Makes the context current on the calling thread.
   cuda::CUresult bind() const noexcept;
+
+  // The calling thread's stream, which all its device work (the backend's
+  // copies and allocations, the artifact's kernels) goes on, so calls from
+  // two threads overlap on the device: Decoder::prefill embeds the next
+  // chunk while this chunk's layers run. Nothing per call uses the legacy
+  // default stream, which would serialize them. A thread keeps its stream
+  // until it ends; the stream then returns to a pool for the next thread.
+  // Needs the context bound.
+  cuda::CUresult threadStream(cuda::CUstream *stream) const noexcept;
+
+  mutable std::mutex idleStreamsMutex;
+  mutable std::vector<cuda::CUstream> idleStreams;
 };
 
 // Opens the session once per process; throws CudaUnavailable.

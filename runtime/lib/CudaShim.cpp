@@ -8,10 +8,11 @@
 // and contain them once they use a Backend (makeBackend -> makeCudaBackend ->
 // takeMgpuError), so dlopen binds the artifact's references to them.
 //
-// One stream: mgpuStreamCreate returns the session's stream and
-// mgpuStreamDestroy keeps it, so an artifact call costs no stream creation;
-// a single in-order stream satisfies every async dependency the host code
-// expresses.
+// One stream per thread: mgpuStreamCreate returns the calling thread's
+// stream (CudaSession::threadStream) and mgpuStreamDestroy keeps it, so an
+// artifact call costs no stream creation, a single in-order stream satisfies
+// every async dependency the host code expresses, and calls from two threads
+// overlap on the device.
 
 #include "CudaSession.h"
 
@@ -130,8 +131,10 @@ void mgpuLaunchKernel(CUfunction function, intptr_t gridX, intptr_t gridY, intpt
 }
 
 CUstream mgpuStreamCreate() {
-  const CudaSession *s = ready(__func__);
-  return s ? s->stream : nullptr;
+  CUstream stream = nullptr;
+  if (const CudaSession *s = ready(__func__))
+    succeeded(*s, s->threadStream(&stream), __func__, "cuStreamCreate");
+  return stream;
 }
 
 void mgpuStreamDestroy(CUstream) {}

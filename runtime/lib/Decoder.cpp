@@ -160,16 +160,15 @@ DecoderOutput Decoder::prefill(int64_t slot, const std::vector<int32_t> &tokens)
     return std::vector<int32_t>(tokens.begin() + start, tokens.begin() + std::min(start + prefillChunk_, total));
   };
   // ember_embed writes table rows that ember_forward never reads, so the
-  // next chunk's embedding may overlap this chunk's layers. Only host
-  // backends run calls from two threads.
-  auto policy = backend_.hostAccessible() ? std::launch::async : std::launch::deferred;
+  // next chunk's embedding may overlap this chunk's layers: on a second
+  // thread, and on CUDA on that thread's own stream.
   DecoderOutput result;
   std::vector<float> embeddings = embed(slot, chunkAt(0), 0);
   for (int64_t start = 0; start < total; start += prefillChunk_) {
     int64_t next = start + prefillChunk_;
     std::future<std::vector<float>> nextEmbeddings;
     if (next < total)
-      nextEmbeddings = std::async(policy, [&, next] { return embed(slot, chunkAt(next), next); });
+      nextEmbeddings = std::async(std::launch::async, [&, next] { return embed(slot, chunkAt(next), next); });
     DecoderOutput part = forward(slot, embeddings, start);
     result.logits.insert(result.logits.end(), part.logits.begin(), part.logits.end());
     result.hidden.insert(result.hidden.end(), part.hidden.begin(), part.hidden.end());

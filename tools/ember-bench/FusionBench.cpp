@@ -1,9 +1,11 @@
-// ember-bench fusion: CPU decode and prefill with every fusion on, with all
-// off, with each one off alone, and with the MoE groups unpadded
+// ember-bench fusion: decode and prefill with every fusion on, with all off,
+// with each one off alone, and with the MoE groups unpadded
 // (--moe-rows-per-tile=1), on one synthesized checkpoint in one run. For
 // each: decode and prefill tokens/s (Google Benchmark), and from
 // `ember-compile --report` the kernels of a decode step and their modelled
-// bytes; each as a ratio to the all-on build measured in the same run.
+// bytes; each as a ratio to the all-on build measured in the same run. The
+// modelled bytes times decode steps/s give the achieved bandwidth, also as
+// a fraction of the device memory's peak where the backend knows it (CUDA).
 
 #include "BenchSupport.h"
 
@@ -66,7 +68,7 @@ void readReport(const std::string &report, Variant &variant) {
 int fusionMain(int argc, char **argv) {
   rt::CommandLine args(argc, argv,
                        {"--preset", "--prompt-len", "--new-tokens", "--dtype", "--seed", "--cache-dir",
-                        "--presets-dir"},
+                        "--presets-dir", "--backend"},
                        {}); // --help never gets here: benchmark::Initialize handles it
   GenerationFlags flags(args, 32, 32, "fusion");
   BenchModel model(flags);
@@ -86,13 +88,15 @@ int fusionMain(int argc, char **argv) {
   add("moe-untiled", {"--moe-rows-per-tile=1"});
 
   const int64_t vocab = model.config.vocabSize, positions = flags.promptLen + flags.newTokens;
+  const int64_t meanPosition = flags.promptLen + (flags.newTokens - 1) / 2;
   std::vector<int32_t> prompt = randomPrompt(model.config, flags.promptLen, flags.seed, /*withEos=*/false);
   for (auto &variant : variants) {
     rt::ArtifactCache::Artifact artifact = model.compileArtifact(variant->flags);
     variant->decoder = std::make_unique<rt::Decoder>(model.config, model.weights, artifact.path, *model.backend,
                                                      rt::DecoderOptions{positions, 1});
+    // The KV cache the mean decode step reads.
     std::vector<std::string> report{"--config", configPath, "--weight-dtype", rt::dtypeLowerName(flags.dtype),
-                                    "--report"};
+                                    "--report", "--report-position=" + std::to_string(meanPosition)};
     report.insert(report.end(), variant->flags.begin(), variant->flags.end());
     readReport(runCompiler(report), *variant);
     rt::Decoder &decoder = *variant->decoder;
@@ -138,8 +142,9 @@ int fusionMain(int argc, char **argv) {
     return baseValue > 0 && value > 0 ? std::to_string(value / baseValue).substr(0, 5) : std::string("-");
   };
   double baseDecode = tokensPerSecond("BM_Decode", base), basePrefill = tokensPerSecond("BM_Prefill", base);
-  std::printf("\n== fusion summary: %s, %s weights, CPU decode at batch 1, prompt %lld tokens ==\n",
-              fs::path(flags.presetPath).stem().c_str(), rt::dtypeLowerName(flags.dtype),
+  const double peak = model.backend->memoryPeakBytesPerSecond();
+  std::printf("\n== fusion summary: %s, %s weights, %s decode at batch 1, prompt %lld tokens ==\n",
+              fs::path(flags.presetPath).stem().c_str(), rt::dtypeLowerName(flags.dtype), model.backend->name(),
               (long long)flags.promptLen);
   auto figure = [](double value) {
     if (value <= 0)
@@ -148,18 +153,25 @@ int fusionMain(int argc, char **argv) {
     std::snprintf(text, sizeof text, "%.3f", value);
     return std::string(text);
   };
-  std::printf("%-22s %8s %14s %9s %12s %9s %14s %9s\n", "build", "kernels", "modelled MB", "x all-on",
-              "decode tok/s", "x all-on", "prefill tok/s", "x all-on");
+  std::printf("%-22s %8s %14s %9s %12s %9s %9s %7s %14s %9s\n", "build", "kernels", "modelled MB", "x all-on",
+              "decode tok/s", "x all-on", "GB/s", "x peak", "prefill tok/s", "x all-on");
   for (const auto &variant : variants) {
     double decode = tokensPerSecond("BM_Decode", *variant), prefill = tokensPerSecond("BM_Prefill", *variant);
-    std::printf("%-22s %8lld %14.3f %9.3f %12s %9s %14s %9s\n", variant->name.c_str(),
+    double bandwidth = decode * variant->modelledBytes; // one step per token at batch 1
+    std::printf("%-22s %8lld %14.3f %9.3f %12s %9s %9s %7s %14s %9s\n", variant->name.c_str(),
                 (long long)variant->kernels, variant->modelledBytes / 1e6,
                 variant->modelledBytes / base.modelledBytes, figure(decode).c_str(),
-                ratio(decode, baseDecode).c_str(), figure(prefill).c_str(), ratio(prefill, basePrefill).c_str());
+                ratio(decode, baseDecode).c_str(), figure(bandwidth / 1e9).c_str(),
+                peak > 0 ? figure(bandwidth / peak).c_str() : "-", figure(prefill).c_str(),
+                ratio(prefill, basePrefill).c_str());
   }
-  std::printf("kernels and modelled bytes: one decode step (ember_step) from ember-compile --report at batch 1; "
-              "tokens/s: compiled CPU decode (one token per step) and prefill (the prompt in one call), "
-              "1 thread\n");
+  std::printf("kernels and modelled bytes: one decode step (ember_step) from ember-compile --report at batch 1 "
+              "and position %lld (the mean decode step's); GB/s: modelled bytes x decode steps/s",
+              (long long)meanPosition);
+  if (peak > 0)
+    std::printf(", x peak: over %s's %.0f GB/s (memory clock x bus width)", model.backend->name(), peak / 1e9);
+  std::printf("; tokens/s: compiled decode (one token per step) and prefill (the prompt in one call)%s\n",
+              std::string(model.backend->name()) == "cpu" ? ", 1 thread" : "");
   return 0;
 }
 

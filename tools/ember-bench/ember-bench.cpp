@@ -74,14 +74,15 @@ before N tokens or generated other tokens than its plain run.
 All three take the compiled artifact from the cache, or compile it with the
 ember-compile next to this binary on a miss.
 
-fusion: CPU decode steps (as decode's BM_EmberDecodeStep) and prompt
+fusion: decode steps (as decode's BM_EmberDecodeStep) and prompt
 prefills, one benchmark of each per build: BM_Decode/all-on, /all-off,
 /without-<fusion> for each fusion pass (ember-compile --disable-fusion) and
 /moe-untiled (--moe-rows-per-tile=1: the MoE groups not padded, one expert
 row per gate/up thread), the same for BM_Prefill, on decode's checkpoint;
 for each build it also runs ember-compile --report and prints the kernels
-and modelled bytes of one decode step, with every figure as a ratio to the
-all-on build of the same run.
+and modelled bytes of one decode step (at the mean decode position), with
+every figure as a ratio to the all-on build of the same run, and the
+achieved GB/s (modelled bytes x decode steps/s).
 
 options (ngram):
   --preset <name|file.json>  preset name (looked up as <presets-dir>/<name>.json)
@@ -126,8 +127,10 @@ options (spec):
 
 options (fusion):
   --preset <name|file.json>  as for decode (required)
-  --prompt-len P, --new-tokens N, --dtype, --seed, --cache-dir, --presets-dir
-                             as for decode (defaults 32, 32, bf16, 1)
+  --prompt-len P, --new-tokens N, --dtype, --seed, --cache-dir, --presets-dir,
+  --backend                  as for decode (defaults 32, 32, bf16, 1, cpu); on
+                             CUDA the summary also gives the achieved GB/s
+                             (modelled bytes x steps/s) over the memory peak
 
 common:
   --benchmark_*              passed to Google Benchmark, e.g.

@@ -55,7 +55,8 @@ options:
                            max_position_embeddings); prompt + N - 1 must fit
   --prefill-chunk N        prefill N tokens per call (default 0: the whole prompt
                            at once); the next chunk's n-gram embedding then
-                           runs on a second thread during this chunk's layers
+                           runs on a second thread (on CUDA, a second stream)
+                           during this chunk's layers
   --temperature T          0 (default): greedy; > 0: sample from softmax(logits/T)
   --top-k K                sample among the K most likely tokens only (default 0: all)
   --top-p P                sample from the smallest set with mass >= P (default 1)

@@ -12,6 +12,12 @@
 // An inconsistent call (stale table or cache, misplaced rows or weights)
 // gives NaN logits. The real forward and mtp never read the token table;
 // the fake remembers the one embed last wrote to check against it.
+//
+// Built with EMBER_FAKE_NVPTX_DECODER, it is marked as an nvptx artifact
+// for the CUDA backend on the fake device (FakeCudaDevice.cpp), whose memory
+// is host memory. Each entry point then takes its stream from the runtime
+// as compiled host code does (mgpuStreamCreate, mgpuStreamSynchronize at the
+// end) and records it in fake_decoder_streams.
 
 #include "FakeDecoderCall.h"
 
@@ -25,9 +31,27 @@ __attribute__((visibility("default"))) FakeDecoderCall fake_decoder_last_call;
 // Drafter rows that found the table, their hidden input or the drafter's
 // cache inconsistent (their logits are NaN).
 __attribute__((visibility("default"))) int64_t fake_drafter_inconsistent_rows = 0;
+
+#ifdef EMBER_FAKE_NVPTX_DECODER
+void *mgpuStreamCreate();
+void mgpuStreamSynchronize(void *stream);
+__attribute__((visibility("default"))) extern const char ember_nvptx_kernels[] = "fake decoder";
+__attribute__((visibility("default"))) FakeDecoderStreams fake_decoder_streams;
+#endif
 }
 
 namespace {
+
+// Runs around every entry point (nothing for the CPU build).
+struct EntryStream {
+#ifdef EMBER_FAKE_NVPTX_DECODER
+  explicit EntryStream(const char *entry) : stream(mgpuStreamCreate()) { fake_decoder_streams.record(entry, stream); }
+  ~EntryStream() { mgpuStreamSynchronize(stream); }
+  void *stream;
+#else
+  explicit EntryStream(const char *) {}
+#endif
+};
 
 MemRefDescriptor<int32_t, 2> lastTable; // as embed last saw it
 float targetBias = 0;                  // layer 0's router bias[0], as forward last saw it
@@ -134,16 +158,19 @@ void mtp(void **args) {
 
 extern "C" {
 __attribute__((visibility("default"))) void ember_embed_packed(void **args) {
+  EntryStream stream("embed");
   embed(arg<int32_t, 1>(args, 0), indexArg(args, 1), indexArg(args, 2), arg<int32_t, 2>(args, 3),
         arg<float, 2>(args, 4));
 }
 
 __attribute__((visibility("default"))) void ember_forward_packed(void **args) {
+  EntryStream stream("forward");
   forward(arg<float, 2>(args, 0), indexArg(args, 1), indexArg(args, 2), arg<float, 4>(args, 3),
           arg<float, 2>(args, 4), arg<float, 2>(args, 5), args + 6);
 }
 
 __attribute__((visibility("default"))) void ember_step_packed(void **args) {
+  EntryStream stream("step");
   auto &tokens = arg<int32_t, 1>(args, 0);
   auto &hidden = arg<float, 2>(args, 6);
   int64_t slot = indexArg(args, 1), start = indexArg(args, 2);
@@ -154,5 +181,8 @@ __attribute__((visibility("default"))) void ember_step_packed(void **args) {
   fake_decoder_last_call.entry = "step";
 }
 
-__attribute__((visibility("default"))) void ember_mtp_packed(void **args) { mtp(args); }
+__attribute__((visibility("default"))) void ember_mtp_packed(void **args) {
+  EntryStream stream("mtp");
+  mtp(args);
+}
 }

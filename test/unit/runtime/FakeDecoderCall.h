@@ -4,6 +4,8 @@
 
 #include "ember/runtime/MemRef.h"
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 struct FakeDecoderCall {
@@ -13,6 +15,22 @@ struct FakeDecoderCall {
   ember::rt::MemRefDescriptor<float, 4> kvCache; // the drafter's cache for "mtp"
   ember::rt::MemRefDescriptor<float, 2> logits, hidden;
   ember::rt::MemRefDescriptor<void, 2> lmHead;
+};
+
+// The entry point and stream of each call of the nvptx-marked fake, in call
+// order (up to kCapacity calls).
+struct FakeDecoderStreams {
+  static constexpr size_t kCapacity = 256;
+  struct Entry {
+    const char *entry;
+    void *stream;
+  } entries[kCapacity];
+  std::atomic<size_t> count{0};
+  void record(const char *entry, void *stream) {
+    size_t index = count++;
+    if (index < kCapacity)
+      entries[index] = {entry, stream};
+  }
 };
 
 // The fake's stand-in for the model: the next token after position p of

@@ -26,6 +26,9 @@ public:
   // True when backend memory is host memory: callers pass host buffers
   // straight to the artifact instead of staging copies.
   virtual bool hostAccessible() const = 0;
+  // The device memory's datasheet bandwidth (bytes/s) for benchmark ratios;
+  // 0 where unknown (the CPU).
+  virtual double memoryPeakBytesPerSecond() const { return 0; }
 
   // Zero-filled; throws Error naming `what` and the size on failure.
   virtual void *allocate(size_t bytes, const std::string &what) = 0;

@@ -28,6 +28,8 @@ using CUmemoryPool = struct CUmemPoolHandle_st *;
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
+constexpr int CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE = 36; // kHz
+constexpr int CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH = 37; // bits
 constexpr int CU_MEMPOOL_ATTR_RELEASE_THRESHOLD = 4;
 constexpr int CU_JIT_ERROR_LOG_BUFFER = 5;
 constexpr int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
@@ -51,36 +53,34 @@ private:
 };
 
 // Every entry point, by the exported name with its ABI version: cuda.h maps
-// cuMemAlloc to cuMemAlloc_v2, and the unsuffixed export is the old 32-bit one.
+// cuMemcpyHtoDAsync to cuMemcpyHtoDAsync_v2, and the unsuffixed export is the old 32-bit one.
 #define EMBER_CUDA_INIT_FUNCTIONS(X)                                                                                 \
-  X(cuGetErrorName, "cuGetErrorName", CUresult (*)(CUresult, const char **))                                        \
-  X(cuGetErrorString, "cuGetErrorString", CUresult (*)(CUresult, const char **))                                    \
+  X(cuGetErrorName, "cuGetErrorName", CUresult (*)(CUresult, const char **))                                         \
+  X(cuGetErrorString, "cuGetErrorString", CUresult (*)(CUresult, const char **))                                     \
   X(cuInit, "cuInit", CUresult (*)(unsigned))                                                                        \
   X(cuDriverGetVersion, "cuDriverGetVersion", CUresult (*)(int *))
 #define EMBER_CUDA_FUNCTIONS(X)                                                                                      \
   X(cuDeviceGetCount, "cuDeviceGetCount", CUresult (*)(int *))                                                       \
   X(cuDeviceGet, "cuDeviceGet", CUresult (*)(CUdevice *, int))                                                       \
-  X(cuDeviceGetName, "cuDeviceGetName", CUresult (*)(char *, int, CUdevice))                                        \
-  X(cuDeviceGetAttribute, "cuDeviceGetAttribute", CUresult (*)(int *, int, CUdevice))                               \
-  X(cuDeviceGetDefaultMemPool, "cuDeviceGetDefaultMemPool", CUresult (*)(CUmemoryPool *, CUdevice))                 \
-  X(cuMemPoolSetAttribute, "cuMemPoolSetAttribute", CUresult (*)(CUmemoryPool, int, void *))                        \
-  X(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain", CUresult (*)(CUcontext *, CUdevice))                      \
+  X(cuDeviceGetName, "cuDeviceGetName", CUresult (*)(char *, int, CUdevice))                                         \
+  X(cuDeviceGetAttribute, "cuDeviceGetAttribute", CUresult (*)(int *, int, CUdevice))                                \
+  X(cuDeviceGetDefaultMemPool, "cuDeviceGetDefaultMemPool", CUresult (*)(CUmemoryPool *, CUdevice))                  \
+  X(cuMemPoolSetAttribute, "cuMemPoolSetAttribute", CUresult (*)(CUmemoryPool, int, void *))                         \
+  X(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain", CUresult (*)(CUcontext *, CUdevice))                       \
   X(cuCtxSetCurrent, "cuCtxSetCurrent", CUresult (*)(CUcontext))                                                     \
-  X(cuMemAlloc, "cuMemAlloc_v2", CUresult (*)(CUdeviceptr *, size_t))                                                \
-  X(cuMemAllocManaged, "cuMemAllocManaged", CUresult (*)(CUdeviceptr *, size_t, unsigned))                          \
-  X(cuMemAllocAsync, "cuMemAllocAsync", CUresult (*)(CUdeviceptr *, size_t, CUstream))                              \
-  X(cuMemFree, "cuMemFree_v2", CUresult (*)(CUdeviceptr))                                                            \
+  X(cuMemAllocManaged, "cuMemAllocManaged", CUresult (*)(CUdeviceptr *, size_t, unsigned))                           \
+  X(cuMemAllocAsync, "cuMemAllocAsync", CUresult (*)(CUdeviceptr *, size_t, CUstream))                               \
   X(cuMemFreeAsync, "cuMemFreeAsync", CUresult (*)(CUdeviceptr, CUstream))                                           \
-  X(cuMemsetD8, "cuMemsetD8_v2", CUresult (*)(CUdeviceptr, unsigned char, size_t))                                  \
-  X(cuMemsetD16Async, "cuMemsetD16Async", CUresult (*)(CUdeviceptr, unsigned short, size_t, CUstream))              \
-  X(cuMemsetD32Async, "cuMemsetD32Async", CUresult (*)(CUdeviceptr, unsigned, size_t, CUstream))                    \
-  X(cuMemcpyHtoD, "cuMemcpyHtoD_v2", CUresult (*)(CUdeviceptr, const void *, size_t))                               \
-  X(cuMemcpyDtoH, "cuMemcpyDtoH_v2", CUresult (*)(void *, CUdeviceptr, size_t))                                     \
-  X(cuMemcpyAsync, "cuMemcpyAsync", CUresult (*)(CUdeviceptr, CUdeviceptr, size_t, CUstream))                       \
+  X(cuMemsetD8Async, "cuMemsetD8Async", CUresult (*)(CUdeviceptr, unsigned char, size_t, CUstream))                  \
+  X(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2", CUresult (*)(CUdeviceptr, const void *, size_t, CUstream))            \
+  X(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2", CUresult (*)(void *, CUdeviceptr, size_t, CUstream))                  \
+  X(cuMemsetD16Async, "cuMemsetD16Async", CUresult (*)(CUdeviceptr, unsigned short, size_t, CUstream))               \
+  X(cuMemsetD32Async, "cuMemsetD32Async", CUresult (*)(CUdeviceptr, unsigned, size_t, CUstream))                     \
+  X(cuMemcpyAsync, "cuMemcpyAsync", CUresult (*)(CUdeviceptr, CUdeviceptr, size_t, CUstream))                        \
   X(cuModuleLoadData, "cuModuleLoadData", CUresult (*)(CUmodule *, const void *))                                    \
-  X(cuModuleLoadDataEx, "cuModuleLoadDataEx", CUresult (*)(CUmodule *, const void *, unsigned, int *, void **))     \
+  X(cuModuleLoadDataEx, "cuModuleLoadDataEx", CUresult (*)(CUmodule *, const void *, unsigned, int *, void **))      \
   X(cuModuleUnload, "cuModuleUnload", CUresult (*)(CUmodule))                                                        \
-  X(cuModuleGetFunction, "cuModuleGetFunction", CUresult (*)(CUfunction *, CUmodule, const char *))                 \
+  X(cuModuleGetFunction, "cuModuleGetFunction", CUresult (*)(CUfunction *, CUmodule, const char *))                  \
   X(cuLaunchKernel, "cuLaunchKernel",                                                                                \
     CUresult (*)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, CUstream,        \
                  void **, void **))                                                                                  \

@@ -1,0 +1,144 @@
+// The CUDA backend on a fake device whose memory is host memory
+// (FakeCudaDevice.cpp, first on LD_LIBRARY_PATH under ctest): each thread's
+// device work goes on its own stream, nothing per call uses the legacy
+// default stream, and a chunked prefill embeds the next chunk on a second
+// stream while the layers run, with the same result as one call. Only the
+// stream discipline is tested here; whether the device overlaps the two
+// streams needs a GPU.
+
+#include "ember/runtime/Backend.h"
+#include "ember/runtime/CudaDriver.h"
+#include "ember/runtime/Decoder.h"
+
+#include "FakeCudaDevice.h"
+#include "FakeDecoderAccess.h"
+#include "ModelCheckpoint.h"
+#include "TestSupport.h"
+
+#include <dlfcn.h>
+
+#include <set>
+#include <thread>
+
+extern "C" void *mgpuStreamCreate(); // CudaShim.cpp
+
+namespace ember::rt {
+namespace {
+
+class FakeCudaDeviceTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    try {
+      backend_ = makeCudaBackend(&device_);
+    } catch (const CudaUnavailable &error) {
+      GTEST_SKIP() << "needs the fake libcuda.so.1 first on LD_LIBRARY_PATH (run through ctest): " << error.what();
+    }
+    void *driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
+    calls_ = driver ? reinterpret_cast<FakeCudaCallsFn>(dlsym(driver, "fake_cuda_calls")) : nullptr;
+    auto clear = driver ? reinterpret_cast<FakeCudaClearCallsFn>(dlsym(driver, "fake_cuda_clear_calls")) : nullptr;
+    if (!calls_ || !clear)
+      GTEST_SKIP() << "libcuda.so.1 is a real driver (" << device_ << "), not the fake device";
+    clear();
+  }
+
+  std::vector<FakeCudaCall> calls() const {
+    std::vector<FakeCudaCall> recorded(calls_(nullptr, 0));
+    recorded.resize(calls_(recorded.data(), recorded.size()));
+    return recorded;
+  }
+
+  // Allocates, fills and reads back a buffer; returns the calling thread's
+  // stream as compiled code gets it.
+  void *roundTrip() {
+    std::vector<float> host(100, 7.0f), back(100, 1.0f);
+    DeviceBuffer buffer(*backend_, host.size() * sizeof(float), "the test buffer");
+    backend_->copyToHost(back.data(), buffer.data(), back.size() * sizeof(float));
+    EXPECT_EQ(back, std::vector<float>(100, 0.0f)); // the fake fills new memory with 0xA5
+    backend_->copyToDevice(buffer.data(), host.data(), host.size() * sizeof(float));
+    backend_->copyToHost(back.data(), buffer.data(), back.size() * sizeof(float));
+    EXPECT_EQ(back, host);
+    return mgpuStreamCreate();
+  }
+
+  std::string device_;
+  std::unique_ptr<Backend> backend_;
+  FakeCudaCallsFn calls_ = nullptr;
+};
+
+TEST_F(FakeCudaDeviceTest, EachThreadWorksOnItsOwnStream) {
+  EXPECT_EQ(device_, "Fake CUDA device, sm_90");
+  EXPECT_EQ(backend_->memoryPeakBytesPerSecond(), 256e9); // 2 x 1 GHz x 1024 bits
+  void *mainStream = roundTrip();
+  void *workerStream = nullptr;
+  std::thread::id worker;
+  std::thread([&] {
+    worker = std::this_thread::get_id();
+    workerStream = roundTrip();
+  }).join();
+  ASSERT_NE(mainStream, nullptr);
+  ASSERT_NE(workerStream, nullptr);
+  EXPECT_NE(mainStream, workerStream);
+  std::vector<FakeCudaCall> recorded = calls();
+  EXPECT_GE(recorded.size(), 12u); // per thread: alloc, memset, sync, 3 copies + syncs, free
+  for (const FakeCudaCall &call : recorded) {
+    SCOPED_TRACE(call.function);
+    EXPECT_EQ(call.stream, call.thread == worker ? workerStream : mainStream);
+  }
+}
+
+TEST_F(FakeCudaDeviceTest, FinishedThreadsHandTheirStreamOn) {
+  std::set<void *> streams;
+  for (int i = 0; i < 4; ++i)
+    std::thread([&] { streams.insert(roundTrip()); }).join();
+  EXPECT_EQ(streams.size(), 1u);
+  size_t created = 0;
+  for (const FakeCudaCall &call : calls())
+    created += std::string(call.function) == "cuStreamCreate";
+  EXPECT_LE(created, 1u) << "a stream per thread would leak one per std::async task";
+}
+
+TEST_F(FakeCudaDeviceTest, AllocationFailureNamesTheBuffer) {
+  EXPECT_ERROR_CONTAINS(backend_->allocate(size_t(1) << 50, "an impossible buffer"),
+                        "cannot allocate 1125899906842624 bytes of device memory for an impossible buffer on Fake "
+                        "CUDA device: cuMemAllocAsync failed: CUDA_ERROR_OUT_OF_MEMORY (out of memory)");
+}
+
+TEST_F(FakeCudaDeviceTest, ChunkedPrefillEmbedsOnASecondStream) {
+  ModelConfig config = test::microConfig();
+  test::TempDir dir;
+  writeSafetensors(dir.file("model.safetensors"), test::modelTensors(config, DType::BF16, 5.0f));
+  Checkpoint checkpoint(dir.path());
+  ModelWeights weights(config, checkpoint);
+  const std::vector<int32_t> prompt{3, 7, 1, 4, 9, 2, 5, 8, 6, 11, 12};
+  DecoderOutput whole = Decoder(config, weights, EMBER_FAKE_ARTIFACT, *backend_, {64, 1}).prefill(0, prompt);
+
+  Decoder session(config, weights, EMBER_FAKE_ARTIFACT, *backend_, {64, 1, /*prefillChunk=*/3});
+  auto &streams = test::fakeDecoderVariable<FakeDecoderStreams>("fake_decoder_streams");
+  streams.count = 0;
+  size_t setupCalls = calls().size();
+  DecoderOutput chunked = session.prefill(0, prompt);
+  EXPECT_EQ(chunked.logits, whole.logits); // NaN rows would mark a stale table or cache
+  EXPECT_EQ(chunked.hidden, whole.hidden);
+
+  // embed(0..2) then forward(0..2) on the calling thread's stream; every
+  // later embed on another thread's stream, during the previous forward.
+  ASSERT_EQ(streams.count, 8u);
+  void *callerStream = streams.entries[0].stream;
+  std::set<void *> embedStreams;
+  for (size_t i = 0; i < streams.count; ++i) {
+    const auto &entry = streams.entries[i];
+    SCOPED_TRACE(std::to_string(i) + ": " + entry.entry);
+    if (std::string(entry.entry) == "forward")
+      EXPECT_EQ(entry.stream, callerStream);
+    else if (i > 0)
+      embedStreams.insert(entry.stream);
+  }
+  EXPECT_EQ(embedStreams.size(), 1u); // the pool hands each task's thread the same stream
+  EXPECT_EQ(embedStreams.count(callerStream), 0u);
+  std::vector<FakeCudaCall> recorded = calls();
+  for (size_t i = setupCalls; i < recorded.size(); ++i)
+    EXPECT_NE(recorded[i].stream, nullptr) << recorded[i].function << " on the legacy default stream";
+}
+
+} // namespace
+} // namespace ember::rt
