@@ -66,6 +66,13 @@ inline Value loadF32(OpBuilder &b, Location loc, Value memref, ValueRange indice
   return toF32(b, loc, memref::LoadOp::create(b, loc, memref, indices));
 }
 
+/// Loads the unsigned i32 `memref[indices]` (a row, expert or count of the
+/// MoE buffers) as an index.
+inline Value loadIndex(OpBuilder &b, Location loc, Value memref, ValueRange indices) {
+  Value value = memref::LoadOp::create(b, loc, memref, indices);
+  return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), value);
+}
+
 /// Flags for dot-product reductions: reassociation lets the CPU backend
 /// vectorize them (results then differ from a sequential sum by rounding).
 inline arith::FastMathFlagsAttr reductionFastMath(MLIRContext *context) {

@@ -271,9 +271,7 @@ struct LowerExpertDownCombine : OpConversionPattern<ExpertDownCombineOp> {
     Value h = adaptor.getH(), down = adaptor.getDown(), rows = adaptor.getRows();
     Value width = dimOf(rewriter, loc, h, 1);
     auto routedOutput = [&](OpBuilder &b, Location loc, Value assignment, Value d, Value expert) {
-      Value row32 = memref::LoadOp::create(b, loc, rows, assignment);
-      Value row = arith::IndexCastUIOp::create(b, loc, b.getIndexType(), row32);
-      return buildExpertDownDot(b, loc, down, h, expert, d, row, width);
+      return buildExpertDownDot(b, loc, down, h, expert, d, loadIndex(b, loc, rows, assignment), width);
     };
     buildMoeCombine(rewriter, loc, op.getNRouted(), adaptor.getX(), adaptor.getExperts(),
                     adaptor.getWeights(), adaptor.getOut(), routedOutput);

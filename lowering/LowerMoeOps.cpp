@@ -25,11 +25,6 @@ namespace {
 using arith::CmpFPredicate;
 using arith::CmpIPredicate;
 
-Value loadIndex(OpBuilder &b, Location loc, Value memref, ValueRange indices) {
-  Value value = memref::LoadOp::create(b, loc, memref, indices);
-  return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), value);
-}
-
 /// An index as the i32 the MoE buffers hold (the inverse of loadIndex).
 Value toI32(OpBuilder &b, Location loc, Value index) {
   return arith::IndexCastUIOp::create(b, loc, b.getI32Type(), index);

@@ -44,6 +44,12 @@ bool isKernel(Operation &op) {
   return isa_and_nonnull<EmberDialect>(op.getDialect()) || isa<memref::CopyOp>(op);
 }
 
+/// The kernels one launch of a kernel op runs (moe_group: two when padded).
+int64_t kernelCount(Operation *op) {
+  auto traffic = dyn_cast<TrafficOpInterface>(op);
+  return traffic ? traffic.getKernelCount() : 1;
+}
+
 class StepTraffic final : public TrafficContext {
 public:
   StepTraffic(ModuleOp module, const TrafficOptions &options)
@@ -114,20 +120,18 @@ LogicalResult StepTraffic::walk(func::FuncOp func, TrafficReport *report) {
     if (!isKernel(op))
       continue;
     current = {};
-    int64_t kernels = 1;
-    if (auto traffic = dyn_cast<TrafficOpInterface>(op)) {
+    if (auto traffic = dyn_cast<TrafficOpInterface>(op))
       traffic.addTraffic(*this);
-      kernels = traffic.getKernelCount();
-    } else {
+    else
       addTrafficFromEffects(&op, *this);
-    }
+    int64_t kernels = kernelCount(&op);
     std::string name = llvm::formatv("{0}#{1}", func.getName(), index).str();
     index += kernels;
     if (!report)
       continue;
     auto row = llvm::find_if(report->kernels, [&](const KernelTraffic &k) { return k.op == &op; });
     if (row == report->kernels.end()) {
-      report->kernels.push_back({&op, name, kernels});
+      report->kernels.push_back({&op, name});
       row = std::prev(report->kernels.end());
     }
     row->launches += kernels;
@@ -379,7 +383,7 @@ void mlir::ember::printTrafficReport(const TrafficReport &report, llvm::raw_ostr
   auto bounds = report.lowerBound;
   int64_t kernels = 0, launches = 0;
   for (const KernelTraffic &kernel : report.kernels) {
-    kernels += kernel.kernels;
+    kernels += kernelCount(kernel.op);
     launches += kernel.launches;
   }
   os << llvm::formatv("kernels per decode step: {0} ({1} launches)\n", kernels, launches);

@@ -31,8 +31,7 @@ struct TrafficOptions {
 struct KernelTraffic {
   Operation *op;
   std::string name; // <function>#<index of the kernel in its function>
-  int64_t kernels = 1; // the op's kernels (TrafficOpInterface::getKernelCount)
-  int64_t launches = 0;
+  int64_t launches = 0; // of all the op's kernels
   TrafficBytes bytes;
 };
 

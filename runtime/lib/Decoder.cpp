@@ -160,20 +160,17 @@ DecoderOutput Decoder::prefill(int64_t slot, const std::vector<int32_t> &tokens)
     return std::vector<int32_t>(tokens.begin() + start, tokens.begin() + std::min(start + prefillChunk_, total));
   };
   // ember_embed writes table rows that ember_forward never reads, so the
-  // next chunk's embedding may overlap this chunk's layers: on a second
-  // thread, and on CUDA on that thread's own stream.
+  // next chunk's embedding may overlap this chunk's layers.
   DecoderOutput result;
-  std::vector<float> embeddings = embed(slot, chunkAt(0), 0);
+  EmbeddingQueue embeddings(*this, slot);
+  embeddings.push(chunkAt(0), 0);
   for (int64_t start = 0; start < total; start += prefillChunk_) {
-    int64_t next = start + prefillChunk_;
-    std::future<std::vector<float>> nextEmbeddings;
-    if (next < total)
-      nextEmbeddings = std::async(std::launch::async, [&, next] { return embed(slot, chunkAt(next), next); });
-    DecoderOutput part = forward(slot, embeddings, start);
+    std::vector<float> chunk = embeddings.pop();
+    if (start + prefillChunk_ < total)
+      embeddings.push(chunkAt(start + prefillChunk_), start + prefillChunk_);
+    DecoderOutput part = forward(slot, chunk, start);
     result.logits.insert(result.logits.end(), part.logits.begin(), part.logits.end());
     result.hidden.insert(result.hidden.end(), part.hidden.begin(), part.hidden.end());
-    if (next < total)
-      embeddings = nextEmbeddings.get();
   }
   return result;
 }
@@ -253,6 +250,23 @@ DecoderOutput Decoder::draft(int64_t slot, const std::vector<int32_t> &tokens, i
   call.weights(mtpWeights_->args);
   call.run(artifact_.mtp);
   return result;
+}
+
+void EmbeddingQueue::push(std::vector<int32_t> tokens, int64_t start) {
+  std::shared_future<std::vector<float>> previous = pending_.empty() ? decltype(previous)() : pending_.back();
+  pending_.push_back(std::async(std::launch::async, [this, previous, tokens = std::move(tokens), start] {
+                       if (previous.valid())
+                         previous.wait(); // its error, if any, reaches the caller through pop()
+                       return decoder_.embed(slot_, tokens, start);
+                     }).share());
+}
+
+std::vector<float> EmbeddingQueue::pop() {
+  if (pending_.empty())
+    throw Error("EmbeddingQueue::pop: nothing was pushed");
+  std::shared_future<std::vector<float>> oldest = std::move(pending_.front());
+  pending_.pop_front();
+  return oldest.get();
 }
 
 int32_t greedyToken(const float *logits, int64_t count) {

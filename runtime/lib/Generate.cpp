@@ -155,10 +155,12 @@ private:
   // MTP drafting (DESIGN.md 1.3): the first draft row catches the drafter's
   // cache up on the target's hidden states of the tokens accepted last
   // time; later rows feed the drafter its own hidden state. Each draft
-  // token is embedded as it is proposed and verification reuses those
-  // n-gram embeddings (paper 4.2).
+  // token's n-gram embedding starts as soon as it is proposed and runs
+  // during the next draft step (EmbeddingQueue); verification reuses those
+  // embeddings (paper 4.2).
   void advanceWithMtp(int64_t position, int64_t steps) {
-    std::vector<float> embeddings = decoder_.embed(result_.slot, {context_.back()}, position);
+    EmbeddingQueue queue(decoder_, result_.slot);
+    queue.push({context_.back()}, position);
     DecoderOutput draft = decoder_.draft(result_.slot, mtpTokens_, mtpStart_, mtpHidden_);
     int64_t row = int64_t(mtpTokens_.size()) - 1, width = config_.hiddenSize;
     std::vector<int32_t> drafts;
@@ -167,13 +169,17 @@ private:
       proposals.push_back(distribution(draft.logits, row));
       drafts.push_back(drawToken(proposals.back(), rng_));
       int64_t index = int64_t(drafts.size());
-      std::vector<float> embedded = decoder_.embed(result_.slot, {drafts.back()}, position + index);
-      embeddings.insert(embeddings.end(), embedded.begin(), embedded.end());
+      queue.push({drafts.back()}, position + index);
       if (index == steps || drafts.back() == config_.eosTokenId)
         break;
       std::vector<float> hidden(draft.hidden.begin() + row * width, draft.hidden.begin() + (row + 1) * width);
       draft = decoder_.draft(result_.slot, {drafts.back()}, position + index - 1, hidden);
       row = 0;
+    }
+    std::vector<float> embeddings;
+    while (!queue.empty()) {
+      std::vector<float> rows = queue.pop();
+      embeddings.insert(embeddings.end(), rows.begin(), rows.end());
     }
     DecoderOutput output = decoder_.forward(result_.slot, embeddings, position);
     std::vector<int32_t> emitted = verify(drafts, proposals, output);

@@ -9,6 +9,7 @@
 #include "ember/runtime/Backend.h"
 #include "ember/runtime/CudaDriver.h"
 #include "ember/runtime/Decoder.h"
+#include "ember/runtime/Generate.h"
 
 #include "FakeCudaDevice.h"
 #include "FakeDecoderAccess.h"
@@ -103,41 +104,82 @@ TEST_F(FakeCudaDeviceTest, AllocationFailureNamesTheBuffer) {
                         "CUDA device: cuMemAllocAsync failed: CUDA_ERROR_OUT_OF_MEMORY (out of memory)");
 }
 
-TEST_F(FakeCudaDeviceTest, ChunkedPrefillEmbedsOnASecondStream) {
-  ModelConfig config = test::microConfig();
-  test::TempDir dir;
-  writeSafetensors(dir.file("model.safetensors"), test::modelTensors(config, DType::BF16, 5.0f));
-  Checkpoint checkpoint(dir.path());
-  ModelWeights weights(config, checkpoint);
-  const std::vector<int32_t> prompt{3, 7, 1, 4, 9, 2, 5, 8, 6, 11, 12};
-  DecoderOutput whole = Decoder(config, weights, EMBER_FAKE_ARTIFACT, *backend_, {64, 1}).prefill(0, prompt);
+// A checkpoint of the micro config with MTP tensors, and the fake nvptx
+// decoder's record of its entry points' streams, cleared.
+class FakeCudaDecoderTest : public FakeCudaDeviceTest {
+protected:
+  void SetUp() override {
+    FakeCudaDeviceTest::SetUp();
+    if (IsSkipped())
+      return;
+    writeSafetensors(dir_.file("model.safetensors"), test::modelTensors(config_, DType::F32, 5.0f, true));
+    checkpoint_ = std::make_unique<Checkpoint>(dir_.path());
+    weights_ = std::make_unique<ModelWeights>(config_, *checkpoint_);
+    mtpWeights_ = loadMtpWeights(config_, *checkpoint_, DType::F32);
+  }
+  Decoder decoder(int64_t prefillChunk = 0) {
+    return Decoder(config_, *weights_, EMBER_FAKE_ARTIFACT, *backend_, {64, 1, prefillChunk}, &*mtpWeights_);
+  }
+  FakeDecoderStreams &streams() {
+    auto &recorded = test::fakeDecoderVariable<FakeDecoderStreams>("fake_decoder_streams");
+    recorded.count = 0;
+    return recorded;
+  }
+  // Every embed ran on a queue thread's stream, every other call on the
+  // calling thread's; returns the number of embeds.
+  size_t embedsOffTheCallersStream(const FakeDecoderStreams &recorded) {
+    void *callerStream = mgpuStreamCreate();
+    size_t embeds = 0;
+    for (size_t i = 0; i < std::min(recorded.count.load(), FakeDecoderStreams::kCapacity); ++i) {
+      const auto &entry = recorded.entries[i];
+      SCOPED_TRACE(std::to_string(i) + ": " + entry.entry);
+      bool isEmbed = std::string(entry.entry) == "embed";
+      embeds += isEmbed;
+      EXPECT_EQ(entry.stream == callerStream, !isEmbed);
+    }
+    return embeds;
+  }
 
-  Decoder session(config, weights, EMBER_FAKE_ARTIFACT, *backend_, {64, 1, /*prefillChunk=*/3});
-  auto &streams = test::fakeDecoderVariable<FakeDecoderStreams>("fake_decoder_streams");
-  streams.count = 0;
+  test::TempDir dir_;
+  ModelConfig config_ = test::microConfig();
+  std::unique_ptr<Checkpoint> checkpoint_;
+  std::unique_ptr<ModelWeights> weights_;
+  std::optional<ModelWeights> mtpWeights_;
+};
+
+TEST_F(FakeCudaDecoderTest, ChunkedPrefillEmbedsOnASecondStream) {
+  const std::vector<int32_t> prompt{3, 7, 1, 4, 9, 2, 5, 8, 6, 11, 12};
+  DecoderOutput whole = decoder().prefill(0, prompt);
+  Decoder session = decoder(/*prefillChunk=*/3);
+  FakeDecoderStreams &recorded = streams();
   size_t setupCalls = calls().size();
   DecoderOutput chunked = session.prefill(0, prompt);
   EXPECT_EQ(chunked.logits, whole.logits); // NaN rows would mark a stale table or cache
   EXPECT_EQ(chunked.hidden, whole.hidden);
+  EXPECT_EQ(recorded.count, 8u);
+  EXPECT_EQ(embedsOffTheCallersStream(recorded), 4u);
+  std::vector<FakeCudaCall> driverCalls = calls();
+  for (size_t i = setupCalls; i < driverCalls.size(); ++i)
+    EXPECT_NE(driverCalls[i].stream, nullptr) << driverCalls[i].function << " on the legacy default stream";
+}
 
-  // embed(0..2) then forward(0..2) on the calling thread's stream; every
-  // later embed on another thread's stream, during the previous forward.
-  ASSERT_EQ(streams.count, 8u);
-  void *callerStream = streams.entries[0].stream;
-  std::set<void *> embedStreams;
-  for (size_t i = 0; i < streams.count; ++i) {
-    const auto &entry = streams.entries[i];
-    SCOPED_TRACE(std::to_string(i) + ": " + entry.entry);
-    if (std::string(entry.entry) == "forward")
-      EXPECT_EQ(entry.stream, callerStream);
-    else if (i > 0)
-      embedStreams.insert(entry.stream);
-  }
-  EXPECT_EQ(embedStreams.size(), 1u); // the pool hands each task's thread the same stream
-  EXPECT_EQ(embedStreams.count(callerStream), 0u);
-  std::vector<FakeCudaCall> recorded = calls();
-  for (size_t i = setupCalls; i < recorded.size(); ++i)
-    EXPECT_NE(recorded[i].stream, nullptr) << recorded[i].function << " on the legacy default stream";
+TEST_F(FakeCudaDecoderTest, DraftTokensEmbedOnASecondStream) {
+  config_.eosTokenId = -1;
+  GenerationOptions options;
+  options.maxNewTokens = 12;
+  Decoder plainSession = decoder();
+  std::vector<int32_t> plain = generate(plainSession, {{5, 1, 12}}, options).sequences[0].tokens;
+  options.drafter = DrafterKind::Mtp;
+  Decoder session = decoder();
+  FakeDecoderStreams &recorded = streams();
+  test::fakeDrafterInconsistentRows() = 0;
+  BatchGeneration speculative = generate(session, {{5, 1, 12}}, options);
+  EXPECT_EQ(speculative.sequences[0].tokens, plain);
+  EXPECT_EQ(test::fakeDrafterInconsistentRows(), 0);
+  EXPECT_GT(speculative.stats.draftedTokens, 0);
+  // One embed per verified token and per draft, all off the caller's stream.
+  EXPECT_EQ(embedsOffTheCallersStream(recorded),
+            size_t(speculative.stats.verifications + speculative.stats.draftedTokens));
 }
 
 } // namespace

@@ -6,9 +6,10 @@
 //   sublayer, then derives the logits from what the table and the cache hold
 //   at earlier positions (FakeDecoderCall.h), so a wrong slot, position or
 //   history shows up in the chosen tokens. step is embed then forward.
-// - mtp (the drafter) checks its hidden input, the table and its own cache,
-//   then proposes the target's next token, deliberately wrong at some
-//   positions (fakeDraftToken), so speculation sees rejections.
+// - mtp (the drafter) checks its hidden input against its own cache, then
+//   proposes the target's next token, deliberately wrong at some positions
+//   (fakeDraftToken), so speculation sees rejections. Like the real one it
+//   never reads the token table, which embed may be writing meanwhile.
 // An inconsistent call (stale table or cache, misplaced rows or weights)
 // gives NaN logits. The real forward and mtp never read the token table;
 // the fake remembers the one embed last wrote to check against it.
@@ -126,10 +127,10 @@ void forward(const MemRefDescriptor<float, 2> &embeddings, int64_t slot, int64_t
 }
 
 // Row t at position i = start + t pairs the hidden state of position i
-// (which encodes token i) with token i + 1 and proposes token i + 2. The
-// table must already hold token i + 1 (the runtime embeds each token before
-// drafting from it); the drafter's own cache rows [0, i] must be those of
-// positions 0..i.
+// (which encodes token i) with token i + 1 and proposes token i + 2. Its
+// cache row i keeps [token i + 1, i, token i]; rows [0, i] must be those of
+// positions 0..i, each row's token i the token i + 1 of the row before:
+// the drafter's history, from which it drafts.
 void mtp(void **args) {
   auto &tokens = arg<int32_t, 1>(args, 0);
   int64_t slot = indexArg(args, 1), start = indexArg(args, 2);
@@ -138,18 +139,23 @@ void mtp(void **args) {
   auto &logits = arg<float, 2>(args, 5);
   auto &hiddenOut = arg<float, 2>(args, 6);
   auto &lmHead = arg<void, 2>(args, 7 + 17);
-  fake_decoder_last_call = {"mtp", slot, start, tokens.sizes[0], lastTable, cache, logits, hiddenOut, lmHead};
-  const int32_t *row = tableRow(slot);
+  fake_decoder_last_call = {"mtp", slot, start, tokens.sizes[0], {}, cache, logits, hiddenOut, lmHead};
   for (int64_t t = 0; t < tokens.sizes[0]; ++t) {
     int64_t i = start + t;
-    cacheRow(cache, 0, slot, i)[0] = float(tokens.aligned[t]);
-    cacheRow(cache, 0, slot, i)[1] = float(i);
-    bool consistent = lmHead.sizes[0] == logits.sizes[1] && row[i + 1] == tokens.aligned[t] &&
-                      hiddenToken(hiddenIn, t) == row[i];
-    for (int64_t q = 0; q <= i; ++q)
-      consistent = consistent && cacheRow(cache, 0, slot, q)[1] == float(q) && cacheRow(cache, 0, slot, q)[0] == row[q + 1];
+    float *own = cacheRow(cache, 0, slot, i);
+    own[0] = float(tokens.aligned[t]);
+    own[1] = float(i);
+    own[2] = float(hiddenToken(hiddenIn, t));
+    bool consistent = lmHead.sizes[0] == logits.sizes[1];
+    std::vector<int32_t> sequence(size_t(i + 2));
+    for (int64_t q = 0; q <= i; ++q) {
+      const float *row = cacheRow(cache, 0, slot, q);
+      consistent = consistent && row[1] == float(q) && (q == 0 || row[2] == cacheRow(cache, 0, slot, q - 1)[0]);
+      sequence[size_t(q)] = int32_t(row[2]);
+    }
+    sequence[size_t(i + 1)] = tokens.aligned[t];
     fake_drafter_inconsistent_rows += consistent ? 0 : 1;
-    writeLogits(logits, t, fakeDraftToken(row, i + 1, targetBias, logits.sizes[1]), consistent);
+    writeLogits(logits, t, fakeDraftToken(sequence.data(), i + 1, targetBias, logits.sizes[1]), consistent);
     writeHidden(hiddenOut, t, tokens.aligned[t]);
   }
 }

@@ -6,6 +6,8 @@
 #include "ember/runtime/PackedArgs.h"
 
 #include <cstdint>
+#include <deque>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,9 +67,9 @@ public:
   // `tokens` at positions [start, start + T) of `slot`; earlier positions are
   // history. prefill is step at start 0, in chunks of prefillChunk tokens
   // when that is set: the next chunk's embedding (n-gram ids and gathers,
-  // which need nothing but the tokens) then runs on a second thread while
-  // the current chunk's layers run (host backends; others take turns).
-  // The result is the same as one call's.
+  // which need nothing but the tokens) then runs on a second thread (an
+  // EmbeddingQueue) while the current chunk's layers run. The result is the
+  // same as one call's.
   DecoderOutput prefill(int64_t slot, const std::vector<int32_t> &tokens);
   DecoderOutput step(int64_t slot, const std::vector<int32_t> &tokens, int64_t start);
   // step in two halves: embed writes the tokens into the token table and
@@ -103,6 +105,28 @@ private:
   BoundWeights embeddingWeights_, layerWeights_;
   PackedArgs allWeights_; // embeddingWeights_ then layerWeights_
   std::optional<BoundWeights> mtpWeights_;
+};
+
+// Decoder::embed calls run on other threads (on CUDA, other streams) while
+// the caller goes on: the I/O scheduling of the n-gram gathers, which need
+// nothing but the tokens. The real ember_forward and ember_mtp never read the
+// token table, so they may run meanwhile. The calls run one after another in
+// the order pushed, since each reads the table rows the ones before wrote.
+// Destroying the queue waits for the calls still running.
+class EmbeddingQueue {
+public:
+  EmbeddingQueue(Decoder &decoder, int64_t slot) : decoder_(decoder), slot_(slot) {}
+  // Starts embedding `tokens` at positions [start, start + T).
+  void push(std::vector<int32_t> tokens, int64_t start);
+  // The oldest pushed call's embeddings [T, D], once it is done; rethrows
+  // its error.
+  std::vector<float> pop();
+  bool empty() const { return pending_.empty(); }
+
+private:
+  Decoder &decoder_;
+  int64_t slot_;
+  std::deque<std::shared_future<std::vector<float>>> pending_; // last: its destructor waits
 };
 
 // Index of the largest of `count` values, the lowest one on ties.
