@@ -99,10 +99,18 @@ void buildNormedNest(OpBuilder &b, Location loc, NormStatistics statistics, OpTy
   });
 }
 
-/// y[t, o] (+)= RMSNorm(x)[t] . w[o], the norm recomputed per element read.
-struct LowerNormLinear : OpConversionPattern<NormLinearOp> {
-  LowerNormLinear(MLIRContext *context, NormStatistics statistics)
-      : OpConversionPattern(context), statistics(statistics) {}
+/// A norm_* lowering, built as `statistics` says (buildNormedNest).
+template <typename OpTy> struct NormedPattern : OpConversionPattern<OpTy> {
+  NormedPattern(MLIRContext *context, NormStatistics statistics)
+      : OpConversionPattern<OpTy>(context), statistics(statistics) {}
+
+protected:
+  NormStatistics statistics;
+};
+
+/// y[t, o] (+)= RMSNorm(x)[t] . w[o].
+struct LowerNormLinear : NormedPattern<NormLinearOp> {
+  using NormedPattern::NormedPattern;
 
   LogicalResult matchAndRewrite(NormLinearOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
@@ -125,15 +133,11 @@ struct LowerNormLinear : OpConversionPattern<NormLinearOp> {
     rewriter.eraseOp(op);
     return success();
   }
-
-private:
-  NormStatistics statistics;
 };
 
-/// ember.swiglu on RMSNorm(x), the norm recomputed per element read.
-struct LowerNormSwiGlu : OpConversionPattern<NormSwiGluOp> {
-  LowerNormSwiGlu(MLIRContext *context, NormStatistics statistics)
-      : OpConversionPattern(context), statistics(statistics) {}
+/// ember.swiglu on RMSNorm(x).
+struct LowerNormSwiGlu : NormedPattern<NormSwiGluOp> {
+  using NormedPattern::NormedPattern;
 
   LogicalResult matchAndRewrite(NormSwiGluOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
@@ -151,9 +155,6 @@ struct LowerNormSwiGlu : OpConversionPattern<NormSwiGluOp> {
     rewriter.eraseOp(op);
     return success();
   }
-
-private:
-  NormStatistics statistics;
 };
 
 /// out[t, d]: one thread per output element, as ngram_combine. Each thread
