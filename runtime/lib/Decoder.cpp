@@ -254,11 +254,12 @@ DecoderOutput Decoder::draft(int64_t slot, const std::vector<int32_t> &tokens, i
 
 void EmbeddingQueue::push(std::vector<int32_t> tokens, int64_t start) {
   std::shared_future<std::vector<float>> previous = pending_.empty() ? decltype(previous)() : pending_.back();
-  pending_.push_back(std::async(std::launch::async, [this, previous, tokens = std::move(tokens), start] {
-                       if (previous.valid())
-                         previous.wait(); // its error, if any, reaches the caller through pop()
-                       return decoder_.embed(slot_, tokens, start);
-                     }).share());
+  auto embed = [&decoder = decoder_, slot = slot_, previous, tokens = std::move(tokens), start] {
+    if (previous.valid())
+      previous.wait(); // its error, if any, reaches the caller through pop()
+    return decoder.embed(slot, tokens, start);
+  };
+  pending_.push_back(std::async(std::launch::async, std::move(embed)).share());
 }
 
 std::vector<float> EmbeddingQueue::pop() {
