@@ -49,31 +49,13 @@ def greedy_generate_cached(weights, cfg, prompt, max_new_tokens, timings=None,
     return ids, torch.stack(rows) if rows else torch.zeros(0, cfg["vocab_size"])
 
 
-class BatchedAttentionCache:
-    """ref.AttentionCache for B sequences of the same length: k_nope
-    [B, S, H, nope], k_rope [B, S, rope], v [B, S, H, dv]."""
-
-    def __init__(self):
-        self.k_nope = self.k_rope = self.v = None
-
-    def __len__(self):
-        return 0 if self.k_nope is None else self.k_nope.shape[1]
-
-    def append(self, k_nope, k_rope, v):
-        if self.k_nope is None:
-            self.k_nope, self.k_rope, self.v = k_nope, k_rope, v
-        else:
-            self.k_nope = torch.cat([self.k_nope, k_nope], dim=1)
-            self.k_rope = torch.cat([self.k_rope, k_rope], dim=1)
-            self.v = torch.cat([self.v, v], dim=1)
-        return self.k_nope, self.k_rope, self.v
-
-
 class BatchedKVCache:
-    """Per layer, the BatchedAttentionCaches of its two attention sublayers."""
+    """Per layer, the caches of its two attention sublayers for B sequences
+    of the same length: k_nope [B, S, H, nope], k_rope [B, S, rope],
+    v [B, S, H, dv]."""
 
     def __init__(self, cfg):
-        self.layers = [[BatchedAttentionCache(), BatchedAttentionCache()]
+        self.layers = [[ref.AttentionCache(seq_dim=1), ref.AttentionCache(seq_dim=1)]
                        for _ in range(cfg["num_layers"])]
 
     def __len__(self):

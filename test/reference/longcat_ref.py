@@ -234,21 +234,23 @@ def swiglu(x, W, prefix):
 
 class AttentionCache:
     """One attention sublayer's cache in the NON-absorbed form: per token the
-    per-head k_nope and v (from kv_b) and the shared, already rotated k_rope."""
+    per-head k_nope and v (from kv_b) and the shared, already rotated k_rope.
+    Tokens run along `seq_dim` (1 for a batch of sequences of one length)."""
 
-    def __init__(self):
+    def __init__(self, seq_dim=0):
+        self.seq_dim = seq_dim
         self.k_nope = self.k_rope = self.v = None
 
     def __len__(self):
-        return 0 if self.k_nope is None else self.k_nope.shape[0]
+        return 0 if self.k_nope is None else self.k_nope.shape[self.seq_dim]
 
     def append(self, k_nope, k_rope, v):
         if self.k_nope is None:
             self.k_nope, self.k_rope, self.v = k_nope, k_rope, v
         else:
-            self.k_nope = torch.cat([self.k_nope, k_nope])
-            self.k_rope = torch.cat([self.k_rope, k_rope])
-            self.v = torch.cat([self.v, v])
+            self.k_nope = torch.cat([self.k_nope, k_nope], dim=self.seq_dim)
+            self.k_rope = torch.cat([self.k_rope, k_rope], dim=self.seq_dim)
+            self.v = torch.cat([self.v, v], dim=self.seq_dim)
         return self.k_nope, self.k_rope, self.v
 
 
