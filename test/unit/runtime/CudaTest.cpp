@@ -99,13 +99,7 @@ TEST(RealGpu, AllocateZeroesAndCopiesBothWays) {
   }
   EXPECT_STREQ(backend->compileTarget(), "nvptx");
   EXPECT_EQ(backend->compileFlags().size(), 2u);
-  std::vector<float> host(1000, 7.0f), back(1000, 1.0f);
-  DeviceBuffer buffer(*backend, host.size() * sizeof(float), "the test buffer");
-  backend->copyToHost(back.data(), buffer.data(), back.size() * sizeof(float));
-  EXPECT_EQ(back, std::vector<float>(1000, 0.0f));
-  backend->copyToDevice(buffer.data(), host.data(), host.size() * sizeof(float));
-  backend->copyToHost(back.data(), buffer.data(), back.size() * sizeof(float));
-  EXPECT_EQ(back, host);
+  test::expectZeroedRoundTrip(*backend, 1000);
   EXPECT_ERROR_CONTAINS(backend->allocate(size_t(1) << 60, "an impossible buffer"),
                         "bytes of device memory for an impossible buffer", "CUDA_ERROR_OUT_OF_MEMORY");
 }

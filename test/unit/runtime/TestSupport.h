@@ -1,5 +1,6 @@
 #pragma once
 
+#include "ember/runtime/Backend.h"
 #include "ember/runtime/DType.h"
 #include "ember/runtime/Error.h"
 #include "ember/runtime/SafetensorsWriter.h"
@@ -77,5 +78,17 @@ inline TensorData iotaTensor(const std::string &name, DType dtype, Shape shape, 
             << "message: " << error.what() << "\nmissing: " << fragment;                                            \
     }                                                                                                               \
   } while (0)
+
+// A new buffer of `count` floats reads back as zeros, and what is copied to
+// it reads back unchanged.
+inline void expectZeroedRoundTrip(Backend &backend, size_t count) {
+  std::vector<float> host(count, 7.0f), back(count, 1.0f);
+  DeviceBuffer buffer(backend, count * sizeof(float), "the test buffer");
+  backend.copyToHost(back.data(), buffer.data(), count * sizeof(float));
+  EXPECT_EQ(back, std::vector<float>(count, 0.0f));
+  backend.copyToDevice(buffer.data(), host.data(), count * sizeof(float));
+  backend.copyToHost(back.data(), buffer.data(), count * sizeof(float));
+  EXPECT_EQ(back, host);
+}
 
 } // namespace ember::rt::test
