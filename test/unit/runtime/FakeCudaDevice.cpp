@@ -1,39 +1,57 @@
-// A stand-in libcuda.so.1 with one device ("Fake CUDA device", sm_90, a
-// 256 GB/s memory peak) whose memory is host memory, so the CUDA backend's
-// allocations, copies and streams run without a GPU. Kernels do not run:
-// cuLaunchKernel only records the launch. Every call that takes or creates
-// a stream is recorded with the calling thread (fake_cuda_calls).
+// A stand-in libcuda.so.1 with one device ("Fake CUDA device", sm_90 with an
+// H200's launch limits, a 256 GB/s memory peak) whose memory is host memory,
+// so the CUDA backend's allocations, copies and streams run without a GPU.
+// Kernels run on the host (FakeCudaKernels.cpp). Every call that takes or
+// creates a stream is recorded with the calling thread (fake_cuda_calls).
 // Allocations over 1 TiB fail with CUDA_ERROR_OUT_OF_MEMORY.
 
 #include "FakeCudaDevice.h"
+#include "FakeCudaDriver.h"
 
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <vector>
 
 namespace {
 
-constexpr int kSuccess = 0, kInvalidValue = 1, kOutOfMemory = 2;
 constexpr size_t kMemoryBytes = size_t(1) << 40;
 
 std::mutex callsMutex;
 std::vector<FakeCudaCall> calls;
 
-int record(const char *function, void *stream) {
-  std::lock_guard<std::mutex> lock(callsMutex);
-  calls.push_back({function, stream, std::this_thread::get_id()});
-  return kSuccess;
+// A context, stream or memory pool: a distinct address that is never read.
+void *newHandle() {
+  static std::mutex mutex;
+  static std::vector<std::unique_ptr<char>> handles; // freed at exit
+  std::lock_guard<std::mutex> lock(mutex);
+  handles.push_back(std::make_unique<char>());
+  return handles.back().get();
 }
 
-// Distinct non-null handles for contexts, modules, functions, streams and events.
-template <typename Handle> Handle newHandle() { return reinterpret_cast<Handle>(new char); }
+// Kernels run when launched, so an event records the host time of its
+// cuEventRecord: elapsed times are host times, not device times.
+struct FakeEvent {
+  bool timing;
+  std::chrono::steady_clock::time_point recorded{};
+  bool isRecorded = false;
+};
 
 using Pointer = unsigned long long;
 void *host(Pointer pointer) { return reinterpret_cast<void *>(uintptr_t(pointer)); }
 
 } // namespace
+
+using namespace fake_cuda;
+
+int fake_cuda::recordCall(const char *function, void *stream) {
+  std::lock_guard<std::mutex> lock(callsMutex);
+  calls.push_back({function, stream, std::this_thread::get_id()});
+  return kSuccess;
+}
 
 extern "C" {
 
@@ -51,21 +69,15 @@ __attribute__((visibility("default"))) void fake_cuda_clear_calls() {
 
 int cuInit(unsigned) { return kSuccess; }
 int cuDriverGetVersion(int *version) {
-  *version = 12080;
+  *version = 13000;
   return kSuccess;
 }
 int cuGetErrorName(int error, const char **name) {
-  *name = error == kSuccess        ? "CUDA_SUCCESS"
-          : error == kOutOfMemory  ? "CUDA_ERROR_OUT_OF_MEMORY"
-          : error == kInvalidValue ? "CUDA_ERROR_INVALID_VALUE"
-                                   : nullptr;
+  *name = errorName(error);
   return *name ? kSuccess : kInvalidValue;
 }
 int cuGetErrorString(int error, const char **text) {
-  *text = error == kSuccess        ? "no error"
-          : error == kOutOfMemory  ? "out of memory"
-          : error == kInvalidValue ? "invalid argument"
-                                   : nullptr;
+  *text = errorString(error);
   return *text ? kSuccess : kInvalidValue;
 }
 
@@ -82,17 +94,19 @@ int cuDeviceGetName(char *name, int length, int) {
   return kSuccess;
 }
 int cuDeviceGetAttribute(int *value, int attribute, int) {
-  // Compute capability 9.0; a 1 GHz, 1024-bit memory: 256 GB/s peak.
-  *value = attribute == 75 ? 9 : attribute == 36 ? 1000000 : attribute == 37 ? 1024 : 0;
-  return kSuccess;
+  if (std::optional<int> known = deviceAttribute(attribute)) {
+    *value = *known;
+    return kSuccess;
+  }
+  return kInvalidValue;
 }
 int cuDeviceGetDefaultMemPool(void **pool, int) {
-  *pool = newHandle<void *>();
+  *pool = newHandle();
   return kSuccess;
 }
 int cuMemPoolSetAttribute(void *, int, void *) { return kSuccess; }
 int cuDevicePrimaryCtxRetain(void **context, int) {
-  *context = newHandle<void *>();
+  *context = newHandle();
   return kSuccess;
 }
 int cuCtxSetCurrent(void *) { return kSuccess; }
@@ -102,7 +116,7 @@ int cuMemAllocManaged(Pointer *pointer, size_t bytes, unsigned) {
   return kSuccess;
 }
 int cuMemAllocAsync(Pointer *pointer, size_t bytes, void *stream) {
-  record("cuMemAllocAsync", stream);
+  recordCall("cuMemAllocAsync", stream);
   if (bytes > kMemoryBytes)
     return kOutOfMemory;
   *pointer = Pointer(uintptr_t(std::malloc(bytes)));
@@ -111,64 +125,71 @@ int cuMemAllocAsync(Pointer *pointer, size_t bytes, void *stream) {
 }
 int cuMemFreeAsync(Pointer pointer, void *stream) {
   std::free(host(pointer));
-  return record("cuMemFreeAsync", stream);
+  return recordCall("cuMemFreeAsync", stream);
 }
 int cuMemsetD8Async(Pointer pointer, unsigned char value, size_t count, void *stream) {
   std::memset(host(pointer), value, count);
-  return record("cuMemsetD8Async", stream);
+  return recordCall("cuMemsetD8Async", stream);
 }
 int cuMemsetD16Async(Pointer pointer, unsigned short value, size_t count, void *stream) {
   for (size_t i = 0; i < count; ++i)
     static_cast<unsigned short *>(host(pointer))[i] = value;
-  return record("cuMemsetD16Async", stream);
+  return recordCall("cuMemsetD16Async", stream);
 }
 int cuMemsetD32Async(Pointer pointer, unsigned value, size_t count, void *stream) {
   for (size_t i = 0; i < count; ++i)
     static_cast<unsigned *>(host(pointer))[i] = value;
-  return record("cuMemsetD32Async", stream);
+  return recordCall("cuMemsetD32Async", stream);
 }
 int cuMemcpyHtoDAsync_v2(Pointer device, const void *source, size_t bytes, void *stream) {
   std::memcpy(host(device), source, bytes);
-  return record("cuMemcpyHtoDAsync_v2", stream);
+  return recordCall("cuMemcpyHtoDAsync_v2", stream);
 }
 int cuMemcpyDtoHAsync_v2(void *destination, Pointer device, size_t bytes, void *stream) {
   std::memcpy(destination, host(device), bytes);
-  return record("cuMemcpyDtoHAsync_v2", stream);
+  return recordCall("cuMemcpyDtoHAsync_v2", stream);
 }
 int cuMemcpyAsync(Pointer destination, Pointer source, size_t bytes, void *stream) {
   std::memcpy(host(destination), host(source), bytes);
-  return record("cuMemcpyAsync", stream);
-}
-
-int cuModuleLoadData(void **module, const void *) {
-  *module = newHandle<void *>();
-  return kSuccess;
-}
-int cuModuleLoadDataEx(void **module, const void *image, unsigned, int *, void **) {
-  return cuModuleLoadData(module, image);
-}
-int cuModuleUnload(void *) { return kSuccess; }
-int cuModuleGetFunction(void **function, void *, const char *) {
-  *function = newHandle<void *>();
-  return kSuccess;
-}
-int cuLaunchKernel(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void *stream, void **,
-                   void **) {
-  return record("cuLaunchKernel", stream);
+  return recordCall("cuMemcpyAsync", stream);
 }
 
 int cuStreamCreate(void **stream, unsigned) {
-  *stream = newHandle<void *>();
-  return record("cuStreamCreate", *stream);
+  *stream = newHandle();
+  return recordCall("cuStreamCreate", *stream);
 }
-int cuStreamSynchronize(void *stream) { return record("cuStreamSynchronize", stream); }
-int cuStreamWaitEvent(void *stream, void *, unsigned) { return record("cuStreamWaitEvent", stream); }
-int cuEventCreate(void **event, unsigned) {
-  *event = newHandle<void *>();
+// Kernels and copies finish before their call returns.
+int cuStreamSynchronize(void *stream) { return recordCall("cuStreamSynchronize", stream); }
+int cuStreamWaitEvent(void *stream, void *, unsigned) { return recordCall("cuStreamWaitEvent", stream); }
+
+int cuEventCreate(void **event, unsigned flags) {
+  *event = new FakeEvent{(flags & kEventDisableTiming) == 0};
   return kSuccess;
 }
-int cuEventDestroy_v2(void *) { return kSuccess; }
-int cuEventRecord(void *, void *stream) { return record("cuEventRecord", stream); }
+int cuEventDestroy_v2(void *event) {
+  delete static_cast<FakeEvent *>(event);
+  return kSuccess;
+}
+int cuEventRecord(void *event, void *stream) {
+  auto *fake = static_cast<FakeEvent *>(event);
+  fake->recorded = std::chrono::steady_clock::now();
+  fake->isRecorded = true;
+  return recordCall("cuEventRecord", stream);
+}
 int cuEventSynchronize(void *) { return kSuccess; }
+int cuEventQuery(void *) { return kSuccess; }
+// Like the driver: both events recorded, both with timing.
+int cuEventElapsedTime(float *milliseconds, void *start, void *end) {
+  auto *from = static_cast<FakeEvent *>(start), *to = static_cast<FakeEvent *>(end);
+  if (!from || !to)
+    return kInvalidHandle;
+  if (!from->timing || !to->timing || !from->isRecorded || !to->isRecorded)
+    return kInvalidHandle;
+  *milliseconds = std::chrono::duration<float, std::milli>(to->recorded - from->recorded).count();
+  return kSuccess;
+}
+int cuEventElapsedTime_v2(float *milliseconds, void *start, void *end) {
+  return cuEventElapsedTime(milliseconds, start, end);
+}
 
 } // extern "C"

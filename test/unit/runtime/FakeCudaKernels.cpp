@@ -1,0 +1,216 @@
+// The fake CUDA device's modules and launches: it checks every launch
+// against the limits the driver enforces (returning what the driver returns)
+// and runs the kernel on the host.
+//
+// An nvptx artifact compiled by ember-compile holds, next to each kernel's
+// PTX or cubin, a host copy of it (lowering/nvptx/HostKernels.cpp):
+//   void __ember_host_<kernel>(void **params, const int64_t ids[12]);
+//   const int64_t __ember_host_<kernel>_param_bytes;
+// which runs one thread, ids being blockIdx, threadIdx, gridDim, blockDim
+// (x, y, z each). cuModuleLoadData finds the shared object holding the
+// image (dladdr), cuModuleGetFunction its host copy, and cuLaunchKernel
+// runs the grid's threads one after another on the calling thread. That is
+// exact for kernels without barriers, shuffles or workgroup memory (ember's
+// kernels have none yet; the host copy refuses them), and it cannot see
+// timing, races or coalescing.
+
+#include "FakeCudaDriver.h"
+
+#include <dlfcn.h>
+
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace {
+
+using namespace fake_cuda;
+
+using HostKernel = void (*)(void **params, const int64_t *ids);
+
+// An H200's limits (compute capability 9.0).
+constexpr int kMaxThreadsPerBlock = 1024, kMaxBlockX = 1024, kMaxBlockY = 1024, kMaxBlockZ = 64;
+constexpr int64_t kMaxGridX = 2147483647, kMaxGridYZ = 65535;
+constexpr int kDefaultSharedBytes = 48 * 1024, kOptInSharedBytes = 227 * 1024;
+// Kernel parameters: 32764 bytes on Volta and newer since CUDA 12.1.
+constexpr int64_t kMaxParamBytes = 32764;
+
+struct FakeFunction {
+  std::string name;
+  HostKernel run = nullptr;
+  int64_t paramBytes = 0;
+  int maxDynamicSharedBytes = kDefaultSharedBytes;
+};
+
+struct FakeModule {
+  void *library = nullptr; // the shared object holding the image; null if none
+  std::mutex mutex;
+  std::map<std::string, std::unique_ptr<FakeFunction>> functions;
+  ~FakeModule() {
+    if (library)
+      dlclose(library);
+  }
+};
+
+// What the driver accepts: a cubin (ELF), a fatbin or NUL-terminated PTX.
+bool isKernelImage(const void *image) {
+  const auto *bytes = static_cast<const unsigned char *>(image);
+  static const unsigned char elf[] = {0x7f, 'E', 'L', 'F'}, fatbin[] = {0x50, 0xed, 0x55, 0xba};
+  return std::memcmp(bytes, elf, 4) == 0 || std::memcmp(bytes, fatbin, 4) == 0 ||
+         std::strstr(static_cast<const char *>(image), ".version") != nullptr;
+}
+
+} // namespace
+
+namespace fake_cuda {
+
+const char *errorName(int error) {
+  switch (error) {
+  case kSuccess: return "CUDA_SUCCESS";
+  case kInvalidValue: return "CUDA_ERROR_INVALID_VALUE";
+  case kOutOfMemory: return "CUDA_ERROR_OUT_OF_MEMORY";
+  case kInvalidImage: return "CUDA_ERROR_INVALID_IMAGE";
+  case kInvalidHandle: return "CUDA_ERROR_INVALID_HANDLE";
+  case kNotFound: return "CUDA_ERROR_NOT_FOUND";
+  case kNotSupported: return "CUDA_ERROR_NOT_SUPPORTED";
+  }
+  return nullptr;
+}
+
+const char *errorString(int error) {
+  switch (error) {
+  case kSuccess: return "no error";
+  case kInvalidValue: return "invalid argument";
+  case kOutOfMemory: return "out of memory";
+  case kInvalidImage: return "device kernel image is invalid";
+  case kInvalidHandle: return "invalid resource handle";
+  case kNotFound: return "named symbol not found";
+  case kNotSupported: return "operation not supported";
+  }
+  return nullptr;
+}
+
+std::optional<int> deviceAttribute(int attribute) {
+  switch (attribute) {
+  case 1: return kMaxThreadsPerBlock;
+  case 2: return kMaxBlockX;
+  case 3: return kMaxBlockY;
+  case 4: return kMaxBlockZ;
+  case 5: return int(kMaxGridX);
+  case 6:
+  case 7: return int(kMaxGridYZ);
+  case 8: return kDefaultSharedBytes;
+  case 10: return 32;          // warp size
+  case 16: return 132;         // multiprocessors
+  case 36: return 1000000;     // memory clock, kHz: with 1024 bits, a 256 GB/s peak
+  case 37: return 1024;        // memory bus width, bits
+  case 75: return 9;           // compute capability 9.0
+  case 76: return 0;
+  case 97: return kOptInSharedBytes;
+  }
+  return std::nullopt;
+}
+
+} // namespace fake_cuda
+
+extern "C" {
+
+int cuModuleLoadData(void **module, const void *image) {
+  if (!module || !image)
+    return kInvalidValue;
+  if (!isKernelImage(image))
+    return kInvalidImage;
+  auto loaded = std::make_unique<FakeModule>();
+  Dl_info info;
+  if (dladdr(image, &info) && info.dli_fname)
+    loaded->library = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+  *module = loaded.release();
+  return kSuccess;
+}
+int cuModuleLoadDataEx(void **module, const void *image, unsigned, int *, void **) {
+  return cuModuleLoadData(module, image);
+}
+int cuModuleUnload(void *module) {
+  if (!module)
+    return kInvalidHandle;
+  delete static_cast<FakeModule *>(module);
+  return kSuccess;
+}
+
+// A kernel the image holds is one with a host copy beside it.
+int cuModuleGetFunction(void **function, void *module, const char *name) {
+  auto *fake = static_cast<FakeModule *>(module);
+  if (!function || !fake || !name)
+    return kInvalidValue;
+  std::lock_guard<std::mutex> lock(fake->mutex);
+  std::unique_ptr<FakeFunction> &entry = fake->functions[name];
+  if (!entry) {
+    std::string symbol = std::string("__ember_host_") + name;
+    void *run = fake->library ? dlsym(fake->library, symbol.c_str()) : nullptr;
+    auto *paramBytes =
+        fake->library ? static_cast<const int64_t *>(dlsym(fake->library, (symbol + "_param_bytes").c_str())) : nullptr;
+    if (!run || !paramBytes) {
+      fake->functions.erase(name);
+      return kNotFound;
+    }
+    entry = std::make_unique<FakeFunction>(FakeFunction{name, reinterpret_cast<HostKernel>(run), *paramBytes});
+  }
+  *function = entry.get();
+  return kSuccess;
+}
+
+int cuFuncGetAttribute(int *value, int attribute, void *function) {
+  auto *fake = static_cast<FakeFunction *>(function);
+  if (!fake || !value)
+    return kInvalidHandle;
+  switch (attribute) {
+  case 0: *value = kMaxThreadsPerBlock; return kSuccess; // registers never limit it here
+  case 1:                                                 // static shared memory
+  case 3:                                                 // local memory
+  case 4: *value = 0; return kSuccess;                    // registers
+  case 8: *value = fake->maxDynamicSharedBytes; return kSuccess;
+  }
+  return kInvalidValue;
+}
+
+int cuFuncSetAttribute(void *function, int attribute, int value) {
+  auto *fake = static_cast<FakeFunction *>(function);
+  if (!fake)
+    return kInvalidHandle;
+  if (attribute != 8 || value < 0 || value > kOptInSharedBytes)
+    return kInvalidValue;
+  fake->maxDynamicSharedBytes = value;
+  return kSuccess;
+}
+
+int cuLaunchKernel(void *function, unsigned gridX, unsigned gridY, unsigned gridZ, unsigned blockX, unsigned blockY,
+                      unsigned blockZ, unsigned sharedBytes, void *stream, void **params, void **extra) {
+  auto *fake = static_cast<FakeFunction *>(function);
+  if (!fake)
+    return kInvalidHandle;
+  if (extra)
+    return kNotSupported; // ember passes kernelParams only
+  int64_t threads = int64_t(blockX) * blockY * blockZ;
+  bool blockOk = blockX >= 1 && blockY >= 1 && blockZ >= 1 && blockX <= kMaxBlockX && blockY <= kMaxBlockY &&
+                 blockZ <= kMaxBlockZ && threads <= kMaxThreadsPerBlock;
+  bool gridOk = gridX >= 1 && gridY >= 1 && gridZ >= 1 && gridX <= kMaxGridX && gridY <= kMaxGridYZ &&
+                gridZ <= kMaxGridYZ;
+  if (!blockOk || !gridOk || sharedBytes > unsigned(fake->maxDynamicSharedBytes) ||
+      fake->paramBytes > kMaxParamBytes || (fake->paramBytes > 0 && !params))
+    return kInvalidValue;
+  recordCall("cuLaunchKernel", stream);
+  int64_t ids[12] = {0, 0, 0, 0, 0, 0, gridX, gridY, gridZ, blockX, blockY, blockZ};
+  for (ids[2] = 0; ids[2] < gridZ; ++ids[2])
+    for (ids[1] = 0; ids[1] < gridY; ++ids[1])
+      for (ids[0] = 0; ids[0] < gridX; ++ids[0])
+        for (ids[5] = 0; ids[5] < blockZ; ++ids[5])
+          for (ids[4] = 0; ids[4] < blockY; ++ids[4])
+            for (ids[3] = 0; ids[3] < blockX; ++ids[3])
+              fake->run(params, ids);
+  return kSuccess;
+}
+
+} // extern "C"
