@@ -8,10 +8,13 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Ember/EmberDialect.h"
+#include "lowering/KernelOrigin.h"
 #include "lowering/LoopBuilders.h"
 #include "lowering/Passes.h"
+#include "passes/TrafficModel.h"
 
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 
 namespace mlir::ember {
 #define GEN_PASS_DEF_EMBERLOWERTOLOOPS
@@ -23,9 +26,26 @@ using namespace mlir::ember;
 
 namespace {
 
+/// Names every kernel op's location after it (KernelOrigin.h), so its loops
+/// and later its GPU kernel say which op they are.
+void nameKernelOrigins(Operation *root) {
+  root->walk([](func::FuncOp func) {
+    if (func.isExternal())
+      return;
+    int64_t index = 0;
+    for (Operation &op : func.getBody().getOps()) {
+      if (!isKernelOp(op))
+        continue;
+      op.setLoc(kernelOriginLoc(op.getLoc(), {kernelOpName(&op), index}));
+      index += kernelCount(&op);
+    }
+  });
+}
+
 struct EmberLowerToLoopsPass : mlir::ember::impl::EmberLowerToLoopsBase<EmberLowerToLoopsPass> {
   using Base::Base;
   void runOnOperation() override {
+    nameKernelOrigins(getOperation());
     ConversionTarget target(getContext());
     target.addIllegalDialect<EmberDialect>();
     target.addIllegalOp<memref::CopyOp>(); // a loop like the ops around it

@@ -2,6 +2,7 @@
 #ifndef EMBER_LOWERING_PASSES_H
 #define EMBER_LOWERING_PASSES_H
 
+#include "lowering/nvptx/CudaToolkit.h"
 #include "passes/Passes.h"
 
 #include "mlir/Pass/Pass.h"
@@ -40,11 +41,6 @@ enum class Phase { Ember, Fused, Loops, Gpu, Nvvm, Ptx, Llvm };
 std::optional<Phase> parsePhase(llvm::StringRef name);
 llvm::StringRef phaseName(Phase phase);
 
-/// $CUDA_HOME/nvvm/libdevice/libdevice.10.bc, else /usr/local/cuda's, else "".
-std::string findLibdevice();
-/// Where a CUDA toolkit may be: $CUDA_HOME if set, then /usr/local/cuda.
-llvm::SmallVector<std::string> cudaToolkitRoots();
-
 struct NvptxOptions {
   std::string chip = "sm_90";
   /// CUDA 13's ptxas accepts PTX ISA 7.8..9.0; sm_90 needs at least 8.0.
@@ -69,6 +65,8 @@ enum class Target { Cpu, Nvptx };
 LoopOptions loopOptionsFor(Target target, LoopOptions loops);
 /// The phases a target's IR passes through, in order; the first is the input.
 llvm::ArrayRef<Phase> targetPhases(Target target);
+/// "ember|fused|loops|llvm": the phase names of a target, for help texts.
+std::string phaseNames(Target target);
 /// Adds the passes that produce `phase` from the phase before it.
 void addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOptions &nvptx = {},
                     const FusionOptions &fusion = {}, const LoopOptions &loops = {});

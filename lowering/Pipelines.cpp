@@ -6,73 +6,73 @@
 //
 //===----------------------------------------------------------------------===//
 #include "lowering/Passes.h"
+#include "lowering/cpu/Passes.h"
+#include "lowering/nvptx/Passes.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
-#include "llvm/ADT/StringSwitch.h"
-#include "llvm/Support/FileSystem.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/Path.h"
-#include "llvm/Support/Process.h"
 
 using namespace mlir;
 using namespace mlir::ember;
 
+namespace {
+/// The phase table: every named stage, in pipeline order, with the targets
+/// whose IR passes through it.
+struct PhaseInfo {
+  Phase phase;
+  llvm::StringLiteral name;
+  bool cpu, nvptx;
+};
+constexpr PhaseInfo kPhases[] = {
+    {Phase::Ember, "ember", true, true}, {Phase::Fused, "fused", true, true},
+    {Phase::Loops, "loops", true, true}, {Phase::Gpu, "gpu", false, true},
+    {Phase::Nvvm, "nvvm", false, true},  {Phase::Ptx, "ptx", false, true},
+    {Phase::Llvm, "llvm", true, false},
+};
+} // namespace
+
 std::optional<Phase> mlir::ember::parsePhase(llvm::StringRef name) {
-  return llvm::StringSwitch<std::optional<Phase>>(name)
-      .Case("ember", Phase::Ember)
-      .Case("fused", Phase::Fused)
-      .Case("loops", Phase::Loops)
-      .Case("gpu", Phase::Gpu)
-      .Case("nvvm", Phase::Nvvm)
-      .Case("ptx", Phase::Ptx)
-      .Case("llvm", Phase::Llvm)
-      .Default(std::nullopt);
+  for (const PhaseInfo &info : kPhases)
+    if (info.name == name)
+      return info.phase;
+  return std::nullopt;
 }
 
 llvm::StringRef mlir::ember::phaseName(Phase phase) {
-  switch (phase) {
-  case Phase::Ember: return "ember";
-  case Phase::Fused: return "fused";
-  case Phase::Loops: return "loops";
-  case Phase::Gpu: return "gpu";
-  case Phase::Nvvm: return "nvvm";
-  case Phase::Ptx: return "ptx";
-  case Phase::Llvm: return "llvm";
-  }
+  for (const PhaseInfo &info : kPhases)
+    if (info.phase == phase)
+      return info.name;
   llvm_unreachable("unknown phase");
 }
 
-llvm::SmallVector<std::string> mlir::ember::cudaToolkitRoots() {
-  llvm::SmallVector<std::string> roots;
-  if (std::optional<std::string> home = llvm::sys::Process::GetEnv("CUDA_HOME"))
-    roots.push_back(*home);
-  roots.push_back("/usr/local/cuda");
-  return roots;
+llvm::ArrayRef<Phase> mlir::ember::targetPhases(Target target) {
+  static const llvm::SmallVector<Phase> cpu = [] {
+    llvm::SmallVector<Phase> phases;
+    for (const PhaseInfo &info : kPhases)
+      if (info.cpu)
+        phases.push_back(info.phase);
+    return phases;
+  }();
+  static const llvm::SmallVector<Phase> nvptx = [] {
+    llvm::SmallVector<Phase> phases;
+    for (const PhaseInfo &info : kPhases)
+      if (info.nvptx)
+        phases.push_back(info.phase);
+    return phases;
+  }();
+  return target == Target::Cpu ? cpu : nvptx;
 }
 
-std::string mlir::ember::findLibdevice() {
-  for (const std::string &root : cudaToolkitRoots()) {
-    llvm::SmallString<128> path(root);
-    llvm::sys::path::append(path, "nvvm", "libdevice", "libdevice.10.bc");
-    if (llvm::sys::fs::exists(path))
-      return path.str().str();
-  }
-  return "";
+std::string mlir::ember::phaseNames(Target target) {
+  return llvm::join(llvm::map_range(targetPhases(target), phaseName), "|");
 }
 
 static void addTextualPipeline(OpPassManager &pm, llvm::StringRef pipeline) {
   if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
     llvm::report_fatal_error(llvm::Twine("ember: malformed built-in pipeline: ") + pipeline);
-}
-
-llvm::ArrayRef<Phase> mlir::ember::targetPhases(Target target) {
-  static const Phase cpu[] = {Phase::Ember, Phase::Fused, Phase::Loops, Phase::Llvm};
-  static const Phase nvptx[] = {Phase::Ember, Phase::Fused, Phase::Loops, Phase::Gpu, Phase::Nvvm, Phase::Ptx};
-  if (target == Target::Cpu)
-    return cpu;
-  return nvptx;
 }
 
 void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOptions &nvptx,
@@ -102,21 +102,23 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
                            "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts");
     return;
   case Phase::Gpu:
-    // 3 (GPU). Loops -> gpu.launch -> outlined gpu.module kernels; host
-    //    temporaries move to device memory, and nothing left on the host may
-    //    dereference a memref.
+    // 3 (GPU). The GPU mapping stage: each op's loops -> a gpu.launch with
+    //    its strategy, block and grid (ember-map-to-gpu) -> outlined kernels;
+    //    host temporaries move to device memory, nothing left on the host
+    //    may dereference a memref, and every launch is within CUDA's limits.
     addTextualPipeline(
-        pm, llvm::formatv("ember-tile-for-gpu{{block-size={0}},"
-                          "func.func(gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
-                          "gpu-kernel-outlining,ember-host-alloc-to-gpu,"
-                          "ember-check-host-memory-access,canonicalize,cse",
-                          nvptx.blockSize)
+        pm, llvm::formatv("ember-map-to-gpu{{block-size={0}},gpu-kernel-outlining,"
+                          "ember-host-alloc-to-gpu,ember-check-host-memory-access,"
+                          "ember-check-launch-limits{{chip={1}},canonicalize,cse",
+                          nvptx.blockSize, nvptx.chip)
                 .str());
     return;
   case Phase::Nvvm:
-    // 4 (GPU). Kernel bodies -> NVVM; the target attribute fixes chip and ISA.
+    // 4 (GPU). A host copy of every kernel (for a CUDA stand-in without a
+    //    GPU), then kernel bodies -> NVVM; the target attribute fixes chip
+    //    and ISA.
     addTextualPipeline(
-        pm, llvm::formatv("nvvm-attach-target{{chip={0} features={1} O=3{2}},"
+        pm, llvm::formatv("ember-copy-kernels-to-host,nvvm-attach-target{{chip={0} features={1} O=3{2}},"
                           "convert-scf-to-cf,convert-nvvm-to-llvm,expand-strided-metadata,"
                           "lower-affine,convert-arith-to-llvm,convert-index-to-llvm,"
                           "canonicalize,cse,"
@@ -129,10 +131,11 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
   case Phase::Ptx:
     // 5 (GPU). Host side -> LLVM dialect (gpu-async-region puts each host
     //    function's allocations and launches on one stream, the form
-    //    gpu-to-llvm lowers to mgpu* calls); kernels -> PTX text in gpu.binary.
+    //    gpu-to-llvm lowers to mgpu* calls); kernels -> PTX text in
+    //    gpu.binary; the host copies exported as cuLaunchKernel calls them.
     addTextualPipeline(pm, "func.func(gpu-async-region),gpu-to-llvm,finalize-memref-to-llvm,convert-func-to-llvm,"
-                           "gpu-module-to-binary{format=isa},convert-math-to-llvm,"
-                           "canonicalize,cse,reconcile-unrealized-casts");
+                           "convert-cf-to-llvm,gpu-module-to-binary{format=isa},convert-math-to-llvm,"
+                           "canonicalize,cse,reconcile-unrealized-casts,ember-host-kernel-entry-points");
     return;
   }
 }
@@ -164,9 +167,16 @@ void mlir::ember::buildNvptxPipeline(OpPassManager &pm, const NvptxOptions &opti
 }
 
 namespace {
+/// cl::desc keeps a StringRef: the text must outlive the option.
+llvm::StringRef compileToHelp(Target target) {
+  static const std::string cpu = "Stop after this phase: " + phaseNames(Target::Cpu),
+                           nvptx = "Stop after this phase: " + phaseNames(Target::Nvptx);
+  return target == Target::Cpu ? cpu : nvptx;
+}
+
 struct CpuPipelineOptions : PassPipelineOptions<CpuPipelineOptions> {
   Option<std::string> compileTo{*this, "compile-to",
-                                llvm::cl::desc("Stop after this phase: ember|fused|loops|llvm"),
+                                llvm::cl::desc(compileToHelp(Target::Cpu)),
                                 llvm::cl::init("llvm")};
   Option<std::string> disableFusion{*this, "disable-fusion",
                                     llvm::cl::desc("Comma-separated fusions to skip, or 'all'"),
@@ -179,10 +189,10 @@ struct NvptxPipelineOptions : PassPipelineOptions<NvptxPipelineOptions> {
   Option<std::string> features{*this, "features",
                                llvm::cl::desc("PTX features; CUDA 13 ptxas takes +ptx78..+ptx90"),
                                llvm::cl::init("+ptx80")};
-  Option<int64_t> blockSize{*this, "block-size", llvm::cl::desc("Threads per block"),
+  Option<int64_t> blockSize{*this, "block-size", llvm::cl::desc("Threads per block (the GPU mapping stage)"),
                             llvm::cl::init(128)};
   Option<std::string> compileTo{*this, "compile-to",
-                                llvm::cl::desc("Stop after this phase: ember|fused|loops|gpu|nvvm|ptx"),
+                                llvm::cl::desc(compileToHelp(Target::Nvptx)),
                                 llvm::cl::init("ptx")};
   Option<std::string> disableFusion{*this, "disable-fusion",
                                     llvm::cl::desc("Comma-separated fusions to skip, or 'all'"),
@@ -214,6 +224,8 @@ Phase phaseOrDefault(llvm::StringRef name, Phase fallback) {
 
 void mlir::ember::registerEmberLoweringPassesAndPipelines() {
   registerEmberLoweringPasses();
+  registerEmberLoweringCpuPasses();
+  registerEmberLoweringNvptxPasses();
   PassPipelineRegistration<CpuPipelineOptions>(
       "ember-cpu-pipeline", "Lower ember IR to the LLVM dialect for the host CPU",
       [](OpPassManager &pm, const CpuPipelineOptions &options) {

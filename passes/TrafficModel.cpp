@@ -39,16 +39,24 @@ struct Root {
   unsigned frame;
 };
 
-/// Kernels are the ember ops and memref.copy (lowered to a loop like them).
-bool isKernel(Operation &op) {
+} // namespace
+
+bool mlir::ember::isKernelOp(Operation &op) {
   return isa_and_nonnull<EmberDialect>(op.getDialect()) || isa<memref::CopyOp>(op);
 }
 
-/// The kernels one launch of a kernel op runs (moe_group: two when padded).
-int64_t kernelCount(Operation *op) {
+int64_t mlir::ember::kernelCount(Operation *op) {
   auto traffic = dyn_cast<TrafficOpInterface>(op);
   return traffic ? traffic.getKernelCount() : 1;
 }
+
+std::string mlir::ember::kernelOpName(Operation *op) {
+  if (isa<memref::CopyOp>(op))
+    return "copy";
+  return op->getName().stripDialect().str();
+}
+
+namespace {
 
 class StepTraffic final : public TrafficContext {
 public:
@@ -117,7 +125,7 @@ LogicalResult StepTraffic::walk(func::FuncOp func, TrafficReport *report) {
       frames.pop_back();
       continue;
     }
-    if (!isKernel(op))
+    if (!isKernelOp(op))
       continue;
     current = {};
     if (auto traffic = dyn_cast<TrafficOpInterface>(op))

@@ -21,6 +21,15 @@
 
 namespace mlir::ember {
 
+/// Kernels are the ember ops and memref.copy (lowered to a loop like them);
+/// a kernel's index in its function counts the kernels before it at the
+/// top level of the function's body.
+bool isKernelOp(Operation &op);
+/// The kernels one launch of a kernel op runs (moe_group: two when padded).
+int64_t kernelCount(Operation *op);
+/// "mla_absorb" for ember.mla_absorb, "copy" for memref.copy.
+std::string kernelOpName(Operation *op);
+
 struct TrafficOptions {
   std::string function = "ember_step";
   int64_t tokens = 1;      // T

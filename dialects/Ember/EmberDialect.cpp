@@ -49,6 +49,20 @@ LogicalResult NgramConfigAttr::verify(function_ref<InFlightDiagnostic()> emitErr
   return success();
 }
 
+LogicalResult GpuKernelAttr::verify(function_ref<InFlightDiagnostic()> emitError, StringRef op,
+                                    int64_t index, StringRef strategy, ArrayRef<int64_t> block,
+                                    ArrayRef<int64_t> gridDims, ArrayRef<int64_t> threadDims) {
+  if (index < 0)
+    return emitError() << "gpu_kernel index must be >= 0, got " << index;
+  if (strategy != "thread_per_element")
+    return emitError() << "gpu_kernel strategy must be thread_per_element, got '" << strategy << "'";
+  if (block.size() != 3 || gridDims.size() != 3 || threadDims.size() != 3)
+    return emitError() << "gpu_kernel block, grid_dims and thread_dims need 3 entries (x, y, z)";
+  if (llvm::any_of(block, [](int64_t size) { return size < 1; }))
+    return emitError() << "gpu_kernel block sizes must be >= 1";
+  return success();
+}
+
 SmallVector<int64_t> NgramConfigAttr::getRowOffsets() const {
   SmallVector<int64_t> offsets;
   int64_t next = 0;

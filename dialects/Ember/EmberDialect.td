@@ -50,4 +50,36 @@ def Ember_NgramConfigAttr : AttrDef<Ember_Dialect, "NgramConfig"> {
   }];
 }
 
+def Ember_GpuKernelAttr : AttrDef<Ember_Dialect, "GpuKernel"> {
+  let mnemonic = "gpu_kernel";
+  let summary = "how the GPU mapping stage mapped one ember op's loop nest";
+  let description = [{
+    Set by `ember-map-to-gpu` on the `gpu.module` of each kernel. `op` and
+    `index` name the ember op the nest came from (its kernel index in its
+    function, as the traffic model counts); `strategy` is the kernel
+    strategy chosen for it; `block` the threads per block (x, y, z);
+    `grid_dims` and `thread_dims` the loop dimension (0 = outermost) each
+    grid and thread axis (x, y, z) iterates, -1 for none. A dimension on a
+    thread axis is tiled: its grid axis counts blocks of that many
+    iterations.
+
+    ```mlir
+    #ember.gpu_kernel<op = "mla_absorb", index = 7,
+        strategy = "thread_per_element", block = [32, 4, 1],
+        grid_dims = [0, 2, 1], thread_dims = [2, 1, -1]>
+    ```
+  }];
+  let parameters = (ins StringRefParameter<"ember op name">:$op, "int64_t":$index,
+                        StringRefParameter<"kernel strategy">:$strategy,
+                        ArrayRefParameter<"int64_t">:$block,
+                        ArrayRefParameter<"int64_t">:$grid_dims,
+                        ArrayRefParameter<"int64_t">:$thread_dims);
+  let assemblyFormat = [{
+    `<` `op` `=` $op `,` `index` `=` $index `,` `strategy` `=` $strategy `,`
+    `block` `=` `[` $block `]` `,` `grid_dims` `=` `[` $grid_dims `]` `,`
+    `thread_dims` `=` `[` $thread_dims `]` `>`
+  }];
+  let genVerifyDecl = 1;
+}
+
 #endif // EMBER_DIALECT_TD

@@ -17,7 +17,7 @@
 // GPU-COUNT-7: gpu.launch_func
 // GPU-NOT: gpu.launch_func
 
-// PTX-COUNT-7: gpu.binary @attention_kernel{{(_[0-9])?}} {{.*}}.target sm_80
+// PTX-COUNT-7: gpu.binary @attention__{{[a-z_]+}}_{{[0-6]}} {{.*}}.target sm_80
 func.func @attention(%x: memref<?x96xf32>, %w: memref<48x96xbf16>, %y: memref<?x48xf32>, %n: memref<48xbf16>,
                      %qn: memref<?x4x16xf32>, %kvb: memref<128x32xbf16>, %ql: memref<?x4x32xf32>,
                      %qr: memref<?x4x8xf32>, %cache: memref<64x40xf32>, %pos: index,

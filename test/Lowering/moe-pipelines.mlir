@@ -23,34 +23,38 @@
 // LLVMIR: define void @_mlir_ciface_moe(ptr
 // LLVMIR: declare float @llvm.exp.f32(float)
 
-// One kernel per op, in program order.
-// GPU-COUNT-5: gpu.launch_func @moe_kernel{{(_[0-9])?}}::@moe_kernel
+// One kernel per op, in program order, named after it.
+// GPU: gpu.launch_func @moe__router_topk_0::@moe__router_topk_0
+// GPU: gpu.launch_func @moe__moe_dispatch_1::@moe__moe_dispatch_1
+// GPU: gpu.launch_func @moe__expert_gate_up_2::@moe__expert_gate_up_2
+// GPU: gpu.launch_func @moe__expert_down_3::@moe__expert_down_3
+// GPU: gpu.launch_func @moe__moe_combine_4::@moe__moe_combine_4
 // GPU-NOT: gpu.launch_func
-// GPU: gpu.module @moe_kernel
+// GPU: gpu.module @moe__router_topk_0
 // GPU: math.exp
-// GPU: gpu.module @moe_kernel_0
+// GPU: gpu.module @moe__moe_dispatch_1
 // GPU: arith.minui
-// GPU: gpu.module @moe_kernel_1
+// GPU: gpu.module @moe__expert_gate_up_2
 // GPU: math.exp
-// GPU: gpu.module @moe_kernel_2
-// GPU: gpu.module @moe_kernel_3
+// GPU: gpu.module @moe__expert_down_3
+// GPU: gpu.module @moe__moe_combine_4
 
-// NVVM: gpu.module @moe_kernel [#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80"{{(, link = \[.*libdevice.*\])?}}>]
+// NVVM: gpu.module @moe__router_topk_0 [#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80"{{(, link = \[.*libdevice.*\])?}}>]
 // NVVM: llvm.func @__nv_expf(f32) -> f32
-// NVVM: llvm.func @moe_kernel
+// NVVM: llvm.func @moe__router_topk_0
 // NVVM-SAME: nvvm.kernel
 // NVVM: llvm.call @__nv_expf
-// NVVM: gpu.module @moe_kernel_1
+// NVVM: gpu.module @moe__expert_gate_up_2
 // NVVM: llvm.call @__nv_expf
 
 // The host launches five kernels on one stream, each a gpu.binary holding
 // PTX text.
 // PTX-LABEL: llvm.func @moe(
 // PTX: %[[STREAM:.*]] = llvm.call @mgpuStreamCreate()
-// PTX-COUNT-5: gpu.launch_func <%[[STREAM]] : !llvm.ptr> @moe_kernel{{(_[0-9])?}}::@moe_kernel
+// PTX-COUNT-5: gpu.launch_func <%[[STREAM]] : !llvm.ptr> @moe__{{[a-z_]+}}_{{[0-4]}}::@moe__
 // PTX: llvm.call @mgpuStreamSynchronize(%[[STREAM]])
 // PTX-LABEL: llvm.func @_mlir_ciface_moe(
-// PTX-COUNT-5: gpu.binary @moe_kernel{{(_[0-9])?}} {{.*}}chip = "sm_90"{{.*}}.target sm_90{{.*}}.visible .entry moe_kernel(
+// PTX-COUNT-5: gpu.binary @moe__{{[a-z_]+}}_{{[0-4]}} {{.*}}chip = "sm_90"{{.*}}.target sm_90{{.*}}.visible .entry moe__
 func.func @moe(%logits: memref<?x12xf32>, %bias: memref<12xf32>, %experts: memref<?x3xi32>, %weights: memref<?x3xf32>, %order: memref<?xi32>, %x: memref<?x96xf32>, %gate: memref<8x32x96xbf16>, %up: memref<8x32x96xbf16>, %h: memref<?x32xf32>, %down: memref<8x96x32xbf16>, %y: memref<?x96xf32>, %out: memref<?x96xf32>) attributes {llvm.emit_c_interface} {
   ember.router_topk %logits, %bias into %experts, %weights {n_routed = 8 : i64, scaling = 6.0 : f32} : memref<?x12xf32>, memref<12xf32> into memref<?x3xi32>, memref<?x3xf32>
   ember.moe_dispatch %experts into %order {n_routed = 8 : i64} : memref<?x3xi32> into memref<?xi32>

@@ -16,7 +16,10 @@
 #include "ember/runtime/Config.h"
 #include "ember/runtime/DType.h"
 #include "ember/runtime/Error.h"
-#include "lowering/Codegen.h"
+#include "lowering/HostCodegen.h"
+#include "lowering/nvptx/CudaToolkit.h"
+#include "lowering/nvptx/KernelBinaries.h"
+#include "lowering/nvptx/KernelManifest.h"
 #include "lowering/Passes.h"
 #include "lowering/Registration.h"
 #include "models/DecoderGraph.h"
@@ -46,7 +49,7 @@ static cl::opt<std::string> configPath("config", cl::desc("Model config.json (re
                                        cl::value_desc("config.json"));
 static cl::opt<std::string> targetName("target", cl::desc("cpu or nvptx (CUDA kernels)"),
                                        cl::init("cpu"), cl::value_desc("cpu|nvptx"));
-static cl::opt<std::string> chip("chip", cl::desc("NVPTX target SM: sm_80 or sm_90"),
+static cl::opt<std::string> chip("chip", cl::desc("NVPTX target SM: sm_80, sm_86, sm_89 or sm_90"),
                                  cl::init("sm_90"));
 static cl::opt<std::string> ptxFeatures("ptx-features",
                                         cl::desc("PTX ISA features (CUDA 13 ptxas: +ptx78..+ptx90)"),
@@ -285,6 +288,8 @@ int main(int argc, char **argv) {
     if (std::error_code ec = llvm::sys::fs::create_directories(dumpDir))
       fail("cannot create " + dumpDir + ": " + ec.message());
 
+  if (target == ec::Target::Nvptx && !ec::lookupChip(chip))
+    fail("--chip " + chip + " is not a chip ember compiles for (" + ec::supportedChips() + ")");
   ec::NvptxOptions nvptx;
   nvptx.chip = chip;
   nvptx.features = ptxFeatures;
@@ -298,6 +303,11 @@ int main(int argc, char **argv) {
   ec::LoopOptions loops;
   loops.gatherBoundsCheck = gatherBoundsCheck;
   llvm::ArrayRef<ec::Phase> phases = ec::targetPhases(target);
+  // nvptx artifacts carry a manifest of their kernels: what op each is, its
+  // mapping and its modelled traffic (fitted on the fused phase's IR).
+  bool buildsArtifact = target == ec::Target::Nvptx && !stopAfter && !report;
+  llvm::StringMap<std::optional<ec::TrafficPolynomial>> kernelTraffic;
+  std::string kernelManifest;
   for (auto [index, phase] : llvm::enumerate(phases)) {
     PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))
@@ -312,6 +322,10 @@ int main(int argc, char **argv) {
       printReport(*module, config);
       return 0;
     }
+    if (buildsArtifact && phase == ec::Phase::Fused)
+      kernelTraffic = ec::fitKernelTraffic(*module);
+    if (buildsArtifact && phase == ec::Phase::Gpu)
+      kernelManifest = ec::buildKernelManifest(*module, kernelTraffic);
     if (stopAfter == phase) {
       std::string text = printIr(*module);
       if (phase == ec::Phase::Ptx)
@@ -335,6 +349,7 @@ int main(int argc, char **argv) {
     auto binaries = module->getOps<gpu::BinaryOp>();
     size_t kernels = std::distance(binaries.begin(), binaries.end());
     ec::KernelFormat format = embedKernels(*module);
+    ec::addExportedString(*module, "ember_kernel_manifest", kernelManifest);
     details = llvm::formatv(", {0}, {1} kernels, {2}", chip, kernels, ec::kernelFormatName(format));
   }
   std::string optimizedIr;

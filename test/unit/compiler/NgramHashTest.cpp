@@ -9,7 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/Ember/NgramMath.h"
 #include "ember/runtime/MemRef.h"
-#include "lowering/Codegen.h"
+#include "lowering/HostCodegen.h"
 #include "lowering/Passes.h"
 #include "lowering/Registration.h"
 #include "models/NgramGraph.h"

@@ -9,7 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ember/runtime/MemRef.h"
-#include "lowering/Codegen.h"
+#include "lowering/HostCodegen.h"
+#include "lowering/nvptx/KernelBinaries.h"
 #include "lowering/Passes.h"
 #include "lowering/Registration.h"
 #include "models/NgramGraph.h"

@@ -6,7 +6,7 @@
 // that ptxas did not inline.
 //
 //===----------------------------------------------------------------------===//
-#include "lowering/PtxasReport.h"
+#include "lowering/nvptx/PtxasReport.h"
 
 #include <gtest/gtest.h>
 

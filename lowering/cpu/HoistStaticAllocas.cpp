@@ -1,5 +1,5 @@
 //===- HoistStaticAllocas.cpp - loop scratch to the function entry (CPU) --===//
-#include "lowering/Passes.h"
+#include "lowering/cpu/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -7,7 +7,7 @@
 
 namespace mlir::ember {
 #define GEN_PASS_DEF_EMBERHOISTSTATICALLOCAS
-#include "lowering/Passes.h.inc"
+#include "lowering/cpu/Passes.h.inc"
 } // namespace mlir::ember
 
 using namespace mlir;

@@ -1,5 +1,5 @@
 //===- HostAllocToGpu.cpp - host temporaries in device memory -------------===//
-#include "lowering/Passes.h"
+#include "lowering/nvptx/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -7,7 +7,7 @@
 
 namespace mlir::ember {
 #define GEN_PASS_DEF_EMBERHOSTALLOCTOGPU
-#include "lowering/Passes.h.inc"
+#include "lowering/nvptx/Passes.h.inc"
 } // namespace mlir::ember
 
 using namespace mlir;

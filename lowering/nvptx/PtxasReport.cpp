@@ -9,7 +9,7 @@
 // which differs between CUDA versions (barriers and cmem come and go).
 //
 //===----------------------------------------------------------------------===//
-#include "lowering/PtxasReport.h"
+#include "lowering/nvptx/PtxasReport.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"

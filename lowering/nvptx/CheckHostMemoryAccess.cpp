@@ -1,5 +1,5 @@
 //===- CheckHostMemoryAccess.cpp - no device dereference on the host ------===//
-#include "lowering/Passes.h"
+#include "lowering/nvptx/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -9,7 +9,7 @@
 
 namespace mlir::ember {
 #define GEN_PASS_DEF_EMBERCHECKHOSTMEMORYACCESS
-#include "lowering/Passes.h.inc"
+#include "lowering/nvptx/Passes.h.inc"
 } // namespace mlir::ember
 
 using namespace mlir;

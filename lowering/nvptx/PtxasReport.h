@@ -1,6 +1,6 @@
 //===- PtxasReport.h - per-kernel resources from `ptxas -v` -----*- C++ -*-===//
-#ifndef EMBER_LOWERING_PTXASREPORT_H
-#define EMBER_LOWERING_PTXASREPORT_H
+#ifndef EMBER_LOWERING_NVPTX_PTXASREPORT_H
+#define EMBER_LOWERING_NVPTX_PTXASREPORT_H
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
@@ -48,4 +48,4 @@ std::string describeSpills(llvm::ArrayRef<KernelResources> kernels);
 
 } // namespace mlir::ember
 
-#endif // EMBER_LOWERING_PTXASREPORT_H
+#endif // EMBER_LOWERING_NVPTX_PTXASREPORT_H

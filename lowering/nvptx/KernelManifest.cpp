@@ -1,0 +1,123 @@
+//===- KernelManifest.cpp - what each kernel of an artifact is ------------===//
+#include "lowering/nvptx/KernelManifest.h"
+#include "dialects/Ember/EmberDialect.h"
+#include "passes/TrafficModel.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/JSON.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::ember;
+
+namespace {
+
+struct StepShape {
+  int64_t tokens, position;
+};
+// Five shapes determine the five coefficients; the last two check them.
+constexpr StepShape kFitShapes[] = {{1, 0}, {2, 0}, {3, 0}, {1, 1}, {2, 1}};
+constexpr StepShape kCheckShapes[] = {{5, 7}, {4, 64}};
+
+double evaluate(const TrafficPolynomial &c, StepShape shape) {
+  double t = double(shape.tokens), p = double(shape.position);
+  return c[0] + c[1] * t + c[2] * p + c[3] * t * p + c[4] * t * t;
+}
+
+/// Bytes per launch of every kernel op reachable from `entry` at `shape`.
+std::optional<llvm::StringMap<double>> bytesPerLaunch(ModuleOp module, func::FuncOp entry, StepShape shape) {
+  TrafficOptions options;
+  options.function = entry.getName().str();
+  options.tokens = shape.tokens;
+  options.position = shape.position;
+  FailureOr<TrafficReport> report = modelTraffic(module, options);
+  if (failed(report))
+    return std::nullopt;
+  llvm::StringMap<double> bytes;
+  for (const KernelTraffic &kernel : report->kernels)
+    if (kernel.launches > 0)
+      bytes[kernel.name] = double(kernel.bytes.total()) / double(kernel.launches);
+  return bytes;
+}
+
+/// The exact polynomial through f at kFitShapes, if it also matches the
+/// checks.
+std::optional<TrafficPolynomial> fit(llvm::ArrayRef<double> f, llvm::ArrayRef<double> checks) {
+  // f(T, 0) = c1 + cT T + cTT T^2 at T = 1, 2, 3; f(T, 1) - f(T, 0) = cP + cTP T.
+  TrafficPolynomial c{};
+  c[4] = (f[2] - 2 * f[1] + f[0]) / 2;
+  c[1] = f[1] - f[0] - 3 * c[4];
+  c[0] = f[0] - c[1] - c[4];
+  double g1 = f[3] - f[0], g2 = f[4] - f[1];
+  c[3] = g2 - g1;
+  c[2] = g1 - c[3];
+  for (auto [shape, expected] : llvm::zip(kCheckShapes, checks))
+    if (std::abs(evaluate(c, shape) - expected) > 0.5)
+      return std::nullopt;
+  return c;
+}
+
+} // namespace
+
+llvm::StringMap<std::optional<TrafficPolynomial>> mlir::ember::fitKernelTraffic(ModuleOp module) {
+  // The model reports what it cannot resolve as errors; here that only
+  // means "not modelled".
+  ScopedDiagnosticHandler quiet(module.getContext(), [](Diagnostic &) { return success(); });
+  llvm::StringMap<std::optional<TrafficPolynomial>> fitted;
+  for (func::FuncOp entry : module.getOps<func::FuncOp>()) {
+    if (entry.isExternal() || entry.isPrivate())
+      continue;
+    SmallVector<llvm::StringMap<double>> samples;
+    for (StepShape shape : llvm::concat<const StepShape>(kFitShapes, kCheckShapes)) {
+      std::optional<llvm::StringMap<double>> bytes = bytesPerLaunch(module, entry, shape);
+      if (!bytes)
+        break;
+      samples.push_back(std::move(*bytes));
+    }
+    if (samples.size() != std::size(kFitShapes) + std::size(kCheckShapes))
+      continue;
+    for (const auto &kernel : samples.front()) {
+      if (fitted.contains(kernel.getKey()))
+        continue; // the same layer function, reached from another entry point
+      SmallVector<double> values;
+      for (const llvm::StringMap<double> &sample : samples)
+        values.push_back(sample.lookup(kernel.getKey()));
+      size_t numFit = std::size(kFitShapes);
+      fitted[kernel.getKey()] = fit(llvm::ArrayRef(values).take_front(numFit), llvm::ArrayRef(values).drop_front(numFit));
+    }
+  }
+  return fitted;
+}
+
+std::string mlir::ember::buildKernelManifest(ModuleOp module,
+                                             const llvm::StringMap<std::optional<TrafficPolynomial>> &traffic) {
+  llvm::json::Array kernels;
+  llvm::StringSet<> listed;
+  module.walk([&](gpu::LaunchFuncOp launch) {
+    StringRef name = launch.getKernelName().getValue();
+    auto container = module.lookupSymbol<gpu::GPUModuleOp>(launch.getKernelModuleName());
+    auto decision = container ? container->getAttrOfType<GpuKernelAttr>("ember.gpu_kernel") : nullptr;
+    auto function = launch->getParentOfType<func::FuncOp>();
+    if (!decision || !function || !listed.insert(name).second)
+      return;
+    std::string key = (function.getName() + "#" + llvm::Twine(decision.getIndex())).str();
+    llvm::json::Value bytes = nullptr;
+    if (std::optional<TrafficPolynomial> polynomial = traffic.lookup(key))
+      bytes = llvm::json::Array(llvm::ArrayRef<double>(*polynomial));
+    kernels.push_back(llvm::json::Object{{"name", name},
+                                         {"function", function.getName()},
+                                         {"op", decision.getOp()},
+                                         {"op_index", decision.getIndex()},
+                                         {"strategy", decision.getStrategy()},
+                                         {"block", llvm::json::Array(decision.getBlock())},
+                                         {"bytes", std::move(bytes)}});
+  });
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::json::Value(llvm::json::Object{{"kernels", std::move(kernels)}});
+  return text;
+}

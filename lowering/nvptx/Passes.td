@@ -1,0 +1,106 @@
+//===- Passes.td - ember's NVPTX passes --------------------*- tablegen -*-===//
+#ifndef EMBER_LOWERING_NVPTX_PASSES_TD
+#define EMBER_LOWERING_NVPTX_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def EmberMapToGpu : Pass<"ember-map-to-gpu", "ModuleOp"> {
+  let summary = "Choose each ember op's GPU mapping and turn its loops into a named gpu.launch";
+  let description = [{
+    The GPU mapping stage. For every outermost `scf.parallel` nest of a
+    host function (one ember op's kernel, named by the location
+    `ember-lower-to-loops` gives it: `"<op>#<index>"`), a kernel
+    configuration step picks a strategy and the nest's block and grid:
+
+    * `thread_per_element`, today's only strategy: one thread per loop
+      iteration. The innermost (contiguous) dimension goes on thread x, so
+      adjacent threads touch adjacent addresses; when it is narrower than
+      `block-size`, the next dimension fills thread y. The first dynamic
+      dimension (the tokens) goes on grid x, which allows 2^31 - 1 blocks;
+      the others on grid y and z, inner to outer. Block z stays 1.
+
+    The nest is tiled accordingly, its dimensions mapped to processors and
+    converted to a `gpu.launch` whose kernel `gpu-kernel-outlining` names
+    `<function>__<op>_<index>` (a further nest of the same op gets `_<n>`)
+    and puts into a `gpu.module` carrying the decision as
+    `ember.gpu_kernel = #ember.gpu_kernel<...>`. Nested `scf.parallel` loops
+    run sequentially inside the thread.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
+           "Threads per block (a power of two, at most 1024)">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect", "::mlir::ember::EmberDialect"];
+}
+
+def EmberHostAllocToGpu : Pass<"ember-host-alloc-to-gpu", "ModuleOp"> {
+  let summary = "Allocate host-side temporaries in device memory";
+  let description = [{
+    On the nvptx target every memref a host function handles lives in device
+    memory: the runtime passes device buffers and kernels read the
+    temporaries. Rewrites `memref.alloc`/`memref.dealloc` in the module's
+    host functions (top-level `func.func`, not gpu kernels) into synchronous
+    `gpu.alloc`/`gpu.dealloc`; `gpu-async-region` later chains them on a
+    stream for `gpu-to-llvm`.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def EmberCheckHostMemoryAccess : Pass<"ember-check-host-memory-access", "ModuleOp"> {
+  let summary = "Reject host code that would dereference device memory";
+  let description = [{
+    After kernel outlining and `ember-host-alloc-to-gpu`, host functions may
+    only pass memrefs around (views, gpu runtime ops, calls of other host
+    functions). Any op there that reads, writes, allocates or frees memref
+    memory (a loop left unmapped, a scalar memref.load, memref.copy) would
+    make the CPU touch a device pointer; the pass fails naming the op.
+  }];
+}
+
+
+def EmberCheckLaunchLimits : Pass<"ember-check-launch-limits", "ModuleOp"> {
+  let summary = "Reject kernel launches over CUDA's limits";
+  let description = [{
+    Every `gpu.launch_func` must launch what the driver accepts: block x and
+    y at most 1024 threads, z at most 64, at most 1024 in all; grid y and z
+    at most 65535 blocks, x at most 2^31 - 1; dynamic shared memory at most
+    the opt-in maximum of `chip`. Sizes known at compile time are checked;
+    dynamic ones (the tokens of a call) are checked by the runtime before
+    each launch. A violation names the ember op the kernel came from.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
+           "Target SM, whose shared-memory limit applies">
+  ];
+}
+
+def EmberCopyKernelsToHost : Pass<"ember-copy-kernels-to-host", "ModuleOp"> {
+  let summary = "Add a host copy of every kernel, one thread per call";
+  let description = [{
+    For every `gpu.func` kernel, adds the host function
+    `__ember_host_body_<kernel>` with the kernel's arguments followed by
+    twelve `index` arguments (block id, thread id, grid and block size, x y
+    z each) in place of the `gpu` id ops. A CUDA device stand-in (the fake
+    device of ember's tests) runs a launch by calling it for every thread.
+    Kernels using barriers, shuffles, reductions or workgroup memory are
+    refused: one thread at a time cannot run them.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+def EmberHostKernelEntryPoints : Pass<"ember-host-kernel-entry-points", "ModuleOp"> {
+  let summary = "Export each host kernel copy as the driver would call it";
+  let description = [{
+    After lowering to the LLVM dialect, wraps every
+    `__ember_host_body_<kernel>` into the exported
+    `void __ember_host_<kernel>(ptr params, ptr ids)`: `params` is
+    `cuLaunchKernel`'s array of pointers to the kernel's arguments (memrefs
+    expanded into descriptor fields, as `gpu-to-llvm` passes them), `ids`
+    the twelve ids. Also exports `__ember_host_<kernel>_param_bytes`, the
+    size of the kernel's parameter buffer.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+#endif // EMBER_LOWERING_NVPTX_PASSES_TD
