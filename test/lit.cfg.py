@@ -27,6 +27,12 @@ config.substitutions.append(("%ember_src", config.ember_src_root))
 config.substitutions.append(("%mlir_lib_dir",
                              os.path.normpath(os.path.join(config.llvm_tools_dir, "..", "lib"))))
 
+# The fake CUDA device (test/unit/runtime/FakeCudaDevice.cpp): a libcuda.so.1
+# whose memory is host memory and which runs an nvptx artifact's kernels on
+# the CPU, so --backend cuda runs the GPU kernels without a GPU.
+config.substitutions.append(("%fake_cuda", "env LD_LIBRARY_PATH=" +
+                             os.path.join(config.ember_obj_root, "test", "fake-cuda-device")))
+
 # End-to-end tests compare against the PyTorch reference: they need torch.
 if subprocess.run([python, "-c", "import torch"], capture_output=True).returncode == 0:
     config.available_features.add("torch")

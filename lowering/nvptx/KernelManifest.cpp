@@ -19,13 +19,23 @@ namespace {
 struct StepShape {
   int64_t tokens, position;
 };
-// Five shapes determine the five coefficients; the last two check them.
+// Five shapes determine the five coefficients; the position checks must
+// hold, the token checks (in increasing T) bound where the polynomial holds.
 constexpr StepShape kFitShapes[] = {{1, 0}, {2, 0}, {3, 0}, {1, 1}, {2, 1}};
-constexpr StepShape kCheckShapes[] = {{5, 7}, {4, 64}};
+constexpr StepShape kPositionChecks[] = {{3, 64}, {1, 300}};
+constexpr StepShape kTokenChecks[] = {{4, 7}, {6, 7}, {8, 7}, {16, 7}, {32, 7}, {64, 7}, {128, 7}, {512, 7}};
+constexpr int64_t kFittedTokens = 3;
 
-double evaluate(const TrafficPolynomial &c, StepShape shape) {
+double evaluate(const std::array<double, 5> &c, StepShape shape) {
   double t = double(shape.tokens), p = double(shape.position);
   return c[0] + c[1] * t + c[2] * p + c[3] * t * p + c[4] * t * t;
+}
+
+llvm::SmallVector<StepShape> allShapes() {
+  llvm::SmallVector<StepShape> shapes(std::begin(kFitShapes), std::end(kFitShapes));
+  shapes.append(std::begin(kPositionChecks), std::end(kPositionChecks));
+  shapes.append(std::begin(kTokenChecks), std::end(kTokenChecks));
+  return shapes;
 }
 
 /// Bytes per launch of every kernel op reachable from `entry` at `shape`.
@@ -44,21 +54,30 @@ std::optional<llvm::StringMap<double>> bytesPerLaunch(ModuleOp module, func::Fun
   return bytes;
 }
 
-/// The exact polynomial through f at kFitShapes, if it also matches the
-/// checks.
-std::optional<TrafficPolynomial> fit(llvm::ArrayRef<double> f, llvm::ArrayRef<double> checks) {
+/// The exact polynomial through `f` at allShapes()' fit shapes, if it
+/// matches the position checks, valid up to the first token check it
+/// misses.
+std::optional<TrafficPolynomial> fit(llvm::ArrayRef<double> f) {
   // f(T, 0) = c1 + cT T + cTT T^2 at T = 1, 2, 3; f(T, 1) - f(T, 0) = cP + cTP T.
-  TrafficPolynomial c{};
+  std::array<double, 5> c{};
   c[4] = (f[2] - 2 * f[1] + f[0]) / 2;
   c[1] = f[1] - f[0] - 3 * c[4];
   c[0] = f[0] - c[1] - c[4];
   double g1 = f[3] - f[0], g2 = f[4] - f[1];
   c[3] = g2 - g1;
   c[2] = g1 - c[3];
-  for (auto [shape, expected] : llvm::zip(kCheckShapes, checks))
-    if (std::abs(evaluate(c, shape) - expected) > 0.5)
+  auto matches = [&](StepShape shape, double expected) { return std::abs(evaluate(c, shape) - expected) <= 0.5; };
+  llvm::ArrayRef<double> checked = f.drop_front(std::size(kFitShapes));
+  for (auto [shape, expected] : llvm::zip(kPositionChecks, checked))
+    if (!matches(shape, expected))
       return std::nullopt;
-  return c;
+  TrafficPolynomial polynomial{c, kFittedTokens};
+  for (auto [shape, expected] : llvm::zip(kTokenChecks, checked.drop_front(std::size(kPositionChecks)))) {
+    if (!matches(shape, expected))
+      break;
+    polynomial.maxTokens = shape.tokens;
+  }
+  return polynomial;
 }
 
 } // namespace
@@ -72,13 +91,14 @@ llvm::StringMap<std::optional<TrafficPolynomial>> mlir::ember::fitKernelTraffic(
     if (entry.isExternal() || entry.isPrivate())
       continue;
     SmallVector<llvm::StringMap<double>> samples;
-    for (StepShape shape : llvm::concat<const StepShape>(kFitShapes, kCheckShapes)) {
+    llvm::SmallVector<StepShape> shapes = allShapes();
+    for (StepShape shape : shapes) {
       std::optional<llvm::StringMap<double>> bytes = bytesPerLaunch(module, entry, shape);
       if (!bytes)
         break;
       samples.push_back(std::move(*bytes));
     }
-    if (samples.size() != std::size(kFitShapes) + std::size(kCheckShapes))
+    if (samples.size() != shapes.size())
       continue;
     for (const auto &kernel : samples.front()) {
       if (fitted.contains(kernel.getKey()))
@@ -86,8 +106,7 @@ llvm::StringMap<std::optional<TrafficPolynomial>> mlir::ember::fitKernelTraffic(
       SmallVector<double> values;
       for (const llvm::StringMap<double> &sample : samples)
         values.push_back(sample.lookup(kernel.getKey()));
-      size_t numFit = std::size(kFitShapes);
-      fitted[kernel.getKey()] = fit(llvm::ArrayRef(values).take_front(numFit), llvm::ArrayRef(values).drop_front(numFit));
+      fitted[kernel.getKey()] = fit(values);
     }
   }
   return fitted;
@@ -105,16 +124,19 @@ std::string mlir::ember::buildKernelManifest(ModuleOp module,
     if (!decision || !function || !listed.insert(name).second)
       return;
     std::string key = (function.getName() + "#" + llvm::Twine(decision.getIndex())).str();
-    llvm::json::Value bytes = nullptr;
-    if (std::optional<TrafficPolynomial> polynomial = traffic.lookup(key))
-      bytes = llvm::json::Array(llvm::ArrayRef<double>(*polynomial));
+    llvm::json::Value bytes = nullptr, maxTokens = nullptr;
+    if (std::optional<TrafficPolynomial> polynomial = traffic.lookup(key)) {
+      bytes = llvm::json::Array(llvm::ArrayRef<double>(polynomial->coefficients));
+      maxTokens = polynomial->maxTokens;
+    }
     kernels.push_back(llvm::json::Object{{"name", name},
                                          {"function", function.getName()},
                                          {"op", decision.getOp()},
                                          {"op_index", decision.getIndex()},
                                          {"strategy", decision.getStrategy()},
                                          {"block", llvm::json::Array(decision.getBlock())},
-                                         {"bytes", std::move(bytes)}});
+                                         {"bytes", std::move(bytes)},
+                                         {"bytes_max_tokens", std::move(maxTokens)}});
   });
   std::string text;
   llvm::raw_string_ostream os(text);

@@ -4,9 +4,11 @@
 // their kernels that the runtime reads to name kernels in errors and to
 // profile them (docs/gpu.md):
 //   {"kernels": [{"name", "function", "op", "op_index", "strategy",
-//                 "block": [x, y, z], "bytes": [c1, cT, cP, cTP, cTT] | null}]}
-// A launch from a call of T rows at start position P moves
-// c1 + cT T + cP P + cTP T P + cTT T^2 bytes by the traffic model.
+//                 "block": [x, y, z], "bytes": [c1, cT, cP, cTP, cTT] | null,
+//                 "bytes_max_tokens": N | null}]}
+// A launch from a call of T <= N rows at start position P moves
+// c1 + cT T + cP P + cTP T P + cTT T^2 bytes by the traffic model (beyond N
+// the model is not of that form: routed experts saturate).
 //
 //===----------------------------------------------------------------------===//
 #ifndef EMBER_LOWERING_NVPTX_KERNELMANIFEST_H
@@ -22,13 +24,18 @@
 namespace mlir::ember {
 
 /// Modelled bytes of one kernel launch as a polynomial in the call's rows T
-/// and start position P: {1, T, P, T P, T^2}.
-using TrafficPolynomial = std::array<double, 5>;
+/// and start position P, with coefficients of {1, T, P, T P, T^2}, valid
+/// for T <= maxTokens.
+struct TrafficPolynomial {
+  std::array<double, 5> coefficients{};
+  int64_t maxTokens = 0;
+};
 
 /// For every kernel op ("<function>#<index>") reachable from an entry point
 /// of the fused-phase `module`: its bytes per launch, fitted exactly to the
-/// traffic model at a few (T, P) and checked at others; nullopt where the
-/// model does not have that form or cannot be evaluated.
+/// traffic model at T <= 3 and checked at more positions and tokens;
+/// nullopt where the model does not have that form even for T <= 3 or
+/// cannot be evaluated.
 llvm::StringMap<std::optional<TrafficPolynomial>> fitKernelTraffic(ModuleOp module);
 
 /// The manifest of the kernels in the gpu-phase `module` (the gpu.modules

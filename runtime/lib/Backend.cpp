@@ -47,6 +47,20 @@ public:
 
 } // namespace
 
+void requireKernelProfiling(const Backend &backend) {
+  if (!backend.profilesKernels())
+    throw Error(std::string("--profile times kernel launches with CUDA events, which needs the cuda backend; this "
+                            "run uses the ") +
+                backend.name() + " backend");
+}
+
+void Backend::setKernelProfiling(bool) { requireKernelProfiling(*this); }
+
+KernelProfile Backend::takeKernelProfile() {
+  requireKernelProfiling(*this);
+  return {};
+}
+
 std::unique_ptr<Backend> makeCpuBackend() { return std::make_unique<CpuBackend>(); }
 
 std::unique_ptr<Backend> makeBackend(BackendKind kind, const std::function<void(const std::string &)> &notice) {

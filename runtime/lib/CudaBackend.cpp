@@ -1,7 +1,7 @@
 // The CUDA driver backend: device memory through the driver API, artifacts
 // compiled for nvptx whose host code calls the mgpu* shim (CudaShim.cpp).
 
-#include "CudaSession.h"
+#include "KernelProfiler.h"
 
 #include "ember/runtime/Backend.h"
 
@@ -86,20 +86,30 @@ CudaSession &openCudaSession() {
     throw CudaUnavailable("no CUDA device", "cuDeviceGetCount found no CUDA device");
   need(driver.cuDeviceGet(&created->device, 0), "cuDeviceGet");
   char name[256] = "";
-  int major = 0, minor = 0;
   need(driver.cuDeviceGetName(name, sizeof name, created->device), "cuDeviceGetName");
-  need(driver.cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, created->device),
-       "cuDeviceGetAttribute");
-  need(driver.cuDeviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, created->device),
-       "cuDeviceGetAttribute");
+  created->deviceName = name;
+  auto attribute = [&](int attribute) {
+    int value = 0;
+    need(driver.cuDeviceGetAttribute(&value, attribute, created->device),
+         ("cuDeviceGetAttribute(" + std::to_string(attribute) + ")").c_str());
+    return value;
+  };
+  created->chip = "sm_" + std::to_string(attribute(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)) +
+                  std::to_string(attribute(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR));
   int memoryClockKHz = 0, busWidthBits = 0;
   if (driver.cuDeviceGetAttribute(&memoryClockKHz, CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE, created->device) ==
           CUDA_SUCCESS &&
       driver.cuDeviceGetAttribute(&busWidthBits, CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH, created->device) ==
           CUDA_SUCCESS)
     created->memoryPeakBytesPerSecond = 2.0 * memoryClockKHz * 1e3 * busWidthBits / 8;
-  created->deviceName = name;
-  created->chip = "sm_" + std::to_string(major) + std::to_string(minor);
+  created->multiprocessors = attribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+  CudaSession::LaunchLimits &limits = created->limits;
+  limits.threadsPerBlock = attribute(CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK);
+  for (int axis = 0; axis < 3; ++axis) {
+    limits.block[size_t(axis)] = attribute(CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_X + axis);
+    limits.grid[size_t(axis)] = attribute(CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_X + axis);
+  }
+  limits.sharedBytesOptIn = attribute(CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
   need(driver.cuDevicePrimaryCtxRetain(&created->context, created->device), "cuDevicePrimaryCtxRetain");
   need(created->bind(), "cuCtxSetCurrent");
   // The pool keeps freed temporaries for the next artifact call instead of
@@ -172,7 +182,8 @@ public:
     }
   }
 
-  // The artifact's constructors load its kernels into the current context.
+  // The artifact's constructors load its kernels into the current context;
+  // the shim reads their ember ops from its kernel manifest meanwhile.
   std::unique_ptr<SharedLibrary> openArtifact(const std::string &path) override {
     ready("opening " + path);
     auto library = std::make_unique<SharedLibrary>(path);
@@ -185,6 +196,13 @@ public:
       throw Error(path + ": loading its kernels (" + kernels + ") on " + s_.deviceName + " (" + s_.chip +
                   ") failed: " + error);
     return library;
+  }
+
+  bool profilesKernels() const override { return true; }
+  void setKernelProfiling(bool on) override { kernelProfilingOn = on; }
+  KernelProfile takeKernelProfile() override {
+    ready("reading the kernel profile");
+    return rt::takeKernelProfile(s_);
   }
 
 private:

@@ -5,6 +5,7 @@
 
 #include "ember/runtime/CudaDriver.h"
 
+#include <array>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -23,6 +24,15 @@ struct CudaSession {
   // From the memory clock and bus width (double data rate); 0 if the driver
   // does not say.
   double memoryPeakBytesPerSecond = 0;
+  int multiprocessors = 0;
+  // What the driver refuses a launch beyond (with a bare
+  // CUDA_ERROR_INVALID_VALUE); mgpuLaunchKernel checks launches against
+  // them first to say which limit a kernel exceeds.
+  struct LaunchLimits {
+    int64_t threadsPerBlock = 0;
+    std::array<int64_t, 3> block{}, grid{}; // x, y, z
+    int64_t sharedBytesOptIn = 0;           // per block, static + dynamic, once a kernel opts in
+  } limits;
 
   // Makes the context current on the calling thread.
   cuda::CUresult bind() const noexcept;

@@ -13,8 +13,13 @@
 // artifact call costs no stream creation, a single in-order stream satisfies
 // every async dependency the host code expresses, and calls from two threads
 // overlap on the device.
+//
+// Launches: mgpuLaunchKernel checks each launch against the device's and the
+// kernel's limits and records an error naming the kernel, its ember op and
+// the limit instead of launching (CudaKernels.h); with profiling on it times
+// the kernel (KernelProfiler.h).
 
-#include "CudaSession.h"
+#include "KernelProfiler.h"
 
 #include <atomic>
 #include <cstdint>
@@ -65,6 +70,15 @@ bool succeeded(const CudaSession &session, CUresult result, const char *function
   return false;
 }
 
+// Registers the kernels of a module just loaded from `image`.
+void registerModule(CUmodule module, const void *image, const char *function) {
+  try {
+    registerKernelModule(module, image);
+  } catch (const Error &error) {
+    recordError(std::string(function) + ": " + error.what());
+  }
+}
+
 } // namespace
 
 std::string takeMgpuError() {
@@ -84,7 +98,8 @@ extern "C" {
 CUmodule mgpuModuleLoad(void *data, size_t /*size*/) {
   CUmodule module = nullptr;
   if (const CudaSession *s = ready(__func__))
-    succeeded(*s, s->driver->cuModuleLoadData(&module, data), __func__, "cuModuleLoadData");
+    if (succeeded(*s, s->driver->cuModuleLoadData(&module, data), __func__, "cuModuleLoadData"))
+      registerModule(module, data, __func__);
   return module;
 }
 
@@ -101,33 +116,64 @@ CUmodule mgpuModuleLoadJIT(void *data, int optLevel) {
   if (result != CUDA_SUCCESS)
     recordError(std::string(__func__) + ": cuModuleLoadDataEx (PTX JIT) failed: " + s->driver->describe(result) +
                 (log[0] ? std::string(": ") + log : std::string()));
+  else
+    registerModule(module, data, __func__);
   return module;
 }
 
 void mgpuModuleUnload(CUmodule module) {
+  if (module)
+    forgetKernelModule(module);
   // Runs from the artifact's destructors, possibly after the driver shut
   // down at exit: failures are not worth reporting.
   if (const CudaSession *s = module ? ready(__func__, true) : nullptr)
     s->driver->cuModuleUnload(module);
 }
 
+// Compiled code calls this before every launch: once the kernel is known,
+// it costs a lookup.
 CUfunction mgpuModuleGetFunction(CUmodule module, const char *name) {
   CUfunction function = nullptr;
-  if (const CudaSession *s = ready(__func__))
-    succeeded(*s, s->driver->cuModuleGetFunction(&function, module, name), __func__,
-              (std::string("cuModuleGetFunction(") + name + ")").c_str());
+  const CudaSession *s = ready(__func__);
+  if (!s)
+    return nullptr;
+  CUresult result = s->driver->cuModuleGetFunction(&function, module, name);
+  if (result != CUDA_SUCCESS) {
+    recordError(std::string(__func__) + ": cuModuleGetFunction(" + name + ") failed: " + s->driver->describe(result));
+    return function;
+  }
+  try {
+    kernelFor(*s, function, module, name);
+  } catch (const Error &error) {
+    recordError(std::string(__func__) + ": " + error.what());
+  }
   return function;
 }
 
 void mgpuLaunchKernel(CUfunction function, intptr_t gridX, intptr_t gridY, intptr_t gridZ, intptr_t blockX,
                       intptr_t blockY, intptr_t blockZ, int32_t sharedMemory, CUstream stream, void **params,
                       void **extra, size_t /*paramsCount*/) {
-  if (const CudaSession *s = ready(__func__))
-    succeeded(*s,
-              s->driver->cuLaunchKernel(function, unsigned(gridX), unsigned(gridY), unsigned(gridZ), unsigned(blockX),
-                                        unsigned(blockY), unsigned(blockZ), unsigned(sharedMemory), stream, params,
-                                        extra),
-              __func__, "cuLaunchKernel");
+  const CudaSession *s = ready(__func__);
+  if (!s)
+    return;
+  const LaunchDims dims{{gridX, gridY, gridZ}, {blockX, blockY, blockZ}, sharedMemory};
+  try {
+    LaunchedKernel &kernel = kernelFor(*s, function);
+    if (std::string problem = checkLaunch(*s, kernel, dims); !problem.empty()) {
+      recordError(kernel.describe(dims) + ": " + problem);
+      return;
+    }
+    auto launch = [&] {
+      return s->driver->cuLaunchKernel(function, unsigned(gridX), unsigned(gridY), unsigned(gridZ), unsigned(blockX),
+                                       unsigned(blockY), unsigned(blockZ), unsigned(sharedMemory), stream, params,
+                                       extra);
+    };
+    CUresult result = profilingKernels() ? timeLaunch(*s, kernel, stream, launch) : launch();
+    if (result != CUDA_SUCCESS)
+      recordError(kernel.describe(dims) + ": cuLaunchKernel failed: " + s->driver->describe(result));
+  } catch (const Error &error) {
+    recordError(std::string(__func__) + ": " + error.what());
+  }
 }
 
 CUstream mgpuStreamCreate() {
@@ -139,10 +185,17 @@ CUstream mgpuStreamCreate() {
 
 void mgpuStreamDestroy(CUstream) {}
 
-// Where asynchronous kernel faults surface.
+// Where asynchronous kernel faults surface, and profiled launches get their
+// times.
 void mgpuStreamSynchronize(CUstream stream) {
-  if (const CudaSession *s = ready(__func__))
-    succeeded(*s, s->driver->cuStreamSynchronize(stream), __func__, "cuStreamSynchronize");
+  const CudaSession *s = ready(__func__);
+  if (!s || !succeeded(*s, s->driver->cuStreamSynchronize(stream), __func__, "cuStreamSynchronize"))
+    return;
+  try {
+    collectTimedLaunches(*s, stream);
+  } catch (const Error &error) {
+    recordError(std::string(__func__) + ": " + error.what());
+  }
 }
 
 void mgpuStreamWaitEvent(CUstream stream, CUevent event) {

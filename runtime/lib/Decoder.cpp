@@ -1,6 +1,7 @@
 #include "ember/runtime/Decoder.h"
 
 #include "ember/runtime/Error.h"
+#include "ember/runtime/KernelProfile.h"
 #include "ember/runtime/ModelAbi.h"
 #include "ember/runtime/NgramEmbedding.h"
 
@@ -53,12 +54,13 @@ int64_t product(const Shape &shape) {
   return count;
 }
 
-// The arguments of one entry-point call. Host tensors go straight to the
-// artifact when the backend's memory is host memory; otherwise they are
-// staged through scratch device buffers and outputs copied back after.
+// The arguments of one entry-point call of `rows` tokens at positions
+// [start, start + rows). Host tensors go straight to the artifact when the
+// backend's memory is host memory; otherwise they are staged through
+// scratch device buffers and outputs copied back after.
 class Call {
 public:
-  explicit Call(Backend &backend) : backend_(backend) {}
+  Call(Backend &backend, int64_t rows, int64_t start) : backend_(backend), rows_(rows), start_(start) {}
 
   template <typename T> void input(const std::vector<T> &host, const Shape &shape) {
     args_.addMemRef(stage(host.data(), product(shape) * sizeof(T), false), shape);
@@ -75,7 +77,10 @@ public:
   void weights(const PackedArgs &weights) { args_.addAll(weights); }
 
   void run(PackedFn function) {
-    function(args_.data());
+    {
+      ArtifactCallScope scope(rows_, start_); // the kernel profile's modelled bytes
+      function(args_.data());
+    }
     for (const auto &readback : readbacks_)
       readback();
   }
@@ -91,6 +96,7 @@ private:
   }
 
   Backend &backend_;
+  int64_t rows_, start_;
   PackedArgs args_;
   std::vector<DeviceBuffer> scratch_;
   std::vector<std::function<void()>> readbacks_;
@@ -180,7 +186,7 @@ DecoderOutput Decoder::step(int64_t slot, const std::vector<int32_t> &tokens, in
   validateTokens(tokens, config_.vocabSize);
   auto count = int64_t(tokens.size());
   DecoderOutput result;
-  Call call(backend_);
+  Call call(backend_, count, start);
   call.input(tokens, {count});
   call.index(slot);
   call.index(start);
@@ -198,7 +204,7 @@ std::vector<float> Decoder::embed(int64_t slot, const std::vector<int32_t> &toke
   validateTokens(tokens, config_.vocabSize);
   auto count = int64_t(tokens.size());
   std::vector<float> embeddings;
-  Call call(backend_);
+  Call call(backend_, count, start);
   call.input(tokens, {count});
   call.index(slot);
   call.index(start);
@@ -216,7 +222,7 @@ DecoderOutput Decoder::forward(int64_t slot, const std::vector<float> &embedding
                 std::to_string(config_.hiddenSize));
   checkCall(slot, count, start, "forward");
   DecoderOutput result;
-  Call call(backend_);
+  Call call(backend_, int64_t(count), start);
   call.input(embeddings, {int64_t(count), config_.hiddenSize});
   call.index(slot);
   call.index(start);
@@ -239,7 +245,7 @@ DecoderOutput Decoder::draft(int64_t slot, const std::vector<int32_t> &tokens, i
     throw Error("decoder draft: hidden_in has " + std::to_string(hiddenIn.size()) + " values, expected " +
                 std::to_string(count) + " x " + std::to_string(config_.hiddenSize));
   DecoderOutput result;
-  Call call(backend_);
+  Call call(backend_, count, start);
   call.input(tokens, {count});
   call.index(slot);
   call.index(start);

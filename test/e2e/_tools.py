@@ -7,6 +7,15 @@ import subprocess
 import sys
 
 
+def backend_args():
+    """["--backend", NAME] when the test was given `--backend NAME` (lit runs
+    each end-to-end test again with --backend cuda, on the fake CUDA device
+    that executes the artifact's own kernels on the CPU), else []."""
+    if "--backend" in sys.argv:
+        return ["--backend", sys.argv[sys.argv.index("--backend") + 1]]
+    return []
+
+
 def run(argv):
     """Runs a tool; returns its stdout, or raises with its command and stderr tail."""
     try:

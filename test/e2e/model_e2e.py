@@ -1,5 +1,6 @@
 # REQUIRES: torch
 # RUN: %python %s %t
+# RUN: %fake_cuda %python %s %t.cuda --backend cuda
 """ember-run's whole model (prefill + cached greedy decode) vs. the PyTorch reference.
 
 For random checkpoints from ember-synth (presets tiny, tiny-n3k2, tiny-yarn x
@@ -17,7 +18,9 @@ continuation generates EOS mid-way: generation must stop right after it.
 If ember picks another token where the reference's top two logits are closer
 than the tolerance (a near tie), the case passes with a note and the
 comparison stops there.
-Usage: model_e2e.py WORKDIR [--reference-only]
+On `--backend cuda` (the fake CUDA device in CI, which runs the nvptx
+artifact's own kernels on the CPU) the same cases check the GPU kernels.
+Usage: model_e2e.py WORKDIR [--reference-only] [--backend cpu|cuda]
   (WORKDIR is created afresh and removed again when all pass;
    --reference-only runs ember-synth and the reference but not ember-run).
 """
@@ -34,7 +37,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "reference"))
 import longcat_ref as ref  # noqa: E402
-from _tools import finish, run, synthesized_models  # noqa: E402
+from _tools import backend_args, finish, run, synthesized_models  # noqa: E402
 
 PRESETS = ["tiny", "tiny-n3k2", "tiny-yarn"]
 SEEDS = [1, 2]
@@ -133,7 +136,7 @@ def check_case(model, cfg, weights, tokens, out, cache, reference_only):
     stdout = run(["ember-run", "--model", model,
                   "--prompt-ids", ",".join(str(t) for t in tokens), *chunk,
                   "--dump-logits", logits_path, "--max-new-tokens", str(MAX_NEW),
-                  "--dump-step-logits", steps_path, "--json", "--cache-dir", cache])
+                  "--dump-step-logits", steps_path, "--json", "--cache-dir", cache, *backend_args()])
     lines = stdout.strip().splitlines()
     try:
         got_ids = [int(x) for x in json.loads(lines[-1])["generated_ids"]]
@@ -216,7 +219,7 @@ def main():
     failed = sum(1 for r in results if r[1] == "FAIL")
     ties = sum(1 for r in results if r[1] == "tie")
     worst = max((r[3] for r in results), default=0.0)
-    print(f"model e2e: {len(results) - failed} passed ({ties} near ties), {failed} failed; "
+    print(f"model e2e {' '.join(backend_args())}: {len(results) - failed} passed ({ties} near ties), {failed} failed; "
           f"worst max|diff|/max|ref| = {worst:.3g} (tolerance {REL_TOL}); "
           f"{time.perf_counter() - start:.0f} s")
     finish(work, failed)

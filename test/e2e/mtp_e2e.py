@@ -1,5 +1,6 @@
 # REQUIRES: torch
 # RUN: %python %s %t
+# RUN: %fake_cuda %python %s %t.cuda --backend cuda
 """ember's MTP drafter (ember_mtp) vs. the PyTorch reference's MTP block.
 
 For random checkpoints from ember-synth (presets tiny, tiny-n3k2, tiny-yarn x
@@ -18,6 +19,8 @@ fed in chunks 0:3, 3:4, 4:16 at starts 0, 3, 4 into slot 1 of a two-slot MTP
 cache filled with NaN (a read outside slot 1's rows 0..start+t shows up), with
 the reference's hidden states as hidden_in; logits and hidden_out must match
 the reference's single full-recompute mtp() within the same tolerance.
+With `--backend cuda` (the fake CUDA device in CI, which runs the nvptx
+artifact's kernels on the CPU) only the ember-run cases run.
 Usage: mtp_e2e.py WORKDIR (created afresh, removed again when all pass).
 """
 
@@ -37,7 +40,7 @@ except ImportError:
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "reference"))
 import longcat_ref as ref  # noqa: E402
-from _tools import finish, run, synthesized_models  # noqa: E402
+from _tools import backend_args, finish, run, synthesized_models  # noqa: E402
 
 PRESETS = ["tiny", "tiny-n3k2", "tiny-yarn"]
 SEEDS = [1, 2]
@@ -73,7 +76,7 @@ def check_case(model, cfg, weights, tokens, out, cache):
         if os.path.exists(path):
             os.remove(path)
     run(["ember-run", "--model", model, "--prompt-ids", ",".join(str(t) for t in tokens),
-         "--dump-logits", logits_path, "--dump-mtp-logits", mtp_path, "--cache-dir", cache])
+         "--dump-logits", logits_path, "--dump-mtp-logits", mtp_path, "--cache-dir", cache, *backend_args()])
 
     target = np.load(logits_path)
     err = rel(target, want_target.numpy().astype(np.float64)) \
@@ -206,6 +209,8 @@ def main():
                 status, msg, err = "FAIL", str(e), 0.0
             print(f"{case:<36} {status:<6} {err:>11.3g} {msg}", flush=True)
             results.append((case, status, msg, err))
+        if backend_args():
+            continue  # the direct calls use the CPU library through ctypes
         case = f"{label} direct chunks"
         try:
             status, msg, err = check_direct(model, cfg, weights, prompts(cfg, seed)[-1][1],
@@ -217,7 +222,7 @@ def main():
 
     failed = sum(1 for r in results if r[1] == "FAIL")
     worst = max((r[3] for r in results), default=0.0)
-    print(f"mtp e2e: {len(results) - failed} passed, {failed} failed; worst MTP "
+    print(f"mtp e2e {' '.join(backend_args())}: {len(results) - failed} passed, {failed} failed; worst MTP "
           f"max|diff|/max|ref| = {worst:.3g} (tolerance {REL_TOL}); "
           f"{time.perf_counter() - start:.0f} s")
     finish(work, failed)

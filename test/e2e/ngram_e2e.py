@@ -1,12 +1,14 @@
 # REQUIRES: torch
 # RUN: %python %s %t
+# RUN: %fake_cuda %python %s %t.cuda --backend cuda
 """ember-run's compiled n-gram embedding vs. the PyTorch reference.
 
 For random checkpoints from ember-synth (presets x seeds x dtypes, plus one
 sharded checkpoint) and prompts aimed at the EOS-segment and boundary rules,
 the n-gram ids must match the reference exactly and the embeddings to
 1e-5 relative to the largest reference magnitude.
-Usage: ngram_e2e.py WORKDIR (created afresh; removed again when all pass).
+Usage: ngram_e2e.py WORKDIR [--backend cpu|cuda] (WORKDIR is created
+afresh; removed again when all pass).
 """
 
 import os
@@ -17,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "reference"))
 import longcat_ref as ref  # noqa: E402
-from _tools import finish, run  # noqa: E402
+from _tools import backend_args, finish, run  # noqa: E402
 
 PRESETS = ["tiny", "tiny-n3k2"]
 SEEDS = [1, 2]
@@ -52,7 +54,7 @@ def check_prompt(model, cfg, weights, tokens, out, cache):
     run(["ember-run", "--model", model,
          "--prompt-ids", ",".join(str(t) for t in tokens),
          "--dump-embeddings", emb_path, "--dump-ngram-ids", ids_path,
-         "--embeddings-only", "--cache-dir", cache])
+         "--embeddings-only", "--cache-dir", cache, *backend_args()])
     want_ids = ref.ngram_ids(tokens, cfg).numpy()
     got_ids = np.load(ids_path)
     if got_ids.shape != want_ids.shape:

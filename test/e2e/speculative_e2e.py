@@ -1,4 +1,5 @@
 # RUN: %python %s %t
+# RUN: %fake_cuda %python %s %t.cuda --backend cuda
 """Speculative greedy decoding generates exactly what plain greedy decoding does.
 
 For random checkpoints from ember-synth (presets tiny and tiny-n3k2 x seeds
@@ -10,7 +11,8 @@ rejected drafts (the synthetic MTP block is untrained, so most are rejected)
 must leave no trace in the token table or the KV caches. Sampled output
 (--temperature > 0) is checked for reproducibility per seed; its
 distribution is covered by the unit tests (SamplingTest.cpp).
-Usage: speculative_e2e.py WORKDIR (created afresh, removed when all pass).
+Usage: speculative_e2e.py WORKDIR [--backend cpu|cuda] (created afresh,
+removed when all pass).
 """
 
 import json
@@ -19,7 +21,7 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _tools import finish, run, synthesized_models  # noqa: E402
+from _tools import backend_args, finish, run, synthesized_models  # noqa: E402
 
 PRESETS = ["tiny", "tiny-n3k2"]
 SEEDS = [1, 2]
@@ -44,7 +46,7 @@ def prompts(seed):
 def generate(model, batch, extra):
     text = ";".join(",".join(map(str, p)) for p in batch)
     out = run(["ember-run", "--model", model, "--prompt-ids", text, "--max-new-tokens", str(MAX_NEW),
-               "--json", "--quiet"] + extra)
+               "--json", "--quiet", *backend_args()] + extra)
     result = json.loads(out.strip().splitlines()[-1])
     return [s["generated_ids"] for s in result["sequences"]], result["stats"]
 

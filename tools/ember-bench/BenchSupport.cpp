@@ -136,7 +136,8 @@ GenerationFlags::GenerationFlags(const rt::CommandLine &args, int64_t defaultPro
       newTokens(args.integer("--new-tokens", defaultNewTokens)),
       dtype(rt::parseDTypeLower(args.value("--dtype", "bf16"))), seed(uint64_t(args.integer("--seed", 1))),
       backend(rt::parseBackendKind(args.value("--backend", "cpu"))),
-      disabledFusions(args.value("--disable-fusion", "")) {
+      disabledFusions(args.value("--disable-fusion", "")),
+      profileKernels(args.has("--profile") || args.has("--profile-json")) {
   if (promptLen < 1)
     throw Error("--prompt-len must be at least 1");
   if (newTokens < 1)
@@ -146,8 +147,20 @@ GenerationFlags::GenerationFlags(const rt::CommandLine &args, int64_t defaultPro
   rt::checkFitsContext(rt::ModelConfig::load(presetPath), promptLen + newTokens, promptLen, newTokens);
 }
 
+namespace {
+
+std::unique_ptr<rt::Backend> openBackend(const GenerationFlags &flags) {
+  std::unique_ptr<rt::Backend> backend =
+      rt::makeBackend(flags.backend, [](const std::string &line) { std::cerr << line << "\n"; });
+  if (flags.profileKernels)
+    rt::requireKernelProfiling(*backend);
+  return backend;
+}
+
+} // namespace
+
 BenchModel::BenchModel(const GenerationFlags &flags)
-    : cacheDir(flags.cacheDir), backend(rt::makeBackend(flags.backend, [](const std::string &line) { std::cerr << line << "\n"; })),
+    : cacheDir(flags.cacheDir), backend(openBackend(flags)),
       modelDir(obtainCheckpoint(flags.cacheDir, flags.presetPath, rt::ModelConfig::load(flags.presetPath),
                                 flags.seed, flags.dtype)),
       config(rt::ModelConfig::load((fs::path(modelDir) / "config.json").string())), checkpoint(modelDir),

@@ -61,8 +61,9 @@ std::string obtainCheckpoint(const std::string &cacheDir, const std::string &pre
 // (decode, spec), validated: --preset, --prompt-len P and --new-tokens N
 // (both >= 1, and P + N - 1 positions must fit the preset's context),
 // --dtype bf16|f32 (default bf16), --seed (default 1), --cache-dir,
-// --presets-dir, --backend auto|cpu|cuda (default cpu) and --disable-fusion
-// (ember-compile's, for the artifact; default none).
+// --presets-dir, --backend auto|cpu|cuda (default cpu), --disable-fusion
+// (ember-compile's, for the artifact; default none) and, where the
+// benchmark takes them, --profile and --profile-json (kernel profiling).
 struct GenerationFlags {
   GenerationFlags(const rt::CommandLine &args, int64_t defaultPromptLen, int64_t defaultNewTokens,
                   const char *benchmark);
@@ -72,6 +73,7 @@ struct GenerationFlags {
   uint64_t seed;
   rt::BackendKind backend;
   std::string disabledFusions;
+  bool profileKernels;
 };
 
 // ember-compile's flags for the comma-separated fusions to skip ("" = none).
@@ -87,7 +89,9 @@ struct BenchModel {
   rt::ArtifactCache::Artifact compileArtifact(const std::vector<std::string> &extraFlags) const;
 
   std::string cacheDir;
-  std::unique_ptr<rt::Backend> backend; // before the checkpoint: an unusable one fails before any synthesis
+  // Before the checkpoint: an unusable one (or one that cannot profile
+  // kernels, with --profile) fails before any synthesis.
+  std::unique_ptr<rt::Backend> backend;
   std::string modelDir;
   rt::ModelConfig config;
   rt::Checkpoint checkpoint;

@@ -9,6 +9,7 @@
 
 #include "ember/runtime/Decoder.h"
 #include "ember/runtime/Error.h"
+#include "ember/runtime/KernelProfile.h"
 #include "ember/runtime/Process.h"
 
 #include <nlohmann/json.hpp>
@@ -117,8 +118,8 @@ ReferenceResult runReference(const std::string &checkpoint, int64_t promptLen, i
 int decodeMain(int argc, char **argv) {
   rt::CommandLine args(argc, argv,
                        {"--preset", "--prompt-len", "--new-tokens", "--batch", "--dtype", "--seed", "--threads",
-                        "--cache-dir", "--presets-dir", "--backend", "--disable-fusion"},
-                       {"--no-reference"}); // --help never gets here: benchmark::Initialize handles it
+                        "--cache-dir", "--presets-dir", "--backend", "--disable-fusion", "--profile-json"},
+                       {"--no-reference", "--profile"}); // --help never gets here: benchmark::Initialize handles it
   GenerationFlags flags(args, 32, 32, "decode");
   int64_t promptLen = flags.promptLen, newTokens = flags.newTokens;
   int64_t threads = args.integer("--threads", 1);
@@ -130,6 +131,7 @@ int decodeMain(int argc, char **argv) {
   bool reference = !args.has("--no-reference");
 
   double emberTokensPerSecond = 0, emberPrefillSeconds = 0;
+  std::optional<rt::KernelProfile> kernelProfile;
   std::string preset = fs::path(flags.presetPath).stem().string(), modelDir;
   {
     BenchModel model(flags);
@@ -168,7 +170,14 @@ int decodeMain(int argc, char **argv) {
                   (long long)batch, (long long)promptLen, emberPrefillSeconds, batch * promptLen / emberPrefillSeconds);
     std::fflush(stdout);
 
-    // One iteration = one decode step of the batch: a step() per slot.
+    // One decode step of the batch: a step() per slot.
+    auto decodeStep = [&] {
+      for (int64_t slot = 0; slot < batch; ++slot) {
+        rt::DecoderOutput stepOutput = decoder.step(slot, {next[size_t(slot)]}, position);
+        next[size_t(slot)] = rt::greedyToken(stepOutput.logits.data(), vocab);
+      }
+      ++position;
+    };
     benchmark::RegisterBenchmark("BM_EmberDecodeStep", [&](benchmark::State &state) {
       for (auto _ : state) {
         if (position >= decoder.context()) { // context full: start over from the prompts
@@ -176,11 +185,7 @@ int decodeMain(int argc, char **argv) {
           prefillAll();
           state.ResumeTiming();
         }
-        for (int64_t slot = 0; slot < batch; ++slot) {
-          rt::DecoderOutput stepOutput = decoder.step(slot, {next[size_t(slot)]}, position);
-          next[size_t(slot)] = rt::greedyToken(stepOutput.logits.data(), vocab);
-        }
-        ++position;
+        decodeStep();
       }
       state.SetItemsProcessed(state.iterations() * batch);
     })->UseRealTime()->Unit(benchmark::kMillisecond);
@@ -190,6 +195,16 @@ int decodeMain(int argc, char **argv) {
     benchmark::Shutdown();
     if (const auto *run = reporter.find("BM_EmberDecodeStep"))
       emberTokensPerSecond = counter(*run, "items_per_second");
+    // Apart from the benchmark, whose times the events would slow: N decode
+    // steps of the batch after a prefill that is not profiled.
+    if (flags.profileKernels) {
+      prefillAll();
+      model.backend->setKernelProfiling(true);
+      while (position < decoder.context())
+        decodeStep();
+      model.backend->setKernelProfiling(false);
+      kernelProfile = model.backend->takeKernelProfile();
+    }
   }
   if (emberTokensPerSecond <= 0)
     throw Error("BM_EmberDecodeStep did not run (check --benchmark_filter)");
@@ -220,6 +235,12 @@ int decodeMain(int argc, char **argv) {
     std::printf("ratio ember/PyTorch: decode %.3g, prefill speed %.3g\n",
                 emberTokensPerSecond / pytorch->decodeTokensPerSecond, pytorch->prefillSeconds / emberPrefillSeconds);
   }
+  if (kernelProfile && args.has("--profile"))
+    std::printf("\n%lld decode steps of the batch at positions %lld..%lld, after the benchmark: %s",
+                (long long)newTokens, (long long)promptLen, (long long)(promptLen + newTokens - 1),
+                rt::formatKernelProfile(*kernelProfile).c_str());
+  if (kernelProfile && args.has("--profile-json"))
+    rt::writeKernelProfileJson(args.value("--profile-json", ""), *kernelProfile);
   return 0;
 }
 

@@ -111,6 +111,17 @@ options (decode):
   --disable-fusion LIST      compile the artifact without these fusion passes
                              (ember-compile --disable-fusion; default: all on)
   --no-reference             do not run the PyTorch reference
+  --profile                  after the benchmark (so its figures carry no
+                             profiling cost), prefill again and profile N decode
+                             steps of the batch: each kernel launch's device time
+                             from CUDA events (needs the cuda backend: --backend
+                             cuda, or auto on a GPU); prints one row per ember op
+                             after the summary, as ember-run --profile does
+                             (launches, total ms, mean us, modelled MB, GB/s,
+                             % of the memory peak, then a total row)
+  --profile-json FILE        profile as --profile does and write that table as
+                             JSON to FILE (as ember-run --profile-json; alone,
+                             it prints no table)
 
 options (spec):
   --preset <name|file.json>  as for ngram (required), e.g. small or tiny

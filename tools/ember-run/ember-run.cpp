@@ -11,6 +11,7 @@
 #include "ember/runtime/Decoder.h"
 #include "ember/runtime/Error.h"
 #include "ember/runtime/Generate.h"
+#include "ember/runtime/KernelProfile.h"
 #include "ember/runtime/ModelWeights.h"
 #include "ember/runtime/NgramEmbedding.h"
 #include "ember/runtime/Npy.h"
@@ -81,6 +82,22 @@ options:
                            the embedding tensors); for --dump-embeddings and
                            --dump-ngram-ids
   (the --dump-* flags need a single sequence)
+  --profile                time every kernel launch on the device (needs the cuda
+                           backend) and, after the run, print one row per ember op
+                           to stderr: function, op #index, launches, total ms,
+                           mean us, modelled MB (the kernel manifest's traffic
+                           model at each launch's call rows and start position;
+                           '-' when not modelled), achieved GB/s and % of the
+                           memory peak, longest total first, then a total row;
+                           printed even with --quiet. The times are device times
+                           from CUDA events recorded around each launch on its
+                           stream; the events slow the run itself down
+  --profile-json FILE      time the launches as --profile does and write the same
+                           table as JSON to FILE (alone, it prints no table):
+                           {"device", "memory_peak_bytes_per_s", "timing", "ops":
+                           [{"function", "op", "op_index", "launches", "total_ms",
+                           "mean_us", "modelled_bytes", "achieved_bytes_per_s",
+                           "percent_of_peak"}, ...], "total": {...}}
   --json                   instead of the summary, print one JSON object as the
                            last stdout line: {"generated_ids": [...] (first
                            sequence), "prompt_tokens": T, "sequences":
@@ -169,8 +186,8 @@ int runMain(int argc, char **argv) {
                        {"--model", "--prompt-ids", "--batch", "--max-new-tokens", "--max-context", "--prefill-chunk", "--temperature",
                         "--top-k", "--top-p", "--seed", "--speculative", "--draft-steps", "--backend",
                         "--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--dump-embeddings",
-                        "--dump-ngram-ids", "--artifact", "--cache-dir"},
-                       {"--embeddings-only", "--json", "--quiet", "--help"});
+                        "--dump-ngram-ids", "--artifact", "--cache-dir", "--profile-json"},
+                       {"--embeddings-only", "--json", "--quiet", "--profile", "--help"});
   if (args.has("--help")) {
     std::cout << kUsage;
     return 0;
@@ -178,8 +195,9 @@ int runMain(int argc, char **argv) {
   std::string modelDir = args.required("--model");
   std::vector<std::vector<int32_t>> prompts = parsePrompts(args.required("--prompt-ids"));
   bool quiet = args.has("--quiet"), json = args.has("--json"), embeddingsOnly = args.has("--embeddings-only");
+  bool profile = args.has("--profile") || args.has("--profile-json");
   for (const char *flag : {"--max-new-tokens", "--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--json",
-                           "--speculative", "--batch", "--temperature"})
+                           "--speculative", "--batch", "--temperature", "--profile", "--profile-json"})
     if (embeddingsOnly && args.has(flag))
       throw Error(std::string("--embeddings-only runs no decoder, so ") + flag + " cannot be used with it");
   auto batch = int64_t(args.integer("--batch", int64_t(prompts.size())));
@@ -249,6 +267,8 @@ int runMain(int argc, char **argv) {
   if (embeddingsOnly)
     backendKind = rt::BackendKind::Cpu;
   std::unique_ptr<rt::Backend> backend = rt::makeBackend(backendKind, notice);
+  if (profile)
+    backend->setKernelProfiling(true); // before any compilation: refused on the CPU
   if (wantEmbeddings && !backend->hostAccessible())
     throw Error(std::string("--dump-embeddings and --dump-ngram-ids run on the CPU backend only, not ") +
                 backend->name() + "; add --backend cpu");
@@ -300,6 +320,13 @@ int runMain(int argc, char **argv) {
     std::cout << generationJson(report).dump() << "\n";
   else if (!quiet)
     printSummary(report);
+  if (profile) {
+    rt::KernelProfile kernels = backend->takeKernelProfile();
+    if (args.has("--profile"))
+      std::cerr << rt::formatKernelProfile(kernels);
+    if (args.has("--profile-json"))
+      rt::writeKernelProfileJson(args.value("--profile-json", ""), kernels);
+  }
   return 0;
 }
 

@@ -46,13 +46,12 @@ struct FakeFunction {
 };
 
 struct FakeModule {
-  void *library = nullptr; // the shared object holding the image; null if none
+  // The shared object holding the image ("" if none). Not a handle: the
+  // module is unloaded from that object's destructors, and dropping a
+  // reference there would unmap it under them.
+  std::string library;
   std::mutex mutex;
   std::map<std::string, std::unique_ptr<FakeFunction>> functions;
-  ~FakeModule() {
-    if (library)
-      dlclose(library);
-  }
 };
 
 // What the driver accepts: a cubin (ELF), a fatbin or NUL-terminated PTX.
@@ -126,7 +125,7 @@ int cuModuleLoadData(void **module, const void *image) {
   auto loaded = std::make_unique<FakeModule>();
   Dl_info info;
   if (dladdr(image, &info) && info.dli_fname)
-    loaded->library = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+    loaded->library = info.dli_fname;
   *module = loaded.release();
   return kSuccess;
 }
@@ -149,9 +148,12 @@ int cuModuleGetFunction(void **function, void *module, const char *name) {
   std::unique_ptr<FakeFunction> &entry = fake->functions[name];
   if (!entry) {
     std::string symbol = std::string("__ember_host_") + name;
-    void *run = fake->library ? dlsym(fake->library, symbol.c_str()) : nullptr;
+    void *library = fake->library.empty() ? nullptr : dlopen(fake->library.c_str(), RTLD_NOW | RTLD_NOLOAD);
+    void *run = library ? dlsym(library, symbol.c_str()) : nullptr;
     auto *paramBytes =
-        fake->library ? static_cast<const int64_t *>(dlsym(fake->library, (symbol + "_param_bytes").c_str())) : nullptr;
+        library ? static_cast<const int64_t *>(dlsym(library, (symbol + "_param_bytes").c_str())) : nullptr;
+    if (library)
+      dlclose(library); // the module's object stays loaded while the module does
     if (!run || !paramBytes) {
       fake->functions.erase(name);
       return kNotFound;

@@ -4,6 +4,7 @@
 // its state (weights, token table, KV caches) in backend memory and calls the
 // artifact's packed entry points with memref descriptors that point there.
 
+#include "ember/runtime/KernelProfile.h"
 #include "ember/runtime/SharedLibrary.h"
 
 #include <cstddef>
@@ -38,7 +39,19 @@ public:
 
   // Opens an artifact compiled for compileTarget().
   virtual std::unique_ptr<SharedLibrary> openArtifact(const std::string &path) = 0;
+
+  // Kernel profiling (--profile), where the backend can time kernels on the
+  // device (CUDA: with events): while on, every kernel launch is timed and
+  // counted per ember op.
+  virtual bool profilesKernels() const { return false; }
+  // Both throw unless profilesKernels() (requireKernelProfiling).
+  virtual void setKernelProfiling(bool on);
+  // The launches timed since the last take (waiting for running ones).
+  virtual KernelProfile takeKernelProfile();
 };
+
+// Throws unless `backend` profilesKernels(), naming the backend.
+void requireKernelProfiling(const Backend &backend);
 
 // Backend memory freed with its owner (move-only).
 class DeviceBuffer {

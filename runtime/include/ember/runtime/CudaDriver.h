@@ -26,15 +26,24 @@ using CUevent = struct CUevent_st *;
 using CUmemoryPool = struct CUmemPoolHandle_st *;
 
 constexpr CUresult CUDA_SUCCESS = 0;
+constexpr int CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK = 1;
+constexpr int CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_X = 2; // Y, Z follow
+constexpr int CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_X = 5;  // Y, Z follow
+constexpr int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
+constexpr int CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
 constexpr int CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE = 36; // kHz
 constexpr int CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH = 37; // bits
+constexpr int CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK = 0;
+constexpr int CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES = 1; // static shared memory
+constexpr int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
 constexpr int CU_MEMPOOL_ATTR_RELEASE_THRESHOLD = 4;
 constexpr int CU_JIT_ERROR_LOG_BUFFER = 5;
 constexpr int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
 constexpr int CU_JIT_OPTIMIZATION_LEVEL = 7;
 constexpr unsigned CU_STREAM_DEFAULT = 0;
+constexpr unsigned CU_EVENT_DEFAULT = 0; // with timing
 constexpr unsigned CU_EVENT_DISABLE_TIMING = 2;
 constexpr unsigned CU_MEM_ATTACH_GLOBAL = 1;
 // PTX ISA 8.0, which ember's kernels use, came with CUDA 12.0.
@@ -81,6 +90,8 @@ private:
   X(cuModuleLoadDataEx, "cuModuleLoadDataEx", CUresult (*)(CUmodule *, const void *, unsigned, int *, void **))      \
   X(cuModuleUnload, "cuModuleUnload", CUresult (*)(CUmodule))                                                        \
   X(cuModuleGetFunction, "cuModuleGetFunction", CUresult (*)(CUfunction *, CUmodule, const char *))                  \
+  X(cuFuncGetAttribute, "cuFuncGetAttribute", CUresult (*)(int *, int, CUfunction))                                  \
+  X(cuFuncSetAttribute, "cuFuncSetAttribute", CUresult (*)(CUfunction, int, int))                                    \
   X(cuLaunchKernel, "cuLaunchKernel",                                                                                \
     CUresult (*)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, CUstream,        \
                  void **, void **))                                                                                  \
@@ -90,7 +101,8 @@ private:
   X(cuEventCreate, "cuEventCreate", CUresult (*)(CUevent *, unsigned))                                               \
   X(cuEventDestroy, "cuEventDestroy_v2", CUresult (*)(CUevent))                                                      \
   X(cuEventRecord, "cuEventRecord", CUresult (*)(CUevent, CUstream))                                                 \
-  X(cuEventSynchronize, "cuEventSynchronize", CUresult (*)(CUevent))
+  X(cuEventSynchronize, "cuEventSynchronize", CUresult (*)(CUevent))                                                 \
+  X(cuEventElapsedTime, "cuEventElapsedTime", CUresult (*)(float *, CUevent, CUevent))
 
 class CudaDriver {
 public:
