@@ -23,6 +23,7 @@ config.environment["EMBER_CACHE_DIR"] = os.path.join(config.test_exec_root, "art
 python = "/usr/bin/python3"
 config.substitutions.append(("%python", python))
 config.substitutions.append(("%ember_src", config.ember_src_root))
+config.substitutions.append(("%ember_build", config.ember_obj_root))
 # mlir-runner's support libraries (printMemrefF32) for tests that run loop IR.
 config.substitutions.append(("%mlir_lib_dir",
                              os.path.normpath(os.path.join(config.llvm_tools_dir, "..", "lib"))))
@@ -39,6 +40,12 @@ if subprocess.run([python, "-c", "import torch"], capture_output=True).returncod
 else:
     lit_config.note("python3-torch is not installed: end-to-end tests against the "
                     "PyTorch reference are SKIPPED (apt-get install python3-torch)")
+
+# The GPU bundle's check compares logits with numpy.
+if subprocess.run([python, "-c", "import numpy"], capture_output=True).returncode == 0:
+    config.available_features.add("numpy")
+else:
+    lit_config.note("python3-numpy is not installed: the GPU bundle test is SKIPPED")
 
 # PTX assembly tests need the CUDA toolkit's ptxas; it is never required.
 if config.ptxas and os.path.exists(config.ptxas):

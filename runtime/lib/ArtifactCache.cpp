@@ -76,21 +76,55 @@ std::string defaultCompilerPath() {
 ArtifactCache::ArtifactCache(std::string dir, std::string compilerPath, std::string target,
                              std::vector<std::string> targetFlags)
     : dir_(std::move(dir)), compilerPath_(std::move(compilerPath)), target_(std::move(target)),
-      targetFlags_(std::move(targetFlags)) {}
+      targetFlags_(std::move(targetFlags)), prebuiltDir_(environmentValue("EMBER_PREBUILT_DIR")),
+      recordPrebuilt_(environmentValue("EMBER_PREBUILT_RECORD") == "1") {}
+
+static std::string targetText(const std::string &target, const std::vector<std::string> &flags) {
+  std::string text = target;
+  for (const std::string &flag : flags)
+    text += " " + flag;
+  return text;
+}
 
 std::string ArtifactCache::key(const ModelConfig &config, DType dtype) const {
-  std::string target = target_;
-  for (const std::string &flag : targetFlags_)
-    target += " " + flag;
-  return artifactCacheKey({configCacheText(config), dtype, target, hostCpuModel(), compilerStamp(compilerPath_)});
+  return artifactCacheKey({configCacheText(config), dtype, targetText(target_, targetFlags_), hostCpuModel(),
+                           compilerStamp(compilerPath_)});
+}
+
+std::string ArtifactCache::prebuiltKey(const ModelConfig &config, DType dtype) const {
+  return artifactCacheKey({configCacheText(config), dtype, targetText(target_, targetFlags_), "any", "prebuilt"});
+}
+
+// Copies `path` into the prebuilt directory under `key`, atomically.
+static void recordPrebuiltArtifact(const std::string &path, const std::string &dir, const std::string &key) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  std::string target = (fs::path(dir) / (key + ".so")).string(), temp = target + ".tmp." + std::to_string(::getpid());
+  if (!ec)
+    fs::copy_file(path, temp, fs::copy_options::overwrite_existing, ec);
+  if (!ec)
+    fs::rename(temp, target, ec);
+  if (ec) {
+    fs::remove(temp);
+    throw Error(dir + ": cannot record the prebuilt artifact " + key + ".so (EMBER_PREBUILT_RECORD): " + ec.message());
+  }
 }
 
 std::string ArtifactCache::artifactPath(const ModelConfig &config, DType dtype) const {
   return (fs::path(dir_) / (key(config, dtype) + ".so")).string();
 }
 
+std::optional<std::string> ArtifactCache::prebuiltArtifact(const ModelConfig &config, DType dtype) const {
+  if (prebuiltDir_.empty())
+    return std::nullopt;
+  fs::path prebuilt = fs::path(prebuiltDir_) / (prebuiltKey(config, dtype) + ".so");
+  if (!fs::exists(prebuilt))
+    return std::nullopt;
+  return prebuilt.string();
+}
+
 bool ArtifactCache::isCached(const ModelConfig &config, DType dtype) const {
-  return fs::exists(artifactPath(config, dtype));
+  return prebuiltArtifact(config, dtype) || fs::exists(artifactPath(config, dtype));
 }
 
 std::vector<std::string> ArtifactCache::compileCommand(const std::string &configPath, DType dtype,
@@ -104,6 +138,16 @@ std::vector<std::string> ArtifactCache::compileCommand(const std::string &config
 
 ArtifactCache::Artifact ArtifactCache::getOrCompile(const ModelConfig &config, const std::string &configPath,
                                                     DType dtype) const {
+  if (std::optional<std::string> prebuilt = prebuiltArtifact(config, dtype))
+    return {*prebuilt, true, 0.0};
+  Artifact artifact = compileUnlessCached(config, configPath, dtype);
+  if (recordPrebuilt_ && !prebuiltDir_.empty())
+    recordPrebuiltArtifact(artifact.path, prebuiltDir_, prebuiltKey(config, dtype));
+  return artifact;
+}
+
+ArtifactCache::Artifact ArtifactCache::compileUnlessCached(const ModelConfig &config, const std::string &configPath,
+                                                           DType dtype) const {
   std::string finalPath = artifactPath(config, dtype);
   if (fs::exists(finalPath))
     return {finalPath, true, 0.0};

@@ -126,6 +126,42 @@ TEST(ArtifactCache, MissingCompiler) {
                         "compiler not found");
 }
 
+// Sets an environment variable for a scope.
+class ScopedEnvironment {
+public:
+  ScopedEnvironment(const char *name, const std::string &value) : name_(name) { setenv(name, value.c_str(), 1); }
+  ~ScopedEnvironment() { unsetenv(name_); }
+
+private:
+  const char *name_;
+};
+
+// What scripts/gpu-bundle relies on: recorded artifacts serve where no
+// compiler exists, under a key without the compiler and the host CPU.
+TEST(ArtifactCache, PrebuiltArtifactsAreRecordedThenUsedWithoutACompiler) {
+  test::TempDir dir;
+  ModelConfig config = tiny();
+  ScopedEnvironment prebuiltDir("EMBER_PREBUILT_DIR", dir.file("prebuilt"));
+  std::string prebuiltPath;
+  {
+    ScopedEnvironment record("EMBER_PREBUILT_RECORD", "1");
+    ArtifactCache recording(dir.file("cache"), writeFakeCompiler(dir, 0), "nvptx", {"--chip", "sm_90"});
+    ArtifactCache::Artifact compiled = recording.getOrCompile(config, "cfg.json", DType::BF16);
+    EXPECT_FALSE(compiled.cacheHit);
+    prebuiltPath = dir.file("prebuilt") + "/" + recording.prebuiltKey(config, DType::BF16) + ".so";
+    EXPECT_EQ(readFile(prebuiltPath), "artifact\n");
+  }
+  ArtifactCache elsewhere(dir.file("other-cache"), dir.file("no-compiler-here"), "nvptx", {"--chip", "sm_90"});
+  EXPECT_TRUE(elsewhere.isCached(config, DType::BF16));
+  ArtifactCache::Artifact used = elsewhere.getOrCompile(config, "cfg.json", DType::BF16);
+  EXPECT_TRUE(used.cacheHit);
+  EXPECT_EQ(used.path, prebuiltPath);
+  // Another target or dtype is not in the directory: it compiles, here without a compiler.
+  ArtifactCache sm80(dir.file("other-cache"), dir.file("no-compiler-here"), "nvptx", {"--chip", "sm_80"});
+  EXPECT_ERROR_CONTAINS(sm80.getOrCompile(config, "cfg.json", DType::BF16), "compiler not found");
+  EXPECT_ERROR_CONTAINS(elsewhere.getOrCompile(config, "cfg.json", DType::F32), "compiler not found");
+}
+
 TEST(ArtifactCache, CacheDirectoryPrecedence) {
   auto withEnvironment = [](const char *emberDir, const char *xdg, const char *home) {
     auto set = [](const char *name, const char *value) {

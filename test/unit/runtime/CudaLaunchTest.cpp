@@ -38,7 +38,7 @@ protected:
                    << error.what();
     }
     deviceName_ = device.substr(0, device.rfind(", ")); // without the chip
-    artifact_ = backend_->openArtifact(EMBER_FAKE_KERNEL_ARTIFACT);
+    artifact_ = backend_->openArtifact(test::testFile(EMBER_FAKE_KERNEL_ARTIFACT));
     launch_ = reinterpret_cast<LaunchFn>(artifact_->symbol("fake_kernels_launch"));
     buffer_ = DeviceBuffer(*backend_, kCount * sizeof(float), "the kernels' buffer");
     std::vector<float> zeros(kCount, 0.0f);
@@ -236,10 +236,10 @@ TEST_F(CudaLaunchTest, LaunchesOutsideAnArtifactCallHaveNoModelledBytes) {
 }
 
 TEST_F(CudaLaunchTest, MalformedManifestFailsTheArtifactsOpening) {
-  EXPECT_ERROR_CONTAINS(backend_->openArtifact(EMBER_FAKE_MALFORMED_MANIFEST_ARTIFACT),
-                        std::string(EMBER_FAKE_MALFORMED_MANIFEST_ARTIFACT) + ": loading its kernels",
-                        "mgpuModuleLoadJIT: " EMBER_FAKE_MALFORMED_MANIFEST_ARTIFACT
-                        ": ember_kernel_manifest is not a kernel manifest (at kernel 0)",
+  std::string malformed = test::testFile(EMBER_FAKE_MALFORMED_MANIFEST_ARTIFACT);
+  EXPECT_ERROR_CONTAINS(backend_->openArtifact(malformed), malformed + ": loading its kernels",
+                        "mgpuModuleLoadJIT: " + malformed +
+                            ": ember_kernel_manifest is not a kernel manifest (at kernel 0)",
                         "type must be number, but is string");
 }
 

@@ -32,6 +32,16 @@ private:
   std::filesystem::path path_;
 };
 
+// A file the build made for a test (a helper library): at `builtPath`, or
+// where $EMBER_TEST_FILES_DIR says, by its name (scripts/gpu-bundle carries
+// the files of the tests it runs on another machine).
+inline std::string testFile(const std::string &builtPath) {
+  const char *dir = std::getenv("EMBER_TEST_FILES_DIR");
+  if (!dir || !*dir)
+    return builtPath;
+  return (std::filesystem::path(dir) / std::filesystem::path(builtPath).filename()).string();
+}
+
 inline void writeBytes(const std::string &path, const std::string &bytes) {
   std::ofstream out(path, std::ios::binary);
   out.write(bytes.data(), std::streamsize(bytes.size()));

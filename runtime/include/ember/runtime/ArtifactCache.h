@@ -4,6 +4,7 @@
 #include "ember/runtime/DType.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,11 @@ std::string defaultCompilerPath();
 // Compiled model artifacts (decoder and n-gram embedding in one library), keyed by what they depend on and
 // compiled on a miss by running ember-compile as a subprocess. The target and its flags are a backend's
 // compileTarget() and compileFlags().
+//
+// Prebuilt artifacts: where $EMBER_PREBUILT_DIR names a directory (scripts/gpu-bundle writes one for a GPU
+// machine that cannot build), an artifact there whose prebuiltKey matches is used as it is: that key leaves
+// out the compiler and the host CPU, so the directory serves on another machine with no ember-compile. With
+// $EMBER_PREBUILT_RECORD=1, every artifact getOrCompile returns is also copied there.
 class ArtifactCache {
 public:
   ArtifactCache(std::string dir, std::string compilerPath, std::string target = "cpu",
@@ -53,8 +59,11 @@ public:
   Artifact getOrCompile(const ModelConfig &config, const std::string &configPath, DType dtype) const;
 
   std::string key(const ModelConfig &config, DType dtype) const;
+  // The key in $EMBER_PREBUILT_DIR: config, dtype, target and flags only.
+  std::string prebuiltKey(const ModelConfig &config, DType dtype) const;
   // <dir>/<key>.so, whether or not it exists yet.
   std::string artifactPath(const ModelConfig &config, DType dtype) const;
+  // A prebuilt artifact or one in the cache exists.
   bool isCached(const ModelConfig &config, DType dtype) const;
   // The compiler's argument vector for one compilation.
   std::vector<std::string> compileCommand(const std::string &configPath, DType dtype,
@@ -62,10 +71,15 @@ public:
   const std::string &dir() const { return dir_; }
 
 private:
+  std::optional<std::string> prebuiltArtifact(const ModelConfig &config, DType dtype) const;
+  Artifact compileUnlessCached(const ModelConfig &config, const std::string &configPath, DType dtype) const;
+
   std::string dir_;
   std::string compilerPath_;
   std::string target_;
   std::vector<std::string> targetFlags_;
+  std::string prebuiltDir_; // $EMBER_PREBUILT_DIR, "" if unset
+  bool recordPrebuilt_;     // $EMBER_PREBUILT_RECORD=1
 };
 
 } // namespace ember::rt
