@@ -48,21 +48,16 @@ llvm::StringRef mlir::ember::phaseName(Phase phase) {
   llvm_unreachable("unknown phase");
 }
 
+static llvm::SmallVector<Phase> phasesWhere(bool PhaseInfo::*target) {
+  llvm::SmallVector<Phase> phases;
+  for (const PhaseInfo &info : kPhases)
+    if (info.*target)
+      phases.push_back(info.phase);
+  return phases;
+}
+
 llvm::ArrayRef<Phase> mlir::ember::targetPhases(Target target) {
-  static const llvm::SmallVector<Phase> cpu = [] {
-    llvm::SmallVector<Phase> phases;
-    for (const PhaseInfo &info : kPhases)
-      if (info.cpu)
-        phases.push_back(info.phase);
-    return phases;
-  }();
-  static const llvm::SmallVector<Phase> nvptx = [] {
-    llvm::SmallVector<Phase> phases;
-    for (const PhaseInfo &info : kPhases)
-      if (info.nvptx)
-        phases.push_back(info.phase);
-    return phases;
-  }();
+  static const llvm::SmallVector<Phase> cpu = phasesWhere(&PhaseInfo::cpu), nvptx = phasesWhere(&PhaseInfo::nvptx);
   return target == Target::Cpu ? cpu : nvptx;
 }
 

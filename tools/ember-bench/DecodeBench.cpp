@@ -132,10 +132,11 @@ int decodeMain(int argc, char **argv) {
 
   double emberTokensPerSecond = 0, emberPrefillSeconds = 0;
   std::optional<rt::KernelProfile> kernelProfile;
-  std::string preset = fs::path(flags.presetPath).stem().string(), modelDir;
+  std::string preset = fs::path(flags.presetPath).stem().string(), modelDir, where;
   {
     BenchModel model(flags);
     modelDir = model.modelDir;
+    where = std::string(model.backend->name()) == "cpu" ? "compiled CPU, 1 thread" : model.backend->name();
     const rt::ModelConfig &config = model.config;
     rt::Decoder decoder(config, model.weights, model.artifact.path, *model.backend, {promptLen + newTokens, batch});
     // One prompt per slot (slot 0's is the batch-1 prompt), all of length P,
@@ -222,7 +223,8 @@ int decodeMain(int argc, char **argv) {
     std::printf("ember has no batched step: its batch step is %lld sequential single-sequence steps (one per slot, "
                 "no weight reuse across the batch); PyTorch runs one batched forward of [%lld, 1] tokens\n",
                 (long long)batch, (long long)batch);
-  std::printf("ember (compiled CPU, 1 thread):  decode %8.3f tokens/s (%.2f ms/token), prefill %.4f s\n",
+  std::printf("ember (%s):  decode %8.3f tokens/s (%.2f ms/token), prefill %.4f s\n",
+              where.c_str(),
               emberTokensPerSecond, 1e3 / emberTokensPerSecond, emberPrefillSeconds);
   if (!pytorch) {
     std::printf("PyTorch reference: not run (--no-reference)\n");

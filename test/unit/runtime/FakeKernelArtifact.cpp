@@ -13,19 +13,7 @@
 //
 // Built with FAKE_KERNELS_MALFORMED_MANIFEST, its manifest is not one.
 
-#include <cstddef>
-#include <cstdint>
-
-extern "C" {
-void *mgpuModuleLoadJIT(void *ptx, int optLevel);
-void mgpuModuleUnload(void *module);
-void *mgpuModuleGetFunction(void *module, const char *name);
-void mgpuLaunchKernel(void *function, intptr_t, intptr_t, intptr_t, intptr_t, intptr_t, intptr_t, int32_t,
-                      void *stream, void **params, void **extra, size_t count);
-void *mgpuStreamCreate();
-void mgpuStreamDestroy(void *stream);
-void mgpuStreamSynchronize(void *stream);
-}
+#include "MgpuFunctions.h"
 
 // name, PTX computing %f2 from the element %f1, the same on the host.
 #define FAKE_KERNELS(X)                                                                                              \
