@@ -56,6 +56,10 @@ std::string mlir::ember::kernelOpName(Operation *op) {
   return op->getName().stripDialect().str();
 }
 
+std::string mlir::ember::kernelTrafficName(llvm::StringRef function, int64_t index) {
+  return llvm::formatv("{0}#{1}", function, index).str();
+}
+
 namespace {
 
 class StepTraffic final : public TrafficContext {
@@ -133,7 +137,7 @@ LogicalResult StepTraffic::walk(func::FuncOp func, TrafficReport *report) {
     else
       addTrafficFromEffects(&op, *this);
     int64_t kernels = kernelCount(&op);
-    std::string name = llvm::formatv("{0}#{1}", func.getName(), index).str();
+    std::string name = kernelTrafficName(func.getName(), index);
     index += kernels;
     if (!report)
       continue;

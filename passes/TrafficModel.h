@@ -29,6 +29,8 @@ bool isKernelOp(Operation &op);
 int64_t kernelCount(Operation *op);
 /// "mla_absorb" for ember.mla_absorb, "copy" for memref.copy.
 std::string kernelOpName(Operation *op);
+/// "<function>#<index>": how the report names a kernel op (KernelTraffic).
+std::string kernelTrafficName(llvm::StringRef function, int64_t index);
 
 struct TrafficOptions {
   std::string function = "ember_step";
@@ -39,7 +41,7 @@ struct TrafficOptions {
 /// One kernel: an op of the walked functions, summed over its launches.
 struct KernelTraffic {
   Operation *op;
-  std::string name; // <function>#<index of the kernel in its function>
+  std::string name; // kernelTrafficName(function, index of the kernel in it)
   int64_t launches = 0; // of all the op's kernels
   TrafficBytes bytes;
 };

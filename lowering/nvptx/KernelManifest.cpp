@@ -123,7 +123,7 @@ std::string mlir::ember::buildKernelManifest(ModuleOp module,
     auto function = launch->getParentOfType<func::FuncOp>();
     if (!decision || !function || !listed.insert(name).second)
       return;
-    std::string key = (function.getName() + "#" + llvm::Twine(decision.getIndex())).str();
+    std::string key = kernelTrafficName(function.getName(), decision.getIndex());
     llvm::json::Value bytes = nullptr, maxTokens = nullptr;
     if (std::optional<TrafficPolynomial> polynomial = traffic.lookup(key)) {
       bytes = llvm::json::Array(llvm::ArrayRef<double>(polynomial->coefficients));

@@ -31,7 +31,7 @@ struct TrafficPolynomial {
   int64_t maxTokens = 0;
 };
 
-/// For every kernel op ("<function>#<index>") reachable from an entry point
+/// For every kernel op (by kernelTrafficName) reachable from an entry point
 /// of the fused-phase `module`: its bytes per launch, fitted exactly to the
 /// traffic model at T <= 3 and checked at more positions and tokens;
 /// nullopt where the model does not have that form even for T <= 3 or
