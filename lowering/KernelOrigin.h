@@ -46,6 +46,10 @@ inline std::optional<KernelOrigin> findKernelOrigin(Location loc) {
   return found;
 }
 
+/// Names every kernel op of `root`'s functions that has no origin yet
+/// (ember-lower-to-loops, ember-gpu-strategies; LowerToLoops.cpp).
+void nameKernelOrigins(Operation *root);
+
 } // namespace mlir::ember
 
 #endif // EMBER_LOWERING_KERNELORIGIN_H

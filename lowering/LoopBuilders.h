@@ -126,6 +126,8 @@ void buildRouterTopk(OpBuilder &b, Location loc, Value t, Value numExperts, Valu
 /// a division (not math.rsqrt) keep the GPU code free of libdevice calls.
 Value buildRmsInverse(OpBuilder &b, Location loc, Value width, double eps,
                       function_ref<Value(OpBuilder &, Location, Value)> x);
+/// The same from the sum of squares of the row's `width` elements.
+Value buildRmsInverseFromSum(OpBuilder &b, Location loc, Value sumSquares, Value width, double eps);
 /// RMSNorm's output element x * inverse * f32(weight[i]) * scale. rms_norm
 /// and the fused ops that recompute the norm share it, so both do the
 /// same arithmetic.

@@ -111,6 +111,10 @@ struct LowerMemRefCopy : OpConversionPattern<memref::CopyOp> {
 Value mlir::ember::buildRmsInverse(OpBuilder &b, Location loc, Value width, double eps,
                                    function_ref<Value(OpBuilder &, Location, Value)> x) {
   Value sumSquares = buildDotProduct(b, loc, width, f32Constant(b, loc, 0.0), x, x);
+  return buildRmsInverseFromSum(b, loc, sumSquares, width, eps);
+}
+
+Value mlir::ember::buildRmsInverseFromSum(OpBuilder &b, Location loc, Value sumSquares, Value width, double eps) {
   Value count = arith::SIToFPOp::create(
       b, loc, b.getF32Type(), arith::IndexCastOp::create(b, loc, b.getI64Type(), width));
   Value meanSquare = arith::DivFOp::create(b, loc, sumSquares, count);

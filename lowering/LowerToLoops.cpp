@@ -26,22 +26,6 @@ using namespace mlir::ember;
 
 namespace {
 
-/// Names every kernel op's location after it (KernelOrigin.h), so its loops
-/// and later its GPU kernel say which op they are.
-void nameKernelOrigins(Operation *root) {
-  root->walk([](func::FuncOp func) {
-    if (func.isExternal())
-      return;
-    int64_t index = 0;
-    for (Operation &op : func.getBody().getOps()) {
-      if (!isKernelOp(op))
-        continue;
-      op.setLoc(kernelOriginLoc(op.getLoc(), {kernelOpName(&op), index}));
-      index += kernelCount(&op);
-    }
-  });
-}
-
 struct EmberLowerToLoopsPass : mlir::ember::impl::EmberLowerToLoopsBase<EmberLowerToLoopsPass> {
   using Base::Base;
   void runOnOperation() override {
@@ -62,3 +46,19 @@ struct EmberLowerToLoopsPass : mlir::ember::impl::EmberLowerToLoopsBase<EmberLow
 };
 
 } // namespace
+
+void mlir::ember::nameKernelOrigins(Operation *root) {
+  root->walk([](func::FuncOp func) {
+    if (func.isExternal())
+      return;
+    int64_t index = 0;
+    for (Operation &op : func.getBody().getOps()) {
+      if (!isKernelOp(op))
+        continue;
+      // Named already by ember-gpu-strategies, before it lowered some ops.
+      if (!findKernelOrigin(op.getLoc()))
+        op.setLoc(kernelOriginLoc(op.getLoc(), {kernelOpName(&op), index}));
+      index += kernelCount(&op);
+    }
+  });
+}

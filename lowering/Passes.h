@@ -46,6 +46,9 @@ struct NvptxOptions {
   /// CUDA 13's ptxas accepts PTX ISA 7.8..9.0; sm_90 needs at least 8.0.
   std::string features = "+ptx80";
   int64_t blockSize = 128;
+  /// Whether ops get cooperative strategies where one applies
+  /// (ember-gpu-strategies); false: every op thread_per_element.
+  bool cooperativeKernels = true;
   /// CUDA's libdevice bitcode, linked into every kernel module so math ops
   /// (exp, sin, cos, sqrt) resolve; empty when no CUDA toolkit is found, and
   /// then kernels using them keep unresolved __nv_* calls.
@@ -57,12 +60,19 @@ struct LoopOptions {
   GatherBoundsCheck gatherBoundsCheck = GatherBoundsCheck::Clamp;
   /// Fixed by the target (loopOptionsFor).
   NormStatistics normStatistics = NormStatistics::PerThread;
+  /// Fixed by the target: ops with a cooperative GPU strategy become
+  /// kernels before the rest become loops (nvptx).
+  bool gpuStrategies = false;
 };
 
 enum class Target { Cpu, Nvptx };
 /// `loops` with what `target` fixes: the CPU computes norm statistics per
-/// token, the GPU per thread.
+/// token, the GPU per thread and lowers some ops to cooperative kernels.
 LoopOptions loopOptionsFor(Target target, LoopOptions loops);
+/// The fusions on by default for `target`: all of them on the CPU; on the
+/// GPU all but `router`, whose fused kernel (the logits GEMV inside the
+/// per-token top-k thread) made an H200's decode 1.59x slower.
+FusionOptions defaultFusions(Target target);
 /// The phases a target's IR passes through, in order; the first is the input.
 llvm::ArrayRef<Phase> targetPhases(Target target);
 /// "ember|fused|loops|llvm": the phase names of a target, for help texts.

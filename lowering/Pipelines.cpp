@@ -81,6 +81,10 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
     return;
   case Phase::Loops:
     // 2. ember -> scf.parallel on memrefs: the loop IR both targets share.
+    //    On the GPU, ops with a cooperative strategy become their kernels
+    //    first (the op half of the kernel configuration step).
+    if (loops.gpuStrategies && nvptx.cooperativeKernels)
+      pm.addPass(createEmberGpuStrategies({nvptx.blockSize}));
     pm.addPass(createEmberLowerToLoops({loops.gatherBoundsCheck, loops.normStatistics}));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
@@ -102,7 +106,7 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
     //    host temporaries move to device memory, nothing left on the host
     //    may dereference a memref, and every launch is within CUDA's limits.
     addTextualPipeline(
-        pm, llvm::formatv("ember-map-to-gpu{{block-size={0}},gpu-kernel-outlining,"
+        pm, llvm::formatv("ember-map-to-gpu{{block-size={0}},gpu-launch-sink-index-computations,gpu-kernel-outlining,"
                           "ember-host-alloc-to-gpu,ember-check-host-memory-access,"
                           "ember-check-launch-limits{{chip={1}},canonicalize,cse",
                           nvptx.blockSize, nvptx.chip)
@@ -115,7 +119,7 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
     addTextualPipeline(
         pm, llvm::formatv("ember-copy-kernels-to-host,nvvm-attach-target{{chip={0} features={1} O=3{2}},"
                           "convert-scf-to-cf,convert-nvvm-to-llvm,expand-strided-metadata,"
-                          "lower-affine,convert-arith-to-llvm,convert-index-to-llvm,"
+                          "lower-affine,convert-vector-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
                           "canonicalize,cse,"
                           "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
                           "reconcile-unrealized-casts)",
@@ -137,7 +141,14 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
 
 LoopOptions mlir::ember::loopOptionsFor(Target target, LoopOptions loops) {
   loops.normStatistics = target == Target::Cpu ? NormStatistics::PerToken : NormStatistics::PerThread;
+  loops.gpuStrategies = target == Target::Nvptx;
   return loops;
+}
+
+FusionOptions mlir::ember::defaultFusions(Target target) {
+  FusionOptions fusion;
+  fusion.router = target == Target::Cpu;
+  return fusion;
 }
 
 static void buildUpTo(OpPassManager &pm, Target target, Phase stopAfter,
@@ -186,6 +197,10 @@ struct NvptxPipelineOptions : PassPipelineOptions<NvptxPipelineOptions> {
                                llvm::cl::init("+ptx80")};
   Option<int64_t> blockSize{*this, "block-size", llvm::cl::desc("Threads per block (the GPU mapping stage)"),
                             llvm::cl::init(128)};
+  Option<bool> cooperativeKernels{
+      *this, "cooperative-kernels",
+      llvm::cl::desc("Cooperative strategies where one applies (false: every op thread_per_element)"),
+      llvm::cl::init(true)};
   Option<std::string> compileTo{*this, "compile-to",
                                 llvm::cl::desc(compileToHelp(Target::Nvptx)),
                                 llvm::cl::init("ptx")};
@@ -196,8 +211,8 @@ struct NvptxPipelineOptions : PassPipelineOptions<NvptxPipelineOptions> {
 
 /// Pipeline options are parsed before the pipeline is built, so an unknown
 /// fusion name can only be reported here; it is fatal.
-FusionOptions fusionOrDie(llvm::StringRef disabled) {
-  FusionOptions fusion;
+FusionOptions fusionOrDie(Target target, llvm::StringRef disabled) {
+  FusionOptions fusion = defaultFusions(target);
   std::string error;
   if (failed(fusion.disable(disabled, error)))
     llvm::report_fatal_error(llvm::Twine("ember: disable-fusion: ") + error);
@@ -225,7 +240,7 @@ void mlir::ember::registerEmberLoweringPassesAndPipelines() {
       "ember-cpu-pipeline", "Lower ember IR to the LLVM dialect for the host CPU",
       [](OpPassManager &pm, const CpuPipelineOptions &options) {
         buildCpuPipeline(pm, phaseOrDefault(options.compileTo, Phase::Llvm),
-                         fusionOrDie(options.disableFusion));
+                         fusionOrDie(Target::Cpu, options.disableFusion));
       });
   PassPipelineRegistration<NvptxPipelineOptions>(
       "ember-nvptx-pipeline", "Lower ember IR to PTX kernels (gpu.binary) and host LLVM IR",
@@ -234,7 +249,8 @@ void mlir::ember::registerEmberLoweringPassesAndPipelines() {
         nvptx.chip = options.chip;
         nvptx.features = options.features;
         nvptx.blockSize = options.blockSize;
+        nvptx.cooperativeKernels = options.cooperativeKernels;
         buildNvptxPipeline(pm, nvptx, phaseOrDefault(options.compileTo, Phase::Ptx),
-                           fusionOrDie(options.disableFusion));
+                           fusionOrDie(Target::Nvptx, options.disableFusion));
       });
 }

@@ -48,14 +48,14 @@ struct FusionPipelineOptions : PassPipelineOptions<FusionPipelineOptions> {
 
 } // namespace
 
-LogicalResult FusionOptions::disable(llvm::StringRef names, std::string &error) {
+LogicalResult FusionOptions::set(llvm::StringRef names, bool enabled, std::string &error) {
   llvm::SmallVector<llvm::StringRef> items;
   names.split(items, ',', /*MaxSplit=*/-1, /*KeepEmpty=*/false);
   for (llvm::StringRef item : items) {
     item = item.trim();
     if (item == "all") {
       for (const Fusion &fusion : kFusions)
-        this->*fusion.enabled = false;
+        this->*fusion.enabled = enabled;
       continue;
     }
     const Fusion *match = llvm::find_if(kFusions, [&](const Fusion &f) { return f.name == item; });
@@ -63,7 +63,7 @@ LogicalResult FusionOptions::disable(llvm::StringRef names, std::string &error) 
       error = ("unknown fusion '" + item + "' (known: " + fusionNames() + ", all)").str();
       return failure();
     }
-    this->*match->enabled = false;
+    this->*match->enabled = enabled;
   }
   return success();
 }

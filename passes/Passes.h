@@ -26,9 +26,11 @@ struct FusionOptions {
   /// thread computes together (groups padded to it; 1: no padding).
   int64_t moeRowsPerTile = 4;
 
-  /// Turns off the comma-separated fusions of `names` ("all" for every
-  /// one); an unknown name is an error listing the known ones.
-  LogicalResult disable(llvm::StringRef names, std::string &error);
+  /// Turns on or off the comma-separated fusions of `names` ("all" for
+  /// every one); an unknown name is an error listing the known ones.
+  LogicalResult set(llvm::StringRef names, bool enabled, std::string &error);
+  LogicalResult disable(llvm::StringRef names, std::string &error) { return set(names, false, error); }
+  LogicalResult enable(llvm::StringRef names, std::string &error) { return set(names, true, error); }
   /// The names of the enabled fusions, comma-separated ("" for none).
   std::string enabledNames() const;
 };

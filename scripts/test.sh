@@ -4,7 +4,14 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${EMBER_BUILD_DIR:-$ROOT/build}"
-EMBER_EXTRA_PACKAGES="python3-torch python3-numpy" source "$ROOT/scripts/setup.sh"
+EMBER_EXTRA_PACKAGES="python3-torch python3-numpy python3-pip" source "$ROOT/scripts/setup.sh"
+# cuobjdump and nvdisasm (NVIDIA's wheels, pinned) for the SASS checks.
+CUDA_TOOLS="$BUILD/cuda-tools"
+if [ ! -x "$CUDA_TOOLS/nvidia/cu13/bin/nvdisasm" ]; then
+  python3 -m pip install -q --no-deps --break-system-packages --target "$CUDA_TOOLS" \
+    nvidia-cuda-cuobjdump==13.2.78 nvidia-cuda-nvdisasm==13.2.78 ||
+    echo "warning: cuobjdump/nvdisasm wheels not installed: SASS checks will be skipped" >&2
+fi
 
 status=0
 # -v shows failures in full; skipped tests say why in lit's notes above.

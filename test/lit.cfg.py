@@ -47,9 +47,21 @@ if subprocess.run([python, "-c", "import numpy"], capture_output=True).returncod
 else:
     lit_config.note("python3-numpy is not installed: the GPU bundle test is SKIPPED")
 
+# SASS checks read ember's cubins with cuobjdump and nvdisasm: the pinned
+# NVIDIA wheels scripts/test.sh installs under <build>/cuda-tools.
+cuda_tools = os.path.join(config.ember_obj_root, "cuda-tools", "nvidia", "cu13", "bin")
+if all(os.path.exists(os.path.join(cuda_tools, tool)) for tool in ("cuobjdump", "nvdisasm")):
+    config.available_features.add("cuobjdump")
+    config.substitutions.append(("%cuobjdump", os.path.join(cuda_tools, "cuobjdump")))
+    config.environment["NVDISASM_PATH"] = cuda_tools
+else:
+    lit_config.note(cuda_tools + "/cuobjdump or nvdisasm not found: SASS checks are SKIPPED "
+                    "(scripts/test.sh installs them)")
+
 # PTX assembly tests need the CUDA toolkit's ptxas; it is never required.
 if config.ptxas and os.path.exists(config.ptxas):
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", config.ptxas))
+    config.substitutions.append(("%cuda_root", os.path.dirname(os.path.dirname(config.ptxas))))
 else:
     lit_config.note("/usr/local/cuda/bin/ptxas not found: PTX assembly tests are SKIPPED")

@@ -9,11 +9,19 @@
 // the LLVM dialect, with the calling convention of cuLaunchKernel's
 // parameter array.
 //
+// Cooperative kernels work too: the device stand-in runs a block's threads
+// as fibers. A barrier or shuffle becomes a call of a hook the stand-in
+// installs (`__ember_host_barrier_hook`, `__ember_host_shuffle_hook`), and
+// workgroup memory a global of the artifact, shared by the threads of the
+// one block that runs at a time.
+//
 //===----------------------------------------------------------------------===//
 #include "lowering/nvptx/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/DataLayoutInterfaces.h"
@@ -29,34 +37,86 @@ using namespace mlir;
 
 namespace {
 
-constexpr llvm::StringLiteral kBodyPrefix = "__ember_host_body_", kEntryPrefix = "__ember_host_";
+constexpr llvm::StringLiteral kBodyPrefix = "__ember_host_body_", kEntryPrefix = "__ember_host_",
+                              kCooperativeAttr = "ember.cooperative";
 // blockIdx, threadIdx, gridDim, blockDim; x, y, z each.
 constexpr unsigned kNumIds = 12;
 enum IdBase : unsigned { kBlockId = 0, kThreadId = 3, kGridDim = 6, kBlockDim = 9 };
 
-/// The first op a host thread cannot run alone, or null.
+constexpr llvm::StringLiteral kBarrier = "__ember_host_barrier", kShuffle = "__ember_host_shuffle",
+                              kHookSuffix = "_hook", kCooperativeSuffix = "_cooperative";
+
+/// The first gpu op a host copy cannot run, or null: the ids, barriers and
+/// shuffles of 32-bit values (without their `valid` flag) are replaced.
 Operation *findUnsupported(gpu::GPUFuncOp kernel) {
   Operation *unsupported = nullptr;
   kernel.walk([&](Operation *op) {
-    if (op != kernel && isa<gpu::GPUDialect>(op->getDialect()) &&
-        !isa<gpu::ThreadIdOp, gpu::BlockIdOp, gpu::GridDimOp, gpu::BlockDimOp, gpu::ReturnOp>(op)) {
-      unsupported = op;
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
+    if (op == kernel || !isa<gpu::GPUDialect>(op->getDialect()) ||
+        isa<gpu::ThreadIdOp, gpu::BlockIdOp, gpu::GridDimOp, gpu::BlockDimOp, gpu::ReturnOp, gpu::BarrierOp>(op))
+      return WalkResult::advance();
+    auto shuffle = dyn_cast<gpu::ShuffleOp>(op);
+    if (shuffle && shuffle.getValid().use_empty() && shuffle.getShuffleResult().getType().getIntOrFloatBitWidth() == 32)
+      return WalkResult::advance();
+    unsupported = op;
+    return WalkResult::interrupt();
   });
   return unsupported;
 }
 
+/// Declares the hook calls once per module: `void barrier()` and
+/// `i32 shuffle(i32 value, i32 offset, i32 width, i32 mode)`.
+void declareHooks(ModuleOp module, OpBuilder &builder) {
+  if (module.lookupSymbol(kBarrier))
+    return;
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(module.getBody());
+  Type i32 = builder.getI32Type();
+  func::FuncOp::create(builder, module.getLoc(), kBarrier, builder.getFunctionType({}, {})).setPrivate();
+  func::FuncOp::create(builder, module.getLoc(), kShuffle, builder.getFunctionType({i32, i32, i32, i32}, {i32}))
+      .setPrivate();
+}
+
+/// A shuffle on the host: the value as i32 through the shuffle hook.
+void replaceShuffle(gpu::ShuffleOp shuffle) {
+  OpBuilder b(shuffle);
+  Location loc = shuffle.getLoc();
+  Type i32 = b.getI32Type(), type = shuffle.getValue().getType();
+  auto asI32 = [&](Value value) { return type == i32 ? value : arith::BitcastOp::create(b, loc, i32, value); };
+  Value mode = arith::ConstantIntOp::create(b, loc, i32, int64_t(shuffle.getMode()));
+  Value bits = func::CallOp::create(b, loc, kShuffle, TypeRange{i32},
+                                    ValueRange{asI32(shuffle.getValue()), shuffle.getOffset(),
+                                               shuffle.getWidth(), mode})
+                   .getResult(0);
+  shuffle.getShuffleResult().replaceAllUsesWith(type == i32 ? bits
+                                                             : arith::BitcastOp::create(b, loc, type, bits));
+  shuffle.erase();
+}
+
+/// Workgroup memory on the host: one private global per attribution, in
+/// the default memory space (loads and stores do not look at it).
+void replaceWorkgroupMemory(gpu::GPUFuncOp kernel, func::FuncOp host, Block &entry, OpBuilder &builder) {
+  OpBuilder::InsertionGuard guard(builder);
+  for (auto [index, attribution] : llvm::enumerate(kernel.getWorkgroupAttributions())) {
+    auto spaced = cast<MemRefType>(attribution.getType());
+    auto type = MemRefType::get(spaced.getShape(), spaced.getElementType());
+    std::string name = (kBodyPrefix + kernel.getName() + "_workgroup_" + std::to_string(index)).str();
+    builder.setInsertionPoint(host);
+    memref::GlobalOp::create(builder, kernel.getLoc(), name, builder.getStringAttr("private"), type,
+                             Attribute(), /*constant=*/false, builder.getI64IntegerAttr(16));
+    builder.setInsertionPointToStart(&entry);
+    Value global = memref::GetGlobalOp::create(builder, kernel.getLoc(), type, name);
+    entry.getArgument(kernel.getNumArguments() + index).replaceAllUsesWith(global);
+  }
+  entry.eraseArguments(kernel.getNumArguments(), kernel.getNumWorkgroupAttributions());
+}
+
 LogicalResult copyToHost(gpu::GPUFuncOp kernel, OpBuilder &builder) {
-  if (kernel.getNumWorkgroupAttributions() || kernel.getNumPrivateAttributions())
+  if (kernel.getNumPrivateAttributions())
     return kernel.emitError("ember-copy-kernels-to-host: kernel @")
-           << kernel.getName() << " has workgroup or private memory attributions, which its host copy "
-           << "(one thread at a time) cannot share";
+           << kernel.getName() << " has private memory attributions, which its host copy does not support";
   if (Operation *op = findUnsupported(kernel))
     return op->emitError("ember-copy-kernels-to-host: kernel @")
-           << kernel.getName() << " uses " << op->getName()
-           << ", which its host copy (one thread at a time) cannot run";
+           << kernel.getName() << " uses " << op->getName() << ", which its host copy cannot run";
   SmallVector<Type> inputs(kernel.getArgumentTypes());
   inputs.append(kNumIds, builder.getIndexType());
   auto host = func::FuncOp::create(builder, kernel.getLoc(), (kBodyPrefix + kernel.getName()).str(),
@@ -64,9 +124,11 @@ LogicalResult copyToHost(gpu::GPUFuncOp kernel, OpBuilder &builder) {
   IRMapping mapping;
   kernel.getBody().cloneInto(&host.getBody(), mapping);
   Block &entry = host.getBody().front();
+  replaceWorkgroupMemory(kernel, host, entry, builder);
   SmallVector<Value> ids;
   for (unsigned i = 0; i < kNumIds; ++i)
     ids.push_back(entry.addArgument(builder.getIndexType(), kernel.getLoc()));
+  bool cooperative = false;
   host.walk([&](Operation *op) {
     auto replaceBy = [&](unsigned base, gpu::Dimension dim) {
       op->getResult(0).replaceAllUsesWith(ids[base + unsigned(dim)]);
@@ -80,12 +142,22 @@ LogicalResult copyToHost(gpu::GPUFuncOp kernel, OpBuilder &builder) {
       replaceBy(kGridDim, size.getDimension());
     else if (auto size = dyn_cast<gpu::BlockDimOp>(op))
       replaceBy(kBlockDim, size.getDimension());
-    else if (auto ret = dyn_cast<gpu::ReturnOp>(op)) {
+    else if (auto shuffle = dyn_cast<gpu::ShuffleOp>(op)) {
+      replaceShuffle(shuffle);
+      cooperative = true;
+    } else if (auto barrier = dyn_cast<gpu::BarrierOp>(op)) {
+      OpBuilder at(barrier);
+      func::CallOp::create(at, barrier.getLoc(), kBarrier, TypeRange{});
+      barrier.erase();
+      cooperative = true;
+    } else if (auto ret = dyn_cast<gpu::ReturnOp>(op)) {
       OpBuilder at(ret);
       func::ReturnOp::create(at, ret.getLoc());
       ret.erase();
     }
   });
+  if (cooperative || kernel.getNumWorkgroupAttributions())
+    host->setAttr(kCooperativeAttr, builder.getUnitAttr());
   return success();
 }
 
@@ -99,6 +171,8 @@ struct EmberCopyKernelsToHostPass
       for (auto kernel : container.getOps<gpu::GPUFuncOp>())
         if (kernel.isKernel())
           kernels.push_back(kernel);
+    if (!kernels.empty())
+      declareHooks(module, builder);
     for (gpu::GPUFuncOp kernel : kernels)
       if (failed(copyToHost(kernel, builder)))
         return signalPassFailure();
@@ -142,6 +216,33 @@ void addEntryPoint(LLVM::LLVMFuncOp body, OpBuilder &builder, const DataLayout &
   builder.setInsertionPointAfter(entry);
   LLVM::GlobalOp::create(builder, loc, i64, /*isConstant=*/true, LLVM::Linkage::External, name + "_param_bytes",
                          builder.getI64IntegerAttr(bytes));
+  if (body->hasAttr(kCooperativeAttr))
+    LLVM::GlobalOp::create(builder, loc, i64, /*isConstant=*/true, LLVM::Linkage::External,
+                           name + kCooperativeSuffix.str(), builder.getI64IntegerAttr(1));
+}
+
+/// Gives a hook declaration its body: a call through the exported pointer
+/// `<hook>_hook`, which the device stand-in sets (null: never called on a
+/// GPU, where the kernels themselves run).
+void defineHook(LLVM::LLVMFuncOp hook, OpBuilder &builder) {
+  Location loc = hook.getLoc();
+  auto pointer = LLVM::LLVMPointerType::get(builder.getContext());
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPoint(hook);
+  std::string slot = (hook.getName() + kHookSuffix).str();
+  auto global = LLVM::GlobalOp::create(builder, loc, pointer, /*isConstant=*/false, LLVM::Linkage::External,
+                                       slot, Attribute());
+  builder.setInsertionPointToStart(&global.getInitializerRegion().emplaceBlock());
+  LLVM::ReturnOp::create(builder, loc, LLVM::ZeroOp::create(builder, loc, pointer).getResult());
+  hook.setLinkage(LLVM::Linkage::Internal);
+  Block *block = hook.addEntryBlock(builder);
+  builder.setInsertionPointToStart(block);
+  Value address = LLVM::AddressOfOp::create(builder, loc, pointer, slot);
+  Value target = LLVM::LoadOp::create(builder, loc, pointer, address);
+  SmallVector<Value> operands{target};
+  llvm::append_range(operands, block->getArguments());
+  auto call = LLVM::CallOp::create(builder, loc, hook.getFunctionType(), operands);
+  LLVM::ReturnOp::create(builder, loc, call.getResults());
 }
 
 struct EmberHostKernelEntryPointsPass
@@ -150,6 +251,9 @@ struct EmberHostKernelEntryPointsPass
     ModuleOp module = getOperation();
     DataLayout layout = DataLayout::closest(module);
     OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
+    for (StringRef name : {kBarrier, kShuffle})
+      if (auto hook = module.lookupSymbol<LLVM::LLVMFuncOp>(name); hook && hook.isExternal())
+        defineHook(hook, builder);
     for (auto body : llvm::to_vector(module.getOps<LLVM::LLVMFuncOp>())) {
       if (!body.getName().starts_with(kBodyPrefix) || body.isExternal())
         continue;

@@ -115,7 +115,7 @@ llvm::StringMap<std::optional<TrafficPolynomial>> mlir::ember::fitKernelTraffic(
 std::string mlir::ember::buildKernelManifest(ModuleOp module,
                                              const llvm::StringMap<std::optional<TrafficPolynomial>> &traffic) {
   llvm::json::Array kernels;
-  llvm::StringSet<> listed;
+  llvm::StringSet<> listed, modelled;
   module.walk([&](gpu::LaunchFuncOp launch) {
     StringRef name = launch.getKernelName().getValue();
     auto container = module.lookupSymbol<gpu::GPUModuleOp>(launch.getKernelModuleName());
@@ -125,8 +125,13 @@ std::string mlir::ember::buildKernelManifest(ModuleOp module,
       return;
     std::string key = kernelTrafficName(function.getName(), decision.getIndex());
     llvm::json::Value bytes = nullptr, maxTokens = nullptr;
+    // An op's traffic goes to its first kernel (split_kv's partial kernel);
+    // its others (the combine) count 0, so that per-op sums count it once.
     if (std::optional<TrafficPolynomial> polynomial = traffic.lookup(key)) {
-      bytes = llvm::json::Array(llvm::ArrayRef<double>(polynomial->coefficients));
+      std::array<double, 5> coefficients{};
+      if (modelled.insert(key).second)
+        coefficients = polynomial->coefficients;
+      bytes = llvm::json::Array(llvm::ArrayRef<double>(coefficients));
       maxTokens = polynomial->maxTokens;
     }
     kernels.push_back(llvm::json::Object{{"name", name},

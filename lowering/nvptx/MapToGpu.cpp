@@ -36,6 +36,7 @@ using namespace mlir::ember;
 namespace {
 
 constexpr int64_t kNone = -1;
+constexpr llvm::StringLiteral kDecision = "ember.gpu_kernel";
 
 /// How one loop nest becomes a kernel: the strategy, the tile (threads per
 /// block) of each loop dimension and the loop dimension of each grid and
@@ -196,23 +197,34 @@ struct EmberMapToGpuPass : mlir::ember::impl::EmberMapToGpuBase<EmberMapToGpuPas
       return failure();
     finalizeParallelLoopToGPUConversion(func);
 
+    // Launches that ember-gpu-strategies built carry their decision; the
+    // others are the nests above, in the same order.
     SmallVector<gpu::LaunchOp> launches;
     func.walk([&](gpu::LaunchOp launch) { launches.push_back(launch); });
-    if (launches.size() != kernels.size())
-      return func.emitError() << "ember-map-to-gpu: " << kernels.size() << " loop nests became "
-                              << launches.size() << " launches";
+    size_t mapped = llvm::count_if(launches, [](gpu::LaunchOp launch) { return !launch->hasAttr(kDecision); });
+    if (mapped != kernels.size())
+      return func.emitError() << "ember-map-to-gpu: " << kernels.size() << " loop nests became " << mapped
+                              << " launches";
     llvm::StringMap<int> seen;
     OpBuilder builder = OpBuilder::atBlockEnd(getOperation().getBody());
-    for (auto [launch, kernel] : llvm::zip(launches, kernels)) {
-      std::string name = kernelName(func, kernel.origin, seen);
+    const Kernel *next = kernels.begin();
+    for (gpu::LaunchOp launch : launches) {
+      auto decision = launch->getAttrOfType<GpuKernelAttr>(kDecision);
+      std::optional<KernelOrigin> origin = findKernelOrigin(launch.getLoc());
+      if (decision) {
+        launch->removeAttr(kDecision);
+      } else {
+        const KernelConfig &config = next->config;
+        origin = next->origin;
+        decision = GpuKernelAttr::get(&getContext(), origin ? origin->op : "loop", origin ? origin->index : 0,
+                                      config.strategy, config.block(), config.gridDims, config.threadDims);
+        ++next;
+      }
+      std::string name = kernelName(func, origin, seen);
       if (symbols.lookup(name))
         return launch.emitError() << "ember-map-to-gpu: kernel name @" << name << " is taken";
-      const KernelConfig &config = kernel.config;
-      auto decision = GpuKernelAttr::get(
-          &getContext(), kernel.origin ? kernel.origin->op : "loop", kernel.origin ? kernel.origin->index : 0,
-          config.strategy, config.block(), config.gridDims, config.threadDims);
       auto container = gpu::GPUModuleOp::create(builder, launch.getLoc(), name);
-      container->setAttr("ember.gpu_kernel", decision);
+      container->setAttr(kDecision, decision);
       symbols.insert(container);
       launch.setModule(name);
       launch.setFunction(name);

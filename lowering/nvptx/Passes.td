@@ -4,6 +4,39 @@
 
 include "mlir/Pass/PassBase.td"
 
+def EmberGpuStrategies : Pass<"ember-gpu-strategies", "ModuleOp"> {
+  let summary = "Lower ember ops with a cooperative GPU strategy straight to gpu.launch";
+  let description = [{
+    The op half of the GPU kernel configuration step, run before
+    `ember-lower-to-loops` on the nvptx target. Ops whose kernel needs
+    threads to cooperate (warp shuffles, barriers, workgroup memory), which
+    loop nests cannot say, become a `gpu.launch` carrying the decision as
+    `ember.gpu_kernel` (moved to the kernel's `gpu.module` by
+    `ember-map-to-gpu`):
+
+    * `warp_per_row` for `linear`, `norm_linear`, `swiglu` and
+      `norm_swiglu` with a static input width that is a multiple of one
+      16-byte load of the weights and identity layouts: a warp per output
+      row and group of tokens (4 with one weight, 2 with two), lanes
+      streaming the row with 16-byte vector loads, warp-shuffle sums; a
+      recomputed RMSNorm accumulates its sum of squares in the same loop.
+      Block: 32 x `block-size` / 32 threads.
+    * `block_per_row` for `rms_norm`: a block per token, warp shuffles and
+      one barrier over workgroup memory for the sum of squares.
+
+    Ops are named first (`"<op>#<index>"`, as `ember-lower-to-loops` does)
+    so that kernels keep their traffic-model names. Other ops are left for
+    `ember-lower-to-loops`.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
+           "Threads per block (a power of two, at most 1024; cooperative kernels use at least 32)">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
+                           "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::math::MathDialect"];
+}
+
 def EmberMapToGpu : Pass<"ember-map-to-gpu", "ModuleOp"> {
   let summary = "Choose each ember op's GPU mapping and turn its loops into a named gpu.launch";
   let description = [{

@@ -28,3 +28,27 @@ llvm.func @__ember_host_body_k(%a: !llvm.ptr, %b: !llvm.ptr, %c: i64, %d: f32, %
 llvm.func @__ember_host_body_short(%a: !llvm.ptr) {
   llvm.return
 }
+
+// -----
+
+// A cooperative copy is flagged by an exported `_cooperative` constant, and
+// the hooks get bodies calling through exported pointers the device
+// stand-in sets (null until then).
+// CHECK: llvm.mlir.global external @__ember_host_barrier_hook() {{.*}} : !llvm.ptr
+// CHECK: llvm.mlir.zero : !llvm.ptr
+// CHECK: llvm.func internal @__ember_host_barrier()
+// CHECK: %[[SLOT:.*]] = llvm.mlir.addressof @__ember_host_barrier_hook : !llvm.ptr
+// CHECK: %[[TARGET:.*]] = llvm.load %[[SLOT]] : !llvm.ptr -> !llvm.ptr
+// CHECK: llvm.call %[[TARGET]]() : !llvm.ptr, () -> ()
+// CHECK: llvm.mlir.global external @__ember_host_shuffle_hook()
+// CHECK: llvm.func internal @__ember_host_shuffle(%[[V:.*]]: i32, %[[O:.*]]: i32, %[[W:.*]]: i32, %[[M:.*]]: i32) -> i32
+// CHECK: %[[RESULT:.*]] = llvm.call %{{.*}}(%[[V]], %[[O]], %[[W]], %[[M]]) : !llvm.ptr, (i32, i32, i32, i32) -> i32
+// CHECK: llvm.return %[[RESULT]] : i32
+// CHECK: llvm.mlir.global external constant @__ember_host_c_cooperative(1 : i64)
+llvm.func @__ember_host_barrier() attributes {sym_visibility = "private"}
+llvm.func @__ember_host_shuffle(i32, i32, i32, i32) -> i32 attributes {sym_visibility = "private"}
+llvm.func @__ember_host_body_c(%bx: i64, %by: i64, %bz: i64, %tx: i64, %ty: i64, %tz: i64,
+    %gx: i64, %gy: i64, %gz: i64, %dx: i64, %dy: i64, %dz: i64) attributes {ember.cooperative} {
+  llvm.call @__ember_host_barrier() : () -> ()
+  llvm.return
+}

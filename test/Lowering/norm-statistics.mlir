@@ -1,12 +1,13 @@
 // RUN: ember-opt %s --ember-lower-to-loops=norm-statistics=per-token --canonicalize --cse | FileCheck %s
 // RUN: ember-opt %s --ember-cpu-pipeline=compile-to=loops | FileCheck %s
-// RUN: ember-opt %s --ember-nvptx-pipeline=compile-to=loops | FileCheck %s --check-prefix=GPU
+// RUN: ember-opt %s --ember-nvptx-pipeline="compile-to=loops cooperative-kernels=false" | FileCheck %s --check-prefix=GPU
 
 // Per token (the CPU pipeline): a sequential loop over the tokens computes
 // the inverse RMS and the normalized row into one scratch row (allocated
 // before the loop), then an inner scf.parallel over the outputs reads it.
-// The GPU pipeline keeps one [T, out] nest that normalizes per element read
-// (lower-fused-to-loops.mlir).
+// The GPU pipeline's loops (for ops without a cooperative strategy, here
+// forced) keep one [T, out] nest that normalizes per element read
+// (lower-fused-to-loops.mlir); warp_per_row is in gpu-strategies.mlir.
 // CHECK-LABEL: func @norm_linear
 // CHECK: %[[ROW:[^ ]+]] = memref.alloca() : memref<8xf32>
 // CHECK: scf.for %[[T:[^ ]+]] =

@@ -76,6 +76,16 @@ static cl::opt<std::string> disableFusion(
     cl::desc("Comma-separated fusion passes to skip in the 'fused' phase, or 'all' "
              "(see docs/passes.md)"),
     cl::value_desc("names"));
+static cl::opt<bool> cooperativeKernels(
+    "cooperative-kernels",
+    cl::desc("nvptx: give ops a cooperative kernel strategy where one applies (warp_per_row, "
+             "block_per_row; docs/gpu.md); =false maps every op thread_per_element"),
+    cl::init(true));
+static cl::opt<std::string> enableFusion(
+    "enable-fusion",
+    cl::desc("Comma-separated fusion passes to run although the target leaves them off by default "
+             "(nvptx: router), or 'all'; --disable-fusion wins"),
+    cl::value_desc("names"));
 static cl::opt<int64_t> moeRowsPerTile(
     "moe-rows-per-tile",
     cl::desc("Rows of one expert an expert gate/up thread computes together, each expert's "
@@ -293,8 +303,11 @@ int main(int argc, char **argv) {
   ec::NvptxOptions nvptx;
   nvptx.chip = chip;
   nvptx.features = ptxFeatures;
-  ec::FusionOptions fusion;
+  nvptx.cooperativeKernels = cooperativeKernels;
+  ec::FusionOptions fusion = ec::defaultFusions(target);
   std::string fusionError;
+  if (failed(fusion.enable(enableFusion, fusionError)))
+    fail("--enable-fusion: " + fusionError);
   if (failed(fusion.disable(disableFusion, fusionError)))
     fail("--disable-fusion: " + fusionError);
   if (moeRowsPerTile < 1)

@@ -9,16 +9,19 @@
 // which runs one thread, ids being blockIdx, threadIdx, gridDim, blockDim
 // (x, y, z each). cuModuleLoadData finds the shared object holding the
 // image (dladdr), cuModuleGetFunction its host copy, and cuLaunchKernel
-// runs the grid's threads one after another on the calling thread. That is
-// exact for kernels without barriers, shuffles or workgroup memory (ember's
-// kernels have none yet; the host copy refuses them), and it cannot see
-// timing, races or coalescing.
+// runs the grid's blocks one after another on the calling thread: the
+// threads of a plain kernel one after another, those of a cooperative one
+// (barriers, shuffles, workgroup memory: `__ember_host_<kernel>_cooperative`)
+// as fibers (FakeCudaBlocks.cpp). It cannot see timing, races between
+// blocks or coalescing.
 
+#include "FakeCudaBlocks.h"
 #include "FakeCudaDriver.h"
 
 #include <dlfcn.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -28,8 +31,6 @@
 namespace {
 
 using namespace fake_cuda;
-
-using HostKernel = void (*)(void **params, const int64_t *ids);
 
 // An H200's limits (compute capability 9.0).
 constexpr int kMaxThreadsPerBlock = 1024, kMaxBlockX = 1024, kMaxBlockY = 1024, kMaxBlockZ = 64;
@@ -42,6 +43,7 @@ struct FakeFunction {
   std::string name;
   HostKernel run = nullptr;
   int64_t paramBytes = 0;
+  bool cooperative = false;
   int maxDynamicSharedBytes = kDefaultSharedBytes;
 };
 
@@ -62,6 +64,18 @@ bool isKernelImage(const void *image) {
          std::strstr(static_cast<const char *>(image), ".version") != nullptr;
 }
 
+// Points the artifact's barrier and shuffle hooks at the fibers' ones.
+void installHooks(void *library) {
+  if (auto *barrier = static_cast<void **>(dlsym(library, "__ember_host_barrier_hook")))
+    *barrier = reinterpret_cast<void *>(&fakeCudaBarrier);
+  if (auto *shuffle = static_cast<void **>(dlsym(library, "__ember_host_shuffle_hook")))
+    *shuffle = reinterpret_cast<void *>(&fakeCudaShuffle);
+}
+
+// Cooperative blocks share their workgroup memory through the artifact's
+// globals: one block runs at a time in the process.
+std::mutex cooperativeLaunches;
+
 } // namespace
 
 namespace fake_cuda {
@@ -75,6 +89,7 @@ const char *errorName(int error) {
   case kInvalidHandle: return "CUDA_ERROR_INVALID_HANDLE";
   case kNotFound: return "CUDA_ERROR_NOT_FOUND";
   case kNotSupported: return "CUDA_ERROR_NOT_SUPPORTED";
+  case kLaunchFailed: return "CUDA_ERROR_LAUNCH_FAILED";
   }
   return nullptr;
 }
@@ -88,6 +103,7 @@ const char *errorString(int error) {
   case kInvalidHandle: return "invalid resource handle";
   case kNotFound: return "named symbol not found";
   case kNotSupported: return "operation not supported";
+  case kLaunchFailed: return "unspecified launch failure";
   }
   return nullptr;
 }
@@ -152,13 +168,17 @@ int cuModuleGetFunction(void **function, void *module, const char *name) {
     void *run = library ? dlsym(library, symbol.c_str()) : nullptr;
     auto *paramBytes =
         library ? static_cast<const int64_t *>(dlsym(library, (symbol + "_param_bytes").c_str())) : nullptr;
-    if (library)
+    bool cooperative = library && dlsym(library, (symbol + "_cooperative").c_str());
+    if (library) {
+      installHooks(library);
       dlclose(library); // the module's object stays loaded while the module does
+    }
     if (!run || !paramBytes) {
       fake->functions.erase(name);
       return kNotFound;
     }
-    entry = std::make_unique<FakeFunction>(FakeFunction{name, reinterpret_cast<HostKernel>(run), *paramBytes});
+    entry = std::make_unique<FakeFunction>(
+        FakeFunction{name, reinterpret_cast<HostKernel>(run), *paramBytes, cooperative});
   }
   *function = entry.get();
   return kSuccess;
@@ -205,6 +225,19 @@ int cuLaunchKernel(void *function, unsigned gridX, unsigned gridY, unsigned grid
     return kInvalidValue;
   recordCall("cuLaunchKernel", stream);
   int64_t ids[12] = {0, 0, 0, 0, 0, 0, gridX, gridY, gridZ, blockX, blockY, blockZ};
+  if (fake->cooperative) {
+    std::lock_guard<std::mutex> lock(cooperativeLaunches);
+    std::string error;
+    for (ids[2] = 0; ids[2] < gridZ; ++ids[2])
+      for (ids[1] = 0; ids[1] < gridY; ++ids[1])
+        for (ids[0] = 0; ids[0] < gridX; ++ids[0])
+          if (!runCooperativeBlock(fake->run, params, ids, error)) {
+            std::fprintf(stderr, "fake libcuda: kernel %s, block (%lld, %lld, %lld): %s\n", fake->name.c_str(),
+                         (long long)ids[0], (long long)ids[1], (long long)ids[2], error.c_str());
+            return kLaunchFailed;
+          }
+    return kSuccess;
+  }
   for (ids[2] = 0; ids[2] < gridZ; ++ids[2])
     for (ids[1] = 0; ids[1] < gridY; ++ids[1])
       for (ids[0] = 0; ids[0] < gridX; ++ids[0])

@@ -1,0 +1,262 @@
+//===- AttentionKernels.cpp - the split_kv strategy for mla_attention ------===//
+//
+// MLA decode attention as flash-decoding: the visible cache rows split into
+// chunks, one block per (token, group of heads, chunk), then a combine.
+// All heads attend to the same latent rows, so a block takes a group of
+// heads and reads each of its chunk's rows once for all of them (the group
+// as large as workgroup memory allows, up to 16 heads). The work of a block
+// does not depend on the context length; longer contexts add blocks.
+//
+// Partial kernel, per block (t, group, chunk):
+//   1. the group's query rows [q_lat | q_rope] into workgroup memory;
+//   2. scores: a warp per cache row (its lanes along the row, one load for
+//      all heads of the group), shuffle sums;
+//   3. per head the chunk's maximum m and weights p = exp(score - m);
+//   4. per latent column, the unnormalized sum of p * c_kv;
+//   5. m and l = sum p per head.
+// Combine kernel, per (t, head): rescales the chunks to the overall maximum
+// and divides by the overall sum, the paper's split-KV combine.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/Ember/EmberDialect.h"
+#include "lowering/LoopBuilders.h"
+#include "lowering/nvptx/GpuKernelBuilders.h"
+#include "lowering/nvptx/GpuStrategies.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::ember;
+
+namespace {
+
+/// scf.for from `start` to `end` by `step` with no results.
+void buildStridedLoop(OpBuilder &b, Location loc, Value start, Value end, Value step,
+                      function_ref<void(OpBuilder &, Location, Value)> body) {
+  scf::ForOp::create(b, loc, start, end, step, ValueRange{},
+                     [&](OpBuilder &b, Location loc, Value i, ValueRange) {
+                       body(b, loc, i);
+                       scf::YieldOp::create(b, loc);
+                     });
+}
+
+void buildIf(OpBuilder &b, Location loc, Value condition, function_ref<void(OpBuilder &, Location)> then) {
+  scf::IfOp::create(b, loc, condition, [&](OpBuilder &b, Location loc) {
+    then(b, loc);
+    scf::YieldOp::create(b, loc);
+  });
+}
+
+Value lessThan(OpBuilder &b, Location loc, Value lhs, Value rhs) {
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, lhs, rhs);
+}
+
+Value add(OpBuilder &b, Location loc, Value lhs, Value rhs) { return arith::AddIOp::create(b, loc, lhs, rhs); }
+Value mul(OpBuilder &b, Location loc, Value lhs, Value rhs) { return arith::MulIOp::create(b, loc, lhs, rhs); }
+
+} // namespace
+
+std::optional<int64_t> mlir::ember::splitKvHeadsPerBlock(MlaAttentionOp op, const SplitKvConfig &config) {
+  auto qLat = cast<MemRefType>(op.getQLat().getType()), qRope = cast<MemRefType>(op.getQRope().getType());
+  int64_t heads = qLat.getDimSize(1), latent = qLat.getDimSize(2), rope = qRope.getDimSize(2);
+  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(latent) || ShapedType::isDynamic(rope))
+    return std::nullopt;
+  int64_t best = 0;
+  for (int64_t group = 1; group <= std::min<int64_t>(heads, 16); ++group)
+    if (heads % group == 0 && group * (latent + rope + config.chunk + 1) * 4 <= config.workgroupBytes)
+      best = group;
+  return best ? std::optional<int64_t>(best) : std::nullopt;
+}
+
+void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const SplitKvConfig &config,
+                                        int64_t group, Attribute partialDecision, Attribute combineDecision) {
+  Location loc = op.getLoc();
+  Value qLat = op.getQLat(), qRope = op.getQRope(), cache = op.getCache(), out = op.getOut();
+  auto qType = cast<MemRefType>(qLat.getType());
+  int64_t heads = qType.getDimSize(1), latent = qType.getDimSize(2);
+  int64_t row = latent + cast<MemRefType>(qRope.getType()).getDimSize(2);
+  int64_t chunk = config.chunk, threads = config.threads, warps = threads / kWarpSize;
+  double scale = op.getScale().convertToDouble();
+  MLIRContext *context = b.getContext();
+  Type f32 = b.getF32Type();
+
+  // The partial results: [T * H, chunks, C] sums and [T * H, chunks, 2]
+  // (m, l), in device memory for the step.
+  Value tokens = dimOf(b, loc, qLat, 0);
+  Value rowsOfAll = add(b, loc, op.getPosition(), tokens);
+  Value chunks = arith::CeilDivUIOp::create(b, loc, rowsOfAll, indexConstant(b, loc, chunk));
+  Value tokenHeads = mul(b, loc, tokens, indexConstant(b, loc, heads));
+  Value sums = memref::AllocOp::create(b, loc, MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic, latent}, f32),
+                                       ValueRange{tokenHeads, chunks});
+  Value stats = memref::AllocOp::create(b, loc, MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic, 2}, f32),
+                                        ValueRange{tokenHeads, chunks});
+
+  Value groupsPerToken = indexConstant(b, loc, heads / group);
+  auto partial = [&](OpBuilder &b, Location loc, const KernelIds &ids, ValueRange workgroup) {
+    Value queries = workgroup[0], scores = workgroup[1], maxima = workgroup[2];
+    Value zero = indexConstant(b, loc, 0), one = indexConstant(b, loc, 1);
+    Value t = arith::DivUIOp::create(b, loc, ids.blockX, groupsPerToken);
+    Value firstHead = mul(b, loc, arith::RemUIOp::create(b, loc, ids.blockX, groupsPerToken),
+                          indexConstant(b, loc, group));
+    Value step = indexConstant(b, loc, threads), rowWidth = indexConstant(b, loc, row),
+          latentWidth = indexConstant(b, loc, latent), chunkSize = indexConstant(b, loc, chunk);
+    // 1. The group's queries.
+    buildStridedLoop(b, loc, ids.threadX, indexConstant(b, loc, group * row), step,
+                     [&](OpBuilder &b, Location loc, Value i) {
+                       Value h = add(b, loc, firstHead, arith::DivUIOp::create(b, loc, i, rowWidth));
+                       Value c = arith::RemUIOp::create(b, loc, i, rowWidth);
+                       auto load = scf::IfOp::create(
+                           b, loc, lessThan(b, loc, c, latentWidth),
+                           [&](OpBuilder &b, Location loc) {
+                             scf::YieldOp::create(b, loc, loadF32(b, loc, qLat, {t, h, c}));
+                           },
+                           [&](OpBuilder &b, Location loc) {
+                             Value r = arith::SubIOp::create(b, loc, c, latentWidth);
+                             scf::YieldOp::create(b, loc, loadF32(b, loc, qRope, {t, h, r}));
+                           });
+                       memref::StoreOp::create(b, loc, load.getResult(0), queries, i);
+                     });
+    gpu::BarrierOp::create(b, loc);
+    // The chunk's rows visible to token t: position + t + 1 in all.
+    Value visible = add(b, loc, add(b, loc, op.getPosition(), t), one);
+    Value start = mul(b, loc, ids.blockY, chunkSize);
+    Value rows = arith::SelectOp::create(
+        b, loc, lessThan(b, loc, start, visible),
+        arith::MinUIOp::create(b, loc, arith::SubIOp::create(b, loc, visible, start), chunkSize), zero);
+    // 2. Scores: a warp per row; the condition is the same in all lanes.
+    Value lane = arith::RemUIOp::create(b, loc, ids.threadX, indexConstant(b, loc, kWarpSize));
+    Value warp = arith::DivUIOp::create(b, loc, ids.threadX, indexConstant(b, loc, kWarpSize));
+    buildStridedLoop(b, loc, warp, chunkSize, indexConstant(b, loc, warps), [&](OpBuilder &b, Location loc, Value j) {
+      buildIf(b, loc, lessThan(b, loc, j, rows), [&](OpBuilder &b, Location loc) {
+        Value s = add(b, loc, start, j);
+        SmallVector<Value> init(group, f32Constant(b, loc, 0.0));
+        auto dots = scf::ForOp::create(
+            b, loc, lane, rowWidth, indexConstant(b, loc, kWarpSize), init,
+            [&](OpBuilder &b, Location loc, Value c, ValueRange acc) {
+              Value value = loadF32(b, loc, cache, {s, c});
+              SmallVector<Value> next;
+              for (int64_t h = 0; h < group; ++h) {
+                Value q = memref::LoadOp::create(b, loc, queries, add(b, loc, c, indexConstant(b, loc, h * row)));
+                next.push_back(arith::AddFOp::create(b, loc, acc[h], arith::MulFOp::create(b, loc, q, value)));
+              }
+              scf::YieldOp::create(b, loc, next);
+            });
+        for (int64_t h = 0; h < group; ++h) {
+          Value score = arith::MulFOp::create(b, loc, buildWarpSum(b, loc, dots.getResult(h)), f32Constant(b, loc, scale));
+          buildIf(b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, zero),
+                  [&](OpBuilder &b, Location loc) {
+                    memref::StoreOp::create(b, loc, score, scores, add(b, loc, j, indexConstant(b, loc, h * chunk)));
+                  });
+        }
+      });
+    });
+    gpu::BarrierOp::create(b, loc);
+    // 3. Per head the chunk's maximum, then the weights in place of the
+    //    scores.
+    auto overRows = [&](OpBuilder &b, Location loc, Value h, Value init,
+                        function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
+      Value base = mul(b, loc, h, chunkSize);
+      return buildSequentialLoop(b, loc, rows, init, [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
+        Value score = memref::LoadOp::create(b, loc, scores, add(b, loc, base, j));
+        return SmallVector<Value>{combine(b, loc, acc[0], score)};
+      })[0];
+    };
+    Value groupSize = indexConstant(b, loc, group);
+    buildIf(b, loc, lessThan(b, loc, ids.threadX, groupSize), [&](OpBuilder &b, Location loc) {
+      Value maximum = overRows(b, loc, ids.threadX, f32Constant(b, loc, -std::numeric_limits<float>::infinity()),
+                               [](OpBuilder &b, Location loc, Value acc, Value score) {
+                                 return arith::MaximumFOp::create(b, loc, acc, score).getResult();
+                               });
+      memref::StoreOp::create(b, loc, maximum, maxima, ids.threadX);
+    });
+    gpu::BarrierOp::create(b, loc);
+    buildStridedLoop(b, loc, ids.threadX, indexConstant(b, loc, group * chunk), step,
+                     [&](OpBuilder &b, Location loc, Value i) {
+                       Value j = arith::RemUIOp::create(b, loc, i, chunkSize);
+                       buildIf(b, loc, lessThan(b, loc, j, rows), [&](OpBuilder &b, Location loc) {
+                         Value head = arith::DivUIOp::create(b, loc, i, chunkSize);
+                         Value m = memref::LoadOp::create(b, loc, maxima, head);
+                         Value score = memref::LoadOp::create(b, loc, scores, i);
+                         Value weight = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, score, m));
+                         memref::StoreOp::create(b, loc, weight, scores, i);
+                       });
+                     });
+    gpu::BarrierOp::create(b, loc);
+    // 4. Unnormalized sums per latent column, each row read once for the
+    //    group.
+    Value th0 = add(b, loc, mul(b, loc, t, indexConstant(b, loc, heads)), firstHead);
+    buildStridedLoop(b, loc, ids.threadX, latentWidth, step, [&](OpBuilder &b, Location loc, Value c) {
+      SmallVector<Value> init(group, f32Constant(b, loc, 0.0));
+      auto sumsOfColumn = scf::ForOp::create(
+          b, loc, zero, rows, one, init, [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
+            Value value = loadF32(b, loc, cache, {add(b, loc, start, j), c});
+            SmallVector<Value> next;
+            for (int64_t h = 0; h < group; ++h) {
+              Value weight = memref::LoadOp::create(b, loc, scores, add(b, loc, j, indexConstant(b, loc, h * chunk)));
+              next.push_back(arith::AddFOp::create(b, loc, acc[h], arith::MulFOp::create(b, loc, weight, value)));
+            }
+            scf::YieldOp::create(b, loc, next);
+          });
+      for (int64_t h = 0; h < group; ++h)
+        memref::StoreOp::create(b, loc, sumsOfColumn.getResult(h), sums,
+                                ValueRange{add(b, loc, th0, indexConstant(b, loc, h)), ids.blockY, c});
+    });
+    // 5. m and l per head.
+    buildIf(b, loc, lessThan(b, loc, ids.threadX, groupSize), [&](OpBuilder &b, Location loc) {
+      Value total = overRows(b, loc, ids.threadX, f32Constant(b, loc, 0.0),
+                             [](OpBuilder &b, Location loc, Value acc, Value weight) {
+                               return arith::AddFOp::create(b, loc, acc, weight).getResult();
+                             });
+      Value th = add(b, loc, th0, ids.threadX);
+      memref::StoreOp::create(b, loc, memref::LoadOp::create(b, loc, maxima, ids.threadX), stats,
+                              ValueRange{th, ids.blockY, zero});
+      memref::StoreOp::create(b, loc, total, stats, ValueRange{th, ids.blockY, one});
+    });
+  };
+  buildCooperativeLaunch(b, loc, mul(b, loc, tokens, groupsPerToken), chunks, {threads, 1, 1},
+                         {workgroupF32(context, group * row), workgroupF32(context, group * chunk),
+                          workgroupF32(context, group)},
+                         partialDecision, partial);
+
+  auto combine = [&](OpBuilder &b, Location loc, const KernelIds &ids, ValueRange) {
+    Value zero = indexConstant(b, loc, 0), one = indexConstant(b, loc, 1);
+    Value th = ids.blockX, headCount = indexConstant(b, loc, heads);
+    Value t = arith::DivUIOp::create(b, loc, th, headCount), h = arith::RemUIOp::create(b, loc, th, headCount);
+    auto overChunks = [&](Value init, function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
+      return buildSequentialLoop(b, loc, chunks, init, [&](OpBuilder &b, Location loc, Value i, ValueRange acc) {
+        return SmallVector<Value>{combine(b, loc, acc[0], i)};
+      })[0];
+    };
+    auto maximumOf = [&](OpBuilder &b, Location loc, Value i) {
+      return memref::LoadOp::create(b, loc, stats, ValueRange{th, i, zero}).getResult();
+    };
+    Value maximum = overChunks(f32Constant(b, loc, -std::numeric_limits<float>::infinity()),
+                               [&](OpBuilder &b, Location loc, Value acc, Value i) {
+                                 return arith::MaximumFOp::create(b, loc, acc, maximumOf(b, loc, i)).getResult();
+                               });
+    // A chunk's rescaling; 0 for chunks token t does not see (m = -inf).
+    auto rescale = [&](OpBuilder &b, Location loc, Value i) {
+      return math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, maximumOf(b, loc, i), maximum)).getResult();
+    };
+    Value total = overChunks(f32Constant(b, loc, 0.0), [&](OpBuilder &b, Location loc, Value acc, Value i) {
+      Value l = memref::LoadOp::create(b, loc, stats, ValueRange{th, i, one});
+      return arith::AddFOp::create(b, loc, acc, arith::MulFOp::create(b, loc, l, rescale(b, loc, i))).getResult();
+    });
+    buildStridedLoop(b, loc, ids.threadX, indexConstant(b, loc, latent), indexConstant(b, loc, threads),
+                     [&](OpBuilder &b, Location loc, Value c) {
+                       Value sum = buildSequentialLoop(
+                           b, loc, chunks, f32Constant(b, loc, 0.0),
+                           [&](OpBuilder &b, Location loc, Value i, ValueRange acc) {
+                             Value part = memref::LoadOp::create(b, loc, sums, ValueRange{th, i, c});
+                             Value scaled = arith::MulFOp::create(b, loc, part, rescale(b, loc, i));
+                             return SmallVector<Value>{arith::AddFOp::create(b, loc, acc[0], scaled)};
+                           })[0];
+                       memref::StoreOp::create(b, loc, arith::DivFOp::create(b, loc, sum, total), out,
+                                               ValueRange{t, h, c});
+                     });
+  };
+  buildCooperativeLaunch(b, loc, tokenHeads, indexConstant(b, loc, 1), {threads, 1, 1}, {}, combineDecision,
+                         combine);
+  memref::DeallocOp::create(b, loc, sums);
+  memref::DeallocOp::create(b, loc, stats);
+}

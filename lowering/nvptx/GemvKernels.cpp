@@ -1,0 +1,187 @@
+//===- GemvKernels.cpp - the warp_per_row strategy -------------------------===//
+//
+// GEMV and skinny GEMM for the ops that multiply activations by weight rows
+// (linear, norm_linear, swiglu, norm_swiglu): one warp per output row and
+// group of tokens. Each lane streams its share of the row with 16-byte
+// loads, consecutive lanes at consecutive addresses, so a warp reads 512
+// contiguous bytes per step; the weight row is read once for the group's
+// tokens, whose activations come from L2. The lanes' partial sums meet by
+// warp shuffles. A recomputed RMSNorm costs no pass of its own: the sum of
+// squares of x accumulates in the same loop, and since the norm scales the
+// row uniformly, dot(norm(x) * g, w) = inverse * dot(x * g, w).
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/Ember/EmberDialect.h"
+#include "lowering/LoopBuilders.h"
+#include "lowering/nvptx/GpuKernelBuilders.h"
+#include "lowering/nvptx/GpuStrategies.h"
+
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::ember;
+
+namespace {
+
+/// One GEMV-class op: out[t, o] = epilogue(dot(n(x[t]), w_m[o]) for each
+/// weight m), n the optional recomputed RMSNorm.
+struct GemvOp {
+  Value x, normWeight, out;
+  SmallVector<Value, 2> weights;
+  double eps = 0, scale = 1;
+  bool accumulate = false, swiglu = false;
+};
+
+std::optional<GemvOp> asGemv(Operation *op) {
+  if (auto linear = dyn_cast<LinearOp>(op))
+    return GemvOp{linear.getX(), {}, linear.getOut(), {linear.getWeight()}, 0, 1, linear.getAccumulate(), false};
+  if (auto norm = dyn_cast<NormLinearOp>(op))
+    return GemvOp{norm.getX(),
+                  norm.getNormWeight(),
+                  norm.getOut(),
+                  {norm.getWeight()},
+                  norm.getEps().convertToDouble(),
+                  norm.getScale().convertToDouble(),
+                  norm.getAccumulate(),
+                  false};
+  if (auto swiglu = dyn_cast<SwiGluOp>(op))
+    return GemvOp{swiglu.getX(), {}, swiglu.getOut(), {swiglu.getGateWeight(), swiglu.getUpWeight()},
+                  0,             1,  false,           true};
+  if (auto norm = dyn_cast<NormSwiGluOp>(op))
+    return GemvOp{norm.getX(),
+                  norm.getNormWeight(),
+                  norm.getOut(),
+                  {norm.getGateWeight(), norm.getUpWeight()},
+                  norm.getEps().convertToDouble(),
+                  norm.getScale().convertToDouble(),
+                  false,
+                  true};
+  return std::nullopt;
+}
+
+/// Elements per lane and step: one 16-byte load of the narrowest weight.
+int64_t vectorWidth(const GemvOp &gemv) {
+  int64_t width = 0;
+  for (Value weight : gemv.weights)
+    width = std::max(width, elementsPerVectorLoad(weight));
+  return width;
+}
+
+Value vectorSum(OpBuilder &b, Location loc, Value vector) {
+  return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, vector,
+                                     arith::FastMathFlags::reassoc);
+}
+
+} // namespace
+
+std::optional<int64_t> mlir::ember::gemvWeightCount(Operation *op) {
+  std::optional<GemvOp> gemv = asGemv(op);
+  if (!gemv)
+    return std::nullopt;
+  auto inputType = cast<MemRefType>(gemv->x.getType());
+  int64_t inputs = inputType.getDimSize(1), width = vectorWidth(*gemv);
+  SmallVector<Value> operands{gemv->x, gemv->out};
+  llvm::append_range(operands, gemv->weights);
+  if (gemv->normWeight)
+    operands.push_back(gemv->normWeight);
+  bool aligned = ShapedType::isStatic(inputs) && inputs % width == 0 &&
+                 llvm::all_of(operands, hasIdentityLayout) &&
+                 ShapedType::isStatic(cast<MemRefType>(gemv->out.getType()).getDimSize(1));
+  if (!aligned)
+    return std::nullopt;
+  return int64_t(gemv->weights.size());
+}
+
+void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig &config, Attribute decision) {
+  GemvOp gemv = *asGemv(op);
+  Location loc = op->getLoc();
+  int64_t width = vectorWidth(gemv), warps = config.warpsPerBlock, group = config.tokensPerWarp;
+  int64_t inputs = cast<MemRefType>(gemv.x.getType()).getDimSize(1);
+  int64_t outputs = cast<MemRefType>(gemv.out.getType()).getDimSize(1);
+  int64_t weightCount = gemv.weights.size();
+  bool normed = bool(gemv.normWeight);
+  Value tokens = dimOf(b, loc, gemv.out, 0);
+  Value gridX = indexConstant(b, loc, llvm::divideCeil(outputs, warps));
+  Value gridY = arith::CeilDivUIOp::create(b, loc, tokens, indexConstant(b, loc, group));
+  auto vectorType = VectorType::get({width}, b.getF32Type());
+  auto body = [&](OpBuilder &b, Location loc, const KernelIds &ids, ValueRange) {
+    Value row = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, ids.blockX, indexConstant(b, loc, warps)), ids.threadY);
+    Value firstToken = arith::MulIOp::create(b, loc, ids.blockY, indexConstant(b, loc, group));
+    Value lastToken = arith::SubIOp::create(b, loc, tokens, indexConstant(b, loc, 1));
+    // Tokens past the end read the last one (always in bounds) and store
+    // nothing.
+    SmallVector<Value> tokenOf;
+    for (int64_t j = 0; j < group; ++j)
+      tokenOf.push_back(arith::MinUIOp::create(
+          b, loc, arith::AddIOp::create(b, loc, firstToken, indexConstant(b, loc, j)), lastToken));
+    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, indexConstant(b, loc, outputs));
+    // The condition is the same for all lanes of a warp, so its shuffles
+    // stay convergent.
+    scf::IfOp::create(b, loc, inRange, [&](OpBuilder &b, Location loc) {
+      // Accumulators: per token, one vector per weight, then the sum of
+      // squares when normed.
+      int64_t perToken = weightCount + (normed ? 1 : 0);
+      Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vectorType, 0.0f));
+      SmallVector<Value> init(group * perToken, zero);
+      Value start = arith::MulIOp::create(b, loc, ids.threadX, indexConstant(b, loc, width));
+      auto loop = scf::ForOp::create(
+          b, loc, start, indexConstant(b, loc, inputs), indexConstant(b, loc, kWarpSize * width), init,
+          [&](OpBuilder &b, Location loc, Value k, ValueRange acc) {
+            auto fastmath = arith::FastMathFlags::contract;
+            SmallVector<Value> w;
+            for (Value weight : gemv.weights)
+              w.push_back(loadVectorF32(b, loc, weight, {row, k}, width, kVectorLoadBytes));
+            Value g = normed ? loadVectorF32(b, loc, gemv.normWeight, {k}, width,
+                                             std::min(kVectorLoadBytes, width * 2))
+                             : Value();
+            SmallVector<Value> next;
+            for (int64_t j = 0; j < group; ++j) {
+              Value x = loadVectorF32(b, loc, gemv.x, {tokenOf[j], k}, width, kVectorLoadBytes);
+              Value xg = normed ? arith::MulFOp::create(b, loc, x, g, fastmath).getResult() : x;
+              for (int64_t m = 0; m < weightCount; ++m)
+                next.push_back(arith::AddFOp::create(b, loc, acc[j * perToken + m],
+                                                     arith::MulFOp::create(b, loc, xg, w[m], fastmath),
+                                                     fastmath));
+              if (normed)
+                next.push_back(arith::AddFOp::create(b, loc, acc[j * perToken + weightCount],
+                                                     arith::MulFOp::create(b, loc, x, x, fastmath), fastmath));
+            }
+            scf::YieldOp::create(b, loc, next);
+          });
+      Value lane0 =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, ids.threadX, indexConstant(b, loc, 0));
+      // Tokens past the end skip their reductions; the condition is the
+      // same for the whole warp.
+      for (int64_t j = 0; j < group; ++j) {
+        Value token = arith::AddIOp::create(b, loc, firstToken, indexConstant(b, loc, j));
+        Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, token, tokens);
+        scf::IfOp::create(b, loc, valid, [&](OpBuilder &b, Location loc) {
+          SmallVector<Value> dots;
+          for (int64_t m = 0; m < perToken; ++m)
+            dots.push_back(buildWarpSum(b, loc, vectorSum(b, loc, loop.getResult(j * perToken + m))));
+          if (normed) {
+            Value inverse =
+                buildRmsInverseFromSum(b, loc, dots.back(), indexConstant(b, loc, inputs), gemv.eps);
+            Value factor = arith::MulFOp::create(b, loc, inverse, f32Constant(b, loc, gemv.scale));
+            dots.pop_back();
+            for (Value &dot : dots)
+              dot = arith::MulFOp::create(b, loc, dot, factor);
+          }
+          scf::IfOp::create(b, loc, lane0, [&](OpBuilder &b, Location loc) {
+            Value value = gemv.swiglu ? arith::MulFOp::create(b, loc, buildSilu(b, loc, dots[0]), dots[1])
+                                      : dots[0];
+            if (gemv.accumulate)
+              value = arith::AddFOp::create(
+                  b, loc, memref::LoadOp::create(b, loc, gemv.out, ValueRange{token, row}), value);
+            memref::StoreOp::create(b, loc, value, gemv.out, ValueRange{token, row});
+            scf::YieldOp::create(b, loc);
+          });
+          scf::YieldOp::create(b, loc);
+        });
+      }
+      scf::YieldOp::create(b, loc);
+    });
+  };
+  buildCooperativeLaunch(b, loc, gridX, gridY, {kWarpSize, warps, 1}, {}, decision, body);
+}

@@ -1,0 +1,71 @@
+//===- GpuKernelBuilders.h - cooperative kernels' building blocks -*- C++ -*-===//
+//
+// What the cooperative strategies of ember-gpu-strategies (GpuStrategies.cpp)
+// share: a gpu.launch with a decision attached, warp and block reductions,
+// 16-byte vector loads.
+//
+//===----------------------------------------------------------------------===//
+#ifndef EMBER_LOWERING_NVPTX_GPUKERNELBUILDERS_H
+#define EMBER_LOWERING_NVPTX_GPUKERNELBUILDERS_H
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Builders.h"
+
+#include <array>
+
+namespace mlir::ember {
+
+constexpr int64_t kWarpSize = 32;
+/// Bytes one thread loads at once: the widest global load (LDG.E.128).
+constexpr int64_t kVectorLoadBytes = 16;
+
+/// The ids a cooperative kernel body sees.
+struct KernelIds {
+  Value blockX, blockY, threadX, threadY;
+};
+
+/// A gpu.launch of grid (x, y, 1) and `block`, with workgroup buffers of
+/// `workgroup` types (memrefs in the workgroup address space); `body`
+/// fills it (the terminator is added). The launch carries `decision` as
+/// `ember.gpu_kernel`, which ember-map-to-gpu moves to its gpu.module.
+gpu::LaunchOp buildCooperativeLaunch(OpBuilder &b, Location loc, Value gridX, Value gridY,
+                                     std::array<int64_t, 3> block, TypeRange workgroup, Attribute decision,
+                                     function_ref<void(OpBuilder &, Location, const KernelIds &,
+                                                       ValueRange workgroupBuffers)> body);
+
+/// An associative, commutative combination of two f32 values.
+using Combine = function_ref<Value(OpBuilder &, Location, Value, Value)>;
+
+/// `combine` of `value` over the 32 lanes of the warp, in every lane
+/// (butterfly of xor shuffles).
+Value buildWarpReduce(OpBuilder &b, Location loc, Value value, Combine combine);
+Value buildWarpSum(OpBuilder &b, Location loc, Value value);
+
+/// `combine` of `value` over a block of `threads` threads (a multiple of
+/// 32, thread x only), in every thread: warp results meet in `scratch`
+/// (workgroup memory of threads / 32 floats, one buffer per reduction) across
+/// one barrier. Every thread of the block must call it.
+Value buildBlockReduce(OpBuilder &b, Location loc, Value value, Value threadX, int64_t threads, Value scratch,
+                       Combine combine);
+Value buildBlockSum(OpBuilder &b, Location loc, Value value, Value threadX, int64_t threads, Value scratch);
+
+/// `memref[indices]` .. + `width` elements as vector<width x f32> through
+/// one load of the stored type, `alignment` bytes aligned.
+Value loadVectorF32(OpBuilder &b, Location loc, Value memref, ValueRange indices, int64_t width,
+                    int64_t alignment);
+
+/// A memref of `count` f32 (or `element`) in workgroup memory.
+MemRefType workgroupF32(MLIRContext *context, int64_t count);
+MemRefType workgroupMemRef(Type element, int64_t count);
+
+/// Elements of `memref` per 16-byte load.
+int64_t elementsPerVectorLoad(Value memref);
+
+/// Whether `memref` has the identity layout (so its base pointer is the
+/// allocation's, aligned for vector loads).
+bool hasIdentityLayout(Value memref);
+
+} // namespace mlir::ember
+
+#endif // EMBER_LOWERING_NVPTX_GPUKERNELBUILDERS_H

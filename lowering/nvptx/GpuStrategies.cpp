@@ -1,0 +1,129 @@
+//===- GpuStrategies.cpp - ember ops to cooperative GPU kernels ------------===//
+//
+// The op half of the GPU kernel configuration step (the loop half is
+// ember-map-to-gpu's selectKernelConfig): for each ember op, (1) pick a
+// cooperative strategy when one applies, (2) emit the op's gpu.launch with
+// the decision attached, (3) erase the op. Ops without one are left to
+// ember-lower-to-loops and the thread_per_element mapping.
+//
+//===----------------------------------------------------------------------===//
+#include "lowering/KernelOrigin.h"
+#include "lowering/Passes.h"
+#include "lowering/nvptx/GpuKernelBuilders.h"
+#include "lowering/nvptx/GpuStrategies.h"
+#include "lowering/nvptx/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/Support/MathExtras.h"
+
+namespace mlir::ember {
+#define GEN_PASS_DEF_EMBERGPUSTRATEGIES
+#include "lowering/nvptx/Passes.h.inc"
+} // namespace mlir::ember
+
+using namespace mlir;
+using namespace mlir::ember;
+
+namespace {
+
+constexpr int64_t kNone = -1;
+
+struct OpStrategy {
+  StringRef name;
+  std::array<int64_t, 3> block, gridDims, threadDims;
+  std::function<void(OpBuilder &, Attribute decision)> build;
+};
+
+/// The kernel configuration step for ops: warp_per_row for the GEMV class,
+/// block_per_row for rms_norm and router_topk, split_kv for mla_attention. Blocks hold whole warps (at least 32
+/// threads, at most `blockSize` when it is larger).
+std::optional<OpStrategy> selectOpStrategy(Operation *op, int64_t blockSize) {
+  int64_t threads = std::max(kWarpSize, blockSize);
+  if (std::optional<int64_t> weights = gemvWeightCount(op)) {
+    GemvConfig config{threads / kWarpSize, std::max<int64_t>(1, 4 / *weights)};
+    // Grid x: groups of output rows (dim 1); grid y: groups of tokens
+    // (dim 0); thread x: lanes along the reduction; thread y: rows.
+    return OpStrategy{"warp_per_row",
+                      {kWarpSize, config.warpsPerBlock, 1},
+                      {1, 0, kNone},
+                      {kNone, 1, kNone},
+                      [op, config](OpBuilder &b, Attribute decision) { buildGemvKernel(b, op, config, decision); }};
+  }
+  if (auto norm = dyn_cast<RmsNormOp>(op)) {
+    int64_t width = cast<MemRefType>(norm.getX().getType()).getDimSize(1);
+    int64_t size = ShapedType::isStatic(width)
+                       ? std::clamp<int64_t>(llvm::PowerOf2Ceil(width), kWarpSize, threads)
+                       : threads;
+    // Grid x: tokens; thread x strides along the row.
+    return OpStrategy{"block_per_row",
+                      {size, 1, 1},
+                      {0, kNone, kNone},
+                      {1, kNone, kNone},
+                      [norm, size](OpBuilder &b, Attribute decision) { buildRmsNormKernel(b, norm, size, decision); }};
+  }
+  if (auto router = dyn_cast<RouterTopkOp>(op)) {
+    int64_t experts = cast<MemRefType>(router.getLogits().getType()).getDimSize(1);
+    if (ShapedType::isDynamic(experts))
+      return std::nullopt;
+    int64_t size = std::clamp<int64_t>(llvm::PowerOf2Ceil(experts), kWarpSize, threads);
+    return OpStrategy{"block_per_row",
+                      {size, 1, 1},
+                      {0, kNone, kNone},
+                      {1, kNone, kNone},
+                      [router, size](OpBuilder &b, Attribute decision) {
+                        buildRouterTopkKernel(b, router, size, decision);
+                      }};
+  }
+  if (auto attention = dyn_cast<MlaAttentionOp>(op)) {
+    SplitKvConfig config;
+    config.threads = threads;
+    std::optional<int64_t> group = splitKvHeadsPerBlock(attention, config);
+    if (!group)
+      return std::nullopt;
+    // Grid x: tokens (x head groups; x heads in the combine), grid y: the
+    // chunks; thread x along the cache row.
+    return OpStrategy{"split_kv",
+                      {threads, 1, 1},
+                      {0, kNone, kNone},
+                      {2, kNone, kNone},
+                      [attention, config, group](OpBuilder &b, Attribute decision) {
+                        buildSplitKvAttention(b, attention, config, *group, decision, decision);
+                      }};
+  }
+  return std::nullopt;
+}
+
+struct EmberGpuStrategiesPass : mlir::ember::impl::EmberGpuStrategiesBase<EmberGpuStrategiesPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (blockSize < 1 || blockSize > 1024 || !llvm::isPowerOf2_64(blockSize)) {
+      module.emitError() << "ember-gpu-strategies: block-size must be a power of two in [1, 1024], got "
+                         << blockSize.getValue();
+      return signalPassFailure();
+    }
+    nameKernelOrigins(module);
+    SmallVector<Operation *> ops;
+    module.walk([&](Operation *op) {
+      if (isa<EmberDialect>(op->getDialect()))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      std::optional<OpStrategy> strategy = selectOpStrategy(op, blockSize);
+      std::optional<KernelOrigin> origin = findKernelOrigin(op->getLoc());
+      if (!strategy || !origin)
+        continue;
+      auto decision = GpuKernelAttr::get(&getContext(), origin->op, origin->index, strategy->name,
+                                         strategy->block, strategy->gridDims, strategy->threadDims);
+      OpBuilder builder(op);
+      strategy->build(builder, decision);
+      op->erase();
+    }
+  }
+};
+
+} // namespace

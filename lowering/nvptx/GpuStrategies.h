@@ -1,0 +1,57 @@
+//===- GpuStrategies.h - the cooperative kernel strategies -------*- C++ -*-===//
+//
+// Kernels of ember ops that need threads to work together (warp shuffles,
+// barriers, workgroup memory), which the loop IR cannot express. The
+// kernel configuration step of ember-gpu-strategies picks them; each
+// builder emits the op's gpu.launch before it.
+//
+//===----------------------------------------------------------------------===//
+#ifndef EMBER_LOWERING_NVPTX_GPUSTRATEGIES_H
+#define EMBER_LOWERING_NVPTX_GPUSTRATEGIES_H
+
+#include "dialects/Ember/EmberDialect.h"
+
+#include "mlir/IR/Builders.h"
+
+#include <optional>
+
+namespace mlir::ember {
+
+/// warp_per_row (GemvKernels.cpp).
+struct GemvConfig {
+  int64_t warpsPerBlock = 4;
+  /// Tokens whose dot products a warp computes from one read of its row.
+  int64_t tokensPerWarp = 4;
+};
+/// The number of weight matrices of a GEMV-class op (linear, norm_linear:
+/// 1; swiglu, norm_swiglu: 2) that warp_per_row can take: static input
+/// width, a multiple of one 16-byte load of each weight, identity layouts.
+std::optional<int64_t> gemvWeightCount(Operation *op);
+void buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig &config, Attribute decision);
+
+/// block_per_row for rms_norm (RowReductionKernels.cpp): `threads` a
+/// multiple of 32.
+void buildRmsNormKernel(OpBuilder &b, RmsNormOp op, int64_t threads, Attribute decision);
+/// block_per_row for router_topk: the number of experts must be static.
+void buildRouterTopkKernel(OpBuilder &b, RouterTopkOp op, int64_t threads, Attribute decision);
+
+/// split_kv for mla_attention (AttentionKernels.cpp): a partial kernel per
+/// (token, group of heads, chunk of cache rows) and a combine per (token,
+/// head), both blocks of `threads`.
+struct SplitKvConfig {
+  int64_t threads = 128;
+  // Rows per chunk: at T = 1 and 4 groups of heads, 33 chunks (1 K rows)
+  // already give one block per SM of an H200.
+  int64_t chunk = 32;
+  /// Workgroup memory a partial block may use (queries, weights, maxima).
+  int64_t workgroupBytes = 24 * 1024;
+};
+/// The heads a partial block takes (the largest divisor of H, at most 16,
+/// whose queries and weights fit), or none: H, C or R dynamic.
+std::optional<int64_t> splitKvHeadsPerBlock(MlaAttentionOp op, const SplitKvConfig &config);
+void buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const SplitKvConfig &config, int64_t group,
+                           Attribute partialDecision, Attribute combineDecision);
+
+} // namespace mlir::ember
+
+#endif // EMBER_LOWERING_NVPTX_GPUSTRATEGIES_H

@@ -1,0 +1,150 @@
+// RUN: ember-opt %s --split-input-file --ember-gpu-strategies=block-size=128 --cse | FileCheck %s
+
+// warp_per_row: a warp per output row (4 rows per block of 32 x 4), groups
+// of 4 tokens on grid y; lanes read the bf16 row with 16-byte loads of 8
+// elements and meet by 5 xor shuffles; lane 0 adds to y (accumulate).
+// CHECK-LABEL: func @linear
+// CHECK-SAME: (%[[X:[^:]*]]: memref<?x256xf32>, %[[W:[^:]*]]: memref<48x256xbf16>, %[[Y:[^:]*]]: memref<?x48xf32>)
+// CHECK-DAG: %[[C12:.*]] = arith.constant 12 : index
+// CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[T:.*]] = memref.dim %[[Y]]
+// CHECK-DAG: %[[GROUPS:.*]] = arith.ceildivui %[[T]], %[[C4]]
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[C12]], %{{.*}} = %[[GROUPS]], %{{.*}}) threads({{.*}}) in (%{{.*}} = %[[C32]], %{{.*}} = %[[C4]], %{{.*}})
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: vector.load %[[W]][{{.*}}] {alignment = 16 : i64} : memref<48x256xbf16>, vector<8xbf16>
+// CHECK-COUNT-4: vector.load %[[X]][{{.*}}] {alignment = 16 : i64} : memref<?x256xf32>, vector<8xf32>
+// CHECK: vector.reduction <add>
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK-NOT: gpu.shuffle
+// CHECK: memref.load %[[Y]]
+// CHECK: arith.addf
+// CHECK: memref.store {{.*}}, %[[Y]]
+// CHECK: } {ember.gpu_kernel = #ember.gpu_kernel<op = "linear", index = 0, strategy = "warp_per_row", block = [32, 4, 1], grid_dims = [1, 0, -1], thread_dims = [-1, 1, -1]>}
+// CHECK-NOT: ember.linear
+func.func @linear(%x: memref<?x256xf32>, %w: memref<48x256xbf16>, %y: memref<?x48xf32>) {
+  ember.linear %x, %w into %y {accumulate} : memref<?x256xf32>, memref<48x256xbf16> into memref<?x48xf32>
+  return
+}
+
+// -----
+
+// norm_swiglu: two weights, so 2 tokens per warp; the sum of squares of x
+// rides along (a third accumulator per token) and scales both dots.
+// CHECK-LABEL: func @norm_swiglu
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK-COUNT-2: vector.load {{.*}} : memref<64x128xbf16>, vector<8xbf16>
+// CHECK: vector.load {{.*}} : memref<128xbf16>, vector<8xbf16>
+// CHECK-COUNT-15: gpu.shuffle xor
+// CHECK: math.sqrt
+// CHECK: math.exp
+// CHECK: ember.gpu_kernel = #ember.gpu_kernel<op = "norm_swiglu", index = 0, strategy = "warp_per_row"
+func.func @norm_swiglu(%x: memref<?x128xf32>, %n: memref<128xbf16>, %g: memref<64x128xbf16>, %u: memref<64x128xbf16>,
+                       %h: memref<?x64xf32>) {
+  ember.norm_swiglu %x, %n, %g, %u into %h {eps = 1.0e-05 : f32}
+      : memref<?x128xf32>, memref<128xbf16>, memref<64x128xbf16>, memref<64x128xbf16> into memref<?x64xf32>
+  return
+}
+
+// -----
+
+// block_per_row: a block per token (grid x = T), 64 threads for a row of
+// 64, the warp sums in workgroup memory across one barrier. Indices count
+// kernels as the traffic model does: silu_mul, left for the loops, is 0.
+// CHECK-LABEL: func @rms_norm
+// CHECK-SAME: (%[[X:[^:]*]]: memref<?x64xf32>
+// CHECK: ember.silu_mul
+// CHECK: %[[T:.*]] = memref.dim %[[X]]
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[T]], {{.*}}) threads({{.*}}) in (%{{.*}} = %{{.*}}, {{.*}}) workgroup(%[[SCRATCH:.*]] : memref<2xf32, #gpu.address_space<workgroup>>)
+// CHECK: gpu.shuffle xor
+// CHECK: memref.store {{.*}}, %[[SCRATCH]]
+// CHECK: gpu.barrier
+// CHECK: memref.load %[[SCRATCH]]
+// CHECK: ember.gpu_kernel = #ember.gpu_kernel<op = "rms_norm", index = 1, strategy = "block_per_row", block = [64, 1, 1], grid_dims = [0, -1, -1], thread_dims = [1, -1, -1]>
+func.func @rms_norm(%x: memref<?x64xf32>, %w: memref<64xf32>, %y: memref<?x64xf32>) {
+  ember.silu_mul %x, %x into %y : memref<?x64xf32>, memref<?x64xf32> into memref<?x64xf32>
+  ember.rms_norm %x, %w into %y {eps = 1.0e-06 : f32} : memref<?x64xf32>, memref<64xf32> into memref<?x64xf32>
+  return
+}
+
+// -----
+
+// No cooperative strategy: an input width that is dynamic or not a
+// multiple of a 16-byte load, or a strided view, stays for the loops.
+// CHECK-LABEL: func @fallbacks
+// CHECK-COUNT-3: ember.linear
+// CHECK-NOT: gpu.launch
+func.func @fallbacks(%x: memref<?x?xf32>, %w: memref<48x?xbf16>, %y: memref<?x48xf32>,
+                     %x2: memref<?x12xf32>, %w2: memref<48x12xbf16>,
+                     %x3: memref<?x64xf32, strided<[128, 1]>>, %w3: memref<48x64xbf16>) {
+  ember.linear %x, %w into %y : memref<?x?xf32>, memref<48x?xbf16> into memref<?x48xf32>
+  ember.linear %x2, %w2 into %y : memref<?x12xf32>, memref<48x12xbf16> into memref<?x48xf32>
+  ember.linear %x3, %w3 into %y : memref<?x64xf32, strided<[128, 1]>>, memref<48x64xbf16> into memref<?x48xf32>
+  return
+}
+
+// -----
+
+// split_kv: the partial kernel per (token x group of heads, chunk of 32
+// rows) with the group's queries, the weights and the maxima in workgroup
+// memory (4 heads of 32 + 8: one group), then the combine per (token x
+// head); the partial results live in device memory for the step.
+// CHECK-LABEL: func @attention
+// CHECK-SAME: (%[[QL:[^:]*]]: memref<?x4x32xf32>, %{{[^:]*}}: memref<?x4x8xf32>, %[[CACHE:[^:]*]]: memref<4096x40xf32, strided<[40, 1], offset: ?>>, %[[POS:[^:]*]]: index
+// CHECK: %[[T:.*]] = memref.dim %[[QL]]
+// CHECK: %[[ROWS:.*]] = arith.addi %[[POS]], %[[T]]
+// CHECK: %[[C32:.*]] = arith.constant 32 : index
+// CHECK: %[[CHUNKS:.*]] = arith.ceildivui %[[ROWS]], %[[C32]]
+// CHECK: %[[TH:.*]] = arith.muli %[[T]], %{{.*}}
+// CHECK: %[[SUMS:.*]] = memref.alloc(%[[TH]], %[[CHUNKS]]) : memref<?x?x32xf32>
+// CHECK: %[[STATS:.*]] = memref.alloc(%[[TH]], %[[CHUNKS]]) : memref<?x?x2xf32>
+// CHECK: %[[GROUPS:.*]] = arith.muli %[[T]], %{{.*}}
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[GROUPS]], %{{.*}} = %[[CHUNKS]], {{.*}}) workgroup(%{{.*}} : memref<160xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<128xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>>)
+// CHECK-COUNT-4: gpu.shuffle xor
+// CHECK: gpu.barrier
+// CHECK: math.exp
+// CHECK: gpu.barrier
+// CHECK: memref.store {{.*}}, %[[SUMS]]
+// CHECK: memref.store {{.*}}, %[[STATS]]
+// CHECK: ember.gpu_kernel = #ember.gpu_kernel<op = "mla_attention", index = 0, strategy = "split_kv"
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[TH]], {{.*}})
+// CHECK: memref.load %[[STATS]]
+// CHECK: memref.load %[[SUMS]]
+// CHECK: arith.divf
+// CHECK: ember.gpu_kernel = #ember.gpu_kernel<op = "mla_attention", index = 0, strategy = "split_kv"
+// CHECK: memref.dealloc %[[SUMS]]
+// CHECK: memref.dealloc %[[STATS]]
+func.func @attention(%ql: memref<?x4x32xf32>, %qr: memref<?x4x8xf32>,
+                     %cache: memref<4096x40xf32, strided<[40, 1], offset: ?>>, %pos: index, %o: memref<?x4x32xf32>) {
+  ember.mla_attention %ql, %qr, %cache[%pos] into %o {scale = 0.2 : f32}
+      : memref<?x4x32xf32>, memref<?x4x8xf32>, memref<4096x40xf32, strided<[40, 1], offset: ?>> into memref<?x4x32xf32>
+  return
+}
+
+// -----
+
+// router_topk as block_per_row: a block of one warp for 12 experts; the
+// softmax's maximum and sum by block reductions (each its own scratch), then
+// k rounds of a block arg-max whose winner thread 0 stores and takes out.
+// CHECK-LABEL: func @router
+// CHECK: gpu.launch {{.*}} workgroup(%[[P:.*]] : memref<12xf32, #gpu.address_space<workgroup>>, %[[S:.*]] : memref<12xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1xi32, #gpu.address_space<workgroup>>)
+// CHECK-COUNT-5: arith.maximumf
+// CHECK: gpu.barrier
+// CHECK: math.exp
+// CHECK: gpu.barrier
+// CHECK: memref.store {{.*}}, %[[P]]
+// CHECK: memref.store {{.*}}, %[[S]]
+// CHECK: gpu.barrier
+// CHECK: scf.for
+// CHECK-COUNT-10: gpu.shuffle xor
+// CHECK: gpu.barrier
+// CHECK: memref.store {{.*}} : memref<?x3xi32>
+// CHECK: memref.store {{.*}} : memref<?x3xf32>
+// CHECK: memref.store %{{.*}}, %[[S]]
+// CHECK: gpu.barrier
+// CHECK: ember.gpu_kernel = #ember.gpu_kernel<op = "router_topk", index = 0, strategy = "block_per_row", block = [32, 1, 1]
+func.func @router(%logits: memref<?x12xf32>, %bias: memref<12xf32>, %experts: memref<?x3xi32>, %weights: memref<?x3xf32>) {
+  ember.router_topk %logits, %bias into %experts, %weights {n_routed = 8 : i64, scaling = 6.000000e+00 : f32}
+      : memref<?x12xf32>, memref<12xf32> into memref<?x3xi32>, memref<?x3xf32>
+  return
+}

@@ -1,0 +1,24 @@
+// Runs one block of a cooperative kernel (barriers, shuffles, workgroup
+// memory) on the fake CUDA device: its threads as fibers
+// (FakeCudaBlocks.cpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+extern "C" {
+// The hooks an artifact's host copies call (HostKernels.cpp), installed by
+// cuModuleGetFunction.
+void fakeCudaBarrier();
+int32_t fakeCudaShuffle(int32_t value, int32_t offset, int32_t width, int32_t mode);
+}
+
+namespace fake_cuda {
+
+using HostKernel = void (*)(void **params, const int64_t *ids);
+
+// Runs every thread of the block `ids` names (its thread ids ignored);
+// false, with `error` set, when its threads disagree on a barrier or shuffle.
+bool runCooperativeBlock(HostKernel run, void **params, const int64_t ids[12], std::string &error);
+
+} // namespace fake_cuda
