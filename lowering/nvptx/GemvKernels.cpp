@@ -74,7 +74,7 @@ Value vectorSum(OpBuilder &b, Location loc, Value vector) {
 
 } // namespace
 
-std::optional<int64_t> mlir::ember::gemvWeightCount(Operation *op) {
+std::optional<GemvShape> mlir::ember::gemvShape(Operation *op) {
   std::optional<GemvOp> gemv = asGemv(op);
   if (!gemv)
     return std::nullopt;
@@ -89,7 +89,7 @@ std::optional<int64_t> mlir::ember::gemvWeightCount(Operation *op) {
                  ShapedType::isStatic(cast<MemRefType>(gemv->out.getType()).getDimSize(1));
   if (!aligned)
     return std::nullopt;
-  return int64_t(gemv->weights.size());
+  return GemvShape{int64_t(gemv->weights.size()), cast<MemRefType>(gemv->out.getType()).getDimSize(1)};
 }
 
 void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig &config, Attribute decision) {

@@ -30,6 +30,9 @@ using namespace mlir::ember;
 namespace {
 
 constexpr int64_t kNone = -1;
+/// Blocks a GEMV should launch for one group of tokens: two per SM of an
+/// H100/H200 (132).
+constexpr int64_t kGemvMinBlocks = 264;
 
 struct OpStrategy {
   StringRef name;
@@ -42,8 +45,13 @@ struct OpStrategy {
 /// threads, at most `blockSize` when it is larger).
 std::optional<OpStrategy> selectOpStrategy(Operation *op, int64_t blockSize) {
   int64_t threads = std::max(kWarpSize, blockSize);
-  if (std::optional<int64_t> weights = gemvWeightCount(op)) {
-    GemvConfig config{threads / kWarpSize, std::max<int64_t>(1, 4 / *weights)};
+  if (std::optional<GemvShape> gemv = gemvShape(op)) {
+    // Fewer warps per block where the rows would leave SMs idle at one token
+    // group: at least kGemvMinBlocks blocks, down to one warp per block.
+    int64_t warps = threads / kWarpSize;
+    while (warps > 1 && llvm::divideCeil(gemv->rows, warps) < kGemvMinBlocks)
+      warps /= 2;
+    GemvConfig config{warps, std::max<int64_t>(1, 4 / gemv->weights)};
     // Grid x: groups of output rows (dim 1); grid y: groups of tokens
     // (dim 0); thread x: lanes along the reduction; thread y: rows.
     return OpStrategy{"warp_per_row",

@@ -23,10 +23,14 @@ struct GemvConfig {
   /// Tokens whose dot products a warp computes from one read of its row.
   int64_t tokensPerWarp = 4;
 };
-/// The number of weight matrices of a GEMV-class op (linear, norm_linear:
-/// 1; swiglu, norm_swiglu: 2) that warp_per_row can take: static input
-/// width, a multiple of one 16-byte load of each weight, identity layouts.
-std::optional<int64_t> gemvWeightCount(Operation *op);
+/// A GEMV-class op that warp_per_row can take (static input width, a
+/// multiple of one 16-byte load of each weight, identity layouts): its
+/// weight matrices (linear, norm_linear: 1; swiglu, norm_swiglu: 2) and
+/// output rows.
+struct GemvShape {
+  int64_t weights, rows;
+};
+std::optional<GemvShape> gemvShape(Operation *op);
 void buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig &config, Attribute decision);
 
 /// block_per_row for rms_norm (RowReductionKernels.cpp): `threads` a

@@ -168,7 +168,7 @@ void mgpuLaunchKernel(CUfunction function, intptr_t gridX, intptr_t gridY, intpt
                                        unsigned(blockY), unsigned(blockZ), unsigned(sharedMemory), stream, params,
                                        extra);
     };
-    CUresult result = profilingKernels() ? timeLaunch(*s, kernel, stream, launch) : launch();
+    CUresult result = profilingKernels() ? timeLaunch(*s, kernel, dims, stream, launch) : launch();
     if (result != CUDA_SUCCESS)
       recordError(kernel.describe(dims) + ": cuLaunchKernel failed: " + s->driver->describe(result));
   } catch (const Error &error) {

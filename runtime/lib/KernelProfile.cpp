@@ -74,11 +74,23 @@ std::string fixed(std::optional<double> value, const char *format, double scale 
   return text;
 }
 
+// Per launch: the grid's blocks and the threads per block ("-" for the
+// total, whose kernels differ).
+std::string meanBlocks(const KernelProfileRow &row) {
+  return row.launches ? fixed(double(row.blocks) / double(row.launches), "%.0f") : "-";
+}
+std::string threadsPerBlock(const KernelProfileRow &row) {
+  return row.blocks ? fixed(double(row.threads) / double(row.blocks), "%.0f") : "-";
+}
+
 // The table's cells of `figures`, after the function and the op.
-std::vector<std::string> cells(const std::string &function, const std::string &op, const Figures &figures) {
+std::vector<std::string> cells(const std::string &function, const std::string &op, const Figures &figures,
+                               std::string blocks = "-", std::string threads = "-") {
   return {function,
           op,
           std::to_string(figures.launches),
+          std::move(blocks),
+          std::move(threads),
           fixed(figures.totalMs, "%.3f"),
           fixed(figures.meanUs, "%.2f"),
           fixed(figures.bytes, "%.3f", 1e-6),
@@ -106,10 +118,10 @@ ArtifactCallScope::Shape ArtifactCallScope::current() { return currentCall; }
 std::string formatKernelProfile(const KernelProfile &profile) {
   Total total = totalOf(profile);
   std::vector<std::vector<std::string>> rows{
-      {"function", "op", "launches", "total ms", "mean us", "modelled MB", "GB/s", "% peak"}};
+      {"function", "op", "launches", "blocks", "threads", "total ms", "mean us", "modelled MB", "GB/s", "% peak"}};
   for (const KernelProfileRow &row : profile.rows)
     rows.push_back(cells(row.function.empty() ? "-" : row.function, opLabel(row),
-                         figuresOf(row, profile.memoryPeakBytesPerSecond)));
+                         figuresOf(row, profile.memoryPeakBytesPerSecond), meanBlocks(row), threadsPerBlock(row)));
   rows.push_back(cells("total", "", total.figures));
   std::vector<size_t> widths(rows.front().size());
   for (const auto &row : rows)
@@ -120,7 +132,7 @@ std::string formatKernelProfile(const KernelProfile &profile) {
   if (profile.memoryPeakBytesPerSecond > 0)
     std::snprintf(peak, sizeof peak, "the %.0f GB/s", profile.memoryPeakBytesPerSecond / 1e9);
   std::string text = "kernel profile on " + profile.device + ", " + std::to_string(total.figures.launches) +
-                     " launches: " + kTiming + "\nmodelled MB: the kernel manifest's traffic model at each launch's " +
+                     " launches: " + kTiming + "\nblocks: per launch; threads: per block; modelled MB: the kernel manifest's traffic model at each launch's " +
                      "call (its rows and start position); GB/s: modelled bytes over device time; % peak: of " + peak +
                      " memory peak\n";
   for (const auto &row : rows)
@@ -141,7 +153,9 @@ nlohmann::json kernelProfileJson(const KernelProfile &profile) {
   for (const KernelProfileRow &row : profile.rows) {
     nlohmann::json op{{"function", row.function},
                       {"op", row.op},
-                      {"op_index", row.opIndex >= 0 ? nlohmann::json(row.opIndex) : nlohmann::json()}};
+                      {"op_index", row.opIndex >= 0 ? nlohmann::json(row.opIndex) : nlohmann::json()},
+                      {"blocks", row.blocks},
+                      {"threads", row.threads}};
     addFigures(op, figuresOf(row, peak));
     ops.push_back(std::move(op));
   }

@@ -12,7 +12,7 @@ using namespace cuda;
 std::atomic<bool> kernelProfilingOn{false};
 
 struct ProfiledOp {
-  int64_t launches = 0, unmodelledLaunches = 0;
+  int64_t launches = 0, unmodelledLaunches = 0, blocks = 0, threads = 0;
   double seconds = 0, modelledBytes = 0;
 };
 
@@ -80,6 +80,8 @@ CUresult addTime(const CudaSession &session, const TimedLaunch &launch) {
   ProfiledOp &op = *launch.op;
   ++op.launches;
   op.seconds += milliseconds / 1e3;
+  op.blocks += launch.blocks;
+  op.threads += launch.threads;
   if (launch.modelledBytes)
     op.modelledBytes += *launch.modelledBytes;
   else
@@ -107,8 +109,11 @@ void record(const CudaSession &session, CUevent event, CUstream stream, const ch
 
 } // namespace
 
-TimedLaunch startTimedLaunch(const CudaSession &session, const LaunchedKernel &kernel, CUstream stream) {
+TimedLaunch startTimedLaunch(const CudaSession &session, const LaunchedKernel &kernel, const LaunchDims &dims,
+                             CUstream stream) {
   TimedLaunch launch;
+  launch.blocks = dims.grid[0] * dims.grid[1] * dims.grid[2];
+  launch.threads = launch.blocks * dims.block[0] * dims.block[1] * dims.block[2];
   ArtifactCallScope::Shape call = ArtifactCallScope::current();
   launch.modelledBytes = kernel.origin ? kernel.origin->bytesAt(call.rows, call.start) : std::nullopt;
   launch.stream = stream;
@@ -165,7 +170,8 @@ KernelProfile takeKernelProfile(const CudaSession &session) {
     if (op.launches == 0)
       continue;
     profile.rows.push_back({key.function, key.op, key.opIndex, op.launches, op.seconds,
-                            op.unmodelledLaunches ? std::nullopt : std::optional<double>(op.modelledBytes)});
+                            op.unmodelledLaunches ? std::nullopt : std::optional<double>(op.modelledBytes),
+                            op.blocks, op.threads});
     op = ProfiledOp();
   }
   std::stable_sort(profile.rows.begin(), profile.rows.end(),

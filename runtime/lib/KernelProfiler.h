@@ -22,18 +22,20 @@ struct ProfiledOp; // an ember op's running totals
 struct TimedLaunch {
   ProfiledOp *op = nullptr;
   std::optional<double> modelledBytes;
+  int64_t blocks = 0, threads = 0; // of the launch
   cuda::CUevent start = nullptr, stop = nullptr;
   cuda::CUstream stream = nullptr;
 };
 // Both throw Error when an event call fails.
-TimedLaunch startTimedLaunch(const CudaSession &session, const LaunchedKernel &kernel, cuda::CUstream stream);
+TimedLaunch startTimedLaunch(const CudaSession &session, const LaunchedKernel &kernel, const LaunchDims &dims,
+                             cuda::CUstream stream);
 void finishTimedLaunch(const CudaSession &session, TimedLaunch &launch, cuda::CUresult launched);
 
 // Runs launch() (the cuLaunchKernel call) between two timing events.
 template <typename Launch>
-cuda::CUresult timeLaunch(const CudaSession &session, const LaunchedKernel &kernel, cuda::CUstream stream,
-                          const Launch &launch) {
-  TimedLaunch timed = startTimedLaunch(session, kernel, stream);
+cuda::CUresult timeLaunch(const CudaSession &session, const LaunchedKernel &kernel, const LaunchDims &dims,
+                          cuda::CUstream stream, const Launch &launch) {
+  TimedLaunch timed = startTimedLaunch(session, kernel, dims, stream);
   cuda::CUresult result = launch();
   finishTimedLaunch(session, timed, result);
   return result;

@@ -1,16 +1,18 @@
 // RUN: ember-opt %s --split-input-file --ember-gpu-strategies=block-size=128 --cse | FileCheck %s
 
-// warp_per_row: a warp per output row (4 rows per block of 32 x 4), groups
-// of 4 tokens on grid y; lanes read the bf16 row with 16-byte loads of 8
-// elements and meet by 5 xor shuffles; lane 0 adds to y (accumulate).
+// warp_per_row: a warp per output row, groups of 4 tokens on grid y; lanes
+// read the bf16 row with 16-byte loads of 8 elements and meet by 5 xor
+// shuffles; lane 0 adds to y (accumulate). 48 rows are too few to fill the
+// SMs with blocks of 4 warps, so the blocks hold one: 48 of them.
 // CHECK-LABEL: func @linear
 // CHECK-SAME: (%[[X:[^:]*]]: memref<?x256xf32>, %[[W:[^:]*]]: memref<48x256xbf16>, %[[Y:[^:]*]]: memref<?x48xf32>)
-// CHECK-DAG: %[[C12:.*]] = arith.constant 12 : index
+// CHECK-DAG: %[[C48:.*]] = arith.constant 48 : index
 // CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
 // CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
 // CHECK-DAG: %[[T:.*]] = memref.dim %[[Y]]
 // CHECK-DAG: %[[GROUPS:.*]] = arith.ceildivui %[[T]], %[[C4]]
-// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[C12]], %{{.*}} = %[[GROUPS]], %{{.*}}) threads({{.*}}) in (%{{.*}} = %[[C32]], %{{.*}} = %[[C4]], %{{.*}})
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[C48]], %{{.*}} = %[[GROUPS]], %{{.*}}) threads({{.*}}) in (%{{.*}} = %[[C32]], %{{.*}} = %[[C1]], %{{.*}})
 // CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK: vector.load %[[W]][{{.*}}] {alignment = 16 : i64} : memref<48x256xbf16>, vector<8xbf16>
 // CHECK-COUNT-4: vector.load %[[X]][{{.*}}] {alignment = 16 : i64} : memref<?x256xf32>, vector<8xf32>
@@ -20,10 +22,28 @@
 // CHECK: memref.load %[[Y]]
 // CHECK: arith.addf
 // CHECK: memref.store {{.*}}, %[[Y]]
-// CHECK: } {ember.gpu_kernel = #ember.gpu_kernel<op = "linear", index = 0, strategy = "warp_per_row", block = [32, 4, 1], grid_dims = [1, 0, -1], thread_dims = [-1, 1, -1]>}
+// CHECK: } {ember.gpu_kernel = #ember.gpu_kernel<op = "linear", index = 0, strategy = "warp_per_row", block = [32, 1, 1], grid_dims = [1, 0, -1], thread_dims = [-1, 1, -1]>}
 // CHECK-NOT: ember.linear
 func.func @linear(%x: memref<?x256xf32>, %w: memref<48x256xbf16>, %y: memref<?x48xf32>) {
   ember.linear %x, %w into %y {accumulate} : memref<?x256xf32>, memref<48x256xbf16> into memref<?x48xf32>
+  return
+}
+
+// -----
+
+// Rows enough for 264 blocks of 4 warps (4096 / 4 = 1024) keep blocks of
+// 32 x 4 threads, a warp per row; 1024 rows get blocks of 2 warps (512).
+// CHECK-LABEL: func @wide
+// CHECK: %[[C1024:.*]] = arith.constant 1024 : index
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[C1024]],
+// CHECK: block = [32, 4, 1]
+// CHECK: %[[C512:.*]] = arith.constant 512 : index
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[C512]],
+// CHECK: block = [32, 2, 1]
+func.func @wide(%x: memref<?x64xf32>, %w: memref<4096x64xbf16>, %y: memref<?x4096xf32>, %w2: memref<1024x64xbf16>,
+                %y2: memref<?x1024xf32>) {
+  ember.linear %x, %w into %y : memref<?x64xf32>, memref<4096x64xbf16> into memref<?x4096xf32>
+  ember.linear %x, %w2 into %y2 : memref<?x64xf32>, memref<1024x64xbf16> into memref<?x1024xf32>
   return
 }
 

@@ -197,15 +197,19 @@ TEST_F(CudaLaunchTest, ProfileCountsLaunchesPerOpWithTheirModelledBytes) {
   EXPECT_EQ(add.opIndex, 3);
   EXPECT_EQ(add.launches, 9); // both kernels of add #3, both threads
   EXPECT_EQ(add.modelledBytes, 3 * 162 + 1 + 5 * 125.25);
+  EXPECT_EQ(add.blocks, 3 * 1 + 1 + 5 * 2);                  // the launch shapes, summed
+  EXPECT_EQ(add.threads, 3 * 256 + 256 + 5 * 2 * 128);
   EXPECT_EQ(scale.launches, 2);
   EXPECT_EQ(scale.modelledBytes, std::nullopt); // its manifest entry has none
+  EXPECT_EQ(scale.blocks, 2);
+  EXPECT_EQ(scale.threads, 512);
   EXPECT_EQ(unlisted.function, "");
   EXPECT_EQ(unlisted.opIndex, -1);
   EXPECT_EQ(unlisted.launches, 1);
 
   std::string table = formatKernelProfile(profile);
   for (const char *fragment : {"12 launches: device times, measured with CUDA events", "fake_layer  add #3",
-                               "fake_unlisted", "\ntotal "})
+                               "launches  blocks  threads", "fake_unlisted", "\ntotal "})
     EXPECT_NE(table.find(fragment), std::string::npos) << fragment << " not in\n" << table;
   test::TempDir dir;
   writeKernelProfileJson(dir.file("profile.json"), profile);
@@ -214,6 +218,7 @@ TEST_F(CudaLaunchTest, ProfileCountsLaunchesPerOpWithTheirModelledBytes) {
   EXPECT_EQ(json["total"]["launches"], 12);
   EXPECT_EQ(json["total"]["modelled_bytes"], 3 * 162 + 1 + 5 * 125.25);
   EXPECT_EQ(json["total"]["ops_without_modelled_bytes"], 2);
+  EXPECT_EQ(json["ops"][0]["blocks"].is_number_integer(), true);
   for (const nlohmann::json &op : json["ops"]) {
     bool modelled = op["op"] == "add";
     EXPECT_EQ(op["modelled_bytes"].is_null(), !modelled) << op.dump();

@@ -23,6 +23,7 @@ struct KernelProfileRow {
   int64_t launches = 0;
   double seconds = 0;                 // device time of all its launches
   std::optional<double> modelledBytes; // all its launches together; nullopt unless every launch was modelled
+  int64_t blocks = 0, threads = 0;      // all its launches together: the grid's blocks, their threads
 };
 
 struct KernelProfile {
