@@ -19,22 +19,26 @@ constexpr char kTiming[] = "device times, measured with CUDA events recorded aro
 struct Figures {
   int64_t launches = 0;
   double totalMs = 0, meanUs = 0;
-  std::optional<double> bytes, bytesPerSecond, percentOfPeak;
+  std::optional<double> bytes, bytesPerSecond, percentOfPeak, percentOfCopy;
 };
 
-// `bytes` moved over `bytesSeconds` of the `seconds` its launches took.
-Figures figuresOf(int64_t launches, double seconds, std::optional<double> bytes, double bytesSeconds, double peak) {
-  Figures figures{launches, seconds * 1e3, launches ? seconds * 1e6 / double(launches) : 0.0, bytes, {}, {}};
+// `bytes` moved over `bytesSeconds` of the `seconds` its launches took,
+// against the profile's memory peak and copy rate.
+Figures figuresOf(int64_t launches, double seconds, std::optional<double> bytes, double bytesSeconds,
+                  const KernelProfile &profile) {
+  Figures figures{launches, seconds * 1e3, launches ? seconds * 1e6 / double(launches) : 0.0, bytes, {}, {}, {}};
   if (bytes && bytesSeconds > 0) {
     figures.bytesPerSecond = *bytes / bytesSeconds;
-    if (peak > 0)
-      figures.percentOfPeak = *figures.bytesPerSecond / peak * 100;
+    if (profile.memoryPeakBytesPerSecond > 0)
+      figures.percentOfPeak = *figures.bytesPerSecond / profile.memoryPeakBytesPerSecond * 100;
+    if (profile.copyBytesPerSecond > 0)
+      figures.percentOfCopy = *figures.bytesPerSecond / profile.copyBytesPerSecond * 100;
   }
   return figures;
 }
 
-Figures figuresOf(const KernelProfileRow &row, double peak) {
-  return figuresOf(row.launches, row.seconds, row.modelledBytes, row.seconds, peak);
+Figures figuresOf(const KernelProfileRow &row, const KernelProfile &profile) {
+  return figuresOf(row.launches, row.seconds, row.modelledBytes, row.seconds, profile);
 }
 
 // The total's GB/s is over the time of the modelled ops only.
@@ -58,8 +62,7 @@ Total totalOf(const KernelProfile &profile) {
     modelledBytes = modelledBytes.value_or(0) + *row.modelledBytes;
     modelledSeconds += row.seconds;
   }
-  return {figuresOf(launches, seconds, modelledBytes, modelledSeconds, profile.memoryPeakBytesPerSecond),
-          unmodelledOps};
+  return {figuresOf(launches, seconds, modelledBytes, modelledSeconds, profile), unmodelledOps};
 }
 
 std::string opLabel(const KernelProfileRow &row) {
@@ -95,7 +98,8 @@ std::vector<std::string> cells(const std::string &function, const std::string &o
           fixed(figures.meanUs, "%.2f"),
           fixed(figures.bytes, "%.3f", 1e-6),
           fixed(figures.bytesPerSecond, "%.1f", 1e-9),
-          fixed(figures.percentOfPeak, "%.1f")};
+          fixed(figures.percentOfPeak, "%.1f"),
+          fixed(figures.percentOfCopy, "%.1f")};
 }
 
 nlohmann::json orNull(std::optional<double> value) { return value ? nlohmann::json(*value) : nlohmann::json(); }
@@ -107,6 +111,7 @@ void addFigures(nlohmann::json &object, const Figures &figures) {
   object["modelled_bytes"] = orNull(figures.bytes);
   object["achieved_bytes_per_s"] = orNull(figures.bytesPerSecond);
   object["percent_of_peak"] = orNull(figures.percentOfPeak);
+  object["percent_of_copy"] = orNull(figures.percentOfCopy);
 }
 
 } // namespace
@@ -118,23 +123,27 @@ ArtifactCallScope::Shape ArtifactCallScope::current() { return currentCall; }
 std::string formatKernelProfile(const KernelProfile &profile) {
   Total total = totalOf(profile);
   std::vector<std::vector<std::string>> rows{
-      {"function", "op", "launches", "blocks", "threads", "total ms", "mean us", "modelled MB", "GB/s", "% peak"}};
+      {"function", "op", "launches", "blocks", "threads", "total ms", "mean us", "modelled MB", "GB/s", "% peak",
+       "% copy"}};
   for (const KernelProfileRow &row : profile.rows)
     rows.push_back(cells(row.function.empty() ? "-" : row.function, opLabel(row),
-                         figuresOf(row, profile.memoryPeakBytesPerSecond), meanBlocks(row), threadsPerBlock(row)));
+                         figuresOf(row, profile), meanBlocks(row), threadsPerBlock(row)));
   rows.push_back(cells("total", "", total.figures));
   std::vector<size_t> widths(rows.front().size());
   for (const auto &row : rows)
     for (size_t column = 0; column < row.size(); ++column)
       widths[column] = std::max(widths[column], row[column].size());
 
-  char peak[48] = "an unknown";
+  char peak[48] = "an unknown", copy[48] = "an unmeasured";
   if (profile.memoryPeakBytesPerSecond > 0)
     std::snprintf(peak, sizeof peak, "the %.0f GB/s", profile.memoryPeakBytesPerSecond / 1e9);
+  if (profile.copyBytesPerSecond > 0)
+    std::snprintf(copy, sizeof copy, "the %.0f GB/s", profile.copyBytesPerSecond / 1e9);
   std::string text = "kernel profile on " + profile.device + ", " + std::to_string(total.figures.launches) +
                      " launches: " + kTiming + "\nblocks: per launch; threads: per block; modelled MB: the kernel manifest's traffic model at each launch's " +
                      "call (its rows and start position); GB/s: modelled bytes over device time; % peak: of " + peak +
-                     " memory peak\n";
+                     " memory peak; % copy: of " + copy +
+                     " a device-to-device copy reached in this process (read + written bytes)\n";
   for (const auto &row : rows)
     for (size_t column = 0; column < row.size(); ++column) {
       std::string pad(widths[column] - row[column].size(), ' ');
@@ -156,7 +165,7 @@ nlohmann::json kernelProfileJson(const KernelProfile &profile) {
                       {"op_index", row.opIndex >= 0 ? nlohmann::json(row.opIndex) : nlohmann::json()},
                       {"blocks", row.blocks},
                       {"threads", row.threads}};
-    addFigures(op, figuresOf(row, peak));
+    addFigures(op, figuresOf(row, profile));
     ops.push_back(std::move(op));
   }
   Total total = totalOf(profile);
@@ -165,6 +174,8 @@ nlohmann::json kernelProfileJson(const KernelProfile &profile) {
   totalJson["ops_without_modelled_bytes"] = total.unmodelledOps;
   return {{"device", profile.device},
           {"memory_peak_bytes_per_s", peak > 0 ? nlohmann::json(peak) : nlohmann::json()},
+          {"copy_bytes_per_s", profile.copyBytesPerSecond > 0 ? nlohmann::json(profile.copyBytesPerSecond)
+                                                              : nlohmann::json()},
           {"timing", kTiming},
           {"ops", std::move(ops)},
           {"total", std::move(totalJson)}};

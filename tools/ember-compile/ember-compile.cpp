@@ -79,7 +79,7 @@ static cl::opt<std::string> disableFusion(
 static cl::opt<bool> cooperativeKernels(
     "cooperative-kernels",
     cl::desc("nvptx: give ops a cooperative kernel strategy where one applies (warp_per_row, "
-             "block_per_row; docs/gpu.md); =false maps every op thread_per_element"),
+             "block_per_row, split_kv; docs/gpu.md); =false maps every op thread_per_element"),
     cl::init(true));
 static cl::opt<std::string> enableFusion(
     "enable-fusion",

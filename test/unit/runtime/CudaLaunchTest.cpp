@@ -180,6 +180,7 @@ TEST_F(CudaLaunchTest, ProfileCountsLaunchesPerOpWithTheirModelledBytes) {
 
   KernelProfile profile = backend_->takeKernelProfile();
   EXPECT_NE(profile.device.find(deviceName_), std::string::npos) << profile.device;
+  EXPECT_GT(profile.copyBytesPerSecond, 0); // a device-to-device copy, timed once per process
   ASSERT_EQ(profile.rows.size(), 3u);
   for (size_t i = 0; i < profile.rows.size(); ++i) {
     EXPECT_GE(profile.rows[i].seconds, 0);
@@ -209,7 +210,7 @@ TEST_F(CudaLaunchTest, ProfileCountsLaunchesPerOpWithTheirModelledBytes) {
 
   std::string table = formatKernelProfile(profile);
   for (const char *fragment : {"12 launches: device times, measured with CUDA events", "fake_layer  add #3",
-                               "launches  blocks  threads", "fake_unlisted", "\ntotal "})
+                               "launches  blocks  threads", "% peak  % copy", "fake_unlisted", "\ntotal "})
     EXPECT_NE(table.find(fragment), std::string::npos) << fragment << " not in\n" << table;
   test::TempDir dir;
   writeKernelProfileJson(dir.file("profile.json"), profile);
@@ -219,6 +220,7 @@ TEST_F(CudaLaunchTest, ProfileCountsLaunchesPerOpWithTheirModelledBytes) {
   EXPECT_EQ(json["total"]["modelled_bytes"], 3 * 162 + 1 + 5 * 125.25);
   EXPECT_EQ(json["total"]["ops_without_modelled_bytes"], 2);
   EXPECT_EQ(json["ops"][0]["blocks"].is_number_integer(), true);
+  EXPECT_GT(json["copy_bytes_per_s"].get<double>(), 0);
   for (const nlohmann::json &op : json["ops"]) {
     bool modelled = op["op"] == "add";
     EXPECT_EQ(op["modelled_bytes"].is_null(), !modelled) << op.dump();

@@ -29,6 +29,10 @@ struct KernelProfileRow {
 struct KernelProfile {
   std::string device;                  // "NVIDIA H200 (sm_90, 132 multiprocessors)"
   double memoryPeakBytesPerSecond = 0; // 0 where unknown
+  // A device-to-device copy's read + written bytes per second, measured in
+  // this process: the ceiling a kernel streaming memory can reach; 0 where
+  // not measured.
+  double copyBytesPerSecond = 0;
   std::vector<KernelProfileRow> rows;  // longest total time first
 };
 
