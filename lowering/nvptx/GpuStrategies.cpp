@@ -8,7 +8,6 @@
 //
 //===----------------------------------------------------------------------===//
 #include "lowering/KernelOrigin.h"
-#include "lowering/Passes.h"
 #include "lowering/nvptx/GpuKernelBuilders.h"
 #include "lowering/nvptx/GpuStrategies.h"
 #include "lowering/nvptx/Passes.h"
