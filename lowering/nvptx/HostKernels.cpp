@@ -205,7 +205,7 @@ void addEntryPoint(LLVM::LLVMFuncOp body, OpBuilder &builder, const DataLayout &
     Value base = isId ? ids : params;
     int64_t position = isId ? int64_t(index - numParams) : int64_t(index);
     Value slot = LLVM::GEPOp::create(builder, loc, pointer, isId ? Type(i64) : Type(pointer), base,
-                                     ArrayRef<LLVM::GEPArg>{position});
+                                     ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(position)});
     Value address = isId ? slot : LLVM::LoadOp::create(builder, loc, pointer, slot).getResult();
     arguments.push_back(LLVM::LoadOp::create(builder, loc, type, address));
     if (!isId)

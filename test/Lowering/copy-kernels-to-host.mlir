@@ -84,7 +84,7 @@ module attributes {gpu.container_module} {
 module attributes {gpu.container_module} {
   gpu.module @k {
     // expected-error @below {{ember-copy-kernels-to-host: kernel @k has private memory attributions, which its host copy does not support}}
-    gpu.func @k() private(%scratch: memref<4xf32, #gpu.private_address_space>) kernel {
+    gpu.func @k() private(%scratch: memref<4xf32, #gpu.address_space<private>>) kernel {
       gpu.return
     }
   }
