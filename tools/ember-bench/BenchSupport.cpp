@@ -136,8 +136,10 @@ GenerationFlags::GenerationFlags(const rt::CommandLine &args, int64_t defaultPro
       newTokens(args.integer("--new-tokens", defaultNewTokens)),
       dtype(rt::parseDTypeLower(args.value("--dtype", "bf16"))), seed(uint64_t(args.integer("--seed", 1))),
       backend(rt::parseBackendKind(args.value("--backend", "cpu"))),
-      disabledFusions(args.value("--disable-fusion", "")),
+      disabledFusions(args.value("--disable-fusion", "")), cooperativeKernels(!args.has("--no-cooperative-kernels")),
       profileKernels(args.has("--profile") || args.has("--profile-json")) {
+  if (!cooperativeKernels && backend == rt::BackendKind::Cpu)
+    throw Error("--no-cooperative-kernels applies to GPU kernels: use it with --backend cuda");
   if (promptLen < 1)
     throw Error("--prompt-len must be at least 1");
   if (newTokens < 1)
@@ -164,7 +166,14 @@ BenchModel::BenchModel(const GenerationFlags &flags)
       modelDir(obtainCheckpoint(flags.cacheDir, flags.presetPath, rt::ModelConfig::load(flags.presetPath),
                                 flags.seed, flags.dtype)),
       config(rt::ModelConfig::load((fs::path(modelDir) / "config.json").string())), checkpoint(modelDir),
-      weights(config, checkpoint), artifact(compileArtifact(fusionFlags(flags.disabledFusions))) {}
+      weights(config, checkpoint), artifact(compileArtifact(compileFlagsOf(flags))) {}
+
+std::vector<std::string> compileFlagsOf(const GenerationFlags &flags) {
+  std::vector<std::string> compileFlags = fusionFlags(flags.disabledFusions);
+  if (!flags.cooperativeKernels)
+    compileFlags.push_back("--cooperative-kernels=false");
+  return compileFlags;
+}
 
 std::vector<std::string> fusionFlags(const std::string &disabledFusions) {
   if (disabledFusions.empty())

@@ -62,8 +62,10 @@ std::string obtainCheckpoint(const std::string &cacheDir, const std::string &pre
 // (both >= 1, and P + N - 1 positions must fit the preset's context),
 // --dtype bf16|f32 (default bf16), --seed (default 1), --cache-dir,
 // --presets-dir, --backend auto|cpu|cuda (default cpu), --disable-fusion
-// (ember-compile's, for the artifact; default none) and, where the
-// benchmark takes them, --profile and --profile-json (kernel profiling).
+// (ember-compile's, for the artifact; default none),
+// --no-cooperative-kernels (cuda: ember-compile --cooperative-kernels=false,
+// every op one thread per element) and, where the benchmark takes them,
+// --profile and --profile-json (kernel profiling).
 struct GenerationFlags {
   GenerationFlags(const rt::CommandLine &args, int64_t defaultPromptLen, int64_t defaultNewTokens,
                   const char *benchmark);
@@ -73,11 +75,14 @@ struct GenerationFlags {
   uint64_t seed;
   rt::BackendKind backend;
   std::string disabledFusions;
+  bool cooperativeKernels;
   bool profileKernels;
 };
 
 // ember-compile's flags for the comma-separated fusions to skip ("" = none).
 std::vector<std::string> fusionFlags(const std::string &disabledFusions);
+// ember-compile's flags for the artifact of `flags` (fusions, strategies).
+std::vector<std::string> compileFlagsOf(const GenerationFlags &flags);
 
 // The checkpoint of `flags` (obtainCheckpoint), its decoder weights, the
 // backend, and the artifact compiled for it from the cache (on a miss).

@@ -119,7 +119,7 @@ int decodeMain(int argc, char **argv) {
   rt::CommandLine args(argc, argv,
                        {"--preset", "--prompt-len", "--new-tokens", "--batch", "--dtype", "--seed", "--threads",
                         "--cache-dir", "--presets-dir", "--backend", "--disable-fusion", "--profile-json"},
-                       {"--no-reference", "--profile"}); // --help never gets here: benchmark::Initialize handles it
+                       {"--no-reference", "--profile", "--no-cooperative-kernels"}); // --help never gets here: benchmark::Initialize handles it
   GenerationFlags flags(args, 32, 32, "decode");
   int64_t promptLen = flags.promptLen, newTokens = flags.newTokens;
   int64_t threads = args.integer("--threads", 1);

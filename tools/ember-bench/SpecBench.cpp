@@ -111,7 +111,7 @@ int specMain(int argc, char **argv) {
   rt::CommandLine args(argc, argv,
                        {"--preset", "--prompt-len", "--new-tokens", "--draft-steps", "--dtype", "--seed",
                         "--cache-dir", "--presets-dir", "--backend", "--disable-fusion"},
-                       {}); // --help never gets here: benchmark::Initialize handles it
+                       {"--no-cooperative-kernels"}); // --help never gets here: benchmark::Initialize handles it
   GenerationFlags flags(args, 64, 64, "spec");
   int64_t draftSteps = args.integer("--draft-steps", 3);
   if (draftSteps < 1)

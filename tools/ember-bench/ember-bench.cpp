@@ -110,6 +110,9 @@ options (decode):
   --backend auto|cpu|cuda    where ember runs (default cpu)
   --disable-fusion LIST      compile the artifact without these fusion passes
                              (ember-compile --disable-fusion; default: all on)
+  --no-cooperative-kernels   cuda: compile every op one thread per element
+                             (ember-compile --cooperative-kernels=false), the
+                             baseline of the cooperative strategies
   --no-reference             do not run the PyTorch reference
   --profile                  after the benchmark (so its figures carry no
                              profiling cost), prefill again and profile N decode
@@ -117,8 +120,9 @@ options (decode):
                              from CUDA events (needs the cuda backend: --backend
                              cuda, or auto on a GPU); prints one row per ember op
                              after the summary, as ember-run --profile does
-                             (launches, total ms, mean us, modelled MB, GB/s,
-                             % of the memory peak, then a total row)
+                             (launches, blocks, threads, total ms, mean us,
+                             modelled MB, GB/s, % of the memory peak and of the
+                             copy ceiling, then a total row)
   --profile-json FILE        profile as --profile does and write that table as
                              JSON to FILE (as ember-run --profile-json; alone,
                              it prints no table)
@@ -135,6 +139,7 @@ options (spec):
   --presets-dir D            as for ngram
   --backend auto|cpu|cuda    as for decode
   --disable-fusion LIST      as for decode
+  --no-cooperative-kernels   as for decode
 
 options (fusion):
   --preset <name|file.json>  as for decode (required)
