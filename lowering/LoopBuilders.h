@@ -143,6 +143,31 @@ void buildExpertGrouping(OpBuilder &b, Location loc, Value experts, int64_t numR
 void buildPaddedExpertGrouping(OpBuilder &b, Location loc, Value experts, int64_t numRouted,
                                int64_t rowsPerTile, Value order, Value rows, Value counts);
 
+/// What expert_gate_up's tiles read: `order` (rows of assignments, padded),
+/// `experts` [T, k], its row count, T * k, k, R and the rows per tile W.
+struct ExpertTileOperands {
+  Value order, experts, rows, assignments, k, numRouted;
+  int64_t rowsPerTile;
+};
+/// Row p of a tile: computed when below `rows`, an assignment and of the
+/// tile's expert; its token (the first row's when not computed).
+struct ExpertTileRow {
+  Value computed, token, row;
+};
+/// A tile whose first row holds assignment `first` = t * k + j of real
+/// expert `expert` (t = `firstToken`), with its W rows.
+struct ExpertTile {
+  Value base, first, expert, firstToken;
+  SmallVector<ExpertTileRow> rows;
+};
+/// Runs `body` for the tile at rows [base, base + W) when its first row is
+/// an assignment of a real expert (the expert_gate_up semantics), else
+/// nothing; shared by the loops and the GPU's warp_per_row.
+void buildExpertTile(OpBuilder &b, Location loc, const ExpertTileOperands &operands, Value base,
+                     function_ref<void(OpBuilder &, Location, const ExpertTile &)> body);
+ExpertTileRow buildExpertTileRow(OpBuilder &b, Location loc, const ExpertTileOperands &operands,
+                                 const ExpertTile &tile, Value p);
+
 /// Real expert `expert`'s output element d for `assignment` = t * k + j.
 using MoeRoutedOutput =
     function_ref<Value(OpBuilder &, Location, Value assignment, Value d, Value expert)>;

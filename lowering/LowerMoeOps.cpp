@@ -129,67 +129,42 @@ struct LowerExpertGateUp : OpConversionPattern<ExpertGateUpOp> {
       }
     };
 
+    ExpertTileOperands tileOperands{order, experts, rows, assignments, k, numRouted, tile};
     buildParallelNest(rewriter, loc, ValueRange{tiles, hidden}, [&](OpBuilder &b, Location loc,
                                                                      ValueRange ivs) {
       Value base = arith::MulIOp::create(b, loc, ivs[0], indexConstant(b, loc, tile));
       Value f = ivs[1];
-      Value first = loadIndex(b, loc, order, base);
-      Value isAssignment = arith::CmpIOp::create(b, loc, CmpIPredicate::ult, first, assignments);
-      scf::IfOp::create(b, loc, isAssignment, [&](OpBuilder &b, Location loc) {
-        auto [t0, j0] = splitAssignment(b, loc, first, k);
-        Value expert = loadIndex(b, loc, experts, ValueRange{t0, j0});
-        Value real = arith::CmpIOp::create(b, loc, CmpIPredicate::ult, expert, numRouted);
-        scf::IfOp::create(b, loc, real, [&](OpBuilder &b, Location loc) {
-          // Row p of the tile: computed when in range, an assignment and of
-          // this expert; its token (t0 when not computed).
-          auto tileRow = [&](OpBuilder &b, Location loc, Value p) -> std::pair<Value, Value> {
-            Value inRange = arith::CmpIOp::create(b, loc, CmpIPredicate::ult, p, rows);
-            Value clamped = arith::SelectOp::create(b, loc, inRange, p, base);
-            Value a = loadIndex(b, loc, order, clamped);
-            Value ok = arith::AndIOp::create(
-                b, loc, inRange, arith::CmpIOp::create(b, loc, CmpIPredicate::ult, a, assignments));
-            auto [t, j] = splitAssignment(b, loc, arith::SelectOp::create(b, loc, ok, a, first), k);
-            Value rowExpert = loadIndex(b, loc, experts, ValueRange{t, j});
-            Value same = arith::CmpIOp::create(b, loc, CmpIPredicate::eq, rowExpert, expert);
-            Value computed = arith::AndIOp::create(b, loc, ok, same);
-            return {computed, arith::SelectOp::create(b, loc, computed, t, t0)};
-          };
-          SmallVector<Value> tokens{t0}, rowIds{base};
-          Value full = arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1);
-          for (int64_t r = 1; r < tile; ++r) {
-            Value p = arith::AddIOp::create(b, loc, base, indexConstant(b, loc, r));
-            auto [computed, token] = tileRow(b, loc, p);
-            full = arith::AndIOp::create(b, loc, full, computed);
-            tokens.push_back(token);
-            rowIds.push_back(p);
-          }
-          if (tile == 1) {
-            computeRows(b, loc, expert, f, tokens, rowIds);
-            scf::YieldOp::create(b, loc);
-            return;
-          }
-          scf::IfOp::create(
-              b, loc, full,
-              [&](OpBuilder &b, Location loc) {
-                computeRows(b, loc, expert, f, tokens, rowIds);
-                scf::YieldOp::create(b, loc);
-              },
-              [&](OpBuilder &b, Location loc) {
-                auto oneRow = [&](OpBuilder &b, Location loc, Value r, ValueRange) {
-                  Value p = arith::AddIOp::create(b, loc, base, r);
-                  auto [computed, token] = tileRow(b, loc, p);
-                  scf::IfOp::create(b, loc, computed, [&](OpBuilder &b, Location loc) {
-                    computeRows(b, loc, expert, f, {token}, {p});
-                    scf::YieldOp::create(b, loc);
-                  });
-                  return SmallVector<Value>{};
-                };
-                buildSequentialLoop(b, loc, indexConstant(b, loc, tile), ValueRange{}, oneRow);
-                scf::YieldOp::create(b, loc);
-              });
-          scf::YieldOp::create(b, loc);
-        });
-        scf::YieldOp::create(b, loc);
+      buildExpertTile(b, loc, tileOperands, base, [&](OpBuilder &b, Location loc, const ExpertTile &tileRows) {
+        SmallVector<Value> tokens, rowIds;
+        Value full = tileRows.rows.front().computed;
+        for (const ExpertTileRow &row : tileRows.rows) {
+          if (&row != &tileRows.rows.front())
+            full = arith::AndIOp::create(b, loc, full, row.computed);
+          tokens.push_back(row.token);
+          rowIds.push_back(row.row);
+        }
+        if (tile == 1) {
+          computeRows(b, loc, tileRows.expert, f, tokens, rowIds);
+          return;
+        }
+        scf::IfOp::create(
+            b, loc, full,
+            [&](OpBuilder &b, Location loc) {
+              computeRows(b, loc, tileRows.expert, f, tokens, rowIds);
+              scf::YieldOp::create(b, loc);
+            },
+            [&](OpBuilder &b, Location loc) {
+              auto oneRow = [&](OpBuilder &b, Location loc, Value r, ValueRange) {
+                ExpertTileRow row = buildExpertTileRow(b, loc, tileOperands, tileRows, arith::AddIOp::create(b, loc, base, r));
+                scf::IfOp::create(b, loc, row.computed, [&](OpBuilder &b, Location loc) {
+                  computeRows(b, loc, tileRows.expert, f, {row.token}, {row.row});
+                  scf::YieldOp::create(b, loc);
+                });
+                return SmallVector<Value>{};
+              };
+              buildSequentialLoop(b, loc, indexConstant(b, loc, tile), ValueRange{}, oneRow);
+              scf::YieldOp::create(b, loc);
+            });
       });
     });
     rewriter.eraseOp(op);
@@ -248,6 +223,42 @@ struct LowerMoeCombine : OpConversionPattern<MoeCombineOp> {
 /// are an argmax over the experts that come strictly after the previous
 /// choice in (score descending, index ascending) order, so no scratch memory
 /// is needed.
+ExpertTileRow mlir::ember::buildExpertTileRow(OpBuilder &b, Location loc, const ExpertTileOperands &operands,
+                                              const ExpertTile &tile, Value p) {
+  Value inRange = arith::CmpIOp::create(b, loc, CmpIPredicate::ult, p, operands.rows);
+  Value clamped = arith::SelectOp::create(b, loc, inRange, p, tile.base);
+  Value a = loadIndex(b, loc, operands.order, clamped);
+  Value ok = arith::AndIOp::create(b, loc, inRange,
+                                   arith::CmpIOp::create(b, loc, CmpIPredicate::ult, a, operands.assignments));
+  auto [t, j] = splitAssignment(b, loc, arith::SelectOp::create(b, loc, ok, a, tile.first), operands.k);
+  Value rowExpert = loadIndex(b, loc, operands.experts, ValueRange{t, j});
+  Value same = arith::CmpIOp::create(b, loc, CmpIPredicate::eq, rowExpert, tile.expert);
+  Value computed = arith::AndIOp::create(b, loc, ok, same);
+  return {computed, arith::SelectOp::create(b, loc, computed, t, tile.firstToken), p};
+}
+
+void mlir::ember::buildExpertTile(OpBuilder &b, Location loc, const ExpertTileOperands &operands, Value base,
+                                  function_ref<void(OpBuilder &, Location, const ExpertTile &)> body) {
+  Value first = loadIndex(b, loc, operands.order, base);
+  Value isAssignment = arith::CmpIOp::create(b, loc, CmpIPredicate::ult, first, operands.assignments);
+  scf::IfOp::create(b, loc, isAssignment, [&](OpBuilder &b, Location loc) {
+    auto [t0, j0] = splitAssignment(b, loc, first, operands.k);
+    Value expert = loadIndex(b, loc, operands.experts, ValueRange{t0, j0});
+    Value real = arith::CmpIOp::create(b, loc, CmpIPredicate::ult, expert, operands.numRouted);
+    scf::IfOp::create(b, loc, real, [&](OpBuilder &b, Location loc) {
+      ExpertTile tile{base, first, expert, t0, {}};
+      // The first row is computed by construction.
+      tile.rows.push_back({arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1), t0, base});
+      for (int64_t r = 1; r < operands.rowsPerTile; ++r)
+        tile.rows.push_back(buildExpertTileRow(b, loc, operands, tile,
+                                               arith::AddIOp::create(b, loc, base, indexConstant(b, loc, r))));
+      body(b, loc, tile);
+      scf::YieldOp::create(b, loc);
+    });
+    scf::YieldOp::create(b, loc);
+  });
+}
+
 void mlir::ember::buildRouterTopk(OpBuilder &b, Location loc, Value t, Value numExperts, Value k,
                                   function_ref<Value(OpBuilder &, Location, Value)> logit,
                                   Value bias, Value experts, Value weights, double scalingValue) {

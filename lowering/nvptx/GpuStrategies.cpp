@@ -39,8 +39,9 @@ struct OpStrategy {
   std::function<void(OpBuilder &, Attribute decision)> build;
 };
 
-/// The kernel configuration step for ops: warp_per_row for the GEMV class,
-/// block_per_row for rms_norm and router_topk, split_kv for mla_attention. Blocks hold whole warps (at least 32
+/// The kernel configuration step for ops: warp_per_row for the GEMV class
+/// and expert_gate_up, block_per_row for rms_norm and router_topk, split_kv
+/// for mla_attention. Blocks hold whole warps (at least 32
 /// threads, at most `blockSize` when it is larger).
 std::optional<OpStrategy> selectOpStrategy(Operation *op, int64_t blockSize) {
   int64_t threads = std::max(kWarpSize, blockSize);
@@ -58,6 +59,17 @@ std::optional<OpStrategy> selectOpStrategy(Operation *op, int64_t blockSize) {
                       {1, 0, kNone},
                       {kNone, 1, kNone},
                       [op, config](OpBuilder &b, Attribute decision) { buildGemvKernel(b, op, config, decision); }};
+  }
+  if (auto expert = dyn_cast<ExpertGateUpOp>(op); expert && fitsExpertGateUpKernel(expert)) {
+    int64_t warps = threads / kWarpSize;
+    // Grid x: groups of hidden units (dim 1); grid y: tiles of rows (dim 0).
+    return OpStrategy{"warp_per_row",
+                      {kWarpSize, warps, 1},
+                      {1, 0, kNone},
+                      {kNone, 1, kNone},
+                      [expert, warps](OpBuilder &b, Attribute decision) {
+                        buildExpertGateUpKernel(b, expert, warps, decision);
+                      }};
   }
   if (auto norm = dyn_cast<RmsNormOp>(op)) {
     int64_t width = cast<MemRefType>(norm.getX().getType()).getDimSize(1);

@@ -33,6 +33,12 @@ struct GemvShape {
 std::optional<GemvShape> gemvShape(Operation *op);
 void buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig &config, Attribute decision);
 
+/// warp_per_row for expert_gate_up (ExpertKernels.cpp): a warp per (tile,
+/// hidden unit); needs a static input width that is a multiple of one
+/// 16-byte load of the weights, a static hidden width and identity layouts.
+bool fitsExpertGateUpKernel(ExpertGateUpOp op);
+void buildExpertGateUpKernel(OpBuilder &b, ExpertGateUpOp op, int64_t warps, Attribute decision);
+
 /// block_per_row for rms_norm (RowReductionKernels.cpp): `threads` a
 /// multiple of 32.
 void buildRmsNormKernel(OpBuilder &b, RmsNormOp op, int64_t threads, Attribute decision);

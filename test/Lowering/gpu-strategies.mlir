@@ -168,3 +168,33 @@ func.func @router(%logits: memref<?x12xf32>, %bias: memref<12xf32>, %experts: me
       : memref<?x12xf32>, memref<12xf32> into memref<?x3xi32>, memref<?x3xf32>
   return
 }
+
+// -----
+
+// expert_gate_up as warp_per_row over moe_group's tiles (W = 2 rows): a warp
+// per (tile, hidden unit) that runs only for a tile whose first row is an
+// assignment of a real expert; one 16-byte load of each of gate and up rows
+// serves both rows of the tile; each computed row's two sums meet by
+// shuffles and lane 0 stores h.
+// CHECK-LABEL: func @expert_gate_up
+// CHECK-SAME: (%[[X:[^:]*]]: memref<?x96xf32>, %[[GATE:[^:]*]]: memref<8x32x96xbf16>, %[[UP:[^:]*]]: memref<8x32x96xbf16>, %{{[^:]*}}: memref<?x3xi32>, %[[ORDER:[^:]*]]: memref<?xi32>, %[[H:[^:]*]]: memref<?x32xf32>)
+// CHECK: %[[ROWS:.*]] = memref.dim %[[H]]
+// CHECK: %[[TILES:.*]] = arith.ceildivui %[[ROWS]]
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %{{.*}}, %{{.*}} = %[[TILES]], {{.*}})
+// CHECK: memref.load %[[ORDER]]
+// CHECK: scf.if
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: vector.load %[[GATE]]{{.*}} {alignment = 16 : i64} : memref<8x32x96xbf16>, vector<8xbf16>
+// CHECK: vector.load %[[UP]]{{.*}} {alignment = 16 : i64} : memref<8x32x96xbf16>, vector<8xbf16>
+// CHECK-COUNT-2: vector.load %[[X]]
+// CHECK-COUNT-10: gpu.shuffle xor
+// CHECK: memref.store {{.*}}, %[[H]]
+// CHECK-COUNT-10: gpu.shuffle xor
+// CHECK: memref.store {{.*}}, %[[H]]
+// CHECK: ember.gpu_kernel = #ember.gpu_kernel<op = "expert_gate_up", index = 0, strategy = "warp_per_row", block = [32, 4, 1]
+func.func @expert_gate_up(%x: memref<?x96xf32>, %gate: memref<8x32x96xbf16>, %up: memref<8x32x96xbf16>,
+                          %experts: memref<?x3xi32>, %order: memref<?xi32>, %h: memref<?x32xf32>) {
+  ember.expert_gate_up %x, %gate, %up, %experts, %order into %h {rows_per_tile = 2 : i64}
+      : memref<?x96xf32>, memref<8x32x96xbf16>, memref<8x32x96xbf16>, memref<?x3xi32>, memref<?xi32> into memref<?x32xf32>
+  return
+}

@@ -1,0 +1,99 @@
+//===- ExpertKernels.cpp - warp_per_row for the routed experts -------------===//
+//
+// expert_gate_up as a grouped GEMV over moe_group's sorted rows: a warp per
+// (tile of W rows of one expert, hidden unit f). The tile's rows and expert
+// are the loops' (buildExpertTile); the lanes stream gate[e, f, :] and
+// up[e, f, :] with 16-byte loads once for all of the tile's computed rows,
+// whose x rows come from L2, and each row's two sums meet by warp shuffles.
+// Zero experts' and padding tiles cost their first row's check; no work
+// grows with the experts that received no token.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/Ember/EmberDialect.h"
+#include "lowering/LoopBuilders.h"
+#include "lowering/nvptx/GpuKernelBuilders.h"
+#include "lowering/nvptx/GpuStrategies.h"
+
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::ember;
+
+namespace {
+
+int64_t vectorWidth(ExpertGateUpOp op) {
+  return std::max(elementsPerVectorLoad(op.getGate()), elementsPerVectorLoad(op.getUp()));
+}
+
+} // namespace
+
+bool mlir::ember::fitsExpertGateUpKernel(ExpertGateUpOp op) {
+  int64_t inputs = cast<MemRefType>(op.getX().getType()).getDimSize(1);
+  int64_t hidden = cast<MemRefType>(op.getH().getType()).getDimSize(1);
+  return ShapedType::isStatic(inputs) && ShapedType::isStatic(hidden) && inputs % vectorWidth(op) == 0 &&
+         hasIdentityLayout(op.getX()) && hasIdentityLayout(op.getGate()) && hasIdentityLayout(op.getUp());
+}
+
+void mlir::ember::buildExpertGateUpKernel(OpBuilder &b, ExpertGateUpOp op, int64_t warps, Attribute decision) {
+  Location loc = op.getLoc();
+  Value x = op.getX(), gate = op.getGate(), up = op.getUp(), experts = op.getExperts(), h = op.getH();
+  int64_t width = vectorWidth(op), tile = op.getRowsPerTile();
+  int64_t inputs = cast<MemRefType>(x.getType()).getDimSize(1);
+  int64_t hidden = cast<MemRefType>(h.getType()).getDimSize(1);
+  Value rows = dimOf(b, loc, h, 0), k = dimOf(b, loc, experts, 1);
+  ExpertTileOperands operands{op.getOrder(), experts, rows, arith::MulIOp::create(b, loc, dimOf(b, loc, experts, 0), k),
+                              k, dimOf(b, loc, gate, 0), tile};
+  Value tiles = arith::CeilDivUIOp::create(b, loc, rows, indexConstant(b, loc, tile));
+  auto vectorType = VectorType::get({width}, b.getF32Type());
+  auto body = [&](OpBuilder &b, Location loc, const KernelIds &ids, ValueRange) {
+    Value f = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, ids.blockX, indexConstant(b, loc, warps)),
+                                    ids.threadY);
+    Value base = arith::MulIOp::create(b, loc, ids.blockY, indexConstant(b, loc, tile));
+    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, f, indexConstant(b, loc, hidden));
+    // Every condition below is the same for the whole warp (it depends on
+    // the tile and f only), so the shuffles stay convergent.
+    scf::IfOp::create(b, loc, inRange, [&](OpBuilder &b, Location loc) {
+      buildExpertTile(b, loc, operands, base, [&](OpBuilder &b, Location loc, const ExpertTile &expertTile) {
+        Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vectorType, 0.0f));
+        SmallVector<Value> init(2 * tile, zero);
+        Value start = arith::MulIOp::create(b, loc, ids.threadX, indexConstant(b, loc, width));
+        auto loop = scf::ForOp::create(
+            b, loc, start, indexConstant(b, loc, inputs), indexConstant(b, loc, kWarpSize * width), init,
+            [&](OpBuilder &b, Location loc, Value d, ValueRange acc) {
+              auto fastmath = arith::FastMathFlags::contract;
+              Value g = loadVectorF32(b, loc, gate, {expertTile.expert, f, d}, width, kVectorLoadBytes);
+              Value u = loadVectorF32(b, loc, up, {expertTile.expert, f, d}, width, kVectorLoadBytes);
+              SmallVector<Value> next;
+              for (auto [r, row] : llvm::enumerate(expertTile.rows)) {
+                Value input = loadVectorF32(b, loc, x, {row.token, d}, width, kVectorLoadBytes);
+                for (auto [weight, sum] : {std::pair{g, acc[2 * r]}, std::pair{u, acc[2 * r + 1]}})
+                  next.push_back(arith::AddFOp::create(
+                      b, loc, sum, arith::MulFOp::create(b, loc, input, weight, fastmath), fastmath));
+              }
+              scf::YieldOp::create(b, loc, next);
+            });
+        Value lane0 =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, ids.threadX, indexConstant(b, loc, 0));
+        for (auto [r, row] : llvm::enumerate(expertTile.rows)) {
+          scf::IfOp::create(b, loc, row.computed, [&](OpBuilder &b, Location loc) {
+            auto sum = [&](Value vector) {
+              Value lanes = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, vector,
+                                                        arith::FastMathFlags::reassoc);
+              return buildWarpSum(b, loc, lanes);
+            };
+            Value gated = buildSilu(b, loc, sum(loop.getResult(2 * r)));
+            Value value = arith::MulFOp::create(b, loc, gated, sum(loop.getResult(2 * r + 1)));
+            scf::IfOp::create(b, loc, lane0, [&](OpBuilder &b, Location loc) {
+              memref::StoreOp::create(b, loc, value, h, ValueRange{row.row, f});
+              scf::YieldOp::create(b, loc);
+            });
+            scf::YieldOp::create(b, loc);
+          });
+        }
+      });
+      scf::YieldOp::create(b, loc);
+    });
+  };
+  buildCooperativeLaunch(b, loc, indexConstant(b, loc, llvm::divideCeil(hidden, warps)), tiles,
+                         {kWarpSize, warps, 1}, {}, decision, body);
+}
