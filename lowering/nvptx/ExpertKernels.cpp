@@ -97,3 +97,90 @@ void mlir::ember::buildExpertGateUpKernel(OpBuilder &b, ExpertGateUpOp op, int64
   buildCooperativeLaunch(b, loc, indexConstant(b, loc, llvm::divideCeil(hidden, warps)), tiles,
                          {kWarpSize, warps, 1}, {}, decision, body);
 }
+
+// expert_down_combine as a warp per (token t, output d): the lanes stream
+// down[e, d, :] and h[row, :] with 16-byte loads for each of the token's
+// real experts and accumulate the routing-weighted products, so one warp sum
+// per output gives the routed part; lane 0 adds the zero experts' weighted
+// x[t, d] and the residual. The k terms are summed per lane before the
+// shuffles, so the rounding differs from the loops' j-ordered sum.
+bool mlir::ember::fitsExpertDownCombineKernel(ExpertDownCombineOp op) {
+  int64_t hidden = cast<MemRefType>(op.getH().getType()).getDimSize(1);
+  int64_t outputs = cast<MemRefType>(op.getOut().getType()).getDimSize(1);
+  return ShapedType::isStatic(hidden) && ShapedType::isStatic(outputs) &&
+         hidden % elementsPerVectorLoad(op.getDown()) == 0 && hasIdentityLayout(op.getH()) &&
+         hasIdentityLayout(op.getDown());
+}
+
+void mlir::ember::buildExpertDownCombineKernel(OpBuilder &b, ExpertDownCombineOp op, int64_t warps,
+                                               Attribute decision) {
+  Location loc = op.getLoc();
+  Value x = op.getX(), h = op.getH(), down = op.getDown(), experts = op.getExperts(), weights = op.getWeights(),
+        rows = op.getRows(), out = op.getOut();
+  int64_t width = elementsPerVectorLoad(down);
+  int64_t hidden = cast<MemRefType>(h.getType()).getDimSize(1);
+  int64_t outputs = cast<MemRefType>(out.getType()).getDimSize(1);
+  Value tokens = dimOf(b, loc, out, 0), k = dimOf(b, loc, experts, 1);
+  Value numRouted = indexConstant(b, loc, op.getNRouted());
+  auto vectorType = VectorType::get({width}, b.getF32Type());
+  auto body = [&](OpBuilder &b, Location loc, const KernelIds &ids, ValueRange) {
+    Value d = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, ids.blockX, indexConstant(b, loc, warps)),
+                                    ids.threadY);
+    Value t = ids.blockY;
+    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, d, indexConstant(b, loc, outputs));
+    scf::IfOp::create(b, loc, inRange, [&](OpBuilder &b, Location loc) {
+      auto fastmath = arith::FastMathFlags::contract;
+      Value start = arith::MulIOp::create(b, loc, ids.threadX, indexConstant(b, loc, width));
+      Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vectorType, 0.0f));
+      // Per lane: sum over the real experts j of weight_j * (its share of
+      // down[e_j, d, :] . h[row_j, :]).
+      Value routed = buildSequentialLoop(b, loc, k, zero, [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
+        Value expert = loadIndex(b, loc, experts, ValueRange{t, j});
+        Value real = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, expert, numRouted);
+        auto term = scf::IfOp::create(
+            b, loc, real,
+            [&](OpBuilder &b, Location loc) {
+              Value assignment = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, t, k), j);
+              Value row = loadIndex(b, loc, rows, assignment);
+              Value weight = memref::LoadOp::create(b, loc, weights, ValueRange{t, j});
+              Value splat = vector::BroadcastOp::create(b, loc, vectorType, weight);
+              auto loop = scf::ForOp::create(
+                  b, loc, start, indexConstant(b, loc, hidden), indexConstant(b, loc, kWarpSize * width), acc[0],
+                  [&](OpBuilder &b, Location loc, Value f, ValueRange sum) {
+                    Value w = loadVectorF32(b, loc, down, {expert, d, f}, width, kVectorLoadBytes);
+                    Value a = loadVectorF32(b, loc, h, {row, f}, width, kVectorLoadBytes);
+                    Value product = arith::MulFOp::create(
+                        b, loc, arith::MulFOp::create(b, loc, splat, a, fastmath), w, fastmath);
+                    scf::YieldOp::create(b, loc, arith::AddFOp::create(b, loc, sum[0], product, fastmath).getResult());
+                  });
+              scf::YieldOp::create(b, loc, loop.getResult(0));
+            },
+            [&](OpBuilder &b, Location loc) { scf::YieldOp::create(b, loc, acc[0]); });
+        return SmallVector<Value>{term.getResult(0)};
+      })[0];
+      Value lanes = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, routed,
+                                                arith::FastMathFlags::reassoc);
+      Value total = buildWarpSum(b, loc, lanes);
+      Value lane0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, ids.threadX, indexConstant(b, loc, 0));
+      scf::IfOp::create(b, loc, lane0, [&](OpBuilder &b, Location loc) {
+        Value input = memref::LoadOp::create(b, loc, x, ValueRange{t, d});
+        Value zeros = buildSequentialLoop(
+            b, loc, k, f32Constant(b, loc, 0.0), [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
+              Value expert = loadIndex(b, loc, experts, ValueRange{t, j});
+              Value zeroExpert = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, expert, numRouted);
+              Value weight = memref::LoadOp::create(b, loc, weights, ValueRange{t, j});
+              Value term = arith::SelectOp::create(b, loc, zeroExpert, arith::MulFOp::create(b, loc, weight, input),
+                                                   f32Constant(b, loc, 0.0));
+              return SmallVector<Value>{arith::AddFOp::create(b, loc, acc[0], term)};
+            })[0];
+        Value residual = memref::LoadOp::create(b, loc, out, ValueRange{t, d});
+        Value sum = arith::AddFOp::create(b, loc, total, zeros);
+        memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, residual, sum), out, ValueRange{t, d});
+        scf::YieldOp::create(b, loc);
+      });
+      scf::YieldOp::create(b, loc);
+    });
+  };
+  buildCooperativeLaunch(b, loc, indexConstant(b, loc, llvm::divideCeil(outputs, warps)), tokens,
+                         {kWarpSize, warps, 1}, {}, decision, body);
+}

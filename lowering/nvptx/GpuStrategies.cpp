@@ -40,7 +40,7 @@ struct OpStrategy {
 };
 
 /// The kernel configuration step for ops: warp_per_row for the GEMV class
-/// and expert_gate_up, block_per_row for rms_norm and router_topk, split_kv
+/// and the routed experts, block_per_row for rms_norm and router_topk, split_kv
 /// for mla_attention. Blocks hold whole warps (at least 32
 /// threads, at most `blockSize` when it is larger).
 std::optional<OpStrategy> selectOpStrategy(Operation *op, int64_t blockSize) {
@@ -69,6 +69,17 @@ std::optional<OpStrategy> selectOpStrategy(Operation *op, int64_t blockSize) {
                       {kNone, 1, kNone},
                       [expert, warps](OpBuilder &b, Attribute decision) {
                         buildExpertGateUpKernel(b, expert, warps, decision);
+                      }};
+  }
+  if (auto combine = dyn_cast<ExpertDownCombineOp>(op); combine && fitsExpertDownCombineKernel(combine)) {
+    int64_t warps = threads / kWarpSize;
+    // Grid x: groups of outputs (dim 1); grid y: tokens (dim 0).
+    return OpStrategy{"warp_per_row",
+                      {kWarpSize, warps, 1},
+                      {1, 0, kNone},
+                      {kNone, 1, kNone},
+                      [combine, warps](OpBuilder &b, Attribute decision) {
+                        buildExpertDownCombineKernel(b, combine, warps, decision);
                       }};
   }
   if (auto norm = dyn_cast<RmsNormOp>(op)) {

@@ -38,6 +38,11 @@ void buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig &config, Attr
 /// 16-byte load of the weights, a static hidden width and identity layouts.
 bool fitsExpertGateUpKernel(ExpertGateUpOp op);
 void buildExpertGateUpKernel(OpBuilder &b, ExpertGateUpOp op, int64_t warps, Attribute decision);
+/// warp_per_row for expert_down_combine: a warp per (token, output); needs
+/// static widths, F a multiple of one 16-byte load of down, and identity
+/// layouts for h and down.
+bool fitsExpertDownCombineKernel(ExpertDownCombineOp op);
+void buildExpertDownCombineKernel(OpBuilder &b, ExpertDownCombineOp op, int64_t warps, Attribute decision);
 
 /// block_per_row for rms_norm (RowReductionKernels.cpp): `threads` a
 /// multiple of 32.

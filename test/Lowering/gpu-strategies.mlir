@@ -198,3 +198,34 @@ func.func @expert_gate_up(%x: memref<?x96xf32>, %gate: memref<8x32x96xbf16>, %up
       : memref<?x96xf32>, memref<8x32x96xbf16>, memref<8x32x96xbf16>, memref<?x3xi32>, memref<?xi32> into memref<?x32xf32>
   return
 }
+
+// -----
+
+// expert_down_combine as warp_per_row: a warp per (token, output d) on grid
+// (outputs / 4, T); for each real expert j the lanes add weight_j times
+// their share of down[e, d, :] . h[row, :] (16-byte loads), one warp sum
+// follows, and lane 0 adds the zero experts' weighted x[t, d] into out.
+// CHECK-LABEL: func @expert_down_combine
+// CHECK-SAME: (%[[X:[^:]*]]: memref<?x96xf32>, %[[H:[^:]*]]: memref<?x32xf32>, %[[DOWN:[^:]*]]: memref<8x96x32xbf16>, %{{[^:]*}}: memref<?x3xi32>, %{{[^:]*}}: memref<?x3xf32>, %{{[^:]*}}: memref<?xi32>, %[[OUT:[^:]*]]: memref<?x96xf32>)
+// CHECK: %[[T:.*]] = memref.dim %[[OUT]]
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %{{.*}}, %{{.*}} = %[[T]], {{.*}})
+// CHECK: scf.for
+// CHECK: scf.if
+// CHECK: vector.broadcast
+// CHECK: vector.load %[[DOWN]]{{.*}} {alignment = 16 : i64} : memref<8x96x32xbf16>, vector<8xbf16>
+// CHECK: vector.load %[[H]]{{.*}} {alignment = 16 : i64} : memref<?x32xf32>, vector<8xf32>
+// CHECK: vector.reduction <add>
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK-NOT: gpu.shuffle
+// CHECK: memref.load %[[X]]
+// CHECK: memref.load %[[OUT]]
+// CHECK: memref.store {{.*}}, %[[OUT]]
+// CHECK: ember.gpu_kernel = #ember.gpu_kernel<op = "expert_down_combine", index = 0, strategy = "warp_per_row", block = [32, 4, 1]
+func.func @expert_down_combine(%x: memref<?x96xf32>, %h: memref<?x32xf32>, %down: memref<8x96x32xbf16>,
+                               %experts: memref<?x3xi32>, %weights: memref<?x3xf32>, %rows: memref<?xi32>,
+                               %out: memref<?x96xf32>) {
+  ember.expert_down_combine %x, %h, %down, %experts, %weights, %rows into %out {n_routed = 8 : i64}
+      : memref<?x96xf32>, memref<?x32xf32>, memref<8x96x32xbf16>, memref<?x3xi32>, memref<?x3xf32>, memref<?xi32>
+        into memref<?x96xf32>
+  return
+}
