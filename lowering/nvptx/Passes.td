@@ -116,10 +116,16 @@ def EmberCopyKernelsToHost : Pass<"ember-copy-kernels-to-host", "ModuleOp"> {
     twelve `index` arguments (block id, thread id, grid and block size, x y
     z each) in place of the `gpu` id ops. A CUDA device stand-in (the fake
     device of ember's tests) runs a launch by calling it for every thread.
-    Kernels using barriers, shuffles, reductions or workgroup memory are
-    refused: one thread at a time cannot run them.
+    Cooperative kernels are copied too, for a stand-in that runs a block's
+    threads as fibers: `gpu.barrier` and `gpu.shuffle` (of 32-bit values,
+    its `valid` flag unused) become calls of `__ember_host_barrier` and
+    `__ember_host_shuffle`, workgroup attributions become globals of the
+    artifact (one block runs at a time), and the copy is marked
+    `ember.cooperative`. Other gpu ops (reductions, a shuffle's `valid`
+    flag) and private attributions are refused, naming the kernel.
   }];
-  let dependentDialects = ["::mlir::func::FuncDialect"];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
 }
 
 def EmberHostKernelEntryPoints : Pass<"ember-host-kernel-entry-points", "ModuleOp"> {
@@ -131,7 +137,11 @@ def EmberHostKernelEntryPoints : Pass<"ember-host-kernel-entry-points", "ModuleO
     `cuLaunchKernel`'s array of pointers to the kernel's arguments (memrefs
     expanded into descriptor fields, as `gpu-to-llvm` passes them), `ids`
     the twelve ids. Also exports `__ember_host_<kernel>_param_bytes`, the
-    size of the kernel's parameter buffer.
+    size of the kernel's parameter buffer, and for a cooperative copy
+    `__ember_host_<kernel>_cooperative` = 1. The barrier and shuffle hooks
+    get bodies that call through the exported pointers
+    `__ember_host_barrier_hook` and `__ember_host_shuffle_hook`, which the
+    stand-in sets.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
