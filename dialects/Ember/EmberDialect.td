@@ -52,16 +52,18 @@ def Ember_NgramConfigAttr : AttrDef<Ember_Dialect, "NgramConfig"> {
 
 def Ember_GpuKernelAttr : AttrDef<Ember_Dialect, "GpuKernel"> {
   let mnemonic = "gpu_kernel";
-  let summary = "how the GPU mapping stage mapped one ember op's loop nest";
+  let summary = "how the GPU kernel configuration step mapped one ember op";
   let description = [{
-    Set by `ember-map-to-gpu` on the `gpu.module` of each kernel. `op` and
-    `index` name the ember op the nest came from (its kernel index in its
-    function, as the traffic model counts); `strategy` is the kernel
-    strategy chosen for it; `block` the threads per block (x, y, z);
-    `grid_dims` and `thread_dims` the loop dimension (0 = outermost) each
-    grid and thread axis (x, y, z) iterates, -1 for none. A dimension on a
-    thread axis is tiled: its grid axis counts blocks of that many
-    iterations.
+    Set on the `gpu.module` of each kernel (by `ember-map-to-gpu`, from the
+    launch `ember-gpu-strategies` built or from the loop nest it mapped).
+    `op` and `index` name the ember op the kernel came from (its kernel
+    index in its function, as the traffic model counts); `strategy` is the
+    kernel strategy chosen for it (`thread_per_element`, `warp_per_row`,
+    `block_per_row` or `split_kv`; docs/gpu.md); `block` the threads per
+    block (x, y, z); `grid_dims` and `thread_dims` the op's loop dimension
+    (0 = outermost) each grid and thread axis (x, y, z) iterates, -1 for
+    none (a reduction, a chunk). A dimension on a thread axis is tiled: its
+    grid axis counts blocks of that many iterations.
 
     ```mlir
     #ember.gpu_kernel<op = "mla_absorb", index = 7,

@@ -236,3 +236,15 @@ func.func @combine_width(%word: memref<?x96xf32>, %rows: memref<?x12x8xf32>, %pr
   ember.ngram_combine %word, %rows, %proj into %out : memref<?x96xf32>, memref<?x12x8xf32>, memref<12x96x4xf32> into memref<?x96xf32>
   return
 }
+
+// -----
+// expected-error @+1 {{gpu_kernel strategy must be thread_per_element, warp_per_row, block_per_row or split_kv, got 'tensor_core'}}
+func.func @bad_strategy() attributes {k = #ember.gpu_kernel<op = "linear", index = 0, strategy = "tensor_core", block = [32, 4, 1], grid_dims = [1, 0, -1], thread_dims = [-1, 1, -1]>} { return }
+
+// -----
+// expected-error @+1 {{gpu_kernel index must be >= 0, got -1}}
+func.func @bad_index() attributes {k = #ember.gpu_kernel<op = "linear", index = -1, strategy = "warp_per_row", block = [32, 4, 1], grid_dims = [1, 0, -1], thread_dims = [-1, 1, -1]>} { return }
+
+// -----
+// expected-error @+1 {{gpu_kernel block sizes must be >= 1}}
+func.func @bad_block() attributes {k = #ember.gpu_kernel<op = "rms_norm", index = 0, strategy = "block_per_row", block = [0, 1, 1], grid_dims = [0, -1, -1], thread_dims = [1, -1, -1]>} { return }
