@@ -21,9 +21,7 @@ using namespace mlir::ember;
 
 namespace {
 
-int64_t vectorWidth(ExpertGateUpOp op) {
-  return std::max(elementsPerVectorLoad(op.getGate()), elementsPerVectorLoad(op.getUp()));
-}
+int64_t vectorWidth(ExpertGateUpOp op) { return elementsPerVectorLoad(ValueRange{op.getGate(), op.getUp()}); }
 
 } // namespace
 
@@ -76,13 +74,9 @@ void mlir::ember::buildExpertGateUpKernel(OpBuilder &b, ExpertGateUpOp op, int64
             arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, ids.threadX, indexConstant(b, loc, 0));
         for (auto [r, row] : llvm::enumerate(expertTile.rows)) {
           scf::IfOp::create(b, loc, row.computed, [&](OpBuilder &b, Location loc) {
-            auto sum = [&](Value vector) {
-              Value lanes = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, vector,
-                                                        arith::FastMathFlags::reassoc);
-              return buildWarpSum(b, loc, lanes);
-            };
-            Value gated = buildSilu(b, loc, sum(loop.getResult(2 * r)));
-            Value value = arith::MulFOp::create(b, loc, gated, sum(loop.getResult(2 * r + 1)));
+            Value gated = buildSilu(b, loc, buildWarpVectorSum(b, loc, loop.getResult(2 * r)));
+            Value value =
+                arith::MulFOp::create(b, loc, gated, buildWarpVectorSum(b, loc, loop.getResult(2 * r + 1)));
             scf::IfOp::create(b, loc, lane0, [&](OpBuilder &b, Location loc) {
               memref::StoreOp::create(b, loc, value, h, ValueRange{row.row, f});
               scf::YieldOp::create(b, loc);
@@ -158,9 +152,7 @@ void mlir::ember::buildExpertDownCombineKernel(OpBuilder &b, ExpertDownCombineOp
             [&](OpBuilder &b, Location loc) { scf::YieldOp::create(b, loc, acc[0]); });
         return SmallVector<Value>{term.getResult(0)};
       })[0];
-      Value lanes = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, routed,
-                                                arith::FastMathFlags::reassoc);
-      Value total = buildWarpSum(b, loc, lanes);
+      Value total = buildWarpVectorSum(b, loc, routed);
       Value lane0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, ids.threadX, indexConstant(b, loc, 0));
       scf::IfOp::create(b, loc, lane0, [&](OpBuilder &b, Location loc) {
         Value input = memref::LoadOp::create(b, loc, x, ValueRange{t, d});

@@ -16,7 +16,6 @@
 #include "lowering/nvptx/GpuKernelBuilders.h"
 #include "lowering/nvptx/GpuStrategies.h"
 
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace mlir::ember;
@@ -60,17 +59,7 @@ std::optional<GemvOp> asGemv(Operation *op) {
 }
 
 /// Elements per lane and step: one 16-byte load of the narrowest weight.
-int64_t vectorWidth(const GemvOp &gemv) {
-  int64_t width = 0;
-  for (Value weight : gemv.weights)
-    width = std::max(width, elementsPerVectorLoad(weight));
-  return width;
-}
-
-Value vectorSum(OpBuilder &b, Location loc, Value vector) {
-  return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, vector,
-                                     arith::FastMathFlags::reassoc);
-}
+int64_t vectorWidth(const GemvOp &gemv) { return elementsPerVectorLoad(gemv.weights); }
 
 } // namespace
 
@@ -159,7 +148,7 @@ void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig 
         scf::IfOp::create(b, loc, valid, [&](OpBuilder &b, Location loc) {
           SmallVector<Value> dots;
           for (int64_t m = 0; m < perToken; ++m)
-            dots.push_back(buildWarpSum(b, loc, vectorSum(b, loc, loop.getResult(j * perToken + m))));
+            dots.push_back(buildWarpVectorSum(b, loc, loop.getResult(j * perToken + m)));
           if (normed) {
             Value inverse =
                 buildRmsInverseFromSum(b, loc, dots.back(), indexConstant(b, loc, inputs), gemv.eps);

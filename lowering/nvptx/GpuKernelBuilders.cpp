@@ -46,6 +46,12 @@ Value mlir::ember::buildWarpSum(OpBuilder &b, Location loc, Value value) {
   return buildWarpReduce(b, loc, value, addF);
 }
 
+Value mlir::ember::buildWarpVectorSum(OpBuilder &b, Location loc, Value vector) {
+  Value lanes =
+      vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, vector, arith::FastMathFlags::reassoc);
+  return buildWarpSum(b, loc, lanes);
+}
+
 Value mlir::ember::buildBlockReduce(OpBuilder &b, Location loc, Value value, Value threadX, int64_t threads,
                                     Value scratch, Combine combine) {
   Value warpResult = buildWarpReduce(b, loc, value, combine);
@@ -96,6 +102,13 @@ MemRefType mlir::ember::workgroupF32(MLIRContext *context, int64_t count) {
 int64_t mlir::ember::elementsPerVectorLoad(Value memref) {
   Type element = cast<MemRefType>(memref.getType()).getElementType();
   return kVectorLoadBytes * 8 / element.getIntOrFloatBitWidth();
+}
+
+int64_t mlir::ember::elementsPerVectorLoad(ValueRange memrefs) {
+  int64_t most = 0;
+  for (Value memref : memrefs)
+    most = std::max(most, elementsPerVectorLoad(memref));
+  return most;
 }
 
 bool mlir::ember::hasIdentityLayout(Value memref) {

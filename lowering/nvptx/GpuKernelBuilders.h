@@ -41,6 +41,9 @@ using Combine = function_ref<Value(OpBuilder &, Location, Value, Value)>;
 /// (butterfly of xor shuffles).
 Value buildWarpReduce(OpBuilder &b, Location loc, Value value, Combine combine);
 Value buildWarpSum(OpBuilder &b, Location loc, Value value);
+/// The sum of every element of `vector` over the warp's lanes, in every
+/// lane: each lane's elements, then buildWarpSum.
+Value buildWarpVectorSum(OpBuilder &b, Location loc, Value vector);
 
 /// `combine` of `value` over a block of `threads` threads (a multiple of
 /// 32, thread x only), in every thread: warp results meet in `scratch`
@@ -59,8 +62,10 @@ Value loadVectorF32(OpBuilder &b, Location loc, Value memref, ValueRange indices
 MemRefType workgroupF32(MLIRContext *context, int64_t count);
 MemRefType workgroupMemRef(Type element, int64_t count);
 
-/// Elements of `memref` per 16-byte load.
+/// Elements of `memref` per 16-byte load; of several, the most (the
+/// narrowest element type's).
 int64_t elementsPerVectorLoad(Value memref);
+int64_t elementsPerVectorLoad(ValueRange memrefs);
 
 /// Whether `memref` has the identity layout (so its base pointer is the
 /// allocation's, aligned for vector loads).
