@@ -69,7 +69,7 @@ std::optional<int64_t> mlir::ember::splitKvHeadsPerBlock(MlaAttentionOp op, cons
 }
 
 void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const SplitKvConfig &config,
-                                        int64_t group, Attribute partialDecision, Attribute combineDecision) {
+                                        int64_t group, Attribute decision) {
   Location loc = op.getLoc();
   Value qLat = op.getQLat(), qRope = op.getQRope(), cache = op.getCache(), out = op.getOut();
   auto qType = cast<MemRefType>(qLat.getType());
@@ -216,7 +216,7 @@ void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const S
   buildCooperativeLaunch(b, loc, mul(b, loc, tokens, groupsPerToken), chunks, {threads, 1, 1},
                          {workgroupF32(context, group * row), workgroupF32(context, group * chunk),
                           workgroupF32(context, group)},
-                         partialDecision, partial);
+                         decision, partial);
 
   auto combine = [&](OpBuilder &b, Location loc, const KernelIds &ids, ValueRange) {
     Value zero = indexConstant(b, loc, 0), one = indexConstant(b, loc, 1);
@@ -255,7 +255,7 @@ void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const S
                                                ValueRange{t, h, c});
                      });
   };
-  buildCooperativeLaunch(b, loc, tokenHeads, indexConstant(b, loc, 1), {threads, 1, 1}, {}, combineDecision,
+  buildCooperativeLaunch(b, loc, tokenHeads, indexConstant(b, loc, 1), {threads, 1, 1}, {}, decision,
                          combine);
   memref::DeallocOp::create(b, loc, sums);
   memref::DeallocOp::create(b, loc, stats);

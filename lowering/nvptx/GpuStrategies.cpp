@@ -39,73 +39,63 @@ struct OpStrategy {
   std::function<void(OpBuilder &, Attribute decision)> build;
 };
 
+/// warp_per_row: blocks of `warps` warps; grid x over groups of output rows
+/// (dim 1), grid y over groups of tokens or tiles of rows (dim 0); thread x
+/// along the reduction, thread y the rows.
+OpStrategy warpPerRow(int64_t warps, std::function<void(OpBuilder &, Attribute)> build) {
+  return OpStrategy{"warp_per_row", {kWarpSize, warps, 1}, {1, 0, kNone}, {kNone, 1, kNone}, std::move(build)};
+}
+
+/// block_per_row: a block of `threads` per token (grid x, dim 0), thread x
+/// striding along the row (dim 1).
+OpStrategy blockPerRow(int64_t threads, std::function<void(OpBuilder &, Attribute)> build) {
+  return OpStrategy{"block_per_row", {threads, 1, 1}, {0, kNone, kNone}, {1, kNone, kNone}, std::move(build)};
+}
+
+/// Threads for a row of `width`: its power of two, from one warp up to
+/// `threads`.
+int64_t threadsForRow(int64_t width, int64_t threads) {
+  return std::clamp<int64_t>(llvm::PowerOf2Ceil(width), kWarpSize, threads);
+}
+
 /// The kernel configuration step for ops: warp_per_row for the GEMV class
-/// and the routed experts, block_per_row for rms_norm and router_topk, split_kv
-/// for mla_attention. Blocks hold whole warps (at least 32
-/// threads, at most `blockSize` when it is larger).
+/// and the routed experts, block_per_row for rms_norm and router_topk,
+/// split_kv for mla_attention. Blocks hold whole warps: at least 32
+/// threads, at most `blockSize` when it is larger.
 std::optional<OpStrategy> selectOpStrategy(Operation *op, int64_t blockSize) {
-  int64_t threads = std::max(kWarpSize, blockSize);
+  int64_t threads = std::max(kWarpSize, blockSize), warps = threads / kWarpSize;
   if (std::optional<GemvShape> gemv = gemvShape(op)) {
     // Fewer warps per block where the rows would leave SMs idle at one token
     // group: at least kGemvMinBlocks blocks, down to one warp per block.
-    int64_t warps = threads / kWarpSize;
-    while (warps > 1 && llvm::divideCeil(gemv->rows, warps) < kGemvMinBlocks)
-      warps /= 2;
-    GemvConfig config{warps, std::max<int64_t>(1, 4 / gemv->weights)};
-    // Grid x: groups of output rows (dim 1); grid y: groups of tokens
-    // (dim 0); thread x: lanes along the reduction; thread y: rows.
-    return OpStrategy{"warp_per_row",
-                      {kWarpSize, config.warpsPerBlock, 1},
-                      {1, 0, kNone},
-                      {kNone, 1, kNone},
-                      [op, config](OpBuilder &b, Attribute decision) { buildGemvKernel(b, op, config, decision); }};
+    int64_t rowWarps = warps;
+    while (rowWarps > 1 && llvm::divideCeil(gemv->rows, rowWarps) < kGemvMinBlocks)
+      rowWarps /= 2;
+    GemvConfig config{rowWarps, std::max<int64_t>(1, 4 / gemv->weights)};
+    return warpPerRow(rowWarps,
+                      [op, config](OpBuilder &b, Attribute decision) { buildGemvKernel(b, op, config, decision); });
   }
-  if (auto expert = dyn_cast<ExpertGateUpOp>(op); expert && fitsExpertGateUpKernel(expert)) {
-    int64_t warps = threads / kWarpSize;
-    // Grid x: groups of hidden units (dim 1); grid y: tiles of rows (dim 0).
-    return OpStrategy{"warp_per_row",
-                      {kWarpSize, warps, 1},
-                      {1, 0, kNone},
-                      {kNone, 1, kNone},
-                      [expert, warps](OpBuilder &b, Attribute decision) {
-                        buildExpertGateUpKernel(b, expert, warps, decision);
-                      }};
-  }
-  if (auto combine = dyn_cast<ExpertDownCombineOp>(op); combine && fitsExpertDownCombineKernel(combine)) {
-    int64_t warps = threads / kWarpSize;
-    // Grid x: groups of outputs (dim 1); grid y: tokens (dim 0).
-    return OpStrategy{"warp_per_row",
-                      {kWarpSize, warps, 1},
-                      {1, 0, kNone},
-                      {kNone, 1, kNone},
-                      [combine, warps](OpBuilder &b, Attribute decision) {
-                        buildExpertDownCombineKernel(b, combine, warps, decision);
-                      }};
-  }
+  if (auto expert = dyn_cast<ExpertGateUpOp>(op); expert && fitsExpertGateUpKernel(expert))
+    return warpPerRow(warps, [expert, warps](OpBuilder &b, Attribute decision) {
+      buildExpertGateUpKernel(b, expert, warps, decision);
+    });
+  if (auto combine = dyn_cast<ExpertDownCombineOp>(op); combine && fitsExpertDownCombineKernel(combine))
+    return warpPerRow(warps, [combine, warps](OpBuilder &b, Attribute decision) {
+      buildExpertDownCombineKernel(b, combine, warps, decision);
+    });
   if (auto norm = dyn_cast<RmsNormOp>(op)) {
     int64_t width = cast<MemRefType>(norm.getX().getType()).getDimSize(1);
-    int64_t size = ShapedType::isStatic(width)
-                       ? std::clamp<int64_t>(llvm::PowerOf2Ceil(width), kWarpSize, threads)
-                       : threads;
-    // Grid x: tokens; thread x strides along the row.
-    return OpStrategy{"block_per_row",
-                      {size, 1, 1},
-                      {0, kNone, kNone},
-                      {1, kNone, kNone},
-                      [norm, size](OpBuilder &b, Attribute decision) { buildRmsNormKernel(b, norm, size, decision); }};
+    int64_t size = ShapedType::isStatic(width) ? threadsForRow(width, threads) : threads;
+    return blockPerRow(size,
+                       [norm, size](OpBuilder &b, Attribute decision) { buildRmsNormKernel(b, norm, size, decision); });
   }
   if (auto router = dyn_cast<RouterTopkOp>(op)) {
     int64_t experts = cast<MemRefType>(router.getLogits().getType()).getDimSize(1);
     if (ShapedType::isDynamic(experts))
       return std::nullopt;
-    int64_t size = std::clamp<int64_t>(llvm::PowerOf2Ceil(experts), kWarpSize, threads);
-    return OpStrategy{"block_per_row",
-                      {size, 1, 1},
-                      {0, kNone, kNone},
-                      {1, kNone, kNone},
-                      [router, size](OpBuilder &b, Attribute decision) {
-                        buildRouterTopkKernel(b, router, size, decision);
-                      }};
+    int64_t size = threadsForRow(experts, threads);
+    return blockPerRow(size, [router, size](OpBuilder &b, Attribute decision) {
+      buildRouterTopkKernel(b, router, size, decision);
+    });
   }
   if (auto attention = dyn_cast<MlaAttentionOp>(op)) {
     SplitKvConfig config;
@@ -120,7 +110,7 @@ std::optional<OpStrategy> selectOpStrategy(Operation *op, int64_t blockSize) {
                       {0, kNone, kNone},
                       {2, kNone, kNone},
                       [attention, config, group](OpBuilder &b, Attribute decision) {
-                        buildSplitKvAttention(b, attention, config, *group, decision, decision);
+                        buildSplitKvAttention(b, attention, config, *group, decision);
                       }};
   }
   return std::nullopt;

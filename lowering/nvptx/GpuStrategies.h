@@ -64,8 +64,9 @@ struct SplitKvConfig {
 /// The heads a partial block takes (the largest divisor of H, at most 16,
 /// whose queries and weights fit), or none: H, C or R dynamic.
 std::optional<int64_t> splitKvHeadsPerBlock(MlaAttentionOp op, const SplitKvConfig &config);
+/// Both kernels carry `decision`.
 void buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const SplitKvConfig &config, int64_t group,
-                           Attribute partialDecision, Attribute combineDecision);
+                           Attribute decision);
 
 } // namespace mlir::ember
 
