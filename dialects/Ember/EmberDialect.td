@@ -81,6 +81,11 @@ def Ember_GpuKernelAttr : AttrDef<Ember_Dialect, "GpuKernel"> {
     `block` `=` `[` $block `]` `,` `grid_dims` `=` `[` $grid_dims `]` `,`
     `thread_dims` `=` `[` $thread_dims `]` `>`
   }];
+  let extraClassDeclaration = [{
+    /// The name it goes by on a gpu.module (and, until ember-map-to-gpu
+    /// moves it there, on a gpu.launch).
+    static constexpr ::llvm::StringLiteral kAttrName = "ember.gpu_kernel";
+  }];
   let genVerifyDecl = 1;
 }
 

@@ -1,5 +1,6 @@
 //===- GpuKernelBuilders.cpp - cooperative kernels' building blocks -------===//
 #include "lowering/nvptx/GpuKernelBuilders.h"
+#include "dialects/Ember/EmberDialect.h"
 #include "lowering/LoopBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -18,7 +19,7 @@ gpu::LaunchOp mlir::ember::buildCooperativeLaunch(
                                       indexConstant(b, loc, block[1]), indexConstant(b, loc, block[2]),
                                       /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
                                       /*asyncDependencies=*/{}, workgroup);
-  launch->setAttr("ember.gpu_kernel", decision);
+  launch->setAttr(GpuKernelAttr::kAttrName, decision);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&launch.getBody().front());
   KernelIds ids{launch.getBlockIds().x, launch.getBlockIds().y, launch.getThreadIds().x,

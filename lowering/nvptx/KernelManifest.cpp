@@ -119,7 +119,7 @@ std::string mlir::ember::buildKernelManifest(ModuleOp module,
   module.walk([&](gpu::LaunchFuncOp launch) {
     StringRef name = launch.getKernelName().getValue();
     auto container = module.lookupSymbol<gpu::GPUModuleOp>(launch.getKernelModuleName());
-    auto decision = container ? container->getAttrOfType<GpuKernelAttr>("ember.gpu_kernel") : nullptr;
+    auto decision = container ? container->getAttrOfType<GpuKernelAttr>(GpuKernelAttr::kAttrName) : nullptr;
     auto function = launch->getParentOfType<func::FuncOp>();
     if (!decision || !function || !listed.insert(name).second)
       return;

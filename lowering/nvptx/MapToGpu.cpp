@@ -36,7 +36,6 @@ using namespace mlir::ember;
 namespace {
 
 constexpr int64_t kNone = -1;
-constexpr llvm::StringLiteral kDecision = "ember.gpu_kernel";
 
 /// How one loop nest becomes a kernel: the strategy, the tile (threads per
 /// block) of each loop dimension and the loop dimension of each grid and
@@ -201,7 +200,7 @@ struct EmberMapToGpuPass : mlir::ember::impl::EmberMapToGpuBase<EmberMapToGpuPas
     // others are the nests above, in the same order.
     SmallVector<gpu::LaunchOp> launches;
     func.walk([&](gpu::LaunchOp launch) { launches.push_back(launch); });
-    size_t mapped = llvm::count_if(launches, [](gpu::LaunchOp launch) { return !launch->hasAttr(kDecision); });
+    size_t mapped = llvm::count_if(launches, [](gpu::LaunchOp launch) { return !launch->hasAttr(GpuKernelAttr::kAttrName); });
     if (mapped != kernels.size())
       return func.emitError() << "ember-map-to-gpu: " << kernels.size() << " loop nests became " << mapped
                               << " launches";
@@ -209,10 +208,10 @@ struct EmberMapToGpuPass : mlir::ember::impl::EmberMapToGpuBase<EmberMapToGpuPas
     OpBuilder builder = OpBuilder::atBlockEnd(getOperation().getBody());
     const Kernel *next = kernels.begin();
     for (gpu::LaunchOp launch : launches) {
-      auto decision = launch->getAttrOfType<GpuKernelAttr>(kDecision);
+      auto decision = launch->getAttrOfType<GpuKernelAttr>(GpuKernelAttr::kAttrName);
       std::optional<KernelOrigin> origin = findKernelOrigin(launch.getLoc());
       if (decision) {
-        launch->removeAttr(kDecision);
+        launch->removeAttr(GpuKernelAttr::kAttrName);
       } else {
         const KernelConfig &config = next->config;
         origin = next->origin;
@@ -224,7 +223,7 @@ struct EmberMapToGpuPass : mlir::ember::impl::EmberMapToGpuBase<EmberMapToGpuPas
       if (symbols.lookup(name))
         return launch.emitError() << "ember-map-to-gpu: kernel name @" << name << " is taken";
       auto container = gpu::GPUModuleOp::create(builder, launch.getLoc(), name);
-      container->setAttr(kDecision, decision);
+      container->setAttr(GpuKernelAttr::kAttrName, decision);
       symbols.insert(container);
       launch.setModule(name);
       launch.setFunction(name);
