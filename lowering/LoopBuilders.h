@@ -33,16 +33,34 @@ inline void buildParallelNest(OpBuilder &b, Location loc, ValueRange extents,
   scf::ParallelOp::create(b, loc, zeros, extents, ones, body);
 }
 
+/// scf.for over [start, end) by `step` carrying `init`; returns the loop
+/// results. (A GPU thread's share of a row: start at its thread id, step
+/// by the block.)
+inline ValueRange buildStridedLoop(OpBuilder &b, Location loc, Value start, Value end, Value step,
+                                   ValueRange init,
+                                   function_ref<SmallVector<Value>(OpBuilder &, Location, Value, ValueRange)> body) {
+  auto loop = scf::ForOp::create(b, loc, start, end, step, init,
+                                 [&](OpBuilder &b, Location loc, Value iv, ValueRange acc) {
+                                   scf::YieldOp::create(b, loc, body(b, loc, iv, acc));
+                                 });
+  return loop.getResults();
+}
+
+/// The same with no results.
+inline void buildStridedLoop(OpBuilder &b, Location loc, Value start, Value end, Value step,
+                             function_ref<void(OpBuilder &, Location, Value)> body) {
+  buildStridedLoop(b, loc, start, end, step, ValueRange{},
+                   [&](OpBuilder &b, Location loc, Value iv, ValueRange) {
+                     body(b, loc, iv);
+                     return SmallVector<Value>{};
+                   });
+}
+
 /// scf.for over [0, extent) carrying `init`; returns the loop results.
 inline ValueRange buildSequentialLoop(
     OpBuilder &b, Location loc, Value extent, ValueRange init,
     function_ref<SmallVector<Value>(OpBuilder &, Location, Value, ValueRange)> body) {
-  auto loop = scf::ForOp::create(
-      b, loc, indexConstant(b, loc, 0), extent, indexConstant(b, loc, 1), init,
-      [&](OpBuilder &b, Location loc, Value iv, ValueRange acc) {
-        scf::YieldOp::create(b, loc, body(b, loc, iv, acc));
-      });
-  return loop.getResults();
+  return buildStridedLoop(b, loc, indexConstant(b, loc, 0), extent, indexConstant(b, loc, 1), init, body);
 }
 
 /// A scratch row of `extent` f32 elements on the stack (memref.alloca),

@@ -30,16 +30,6 @@ using namespace mlir::ember;
 
 namespace {
 
-/// scf.for from `start` to `end` by `step` with no results.
-void buildStridedLoop(OpBuilder &b, Location loc, Value start, Value end, Value step,
-                      function_ref<void(OpBuilder &, Location, Value)> body) {
-  scf::ForOp::create(b, loc, start, end, step, ValueRange{},
-                     [&](OpBuilder &b, Location loc, Value i, ValueRange) {
-                       body(b, loc, i);
-                       scf::YieldOp::create(b, loc);
-                     });
-}
-
 void buildIf(OpBuilder &b, Location loc, Value condition, function_ref<void(OpBuilder &, Location)> then) {
   scf::IfOp::create(b, loc, condition, [&](OpBuilder &b, Location loc) {
     then(b, loc);

@@ -26,24 +26,17 @@ void mlir::ember::buildRmsNormKernel(OpBuilder &b, RmsNormOp op, int64_t threads
   double eps = op.getEps().convertToDouble(), scale = op.getScale().convertToDouble();
   auto body = [&](OpBuilder &b, Location loc, const KernelIds &ids, ValueRange workgroup) {
     Value t = ids.blockX, step = indexConstant(b, loc, threads);
-    auto strided = [&](ValueRange init, function_ref<SmallVector<Value>(OpBuilder &, Location, Value, ValueRange)>
-                                            each) {
-      return scf::ForOp::create(b, loc, ids.threadX, width, step, init,
-                                [&](OpBuilder &b, Location loc, Value d, ValueRange acc) {
-                                  scf::YieldOp::create(b, loc, each(b, loc, d, acc));
-                                })
-          .getResults();
-    };
-    Value squares = strided(f32Constant(b, loc, 0.0), [&](OpBuilder &b, Location loc, Value d, ValueRange acc) {
-      Value value = loadF32(b, loc, x, {t, d});
-      return SmallVector<Value>{arith::AddFOp::create(b, loc, acc[0], arith::MulFOp::create(b, loc, value, value))};
-    })[0];
+    Value squares = buildStridedLoop(b, loc, ids.threadX, width, step, f32Constant(b, loc, 0.0),
+                                     [&](OpBuilder &b, Location loc, Value d, ValueRange acc) {
+                                       Value value = loadF32(b, loc, x, {t, d});
+                                       Value square = arith::MulFOp::create(b, loc, value, value);
+                                       return SmallVector<Value>{arith::AddFOp::create(b, loc, acc[0], square)};
+                                     })[0];
     Value sum = buildBlockSum(b, loc, squares, ids.threadX, threads, workgroup[0]);
     Value inverse = buildRmsInverseFromSum(b, loc, sum, width, eps);
-    strided({}, [&](OpBuilder &b, Location loc, Value d, ValueRange) {
+    buildStridedLoop(b, loc, ids.threadX, width, step, [&](OpBuilder &b, Location loc, Value d) {
       Value value = buildRmsNormed(b, loc, loadF32(b, loc, x, {t, d}), inverse, op.getWeight(), d, scale);
       memref::StoreOp::create(b, loc, value, y, ValueRange{t, d});
-      return SmallVector<Value>{};
     });
   };
   buildCooperativeLaunch(b, loc, tokens, indexConstant(b, loc, 1), {threads, 1, 1},
@@ -69,12 +62,12 @@ void mlir::ember::buildRouterTopkKernel(OpBuilder &b, RouterTopkOp op, int64_t t
     Value probabilities = workgroup[0], scores = workgroup[1], maxScratch = workgroup[2], sumScratch = workgroup[3],
           bestScores = workgroup[4], bestIndices = workgroup[5];
     Value t = ids.blockX, step = indexConstant(b, loc, threads), count = indexConstant(b, loc, numExperts);
+    // A reduction over this thread's experts.
     auto overExperts = [&](Value init, function_ref<Value(OpBuilder &, Location, Value, Value)> each) {
-      return scf::ForOp::create(b, loc, ids.threadX, count, step, init,
-                                [&](OpBuilder &b, Location loc, Value e, ValueRange acc) {
-                                  scf::YieldOp::create(b, loc, each(b, loc, e, acc[0]));
-                                })
-          .getResult(0);
+      return buildStridedLoop(b, loc, ids.threadX, count, step, init,
+                              [&](OpBuilder &b, Location loc, Value e, ValueRange acc) {
+                                return SmallVector<Value>{each(b, loc, e, acc[0])};
+                              })[0];
     };
     auto maximum = [](OpBuilder &b, Location loc, Value lhs, Value rhs) {
       return arith::MaximumFOp::create(b, loc, lhs, rhs).getResult();
@@ -91,12 +84,11 @@ void mlir::ember::buildRouterTopkKernel(OpBuilder &b, RouterTopkOp op, int64_t t
       return arith::AddFOp::create(b, loc, acc, shiftedExp(b, loc, e)).getResult();
     });
     Value sum = buildBlockSum(b, loc, localSum, ids.threadX, threads, sumScratch);
-    overExperts(f32Constant(b, loc, 0.0), [&](OpBuilder &b, Location loc, Value e, Value acc) {
+    buildStridedLoop(b, loc, ids.threadX, count, step, [&](OpBuilder &b, Location loc, Value e) {
       Value p = arith::DivFOp::create(b, loc, shiftedExp(b, loc, e), sum);
       memref::StoreOp::create(b, loc, p, probabilities, e);
       Value score = arith::AddFOp::create(b, loc, p, memref::LoadOp::create(b, loc, bias, e));
       memref::StoreOp::create(b, loc, score, scores, e);
-      return acc;
     });
     gpu::BarrierOp::create(b, loc);
 
