@@ -3,43 +3,22 @@
 // Two walks over the entry function and its callees: the first learns which
 // buffers ops name by role (a KV cache, a weight) and which are written, the
 // second counts, so an access is classed alike wherever it comes in the step.
-// Buffer sizes are resolved from the IR: allocations and views carry their
-// sizes as index values (memref.dim, constants, sums, products, minima),
-// and the entry function's arguments take the step's T and P (entryShape).
+// Buffer sizes are resolved from the IR for the step's T and P
+// (SizeEvaluator).
 //
 //===----------------------------------------------------------------------===//
 #include "passes/TrafficModel.h"
+#include "passes/SizeEvaluator.h"
 #include "dialects/Ember/EmberDialect.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/Utils/StaticValueUtils.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
-#include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
 
 using namespace mlir;
 using namespace mlir::ember;
-
-namespace {
-
-/// A function being walked and the call that entered it (none for the entry).
-struct Frame {
-  func::FuncOp func;
-  func::CallOp call;
-};
-
-/// A buffer: the value no view derives from (an allocation or an argument
-/// of the entry function), with the frame it is resolved in.
-struct Root {
-  Value value;
-  unsigned frame;
-};
-
-} // namespace
 
 bool mlir::ember::isKernelOp(Operation &op) {
   return isa_and_nonnull<EmberDialect>(op.getDialect()) || isa<memref::CopyOp>(op);
@@ -65,11 +44,12 @@ namespace {
 class StepTraffic final : public TrafficContext {
 public:
   StepTraffic(ModuleOp module, const TrafficOptions &options)
-      : TrafficContext(options.tokens, options.position), module(module) {}
+      : TrafficContext(options.tokens, options.position), module(module),
+        sizes(options.tokens, options.position, "traffic model") {}
 
   LogicalResult run(func::FuncOp entry, TrafficReport &report);
 
-  SmallVector<int64_t> shape(Value memref) override { return shapeIn(memref, top()); }
+  SmallVector<int64_t> shape(Value memref) override { return sizes.shapeIn(memref, sizes.top()); }
   TrafficClass classOf(Value memref) override;
   void read(Value memref, int64_t bytes, std::optional<TrafficClass> cls) override {
     access(memref, bytes, cls, /*isWrite=*/false);
@@ -79,20 +59,12 @@ public:
   }
 
 private:
-  unsigned top() const { return frames.size() - 1; }
   LogicalResult walk(func::FuncOp func, TrafficReport *report);
   void access(Value memref, int64_t bytes, std::optional<TrafficClass> cls, bool isWrite);
-  Root rootOf(Value value, unsigned frame);
-  /// The caller's operand for an argument of a called function, else null.
-  Value callOperand(BlockArgument arg, unsigned frame);
-  SmallVector<int64_t> shapeIn(Value memref, unsigned frame);
-  SmallVector<int64_t> entryShape(MemRefType type);
-  std::optional<int64_t> evaluate(OpFoldResult size, unsigned frame);
-  SmallVector<int64_t> unresolved(Value memref);
 
   ModuleOp module;
-  SmallVector<Frame> frames;
-  bool counting = false, failedToResolve = false;
+  SizeEvaluator sizes;
+  bool counting = false;
   DenseMap<Value, TrafficClass> roles; // buffers ops named by role
   DenseSet<Value> written;             // buffers some kernel writes
   TrafficBytes current;                // the kernel being modelled
@@ -103,11 +75,11 @@ private:
 } // namespace
 
 LogicalResult StepTraffic::run(func::FuncOp entry, TrafficReport &report) {
-  frames = {{entry, {}}};
+  sizes.enter(&entry.getBody().front(), nullptr, {});
   if (failed(walk(entry, nullptr)))
     return failure();
   counting = true;
-  if (failed(walk(entry, &report)) || failedToResolve)
+  if (failed(walk(entry, &report)) || sizes.failedToResolve())
     return failure();
   for (unsigned cls = 0; cls < kNumTrafficClasses; ++cls)
     for (const auto &[root, bytes] : reads[cls])
@@ -120,13 +92,12 @@ LogicalResult StepTraffic::walk(func::FuncOp func, TrafficReport *report) {
   for (Operation &op : func.getBody().getOps()) {
     if (auto call = dyn_cast<func::CallOp>(op)) {
       auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
-      if (!callee || callee.isExternal() ||
-          llvm::any_of(frames, [&](const Frame &frame) { return frame.func == callee; }))
+      if (!callee || callee.isExternal() || sizes.isEntered(&callee.getBody().front()))
         return call.emitError("traffic model: cannot follow the call to @") << call.getCallee();
-      frames.push_back({callee, call});
+      sizes.enter(&callee.getBody().front(), call, call.getOperands());
       if (failed(walk(callee, report)))
         return failure();
-      frames.pop_back();
+      sizes.leave();
       continue;
     }
     if (!isKernelOp(op))
@@ -155,7 +126,7 @@ LogicalResult StepTraffic::walk(func::FuncOp func, TrafficReport *report) {
 
 void StepTraffic::access(Value memref, int64_t bytes, std::optional<TrafficClass> cls,
                          bool isWrite) {
-  Root root = rootOf(memref, top());
+  SizeEvaluator::Root root = sizes.rootOf(memref, sizes.top());
   if (cls) {
     // A role beats "activations", which an op names only to keep a buffer
     // from being taken for a weight.
@@ -174,14 +145,14 @@ void StepTraffic::access(Value memref, int64_t bytes, std::optional<TrafficClass
     auto &[read, size] = reads[unsigned(as)][root.value];
     read += bytes;
     int64_t elements = 1;
-    for (int64_t extent : shapeIn(root.value, root.frame))
+    for (int64_t extent : sizes.shapeIn(root.value, root.frame))
       elements *= extent;
     size = elements * elementBytes(root.value);
   }
 }
 
 TrafficClass StepTraffic::classOf(Value memref) {
-  Root root = rootOf(memref, top());
+  SizeEvaluator::Root root = sizes.rootOf(memref, sizes.top());
   if (auto it = roles.find(root.value); it != roles.end())
     return it->second;
   // Checkpoint tensors are the floating-point arguments of a step that no
@@ -191,146 +162,6 @@ TrafficClass StepTraffic::classOf(Value memref) {
       !written.contains(root.value))
     return TrafficClass::Weights;
   return TrafficClass::Activations;
-}
-
-Value StepTraffic::callOperand(BlockArgument arg, unsigned frame) {
-  if (frame == 0 || arg.getOwner() != &frames[frame].func.getBody().front())
-    return {};
-  return frames[frame].call.getOperand(arg.getArgNumber());
-}
-
-Root StepTraffic::rootOf(Value value, unsigned frame) {
-  while (true) {
-    if (auto arg = dyn_cast<BlockArgument>(value)) {
-      Value operand = callOperand(arg, frame);
-      if (!operand)
-        return {value, frame};
-      value = operand;
-      --frame;
-    } else if (auto view = value.getDefiningOp<ViewLikeOpInterface>()) {
-      value = view.getViewSource();
-    } else if (auto transpose = value.getDefiningOp<memref::TransposeOp>()) {
-      value = transpose.getIn();
-    } else {
-      return {value, frame};
-    }
-  }
-}
-
-SmallVector<int64_t> StepTraffic::unresolved(Value memref) {
-  if (!failedToResolve)
-    emitError(memref.getLoc()) << "traffic model: cannot resolve the sizes of a "
-                               << memref.getType();
-  failedToResolve = true;
-  SmallVector<int64_t> shape(cast<MemRefType>(memref.getType()).getShape());
-  for (int64_t &size : shape)
-    size = ShapedType::isDynamic(size) ? 0 : size;
-  return shape;
-}
-
-/// The entry function's arguments: token-indexed buffers ([T, ...]: the
-/// only dynamic size is the first) have T rows; persistent per-slot tables
-/// (the [slots, context] token table, the [.., slots, context, W] caches)
-/// are taken as one slot holding the P + T positions of the step.
-SmallVector<int64_t> StepTraffic::entryShape(MemRefType type) {
-  SmallVector<int64_t> shape(type.getShape());
-  int64_t dynamic = type.getNumDynamicDims(), seen = 0;
-  if (dynamic == 1 && type.isDynamicDim(0)) {
-    shape[0] = tokens;
-    return shape;
-  }
-  for (int64_t &size : shape)
-    if (ShapedType::isDynamic(size))
-      size = ++seen == dynamic ? position + tokens : 1;
-  return shape;
-}
-
-std::optional<int64_t> StepTraffic::evaluate(OpFoldResult size, unsigned frame) {
-  if (std::optional<int64_t> constant = getConstantIntValue(size))
-    return constant;
-  Value value = cast<Value>(size);
-  if (auto arg = dyn_cast<BlockArgument>(value)) {
-    if (Value operand = callOperand(arg, frame))
-      return evaluate(operand, frame - 1);
-    return std::nullopt;
-  }
-  if (auto dim = value.getDefiningOp<memref::DimOp>()) {
-    std::optional<int64_t> index = dim.getConstantIndex();
-    if (!index)
-      return std::nullopt;
-    return shapeIn(dim.getSource(), frame)[*index];
-  }
-  auto binary = [&](Operation *op, auto combine) -> std::optional<int64_t> {
-    std::optional<int64_t> lhs = evaluate(op->getOperand(0), frame),
-                           rhs = evaluate(op->getOperand(1), frame);
-    if (!lhs || !rhs)
-      return std::nullopt;
-    return combine(*lhs, *rhs);
-  };
-  if (auto mul = value.getDefiningOp<arith::MulIOp>())
-    return binary(mul, [](int64_t a, int64_t b) { return a * b; });
-  if (auto add = value.getDefiningOp<arith::AddIOp>())
-    return binary(add, [](int64_t a, int64_t b) { return a + b; });
-  if (auto sub = value.getDefiningOp<arith::SubIOp>())
-    return binary(sub, [](int64_t a, int64_t b) { return a - b; });
-  if (auto min = value.getDefiningOp<arith::MinUIOp>())
-    return binary(min, [](int64_t a, int64_t b) { return std::min(a, b); });
-  return std::nullopt;
-}
-
-SmallVector<int64_t> StepTraffic::shapeIn(Value memref, unsigned frame) {
-  auto type = cast<MemRefType>(memref.getType());
-  if (type.hasStaticShape())
-    return SmallVector<int64_t>(type.getShape());
-  auto resolve = [&](ArrayRef<OpFoldResult> sizes) -> SmallVector<int64_t> {
-    SmallVector<int64_t> shape;
-    for (OpFoldResult size : sizes) {
-      std::optional<int64_t> value = evaluate(size, frame);
-      if (!value)
-        return unresolved(memref);
-      shape.push_back(*value);
-    }
-    return shape;
-  };
-  if (auto arg = dyn_cast<BlockArgument>(memref)) {
-    if (Value operand = callOperand(arg, frame))
-      return shapeIn(operand, frame - 1);
-    if (frame == 0 && arg.getOwner() == &frames[0].func.getBody().front())
-      return entryShape(type);
-    return unresolved(memref);
-  }
-  Operation *def = memref.getDefiningOp();
-  return llvm::TypeSwitch<Operation *, SmallVector<int64_t>>(def)
-      .Case([&](memref::AllocOp op) { return resolve(op.getMixedSizes()); })
-      .Case([&](memref::SubViewOp op) {
-        SmallVector<OpFoldResult> kept;
-        llvm::SmallBitVector dropped = op.getDroppedDims();
-        for (auto [dim, size] : llvm::enumerate(op.getMixedSizes()))
-          if (!dropped.test(dim))
-            kept.push_back(size);
-        return resolve(kept);
-      })
-      .Case([&](memref::ExpandShapeOp op) { return resolve(op.getMixedOutputShape()); })
-      .Case([&](memref::CollapseShapeOp op) {
-        SmallVector<int64_t> source = shapeIn(op.getSrc(), frame), shape;
-        for (const ReassociationIndices &group : op.getReassociationIndices()) {
-          int64_t product = 1;
-          for (int64_t dim : group)
-            product *= source[dim];
-          shape.push_back(product);
-        }
-        return shape;
-      })
-      .Case([&](memref::TransposeOp op) {
-        SmallVector<int64_t> source = shapeIn(op.getIn(), frame), shape;
-        AffineMap permutation = op.getPermutation();
-        for (unsigned dim = 0; dim < permutation.getNumResults(); ++dim)
-          shape.push_back(source[permutation.getDimPosition(dim)]);
-        return shape;
-      })
-      .Case([&](memref::CastOp op) { return shapeIn(op.getSource(), frame); })
-      .Case([&](memref::ReinterpretCastOp op) { return resolve(op.getMixedSizes()); })
-      .Default([&](Operation *) { return unresolved(memref); });
 }
 
 int64_t TrafficReport::lowerBoundTotal() const {

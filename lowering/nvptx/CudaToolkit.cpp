@@ -40,9 +40,12 @@ std::string mlir::ember::findLibdevice() {
 
 namespace {
 // Opt-in shared memory per block from the CUDA C Programming Guide's table
-// of compute capabilities (8.0: 163 KB, 8.6 and 8.9: 99 KB, 9.0: 227 KB).
-constexpr mlir::ember::ChipInfo kChips[] = {
-    {"sm_80", 163 * 1024}, {"sm_86", 99 * 1024}, {"sm_89", 99 * 1024}, {"sm_90", 227 * 1024}};
+// of compute capabilities (8.0: 163 KB, 8.6 and 8.9: 99 KB, 9.0: 227 KB);
+// SMs from NVIDIA's data sheets.
+constexpr mlir::ember::ChipInfo kChips[] = {{"sm_80", 163 * 1024, "A100", 108},
+                                            {"sm_86", 99 * 1024, "A40", 84},
+                                            {"sm_89", 99 * 1024, "L40S", 142},
+                                            {"sm_90", 227 * 1024, "H100 SXM / H200", 132}};
 } // namespace
 
 std::optional<mlir::ember::ChipInfo> mlir::ember::lookupChip(llvm::StringRef chip) {

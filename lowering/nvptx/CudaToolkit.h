@@ -25,6 +25,9 @@ std::string findLibdevice();
 struct ChipInfo {
   llvm::StringRef name;            // "sm_90"
   int64_t maxSharedBytesOptIn = 0; // dynamic shared memory per block after opting in
+  /// The largest data-center part of the chip: what a launch should fill.
+  llvm::StringRef part;      // "H100 SXM / H200"
+  int64_t multiprocessors = 0; // its SMs
 };
 
 /// The chips ember compiles for (sm_80, sm_86, sm_89, sm_90), else nullopt.

@@ -7,8 +7,9 @@
 // every phase, the PTX, cubins, the ptxas log and ptxas-report.txt (per
 // kernel: registers, shared memory, stack, spill bytes); --ptxas-report
 // prints that table. A kernel that spills fails the compilation unless
-// --allow-spills. --report stops after the fused phase and prints the
-// static traffic model of a decode step (passes/TrafficModel.h).
+// --allow-spills. --report prints the static traffic model of a decode step
+// after the fused phase (passes/TrafficModel.h) and, for nvptx, the launch
+// shape of every kernel after the GPU mapping stage (LaunchShapes.h).
 // The graph is the whole LongCat-Flash-Lite decoder (models/DecoderGraph.h)
 // plus the stand-alone n-gram embedding entry points.
 //
@@ -20,6 +21,7 @@
 #include "lowering/nvptx/CudaToolkit.h"
 #include "lowering/nvptx/KernelBinaries.h"
 #include "lowering/nvptx/KernelManifest.h"
+#include "lowering/nvptx/LaunchShapes.h"
 #include "lowering/Passes.h"
 #include "lowering/Registration.h"
 #include "models/DecoderGraph.h"
@@ -107,7 +109,8 @@ static cl::opt<bool> listFusions("list-fusions",
                                           "and exit"));
 static cl::opt<bool> report("report",
                             cl::desc("Print the static traffic model of a decode step (after the "
-                                     "fused phase) instead of compiling"));
+                                     "fused phase) and, for nvptx, each kernel's launch shape (grid, "
+                                     "block, loop iterations per thread) instead of compiling"));
 static cl::opt<int64_t> batch("batch", cl::desc("--report: tokens per step (T)"), cl::init(1));
 static cl::opt<int64_t> reportPosition(
     "report-position",
@@ -222,21 +225,37 @@ ec::KernelFormat embedKernels(ModuleOp module) {
   return format;
 }
 
-/// --report: the traffic model of --report-function after the fused phase.
-void printReport(ModuleOp module, const rt::ModelConfig &config) {
+/// --report's T and P.
+ec::TrafficOptions reportOptions(const rt::ModelConfig &config) {
   ec::TrafficOptions options;
   options.function = reportFunction;
   options.tokens = batch;
   options.position = reportPosition >= 0
                          ? int64_t(reportPosition)
                          : std::max<int64_t>(0, std::min<int64_t>(4096, config.maxPositionEmbeddings - batch));
+  return options;
+}
+
+/// --report, part 1: the traffic model after the fused phase.
+std::string trafficReport(ModuleOp module, const ec::TrafficOptions &options) {
   FailureOr<ec::TrafficReport> traffic = ec::modelTraffic(module, options);
   if (failed(traffic))
     fail("cannot model the traffic of @" + reportFunction);
   std::string text;
   llvm::raw_string_ostream os(text);
   ec::printTrafficReport(*traffic, os);
-  writeFile(outputPath.empty() ? "-" : outputPath.getValue(), text);
+  return text;
+}
+
+/// --report, part 2 (nvptx): the launch shapes after the GPU mapping stage.
+std::string launchShapeReport(ModuleOp module, const ec::TrafficOptions &options, const ec::ChipInfo &chip) {
+  FailureOr<std::vector<ec::KernelLaunchShape>> shapes = ec::modelLaunchShapes(module, options);
+  if (failed(shapes))
+    fail("cannot model the launch shapes of @" + reportFunction);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  ec::printLaunchShapes(*shapes, options, chip.multiprocessors, chip.part, os);
+  return text;
 }
 
 } // namespace
@@ -320,7 +339,7 @@ int main(int argc, char **argv) {
   // mapping and its modelled traffic (fitted on the fused phase's IR).
   bool buildsArtifact = target == ec::Target::Nvptx && !stopAfter && !report;
   llvm::StringMap<std::optional<ec::TrafficPolynomial>> kernelTraffic;
-  std::string kernelManifest;
+  std::string kernelManifest, reportText;
   for (auto [index, phase] : llvm::enumerate(phases)) {
     PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))
@@ -331,8 +350,12 @@ int main(int argc, char **argv) {
     if (!dumpDir.empty())
       writeFile(llvm::formatv("{0}/{1:2}-{2}.mlir", dumpDir, index, ec::phaseName(phase)).str(),
                 printIr(*module));
-    if (report && phase == ec::Phase::Fused) {
-      printReport(*module, config);
+    if (report && phase == ec::Phase::Fused)
+      reportText = trafficReport(*module, reportOptions(config));
+    if (report && phase == ec::Phase::Gpu)
+      reportText += "\n" + launchShapeReport(*module, reportOptions(config), *ec::lookupChip(chip));
+    if (report && (phase == ec::Phase::Gpu || (target == ec::Target::Cpu && phase == ec::Phase::Fused))) {
+      writeFile(outputPath.empty() ? "-" : outputPath.getValue(), reportText);
       return 0;
     }
     if (buildsArtifact && phase == ec::Phase::Fused)
