@@ -1,7 +1,8 @@
 //===- GemvKernels.cpp - the warp_per_row strategy -------------------------===//
 //
 // GEMV and skinny GEMM for the ops that multiply activations by weight rows
-// (linear, norm_linear, swiglu, norm_swiglu): one warp per output row and
+// (linear, norm_linear, swiglu, norm_swiglu, and per head mla_up_v): one
+// warp per output row and
 // group of tokens. Each lane streams its share of the row with 16-byte
 // loads, consecutive lanes at consecutive addresses, so a warp reads 512
 // contiguous bytes per step; the weight row is read once for the group's
@@ -29,6 +30,10 @@ struct GemvOp {
   SmallVector<Value, 2> weights;
   double eps = 0, scale = 1;
   bool accumulate = false, swiglu = false;
+  /// Per head (mla_up_v): x and out are [T, H, *]; output o = h * headRows
+  /// + r is out[t, h, r] = dot(x[t, h], w[h * headStride + headOffset + r]).
+  /// 0: one input row per token, x [T, K] and out [T, O].
+  int64_t headRows = 0, headStride = 0, headOffset = 0;
 };
 
 std::optional<GemvOp> asGemv(Operation *op) {
@@ -55,7 +60,49 @@ std::optional<GemvOp> asGemv(Operation *op) {
                   norm.getScale().convertToDouble(),
                   false,
                   true};
+  if (auto upValue = dyn_cast<MlaUpValueOp>(op)) {
+    auto out = cast<MemRefType>(upValue.getOut().getType());
+    int64_t heads = out.getDimSize(1), values = out.getDimSize(2),
+            rows = cast<MemRefType>(upValue.getKvB().getType()).getDimSize(0);
+    if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(values) || ShapedType::isDynamic(rows))
+      return std::nullopt;
+    GemvOp gemv{upValue.getOLat(), {}, upValue.getOut(), {upValue.getKvB()}};
+    gemv.headRows = values;
+    gemv.headStride = rows / heads; // Dn + Dv
+    gemv.headOffset = gemv.headStride - values;
+    return gemv;
+  }
   return std::nullopt;
+}
+
+/// K, the length of each dot product.
+int64_t inputWidth(const GemvOp &gemv) {
+  auto type = cast<MemRefType>(gemv.x.getType());
+  return type.getDimSize(type.getRank() - 1);
+}
+
+/// O, the outputs per token.
+int64_t outputCount(const GemvOp &gemv) {
+  auto type = cast<MemRefType>(gemv.out.getType());
+  return gemv.headRows ? type.getDimSize(1) * gemv.headRows : type.getDimSize(1);
+}
+
+/// Where output `row` (of outputCount) reads its weight row and its input
+/// row, and stores: the indices before k (weights, x) and the whole index
+/// without the token (out).
+struct GemvRowIndices {
+  Value weightRow;
+  SmallVector<Value, 2> inputPrefix, outputSuffix;
+};
+GemvRowIndices rowIndices(OpBuilder &b, Location loc, const GemvOp &gemv, Value row) {
+  if (!gemv.headRows)
+    return {row, {}, {row}};
+  Value head = arith::DivUIOp::create(b, loc, row, indexConstant(b, loc, gemv.headRows));
+  Value within = arith::RemUIOp::create(b, loc, row, indexConstant(b, loc, gemv.headRows));
+  Value weightRow = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, head, indexConstant(b, loc, gemv.headStride)),
+      arith::AddIOp::create(b, loc, within, indexConstant(b, loc, gemv.headOffset)));
+  return {weightRow, {head}, {head, within}};
 }
 
 /// Elements per lane and step: one 16-byte load of the narrowest weight.
@@ -67,26 +114,23 @@ std::optional<GemvShape> mlir::ember::gemvShape(Operation *op) {
   std::optional<GemvOp> gemv = asGemv(op);
   if (!gemv)
     return std::nullopt;
-  auto inputType = cast<MemRefType>(gemv->x.getType());
-  int64_t inputs = inputType.getDimSize(1), width = vectorWidth(*gemv);
+  int64_t inputs = inputWidth(*gemv), width = vectorWidth(*gemv);
   SmallVector<Value> operands{gemv->x, gemv->out};
   llvm::append_range(operands, gemv->weights);
   if (gemv->normWeight)
     operands.push_back(gemv->normWeight);
   bool aligned = ShapedType::isStatic(inputs) && inputs % width == 0 &&
-                 llvm::all_of(operands, hasIdentityLayout) &&
-                 ShapedType::isStatic(cast<MemRefType>(gemv->out.getType()).getDimSize(1));
+                 llvm::all_of(operands, hasIdentityLayout) && ShapedType::isStatic(outputCount(*gemv));
   if (!aligned)
     return std::nullopt;
-  return GemvShape{int64_t(gemv->weights.size()), cast<MemRefType>(gemv->out.getType()).getDimSize(1)};
+  return GemvShape{int64_t(gemv->weights.size()), outputCount(*gemv)};
 }
 
 void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig &config, Attribute decision) {
   GemvOp gemv = *asGemv(op);
   Location loc = op->getLoc();
   int64_t width = vectorWidth(gemv), warps = config.warpsPerBlock, group = config.tokensPerWarp;
-  int64_t inputs = cast<MemRefType>(gemv.x.getType()).getDimSize(1);
-  int64_t outputs = cast<MemRefType>(gemv.out.getType()).getDimSize(1);
+  int64_t inputs = inputWidth(gemv), outputs = outputCount(gemv);
   int64_t weightCount = gemv.weights.size();
   bool normed = bool(gemv.normWeight);
   Value tokens = dimOf(b, loc, gemv.out, 0);
@@ -108,6 +152,15 @@ void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig 
     // The condition is the same for all lanes of a warp, so its shuffles
     // stay convergent.
     scf::IfOp::create(b, loc, inRange, [&](OpBuilder &b, Location loc) {
+      GemvRowIndices at = rowIndices(b, loc, gemv, row);
+      auto inputIndex = [&](Value token, Value k) {
+        SmallVector<Value, 3> index{token};
+        llvm::append_range(index, at.inputPrefix);
+        index.push_back(k);
+        return index;
+      };
+      SmallVector<Value, 3> outputIndex{Value()};
+      llvm::append_range(outputIndex, at.outputSuffix);
       // Accumulators: per token, one vector per weight, then the sum of
       // squares when normed.
       int64_t perToken = weightCount + (normed ? 1 : 0);
@@ -120,13 +173,13 @@ void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig 
             auto fastmath = arith::FastMathFlags::contract;
             SmallVector<Value> w;
             for (Value weight : gemv.weights)
-              w.push_back(loadVectorF32(b, loc, weight, {row, k}, width, kVectorLoadBytes));
+              w.push_back(loadVectorF32(b, loc, weight, {at.weightRow, k}, width, kVectorLoadBytes));
             Value g = normed ? loadVectorF32(b, loc, gemv.normWeight, {k}, width,
                                              std::min(kVectorLoadBytes, width * 2))
                              : Value();
             SmallVector<Value> next;
             for (int64_t j = 0; j < group; ++j) {
-              Value x = loadVectorF32(b, loc, gemv.x, {tokenOf[j], k}, width, kVectorLoadBytes);
+              Value x = loadVectorF32(b, loc, gemv.x, inputIndex(tokenOf[j], k), width, kVectorLoadBytes);
               Value xg = normed ? arith::MulFOp::create(b, loc, x, g, fastmath).getResult() : x;
               for (int64_t m = 0; m < weightCount; ++m)
                 next.push_back(arith::AddFOp::create(b, loc, acc[j * perToken + m],
@@ -160,10 +213,10 @@ void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig 
           scf::IfOp::create(b, loc, lane0, [&](OpBuilder &b, Location loc) {
             Value value = gemv.swiglu ? arith::MulFOp::create(b, loc, buildSilu(b, loc, dots[0]), dots[1])
                                       : dots[0];
+            outputIndex.front() = token;
             if (gemv.accumulate)
-              value = arith::AddFOp::create(
-                  b, loc, memref::LoadOp::create(b, loc, gemv.out, ValueRange{token, row}), value);
-            memref::StoreOp::create(b, loc, value, gemv.out, ValueRange{token, row});
+              value = arith::AddFOp::create(b, loc, memref::LoadOp::create(b, loc, gemv.out, outputIndex), value);
+            memref::StoreOp::create(b, loc, value, gemv.out, outputIndex);
             scf::YieldOp::create(b, loc);
           });
           scf::YieldOp::create(b, loc);

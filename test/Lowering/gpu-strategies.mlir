@@ -31,6 +31,32 @@ func.func @linear(%x: memref<?x256xf32>, %w: memref<48x256xbf16>, %y: memref<?x4
 
 // -----
 
+// mla_up_v is warp_per_row per head: output (h, v) = row h * 16 + v dots
+// o_lat[t, h] with kv_b row h * (Dn + Dv) + Dn + v (Dn = Dv = 16, so 32 h +
+// 16 + v) and stores v[t, h, v]; 4 heads x 16 values = 64 rows.
+// CHECK-LABEL: func @mla_up_v
+// CHECK-SAME: (%[[O:[^:]*]]: memref<?x4x32xf32>, %[[KVB:[^:]*]]: memref<128x32xbf16>, %[[V:[^:]*]]: memref<?x4x16xf32>)
+// CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[C64]],
+// CHECK: %[[HEAD:.*]] = arith.divui %[[ROW:.*]], %[[C16:.*]] : index
+// CHECK: %[[WITHIN:.*]] = arith.remui %[[ROW]], %[[C16]] : index
+// CHECK: %[[SKIP:.*]] = arith.addi %[[WITHIN]], %[[C16]] : index
+// CHECK: %[[BASE:.*]] = arith.muli %[[HEAD]], %[[C32:.*]] : index
+// CHECK: %[[KVROW:.*]] = arith.addi %[[BASE]], %[[SKIP]] : index
+// CHECK: scf.for
+// CHECK: vector.load %[[KVB]][%[[KVROW]], %{{.*}}] {alignment = 16 : i64} : memref<128x32xbf16>, vector<8xbf16>
+// CHECK: vector.load %[[O]][%{{.*}}, %[[HEAD]], %{{.*}}] {alignment = 16 : i64} : memref<?x4x32xf32>, vector<8xf32>
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK: memref.store {{.*}}, %[[V]][%{{.*}}, %[[HEAD]], %[[WITHIN]]]
+// CHECK: op = "mla_up_v", index = 0, strategy = "warp_per_row"
+// CHECK-NOT: ember.mla_up_v
+func.func @mla_up_v(%o: memref<?x4x32xf32>, %kv_b: memref<128x32xbf16>, %v: memref<?x4x16xf32>) {
+  ember.mla_up_v %o, %kv_b into %v : memref<?x4x32xf32>, memref<128x32xbf16> into memref<?x4x16xf32>
+  return
+}
+
+// -----
+
 // Rows enough for 264 blocks of 4 warps (4096 / 4 = 1024) keep blocks of
 // 32 x 4 threads, a warp per row; 1024 rows get blocks of 2 warps (512).
 // CHECK-LABEL: func @wide
