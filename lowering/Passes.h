@@ -17,8 +17,15 @@ class OpPassManager;
 namespace ember {
 
 /// What a table gather does with a row id outside its table
-/// (ember-lower-to-loops' bounds-check option).
+/// (ember-lower-to-loops' and ember-gpu-strategies' bounds-check option).
 enum class GatherBoundsCheck { Fatal, Clamp, None };
+/// The option's values, for both passes.
+inline auto gatherBoundsCheckValues() {
+  return llvm::cl::values(
+      clEnumValN(GatherBoundsCheck::Fatal, "fatal", "assert: abort (CPU) or trap (GPU) with a message"),
+      clEnumValN(GatherBoundsCheck::Clamp, "clamp", "read the table's last row instead"),
+      clEnumValN(GatherBoundsCheck::None, "none", "no check: the id indexes the table as is"));
+}
 
 /// Where an op that recomputes RMSNorm(x) for its input (ember.norm_linear,
 /// ember.norm_swiglu) normalizes it (ember-lower-to-loops' norm-statistics

@@ -84,7 +84,7 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
     //    On the GPU, ops with a cooperative strategy become their kernels
     //    first (the op half of the kernel configuration step).
     if (loops.gpuStrategies && nvptx.cooperativeKernels)
-      pm.addPass(createEmberGpuStrategies({nvptx.blockSize}));
+      pm.addPass(createEmberGpuStrategies({nvptx.blockSize, loops.gatherBoundsCheck}));
     pm.addPass(createEmberLowerToLoops({loops.gatherBoundsCheck, loops.normStatistics}));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());

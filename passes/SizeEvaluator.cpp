@@ -87,8 +87,7 @@ std::optional<SmallVector<int64_t>> SizeEvaluator::shapeOther(Value, unsigned) {
 /// What `op`'s folder computes from its operands' numbers: a copy folds
 /// (a folder may update its op in place), then goes.
 std::optional<int64_t> SizeEvaluator::fold(Operation *op, unsigned frame) {
-  if (op->getNumResults() != 1 || op->getNumRegions() != 0 || !isPure(op) ||
-      !op->getResult(0).getType().isIntOrIndex())
+  if (op->getNumResults() != 1 || op->getNumRegions() != 0 || !isPure(op) || !op->getResult(0).getType().isIntOrIndex())
     return std::nullopt;
   SmallVector<Attribute> constants;
   for (Value operand : op->getOperands()) {

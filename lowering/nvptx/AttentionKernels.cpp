@@ -1,4 +1,11 @@
-//===- AttentionKernels.cpp - the split_kv strategy for mla_attention ------===//
+//===- AttentionKernels.cpp - split_kv and block_split_k for MLA ----------===//
+//
+// mla_absorb as block_split_k (buildAbsorbKernel, at the end): its
+// reduction runs down kv_b's key rows of a head, so consecutive outputs c
+// are consecutive addresses of each row. Lanes take 16-byte runs of c (a
+// warp covers 32 runs: the block's tile of columns) and the block's warps
+// split the rows n; the warps' partial sums meet in workgroup memory across
+// one barrier. A block per (head, tile of columns, group of tokens).
 //
 // MLA decode attention as flash-decoding: the visible cache rows split into
 // chunks, one block per (token, group of heads, chunk), then a combine.
@@ -23,28 +30,12 @@
 #include "lowering/nvptx/GpuKernelBuilders.h"
 #include "lowering/nvptx/GpuStrategies.h"
 
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
 #include <limits>
 
 using namespace mlir;
 using namespace mlir::ember;
-
-namespace {
-
-void buildIf(OpBuilder &b, Location loc, Value condition, function_ref<void(OpBuilder &, Location)> then) {
-  scf::IfOp::create(b, loc, condition, [&](OpBuilder &b, Location loc) {
-    then(b, loc);
-    scf::YieldOp::create(b, loc);
-  });
-}
-
-Value lessThan(OpBuilder &b, Location loc, Value lhs, Value rhs) {
-  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, lhs, rhs);
-}
-
-Value add(OpBuilder &b, Location loc, Value lhs, Value rhs) { return arith::AddIOp::create(b, loc, lhs, rhs); }
-Value mul(OpBuilder &b, Location loc, Value lhs, Value rhs) { return arith::MulIOp::create(b, loc, lhs, rhs); }
-
-} // namespace
 
 std::optional<int64_t> mlir::ember::splitKvHeadsPerBlock(MlaAttentionOp op, const SplitKvConfig &config) {
   auto qLat = cast<MemRefType>(op.getQLat().getType()), qRope = cast<MemRefType>(op.getQRope().getType());
@@ -58,8 +49,8 @@ std::optional<int64_t> mlir::ember::splitKvHeadsPerBlock(MlaAttentionOp op, cons
   return best ? std::optional<int64_t>(best) : std::nullopt;
 }
 
-void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const SplitKvConfig &config,
-                                        int64_t group, Attribute decision) {
+void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const SplitKvConfig &config, int64_t group,
+                                        Attribute decision) {
   Location loc = op.getLoc();
   Value qLat = op.getQLat(), qRope = op.getQRope(), cache = op.getCache(), out = op.getOut();
   auto qType = cast<MemRefType>(qLat.getType());
@@ -73,11 +64,12 @@ void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const S
   // The partial results: [T * H, chunks, C] sums and [T * H, chunks, 2]
   // (m, l), in device memory for the step.
   Value tokens = dimOf(b, loc, qLat, 0);
-  Value rowsOfAll = add(b, loc, op.getPosition(), tokens);
+  Value rowsOfAll = indexAdd(b, loc, op.getPosition(), tokens);
   Value chunks = arith::CeilDivUIOp::create(b, loc, rowsOfAll, indexConstant(b, loc, chunk));
-  Value tokenHeads = mul(b, loc, tokens, indexConstant(b, loc, heads));
-  Value sums = memref::AllocOp::create(b, loc, MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic, latent}, f32),
-                                       ValueRange{tokenHeads, chunks});
+  Value tokenHeads = indexMul(b, loc, tokens, indexConstant(b, loc, heads));
+  Value sums =
+      memref::AllocOp::create(b, loc, MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic, latent}, f32),
+                              ValueRange{tokenHeads, chunks});
   Value stats = memref::AllocOp::create(b, loc, MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic, 2}, f32),
                                         ValueRange{tokenHeads, chunks});
 
@@ -86,17 +78,17 @@ void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const S
     Value queries = workgroup[0], scores = workgroup[1], maxima = workgroup[2];
     Value zero = indexConstant(b, loc, 0), one = indexConstant(b, loc, 1);
     Value t = arith::DivUIOp::create(b, loc, ids.blockX, groupsPerToken);
-    Value firstHead = mul(b, loc, arith::RemUIOp::create(b, loc, ids.blockX, groupsPerToken),
-                          indexConstant(b, loc, group));
+    Value firstHead =
+        indexMul(b, loc, arith::RemUIOp::create(b, loc, ids.blockX, groupsPerToken), indexConstant(b, loc, group));
     Value step = indexConstant(b, loc, threads), rowWidth = indexConstant(b, loc, row),
           latentWidth = indexConstant(b, loc, latent), chunkSize = indexConstant(b, loc, chunk);
     // 1. The group's queries.
     buildStridedLoop(b, loc, ids.threadX, indexConstant(b, loc, group * row), step,
                      [&](OpBuilder &b, Location loc, Value i) {
-                       Value h = add(b, loc, firstHead, arith::DivUIOp::create(b, loc, i, rowWidth));
+                       Value h = indexAdd(b, loc, firstHead, arith::DivUIOp::create(b, loc, i, rowWidth));
                        Value c = arith::RemUIOp::create(b, loc, i, rowWidth);
                        auto load = scf::IfOp::create(
-                           b, loc, lessThan(b, loc, c, latentWidth),
+                           b, loc, indexLess(b, loc, c, latentWidth),
                            [&](OpBuilder &b, Location loc) {
                              scf::YieldOp::create(b, loc, loadF32(b, loc, qLat, {t, h, c}));
                            },
@@ -108,17 +100,17 @@ void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const S
                      });
     gpu::BarrierOp::create(b, loc);
     // The chunk's rows visible to token t: position + t + 1 in all.
-    Value visible = add(b, loc, add(b, loc, op.getPosition(), t), one);
-    Value start = mul(b, loc, ids.blockY, chunkSize);
+    Value visible = indexAdd(b, loc, indexAdd(b, loc, op.getPosition(), t), one);
+    Value start = indexMul(b, loc, ids.blockY, chunkSize);
     Value rows = arith::SelectOp::create(
-        b, loc, lessThan(b, loc, start, visible),
+        b, loc, indexLess(b, loc, start, visible),
         arith::MinUIOp::create(b, loc, arith::SubIOp::create(b, loc, visible, start), chunkSize), zero);
     // 2. Scores: a warp per row; the condition is the same in all lanes.
     Value lane = arith::RemUIOp::create(b, loc, ids.threadX, indexConstant(b, loc, kWarpSize));
     Value warp = arith::DivUIOp::create(b, loc, ids.threadX, indexConstant(b, loc, kWarpSize));
     buildStridedLoop(b, loc, warp, chunkSize, indexConstant(b, loc, warps), [&](OpBuilder &b, Location loc, Value j) {
-      buildIf(b, loc, lessThan(b, loc, j, rows), [&](OpBuilder &b, Location loc) {
-        Value s = add(b, loc, start, j);
+      buildIf(b, loc, indexLess(b, loc, j, rows), [&](OpBuilder &b, Location loc) {
+        Value s = indexAdd(b, loc, start, j);
         SmallVector<Value> init(group, f32Constant(b, loc, 0.0));
         auto dots = scf::ForOp::create(
             b, loc, lane, rowWidth, indexConstant(b, loc, kWarpSize), init,
@@ -126,16 +118,18 @@ void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const S
               Value value = loadF32(b, loc, cache, {s, c});
               SmallVector<Value> next;
               for (int64_t h = 0; h < group; ++h) {
-                Value q = memref::LoadOp::create(b, loc, queries, add(b, loc, c, indexConstant(b, loc, h * row)));
+                Value q = memref::LoadOp::create(b, loc, queries, indexAdd(b, loc, c, indexConstant(b, loc, h * row)));
                 next.push_back(arith::AddFOp::create(b, loc, acc[h], arith::MulFOp::create(b, loc, q, value)));
               }
               scf::YieldOp::create(b, loc, next);
             });
         for (int64_t h = 0; h < group; ++h) {
-          Value score = arith::MulFOp::create(b, loc, buildWarpSum(b, loc, dots.getResult(h)), f32Constant(b, loc, scale));
+          Value score =
+              arith::MulFOp::create(b, loc, buildWarpSum(b, loc, dots.getResult(h)), f32Constant(b, loc, scale));
           buildIf(b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, zero),
                   [&](OpBuilder &b, Location loc) {
-                    memref::StoreOp::create(b, loc, score, scores, add(b, loc, j, indexConstant(b, loc, h * chunk)));
+                    memref::StoreOp::create(b, loc, score, scores,
+                                            indexAdd(b, loc, j, indexConstant(b, loc, h * chunk)));
                   });
         }
       });
@@ -145,14 +139,14 @@ void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const S
     //    scores.
     auto overRows = [&](OpBuilder &b, Location loc, Value h, Value init,
                         function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
-      Value base = mul(b, loc, h, chunkSize);
+      Value base = indexMul(b, loc, h, chunkSize);
       return buildSequentialLoop(b, loc, rows, init, [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
-        Value score = memref::LoadOp::create(b, loc, scores, add(b, loc, base, j));
+        Value score = memref::LoadOp::create(b, loc, scores, indexAdd(b, loc, base, j));
         return SmallVector<Value>{combine(b, loc, acc[0], score)};
       })[0];
     };
     Value groupSize = indexConstant(b, loc, group);
-    buildIf(b, loc, lessThan(b, loc, ids.threadX, groupSize), [&](OpBuilder &b, Location loc) {
+    buildIf(b, loc, indexLess(b, loc, ids.threadX, groupSize), [&](OpBuilder &b, Location loc) {
       Value maximum = overRows(b, loc, ids.threadX, f32Constant(b, loc, -std::numeric_limits<float>::infinity()),
                                [](OpBuilder &b, Location loc, Value acc, Value score) {
                                  return arith::MaximumFOp::create(b, loc, acc, score).getResult();
@@ -163,7 +157,7 @@ void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const S
     buildStridedLoop(b, loc, ids.threadX, indexConstant(b, loc, group * chunk), step,
                      [&](OpBuilder &b, Location loc, Value i) {
                        Value j = arith::RemUIOp::create(b, loc, i, chunkSize);
-                       buildIf(b, loc, lessThan(b, loc, j, rows), [&](OpBuilder &b, Location loc) {
+                       buildIf(b, loc, indexLess(b, loc, j, rows), [&](OpBuilder &b, Location loc) {
                          Value head = arith::DivUIOp::create(b, loc, i, chunkSize);
                          Value m = memref::LoadOp::create(b, loc, maxima, head);
                          Value score = memref::LoadOp::create(b, loc, scores, i);
@@ -174,39 +168,40 @@ void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const S
     gpu::BarrierOp::create(b, loc);
     // 4. Unnormalized sums per latent column, each row read once for the
     //    group.
-    Value th0 = add(b, loc, mul(b, loc, t, indexConstant(b, loc, heads)), firstHead);
+    Value th0 = indexAdd(b, loc, indexMul(b, loc, t, indexConstant(b, loc, heads)), firstHead);
     buildStridedLoop(b, loc, ids.threadX, latentWidth, step, [&](OpBuilder &b, Location loc, Value c) {
       SmallVector<Value> init(group, f32Constant(b, loc, 0.0));
-      auto sumsOfColumn = scf::ForOp::create(
-          b, loc, zero, rows, one, init, [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
-            Value value = loadF32(b, loc, cache, {add(b, loc, start, j), c});
+      auto sumsOfColumn =
+          scf::ForOp::create(b, loc, zero, rows, one, init, [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
+            Value value = loadF32(b, loc, cache, {indexAdd(b, loc, start, j), c});
             SmallVector<Value> next;
             for (int64_t h = 0; h < group; ++h) {
-              Value weight = memref::LoadOp::create(b, loc, scores, add(b, loc, j, indexConstant(b, loc, h * chunk)));
+              Value weight =
+                  memref::LoadOp::create(b, loc, scores, indexAdd(b, loc, j, indexConstant(b, loc, h * chunk)));
               next.push_back(arith::AddFOp::create(b, loc, acc[h], arith::MulFOp::create(b, loc, weight, value)));
             }
             scf::YieldOp::create(b, loc, next);
           });
       for (int64_t h = 0; h < group; ++h)
         memref::StoreOp::create(b, loc, sumsOfColumn.getResult(h), sums,
-                                ValueRange{add(b, loc, th0, indexConstant(b, loc, h)), ids.blockY, c});
+                                ValueRange{indexAdd(b, loc, th0, indexConstant(b, loc, h)), ids.blockY, c});
     });
     // 5. m and l per head.
-    buildIf(b, loc, lessThan(b, loc, ids.threadX, groupSize), [&](OpBuilder &b, Location loc) {
+    buildIf(b, loc, indexLess(b, loc, ids.threadX, groupSize), [&](OpBuilder &b, Location loc) {
       Value total = overRows(b, loc, ids.threadX, f32Constant(b, loc, 0.0),
                              [](OpBuilder &b, Location loc, Value acc, Value weight) {
                                return arith::AddFOp::create(b, loc, acc, weight).getResult();
                              });
-      Value th = add(b, loc, th0, ids.threadX);
+      Value th = indexAdd(b, loc, th0, ids.threadX);
       memref::StoreOp::create(b, loc, memref::LoadOp::create(b, loc, maxima, ids.threadX), stats,
                               ValueRange{th, ids.blockY, zero});
       memref::StoreOp::create(b, loc, total, stats, ValueRange{th, ids.blockY, one});
     });
   };
-  buildCooperativeLaunch(b, loc, mul(b, loc, tokens, groupsPerToken), chunks, {threads, 1, 1},
-                         {workgroupF32(context, group * row), workgroupF32(context, group * chunk),
-                          workgroupF32(context, group)},
-                         decision, partial);
+  buildCooperativeLaunch(
+      b, loc, indexMul(b, loc, tokens, groupsPerToken), chunks, {threads, 1, 1},
+      {workgroupF32(context, group * row), workgroupF32(context, group * chunk), workgroupF32(context, group)},
+      decision, partial);
 
   auto combine = [&](OpBuilder &b, Location loc, const KernelIds &ids, ValueRange) {
     Value zero = indexConstant(b, loc, 0), one = indexConstant(b, loc, 1);
@@ -232,21 +227,121 @@ void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const S
       Value l = memref::LoadOp::create(b, loc, stats, ValueRange{th, i, one});
       return arith::AddFOp::create(b, loc, acc, arith::MulFOp::create(b, loc, l, rescale(b, loc, i))).getResult();
     });
-    buildStridedLoop(b, loc, ids.threadX, indexConstant(b, loc, latent), indexConstant(b, loc, threads),
-                     [&](OpBuilder &b, Location loc, Value c) {
-                       Value sum = buildSequentialLoop(
-                           b, loc, chunks, f32Constant(b, loc, 0.0),
-                           [&](OpBuilder &b, Location loc, Value i, ValueRange acc) {
-                             Value part = memref::LoadOp::create(b, loc, sums, ValueRange{th, i, c});
-                             Value scaled = arith::MulFOp::create(b, loc, part, rescale(b, loc, i));
-                             return SmallVector<Value>{arith::AddFOp::create(b, loc, acc[0], scaled)};
-                           })[0];
-                       memref::StoreOp::create(b, loc, arith::DivFOp::create(b, loc, sum, total), out,
-                                               ValueRange{t, h, c});
-                     });
+    buildStridedLoop(
+        b, loc, ids.threadX, indexConstant(b, loc, latent), indexConstant(b, loc, threads),
+        [&](OpBuilder &b, Location loc, Value c) {
+          Value sum = buildSequentialLoop(b, loc, chunks, f32Constant(b, loc, 0.0),
+                                          [&](OpBuilder &b, Location loc, Value i, ValueRange acc) {
+                                            Value part = memref::LoadOp::create(b, loc, sums, ValueRange{th, i, c});
+                                            Value scaled = arith::MulFOp::create(b, loc, part, rescale(b, loc, i));
+                                            return SmallVector<Value>{arith::AddFOp::create(b, loc, acc[0], scaled)};
+                                          })[0];
+          memref::StoreOp::create(b, loc, arith::DivFOp::create(b, loc, sum, total), out, ValueRange{t, h, c});
+        });
   };
-  buildCooperativeLaunch(b, loc, tokenHeads, indexConstant(b, loc, 1), {threads, 1, 1}, {}, decision,
-                         combine);
+  buildCooperativeLaunch(b, loc, tokenHeads, indexConstant(b, loc, 1), {threads, 1, 1}, {}, decision, combine);
   memref::DeallocOp::create(b, loc, sums);
   memref::DeallocOp::create(b, loc, stats);
+}
+
+bool mlir::ember::fitsAbsorbKernel(MlaAbsorbOp op) {
+  auto qNope = cast<MemRefType>(op.getQNope().getType()), kvB = cast<MemRefType>(op.getKvB().getType());
+  int64_t heads = qNope.getDimSize(1), keys = qNope.getDimSize(2), rows = kvB.getDimSize(0), latent = kvB.getDimSize(1);
+  return ShapedType::isStatic(heads) && ShapedType::isStatic(keys) && ShapedType::isStatic(rows) &&
+         ShapedType::isStatic(latent) && latent % elementsPerVectorLoad(op.getKvB()) == 0 &&
+         hasIdentityLayout(op.getKvB());
+}
+
+void mlir::ember::buildAbsorbKernel(OpBuilder &b, MlaAbsorbOp op, int64_t warps, Attribute decision) {
+  Location loc = op.getLoc();
+  Value qNope = op.getQNope(), kvB = op.getKvB(), out = op.getOut();
+  auto qType = cast<MemRefType>(qNope.getType());
+  int64_t heads = qType.getDimSize(1), keys = qType.getDimSize(2);
+  int64_t rowsPerHead = cast<MemRefType>(kvB.getType()).getDimSize(0) / heads,
+          latent = cast<MemRefType>(kvB.getType()).getDimSize(1);
+  // A tile: a run of `width` columns per lane, as many lanes as the latent
+  // needs up to a warp.
+  int64_t width = elementsPerVectorLoad(kvB), tile = std::min(kWarpSize, latent / width) * width,
+          tiles = llvm::divideCeil(latent, tile);
+  int64_t group = kAbsorbTokensPerBlock;
+  Value tokens = dimOf(b, loc, out, 0);
+  Value gridX = indexConstant(b, loc, heads * tiles);
+  Value gridY = arith::CeilDivUIOp::create(b, loc, tokens, indexConstant(b, loc, group));
+  auto vectorType = VectorType::get({width}, b.getF32Type());
+  auto body = [&](OpBuilder &b, Location loc, const KernelIds &ids, ValueRange workgroup) {
+    Value partial = workgroup[0]; // [warp][token of the group][column of the tile]
+    Value head = arith::DivUIOp::create(b, loc, ids.blockX, indexConstant(b, loc, tiles));
+    Value tileStart = indexMul(b, loc, arith::RemUIOp::create(b, loc, ids.blockX, indexConstant(b, loc, tiles)),
+                               indexConstant(b, loc, tile));
+    Value laneColumn = indexMul(b, loc, ids.threadX, indexConstant(b, loc, width));
+    Value column = indexAdd(b, loc, tileStart, laneColumn);
+    Value firstToken = indexMul(b, loc, ids.blockY, indexConstant(b, loc, group));
+    Value lastToken = arith::SubIOp::create(b, loc, tokens, indexConstant(b, loc, 1));
+    // Tokens past the end read the last one and store nothing.
+    SmallVector<Value> tokenOf;
+    for (int64_t j = 0; j < group; ++j)
+      tokenOf.push_back(
+          arith::MinUIOp::create(b, loc, indexAdd(b, loc, firstToken, indexConstant(b, loc, j)), lastToken));
+    Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vectorType, 0.0f));
+    SmallVector<Type> accTypes(group, vectorType);
+    // Lanes past the latent width only add zeros: every thread reaches the
+    // barrier.
+    auto active = scf::IfOp::create(b, loc, accTypes, indexLess(b, loc, column, indexConstant(b, loc, latent)),
+                                    /*addThenBlock=*/true, /*addElseBlock=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(active.thenBlock());
+      Value firstRow = indexMul(b, loc, head, indexConstant(b, loc, rowsPerHead));
+      ValueRange sums = buildStridedLoop(
+          b, loc, ids.threadY, indexConstant(b, loc, keys), indexConstant(b, loc, warps),
+          SmallVector<Value>(group, zero), [&](OpBuilder &b, Location loc, Value n, ValueRange acc) {
+            Value w = loadVectorF32(b, loc, kvB, {indexAdd(b, loc, firstRow, n), column}, width, kVectorLoadBytes);
+            SmallVector<Value> next;
+            for (int64_t j = 0; j < group; ++j) {
+              Value q = vector::BroadcastOp::create(b, loc, vectorType, loadF32(b, loc, qNope, {tokenOf[j], head, n}));
+              next.push_back(arith::AddFOp::create(b, loc, acc[j], arith::MulFOp::create(b, loc, q, w)));
+            }
+            return next;
+          });
+      scf::YieldOp::create(b, loc, sums);
+      b.setInsertionPointToStart(active.elseBlock());
+      scf::YieldOp::create(b, loc, SmallVector<Value>(group, zero));
+    }
+    // Lanes past the tile (C < 32 runs) have no slot.
+    buildIf(b, loc, indexLess(b, loc, laneColumn, indexConstant(b, loc, tile)), [&](OpBuilder &b, Location loc) {
+      for (int64_t j = 0; j < group; ++j) {
+        Value slot = indexAdd(b, loc,
+                              indexMul(b, loc,
+                                       indexAdd(b, loc, indexMul(b, loc, ids.threadY, indexConstant(b, loc, group)),
+                                                indexConstant(b, loc, j)),
+                                       indexConstant(b, loc, tile)),
+                              laneColumn);
+        vector::StoreOp::create(b, loc, active.getResult(j), partial, ValueRange{slot});
+      }
+    });
+    gpu::BarrierOp::create(b, loc);
+    // The block's threads add up the warps' partial sums of the group's
+    // tokens and the tile's columns.
+    Value thread = indexAdd(b, loc, indexMul(b, loc, ids.threadY, indexConstant(b, loc, kWarpSize)), ids.threadX);
+    buildStridedLoop(
+        b, loc, thread, indexConstant(b, loc, group * tile), indexConstant(b, loc, warps * kWarpSize),
+        [&](OpBuilder &b, Location loc, Value i) {
+          Value j = arith::DivUIOp::create(b, loc, i, indexConstant(b, loc, tile));
+          Value local = arith::RemUIOp::create(b, loc, i, indexConstant(b, loc, tile));
+          Value token = indexAdd(b, loc, firstToken, j), c = indexAdd(b, loc, tileStart, local);
+          Value inRange = arith::AndIOp::create(b, loc, indexLess(b, loc, token, tokens),
+                                                indexLess(b, loc, c, indexConstant(b, loc, latent)));
+          buildIf(b, loc, inRange, [&](OpBuilder &b, Location loc) {
+            Value sum = f32Constant(b, loc, 0.0);
+            for (int64_t warp = 0; warp < warps; ++warp)
+              sum = arith::AddFOp::create(
+                  b, loc, sum,
+                  memref::LoadOp::create(b, loc, partial,
+                                         ValueRange{indexAdd(b, loc, indexConstant(b, loc, warp * group * tile), i)}));
+            memref::StoreOp::create(b, loc, sum, out, ValueRange{token, head, c});
+          });
+        });
+  };
+  buildCooperativeLaunch(b, loc, gridX, gridY, {kWarpSize, warps, 1},
+                         {workgroupF32(b.getContext(), warps * group * tile)}, decision, body);
 }

@@ -8,8 +8,10 @@
 #ifndef EMBER_LOWERING_NVPTX_GPUKERNELBUILDERS_H
 #define EMBER_LOWERING_NVPTX_GPUKERNELBUILDERS_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 
 #include <array>
@@ -19,6 +21,24 @@ namespace mlir::ember {
 constexpr int64_t kWarpSize = 32;
 /// Bytes one thread loads at once: the widest global load (LDG.E.128).
 constexpr int64_t kVectorLoadBytes = 16;
+
+/// Index arithmetic and a then-only scf.if, which the kernel builders
+/// spell often.
+inline Value indexAdd(OpBuilder &b, Location loc, Value lhs, Value rhs) {
+  return arith::AddIOp::create(b, loc, lhs, rhs);
+}
+inline Value indexMul(OpBuilder &b, Location loc, Value lhs, Value rhs) {
+  return arith::MulIOp::create(b, loc, lhs, rhs);
+}
+inline Value indexLess(OpBuilder &b, Location loc, Value lhs, Value rhs) {
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, lhs, rhs);
+}
+inline void buildIf(OpBuilder &b, Location loc, Value condition, function_ref<void(OpBuilder &, Location)> then) {
+  scf::IfOp::create(b, loc, condition, [&](OpBuilder &b, Location loc) {
+    then(b, loc);
+    scf::YieldOp::create(b, loc);
+  });
+}
 
 /// The ids a cooperative kernel body sees.
 struct KernelIds {

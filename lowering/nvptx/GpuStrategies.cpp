@@ -12,6 +12,7 @@
 #include "lowering/nvptx/GpuStrategies.h"
 #include "lowering/nvptx/Passes.h"
 
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -32,6 +33,8 @@ constexpr int64_t kNone = -1;
 /// Blocks a GEMV should launch for one group of tokens: two per SM of an
 /// H100/H200 (132).
 constexpr int64_t kGemvMinBlocks = 264;
+/// Workgroup memory a block of ngram_embed may hold its tokens' rows in.
+constexpr int64_t kNgramWorkgroupBytes = 32 * 1024;
 
 struct OpStrategy {
   StringRef name;
@@ -59,10 +62,11 @@ int64_t threadsForRow(int64_t width, int64_t threads) {
 }
 
 /// The kernel configuration step for ops: warp_per_row for the GEMV class
-/// and the routed experts, block_per_row for rms_norm and router_topk,
-/// split_kv for mla_attention. Blocks hold whole warps: at least 32
+/// (mla_up_v included), the n-gram embedding and the routed experts, block_split_k for
+/// mla_absorb, block_per_row for rms_norm and router_topk, split_kv for
+/// mla_attention. Blocks hold whole warps: at least 32
 /// threads, at most `blockSize` when it is larger.
-std::optional<OpStrategy> selectOpStrategy(Operation *op, int64_t blockSize) {
+std::optional<OpStrategy> selectOpStrategy(Operation *op, int64_t blockSize, GatherBoundsCheck boundsCheck) {
   int64_t threads = std::max(kWarpSize, blockSize), warps = threads / kWarpSize;
   if (std::optional<GemvShape> gemv = gemvShape(op)) {
     // Fewer warps per block where the rows would leave SMs idle at one token
@@ -82,6 +86,21 @@ std::optional<OpStrategy> selectOpStrategy(Operation *op, int64_t blockSize) {
     return warpPerRow(warps, [combine, warps](OpBuilder &b, Attribute decision) {
       buildExpertDownCombineKernel(b, combine, warps, decision);
     });
+  if (auto ngram = dyn_cast<NgramEmbedOp>(op))
+    if (std::optional<NgramKernelConfig> config = ngramKernelConfig(ngram, warps, kGemvMinBlocks, kNgramWorkgroupBytes))
+      return warpPerRow(warps, [ngram, config = *config, boundsCheck](OpBuilder &b, Attribute decision) {
+        buildNgramEmbedKernel(b, ngram, config, boundsCheck, decision);
+      });
+  if (auto absorb = dyn_cast<MlaAbsorbOp>(op); absorb && fitsAbsorbKernel(absorb))
+    // Grid x: heads (x column tiles), grid y: token groups; thread x along
+    // the latent, the warps split the reduction.
+    return OpStrategy{"block_split_k",
+                      {kWarpSize, warps, 1},
+                      {1, 0, kNone},
+                      {2, kNone, kNone},
+                      [absorb, warps](OpBuilder &b, Attribute decision) {
+                        buildAbsorbKernel(b, absorb, warps, decision);
+                      }};
   if (auto norm = dyn_cast<RmsNormOp>(op)) {
     int64_t width = cast<MemRefType>(norm.getX().getType()).getDimSize(1);
     int64_t size = ShapedType::isStatic(width) ? threadsForRow(width, threads) : threads;
@@ -133,7 +152,7 @@ struct EmberGpuStrategiesPass : mlir::ember::impl::EmberGpuStrategiesBase<EmberG
         ops.push_back(op);
     });
     for (Operation *op : ops) {
-      std::optional<OpStrategy> strategy = selectOpStrategy(op, blockSize);
+      std::optional<OpStrategy> strategy = selectOpStrategy(op, blockSize, boundsCheck);
       std::optional<KernelOrigin> origin = findKernelOrigin(op->getLoc());
       if (!strategy || !origin)
         continue;

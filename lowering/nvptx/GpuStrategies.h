@@ -10,6 +10,7 @@
 #define EMBER_LOWERING_NVPTX_GPUSTRATEGIES_H
 
 #include "dialects/Ember/EmberDialect.h"
+#include "lowering/Passes.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -67,6 +68,29 @@ std::optional<int64_t> splitKvHeadsPerBlock(MlaAttentionOp op, const SplitKvConf
 /// Both kernels carry `decision`.
 void buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const SplitKvConfig &config, int64_t group,
                            Attribute decision);
+
+/// warp_per_row for ngram_embed (NgramKernels.cpp): blocks of `warps`
+/// warps per (tile of warps x rowsPerWarp output rows, group of
+/// tokensPerBlock tokens), the group's gathered rows in workgroup memory.
+struct NgramKernelConfig {
+  int64_t warps, rowsPerWarp, tokensPerBlock;
+};
+/// Needs static projections whose width is a multiple of one 16-byte load,
+/// with the identity layout, and one token's rows within `workgroupBytes`;
+/// takes the most tokens (up to 4) that fit and the most rows per warp
+/// that still give `minBlocks` blocks.
+std::optional<NgramKernelConfig> ngramKernelConfig(NgramEmbedOp op, int64_t warps, int64_t minBlocks,
+                                                   int64_t workgroupBytes);
+void buildNgramEmbedKernel(OpBuilder &b, NgramEmbedOp op, const NgramKernelConfig &config,
+                           GatherBoundsCheck boundsCheck, Attribute decision);
+
+/// block_split_k for mla_absorb (AttentionKernels.cpp): a block of `warps`
+/// warps per (head, tile of 32 16-byte runs of the latent, group of
+/// kAbsorbTokensPerBlock tokens); needs static H, Dn and C, C a multiple of
+/// one 16-byte load of kv_b, and kv_b's identity layout.
+constexpr int64_t kAbsorbTokensPerBlock = 4;
+bool fitsAbsorbKernel(MlaAbsorbOp op);
+void buildAbsorbKernel(OpBuilder &b, MlaAbsorbOp op, int64_t warps, Attribute decision);
 
 } // namespace mlir::ember
 

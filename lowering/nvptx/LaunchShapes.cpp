@@ -82,8 +82,7 @@ std::optional<SmallVector<int64_t>> LaunchWalk::shapeOther(Value memref, unsigne
   auto alloc = memref.getDefiningOp<gpu::AllocOp>();
   if (!alloc)
     return std::nullopt;
-  return resolve(memref,
-                 getMixedValues(alloc.getType().getShape(), alloc.getDynamicSizes(), memref.getContext()),
+  return resolve(memref, getMixedValues(alloc.getType().getShape(), alloc.getDynamicSizes(), memref.getContext()),
                  frame);
 }
 
@@ -105,8 +104,7 @@ std::optional<int64_t> LaunchWalk::iterations(Region &region) {
   for (Operation &op : region.getOps()) {
     if (auto loop = dyn_cast<scf::ForOp>(op)) {
       std::optional<int64_t> lower = evaluate(loop.getLowerBound(), top()),
-                             upper = evaluate(loop.getUpperBound(), top()),
-                             step = evaluate(loop.getStep(), top());
+                             upper = evaluate(loop.getUpperBound(), top()), step = evaluate(loop.getStep(), top());
       if (!lower || !upper || !step || *step <= 0)
         return std::nullopt;
       bind(loop.getInductionVar(), *lower);
@@ -180,7 +178,7 @@ LogicalResult LaunchWalk::walk(func::FuncOp func) {
 }
 
 FailureOr<std::vector<KernelLaunchShape>> mlir::ember::modelLaunchShapes(ModuleOp module,
-                                                                        const TrafficOptions &options) {
+                                                                         const TrafficOptions &options) {
   auto entry = module.lookupSymbol<func::FuncOp>(options.function);
   if (!entry || entry.isExternal())
     return module.emitError("launch shapes: no function @") << options.function;
@@ -219,6 +217,6 @@ void mlir::ember::printLaunchShapes(ArrayRef<KernelLaunchShape> shapes, const Tr
     row(shape.kernel, shape.op, shape.strategy, std::to_string(shape.launches), dims(shape.grid), dims(shape.block),
         number(blocks), occupied, number(shape.iterations));
   }
-  os << llvm::formatv("kernels whose grid fills less than half of the {0} SMs: {1} of {2}\n", multiprocessors,
-                      idle, shapes.size());
+  os << llvm::formatv("kernels whose grid fills less than half of the {0} SMs: {1} of {2}\n", multiprocessors, idle,
+                      shapes.size());
 }

@@ -18,9 +18,9 @@
 namespace mlir::ember {
 
 struct KernelLaunchShape {
-  std::string kernel;         // the gpu.func's name
-  std::string op, strategy;   // from its #ember.gpu_kernel
-  int64_t launches = 0;       // per step
+  std::string kernel;       // the gpu.func's name
+  std::string op, strategy; // from its #ember.gpu_kernel
+  int64_t launches = 0;     // per step
   /// Empty where a size depends on data (a count read from memory).
   std::optional<std::array<int64_t, 3>> grid, block;
   /// Iterations of the loops thread 0 of block 0 runs (nested loops
@@ -41,8 +41,8 @@ FailureOr<std::vector<KernelLaunchShape>> modelLaunchShapes(ModuleOp module, con
 /// One row per kernel: grid, block, blocks, the share of `multiprocessors`
 /// SMs (those of `part`) the grid can occupy, loop iterations per thread;
 /// then how many kernels leave most SMs idle.
-void printLaunchShapes(ArrayRef<KernelLaunchShape> shapes, const TrafficOptions &options,
-                       int64_t multiprocessors, StringRef part, llvm::raw_ostream &os);
+void printLaunchShapes(ArrayRef<KernelLaunchShape> shapes, const TrafficOptions &options, int64_t multiprocessors,
+                       StringRef part, llvm::raw_ostream &os);
 
 } // namespace mlir::ember
 

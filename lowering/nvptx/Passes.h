@@ -2,6 +2,8 @@
 #ifndef EMBER_LOWERING_NVPTX_PASSES_H
 #define EMBER_LOWERING_NVPTX_PASSES_H
 
+#include "lowering/Passes.h"
+
 #include "mlir/Pass/Pass.h"
 
 namespace mlir::ember {

@@ -12,17 +12,22 @@ def EmberGpuStrategies : Pass<"ember-gpu-strategies", "ModuleOp"> {
     threads to cooperate (warp shuffles, barriers, workgroup memory), which
     loop nests cannot say, become a `gpu.launch` carrying the decision as
     `ember.gpu_kernel` (moved to the kernel's `gpu.module` by
-    `ember-map-to-gpu`):
+    `ember-map-to-gpu`); docs/gpu.md describes each:
 
-    * `warp_per_row` for `linear`, `norm_linear`, `swiglu` and
-      `norm_swiglu` with a static input width that is a multiple of one
-      16-byte load of the weights and identity layouts: a warp per output
-      row and group of tokens (4 with one weight, 2 with two), lanes
-      streaming the row with 16-byte vector loads, warp-shuffle sums; a
-      recomputed RMSNorm accumulates its sum of squares in the same loop.
-      Block: 32 x `block-size` / 32 threads.
-    * `block_per_row` for `rms_norm`: a block per token, warp shuffles and
-      one barrier over workgroup memory for the sum of squares.
+    * `warp_per_row` for `linear`, `norm_linear`, `swiglu`, `norm_swiglu`
+      and `mla_up_v` (a static input width that is a multiple of one 16-byte
+      load of the weights, identity layouts): a warp per output row and group
+      of tokens, lanes streaming the row with 16-byte vector loads,
+      warp-shuffle sums; for `expert_gate_up` a warp per (tile of an
+      expert's rows, hidden unit), for `expert_down_combine` per (token,
+      output); for `ngram_embed` a warp per output row after the block
+      gathered its tokens' n-gram rows into workgroup memory.
+    * `block_split_k` for `mla_absorb`: lanes along the latent, the block's
+      warps splitting the reduction, one barrier.
+    * `block_per_row` for `rms_norm` and `router_topk`: a block per token,
+      warp shuffles and barriers over workgroup memory.
+    * `split_kv` for `mla_attention`: flash-decoding, a partial kernel per
+      chunk of cache rows and a combine.
 
     Ops are named first (`"<op>#<index>"`, as `ember-lower-to-loops` does)
     so that kernels keep their traffic-model names. Other ops are left for
@@ -30,11 +35,16 @@ def EmberGpuStrategies : Pass<"ember-gpu-strategies", "ModuleOp"> {
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
-           "Threads per block (a power of two, at most 1024; cooperative kernels use at least 32)">
+           "Threads per block (a power of two, at most 1024; cooperative kernels use at least 32)">,
+    Option<"boundsCheck", "bounds-check", "::mlir::ember::GatherBoundsCheck",
+           /*default=*/"::mlir::ember::GatherBoundsCheck::Clamp",
+           "What ngram_embed's word-embedding read does with a token id outside the table "
+           "(as ember-lower-to-loops' option)",
+           [{::mlir::ember::gatherBoundsCheckValues()}]>
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
                            "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
-                           "::mlir::math::MathDialect"];
+                           "::mlir::math::MathDialect", "::mlir::cf::ControlFlowDialect"];
 }
 
 def EmberMapToGpu : Pass<"ember-map-to-gpu", "ModuleOp"> {

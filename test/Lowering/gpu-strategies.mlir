@@ -1,4 +1,6 @@
 // RUN: ember-opt %s --split-input-file --ember-gpu-strategies=block-size=128 --cse | FileCheck %s
+// RUN: ember-opt %s --split-input-file --ember-gpu-strategies="block-size=128 bounds-check=fatal" \
+// RUN:   | FileCheck %s --check-prefix=FATAL
 
 // warp_per_row: a warp per output row, groups of 4 tokens on grid y; lanes
 // read the bf16 row with 16-byte loads of 8 elements and meet by 5 xor
@@ -52,6 +54,79 @@ func.func @linear(%x: memref<?x256xf32>, %w: memref<48x256xbf16>, %y: memref<?x4
 // CHECK-NOT: ember.mla_up_v
 func.func @mla_up_v(%o: memref<?x4x32xf32>, %kv_b: memref<128x32xbf16>, %v: memref<?x4x16xf32>) {
   ember.mla_up_v %o, %kv_b into %v : memref<?x4x32xf32>, memref<128x32xbf16> into memref<?x4x16xf32>
+  return
+}
+
+// -----
+
+// mla_absorb is block_split_k: lanes take runs of 8 latent columns (16-byte
+// loads of kv_b's key rows h * 32 + n), the 4 warps split the Dn = 16 rows
+// (each takes n = warp, warp + 4, ..), 4 tokens per block from one load of
+// each row. The warps' sums meet in workgroup memory [warp][token][column]
+// (4 x 4 x 32 floats: C = 32 needs 4 lanes of 8) across one barrier. A
+// block per head: grid 4 x ceil(T / 4).
+// CHECK-LABEL: func @mla_absorb
+// CHECK-SAME: (%[[Q:[^:]*]]: memref<?x4x16xf32, strided<[96, 24, 1]>>, %[[KVB:[^:]*]]: memref<128x32xbf16>, %[[QL:[^:]*]]: memref<?x4x32xf32>)
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
+// CHECK-DAG: %[[GROUPS:.*]] = arith.ceildivui %{{.*}}, %[[C4]]
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[C4]], %{{.*}} = %[[GROUPS]], %{{.*}}) threads(%{{[^,]*}}, %[[WARP:[^,]*]], %{{[^)]*}}) in (%{{.*}} = %[[C32]], %{{.*}} = %[[C4]], %{{.*}}) workgroup(%[[PARTIAL:.*]] : memref<512xf32, #gpu.address_space<workgroup>>)
+// CHECK: scf.if
+// CHECK: scf.for %[[N:.*]] = %[[WARP]] to %{{.*}} step %[[C4]]
+// CHECK: vector.load %[[KVB]][{{.*}}] {alignment = 16 : i64} : memref<128x32xbf16>, vector<8xbf16>
+// CHECK-COUNT-4: memref.load %[[Q]][%{{.*}}, %{{.*}}, %[[N]]]
+// CHECK-COUNT-4: vector.store {{.*}}, %[[PARTIAL]]
+// CHECK: gpu.barrier
+// CHECK: scf.for
+// CHECK-COUNT-4: memref.load %[[PARTIAL]]
+// CHECK: memref.store {{.*}}, %[[QL]]
+// CHECK: op = "mla_absorb", index = 0, strategy = "block_split_k", block = [32, 4, 1]
+// CHECK-NOT: ember.mla_absorb
+func.func @mla_absorb(%q: memref<?x4x16xf32, strided<[96, 24, 1]>>, %kv_b: memref<128x32xbf16>,
+                      %ql: memref<?x4x32xf32>) {
+  ember.mla_absorb %q, %kv_b into %ql
+      : memref<?x4x16xf32, strided<[96, 24, 1]>>, memref<128x32xbf16> into memref<?x4x32xf32>
+  return
+}
+
+// -----
+
+// ngram_embed is warp_per_row after a block-wide gather: E = 12 tables of
+// width 8 into D = 96 rows; 4 tokens per block; 96 rows give one row per warp
+// (24 blocks of 4 warps). (1) threads 0..3 hash their token and store its 12
+// ids and the token (13 i32 per token); (2) the threads gather the 4 x 12
+// rows into workgroup memory (bf16, as the tables hold them), the 12 table
+// loads of a column issued before any store; (3) each warp streams proj[i, d, :] (16-byte loads) against the
+// gathered rows, 5 shuffles per token, lane 0 adds the clamped word
+// embedding and stores the mean over 13.
+// CHECK-LABEL: func @ngram_embed
+// CHECK-SAME: %[[EMBED:[^:]*]]: memref<512x96xbf16>, %[[TABLES:[^:]*]]: memref<479376x8xbf16>, %[[PROJ:[^:]*]]: memref<12x96x8xbf16>, %[[OUT:[^:]*]]: memref<?x96xf32>)
+// CHECK-DAG: %[[C24:.*]] = arith.constant 24 : index
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[C24]], {{.*}} workgroup(%[[IDS:.*]] : memref<52xi32, #gpu.address_space<workgroup>>, %[[ROWS:.*]] : memref<384xbf16, #gpu.address_space<workgroup>>)
+// CHECK-COUNT-13: memref.store %{{.*}}, %[[IDS]]
+// CHECK: gpu.barrier
+// CHECK: scf.for
+// CHECK-COUNT-12: memref.load %[[TABLES]]
+// CHECK-COUNT-12: memref.store %{{.*}}, %[[ROWS]]
+// CHECK: gpu.barrier
+// CHECK: vector.load %[[PROJ]][{{.*}}] {alignment = 16 : i64} : memref<12x96x8xbf16>, vector<8xbf16>
+// CHECK-COUNT-4: vector.load %[[ROWS]][%{{.*}}] {alignment = 2 : i64} : memref<384xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK: arith.minui
+// CHECK: memref.load %[[EMBED]]
+// CHECK: arith.constant 1.300000e+01 : f32
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+// CHECK: op = "ngram_embed", index = 0, strategy = "warp_per_row", block = [32, 4, 1]
+// CHECK-NOT: ember.ngram_embed
+// With bounds-check=fatal the word-embedding read asserts instead of clamping.
+// FATAL-LABEL: func @ngram_embed
+// FATAL: cf.assert %{{.*}}, "ember gather: row id out of range of table 0"
+// FATAL: memref.load %{{.*}} : memref<512x96xbf16>
+func.func @ngram_embed(%table: memref<?x?xi32>, %slot: index, %pos: index, %embed: memref<512x96xbf16>,
+                       %tables: memref<479376x8xbf16>, %proj: memref<12x96x8xbf16>, %out: memref<?x96xf32>) {
+  ember.ngram_embed %table[%slot, %pos], %embed, %tables, %proj into %out
+      {config = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>}
+      : memref<?x?xi32>, memref<512x96xbf16>, memref<479376x8xbf16>, memref<12x96x8xbf16> into memref<?x96xf32>
   return
 }
 
