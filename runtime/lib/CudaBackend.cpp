@@ -207,18 +207,16 @@ public:
     return profile;
   }
 
-private:
-  const CudaDriver &driver() const { return *s_.driver; }
-
-  // The device-to-device copy rate (read + written bytes per second) of
-  // 256 MiB, past the L2 of any GPU, copied 5 times after a warm-up; measured
-  // once per process, on the first profile.
-  double copyBytesPerSecond() {
+  // 256 MiB, past the L2 of any GPU, copied 5 times after a warm-up.
+  double copyBytesPerSecond() override {
     static std::once_flag measured;
     static double rate = 0;
     std::call_once(measured, [&] { rate = measureCopy(size_t(256) << 20, 5); });
     return rate;
   }
+
+private:
+  const CudaDriver &driver() const { return *s_.driver; }
 
   double measureCopy(size_t bytes, int copies) {
     void *source = allocate(bytes, "the copy-rate measurement"), *target = nullptr;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <iostream>
 #include <random>
+#include <sstream>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -202,6 +203,74 @@ void BenchModel::describe(const std::string &presetPath) const {
               (long long)config.zeroExpertNum, (long long)config.moeTopk, weights.mappedBytes() / 1e9,
               weights.copiedBytes() / 1e9);
   std::printf("checkpoint %s; artifact %s\n", modelDir.c_str(), artifact.path.c_str());
+}
+
+} // namespace ember::bench
+
+namespace ember::bench {
+
+ModelledStep modelDecodeStep(const BenchModel &model, int64_t position, const std::vector<std::string> &extraFlags) {
+  std::vector<std::string> command{rt::defaultCompilerPath(),
+                                   "--config",
+                                   (fs::path(model.modelDir) / "config.json").string(),
+                                   "--weight-dtype",
+                                   rt::dtypeLowerName(model.weights.dtype()),
+                                   "--target",
+                                   model.backend->compileTarget(),
+                                   "--report",
+                                   "--report-position=" + std::to_string(position)};
+  std::vector<std::string> backendFlags = model.backend->compileFlags();
+  command.insert(command.end(), backendFlags.begin(), backendFlags.end());
+  command.insert(command.end(), extraFlags.begin(), extraFlags.end());
+  std::string output;
+  int status = rt::runProcess(command, rt::ChildOutput::Capture, &output);
+  if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+    throw rt::Error("ember-compile failed (" + rt::describeWaitStatus(status) + "): " + rt::formatCommand(command) +
+                    "\n" + output);
+  ModelledStep step;
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("kernels per decode step: ", 0) == 0)
+      step.kernels = std::stoll(line.substr(25));
+    if (line.rfind("decode step total: ", 0) == 0)
+      step.bytes = std::stod(line.substr(19));
+  }
+  if (step.kernels == 0 || step.bytes == 0)
+    throw rt::Error("ember-compile --report printed no kernel count or step total: " + rt::formatCommand(command) +
+                    "\n" + output);
+  return step;
+}
+
+namespace {
+std::string threeDecimals(double value) {
+  if (value <= 0)
+    return "-"; // not run (--benchmark_filter), or no ceiling known
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f", value);
+  return text;
+}
+} // namespace
+
+BandwidthFigures bandwidthFigures(rt::Backend &backend, double bytesPerSecond) {
+  double peak = backend.memoryPeakBytesPerSecond(), copy = backend.copyBytesPerSecond();
+  return {threeDecimals(bytesPerSecond / 1e9), threeDecimals(peak > 0 ? bytesPerSecond / peak : 0),
+          threeDecimals(copy > 0 ? bytesPerSecond / copy : 0)};
+}
+
+std::string bandwidthCeilings(rt::Backend &backend) {
+  std::string text;
+  char part[160];
+  if (double peak = backend.memoryPeakBytesPerSecond(); peak > 0) {
+    std::snprintf(part, sizeof part, ", x peak: over %s's %.0f GB/s (memory clock x bus width)", backend.name(),
+                  peak / 1e9);
+    text += part;
+  }
+  if (double copy = backend.copyBytesPerSecond(); copy > 0) {
+    std::snprintf(part, sizeof part, ", x copy: over the %.0f GB/s a device-to-device copy reached in this run",
+                  copy / 1e9);
+    text += part;
+  }
+  return text;
 }
 
 } // namespace ember::bench

@@ -104,4 +104,25 @@ struct BenchModel {
   rt::ArtifactCache::Artifact artifact;
 };
 
+// One decode step (T = 1 after `position` cached positions) as
+// `ember-compile --report` models it for the backend's target and the
+// artifact's flags: its kernels and bytes read + written.
+struct ModelledStep {
+  int64_t kernels = 0;
+  double bytes = 0;
+};
+ModelledStep modelDecodeStep(const BenchModel &model, int64_t position, const std::vector<std::string> &extraFlags);
+
+// Achieved bandwidth over the modelled bytes, and as fractions of the
+// device memory's peak and of the copy rate measured in this run ("-"
+// where the backend knows neither): "12.345", "0.123", "0.140".
+struct BandwidthFigures {
+  std::string gigabytesPerSecond, ofPeak, ofCopy;
+};
+BandwidthFigures bandwidthFigures(rt::Backend &backend, double bytesPerSecond);
+// What the fractions are over, for the summaries' footnotes: ", x peak:
+// over cuda's 4800 GB/s (memory clock x bus width), x copy: over the
+// 4260 GB/s a device-to-device copy reached in this run" ("" on the CPU).
+std::string bandwidthCeilings(rt::Backend &backend);
+
 } // namespace ember::bench

@@ -132,7 +132,7 @@ int decodeMain(int argc, char **argv) {
 
   double emberTokensPerSecond = 0, emberPrefillSeconds = 0;
   std::optional<rt::KernelProfile> kernelProfile;
-  std::string preset = fs::path(flags.presetPath).stem().string(), modelDir, where;
+  std::string preset = fs::path(flags.presetPath).stem().string(), modelDir, where, bandwidthLine;
   {
     BenchModel model(flags);
     modelDir = model.modelDir;
@@ -196,6 +196,26 @@ int decodeMain(int argc, char **argv) {
     benchmark::Shutdown();
     if (const auto *run = reporter.find("BM_EmberDecodeStep"))
       emberTokensPerSecond = counter(*run, "items_per_second");
+    // Each token is one single-sequence step; the steps' positions average
+    // that of the middle one.
+    // A GPU bundle has no ember-compile: the figures are left out, not the run.
+    const int64_t meanPosition = promptLen + (newTokens - 1) / 2;
+    try {
+      ModelledStep step = modelDecodeStep(model, meanPosition, compileFlagsOf(flags));
+      BandwidthFigures bandwidth = bandwidthFigures(*model.backend, emberTokensPerSecond * step.bytes);
+      char line[512];
+      std::snprintf(line, sizeof line,
+                    "ember decode over the modelled bytes: %s GB/s, x peak %s, x copy %s (%.3f MB and %lld kernels "
+                    "per step from ember-compile --report --target %s at position %lld%s)\n",
+                    bandwidth.gigabytesPerSecond.c_str(), bandwidth.ofPeak.c_str(), bandwidth.ofCopy.c_str(),
+                    step.bytes / 1e6, (long long)step.kernels, model.backend->compileTarget(),
+                    (long long)meanPosition, bandwidthCeilings(*model.backend).c_str());
+      bandwidthLine = line;
+    } catch (const Error &error) {
+      std::string reason = error.what();
+      bandwidthLine = "ember decode over the modelled bytes: not modelled (" + reason.substr(0, reason.find('\n')) +
+                      ")\n";
+    }
     // Apart from the benchmark, whose times the events would slow: N decode
     // steps of the batch after a prefill that is not profiled.
     if (flags.profileKernels) {
@@ -226,6 +246,7 @@ int decodeMain(int argc, char **argv) {
   std::printf("ember (%s):  decode %8.3f tokens/s (%.2f ms/token), prefill %.4f s\n",
               where.c_str(),
               emberTokensPerSecond, 1e3 / emberTokensPerSecond, emberPrefillSeconds);
+  std::printf("%s", bandwidthLine.c_str());
   if (!pytorch) {
     std::printf("PyTorch reference: not run (--no-reference)\n");
   } else if (!pytorch->ok) {

@@ -34,34 +34,8 @@ struct Variant {
   std::string name;               // benchmark name suffix
   std::vector<std::string> flags; // ember-compile flags (none = all on)
   std::unique_ptr<rt::Decoder> decoder;
-  int64_t kernels = 0;
-  double modelledBytes = 0;
+  ModelledStep step;
 };
-
-// Runs ember-compile (next to this binary) and returns its stdout.
-std::string runCompiler(const std::vector<std::string> &arguments) {
-  std::vector<std::string> command{rt::defaultCompilerPath()};
-  command.insert(command.end(), arguments.begin(), arguments.end());
-  std::string output;
-  int status = rt::runProcess(command, rt::ChildOutput::Capture, &output);
-  if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-    throw Error("ember-compile failed (" + rt::describeWaitStatus(status) + "): " + rt::formatCommand(command) +
-                "\n" + output);
-  return output;
-}
-
-// "kernels per decode step: N" and "decode step total: B bytes" of the report.
-void readReport(const std::string &report, Variant &variant) {
-  std::istringstream lines(report);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind("kernels per decode step: ", 0) == 0)
-      variant.kernels = std::stoll(line.substr(25));
-    if (line.rfind("decode step total: ", 0) == 0)
-      variant.modelledBytes = std::stod(line.substr(19));
-  }
-  if (variant.kernels == 0 || variant.modelledBytes == 0)
-    throw Error("ember-compile --report printed no kernel count or step total:\n" + report);
-}
 
 } // namespace
 
@@ -73,15 +47,18 @@ int fusionMain(int argc, char **argv) {
   GenerationFlags flags(args, 32, 32, "fusion");
   BenchModel model(flags);
   model.describe(flags.presetPath);
-  std::string configPath = (fs::path(model.modelDir) / "config.json").string();
 
   std::vector<std::unique_ptr<Variant>> variants;
   auto add = [&](std::string name, std::vector<std::string> flags) {
-    variants.push_back(std::make_unique<Variant>(Variant{std::move(name), std::move(flags), nullptr}));
+    variants.push_back(std::make_unique<Variant>(Variant{std::move(name), std::move(flags), nullptr, {}}));
   };
   add("all-on", {});
   add("all-off", fusionFlags("all"));
-  std::string names = runCompiler({"--list-fusions"});
+  std::string names;
+  std::vector<std::string> listFusions{rt::defaultCompilerPath(), "--list-fusions"};
+  if (int status = rt::runProcess(listFusions, rt::ChildOutput::Capture, &names);
+      !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+    throw Error("ember-compile --list-fusions failed (" + rt::describeWaitStatus(status) + ")");
   std::istringstream list(names.substr(0, names.find('\n')));
   for (std::string name; std::getline(list, name, ',');)
     add("without-" + name, fusionFlags(name));
@@ -95,10 +72,7 @@ int fusionMain(int argc, char **argv) {
     variant->decoder = std::make_unique<rt::Decoder>(model.config, model.weights, artifact.path, *model.backend,
                                                      rt::DecoderOptions{positions, 1});
     // The KV cache the mean decode step reads.
-    std::vector<std::string> report{"--config", configPath, "--weight-dtype", rt::dtypeLowerName(flags.dtype),
-                                    "--report", "--report-position=" + std::to_string(meanPosition)};
-    report.insert(report.end(), variant->flags.begin(), variant->flags.end());
-    readReport(runCompiler(report), *variant);
+    variant->step = modelDecodeStep(model, meanPosition, variant->flags);
     rt::Decoder &decoder = *variant->decoder;
     benchmark::RegisterBenchmark(("BM_Decode/" + variant->name).c_str(), [&decoder, &prompt, vocab, positions,
                                                                           promptLen = flags.promptLen](
@@ -142,7 +116,6 @@ int fusionMain(int argc, char **argv) {
     return baseValue > 0 && value > 0 ? std::to_string(value / baseValue).substr(0, 5) : std::string("-");
   };
   double baseDecode = tokensPerSecond("BM_Decode", base), basePrefill = tokensPerSecond("BM_Prefill", base);
-  const double peak = model.backend->memoryPeakBytesPerSecond();
   std::printf("\n== fusion summary: %s, %s weights, %s decode at batch 1, prompt %lld tokens ==\n",
               fs::path(flags.presetPath).stem().c_str(), rt::dtypeLowerName(flags.dtype), model.backend->name(),
               (long long)flags.promptLen);
@@ -153,23 +126,21 @@ int fusionMain(int argc, char **argv) {
     std::snprintf(text, sizeof text, "%.3f", value);
     return std::string(text);
   };
-  std::printf("%-22s %8s %14s %9s %12s %9s %9s %7s %14s %9s\n", "build", "kernels", "modelled MB", "x all-on",
-              "decode tok/s", "x all-on", "GB/s", "x peak", "prefill tok/s", "x all-on");
+  std::printf("%-22s %8s %14s %9s %12s %9s %9s %7s %7s %14s %9s\n", "build", "kernels", "modelled MB", "x all-on",
+              "decode tok/s", "x all-on", "GB/s", "x peak", "x copy", "prefill tok/s", "x all-on");
   for (const auto &variant : variants) {
     double decode = tokensPerSecond("BM_Decode", *variant), prefill = tokensPerSecond("BM_Prefill", *variant);
-    double bandwidth = decode * variant->modelledBytes; // one step per token at batch 1
-    std::printf("%-22s %8lld %14.3f %9.3f %12s %9s %9s %7s %14s %9s\n", variant->name.c_str(),
-                (long long)variant->kernels, variant->modelledBytes / 1e6,
-                variant->modelledBytes / base.modelledBytes, figure(decode).c_str(),
-                ratio(decode, baseDecode).c_str(), figure(bandwidth / 1e9).c_str(),
-                peak > 0 ? figure(bandwidth / peak).c_str() : "-", figure(prefill).c_str(),
+    // One step per token at batch 1.
+    BandwidthFigures bandwidth = bandwidthFigures(*model.backend, decode * variant->step.bytes);
+    std::printf("%-22s %8lld %14.3f %9.3f %12s %9s %9s %7s %7s %14s %9s\n", variant->name.c_str(),
+                (long long)variant->step.kernels, variant->step.bytes / 1e6, variant->step.bytes / base.step.bytes,
+                figure(decode).c_str(), ratio(decode, baseDecode).c_str(), bandwidth.gigabytesPerSecond.c_str(),
+                bandwidth.ofPeak.c_str(), bandwidth.ofCopy.c_str(), figure(prefill).c_str(),
                 ratio(prefill, basePrefill).c_str());
   }
-  std::printf("kernels and modelled bytes: one decode step (ember_step) from ember-compile --report at batch 1 "
-              "and position %lld (the mean decode step's); GB/s: modelled bytes x decode steps/s",
-              (long long)meanPosition);
-  if (peak > 0)
-    std::printf(", x peak: over %s's %.0f GB/s (memory clock x bus width)", model.backend->name(), peak / 1e9);
+  std::printf("kernels and modelled bytes: one decode step (ember_step) from ember-compile --report --target %s at "
+              "batch 1 and position %lld (the mean decode step's); GB/s: modelled bytes x decode steps/s%s",
+              model.backend->compileTarget(), (long long)meanPosition, bandwidthCeilings(*model.backend).c_str());
   std::printf("; tokens/s: compiled decode (one token per step) and prefill (the prompt in one call)%s\n",
               std::string(model.backend->name()) == "cpu" ? ", 1 thread" : "");
   return 0;

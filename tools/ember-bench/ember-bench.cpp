@@ -51,7 +51,10 @@ separately (after a warm-up). Unless --no-reference, it then runs
       --model <checkpoint> --prompt-len P --new-tokens N --batch B --threads K
 (PyTorch eager, weights widened to f32, the B sequences as one batched
 forward) and prints a summary: decode tokens/s of both, the ratio
-ember/PyTorch, and both prefill times. Without python3 or torch it says so
+ember/PyTorch, both prefill times, and ember's achieved bandwidth: the bytes
+ember-compile --report models for one step of the backend's build (at the
+mean decode position) times decode tokens/s, in GB/s and, on CUDA, over the
+memory peak and over a device-to-device copy measured in the same run. Without python3 or torch it says so
 and prints ember's figures only. ember's compiled CPU code is
 single-threaded; --threads only sets PyTorch's thread count.
 
@@ -82,7 +85,8 @@ row per gate/up thread), the same for BM_Prefill, on decode's checkpoint;
 for each build it also runs ember-compile --report and prints the kernels
 and modelled bytes of one decode step (at the mean decode position), with
 every figure as a ratio to the all-on build of the same run, and the
-achieved GB/s (modelled bytes x decode steps/s).
+achieved GB/s (modelled bytes x decode steps/s); the report is that of the
+backend's target (--target nvptx on CUDA, whose default fusions differ).
 
 options (ngram):
   --preset <name|file.json>  preset name (looked up as <presets-dir>/<name>.json)
@@ -147,6 +151,7 @@ options (fusion):
   --backend                  as for decode (defaults 32, 32, bf16, 1, cpu); on
                              CUDA the summary also gives the achieved GB/s
                              (modelled bytes x steps/s) over the memory peak
+                             and over the copy rate measured in the run
 
 common:
   --benchmark_*              passed to Google Benchmark, e.g.

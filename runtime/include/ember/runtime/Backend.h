@@ -30,6 +30,10 @@ public:
   // The device memory's datasheet bandwidth (bytes/s) for benchmark ratios;
   // 0 where unknown (the CPU).
   virtual double memoryPeakBytesPerSecond() const { return 0; }
+  // What a device-to-device copy achieves (bytes read + written per second),
+  // the ceiling a memory-bound kernel can reach: measured on the first call
+  // (once per process), 0 where the backend does not measure it (the CPU).
+  virtual double copyBytesPerSecond() { return 0; }
 
   // Zero-filled; throws Error naming `what` and the size on failure.
   virtual void *allocate(size_t bytes, const std::string &what) = 0;
