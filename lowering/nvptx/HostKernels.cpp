@@ -15,6 +15,13 @@
 // workgroup memory a global of the artifact, shared by the threads of the
 // one block that runs at a time.
 //
+// Every load and store of a host copy checks its indices against the
+// memref's sizes, as compute-sanitizer's memcheck does on a GPU: one out of
+// bounds is skipped (a load gives 0) and calls `__ember_host_fault_hook`,
+// after which the stand-in fails the launch as the driver fails a kernel
+// that faults (CUDA_ERROR_ILLEGAL_ADDRESS). A wrong index thus fails the
+// tests instead of reading a neighbour's data.
+//
 //===----------------------------------------------------------------------===//
 #include "lowering/nvptx/Passes.h"
 
@@ -23,6 +30,8 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/DataLayoutInterfaces.h"
 #include "llvm/Support/MathExtras.h"
@@ -44,7 +53,8 @@ constexpr unsigned kNumIds = 12;
 enum IdBase : unsigned { kBlockId = 0, kThreadId = 3, kGridDim = 6, kBlockDim = 9 };
 
 constexpr llvm::StringLiteral kBarrier = "__ember_host_barrier", kShuffle = "__ember_host_shuffle",
-                              kHookSuffix = "_hook", kCooperativeSuffix = "_cooperative";
+                              kFault = "__ember_host_fault", kHookSuffix = "_hook",
+                              kCooperativeSuffix = "_cooperative";
 
 /// The first gpu op a host copy cannot run, or null: the ids, barriers and
 /// shuffles of 32-bit values (without their `valid` flag) are replaced.
@@ -63,8 +73,9 @@ Operation *findUnsupported(gpu::GPUFuncOp kernel) {
   return unsupported;
 }
 
-/// Declares the hook calls once per module: `void barrier()` and
-/// `i32 shuffle(i32 value, i32 offset, i32 width, i32 mode)`.
+/// Declares the hook calls once per module: `void barrier()`,
+/// `i32 shuffle(i32 value, i32 offset, i32 width, i32 mode)` and
+/// `void fault()`.
 void declareHooks(ModuleOp module, OpBuilder &builder) {
   if (module.lookupSymbol(kBarrier))
     return;
@@ -74,6 +85,71 @@ void declareHooks(ModuleOp module, OpBuilder &builder) {
   func::FuncOp::create(builder, module.getLoc(), kBarrier, builder.getFunctionType({}, {})).setPrivate();
   func::FuncOp::create(builder, module.getLoc(), kShuffle, builder.getFunctionType({i32, i32, i32, i32}, {i32}))
       .setPrivate();
+  func::FuncOp::create(builder, module.getLoc(), kFault, builder.getFunctionType({}, {})).setPrivate();
+}
+
+/// Whether `indices` and the `count` - 1 elements after the last one lie
+/// inside `memref` (unsigned: a negative index is out too).
+Value inBounds(OpBuilder &b, Location loc, Value memref, ValueRange indices, int64_t count) {
+  Value all = arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1);
+  for (auto [dim, index] : llvm::enumerate(indices)) {
+    Value last = index;
+    if (dim + 1 == indices.size() && count > 1)
+      last = arith::AddIOp::create(b, loc, index, arith::ConstantIndexOp::create(b, loc, count - 1));
+    Value size = memref::DimOp::create(b, loc, memref, int64_t(dim));
+    all = arith::AndIOp::create(b, loc, all,
+                                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, last, size));
+  }
+  return all;
+}
+
+/// Runs `access` only inside its memref; outside, calls the fault hook and
+/// gives 0.
+void guardAccess(Operation *access, Value memref, ValueRange indices, int64_t count) {
+  OpBuilder b(access);
+  Location loc = access->getLoc();
+  Value ok = inBounds(b, loc, memref, indices, count);
+  auto guard = scf::IfOp::create(b, loc, access->getResultTypes(), ok, /*addThenBlock=*/true,
+                                 /*addElseBlock=*/true);
+  access->replaceAllUsesWith(guard.getResults());
+  // Without results the builder has added the yields already.
+  auto beforeYield = [&](Block *block) {
+    if (block->empty() || !block->back().hasTrait<OpTrait::IsTerminator>()) {
+      b.setInsertionPointToEnd(block);
+      scf::YieldOp::create(b, loc); // given its value below where it yields one
+    }
+    b.setInsertionPoint(block->getTerminator());
+  };
+  beforeYield(guard.thenBlock());
+  access->moveBefore(guard.thenBlock()->getTerminator());
+  if (access->getNumResults())
+    guard.thenBlock()->getTerminator()->setOperands(access->getResults());
+  beforeYield(guard.elseBlock());
+  func::CallOp::create(b, loc, kFault, TypeRange{});
+  if (access->getNumResults()) {
+    Type type = access->getResult(0).getType();
+    Value zero = arith::ConstantOp::create(b, loc, cast<TypedAttr>(b.getZeroAttr(type)));
+    guard.elseBlock()->getTerminator()->setOperands(zero);
+  }
+}
+
+/// Bounds checks on every load and store of a host copy.
+void guardAccesses(func::FuncOp host) {
+  SmallVector<Operation *> accesses;
+  host.walk([&](Operation *op) {
+    if (isa<memref::LoadOp, memref::StoreOp, vector::LoadOp, vector::StoreOp>(op))
+      accesses.push_back(op);
+  });
+  for (Operation *op : accesses) {
+    if (auto load = dyn_cast<memref::LoadOp>(op))
+      guardAccess(op, load.getMemRef(), load.getIndices(), 1);
+    else if (auto store = dyn_cast<memref::StoreOp>(op))
+      guardAccess(op, store.getMemRef(), store.getIndices(), 1);
+    else if (auto load = dyn_cast<vector::LoadOp>(op))
+      guardAccess(op, load.getBase(), load.getIndices(), load.getVectorType().getNumElements());
+    else if (auto store = dyn_cast<vector::StoreOp>(op))
+      guardAccess(op, store.getBase(), store.getIndices(), store.getVectorType().getNumElements());
+  }
 }
 
 /// A shuffle on the host: the value as i32 through the shuffle hook.
@@ -158,6 +234,7 @@ LogicalResult copyToHost(gpu::GPUFuncOp kernel, OpBuilder &builder) {
   });
   if (cooperative || kernel.getNumWorkgroupAttributions())
     host->setAttr(kCooperativeAttr, builder.getUnitAttr());
+  guardAccesses(host);
   return success();
 }
 
@@ -251,7 +328,7 @@ struct EmberHostKernelEntryPointsPass
     ModuleOp module = getOperation();
     DataLayout layout = DataLayout::closest(module);
     OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
-    for (StringRef name : {kBarrier, kShuffle})
+    for (StringRef name : {kBarrier, kShuffle, kFault})
       if (auto hook = module.lookupSymbol<LLVM::LLVMFuncOp>(name); hook && hook.isExternal())
         defineHook(hook, builder);
     for (auto body : llvm::to_vector(module.getOps<LLVM::LLVMFuncOp>())) {

@@ -133,9 +133,13 @@ def EmberCopyKernelsToHost : Pass<"ember-copy-kernels-to-host", "ModuleOp"> {
     artifact (one block runs at a time), and the copy is marked
     `ember.cooperative`. Other gpu ops (reductions, a shuffle's `valid`
     flag) and private attributions are refused, naming the kernel.
+    Every `memref` and `vector` load and store of a copy is guarded by a
+    bounds check: out of bounds it is skipped (a load gives 0) and
+    `__ember_host_fault` is called, so that the stand-in fails the launch
+    as a GPU fails a faulting kernel.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::arith::ArithDialect",
-                           "::mlir::memref::MemRefDialect"];
+                           "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
 }
 
 def EmberHostKernelEntryPoints : Pass<"ember-host-kernel-entry-points", "ModuleOp"> {

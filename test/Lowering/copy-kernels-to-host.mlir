@@ -11,7 +11,14 @@
 // CHECK: %[[BASE:.*]] = arith.muli %[[BX]], %[[BDX]]
 // CHECK: %[[I:.*]] = arith.addi %[[BASE]], %[[TX]]
 // CHECK: scf.if
-// CHECK: memref.store %{{.*}}, %[[OUT]][%[[I]]]
+// Every access checks its bounds; outside, it calls the fault hook instead.
+// CHECK: %[[SIZE:.*]] = memref.dim %[[OUT]], %{{.*}} : memref<?xf32>
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[I]], %[[SIZE]] : index
+// CHECK: %[[OK:.*]] = arith.andi %{{.*}}, %[[IN]] : i1
+// CHECK: scf.if %[[OK]] {
+// CHECK-NEXT: memref.store %{{.*}}, %[[OUT]][%[[I]]]
+// CHECK-NEXT: } else {
+// CHECK-NEXT: func.call @__ember_host_fault() : () -> ()
 // CHECK: return
 module attributes {gpu.container_module} {
   gpu.module @k {
@@ -85,6 +92,37 @@ module attributes {gpu.container_module} {
   gpu.module @k {
     // expected-error @below {{ember-copy-kernels-to-host: kernel @k has private memory attributions, which its host copy does not support}}
     gpu.func @k() private(%scratch: memref<4xf32, #gpu.address_space<private>>) kernel {
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// A vector access needs its last index and the lanes after it inside the
+// last dimension; a load outside gives zeros.
+// CHECK-LABEL: func.func @__ember_host_body_v(
+// CHECK-SAME: %[[IN:[^:]*]]: memref<4x?xf32>, %[[ROW:[^:]*]]: index, %[[COL:[^:]*]]: index
+// CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
+// CHECK-DAG: %[[ROWS:.*]] = memref.dim %[[IN]], %c0
+// CHECK-DAG: %[[ROWOK:.*]] = arith.cmpi ult, %[[ROW]], %[[ROWS]]
+// CHECK-DAG: %[[LAST:.*]] = arith.addi %[[COL]], %[[C3]] : index
+// CHECK-DAG: %[[COLS:.*]] = memref.dim %[[IN]], %c1
+// CHECK-DAG: %[[COLOK:.*]] = arith.cmpi ult, %[[LAST]], %[[COLS]]
+// CHECK: %[[V:.*]] = scf.if %{{.*}} -> (vector<4xf32>) {
+// CHECK-NEXT: %[[LOADED:.*]] = vector.load %[[IN]][%[[ROW]], %[[COL]]]
+// CHECK-NEXT: scf.yield %[[LOADED]]
+// CHECK-NEXT: } else {
+// CHECK-NEXT: func.call @__ember_host_fault()
+// CHECK-NEXT: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<4xf32>
+// CHECK-NEXT: scf.yield %[[ZERO]]
+// CHECK: vector.store %[[V]]
+module attributes {gpu.container_module} {
+  gpu.module @v {
+    gpu.func @v(%in: memref<4x?xf32>, %row: index, %col: index, %out: memref<4xf32>) kernel {
+      %c0 = arith.constant 0 : index
+      %v = vector.load %in[%row, %col] : memref<4x?xf32>, vector<4xf32>
+      vector.store %v, %out[%c0] : memref<4xf32>, vector<4xf32>
       gpu.return
     }
   }

@@ -127,6 +127,16 @@ TEST_F(CudaLaunchTest, OverLimitLaunchNamesKernelOpDimsAndLimit) {
   EXPECT_EQ(contents(), std::vector<float>(kCount, 1.0f));
 }
 
+// The fake runs host copies that check every access's bounds; one outside
+// fails the launch as a faulting kernel fails on a GPU.
+TEST_F(CudaLaunchTest, OutOfBoundsAccessFailsTheLaunchWithIllegalAddress) {
+  if (deviceName_.find("Fake") == std::string::npos)
+    GTEST_SKIP() << "a faulting kernel would lose the CUDA context of the other tests; the fake's check only";
+  launch("fake_layer__overrun_5", {2, 1, 1}, {128, 1, 1});
+  EXPECT_ERROR_CONTAINS(contents(), "CUDA error in compiled code, found before copying to the host: kernel ",
+                        "fake_layer__overrun_5", "cuLaunchKernel failed: CUDA_ERROR_ILLEGAL_ADDRESS");
+}
+
 TEST_F(CudaLaunchTest, DynamicSharedMemoryIsRaisedForTheLaunchThatNeedsIt) {
   // 64 KiB is over the 48 KiB a kernel gets by default, which the driver enforces.
   launch("fake_layer__scale_4", {1, 1, 1}, {256, 1, 1}, 64 * 1024);

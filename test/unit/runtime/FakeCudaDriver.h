@@ -9,7 +9,7 @@
 namespace fake_cuda {
 
 constexpr int kSuccess = 0, kInvalidValue = 1, kOutOfMemory = 2, kInvalidImage = 200, kInvalidHandle = 400,
-              kNotFound = 500, kNotSupported = 801, kLaunchFailed = 719;
+              kNotFound = 500, kIllegalAddress = 700, kNotSupported = 801, kLaunchFailed = 719;
 constexpr unsigned kEventDisableTiming = 2;
 
 const char *errorName(int error);

@@ -12,8 +12,12 @@
 // runs the grid's blocks one after another on the calling thread: the
 // threads of a plain kernel one after another, those of a cooperative one
 // (barriers, shuffles, workgroup memory: `__ember_host_<kernel>_cooperative`)
-// as fibers (FakeCudaBlocks.cpp). It cannot see timing, races between
-// blocks or coalescing.
+// as fibers (FakeCudaBlocks.cpp). A host copy checks every load and store
+// against its memref's bounds and calls the fault hook instead of an access
+// outside: the launch then fails with CUDA_ERROR_ILLEGAL_ADDRESS, as a
+// faulting kernel does on a GPU (there at the next synchronization, and for
+// good: the context is lost), naming the kernel and the first block that
+// faulted. It cannot see timing, races between blocks or coalescing.
 
 #include "FakeCudaBlocks.h"
 #include "FakeCudaDriver.h"
@@ -64,12 +68,20 @@ bool isKernelImage(const void *image) {
          std::strstr(static_cast<const char *>(image), ".version") != nullptr;
 }
 
-// Points the artifact's barrier and shuffle hooks at the fibers' ones.
+// Out-of-bounds accesses of the launch running on this thread (its blocks
+// and fibers all run here).
+thread_local int64_t faults = 0;
+void fakeCudaFault() { ++faults; }
+
+// Points the artifact's barrier and shuffle hooks at the fibers' ones, and
+// its fault hook at the counter.
 void installHooks(void *library) {
   if (auto *barrier = static_cast<void **>(dlsym(library, "__ember_host_barrier_hook")))
     *barrier = reinterpret_cast<void *>(&fakeCudaBarrier);
   if (auto *shuffle = static_cast<void **>(dlsym(library, "__ember_host_shuffle_hook")))
     *shuffle = reinterpret_cast<void *>(&fakeCudaShuffle);
+  if (auto *fault = static_cast<void **>(dlsym(library, "__ember_host_fault_hook")))
+    *fault = reinterpret_cast<void *>(&fakeCudaFault);
 }
 
 // Cooperative blocks share their workgroup memory through the artifact's
@@ -90,6 +102,7 @@ const char *errorName(int error) {
   case kNotFound: return "CUDA_ERROR_NOT_FOUND";
   case kNotSupported: return "CUDA_ERROR_NOT_SUPPORTED";
   case kLaunchFailed: return "CUDA_ERROR_LAUNCH_FAILED";
+  case kIllegalAddress: return "CUDA_ERROR_ILLEGAL_ADDRESS";
   }
   return nullptr;
 }
@@ -104,6 +117,7 @@ const char *errorString(int error) {
   case kNotFound: return "named symbol not found";
   case kNotSupported: return "operation not supported";
   case kLaunchFailed: return "unspecified launch failure";
+  case kIllegalAddress: return "an illegal memory access was encountered";
   }
   return nullptr;
 }
@@ -225,26 +239,42 @@ int cuLaunchKernel(void *function, unsigned gridX, unsigned gridY, unsigned grid
     return kInvalidValue;
   recordCall("cuLaunchKernel", stream);
   int64_t ids[12] = {0, 0, 0, 0, 0, 0, gridX, gridY, gridZ, blockX, blockY, blockZ};
+  faults = 0;
+  // The blocks run in order; the first whose threads faulted fails the launch.
+  auto faulted = [&] {
+    if (!faults)
+      return false;
+    std::fprintf(stderr,
+                 "fake libcuda: kernel %s, block (%lld, %lld, %lld): %lld out-of-bounds memory access(es), skipped\n",
+                 fake->name.c_str(), (long long)ids[0], (long long)ids[1], (long long)ids[2], (long long)faults);
+    return true;
+  };
   if (fake->cooperative) {
     std::lock_guard<std::mutex> lock(cooperativeLaunches);
     std::string error;
     for (ids[2] = 0; ids[2] < gridZ; ++ids[2])
       for (ids[1] = 0; ids[1] < gridY; ++ids[1])
-        for (ids[0] = 0; ids[0] < gridX; ++ids[0])
+        for (ids[0] = 0; ids[0] < gridX; ++ids[0]) {
           if (!runCooperativeBlock(fake->run, params, ids, error)) {
             std::fprintf(stderr, "fake libcuda: kernel %s, block (%lld, %lld, %lld): %s\n", fake->name.c_str(),
                          (long long)ids[0], (long long)ids[1], (long long)ids[2], error.c_str());
             return kLaunchFailed;
           }
+          if (faulted())
+            return kIllegalAddress;
+        }
     return kSuccess;
   }
   for (ids[2] = 0; ids[2] < gridZ; ++ids[2])
     for (ids[1] = 0; ids[1] < gridY; ++ids[1])
-      for (ids[0] = 0; ids[0] < gridX; ++ids[0])
+      for (ids[0] = 0; ids[0] < gridX; ++ids[0]) {
         for (ids[5] = 0; ids[5] < blockZ; ++ids[5])
           for (ids[4] = 0; ids[4] < blockY; ++ids[4])
             for (ids[3] = 0; ids[3] < blockX; ++ids[3])
               fake->run(params, ids);
+        if (faulted())
+          return kIllegalAddress;
+      }
   return kSuccess;
 }
 

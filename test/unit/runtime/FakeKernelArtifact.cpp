@@ -11,6 +11,12 @@
 // MLIR's gpu-to-llvm passes them: allocated and aligned pointers, offset,
 // size, stride (40 bytes).
 //
+// fake_layer__overrun_5's host copy writes 5 into the element after its
+// thread's: the last thread's is one past the buffer, which the host copy
+// reports through the fault hook instead of writing, as a compiled host copy
+// does (lowering/nvptx/HostKernels.cpp). Its PTX stores in bounds: only the
+// fake device runs it as a fault.
+//
 // Built with FAKE_KERNELS_MALFORMED_MANIFEST, its manifest is not one.
 
 #include "MgpuFunctions.h"
@@ -75,10 +81,27 @@ template <typename Apply> void applyToElement(void **params, const int64_t *ids,
 FAKE_KERNELS(FAKE_KERNEL_HOST)
 
 extern "C" {
+__attribute__((visibility("default"))) void (*__ember_host_fault_hook)() = nullptr;
+__attribute__((visibility("default"))) extern const int64_t __ember_host_fake_layer__overrun_5_param_bytes = 40;
+__attribute__((visibility("default"))) void __ember_host_fake_layer__overrun_5(void **params, const int64_t *ids) {
+  float *aligned = *static_cast<float **>(params[1]);
+  int64_t size = *static_cast<int64_t *>(params[3]);
+  int64_t block = (ids[2] * ids[7] + ids[1]) * ids[6] + ids[0];
+  int64_t thread = (ids[5] * ids[10] + ids[4]) * ids[9] + ids[3];
+  int64_t next = block * ids[9] * ids[10] * ids[11] + thread + 1;
+  if (next < size)
+    aligned[next] = 5;
+  else if (next == size)
+    __ember_host_fault_hook();
+}
+}
+
+extern "C" {
 
 __attribute__((visibility("default"))) extern const char ember_nvptx_kernels[] = "sm_90 ptx";
 __attribute__((visibility("default"))) extern const char fake_kernels_image[] =
-    ".version 8.0\n.target sm_90\n.address_size 64\n" FAKE_KERNELS(FAKE_KERNEL_PTX);
+    ".version 8.0\n.target sm_90\n.address_size 64\n" FAKE_KERNELS(FAKE_KERNEL_PTX)
+        FAKE_KERNEL_PTX(fake_layer__overrun_5, "mov.f32 %f2, 0f40A00000;", 5);
 
 #ifdef FAKE_KERNELS_MALFORMED_MANIFEST
 __attribute__((visibility("default"))) extern const char ember_kernel_manifest[] =
