@@ -21,8 +21,9 @@
 //   3. per head the chunk's maximum m and weights p = exp(score - m);
 //   4. per latent column, the unnormalized sum of p * c_kv;
 //   5. m and l = sum p per head.
-// Combine kernel, per (t, head): rescales the chunks to the overall maximum
-// and divides by the overall sum, the paper's split-KV combine.
+// Combine kernel, per (t, head, tile of latent columns): rescales the chunks
+// to the overall maximum and divides by the overall sum, the paper's
+// split-KV combine.
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Ember/EmberDialect.h"
@@ -227,19 +228,23 @@ void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const S
       Value l = memref::LoadOp::create(b, loc, stats, ValueRange{th, i, one});
       return arith::AddFOp::create(b, loc, acc, arith::MulFOp::create(b, loc, l, rescale(b, loc, i))).getResult();
     });
-    buildStridedLoop(
-        b, loc, ids.threadX, indexConstant(b, loc, latent), indexConstant(b, loc, threads),
-        [&](OpBuilder &b, Location loc, Value c) {
-          Value sum = buildSequentialLoop(b, loc, chunks, f32Constant(b, loc, 0.0),
-                                          [&](OpBuilder &b, Location loc, Value i, ValueRange acc) {
-                                            Value part = memref::LoadOp::create(b, loc, sums, ValueRange{th, i, c});
-                                            Value scaled = arith::MulFOp::create(b, loc, part, rescale(b, loc, i));
-                                            return SmallVector<Value>{arith::AddFOp::create(b, loc, acc[0], scaled)};
-                                          })[0];
-          memref::StoreOp::create(b, loc, arith::DivFOp::create(b, loc, sum, total), out, ValueRange{t, h, c});
-        });
+    // A column per thread: block y takes the y-th tile of `threads` columns.
+    Value c = indexAdd(b, loc, indexMul(b, loc, ids.blockY, indexConstant(b, loc, threads)), ids.threadX);
+    buildIf(b, loc, indexLess(b, loc, c, indexConstant(b, loc, latent)), [&](OpBuilder &b, Location loc) {
+      Value sum = buildSequentialLoop(b, loc, chunks, f32Constant(b, loc, 0.0),
+                                      [&](OpBuilder &b, Location loc, Value i, ValueRange acc) {
+                                        Value part = memref::LoadOp::create(b, loc, sums, ValueRange{th, i, c});
+                                        Value scaled = arith::MulFOp::create(b, loc, part, rescale(b, loc, i));
+                                        return SmallVector<Value>{arith::AddFOp::create(b, loc, acc[0], scaled)};
+                                      })[0];
+      memref::StoreOp::create(b, loc, arith::DivFOp::create(b, loc, sum, total), out, ValueRange{t, h, c});
+    });
   };
-  buildCooperativeLaunch(b, loc, tokenHeads, indexConstant(b, loc, 1), {threads, 1, 1}, {}, decision, combine);
+  // Tiles of columns on grid y: the partial sums are most of what the
+  // combine reads (T H chunks C floats), and a block per (token, head)
+  // alone would leave SMs idle at decode.
+  buildCooperativeLaunch(b, loc, tokenHeads, indexConstant(b, loc, llvm::divideCeil(latent, threads)),
+                         {threads, 1, 1}, {}, decision, combine);
   memref::DeallocOp::create(b, loc, sums);
   memref::DeallocOp::create(b, loc, stats);
 }
