@@ -3,9 +3,10 @@
 // mla_absorb as block_split_k (buildAbsorbKernel, at the end): its
 // reduction runs down kv_b's key rows of a head, so consecutive outputs c
 // are consecutive addresses of each row. Lanes take 16-byte runs of c (a
-// warp covers 32 runs: the block's tile of columns) and the block's warps
-// split the rows n; the warps' partial sums meet in workgroup memory across
-// one barrier. A block per (head, tile of columns, group of tokens).
+// slice of up to 32 lanes covers the block's tile of columns) and the
+// block's slices split the rows n; their partial sums meet in workgroup
+// memory across one barrier. A block per (head, tile of columns, group of
+// tokens).
 //
 // MLA decode attention as flash-decoding: the visible cache rows split into
 // chunks, one block per (token, group of heads, chunk), then a combine.
@@ -243,8 +244,8 @@ void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const S
   // Tiles of columns on grid y: the partial sums are most of what the
   // combine reads (T H chunks C floats), and a block per (token, head)
   // alone would leave SMs idle at decode.
-  buildCooperativeLaunch(b, loc, tokenHeads, indexConstant(b, loc, llvm::divideCeil(latent, threads)),
-                         {threads, 1, 1}, {}, decision, combine);
+  buildCooperativeLaunch(b, loc, tokenHeads, indexConstant(b, loc, llvm::divideCeil(latent, threads)), {threads, 1, 1},
+                         {}, decision, combine);
   memref::DeallocOp::create(b, loc, sums);
   memref::DeallocOp::create(b, loc, stats);
 }
@@ -257,28 +258,37 @@ bool mlir::ember::fitsAbsorbKernel(MlaAbsorbOp op) {
          hasIdentityLayout(op.getKvB());
 }
 
-void mlir::ember::buildAbsorbKernel(OpBuilder &b, MlaAbsorbOp op, int64_t warps, Attribute decision) {
+void mlir::ember::buildAbsorbKernel(OpBuilder &b, MlaAbsorbOp op, int64_t warps, int64_t minBlocks,
+                                    Attribute decision) {
   Location loc = op.getLoc();
   Value qNope = op.getQNope(), kvB = op.getKvB(), out = op.getOut();
   auto qType = cast<MemRefType>(qNope.getType());
   int64_t heads = qType.getDimSize(1), keys = qType.getDimSize(2);
   int64_t rowsPerHead = cast<MemRefType>(kvB.getType()).getDimSize(0) / heads,
           latent = cast<MemRefType>(kvB.getType()).getDimSize(1);
-  // A tile: a run of `width` columns per lane, as many lanes as the latent
-  // needs up to a warp.
-  int64_t width = elementsPerVectorLoad(kvB), tile = std::min(kWarpSize, latent / width) * width,
-          tiles = llvm::divideCeil(latent, tile);
-  int64_t group = kAbsorbTokensPerBlock;
+  // A warp splits into slices of `lanes` lanes, each slice on its own row n
+  // with a run of `width` columns per lane: the block's tile of columns.
+  // Slices narrow (down to 8 lanes, 128 contiguous bytes a row) while the
+  // tiles would leave fewer than `minBlocks` blocks.
+  int64_t width = elementsPerVectorLoad(kvB);
+  int64_t lanes = std::min<int64_t>(kWarpSize, int64_t(llvm::bit_floor(uint64_t(latent / width))));
+  while (lanes > 8 && heads * int64_t(llvm::divideCeil(latent, lanes * width)) < minBlocks)
+    lanes /= 2;
+  int64_t tile = lanes * width, tiles = llvm::divideCeil(latent, tile), slicesPerWarp = kWarpSize / lanes;
+  int64_t slices = warps * slicesPerWarp, group = kAbsorbTokensPerBlock;
   Value tokens = dimOf(b, loc, out, 0);
   Value gridX = indexConstant(b, loc, heads * tiles);
   Value gridY = arith::CeilDivUIOp::create(b, loc, tokens, indexConstant(b, loc, group));
   auto vectorType = VectorType::get({width}, b.getF32Type());
   auto body = [&](OpBuilder &b, Location loc, const KernelIds &ids, ValueRange workgroup) {
-    Value partial = workgroup[0]; // [warp][token of the group][column of the tile]
+    Value partial = workgroup[0]; // [slice][token of the group][column of the tile]
     Value head = arith::DivUIOp::create(b, loc, ids.blockX, indexConstant(b, loc, tiles));
     Value tileStart = indexMul(b, loc, arith::RemUIOp::create(b, loc, ids.blockX, indexConstant(b, loc, tiles)),
                                indexConstant(b, loc, tile));
-    Value laneColumn = indexMul(b, loc, ids.threadX, indexConstant(b, loc, width));
+    Value slice = indexAdd(b, loc, indexMul(b, loc, ids.threadY, indexConstant(b, loc, slicesPerWarp)),
+                           arith::DivUIOp::create(b, loc, ids.threadX, indexConstant(b, loc, lanes)));
+    Value laneColumn = indexMul(b, loc, arith::RemUIOp::create(b, loc, ids.threadX, indexConstant(b, loc, lanes)),
+                                indexConstant(b, loc, width));
     Value column = indexAdd(b, loc, tileStart, laneColumn);
     Value firstToken = indexMul(b, loc, ids.blockY, indexConstant(b, loc, group));
     Value lastToken = arith::SubIOp::create(b, loc, tokens, indexConstant(b, loc, 1));
@@ -298,8 +308,8 @@ void mlir::ember::buildAbsorbKernel(OpBuilder &b, MlaAbsorbOp op, int64_t warps,
       b.setInsertionPointToStart(active.thenBlock());
       Value firstRow = indexMul(b, loc, head, indexConstant(b, loc, rowsPerHead));
       ValueRange sums = buildStridedLoop(
-          b, loc, ids.threadY, indexConstant(b, loc, keys), indexConstant(b, loc, warps),
-          SmallVector<Value>(group, zero), [&](OpBuilder &b, Location loc, Value n, ValueRange acc) {
+          b, loc, slice, indexConstant(b, loc, keys), indexConstant(b, loc, slices), SmallVector<Value>(group, zero),
+          [&](OpBuilder &b, Location loc, Value n, ValueRange acc) {
             Value w = loadVectorF32(b, loc, kvB, {indexAdd(b, loc, firstRow, n), column}, width, kVectorLoadBytes);
             SmallVector<Value> next;
             for (int64_t j = 0; j < group; ++j) {
@@ -312,20 +322,17 @@ void mlir::ember::buildAbsorbKernel(OpBuilder &b, MlaAbsorbOp op, int64_t warps,
       b.setInsertionPointToStart(active.elseBlock());
       scf::YieldOp::create(b, loc, SmallVector<Value>(group, zero));
     }
-    // Lanes past the tile (C < 32 runs) have no slot.
-    buildIf(b, loc, indexLess(b, loc, laneColumn, indexConstant(b, loc, tile)), [&](OpBuilder &b, Location loc) {
-      for (int64_t j = 0; j < group; ++j) {
-        Value slot = indexAdd(b, loc,
-                              indexMul(b, loc,
-                                       indexAdd(b, loc, indexMul(b, loc, ids.threadY, indexConstant(b, loc, group)),
-                                                indexConstant(b, loc, j)),
-                                       indexConstant(b, loc, tile)),
-                              laneColumn);
-        vector::StoreOp::create(b, loc, active.getResult(j), partial, ValueRange{slot});
-      }
-    });
+    for (int64_t j = 0; j < group; ++j) {
+      Value slot = indexAdd(
+          b, loc,
+          indexMul(b, loc,
+                   indexAdd(b, loc, indexMul(b, loc, slice, indexConstant(b, loc, group)), indexConstant(b, loc, j)),
+                   indexConstant(b, loc, tile)),
+          laneColumn);
+      vector::StoreOp::create(b, loc, active.getResult(j), partial, ValueRange{slot});
+    }
     gpu::BarrierOp::create(b, loc);
-    // The block's threads add up the warps' partial sums of the group's
+    // The block's threads add up the slices' partial sums of the group's
     // tokens and the tile's columns.
     Value thread = indexAdd(b, loc, indexMul(b, loc, ids.threadY, indexConstant(b, loc, kWarpSize)), ids.threadX);
     buildStridedLoop(
@@ -338,15 +345,15 @@ void mlir::ember::buildAbsorbKernel(OpBuilder &b, MlaAbsorbOp op, int64_t warps,
                                                 indexLess(b, loc, c, indexConstant(b, loc, latent)));
           buildIf(b, loc, inRange, [&](OpBuilder &b, Location loc) {
             Value sum = f32Constant(b, loc, 0.0);
-            for (int64_t warp = 0; warp < warps; ++warp)
+            for (int64_t s = 0; s < slices; ++s)
               sum = arith::AddFOp::create(
                   b, loc, sum,
                   memref::LoadOp::create(b, loc, partial,
-                                         ValueRange{indexAdd(b, loc, indexConstant(b, loc, warp * group * tile), i)}));
+                                         ValueRange{indexAdd(b, loc, indexConstant(b, loc, s * group * tile), i)}));
             memref::StoreOp::create(b, loc, sum, out, ValueRange{token, head, c});
           });
         });
   };
   buildCooperativeLaunch(b, loc, gridX, gridY, {kWarpSize, warps, 1},
-                         {workgroupF32(b.getContext(), warps * group * tile)}, decision, body);
+                         {workgroupF32(b.getContext(), slices * group * tile)}, decision, body);
 }

@@ -99,7 +99,7 @@ std::optional<OpStrategy> selectOpStrategy(Operation *op, int64_t blockSize, Gat
                       {1, 0, kNone},
                       {2, kNone, kNone},
                       [absorb, warps](OpBuilder &b, Attribute decision) {
-                        buildAbsorbKernel(b, absorb, warps, decision);
+                        buildAbsorbKernel(b, absorb, warps, kGemvMinBlocks, decision);
                       }};
   if (auto norm = dyn_cast<RmsNormOp>(op)) {
     int64_t width = cast<MemRefType>(norm.getX().getType()).getDimSize(1);

@@ -85,12 +85,14 @@ void buildNgramEmbedKernel(OpBuilder &b, NgramEmbedOp op, const NgramKernelConfi
                            GatherBoundsCheck boundsCheck, Attribute decision);
 
 /// block_split_k for mla_absorb (AttentionKernels.cpp): a block of `warps`
-/// warps per (head, tile of 32 16-byte runs of the latent, group of
-/// kAbsorbTokensPerBlock tokens); needs static H, Dn and C, C a multiple of
-/// one 16-byte load of kv_b, and kv_b's identity layout.
+/// warps per (head, tile of latent columns, group of kAbsorbTokensPerBlock
+/// tokens), the warps split into slices of lanes, each slice on its own key
+/// row; tiles narrow (down to 8 lanes) until there are `minBlocks` blocks.
+/// Needs static H, Dn and C, C a multiple of one 16-byte load of kv_b, and
+/// kv_b's identity layout.
 constexpr int64_t kAbsorbTokensPerBlock = 4;
 bool fitsAbsorbKernel(MlaAbsorbOp op);
-void buildAbsorbKernel(OpBuilder &b, MlaAbsorbOp op, int64_t warps, Attribute decision);
+void buildAbsorbKernel(OpBuilder &b, MlaAbsorbOp op, int64_t warps, int64_t minBlocks, Attribute decision);
 
 } // namespace mlir::ember
 

@@ -22,8 +22,8 @@ def EmberGpuStrategies : Pass<"ember-gpu-strategies", "ModuleOp"> {
       expert's rows, hidden unit), for `expert_down_combine` per (token,
       output); for `ngram_embed` a warp per output row after the block
       gathered its tokens' n-gram rows into workgroup memory.
-    * `block_split_k` for `mla_absorb`: lanes along the latent, the block's
-      warps splitting the reduction, one barrier.
+    * `block_split_k` for `mla_absorb`: lanes along the latent, slices of
+      the block's warps splitting the reduction, one barrier.
     * `block_per_row` for `rms_norm` and `router_topk`: a block per token,
       warp shuffles and barriers over workgroup memory.
     * `split_kv` for `mla_attention`: flash-decoding, a partial kernel per

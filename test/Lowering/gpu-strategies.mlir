@@ -60,25 +60,29 @@ func.func @mla_up_v(%o: memref<?x4x32xf32>, %kv_b: memref<128x32xbf16>, %v: memr
 // -----
 
 // mla_absorb is block_split_k: lanes take runs of 8 latent columns (16-byte
-// loads of kv_b's key rows h * 32 + n), the 4 warps split the Dn = 16 rows
-// (each takes n = warp, warp + 4, ..), 4 tokens per block from one load of
-// each row. The warps' sums meet in workgroup memory [warp][token][column]
-// (4 x 4 x 32 floats: C = 32 needs 4 lanes of 8) across one barrier. A
-// block per head: grid 4 x ceil(T / 4).
+// loads of kv_b's key rows h * 32 + n); C = 32 needs 4 lanes, so each warp
+// splits into 8 slices of 4 lanes and the block's 32 slices split the Dn = 16
+// rows (slice s takes n = s, s + 32, ..), 4 tokens per block from one load
+// of each row. The slices' sums meet in workgroup memory
+// [slice][token][column] (32 x 4 x 32 floats) across one barrier. A block
+// per head: grid 4 x ceil(T / 4).
 // CHECK-LABEL: func @mla_absorb
 // CHECK-SAME: (%[[Q:[^:]*]]: memref<?x4x16xf32, strided<[96, 24, 1]>>, %[[KVB:[^:]*]]: memref<128x32xbf16>, %[[QL:[^:]*]]: memref<?x4x32xf32>)
 // CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
 // CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
 // CHECK-DAG: %[[GROUPS:.*]] = arith.ceildivui %{{.*}}, %[[C4]]
-// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[C4]], %{{.*}} = %[[GROUPS]], %{{.*}}) threads(%{{[^,]*}}, %[[WARP:[^,]*]], %{{[^)]*}}) in (%{{.*}} = %[[C32]], %{{.*}} = %[[C4]], %{{.*}}) workgroup(%[[PARTIAL:.*]] : memref<512xf32, #gpu.address_space<workgroup>>)
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[C4]], %{{.*}} = %[[GROUPS]], %{{.*}}) threads(%[[LANE:[^,]*]], %[[WARP:[^,]*]], %{{[^)]*}}) in (%{{.*}} = %[[C32]], %{{.*}} = %[[C4]], %{{.*}}) workgroup(%[[PARTIAL:.*]] : memref<4096xf32, #gpu.address_space<workgroup>>)
+// CHECK-DAG: %[[INWARP:.*]] = arith.divui %[[LANE]], %[[C4]] : index
+// CHECK-DAG: %[[WARPSLICES:.*]] = arith.muli %[[WARP]], %[[C8:.*]] : index
+// CHECK: %[[SLICE:.*]] = arith.addi %[[WARPSLICES]], %[[INWARP]] : index
 // CHECK: scf.if
-// CHECK: scf.for %[[N:.*]] = %[[WARP]] to %{{.*}} step %[[C4]]
+// CHECK: scf.for %[[N:.*]] = %[[SLICE]] to %{{.*}} step %[[C32]]
 // CHECK: vector.load %[[KVB]][{{.*}}] {alignment = 16 : i64} : memref<128x32xbf16>, vector<8xbf16>
 // CHECK-COUNT-4: memref.load %[[Q]][%{{.*}}, %{{.*}}, %[[N]]]
 // CHECK-COUNT-4: vector.store {{.*}}, %[[PARTIAL]]
 // CHECK: gpu.barrier
 // CHECK: scf.for
-// CHECK-COUNT-4: memref.load %[[PARTIAL]]
+// CHECK-COUNT-32: memref.load %[[PARTIAL]]
 // CHECK: memref.store {{.*}}, %[[QL]]
 // CHECK: op = "mla_absorb", index = 0, strategy = "block_split_k", block = [32, 4, 1]
 // CHECK-NOT: ember.mla_absorb
