@@ -291,12 +291,9 @@ void mlir::ember::buildAbsorbKernel(OpBuilder &b, MlaAbsorbOp op, int64_t warps,
                                 indexConstant(b, loc, width));
     Value column = indexAdd(b, loc, tileStart, laneColumn);
     Value firstToken = indexMul(b, loc, ids.blockY, indexConstant(b, loc, group));
-    Value lastToken = arith::SubIOp::create(b, loc, tokens, indexConstant(b, loc, 1));
-    // Tokens past the end read the last one and store nothing.
     SmallVector<Value> tokenOf;
     for (int64_t j = 0; j < group; ++j)
-      tokenOf.push_back(
-          arith::MinUIOp::create(b, loc, indexAdd(b, loc, firstToken, indexConstant(b, loc, j)), lastToken));
+      tokenOf.push_back(clampToLastToken(b, loc, indexAdd(b, loc, firstToken, indexConstant(b, loc, j)), tokens));
     Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vectorType, 0.0f));
     SmallVector<Type> accTypes(group, vectorType);
     // Lanes past the latent width only add zeros: every thread reaches the

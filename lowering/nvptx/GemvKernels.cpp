@@ -141,13 +141,9 @@ void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig 
     Value row = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, ids.blockX, indexConstant(b, loc, warps)), ids.threadY);
     Value firstToken = arith::MulIOp::create(b, loc, ids.blockY, indexConstant(b, loc, group));
-    Value lastToken = arith::SubIOp::create(b, loc, tokens, indexConstant(b, loc, 1));
-    // Tokens past the end read the last one (always in bounds) and store
-    // nothing.
     SmallVector<Value> tokenOf;
     for (int64_t j = 0; j < group; ++j)
-      tokenOf.push_back(arith::MinUIOp::create(
-          b, loc, arith::AddIOp::create(b, loc, firstToken, indexConstant(b, loc, j)), lastToken));
+      tokenOf.push_back(clampToLastToken(b, loc, indexAdd(b, loc, firstToken, indexConstant(b, loc, j)), tokens));
     Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, indexConstant(b, loc, outputs));
     // The condition is the same for all lanes of a warp, so its shuffles
     // stay convergent.

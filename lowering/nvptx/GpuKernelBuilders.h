@@ -40,6 +40,13 @@ inline void buildIf(OpBuilder &b, Location loc, Value condition, function_ref<vo
   });
 }
 
+/// `token`, or the last of `tokens` past the end: a group's tokens past the
+/// end read the last one (always in bounds) and store nothing.
+inline Value clampToLastToken(OpBuilder &b, Location loc, Value token, Value tokens) {
+  return arith::MinUIOp::create(b, loc, token,
+                                arith::SubIOp::create(b, loc, tokens, arith::ConstantIndexOp::create(b, loc, 1)));
+}
+
 /// The ids a cooperative kernel body sees.
 struct KernelIds {
   Value blockX, blockY, threadX, threadY;

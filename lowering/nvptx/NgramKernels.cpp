@@ -70,11 +70,10 @@ void mlir::ember::buildNgramEmbedKernel(OpBuilder &b, NgramEmbedOp op, const Ngr
   auto body = [&](OpBuilder &b, Location loc, const KernelIds &ids, ValueRange workgroup) {
     Value hashed = workgroup[0], gathered = workgroup[1]; // [group][E + 1] i32, [group][E][W]
     Value firstToken = indexMul(b, loc, ids.blockY, indexConstant(b, loc, group));
-    Value lastToken = arith::SubIOp::create(b, loc, tokens, indexConstant(b, loc, 1));
     Value thread = indexAdd(b, loc, indexMul(b, loc, ids.threadY, indexConstant(b, loc, kWarpSize)), ids.threadX);
     // 1. Tokens past the end hash the last one and store nothing.
     buildIf(b, loc, indexLess(b, loc, thread, indexConstant(b, loc, group)), [&](OpBuilder &b, Location loc) {
-      Value token = arith::MinUIOp::create(b, loc, indexAdd(b, loc, firstToken, thread), lastToken);
+      Value token = clampToLastToken(b, loc, indexAdd(b, loc, firstToken, thread), tokens);
       NgramHashes hashes =
           buildNgramHashes(b, loc, ngram, op.getTable(), op.getSlot(), indexAdd(b, loc, op.getPosition(), token));
       Value base = indexMul(b, loc, thread, indexConstant(b, loc, idsPerToken));

@@ -209,9 +209,19 @@ void BenchModel::describe(const std::string &presetPath) const {
 
 namespace ember::bench {
 
+std::string runCompiler(const std::vector<std::string> &arguments) {
+  std::vector<std::string> command{rt::defaultCompilerPath()};
+  command.insert(command.end(), arguments.begin(), arguments.end());
+  std::string output;
+  int status = rt::runProcess(command, rt::ChildOutput::Capture, &output);
+  if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+    throw rt::Error("ember-compile failed (" + rt::describeWaitStatus(status) + "): " + rt::formatCommand(command) +
+                    "\n" + output);
+  return output;
+}
+
 ModelledStep modelDecodeStep(const BenchModel &model, int64_t position, const std::vector<std::string> &extraFlags) {
-  std::vector<std::string> command{rt::defaultCompilerPath(),
-                                   "--config",
+  std::vector<std::string> command{"--config",
                                    (fs::path(model.modelDir) / "config.json").string(),
                                    "--weight-dtype",
                                    rt::dtypeLowerName(model.weights.dtype()),
@@ -222,11 +232,7 @@ ModelledStep modelDecodeStep(const BenchModel &model, int64_t position, const st
   std::vector<std::string> backendFlags = model.backend->compileFlags();
   command.insert(command.end(), backendFlags.begin(), backendFlags.end());
   command.insert(command.end(), extraFlags.begin(), extraFlags.end());
-  std::string output;
-  int status = rt::runProcess(command, rt::ChildOutput::Capture, &output);
-  if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-    throw rt::Error("ember-compile failed (" + rt::describeWaitStatus(status) + "): " + rt::formatCommand(command) +
-                    "\n" + output);
+  std::string output = runCompiler(command);
   ModelledStep step;
   std::istringstream lines(output);
   for (std::string line; std::getline(lines, line);) {
@@ -236,20 +242,17 @@ ModelledStep modelDecodeStep(const BenchModel &model, int64_t position, const st
       step.bytes = std::stod(line.substr(19));
   }
   if (step.kernels == 0 || step.bytes == 0)
-    throw rt::Error("ember-compile --report printed no kernel count or step total: " + rt::formatCommand(command) +
-                    "\n" + output);
+    throw rt::Error("ember-compile --report printed no kernel count or step total:\n" + output);
   return step;
 }
 
-namespace {
 std::string threeDecimals(double value) {
   if (value <= 0)
-    return "-"; // not run (--benchmark_filter), or no ceiling known
+    return "-";
   char text[32];
   std::snprintf(text, sizeof text, "%.3f", value);
   return text;
 }
-} // namespace
 
 BandwidthFigures bandwidthFigures(rt::Backend &backend, double bytesPerSecond) {
   double peak = backend.memoryPeakBytesPerSecond(), copy = backend.copyBytesPerSecond();

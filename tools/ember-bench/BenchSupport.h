@@ -104,6 +104,15 @@ struct BenchModel {
   rt::ArtifactCache::Artifact artifact;
 };
 
+// Runs ember-compile (next to this binary) with `arguments` and returns its
+// stdout; throws with the command and its output when it fails (or cannot
+// start, as in a GPU bundle).
+std::string runCompiler(const std::vector<std::string> &arguments);
+
+// A figure with 3 decimals, "-" for 0 or less (a benchmark not run, a
+// ceiling not known).
+std::string threeDecimals(double value);
+
 // One decode step (T = 1 after `position` cached positions) as
 // `ember-compile --report` models it for the backend's target and the
 // artifact's flags: its kernels and bytes read + written.

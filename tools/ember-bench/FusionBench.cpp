@@ -10,8 +10,6 @@
 #include "BenchSupport.h"
 
 #include "ember/runtime/Decoder.h"
-#include "ember/runtime/Error.h"
-#include "ember/runtime/Process.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -20,13 +18,9 @@
 #include <string>
 #include <vector>
 
-#include <sys/wait.h>
-
 namespace fs = std::filesystem;
 
 namespace ember::bench {
-
-using rt::Error;
 
 namespace {
 
@@ -54,11 +48,7 @@ int fusionMain(int argc, char **argv) {
   };
   add("all-on", {});
   add("all-off", fusionFlags("all"));
-  std::string names;
-  std::vector<std::string> listFusions{rt::defaultCompilerPath(), "--list-fusions"};
-  if (int status = rt::runProcess(listFusions, rt::ChildOutput::Capture, &names);
-      !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-    throw Error("ember-compile --list-fusions failed (" + rt::describeWaitStatus(status) + ")");
+  std::string names = runCompiler({"--list-fusions"});
   std::istringstream list(names.substr(0, names.find('\n')));
   for (std::string name; std::getline(list, name, ',');)
     add("without-" + name, fusionFlags(name));
@@ -119,13 +109,6 @@ int fusionMain(int argc, char **argv) {
   std::printf("\n== fusion summary: %s, %s weights, %s decode at batch 1, prompt %lld tokens ==\n",
               fs::path(flags.presetPath).stem().c_str(), rt::dtypeLowerName(flags.dtype), model.backend->name(),
               (long long)flags.promptLen);
-  auto figure = [](double value) {
-    if (value <= 0)
-      return std::string("-"); // not run: --benchmark_filter left it out
-    char text[32];
-    std::snprintf(text, sizeof text, "%.3f", value);
-    return std::string(text);
-  };
   std::printf("%-22s %8s %14s %9s %12s %9s %9s %7s %7s %14s %9s\n", "build", "kernels", "modelled MB", "x all-on",
               "decode tok/s", "x all-on", "GB/s", "x peak", "x copy", "prefill tok/s", "x all-on");
   for (const auto &variant : variants) {
@@ -134,8 +117,8 @@ int fusionMain(int argc, char **argv) {
     BandwidthFigures bandwidth = bandwidthFigures(*model.backend, decode * variant->step.bytes);
     std::printf("%-22s %8lld %14.3f %9.3f %12s %9s %9s %7s %7s %14s %9s\n", variant->name.c_str(),
                 (long long)variant->step.kernels, variant->step.bytes / 1e6, variant->step.bytes / base.step.bytes,
-                figure(decode).c_str(), ratio(decode, baseDecode).c_str(), bandwidth.gigabytesPerSecond.c_str(),
-                bandwidth.ofPeak.c_str(), bandwidth.ofCopy.c_str(), figure(prefill).c_str(),
+                threeDecimals(decode).c_str(), ratio(decode, baseDecode).c_str(), bandwidth.gigabytesPerSecond.c_str(),
+                bandwidth.ofPeak.c_str(), bandwidth.ofCopy.c_str(), threeDecimals(prefill).c_str(),
                 ratio(prefill, basePrefill).c_str());
   }
   std::printf("kernels and modelled bytes: one decode step (ember_step) from ember-compile --report --target %s at "
