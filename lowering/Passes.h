@@ -56,6 +56,9 @@ struct NvptxOptions {
   /// Whether ops get cooperative strategies where one applies
   /// (ember-gpu-strategies); false: every op thread_per_element.
   bool cooperativeKernels = true;
+  /// Tokens per step from which GEMV-class ops with bf16 weights run on
+  /// tensor cores (mma_sync_tile); 0: never.
+  int64_t tensorCoreMinTokens = 64;
   /// CUDA's libdevice bitcode, linked into every kernel module so math ops
   /// (exp, sin, cos, sqrt) resolve; empty when no CUDA toolkit is found, and
   /// then kernels using them keep unresolved __nv_* calls.

@@ -84,7 +84,7 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
     //    On the GPU, ops with a cooperative strategy become their kernels
     //    first (the op half of the kernel configuration step).
     if (loops.gpuStrategies && nvptx.cooperativeKernels)
-      pm.addPass(createEmberGpuStrategies({nvptx.blockSize, loops.gatherBoundsCheck}));
+      pm.addPass(createEmberGpuStrategies({nvptx.blockSize, loops.gatherBoundsCheck, nvptx.tensorCoreMinTokens}));
     pm.addPass(createEmberLowerToLoops({loops.gatherBoundsCheck, loops.normStatistics}));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
@@ -119,7 +119,7 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
     addTextualPipeline(
         pm, llvm::formatv("ember-copy-kernels-to-host,nvvm-attach-target{{chip={0} features={1} O=3{2}},"
                           "convert-scf-to-cf,convert-nvvm-to-llvm,expand-strided-metadata,"
-                          "lower-affine,convert-vector-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
+                          "lower-affine,func.func(convert-vector-to-llvm),convert-arith-to-llvm,convert-index-to-llvm,"
                           "canonicalize,cse,"
                           "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
                           "reconcile-unrealized-casts)",
@@ -201,6 +201,10 @@ struct NvptxPipelineOptions : PassPipelineOptions<NvptxPipelineOptions> {
       *this, "cooperative-kernels",
       llvm::cl::desc("Cooperative strategies where one applies (false: every op thread_per_element)"),
       llvm::cl::init(true)};
+  Option<int64_t> tensorCoreMinTokens{
+      *this, "tensor-core-min-tokens",
+      llvm::cl::desc("Tokens per step from which GEMV-class ops with bf16 weights run on tensor cores; 0 never"),
+      llvm::cl::init(64)};
   Option<std::string> compileTo{*this, "compile-to",
                                 llvm::cl::desc(compileToHelp(Target::Nvptx)),
                                 llvm::cl::init("ptx")};
@@ -250,6 +254,7 @@ void mlir::ember::registerEmberLoweringPassesAndPipelines() {
         nvptx.features = options.features;
         nvptx.blockSize = options.blockSize;
         nvptx.cooperativeKernels = options.cooperativeKernels;
+        nvptx.tensorCoreMinTokens = options.tensorCoreMinTokens;
         buildNvptxPipeline(pm, nvptx, phaseOrDefault(options.compileTo, Phase::Ptx),
                            fusionOrDie(Target::Nvptx, options.disableFusion));
       });

@@ -54,10 +54,11 @@ LogicalResult GpuKernelAttr::verify(function_ref<InFlightDiagnostic()> emitError
                                     ArrayRef<int64_t> gridDims, ArrayRef<int64_t> threadDims) {
   if (index < 0)
     return emitError() << "gpu_kernel index must be >= 0, got " << index;
-  if (!llvm::is_contained({"thread_per_element", "warp_per_row", "block_per_row", "block_split_k", "split_kv"},
-                          strategy))
+  if (!llvm::is_contained(
+          {"thread_per_element", "warp_per_row", "block_per_row", "block_split_k", "split_kv", "mma_sync_tile"},
+          strategy))
     return emitError() << "gpu_kernel strategy must be thread_per_element, warp_per_row, block_per_row, "
-                          "block_split_k or split_kv, got '"
+                          "block_split_k, split_kv or mma_sync_tile, got '"
                        << strategy << "'";
   if (block.size() != 3 || gridDims.size() != 3 || threadDims.size() != 3)
     return emitError() << "gpu_kernel block, grid_dims and thread_dims need 3 entries (x, y, z)";

@@ -59,7 +59,8 @@ def Ember_GpuKernelAttr : AttrDef<Ember_Dialect, "GpuKernel"> {
     `op` and `index` name the ember op the kernel came from (its kernel
     index in its function, as the traffic model counts); `strategy` is the
     kernel strategy chosen for it (`thread_per_element`, `warp_per_row`,
-    `block_per_row`, `block_split_k` or `split_kv`; docs/gpu.md); `block` the threads per
+    `block_per_row`, `block_split_k`, `split_kv` or `mma_sync_tile`;
+    docs/gpu.md); `block` the threads per
     block (x, y, z); `grid_dims` and `thread_dims` the op's loop dimension
     (0 = outermost) each grid and thread axis (x, y, z) iterates, -1 for
     none (a reduction, a chunk). A dimension on a thread axis is tiled: its

@@ -14,29 +14,14 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/Ember/EmberDialect.h"
 #include "lowering/LoopBuilders.h"
+#include "lowering/nvptx/GemvOperands.h"
 #include "lowering/nvptx/GpuKernelBuilders.h"
 #include "lowering/nvptx/GpuStrategies.h"
-
 
 using namespace mlir;
 using namespace mlir::ember;
 
-namespace {
-
-/// One GEMV-class op: out[t, o] = epilogue(dot(n(x[t]), w_m[o]) for each
-/// weight m), n the optional recomputed RMSNorm.
-struct GemvOp {
-  Value x, normWeight, out;
-  SmallVector<Value, 2> weights;
-  double eps = 0, scale = 1;
-  bool accumulate = false, swiglu = false;
-  /// Per head (mla_up_v): x and out are [T, H, *]; output o = h * headRows
-  /// + r is out[t, h, r] = dot(x[t, h], w[h * headStride + headOffset + r]).
-  /// 0: one input row per token, x [T, K] and out [T, O].
-  int64_t headRows = 0, headStride = 0, headOffset = 0;
-};
-
-std::optional<GemvOp> asGemv(Operation *op) {
+std::optional<GemvOp> mlir::ember::asGemv(Operation *op) {
   if (auto linear = dyn_cast<LinearOp>(op))
     return GemvOp{linear.getX(), {}, linear.getOut(), {linear.getWeight()}, 0, 1, linear.getAccumulate(), false};
   if (auto norm = dyn_cast<NormLinearOp>(op))
@@ -75,17 +60,17 @@ std::optional<GemvOp> asGemv(Operation *op) {
   return std::nullopt;
 }
 
-/// K, the length of each dot product.
-int64_t inputWidth(const GemvOp &gemv) {
+int64_t mlir::ember::inputWidth(const GemvOp &gemv) {
   auto type = cast<MemRefType>(gemv.x.getType());
   return type.getDimSize(type.getRank() - 1);
 }
 
-/// O, the outputs per token.
-int64_t outputCount(const GemvOp &gemv) {
+int64_t mlir::ember::outputCount(const GemvOp &gemv) {
   auto type = cast<MemRefType>(gemv.out.getType());
   return gemv.headRows ? type.getDimSize(1) * gemv.headRows : type.getDimSize(1);
 }
+
+namespace {
 
 /// Where output `row` (of outputCount) reads its weight row and its input
 /// row, and stores: the indices before k (weights, x) and the whole index

@@ -8,12 +8,15 @@
 //
 //===----------------------------------------------------------------------===//
 #include "lowering/KernelOrigin.h"
+#include "lowering/LoopBuilders.h"
+#include "lowering/nvptx/GemvOperands.h"
 #include "lowering/nvptx/GpuKernelBuilders.h"
 #include "lowering/nvptx/GpuStrategies.h"
 #include "lowering/nvptx/Passes.h"
 
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -61,12 +64,37 @@ int64_t threadsForRow(int64_t width, int64_t threads) {
   return std::clamp<int64_t>(llvm::PowerOf2Ceil(width), kWarpSize, threads);
 }
 
+/// `small` below `minTokens` tokens, mma_sync_tile from there: the launch is
+/// picked at run time, since T is a kernel argument. The GEMV comes first,
+/// so decode keeps its kernel names.
+void buildTokenSwitch(OpBuilder &b, Operation *op, int64_t minTokens, Attribute decision,
+                      function_ref<void(OpBuilder &)> small) {
+  Location loc = op->getLoc();
+  auto warpDecision = cast<GpuKernelAttr>(decision);
+  auto tileDecision = GpuKernelAttr::get(b.getContext(), warpDecision.getOp(), warpDecision.getIndex(),
+                                         "mma_sync_tile", {128, 1, 1}, {1, 0, kNone}, {kNone, kNone, kNone});
+  Value tokens = dimOf(b, loc, asGemv(op)->out, 0);
+  Value few = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tokens, indexConstant(b, loc, minTokens));
+  scf::IfOp::create(
+      b, loc, few,
+      [&](OpBuilder &b, Location loc) {
+        small(b);
+        scf::YieldOp::create(b, loc);
+      },
+      [&](OpBuilder &b, Location loc) {
+        buildTensorCoreKernel(b, op, tileDecision);
+        scf::YieldOp::create(b, loc);
+      });
+}
+
 /// The kernel configuration step for ops: warp_per_row for the GEMV class
-/// (mla_up_v included), the n-gram embedding and the routed experts, block_split_k for
+/// (mla_up_v included; with bf16 weights, mma_sync_tile at `minTokens`
+/// tokens or more), the n-gram embedding and the routed experts, block_split_k for
 /// mla_absorb, block_per_row for rms_norm and router_topk, split_kv for
 /// mla_attention. Blocks hold whole warps: at least 32
 /// threads, at most `blockSize` when it is larger.
-std::optional<OpStrategy> selectOpStrategy(Operation *op, int64_t blockSize, GatherBoundsCheck boundsCheck) {
+std::optional<OpStrategy> selectOpStrategy(Operation *op, int64_t blockSize, GatherBoundsCheck boundsCheck,
+                                           int64_t minTokens) {
   int64_t threads = std::max(kWarpSize, blockSize), warps = threads / kWarpSize;
   if (std::optional<GemvShape> gemv = gemvShape(op)) {
     // Fewer warps per block where the rows would leave SMs idle at one token
@@ -75,8 +103,14 @@ std::optional<OpStrategy> selectOpStrategy(Operation *op, int64_t blockSize, Gat
     while (rowWarps > 1 && llvm::divideCeil(gemv->rows, rowWarps) < kGemvMinBlocks)
       rowWarps /= 2;
     GemvConfig config{rowWarps, std::max<int64_t>(1, 4 / gemv->weights)};
-    return warpPerRow(rowWarps,
-                      [op, config](OpBuilder &b, Attribute decision) { buildGemvKernel(b, op, config, decision); });
+    bool tensorCores = minTokens > 0 && fitsTensorCoreKernel(op);
+    return warpPerRow(rowWarps, [op, config, tensorCores, minTokens](OpBuilder &b, Attribute decision) {
+      auto gemv = [&](OpBuilder &b) { buildGemvKernel(b, op, config, decision); };
+      if (tensorCores)
+        buildTokenSwitch(b, op, minTokens, decision, gemv);
+      else
+        gemv(b);
+    });
   }
   if (auto expert = dyn_cast<ExpertGateUpOp>(op); expert && fitsExpertGateUpKernel(expert))
     return warpPerRow(warps, [expert, warps](OpBuilder &b, Attribute decision) {
@@ -145,6 +179,11 @@ struct EmberGpuStrategiesPass : mlir::ember::impl::EmberGpuStrategiesBase<EmberG
                          << blockSize.getValue();
       return signalPassFailure();
     }
+    if (tensorCoreMinTokens < 0) {
+      module.emitError() << "ember-gpu-strategies: tensor-core-min-tokens must be >= 0, got "
+                         << tensorCoreMinTokens.getValue();
+      return signalPassFailure();
+    }
     nameKernelOrigins(module);
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
@@ -152,7 +191,7 @@ struct EmberGpuStrategiesPass : mlir::ember::impl::EmberGpuStrategiesBase<EmberG
         ops.push_back(op);
     });
     for (Operation *op : ops) {
-      std::optional<OpStrategy> strategy = selectOpStrategy(op, blockSize, boundsCheck);
+      std::optional<OpStrategy> strategy = selectOpStrategy(op, blockSize, boundsCheck, tensorCoreMinTokens);
       std::optional<KernelOrigin> origin = findKernelOrigin(op->getLoc());
       if (!strategy || !origin)
         continue;

@@ -34,6 +34,13 @@ struct GemvShape {
 std::optional<GemvShape> gemvShape(Operation *op);
 void buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig &config, Attribute decision);
 
+/// mma_sync_tile for prefill (TensorCoreKernels.cpp): tensor-core tiles of
+/// 64 tokens x 64 output rows. Takes the GEMV-class ops warp_per_row takes,
+/// except mla_up_v, with bf16 weights, f32 activations and K a multiple of
+/// 16.
+bool fitsTensorCoreKernel(Operation *op);
+void buildTensorCoreKernel(OpBuilder &b, Operation *op, Attribute decision);
+
 /// warp_per_row for expert_gate_up (ExpertKernels.cpp): a warp per (tile,
 /// hidden unit); needs a static input width that is a multiple of one
 /// 16-byte load of the weights, a static hidden width and identity layouts.

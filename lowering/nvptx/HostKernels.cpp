@@ -10,10 +10,11 @@
 // parameter array.
 //
 // Cooperative kernels work too: the device stand-in runs a block's threads
-// as fibers. A barrier or shuffle becomes a call of a hook the stand-in
-// installs (`__ember_host_barrier_hook`, `__ember_host_shuffle_hook`), and
-// workgroup memory a global of the artifact, shared by the threads of the
-// one block that runs at a time.
+// as fibers. A barrier, shuffle or warp-wide MMA (nvvm.mma.sync m16n8k16
+// on bf16) becomes a call of a hook the stand-in installs
+// (`__ember_host_barrier_hook`, `__ember_host_shuffle_hook`,
+// `__ember_host_mma_m16n8k16_bf16_hook`), and workgroup memory a global of
+// the artifact, shared by the threads of the one block that runs at a time.
 //
 // Every load and store of a host copy checks its indices against the
 // memref's sizes, as compute-sanitizer's memcheck does on a GPU: one out of
@@ -30,6 +31,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
@@ -53,14 +55,32 @@ constexpr unsigned kNumIds = 12;
 enum IdBase : unsigned { kBlockId = 0, kThreadId = 3, kGridDim = 6, kBlockDim = 9 };
 
 constexpr llvm::StringLiteral kBarrier = "__ember_host_barrier", kShuffle = "__ember_host_shuffle",
-                              kFault = "__ember_host_fault", kHookSuffix = "_hook",
+                              kMma = "__ember_host_mma_m16n8k16_bf16", kFault = "__ember_host_fault",
+                              kHookSuffix = "_hook",
                               kCooperativeSuffix = "_cooperative";
 
-/// The first gpu op a host copy cannot run, or null: the ids, barriers and
-/// shuffles of 32-bit values (without their `valid` flag) are replaced.
+/// Whether `mma` is the one MMA the stand-in runs: m16n8k16, bf16
+/// operands (A row-major, B column-major), f32 accumulators.
+bool isHostMma(NVVM::MmaOp mma) {
+  auto bf16 = NVVM::MMATypes::bf16;
+  return mma.getShape().getM() == 16 && mma.getShape().getN() == 8 && mma.getShape().getK() == 16 &&
+         mma.getMultiplicandAPtxType() == bf16 && mma.getMultiplicandBPtxType() == bf16 &&
+         mma.getLayoutA() == NVVM::MMALayout::row && mma.getLayoutB() == NVVM::MMALayout::col &&
+         mma.getOperandC().size() == 4 && llvm::all_of(mma.getOperandC().getTypes(), [](Type t) { return t.isF32(); });
+}
+
+/// The first gpu or nvvm op a host copy cannot run, or null: the ids,
+/// barriers, shuffles of 32-bit values (without their `valid` flag) and
+/// isHostMma MMAs are replaced.
 Operation *findUnsupported(gpu::GPUFuncOp kernel) {
   Operation *unsupported = nullptr;
   kernel.walk([&](Operation *op) {
+    if (auto mma = dyn_cast<NVVM::MmaOp>(op); mma && isHostMma(mma))
+      return WalkResult::advance();
+    if (isa<NVVM::NVVMDialect>(op->getDialect())) {
+      unsupported = op;
+      return WalkResult::interrupt();
+    }
     if (op == kernel || !isa<gpu::GPUDialect>(op->getDialect()) ||
         isa<gpu::ThreadIdOp, gpu::BlockIdOp, gpu::GridDimOp, gpu::BlockDimOp, gpu::ReturnOp, gpu::BarrierOp>(op))
       return WalkResult::advance();
@@ -74,8 +94,9 @@ Operation *findUnsupported(gpu::GPUFuncOp kernel) {
 }
 
 /// Declares the hook calls once per module: `void barrier()`,
-/// `i32 shuffle(i32 value, i32 offset, i32 width, i32 mode)` and
-/// `void fault()`.
+/// `i32 shuffle(i32 value, i32 offset, i32 width, i32 mode)`,
+/// `void mma(i64 a, i64 b, i64 cd)` (addresses of i32[4], i32[2] and
+/// f32[4]: the lane's fragments, D replacing C) and `void fault()`.
 void declareHooks(ModuleOp module, OpBuilder &builder) {
   if (module.lookupSymbol(kBarrier))
     return;
@@ -85,6 +106,8 @@ void declareHooks(ModuleOp module, OpBuilder &builder) {
   func::FuncOp::create(builder, module.getLoc(), kBarrier, builder.getFunctionType({}, {})).setPrivate();
   func::FuncOp::create(builder, module.getLoc(), kShuffle, builder.getFunctionType({i32, i32, i32, i32}, {i32}))
       .setPrivate();
+  Type i64 = builder.getI64Type();
+  func::FuncOp::create(builder, module.getLoc(), kMma, builder.getFunctionType({i64, i64, i64}, {})).setPrivate();
   func::FuncOp::create(builder, module.getLoc(), kFault, builder.getFunctionType({}, {})).setPrivate();
 }
 
@@ -168,6 +191,44 @@ void replaceShuffle(gpu::ShuffleOp shuffle) {
   shuffle.erase();
 }
 
+/// MMAs on the host: the lane's fragments through buffers on its stack
+/// (allocated once, at the start of `host`) to the MMA hook, which gives
+/// every lane its part of D once the whole warp has called it.
+void replaceMmas(func::FuncOp host) {
+  SmallVector<NVVM::MmaOp> mmas;
+  host.walk([&](NVVM::MmaOp mma) { mmas.push_back(mma); });
+  if (mmas.empty())
+    return;
+  OpBuilder b = OpBuilder::atBlockBegin(&host.getBody().front());
+  Location loc = host.getLoc();
+  Type i32 = b.getI32Type(), f32 = b.getF32Type(), i64 = b.getI64Type();
+  Value a = memref::AllocaOp::create(b, loc, MemRefType::get({4}, i32));
+  Value bFragment = memref::AllocaOp::create(b, loc, MemRefType::get({2}, i32));
+  Value cd = memref::AllocaOp::create(b, loc, MemRefType::get({4}, f32));
+  SmallVector<Value> addresses;
+  for (Value buffer : {a, bFragment, cd})
+    addresses.push_back(arith::IndexCastOp::create(
+        b, loc, i64, memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer)));
+  for (NVVM::MmaOp mma : mmas) {
+    b.setInsertionPoint(mma);
+    auto store = [&](ValueRange values, Value buffer) {
+      for (auto [i, value] : llvm::enumerate(values))
+        memref::StoreOp::create(b, loc, value, buffer, ValueRange{arith::ConstantIndexOp::create(b, loc, i)});
+    };
+    store(mma.getOperandA(), a);
+    store(mma.getOperandB(), bFragment);
+    store(mma.getOperandC(), cd);
+    func::CallOp::create(b, loc, kMma, TypeRange{}, addresses);
+    Value d = LLVM::PoisonOp::create(b, loc, mma.getRes().getType());
+    for (int64_t i = 0; i < 4; ++i) {
+      Value element = memref::LoadOp::create(b, loc, cd, ValueRange{arith::ConstantIndexOp::create(b, loc, i)});
+      d = LLVM::InsertValueOp::create(b, loc, d, element, ArrayRef<int64_t>{i});
+    }
+    mma.getRes().replaceAllUsesWith(d);
+    mma.erase();
+  }
+}
+
 /// Workgroup memory on the host: one private global per attribution, in
 /// the default memory space (loads and stores do not look at it).
 void replaceWorkgroupMemory(gpu::GPUFuncOp kernel, func::FuncOp host, Block &entry, OpBuilder &builder) {
@@ -221,6 +282,8 @@ LogicalResult copyToHost(gpu::GPUFuncOp kernel, OpBuilder &builder) {
     else if (auto shuffle = dyn_cast<gpu::ShuffleOp>(op)) {
       replaceShuffle(shuffle);
       cooperative = true;
+    } else if (isa<NVVM::MmaOp>(op)) {
+      cooperative = true;
     } else if (auto barrier = dyn_cast<gpu::BarrierOp>(op)) {
       OpBuilder at(barrier);
       func::CallOp::create(at, barrier.getLoc(), kBarrier, TypeRange{});
@@ -235,6 +298,7 @@ LogicalResult copyToHost(gpu::GPUFuncOp kernel, OpBuilder &builder) {
   if (cooperative || kernel.getNumWorkgroupAttributions())
     host->setAttr(kCooperativeAttr, builder.getUnitAttr());
   guardAccesses(host);
+  replaceMmas(host); // after the guards: its buffers are in bounds
   return success();
 }
 
@@ -328,7 +392,7 @@ struct EmberHostKernelEntryPointsPass
     ModuleOp module = getOperation();
     DataLayout layout = DataLayout::closest(module);
     OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
-    for (StringRef name : {kBarrier, kShuffle, kFault})
+    for (StringRef name : {kBarrier, kShuffle, kMma, kFault})
       if (auto hook = module.lookupSymbol<LLVM::LLVMFuncOp>(name); hook && hook.isExternal())
         defineHook(hook, builder);
     for (auto body : llvm::to_vector(module.getOps<LLVM::LLVMFuncOp>())) {

@@ -10,6 +10,7 @@
 #include "llvm/Support/JSON.h"
 
 #include <cmath>
+#include <set>
 
 using namespace mlir;
 using namespace mlir::ember;
@@ -115,7 +116,8 @@ llvm::StringMap<std::optional<TrafficPolynomial>> mlir::ember::fitKernelTraffic(
 std::string mlir::ember::buildKernelManifest(ModuleOp module,
                                              const llvm::StringMap<std::optional<TrafficPolynomial>> &traffic) {
   llvm::json::Array kernels;
-  llvm::StringSet<> listed, modelled;
+  llvm::StringSet<> listed;
+  std::set<std::pair<std::string, Block *>> modelled;
   module.walk([&](gpu::LaunchFuncOp launch) {
     StringRef name = launch.getKernelName().getValue();
     auto container = module.lookupSymbol<gpu::GPUModuleOp>(launch.getKernelModuleName());
@@ -126,10 +128,12 @@ std::string mlir::ember::buildKernelManifest(ModuleOp module,
     std::string key = kernelTrafficName(function.getName(), decision.getIndex());
     llvm::json::Value bytes = nullptr, maxTokens = nullptr;
     // An op's traffic goes to its first kernel (split_kv's partial kernel);
-    // its others (the combine) count 0, so that per-op sums count it once.
+    // its others in the same block (the combine) count 0, so that per-op
+    // sums count it once. Kernels in other blocks are alternatives
+    // (warp_per_row or mma_sync_tile, by T): each carries the whole.
     if (std::optional<TrafficPolynomial> polynomial = traffic.lookup(key)) {
       std::array<double, 5> coefficients{};
-      if (modelled.insert(key).second)
+      if (modelled.insert({key, launch->getBlock()}).second)
         coefficients = polynomial->coefficients;
       bytes = llvm::json::Array(llvm::ArrayRef<double>(coefficients));
       maxTokens = polynomial->maxTokens;

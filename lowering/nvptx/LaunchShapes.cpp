@@ -1,7 +1,9 @@
 //===- LaunchShapes.cpp - what each kernel of a step launches -------------===//
 //
-// Walks the host side of the entry function (following func.call) after the
-// GPU mapping stage. At each gpu.launch_func it (1) resolves the grid and
+// Walks the host side of the entry function (following func.call, and of an
+// scf.if whose condition the sizes decide, such as mma_sync_tile's T >= 64,
+// the branch taken) after the GPU mapping stage. At each gpu.launch_func it
+// (1) resolves the grid and
 // block sizes in the caller, (2) enters the kernel with its arguments bound
 // to the launch's operands and the ids of thread 0 of block 0, (3) counts
 // the iterations of the kernel's loops.
@@ -35,7 +37,7 @@ public:
   LaunchWalk(ModuleOp module, const TrafficOptions &options)
       : SizeEvaluator(options.tokens, options.position, nullptr), module(module) {}
 
-  LogicalResult walk(func::FuncOp func);
+  LogicalResult walk(Region &body);
   std::vector<KernelLaunchShape> shapes;
 
 private:
@@ -155,11 +157,18 @@ void LaunchWalk::addLaunch(gpu::LaunchFuncOp launch) {
   shapes.push_back(std::move(shape));
 }
 
-LogicalResult LaunchWalk::walk(func::FuncOp func) {
-  WalkResult result = func.getBody().walk<WalkOrder::PreOrder>([&](Operation *op) {
+LogicalResult LaunchWalk::walk(Region &body) {
+  WalkResult result = body.walk<WalkOrder::PreOrder>([&](Operation *op) {
     if (auto launch = dyn_cast<gpu::LaunchFuncOp>(op)) {
       addLaunch(launch);
       return WalkResult::skip();
+    }
+    if (auto branch = dyn_cast<scf::IfOp>(op)) {
+      std::optional<int64_t> taken = evaluate(branch.getCondition(), top());
+      if (!taken)
+        return WalkResult::advance(); // both branches
+      return failed(walk(*taken ? branch.getThenRegion() : branch.getElseRegion())) ? WalkResult::interrupt()
+                                                                                    : WalkResult::skip();
     }
     auto call = dyn_cast<func::CallOp>(op);
     if (!call)
@@ -170,7 +179,7 @@ LogicalResult LaunchWalk::walk(func::FuncOp func) {
       return WalkResult::interrupt();
     }
     enter(&callee.getBody().front(), call, call.getOperands());
-    LogicalResult walked = walk(callee);
+    LogicalResult walked = walk(callee.getBody());
     leave();
     return failed(walked) ? WalkResult::interrupt() : WalkResult::advance();
   });
@@ -184,7 +193,7 @@ FailureOr<std::vector<KernelLaunchShape>> mlir::ember::modelLaunchShapes(ModuleO
     return module.emitError("launch shapes: no function @") << options.function;
   LaunchWalk walk(module, options);
   walk.enter(&entry.getBody().front(), nullptr, {});
-  if (failed(walk.walk(entry)))
+  if (failed(walk.walk(entry.getBody())))
     return failure();
   return std::move(walk.shapes);
 }

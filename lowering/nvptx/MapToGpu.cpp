@@ -71,8 +71,9 @@ SmallVector<std::optional<int64_t>> staticTripCounts(scf::ParallelOp loop) {
   return counts;
 }
 
-/// The kernel configuration step. thread_per_element, the only strategy
-/// yet: one thread per iteration, the innermost (contiguous) dimension on
+/// The kernel configuration step for loop nests. thread_per_element, the
+/// one strategy for them (cooperative ones are ember-gpu-strategies'): one
+/// thread per iteration, the innermost (contiguous) dimension on
 /// thread x so that adjacent threads touch adjacent addresses, the next on
 /// thread y when the innermost is narrower than a block (and the next is
 /// static). Block z stays 1,

@@ -14,6 +14,11 @@ def EmberGpuStrategies : Pass<"ember-gpu-strategies", "ModuleOp"> {
     `ember.gpu_kernel` (moved to the kernel's `gpu.module` by
     `ember-map-to-gpu`); docs/gpu.md describes each:
 
+    * `mma_sync_tile` for `linear`, `norm_linear`, `swiglu` and
+      `norm_swiglu` with bf16 weights when a step has at least
+      `tensor-core-min-tokens` tokens (prefill): tiles of 64 tokens x 64
+      output rows on tensor cores (mma.sync m16n8k16, f32 accumulation); the
+      launch is chosen at run time, `warp_per_row` below that.
     * `warp_per_row` for `linear`, `norm_linear`, `swiglu`, `norm_swiglu`
       and `mla_up_v` (a static input width that is a multiple of one 16-byte
       load of the weights, identity layouts): a warp per output row and group
@@ -40,9 +45,13 @@ def EmberGpuStrategies : Pass<"ember-gpu-strategies", "ModuleOp"> {
            /*default=*/"::mlir::ember::GatherBoundsCheck::Clamp",
            "What ngram_embed's word-embedding read does with a token id outside the table "
            "(as ember-lower-to-loops' option)",
-           [{::mlir::ember::gatherBoundsCheckValues()}]>
+           [{::mlir::ember::gatherBoundsCheckValues()}]>,
+    Option<"tensorCoreMinTokens", "tensor-core-min-tokens", "int64_t", /*default=*/"64",
+           "Tokens per step from which GEMV-class ops with bf16 weights run on tensor cores "
+           "(mma_sync_tile); 0 never">
   ];
-  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect", "::mlir::LLVM::LLVMDialect",
+                           "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
                            "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::math::MathDialect", "::mlir::cf::ControlFlowDialect"];
 }
@@ -55,8 +64,9 @@ def EmberMapToGpu : Pass<"ember-map-to-gpu", "ModuleOp"> {
     `ember-lower-to-loops` gives it: `"<op>#<index>"`), a kernel
     configuration step picks a strategy and the nest's block and grid:
 
-    * `thread_per_element`, today's only strategy: one thread per loop
-      iteration. The innermost (contiguous) dimension goes on thread x, so
+    * `thread_per_element`, the one strategy for loop nests (ops with a
+      cooperative strategy became their `gpu.launch` in
+      `ember-gpu-strategies` already): one thread per loop iteration. The innermost (contiguous) dimension goes on thread x, so
       adjacent threads touch adjacent addresses; when it is narrower than
       `block-size`, the next dimension fills thread y. The first dynamic
       dimension (the tokens) goes on grid x, which allows 2^31 - 1 blocks;
@@ -139,7 +149,8 @@ def EmberCopyKernelsToHost : Pass<"ember-copy-kernels-to-host", "ModuleOp"> {
     as a GPU fails a faulting kernel.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::arith::ArithDialect",
-                           "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
+                           "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::LLVM::LLVMDialect"];
 }
 
 def EmberHostKernelEntryPoints : Pass<"ember-host-kernel-entry-points", "ModuleOp"> {

@@ -127,3 +127,57 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// An m16n8k16 bf16 MMA passes the lane's fragments through buffers on its
+// stack (allocated once, at the start) to the MMA hook, which writes D over
+// C once the whole warp has called it; the copy is cooperative.
+// CHECK-DAG: func.func private @__ember_host_mma_m16n8k16_bf16(i64, i64, i64)
+// CHECK-LABEL: func.func @__ember_host_body_mma(
+// CHECK-SAME: attributes {ember.cooperative}
+// CHECK: %[[A:.*]] = memref.alloca() : memref<4xi32>
+// CHECK: %[[B:.*]] = memref.alloca() : memref<2xi32>
+// CHECK: %[[CD:.*]] = memref.alloca() : memref<4xf32>
+// CHECK: %[[PA:.*]] = memref.extract_aligned_pointer_as_index %[[A]]
+// CHECK: %[[AA:.*]] = arith.index_cast %[[PA]] : index to i64
+// CHECK: %[[PB:.*]] = memref.extract_aligned_pointer_as_index %[[B]]
+// CHECK: %[[AB:.*]] = arith.index_cast %[[PB]] : index to i64
+// CHECK: %[[PCD:.*]] = memref.extract_aligned_pointer_as_index %[[CD]]
+// CHECK: %[[ACD:.*]] = arith.index_cast %[[PCD]] : index to i64
+// CHECK-COUNT-4: memref.store %{{.*}}, %[[A]]
+// CHECK-COUNT-2: memref.store %{{.*}}, %[[B]]
+// CHECK-COUNT-4: memref.store %{{.*}}, %[[CD]]
+// CHECK: call @__ember_host_mma_m16n8k16_bf16(%[[AA]], %[[AB]], %[[ACD]])
+// CHECK: memref.load %[[CD]]
+// CHECK: llvm.insertvalue
+// CHECK-NOT: nvvm.mma.sync
+module attributes {gpu.container_module} {
+  gpu.module @k {
+    gpu.func @mma(%a: i32, %b: i32, %c: f32, %out: memref<1xf32>) kernel {
+      %d = nvvm.mma.sync A[%a, %a, %a, %a] B[%b, %b] C[%c, %c, %c, %c]
+          {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+           multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>,
+           shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+      %d0 = llvm.extractvalue %d[0] : !llvm.struct<(f32, f32, f32, f32)>
+      %c0 = arith.constant 0 : index
+      memref.store %d0, %out[%c0] : memref<1xf32>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// Other MMA shapes and types have no host copy.
+module attributes {gpu.container_module} {
+  gpu.module @k {
+    gpu.func @k(%a: vector<2xf16>, %c: vector<2xf16>) kernel {
+      // expected-error @below {{ember-copy-kernels-to-host: kernel @k uses nvvm.mma.sync, which its host copy cannot run}}
+      %d = nvvm.mma.sync A[%a, %a] B[%a] C[%c, %c]
+          {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+           shape = #nvvm.shape<m = 16, n = 8, k = 8>} : (vector<2xf16>, vector<2xf16>, vector<2xf16>) -> !llvm.struct<(vector<2xf16>, vector<2xf16>)>
+      gpu.return
+    }
+  }
+}

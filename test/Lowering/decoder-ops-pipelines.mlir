@@ -4,7 +4,8 @@
 
 // The dense and attention ops go through both pipelines: fully to the LLVM
 // dialect on the CPU (math.exp/sin/cos become intrinsics), and to one kernel
-// per op on the GPU (two for split_kv attention: partial and combine).
+// per op on the GPU (two for split_kv attention: partial and combine; two
+// for the bf16 linear: warp_per_row and, from 64 tokens, mma_sync_tile).
 // CPU-LABEL: llvm.func @attention
 // CPU-NOT: ember.
 // CPU-NOT: scf.
@@ -14,10 +15,10 @@
 // CPU-DAG: llvm.intr.sqrt
 // CPU: llvm.func @_mlir_ciface_attention
 
-// GPU-COUNT-8: gpu.launch_func
+// GPU-COUNT-9: gpu.launch_func
 // GPU-NOT: gpu.launch_func
 
-// PTX-COUNT-8: gpu.binary @attention__{{[a-z_]+}}_{{[0-6](_1)?}} {{.*}}.target sm_80
+// PTX-COUNT-9: gpu.binary @attention__{{[a-z_]+}}_{{[0-6](_1)?}} {{.*}}.target sm_80
 func.func @attention(%x: memref<?x96xf32>, %w: memref<48x96xbf16>, %y: memref<?x48xf32>, %n: memref<48xbf16>,
                      %qn: memref<?x4x16xf32>, %kvb: memref<128x32xbf16>, %ql: memref<?x4x32xf32>,
                      %qr: memref<?x4x8xf32>, %cache: memref<64x40xf32>, %pos: index,

@@ -6,7 +6,9 @@
 For random checkpoints from ember-synth (presets tiny, tiny-n3k2, tiny-yarn x
 seeds 1, 2 x dtypes f32, bf16) and prompts of length 1, a few and ~40 with EOS
 at several places (the ~40-token ones prefilled in chunks of 7 with
---prefill-chunk), ember-run --max-new-tokens 16 must give
+--prefill-chunk), and on seed 1 one of 72 prefilled at once (at 64 tokens or
+more, GEMVs with bf16 weights run on tensor cores on the GPU: mma_sync_tile),
+ember-run --max-new-tokens 16 must give
   - prefill logits [T, V]: max|diff| <= 1e-4 * max|ref|,
   - the same greedy ids as the reference's FULL RECOMPUTE continuation
     (EOS included, then stop),
@@ -61,6 +63,7 @@ def prompts(cfg, seed):
     ]
     if seed == 1:
         cases.append(("bos-few", [1, 77, 78, 79]))
+        cases.append(("prefill-72", rng.randint(3, V, size=72).tolist()))
     return cases
 
 
@@ -131,8 +134,8 @@ def check_case(model, cfg, weights, tokens, out, cache, reference_only):
         if os.path.exists(path):
             os.remove(path)
     # Long prompts prefill in chunks of 7, the next chunk's embedding
-    # overlapping this one's layers; short ones in one call.
-    chunk = ["--prefill-chunk", str(PREFILL_CHUNK)] if len(tokens) > PREFILL_CHUNK else []
+    # overlapping this one's layers; short ones and the 72 in one call.
+    chunk = ["--prefill-chunk", str(PREFILL_CHUNK)] if PREFILL_CHUNK < len(tokens) < 64 else []
     stdout = run(["ember-run", "--model", model,
                   "--prompt-ids", ",".join(str(t) for t in tokens), *chunk,
                   "--dump-logits", logits_path, "--max-new-tokens", str(MAX_NEW),

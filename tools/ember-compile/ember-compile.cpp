@@ -81,8 +81,14 @@ static cl::opt<std::string> disableFusion(
 static cl::opt<bool> cooperativeKernels(
     "cooperative-kernels",
     cl::desc("nvptx: give ops a cooperative kernel strategy where one applies (warp_per_row, "
-             "block_per_row, split_kv; docs/gpu.md); =false maps every op thread_per_element"),
+             "mma_sync_tile, block_per_row, block_split_k, split_kv; docs/gpu.md); =false maps every op "
+             "thread_per_element"),
     cl::init(true));
+static cl::opt<int64_t> tensorCoreMinTokens(
+    "tensor-core-min-tokens",
+    cl::desc("nvptx: tokens per step from which linear, norm_linear, swiglu and norm_swiglu with bf16 "
+             "weights run on tensor cores (mma_sync_tile; docs/gpu.md); 0 never"),
+    cl::init(ec::NvptxOptions().tensorCoreMinTokens), cl::value_desc("T"));
 static cl::opt<std::string> enableFusion(
     "enable-fusion",
     cl::desc("Comma-separated fusion passes to run although the target leaves them off by default "
@@ -323,6 +329,9 @@ int main(int argc, char **argv) {
   nvptx.chip = chip;
   nvptx.features = ptxFeatures;
   nvptx.cooperativeKernels = cooperativeKernels;
+  if (tensorCoreMinTokens < 0)
+    fail("--tensor-core-min-tokens must be >= 0, got " + std::to_string(tensorCoreMinTokens));
+  nvptx.tensorCoreMinTokens = tensorCoreMinTokens;
   ec::FusionOptions fusion = ec::defaultFusions(target);
   std::string fusionError;
   if (failed(fusion.enable(enableFusion, fusionError)))

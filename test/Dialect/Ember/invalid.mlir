@@ -238,7 +238,7 @@ func.func @combine_width(%word: memref<?x96xf32>, %rows: memref<?x12x8xf32>, %pr
 }
 
 // -----
-// expected-error @+1 {{gpu_kernel strategy must be thread_per_element, warp_per_row, block_per_row, block_split_k or split_kv, got 'tensor_core'}}
+// expected-error @+1 {{gpu_kernel strategy must be thread_per_element, warp_per_row, block_per_row, block_split_k, split_kv or mma_sync_tile, got 'tensor_core'}}
 func.func @bad_strategy() attributes {k = #ember.gpu_kernel<op = "linear", index = 0, strategy = "tensor_core", block = [32, 4, 1], grid_dims = [1, 0, -1], thread_dims = [-1, 1, -1]>} { return }
 
 // -----

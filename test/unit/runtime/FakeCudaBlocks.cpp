@@ -3,13 +3,14 @@
 // a system call) on the calling thread, so that kernels with barriers, warp
 // shuffles and workgroup memory execute as on a GPU.
 //
-// A fiber runs until it reaches a barrier or a shuffle (a hook the
+// A fiber runs until it reaches a barrier, a shuffle or an MMA (a hook the
 // artifact's host copy calls; lowering/nvptx/HostKernels.cpp) or returns.
 // The scheduler resumes the lanes of a warp once all of them stand at a
-// shuffle, and the threads of the block once all of them stand at a barrier.
-// Like the hardware's contract, not like a lenient emulator, it refuses a
-// block whose threads disagree: a warp split between a shuffle and anything
-// else, or a barrier some threads never reach (they exited or wait
+// shuffle (or all at an MMA), and the threads of the block once all of them
+// stand at a barrier. Like the hardware's contract, not like a lenient
+// emulator, it refuses a block whose threads disagree: a warp split between
+// a shuffle, an MMA and anything else, an MMA in a warp of fewer than 32
+// threads, or a barrier some threads never reach (they exited or wait
 // elsewhere). The launch then fails with CUDA_ERROR_LAUNCH_FAILED and a
 // message naming the kernel, block and threads; the block's remaining
 // threads run to their end without synchronizing (so that no fiber is
@@ -18,10 +19,12 @@
 #include "FakeCudaBlocks.h"
 
 #include <boost/context/fiber.hpp>
+#include <algorithm>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,7 +34,7 @@ namespace {
 constexpr int kWarpSize = 32;
 constexpr size_t kStackBytes = 256 * 1024;
 
-enum class Stop { NotStarted, Shuffle, Barrier, Exited };
+enum class Stop { NotStarted, Shuffle, Mma, Barrier, Exited };
 
 // A fiber's stack, with a guard page below it so that an overflow faults.
 struct Stack {
@@ -71,8 +74,15 @@ struct Fiber {
   int32_t offset = 0, width = 0, mode = 0, parity = 0;
 };
 
+// One lane's MMA fragments (m16n8k16, bf16 pairs in 32-bit words).
+struct MmaFragments {
+  uint32_t a[4], b[2];
+  float c[4];
+};
+
 struct Warp {
   int32_t values[2][kWarpSize] = {};
+  MmaFragments mma[2][kWarpSize] = {};
   int64_t releases = 0; // the warp's completed shuffles; their parity picks the buffer
   int64_t size = 0, atShuffle = 0;
   bool open = false; // its lanes go on from a shuffle this round
@@ -89,6 +99,7 @@ struct Block {
   int64_t atBarrier = 0, exited = 0;
   int current = 0;
   bool failed = false; // threads run on without synchronizing
+  std::string error;   // why, where a hook found out
 };
 
 thread_local Block *activeBlock = nullptr;
@@ -101,7 +112,7 @@ void yield(Stop stop) {
     return;
   Fiber &fiber = block.fibers[block.current];
   block.stops[block.current] = stop;
-  if (stop == Stop::Shuffle)
+  if (stop == Stop::Shuffle || stop == Stop::Mma)
     ++block.warps[block.current / kWarpSize].atShuffle;
   else
     ++block.atBarrier;
@@ -125,6 +136,7 @@ const char *stopName(Stop stop) {
   switch (stop) {
   case Stop::NotStarted: return "not started";
   case Stop::Shuffle: return "at a shuffle";
+  case Stop::Mma: return "at an mma";
   case Stop::Barrier: return "at a barrier";
   case Stop::Exited: return "exited";
   }
@@ -160,6 +172,60 @@ extern "C" int32_t fakeCudaShuffle(int32_t value, int32_t offset, int32_t width,
   warp.values[fiber.parity][lane] = value;
   yield(Stop::Shuffle);
   return block.failed ? value : warp.values[fiber.parity][sourceLane(lane, fiber)];
+}
+
+namespace {
+
+float bf16ToFloat(uint32_t word, int half) {
+  uint32_t bits = (half ? word >> 16 : word & 0xffff) << 16;
+  float value;
+  std::memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
+// Element (row, k) of A and (k, column) of B, from the lanes that hold them
+// (lane = 4 * group + t: A rows group and group + 8, k 2t, 2t + 1, + 8;
+// B column group, k as A's).
+float mmaA(const MmaFragments *lanes, int row, int k) {
+  const MmaFragments &lane = lanes[(row % 8) * 4 + (k % 8) / 2];
+  return bf16ToFloat(lane.a[(row >= 8 ? 1 : 0) + (k >= 8 ? 2 : 0)], k % 2);
+}
+float mmaB(const MmaFragments *lanes, int k, int column) {
+  const MmaFragments &lane = lanes[column * 4 + (k % 8) / 2];
+  return bf16ToFloat(lane.b[k >= 8 ? 1 : 0], k % 2);
+}
+
+} // namespace
+
+extern "C" void fakeCudaMma(int64_t a, int64_t b, int64_t cd) {
+  Block &block = *activeBlock;
+  int thread = block.current, lane = thread % kWarpSize;
+  Warp &warp = block.warps[thread / kWarpSize];
+  auto *d = reinterpret_cast<float *>(cd);
+  if (warp.size != kWarpSize && !block.failed) {
+    // The hardware's MMA needs the whole warp: a partial one is a bug.
+    block.failed = true;
+    block.error = "mma.sync in warp " + std::to_string(thread / kWarpSize) + " of " + std::to_string(warp.size) +
+                  " threads (it needs 32)";
+  }
+  int parity = int(warp.releases & 1);
+  MmaFragments &mine = warp.mma[parity][lane];
+  std::memcpy(mine.a, reinterpret_cast<const void *>(a), sizeof mine.a);
+  std::memcpy(mine.b, reinterpret_cast<const void *>(b), sizeof mine.b);
+  std::memcpy(mine.c, d, sizeof mine.c);
+  yield(Stop::Mma);
+  if (block.failed)
+    return;
+  // This lane's part of D: rows group and group + 8, columns 2t and 2t + 1.
+  const MmaFragments *lanes = warp.mma[parity];
+  int group = lane / 4, t = lane % 4;
+  for (int i = 0; i < 4; ++i) {
+    int row = group + (i >= 2 ? 8 : 0), column = 2 * t + i % 2;
+    float sum = lanes[lane].c[i];
+    for (int k = 0; k < 16; ++k)
+      sum += mmaA(lanes, row, k) * mmaB(lanes, k, column);
+    d[i] = sum;
+  }
 }
 
 namespace fake_cuda {
@@ -202,8 +268,14 @@ bool runCooperativeBlock(HostKernel run, void **params, const int64_t ids[12], s
     bool barrierOpen = block.atBarrier == threads;
     if (barrierOpen)
       block.atBarrier = 0;
-    for (Warp &warp : block.warps) {
+    for (size_t index = 0; index < block.warps.size(); ++index) {
+      Warp &warp = block.warps[index];
       warp.open = warp.atShuffle == warp.size;
+      auto first = block.stops.begin() + int64_t(index) * kWarpSize;
+      if (warp.open && !block.failed && std::any_of(first, first + warp.size, [&](Stop s) { return s != *first; })) {
+        block.error = "a warp's lanes disagree on a shuffle or an MMA:" + describeStall(block);
+        block.failed = true;
+      }
       if (warp.open) {
         warp.atShuffle = 0;
         ++warp.releases;
@@ -212,7 +284,8 @@ bool runCooperativeBlock(HostKernel run, void **params, const int64_t ids[12], s
     bool progress = false;
     for (int64_t thread = 0; thread < threads; ++thread) {
       Stop stop = block.stops[size_t(thread)];
-      bool runs = stop == Stop::NotStarted || (stop == Stop::Shuffle && block.warps[thread / kWarpSize].open) ||
+      bool warpStop = stop == Stop::Shuffle || stop == Stop::Mma;
+      bool runs = stop == Stop::NotStarted || (warpStop && block.warps[thread / kWarpSize].open) ||
                   (stop == Stop::Barrier && barrierOpen) || (block.failed && stop != Stop::Exited);
       if (!runs)
         continue;
@@ -227,6 +300,10 @@ bool runCooperativeBlock(HostKernel run, void **params, const int64_t ids[12], s
     }
   }
   activeBlock = outer;
+  if (ok && !block.error.empty()) {
+    error = block.error;
+    ok = false;
+  }
   return ok;
 }
 

@@ -11,6 +11,10 @@ extern "C" {
 // cuModuleGetFunction.
 void fakeCudaBarrier();
 int32_t fakeCudaShuffle(int32_t value, int32_t offset, int32_t width, int32_t mode);
+// mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 of the calling warp:
+// `a` (4 words), `b` (2 words) and `cd` (4 floats) address the lane's
+// fragments as the PTX ISA lays them out; D replaces C.
+void fakeCudaMma(int64_t a, int64_t b, int64_t cd);
 }
 
 namespace fake_cuda {
@@ -18,7 +22,8 @@ namespace fake_cuda {
 using HostKernel = void (*)(void **params, const int64_t *ids);
 
 // Runs every thread of the block `ids` names (its thread ids ignored);
-// false, with `error` set, when its threads disagree on a barrier or shuffle.
+// false, with `error` set, when its threads disagree on a barrier, shuffle
+// or MMA.
 bool runCooperativeBlock(HostKernel run, void **params, const int64_t ids[12], std::string &error);
 
 } // namespace fake_cuda

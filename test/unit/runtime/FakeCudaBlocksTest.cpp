@@ -1,7 +1,8 @@
 // The fake CUDA device's cooperative blocks (FakeCudaBlocks.cpp) keep the
 // hardware's contract: shuffles exchange values within a warp as
-// shfl.sync does, a barrier holds every thread until all arrive, and a block
-// whose threads disagree on a barrier or shuffle fails instead of running.
+// shfl.sync does, an MMA multiplies the warp's fragments as mma.sync does, a
+// barrier holds every thread until all arrive, and a block whose threads
+// disagree on a barrier, shuffle or MMA fails instead of running.
 
 #include "FakeCudaBlocks.h"
 
@@ -124,6 +125,101 @@ TEST(FakeCudaBlocks, AWarpSplitBetweenShuffleAndBarrierFailsTheBlock) {
   std::string error;
   EXPECT_FALSE(runCooperativeBlock(splitWarp, nullptr, ids, error));
   EXPECT_NE(error.find("thread 1+ at a shuffle"), std::string::npos) << error;
+}
+
+// mma.sync m16n8k16 (bf16, f32 accumulators): A [16 x 16], B [16 x 8], C
+// [16 x 8], values exact in bf16 (multiples of 1/8) so that D is exact.
+struct MmaOperands {
+  float a[16][16], b[16][8], c[16][8], d[16][8];
+};
+
+uint16_t bf16Bits(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  return uint16_t(bits >> 16); // exact for these values
+}
+
+uint32_t pack(float low, float high) { return bf16Bits(low) | uint32_t(bf16Bits(high)) << 16; }
+
+// Each lane packs its fragments as the PTX ISA's "Matrix Fragments for
+// mma.m16n8k16 with floating point type" states them, element by element:
+// a_i at row groupID (+ 8 for i in {2, 3, 6, 7}), column 2 * t + (i & 1)
+// (+ 8 for i >= 4); b_i at row 2 * t + (i & 1) (+ 8 for i >= 2), column
+// groupID; c_i at row groupID (+ 8 for i >= 2), column 2 * t + (i & 1).
+void warpMma(void **params, const int64_t *ids) {
+  auto &m = *static_cast<MmaOperands *>(params[0]);
+  int lane = int(threadOf(ids)), group = lane / 4, t = lane % 4;
+  float aElement[8], bElement[4];
+  for (int i = 0; i < 8; ++i)
+    aElement[i] = m.a[group + ((i / 2) % 2) * 8][2 * t + (i & 1) + (i >= 4 ? 8 : 0)];
+  for (int i = 0; i < 4; ++i)
+    bElement[i] = m.b[2 * t + (i & 1) + (i >= 2 ? 8 : 0)][group];
+  uint32_t a[4], b[2];
+  for (int r = 0; r < 4; ++r)
+    a[r] = pack(aElement[2 * r], aElement[2 * r + 1]);
+  for (int r = 0; r < 2; ++r)
+    b[r] = pack(bElement[2 * r], bElement[2 * r + 1]);
+  float cd[4];
+  for (int i = 0; i < 4; ++i)
+    cd[i] = m.c[group + (i >= 2 ? 8 : 0)][2 * t + (i & 1)];
+  fakeCudaMma(int64_t(a), int64_t(b), int64_t(cd));
+  for (int i = 0; i < 4; ++i)
+    m.d[group + (i >= 2 ? 8 : 0)][2 * t + (i & 1)] = cd[i];
+}
+
+TEST(FakeCudaBlocks, MmaMultipliesTheWarpsFragmentsAsTheIsaLaysThemOut) {
+  MmaOperands m{};
+  for (int i = 0; i < 16; ++i)
+    for (int k = 0; k < 16; ++k)
+      m.a[i][k] = float((i * 7 + k * 3) % 17 - 8) / 8;
+  for (int k = 0; k < 16; ++k)
+    for (int j = 0; j < 8; ++j)
+      m.b[k][j] = float((k * 5 + j * 11) % 13 - 6) / 4;
+  for (int i = 0; i < 16; ++i)
+    for (int j = 0; j < 8; ++j)
+      m.c[i][j] = float(i - j);
+  int64_t ids[12];
+  idsFor(32, 1, ids);
+  void *params[] = {&m};
+  std::string error;
+  ASSERT_TRUE(runCooperativeBlock(warpMma, params, ids, error)) << error;
+  for (int i = 0; i < 16; ++i)
+    for (int j = 0; j < 8; ++j) {
+      float expected = m.c[i][j];
+      for (int k = 0; k < 16; ++k)
+        expected += m.a[i][k] * m.b[k][j];
+      EXPECT_EQ(m.d[i][j], expected) << "row " << i << ", column " << j;
+    }
+}
+
+void partialWarpMma(void **, const int64_t *) {
+  uint32_t a[4] = {}, b[2] = {};
+  float cd[4] = {};
+  fakeCudaMma(int64_t(a), int64_t(b), int64_t(cd));
+}
+
+TEST(FakeCudaBlocks, AnMmaInAWarpOfFewerThan32ThreadsFailsTheBlock) {
+  int64_t ids[12];
+  idsFor(16, 1, ids);
+  std::string error;
+  EXPECT_FALSE(runCooperativeBlock(partialWarpMma, nullptr, ids, error));
+  EXPECT_NE(error.find("mma.sync in warp 0 of 16 threads"), std::string::npos) << error;
+}
+
+// Lane 0 shuffles while the others run an MMA.
+void shuffleOrMma(void **params, const int64_t *ids) {
+  if (threadOf(ids) == 0)
+    fakeCudaShuffle(0, 1, 32, kXor);
+  else
+    partialWarpMma(params, ids);
+}
+
+TEST(FakeCudaBlocks, AWarpSplitBetweenShuffleAndMmaFailsTheBlock) {
+  int64_t ids[12];
+  idsFor(32, 1, ids);
+  std::string error;
+  EXPECT_FALSE(runCooperativeBlock(shuffleOrMma, nullptr, ids, error));
+  EXPECT_NE(error.find("thread 0+ at a shuffle; thread 1+ at an mma"), std::string::npos) << error;
 }
 
 } // namespace

@@ -73,13 +73,15 @@ bool isKernelImage(const void *image) {
 thread_local int64_t faults = 0;
 void fakeCudaFault() { ++faults; }
 
-// Points the artifact's barrier and shuffle hooks at the fibers' ones, and
+// Points the artifact's barrier, shuffle and MMA hooks at the fibers' ones, and
 // its fault hook at the counter.
 void installHooks(void *library) {
   if (auto *barrier = static_cast<void **>(dlsym(library, "__ember_host_barrier_hook")))
     *barrier = reinterpret_cast<void *>(&fakeCudaBarrier);
   if (auto *shuffle = static_cast<void **>(dlsym(library, "__ember_host_shuffle_hook")))
     *shuffle = reinterpret_cast<void *>(&fakeCudaShuffle);
+  if (auto *mma = static_cast<void **>(dlsym(library, "__ember_host_mma_m16n8k16_bf16_hook")))
+    *mma = reinterpret_cast<void *>(&fakeCudaMma);
   if (auto *fault = static_cast<void **>(dlsym(library, "__ember_host_fault_hook")))
     *fault = reinterpret_cast<void *>(&fakeCudaFault);
 }

@@ -1,0 +1,320 @@
+//===- TensorCoreKernels.cpp - the mma_sync_tile strategy ------------------===//
+//
+// Prefill GEMMs on tensor cores: out[T, O] = x[T, K] * W[O, K]^T for the
+// GEMV class (linear, norm_linear, swiglu, norm_swiglu) with bf16 weights.
+// A block of 4 warps owns a tile of 64 tokens x 64 output rows (32 for
+// swiglu's two weights); each warp a quarter of it, as 2 x 4 (2 x 2) tiles
+// of mma.sync.m16n8k16 (bf16 in, f32 accumulated). Per step of BK along K:
+//   (1) the tile's x (f32) and W (bf16) move from registers into workgroup
+//       memory, x split into bf16 hi + lo halves;
+//   (2) the next step's tile is loaded from global memory into registers
+//       (16-byte loads), in flight while
+//   (3) the warps run their MMAs from workgroup memory.
+// Activations are f32 in ember, weights bf16: x = hi + lo with both halves
+// in bf16 carries 16 of f32's 24 mantissa bits, so two MMAs per fragment
+// keep prefill within the f32 reference's tolerance where one bf16 MMA
+// would not. The recomputed RMSNorm of norm_linear / norm_swiglu costs no
+// pass: each thread stages the same rows at every step, so it sums their
+// squares on the way, and the rows' inverses scale the results at the end.
+//
+// Fragments as the PTX ISA lays out m16n8k16 (lane = 4 * group + t):
+// A rows group and group + 8, columns 2t, 2t + 1 (+ 8); B column group,
+// rows 2t, 2t + 1 (+ 8); C rows group and group + 8, columns 2t, 2t + 1.
+// Workgroup rows hold BK / 2 words (bf16 pairs) padded by 4, so the 8 rows
+// x 4 words a fragment load touches fall into 32 distinct banks.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/Ember/EmberDialect.h"
+#include "lowering/LoopBuilders.h"
+#include "lowering/nvptx/GemvOperands.h"
+#include "lowering/nvptx/GpuKernelBuilders.h"
+#include "lowering/nvptx/GpuStrategies.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::ember;
+
+namespace {
+
+constexpr int64_t kTileTokens = 64, kWarpTokens = 32, kThreads = 128, kWarpsAlongRows = 2;
+constexpr int64_t kMmaM = 16, kMmaN = 8, kMmaK = 16, kMTiles = kWarpTokens / kMmaM;
+
+/// A block's tile: 64 tokens x `rows` output rows, each warp 32 x
+/// `warpRows`; two-weight ops (swiglu) take half the rows, so that every
+/// thread holds 32 accumulators. Along K, steps of `bk` elements, each
+/// staged row `strideWords` 32-bit words (bk / 2 bf16 pairs, padded).
+struct TileShape {
+  int64_t warpRows, rows, nTiles, accumulators; // accumulators per weight
+  int64_t bk, strideWords, xLoadsPerRow, xLoads, wLoadsPerRow, wLoads;
+};
+TileShape tileShape(int64_t weights) {
+  TileShape shape;
+  shape.warpRows = 32 / weights;
+  shape.rows = kWarpsAlongRows * shape.warpRows;
+  shape.nTiles = shape.warpRows / kMmaN;
+  shape.accumulators = kMTiles * shape.nTiles * 4;
+  // One 16-byte load of each weight per thread and step; two weights have
+  // half the rows, so their steps are twice as long. (32 for one weight
+  // left ptxas spilling at tiny shapes: it caps registers for occupancy.)
+  shape.bk = kMmaK * weights;
+  shape.strideWords = shape.bk / 2 + 4;
+  shape.xLoadsPerRow = shape.bk / 4; // vector<4xf32>
+  shape.xLoads = kTileTokens * shape.xLoadsPerRow / kThreads;
+  shape.wLoadsPerRow = shape.bk / 8; // vector<8xbf16>
+  shape.wLoads = shape.rows * shape.wLoadsPerRow / kThreads;
+  return shape;
+}
+
+Value divConst(OpBuilder &b, Location loc, Value value, int64_t divisor) {
+  return arith::DivUIOp::create(b, loc, value, indexConstant(b, loc, divisor));
+}
+Value remConst(OpBuilder &b, Location loc, Value value, int64_t divisor) {
+  return arith::RemUIOp::create(b, loc, value, indexConstant(b, loc, divisor));
+}
+Value mulConst(OpBuilder &b, Location loc, Value value, int64_t factor) {
+  return indexMul(b, loc, value, indexConstant(b, loc, factor));
+}
+Value addConst(OpBuilder &b, Location loc, Value value, int64_t offset) {
+  return indexAdd(b, loc, value, indexConstant(b, loc, offset));
+}
+
+/// Where thread `tid`'s `index`-th load of a tile lands: row and column
+/// (in elements) within the tile, for `perRow` loads of `width` per row.
+std::pair<Value, Value> loadSlot(OpBuilder &b, Location loc, Value tid, int64_t index, int64_t perRow, int64_t width) {
+  Value slot = addConst(b, loc, tid, index * kThreads);
+  return {divConst(b, loc, slot, perRow), mulConst(b, loc, remConst(b, loc, slot, perRow), width)};
+}
+
+/// A bf16 vector of `values` (f32) as 32-bit words, two elements each, the
+/// lower index in the low half as mma.sync reads them.
+Value packBf16(OpBuilder &b, Location loc, Value values) {
+  auto type = cast<VectorType>(values.getType());
+  Value bf16 = arith::TruncFOp::create(b, loc, VectorType::get(type.getShape(), b.getBF16Type()), values);
+  return vector::BitCastOp::create(b, loc, VectorType::get({type.getNumElements() / 2}, b.getI32Type()), bf16);
+}
+
+} // namespace
+
+bool mlir::ember::fitsTensorCoreKernel(Operation *op) {
+  std::optional<GemvOp> gemv = asGemv(op);
+  // Two weights stage half the rows: each thread's share of a step is one
+  // 16-byte load only at 32 elements per step.
+  if (!gemv || gemv->headRows || !gemvShape(op) || inputWidth(*gemv) % (kMmaK * gemv->weights.size()) != 0)
+    return false;
+  return llvm::all_of(gemv->weights,
+                      [](Value weight) { return cast<MemRefType>(weight.getType()).getElementType().isBF16(); }) &&
+         cast<MemRefType>(gemv->x.getType()).getElementType().isF32();
+}
+
+void mlir::ember::buildTensorCoreKernel(OpBuilder &b, Operation *op, Attribute decision) {
+  GemvOp gemv = *asGemv(op);
+  Location loc = op->getLoc();
+  int64_t inputs = inputWidth(gemv), outputs = outputCount(gemv), weightCount = gemv.weights.size();
+  bool normed = bool(gemv.normWeight);
+  TileShape tile = tileShape(weightCount);
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
+  auto x4 = VectorType::get({4}, f32);
+  Value tokens = dimOf(b, loc, gemv.out, 0);
+  Value gridX = indexConstant(b, loc, llvm::divideCeil(outputs, tile.rows));
+  Value gridY = arith::CeilDivUIOp::create(b, loc, tokens, indexConstant(b, loc, kTileTokens));
+  // Workgroup memory: x's hi and lo halves, each weight's tile, the rows'
+  // norm factors.
+  SmallVector<Type> workgroup(2, workgroupMemRef(i32, kTileTokens * tile.strideWords));
+  workgroup.append(weightCount, workgroupMemRef(i32, tile.rows * tile.strideWords));
+  if (normed)
+    workgroup.push_back(workgroupF32(b.getContext(), kTileTokens));
+
+  auto body = [&](OpBuilder &b, Location loc, const KernelIds &ids, ValueRange buffers) {
+    Value xHi = buffers[0], xLo = buffers[1];
+    ValueRange wTiles = buffers.slice(2, weightCount);
+    Value tid = ids.threadX, lane = remConst(b, loc, tid, kWarpSize), warp = divConst(b, loc, tid, kWarpSize);
+    Value group = divConst(b, loc, lane, 4), inGroup = remConst(b, loc, lane, 4);
+    Value warpToken = mulConst(b, loc, divConst(b, loc, warp, kWarpsAlongRows), kWarpTokens);
+    Value warpRow = mulConst(b, loc, remConst(b, loc, warp, kWarpsAlongRows), tile.warpRows);
+    Value firstToken = mulConst(b, loc, ids.blockY, kTileTokens), firstRow = mulConst(b, loc, ids.blockX, tile.rows);
+    Value lastRow = indexConstant(b, loc, outputs - 1);
+    Value stride = indexConstant(b, loc, tile.strideWords);
+    auto stagedWord = [&](Value row, Value column) { // column in elements, even
+      return indexAdd(b, loc, indexMul(b, loc, row, stride), divConst(b, loc, column, 2));
+    };
+
+    // This thread's loads of every step: x rows (tokens past the end read
+    // the last one) and weight rows (rows past the end the last one).
+    SmallVector<std::pair<Value, Value>> xSlots, wSlots;
+    SmallVector<Value> xTokens, wRows;
+    for (int64_t j = 0; j < tile.xLoads; ++j) {
+      xSlots.push_back(loadSlot(b, loc, tid, j, tile.xLoadsPerRow, 4));
+      xTokens.push_back(clampToLastToken(b, loc, indexAdd(b, loc, firstToken, xSlots.back().first), tokens));
+    }
+    for (int64_t j = 0; j < tile.wLoads; ++j) {
+      wSlots.push_back(loadSlot(b, loc, tid, j, tile.wLoadsPerRow, 8));
+      wRows.push_back(arith::MinUIOp::create(b, loc, indexAdd(b, loc, firstRow, wSlots.back().first), lastRow));
+    }
+    // Registers of one step: x, then each weight.
+    auto loadStep = [&](OpBuilder &b, Location loc, Value k0) {
+      SmallVector<Value> regs;
+      for (int64_t j = 0; j < tile.xLoads; ++j)
+        regs.push_back(
+            loadVectorF32(b, loc, gemv.x, {xTokens[j], indexAdd(b, loc, k0, xSlots[j].second)}, 4, kVectorLoadBytes));
+      for (Value weight : gemv.weights)
+        for (int64_t j = 0; j < tile.wLoads; ++j) {
+          auto type = VectorType::get({8}, b.getBF16Type());
+          Value k = indexAdd(b, loc, k0, wSlots[j].second);
+          auto load = vector::LoadOp::create(b, loc, type, weight, ValueRange{wRows[j], k});
+          load.setAlignment(kVectorLoadBytes);
+          regs.push_back(load);
+        }
+      return regs;
+    };
+    int64_t wRegsBase = tile.xLoads;
+    int64_t regCount = wRegsBase + weightCount * tile.wLoads;
+
+    // Loop-carried: accumulators, the next step's registers, the sums of
+    // squares of this thread's x rows (normed).
+    Value zero = f32Constant(b, loc, 0.0);
+    SmallVector<Value> init(weightCount * tile.accumulators, zero);
+    llvm::append_range(init, loadStep(b, loc, indexConstant(b, loc, 0)));
+    if (normed)
+      init.append(tile.xLoads, zero);
+    int64_t accCount = weightCount * tile.accumulators;
+    auto loop = scf::ForOp::create(
+        b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, inputs), indexConstant(b, loc, tile.bk), init,
+        [&](OpBuilder &b, Location loc, Value k0, ValueRange carried) {
+          ValueRange acc = carried.take_front(accCount), regs = carried.slice(accCount, regCount);
+          SmallVector<Value> sums(carried.drop_front(accCount + regCount));
+          // (1) Stage this step's tile.
+          for (int64_t j = 0; j < tile.xLoads; ++j) {
+            Value x = regs[j];
+            if (normed) {
+              Value squares = arith::MulFOp::create(b, loc, x, x);
+              sums[j] = arith::AddFOp::create(b, loc, sums[j],
+                                              vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, squares));
+              // The norm weight is read here, not carried: it is small
+              // (cached) and the registers go to the prefetched tile.
+              int64_t bits = getElementTypeOrSelf(gemv.normWeight.getType()).getIntOrFloatBitWidth();
+              Value k = indexAdd(b, loc, k0, xSlots[j].second);
+              x = arith::MulFOp::create(b, loc, x, loadVectorF32(b, loc, gemv.normWeight, {k}, 4, 4 * bits / 8));
+            }
+            Value hi = packBf16(b, loc, x);
+            Value hiBf16 = vector::BitCastOp::create(b, loc, VectorType::get({4}, b.getBF16Type()), hi);
+            Value hiF32 = arith::ExtFOp::create(b, loc, x4, hiBf16);
+            Value lo = packBf16(b, loc, arith::SubFOp::create(b, loc, x, hiF32));
+            Value word = stagedWord(xSlots[j].first, xSlots[j].second);
+            vector::StoreOp::create(b, loc, hi, xHi, word);
+            vector::StoreOp::create(b, loc, lo, xLo, word);
+          }
+          for (int64_t m = 0; m < weightCount; ++m)
+            for (int64_t j = 0; j < tile.wLoads; ++j) {
+              Value words =
+                  vector::BitCastOp::create(b, loc, VectorType::get({4}, i32), regs[wRegsBase + m * tile.wLoads + j]);
+              vector::StoreOp::create(b, loc, words, wTiles[m], stagedWord(wSlots[j].first, wSlots[j].second));
+            }
+          gpu::BarrierOp::create(b, loc);
+          // (2) The next step's loads (the last step reloads its own tile).
+          Value next =
+              arith::MinUIOp::create(b, loc, addConst(b, loc, k0, tile.bk), indexConstant(b, loc, inputs - tile.bk));
+          SmallVector<Value> nextRegs = loadStep(b, loc, next);
+          // (3) MMAs on the staged tile.
+          SmallVector<Value> out(acc);
+          auto fragmentWord = [&](Value tile, Value row, int64_t word) {
+            return memref::LoadOp::create(
+                       b, loc, tile, indexAdd(b, loc, indexMul(b, loc, row, stride), addConst(b, loc, inGroup, word)))
+                .getResult();
+          };
+          for (int64_t kk = 0; kk < tile.bk / kMmaK; ++kk) {
+            int64_t word = kk * kMmaK / 2;
+            SmallVector<SmallVector<Value, 4>> aFragments; // per m tile: hi, then lo
+            for (int64_t mi = 0; mi < kMTiles; ++mi) {
+              Value row = indexAdd(b, loc, addConst(b, loc, warpToken, mi * kMmaM), group);
+              Value row8 = addConst(b, loc, row, 8);
+              for (Value half : {xHi, xLo})
+                aFragments.push_back({fragmentWord(half, row, word), fragmentWord(half, row8, word),
+                                      fragmentWord(half, row, word + 4), fragmentWord(half, row8, word + 4)});
+            }
+            for (int64_t m = 0; m < weightCount; ++m)
+              for (int64_t ni = 0; ni < tile.nTiles; ++ni) {
+                Value row = indexAdd(b, loc, addConst(b, loc, warpRow, ni * kMmaN), group);
+                SmallVector<Value, 2> bFragment{fragmentWord(wTiles[m], row, word),
+                                                fragmentWord(wTiles[m], row, word + 4)};
+                for (int64_t mi = 0; mi < kMTiles; ++mi) {
+                  int64_t first = m * tile.accumulators + (mi * tile.nTiles + ni) * 4;
+                  for (int64_t half = 0; half < 2; ++half) {
+                    SmallVector<Value, 4> c(ArrayRef<Value>(out).slice(first, 4));
+                    auto structType = LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
+                    Value d =
+                        NVVM::MmaOp::create(b, loc, structType, aFragments[mi * 2 + half], bFragment, c,
+                                            {kMmaM, kMmaN, kMmaK}, std::nullopt, std::nullopt,
+                                            std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
+                                            std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row, NVVM::MMALayout::col});
+                    for (int64_t i = 0; i < 4; ++i)
+                      out[first + i] = LLVM::ExtractValueOp::create(b, loc, d, ArrayRef<int64_t>{i});
+                  }
+                }
+              }
+          }
+          gpu::BarrierOp::create(b, loc);
+          llvm::append_range(out, nextRegs);
+          llvm::append_range(out, sums);
+          scf::YieldOp::create(b, loc, out);
+        });
+    ValueRange acc = loop.getResults().take_front(accCount);
+
+    // (4) The rows' norm factors: the threads staging a row hold its sum of
+    // squares in parts, consecutive lanes.
+    Value norms = normed ? buffers.back() : Value();
+    if (normed) {
+      Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, remConst(b, loc, tid, tile.xLoadsPerRow),
+                                          indexConstant(b, loc, 0));
+      for (int64_t j = 0; j < tile.xLoads; ++j) {
+        Value sum = loop.getResult(accCount + regCount + j);
+        for (int32_t offset = 1; offset < tile.xLoadsPerRow; offset *= 2)
+          sum = arith::AddFOp::create(
+              b, loc, sum,
+              gpu::ShuffleOp::create(b, loc, sum, offset, kWarpSize, gpu::ShuffleMode::XOR).getShuffleResult());
+        buildIf(b, loc, first, [&](OpBuilder &b, Location loc) {
+          // rsqrt(mean + eps) without a division: ptxas calls a subroutine
+          // for IEEE f32 division, and the 32 accumulators live across it
+          // spill.
+          Value mean = arith::MulFOp::create(b, loc, sum, f32Constant(b, loc, 1.0 / double(inputs)));
+          Value inverse =
+              math::RsqrtOp::create(b, loc, arith::AddFOp::create(b, loc, mean, f32Constant(b, loc, gemv.eps)));
+          memref::StoreOp::create(b, loc, arith::MulFOp::create(b, loc, inverse, f32Constant(b, loc, gemv.scale)),
+                                  norms, xSlots[j].first);
+        });
+      }
+      gpu::BarrierOp::create(b, loc);
+    }
+
+    // (5) Epilogue: each accumulator to its (token, row).
+    for (int64_t mi = 0; mi < kMTiles; ++mi)
+      for (int64_t half = 0; half < 2; ++half) {
+        Value localToken = indexAdd(b, loc, addConst(b, loc, warpToken, mi * kMmaM + half * 8), group);
+        Value token = indexAdd(b, loc, firstToken, localToken);
+        Value factor = normed ? memref::LoadOp::create(b, loc, norms, localToken).getResult() : Value();
+        for (int64_t ni = 0; ni < tile.nTiles; ++ni)
+          for (int64_t column = 0; column < 2; ++column) {
+            Value row = indexAdd(b, loc, indexAdd(b, loc, firstRow, addConst(b, loc, warpRow, ni * kMmaN + column)),
+                                 mulConst(b, loc, inGroup, 2));
+            Value inside = arith::AndIOp::create(b, loc, indexLess(b, loc, token, tokens),
+                                                 indexLess(b, loc, row, indexConstant(b, loc, outputs)));
+            buildIf(b, loc, inside, [&](OpBuilder &b, Location loc) {
+              SmallVector<Value, 2> dots;
+              for (int64_t m = 0; m < weightCount; ++m) {
+                Value dot = acc[m * tile.accumulators + (mi * tile.nTiles + ni) * 4 + half * 2 + column];
+                dots.push_back(normed ? arith::MulFOp::create(b, loc, dot, factor).getResult() : dot);
+              }
+              Value value = gemv.swiglu ? arith::MulFOp::create(b, loc, buildSilu(b, loc, dots[0]), dots[1]) : dots[0];
+              if (gemv.accumulate)
+                value = arith::AddFOp::create(b, loc, memref::LoadOp::create(b, loc, gemv.out, ValueRange{token, row}),
+                                              value);
+              memref::StoreOp::create(b, loc, value, gemv.out, ValueRange{token, row});
+            });
+          }
+      }
+  };
+  buildCooperativeLaunch(b, loc, gridX, gridY, {kThreads, 1, 1}, workgroup, decision, body);
+}
