@@ -3,6 +3,7 @@
 #include "ember/runtime/AtomicFile.h"
 #include "ember/runtime/Error.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <set>
@@ -14,10 +15,14 @@ using nlohmann::json;
 
 namespace {
 
-// Typed field access with messages naming the config file and field.
+constexpr const char *kLimitsVariable = "EMBER_CONFIG_LIMITS";
+
+// Typed field access with messages naming the config file and field; integer
+// fields are bounded by `limits` when given.
 class FieldReader {
 public:
-  FieldReader(const json &object, const std::string &source) : object_(object), source_(source) {}
+  FieldReader(const json &object, const std::string &source, const ConfigLimits *limits = nullptr)
+      : object_(object), source_(source), limits_(limits) {}
 
   const json &field(const std::string &name) const {
     if (!object_.contains(name))
@@ -33,6 +38,10 @@ public:
     if (result < minimum)
       throw Error(source_ + ": field '" + name + "' must be >= " + std::to_string(minimum) + ", got " +
                   std::to_string(result));
+    if (limits_ && result > limits_->maximum(name))
+      throw Error(source_ + ": field '" + name + "' (" + std::to_string(result) + ") exceeds ember's limit of " +
+                  std::to_string(limits_->maximum(name)) + " (raise it with " + kLimitsVariable + "=" + name +
+                  "=N)");
     return result;
   }
   double number(const std::string &name) const {
@@ -57,13 +66,14 @@ public:
 private:
   const json &object_;
   const std::string &source_;
+  const ConfigLimits *limits_;
 };
 
-RopeScaling parseRopeScaling(const json &object, const std::string &source) {
+RopeScaling parseRopeScaling(const json &object, const std::string &source, const ConfigLimits &limits) {
   std::string where = source + ": rope_scaling";
   if (!object.is_object())
     throw Error(where + " must be an object or null, got " + object.dump());
-  FieldReader fields(object, where);
+  FieldReader fields(object, where, &limits);
   RopeScaling scaling;
   const char *typeKey = object.contains("type") ? "type" : "rope_type";
   const json &type = fields.field(typeKey);
@@ -87,6 +97,73 @@ RopeScaling parseRopeScaling(const json &object, const std::string &source) {
 
 } // namespace
 
+ConfigLimits ConfigLimits::defaults() {
+  // Sizes: 2^24 for counts of rows (tokens, positions), 2^16 for widths, so
+  // that a [rows, width, width] tensor's bytes stay below 2^63.
+  constexpr int64_t kRows = int64_t(1) << 24, kWidth = int64_t(1) << 16;
+  return ConfigLimits{{{"vocab_size", kRows},
+                       {"hidden_size", kWidth},
+                       {"num_layers", 1024},
+                       {"num_attention_heads", 1024},
+                       {"q_lora_rank", kWidth},
+                       {"kv_lora_rank", kWidth},
+                       {"qk_nope_head_dim", 4096},
+                       {"qk_rope_head_dim", 4096},
+                       {"v_head_dim", 4096},
+                       {"ffn_hidden_size", kWidth * 4},
+                       {"n_routed_experts", kWidth},
+                       {"zero_expert_num", kWidth},
+                       {"moe_topk", 1024},
+                       {"expert_ffn_hidden_size", kWidth * 4},
+                       {"max_position_embeddings", kRows},
+                       {"original_max_position_embeddings", kRows},
+                       {"emb_neighbor_num", 64},
+                       {"emb_split_num", 64},
+                       {"ngram_vocab_size_ratio", kRows},
+                       {"bos_token_id", kRows},
+                       {"eos_token_id", kRows}}};
+}
+
+ConfigLimits ConfigLimits::fromEnvironment() {
+  ConfigLimits limits = defaults();
+  const char *text = std::getenv(kLimitsVariable);
+  if (!text)
+    return limits;
+  std::string spec(text), where = std::string(kLimitsVariable) + "='" + text + "'";
+  for (size_t start = 0; start <= spec.size();) {
+    size_t end = std::min(spec.find(',', start), spec.size());
+    std::string item = spec.substr(start, end - start);
+    start = end + 1;
+    if (item.empty())
+      continue;
+    size_t equals = item.find('=');
+    std::string field = item.substr(0, equals);
+    if (!limits.maxima.count(field)) {
+      std::string known;
+      for (const auto &[name, bound] : limits.maxima)
+        known += (known.empty() ? "" : ", ") + name;
+      throw Error(where + ": unknown field '" + field + "' (limits exist for " + known + ")");
+    }
+    const std::string value = equals == std::string::npos ? "" : item.substr(equals + 1);
+    size_t used = 0;
+    long long bound = 0;
+    try {
+      bound = std::stoll(value, &used);
+    } catch (const std::exception &) {
+      used = 0;
+    }
+    if (used == 0 || used != value.size() || bound < 1)
+      throw Error(where + ": the limit of '" + field + "' must be a positive integer, got '" + value + "'");
+    limits.maxima[field] = bound;
+  }
+  return limits;
+}
+
+int64_t ConfigLimits::maximum(const std::string &field) const {
+  auto found = maxima.find(field);
+  return found == maxima.end() ? std::numeric_limits<int64_t>::max() : found->second;
+}
+
 ModelConfig ModelConfig::load(const std::string &path) {
   json parsed;
   try {
@@ -98,9 +175,13 @@ ModelConfig ModelConfig::load(const std::string &path) {
 }
 
 ModelConfig ModelConfig::fromJson(const json &object, const std::string &source) {
+  return fromJson(object, source, ConfigLimits::fromEnvironment());
+}
+
+ModelConfig ModelConfig::fromJson(const json &object, const std::string &source, const ConfigLimits &limits) {
   if (!object.is_object())
     throw Error(source + ": expected a JSON object, got " + object.dump());
-  FieldReader fields(object, source);
+  FieldReader fields(object, source, &limits);
   ModelConfig config;
   config.vocabSize = fields.integer("vocab_size", 1);
   config.hiddenSize = fields.integer("hidden_size", 1);
@@ -121,7 +202,7 @@ ModelConfig ModelConfig::fromJson(const json &object, const std::string &source)
   config.ropeTheta = fields.positiveNumber("rope_theta");
   config.maxPositionEmbeddings = fields.integer("max_position_embeddings", 1);
   if (object.contains("rope_scaling") && !object["rope_scaling"].is_null())
-    config.ropeScaling = parseRopeScaling(object["rope_scaling"], source);
+    config.ropeScaling = parseRopeScaling(object["rope_scaling"], source, limits);
   config.embNeighborNum = fields.integer("emb_neighbor_num", 2);
   config.embSplitNum = fields.integer("emb_split_num", 1);
   config.ngramVocabSizeRatio = fields.integer("ngram_vocab_size_ratio", 1);

@@ -38,11 +38,11 @@ void checkFitsContext(const ModelConfig &config, int64_t maxContext, int64_t pro
   if (promptTokens > limit)
     throw Error("prompt of " + std::to_string(promptTokens) + " tokens exceeds " +
                 contextLimitText(config, maxContext));
-  int64_t positions = promptTokens + std::max<int64_t>(maxNewTokens - 1, 0);
-  if (positions > limit)
+  int64_t positions = 0;
+  if (__builtin_add_overflow(promptTokens, std::max<int64_t>(maxNewTokens - 1, 0), &positions) || positions > limit)
     throw Error("prompt of " + std::to_string(promptTokens) + " tokens plus " + std::to_string(maxNewTokens) +
-                " new tokens needs " + std::to_string(positions) + " positions, more than " +
-                contextLimitText(config, maxContext));
+                " new tokens needs " + (positions > 0 ? std::to_string(positions) : "more than 2^63") +
+                " positions, more than " + contextLimitText(config, maxContext));
 }
 
 namespace {

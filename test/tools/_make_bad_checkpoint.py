@@ -129,6 +129,11 @@ CONFIG_CORRUPTIONS = {
     "config-hidden-indivisible": lambda cfg: cfg.update(hidden_size=100),
     "config-topk-too-large": lambda cfg: cfg.update(
         moe_topk=cfg["n_routed_experts"] + cfg["zero_expert_num"] + 1),
+    # emb_split_num*(emb_neighbor_num-1) overflowed int64 to 0: SIGFPE in
+    # every tool before ember bounded the fields.
+    "config-split-2e62": lambda cfg: cfg.update(emb_split_num=2**62, emb_neighbor_num=5),
+    # Out of memory after a minute before the bound.
+    "config-million-layers": lambda cfg: cfg.update(num_layers=1_000_000),
     # Valid, but a context too short for most prompts.
     "config-max-positions-4": lambda cfg: cfg.update(max_position_embeddings=4),
 }

@@ -147,5 +147,54 @@ TEST_F(ConfigErrors, InvalidJsonAndMissingFile) {
   EXPECT_ERROR_CONTAINS(ModelConfig::load(path() + ".missing"), "cannot open");
 }
 
+// A field beyond ember's limit is refused as it is read, before any size is
+// computed from it: emb_split_num = 2^62 made numNgramTables() overflow to 0
+// and every tool die of SIGFPE on hidden_size % 0.
+TEST_F(ConfigErrors, FieldsBeyondTheirLimitAreRefusedBeforeAnyArithmetic) {
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) {
+                          c["emb_split_num"] = int64_t(1) << 62;
+                          c["emb_neighbor_num"] = 5;
+                        }),
+                        path(),
+                        "field 'emb_split_num' (4611686018427387904) exceeds ember's limit of 64 (raise it with "
+                        "EMBER_CONFIG_LIMITS=emb_split_num=N)");
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["num_layers"] = 1'000'000; }),
+                        "field 'num_layers' (1000000) exceeds ember's limit of 1024");
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["n_routed_experts"] = int64_t(1) << 40; }),
+                        "field 'n_routed_experts' (1099511627776) exceeds ember's limit of 65536");
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) {
+                          c["rope_scaling"] = {{"type", "yarn"},
+                                               {"factor", 2.0},
+                                               {"original_max_position_embeddings", int64_t(1) << 40}};
+                        }),
+                        "rope_scaling: field 'original_max_position_embeddings' (1099511627776) exceeds ember's limit");
+}
+
+// Sets EMBER_CONFIG_LIMITS for one test.
+class ScopedLimits {
+public:
+  explicit ScopedLimits(const char *value) { setenv("EMBER_CONFIG_LIMITS", value, 1); }
+  ~ScopedLimits() { unsetenv("EMBER_CONFIG_LIMITS"); }
+};
+
+TEST_F(ConfigErrors, TheEnvironmentMovesTheLimits) {
+  {
+    ScopedLimits limits("num_layers=2000000,hidden_size=96");
+    EXPECT_EQ(loadModified([](json &c) { c["num_layers"] = 1'000'000; }).numLayers, 1'000'000);
+    EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["hidden_size"] = 192; }),
+                          "field 'hidden_size' (192) exceeds ember's limit of 96");
+  }
+  {
+    ScopedLimits limits("num_layer=5");
+    EXPECT_ERROR_CONTAINS(ModelConfig::load(presetPath("tiny")),
+                          "EMBER_CONFIG_LIMITS='num_layer=5': unknown field 'num_layer' (limits exist for ");
+  }
+  for (const char *bad : {"num_layers", "num_layers=", "num_layers=0", "num_layers=12x", "num_layers=-3"}) {
+    ScopedLimits limits(bad);
+    EXPECT_ERROR_CONTAINS(ModelConfig::load(presetPath("tiny")),
+                          "the limit of 'num_layers' must be a positive integer");
+  }
+}
+
 } // namespace
 } // namespace ember::rt

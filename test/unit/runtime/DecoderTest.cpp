@@ -6,6 +6,8 @@
 #include "ModelCheckpoint.h"
 #include "TestSupport.h"
 
+#include <limits>
+
 
 namespace ember::rt {
 namespace {
@@ -184,6 +186,10 @@ TEST_F(DecoderTest, ContextLimit) {
                         "prompt of 65 tokens exceeds the context limit of 64 (max_position_embeddings 64, "
                         "--max-context 100)");
   EXPECT_ERROR_CONTAINS(contextLimit(config_, 0), "--max-context must be at least 1, got 0");
+  // The sum would overflow int64 (UBSan found it).
+  EXPECT_ERROR_CONTAINS(checkFitsContext(config_, 100, 3, std::numeric_limits<int64_t>::max()),
+                        "prompt of 3 tokens plus 9223372036854775807 new tokens needs more than 2^63 positions, more "
+                        "than the context limit of 64");
 }
 
 TEST_F(DecoderTest, TokensAreValidated) {

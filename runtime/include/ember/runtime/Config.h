@@ -3,11 +3,29 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace ember::rt {
+
+// Upper bounds on a config's integer fields. A field above its bound is
+// refused as it is read, naming the field and the bound, before any size is
+// computed from it: within the bounds every product the tools form (a
+// tensor's elements, its bytes, the n-gram geometry) fits in int64, and an
+// absurd model fails up front instead of running out of memory or disk.
+// The defaults are far above LongCat-Flash-Lite's sizes; the environment
+// variable EMBER_CONFIG_LIMITS="field=N,field=N" raises (or lowers) them,
+// for ember-compile, ember-run and ember-synth alike.
+struct ConfigLimits {
+  std::map<std::string, int64_t> maxima;
+  static ConfigLimits defaults();
+  // The defaults with EMBER_CONFIG_LIMITS applied; a malformed value or an
+  // unknown field is an error naming it.
+  static ConfigLimits fromEnvironment();
+  int64_t maximum(const std::string &field) const;
+};
 
 // rope_scaling (YaRN in the real model). Missing YaRN parameters take the
 // DeepSeek-V2 defaults; `raw` keeps the object as written.
@@ -57,10 +75,12 @@ struct ModelConfig {
   nlohmann::json raw;
   std::string path; // where it was loaded from (for messages)
 
-  // Reads and validates; errors read "<path>: field '<f>' ...".
+  // Reads and validates against ConfigLimits::fromEnvironment(); errors
+  // read "<path>: field '<f>' ...".
   static ModelConfig load(const std::string &path);
   // Same, from already-parsed JSON; `source` names it in messages.
   static ModelConfig fromJson(const nlohmann::json &json, const std::string &source);
+  static ModelConfig fromJson(const nlohmann::json &json, const std::string &source, const ConfigLimits &limits);
 
   // N-gram embedding geometry (DESIGN.md §1.2).
   int64_t numNgramTables() const { return embSplitNum * (embNeighborNum - 1); } // E
