@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <unistd.h>
 
 namespace ember::rt {
 
@@ -25,6 +26,10 @@ public:
   const char *name() const override { return "cpu"; }
   const char *compileTarget() const override { return "cpu"; }
   bool hostAccessible() const override { return true; }
+  uint64_t memoryCapacityBytes() const override {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : 0;
+  }
 
   void *allocate(size_t bytes, const std::string &what) override {
     void *buffer = std::calloc(bytes ? bytes : 1, 1);

@@ -45,6 +45,29 @@ void checkFitsContext(const ModelConfig &config, int64_t maxContext, int64_t pro
                 " positions, more than " + contextLimitText(config, maxContext));
 }
 
+uint64_t sequenceStateBytes(const ModelConfig &config, int64_t maxContext, int64_t slots, bool drafter,
+                            uint64_t capacity) {
+  if (slots < 1)
+    throw Error("--batch must be at least 1, got " + std::to_string(slots));
+  int64_t context = contextLimit(config, maxContext);
+  // Rows of [slots, context] state: the token table (i32) and one float row
+  // per KV sublayer (and the drafter's).
+  uint64_t cacheRows = uint64_t(kvCacheSublayers(config)) + (drafter ? 1 : 0), total = 0, sequences = 0;
+  bool overflow = __builtin_mul_overflow(uint64_t(slots), uint64_t(context), &sequences);
+  uint64_t rowBytes = uint64_t(kvCacheRowWidth(config)) * sizeof(float), perPosition = 0;
+  overflow |= __builtin_mul_overflow(cacheRows, rowBytes, &perPosition) ||
+              __builtin_add_overflow(perPosition, uint64_t(sizeof(int32_t)), &perPosition) ||
+              __builtin_mul_overflow(sequences, perPosition, &total);
+  std::string what = "--batch " + std::to_string(slots) + " sequences of " + std::to_string(context) +
+                     " positions need ";
+  if (overflow)
+    throw Error(what + "more than 2^64 bytes of KV cache and token table");
+  if (capacity && total > capacity)
+    throw Error(what + std::to_string(total) + " bytes of KV cache and token table, more than the " +
+                std::to_string(capacity) + " bytes of memory the backend has");
+  return total;
+}
+
 namespace {
 
 int64_t product(const Shape &shape) {
@@ -124,8 +147,7 @@ Decoder::Decoder(const ModelConfig &config, const ModelWeights &weights, const s
     : config_(config), backend_(backend), artifact_(backend, artifactPath), maxContext_(options.maxContext),
       context_(contextLimit(config, options.maxContext)), slots_(options.slots),
       prefillChunk_(options.prefillChunk) {
-  if (slots_ < 1)
-    throw Error("--batch must be at least 1, got " + std::to_string(slots_));
+  sequenceStateBytes(config, maxContext_, slots_, mtpWeights != nullptr, backend.memoryCapacityBytes());
   if (prefillChunk_ < 0)
     throw Error("--prefill-chunk must be >= 0 (0: the whole prompt in one call), got " +
                 std::to_string(prefillChunk_));

@@ -188,6 +188,12 @@ void Checkpoint::checkIndex(const std::string &indexPath) {
     if (!shard.is_string())
       throw Error(indexPath + ": weight_map entry '" + tensor + "' must be a file name, got " + shard.dump());
     std::string shardName = shard.get<std::string>();
+    // A shard is a file of the model directory: a path out of it (absolute,
+    // or through a folder or '..') would load someone else's file.
+    if (shardName.empty() || fs::path(shardName).has_parent_path() || shardName == "." || shardName == ".." ||
+        shardName.find('/') != std::string::npos)
+      throw Error(indexPath + ": weight_map entry '" + tensor + "' names shard '" + shardName +
+                  "', which is not a file name inside the model directory " + dir_);
     if (!fs::exists(fs::path(dir_) / shardName))
       throw Error(indexPath + ": weight_map entry '" + tensor + "' names shard '" + shardName +
                   "', which does not exist in " + dir_);

@@ -13,7 +13,10 @@ static std::string lastDlError() {
 
 SharedLibrary::SharedLibrary(const std::string &path) : path_(path) {
   dlerror(); // clear any stale error
-  handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // A name without '/' would make dlopen search the library paths instead
+  // of the working directory.
+  std::string file = path.find('/') == std::string::npos ? "./" + path : path;
+  handle_ = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle_)
     throw Error(path + ": cannot load compiled artifact: " + lastDlError());
 }

@@ -201,16 +201,14 @@ int runMain(int argc, char **argv) {
     if (embeddingsOnly && args.has(flag))
       throw Error(std::string("--embeddings-only runs no decoder, so ") + flag + " cannot be used with it");
   auto batch = int64_t(args.integer("--batch", int64_t(prompts.size())));
-  if (prompts.size() == 1 && batch > 1)
-    prompts.resize(size_t(batch), prompts.front());
-  if (batch != int64_t(prompts.size()))
+  if (prompts.size() != 1 && batch != int64_t(prompts.size()))
     throw Error("--batch " + std::to_string(batch) + " does not match the " + std::to_string(prompts.size()) +
                 " prompts given with --prompt-ids");
   for (const char *flag :
        {"--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--dump-embeddings", "--dump-ngram-ids"})
-    if (prompts.size() > 1 && args.has(flag))
-      throw Error(std::string(flag) + " needs a single sequence, got " + std::to_string(prompts.size()));
-  const std::vector<int32_t> &tokens = prompts.front();
+    if (batch > 1 && args.has(flag))
+      throw Error(std::string(flag) + " needs a single sequence, got " + std::to_string(batch));
+  const std::vector<int32_t> tokens = prompts.front(); // a copy: prompts grows to the batch below
   bool wantEmbeddings = embeddingsOnly || args.has("--dump-embeddings") || args.has("--dump-ngram-ids");
   int64_t maxContext = args.integer("--max-context", rt::kDefaultMaxContext);
   int64_t prefillChunk = args.integer("--prefill-chunk", 0);
@@ -272,6 +270,14 @@ int runMain(int argc, char **argv) {
   if (wantEmbeddings && !backend->hostAccessible())
     throw Error(std::string("--dump-embeddings and --dump-ngram-ids run on the CPU backend only, not ") +
                 backend->name() + "; add --backend cpu");
+  // Before one prompt becomes `batch` copies: a batch no memory holds is
+  // refused here, with its sizes, not by the allocator.
+  if (!embeddingsOnly) {
+    bool drafter = options.drafter == rt::DrafterKind::Mtp || args.has("--dump-mtp-logits");
+    rt::sequenceStateBytes(config, maxContext, batch, drafter, backend->memoryCapacityBytes());
+  }
+  if (prompts.size() == 1 && batch > 1)
+    prompts.resize(size_t(batch), prompts.front());
   Report report{modelDir, config, prompts};
   report.backend = backend->name();
   report.dtype = modelWeights ? modelWeights->dtype() : ngramWeights->dtype;

@@ -6,6 +6,9 @@
 #include "ModelCheckpoint.h"
 #include "TestSupport.h"
 
+#include <dlfcn.h>
+
+#include <cstdio>
 #include <limits>
 
 
@@ -212,8 +215,14 @@ TEST(DecoderArtifact, MissingSymbolNamesFileAndSymbol) {
   std::unique_ptr<Backend> cpu = makeCpuBackend();
   EXPECT_ERROR_CONTAINS(DecoderArtifact(*cpu, "/nonexistent/a.so"), "/nonexistent/a.so",
                         "cannot load compiled artifact");
-  // libm is a loadable library without the decoder entry points.
-  EXPECT_ERROR_CONTAINS(DecoderArtifact(*cpu, "libm.so.6"), "libm.so.6: artifact lacks symbol 'ember_step_packed'");
+  // libc is a loadable library without the decoder entry points.
+  Dl_info libc{};
+  ASSERT_NE(dladdr(reinterpret_cast<void *>(&std::fclose), &libc), 0);
+  EXPECT_ERROR_CONTAINS(DecoderArtifact(*cpu, libc.dli_fname), std::string(libc.dli_fname),
+                        "artifact lacks symbol 'ember_step_packed'");
+  // A bare name is a file of the working directory, not a library looked up
+  // on the loader's paths.
+  EXPECT_ERROR_CONTAINS(DecoderArtifact(*cpu, "libm.so.6"), "libm.so.6: cannot load compiled artifact: ./libm.so.6");
   DecoderArtifact artifact(*cpu, EMBER_FAKE_ARTIFACT);
   EXPECT_NE(artifact.embed, artifact.forward);
 }

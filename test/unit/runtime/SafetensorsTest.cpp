@@ -85,6 +85,24 @@ TEST(Checkpoint, IndexNamingMissingShard) {
                         "weight_map entry 'a' names shard 'model-00001-of-00009.safetensors', which does not exist");
 }
 
+// A shard outside the model directory is refused even when the file exists:
+// the index cannot make ember load another file.
+TEST(Checkpoint, IndexShardsStayInsideTheModelDirectory) {
+  test::TempDir dir;
+  std::filesystem::create_directory(dir.file("model"));
+  std::filesystem::create_directory(dir.file("model/sub"));
+  writeSafetensors(dir.file("outside.safetensors"), {test::iotaTensor("a", DType::F32, {1})});
+  writeSafetensors(dir.file("model/sub/inner.safetensors"), {test::iotaTensor("a", DType::F32, {1})});
+  std::vector<std::string> shards{"../outside.safetensors", dir.file("outside.safetensors"), "sub/inner.safetensors",
+                                  "./../outside.safetensors", "..", ""};
+  for (const std::string &shard : shards) {
+    test::writeBytes(dir.file("model/model.safetensors.index.json"),
+                     R"({"weight_map": {"a": ")" + shard + R"("}})");
+    EXPECT_ERROR_CONTAINS(Checkpoint{dir.file("model")}, "weight_map entry 'a' names shard '" + shard + "'",
+                          "which is not a file name inside the model directory");
+  }
+}
+
 TEST(Checkpoint, IndexMappingTensorToWrongShard) {
   test::TempDir dir;
   writeSafetensors(dir.file("s1.safetensors"), {test::iotaTensor("a", DType::F32, {1})});

@@ -35,6 +35,10 @@ public:
   // (once per process), 0 where the backend does not measure it (the CPU).
   virtual double copyBytesPerSecond() { return 0; }
 
+  // Bytes of memory the backend allocates from (the CPU: the machine's
+  // physical memory); 0 where unknown.
+  virtual uint64_t memoryCapacityBytes() const { return 0; }
+
   // Zero-filled; throws Error naming `what` and the size on failure.
   virtual void *allocate(size_t bytes, const std::string &what) = 0;
   virtual void release(void *buffer) noexcept = 0;

@@ -40,6 +40,13 @@ int64_t contextLimit(const ModelConfig &config, int64_t maxContext);
 // (max_position_embeddings ..., --max-context ...)".
 void checkFitsContext(const ModelConfig &config, int64_t maxContext, int64_t promptTokens, int64_t maxNewTokens);
 
+// Bytes of per-sequence state (token table, latent KV cache, and the MTP
+// drafter's cache when `drafter`) for `slots` sequences of the context
+// limit. Throws, naming --batch and the sizes, when the product exceeds
+// 64 bits or `capacity` (the backend's memory; 0: unknown, unchecked).
+uint64_t sequenceStateBytes(const ModelConfig &config, int64_t maxContext, int64_t slots, bool drafter,
+                            uint64_t capacity);
+
 struct DecoderOutput {
   std::vector<float> logits; // [T, V]
   std::vector<float> hidden; // [T, D]: final (post-norm) hidden state
