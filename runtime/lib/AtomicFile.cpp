@@ -5,7 +5,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <filesystem>
 #include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace ember::rt {
@@ -45,9 +47,37 @@ void AtomicOutputFile::close() {
 
 void AtomicOutputFile::commit() {
   close();
+  struct stat target;
+  if (::stat(path_.c_str(), &target) == 0 && !S_ISREG(target.st_mode))
+    throw Error(path_ + ": is not a regular file (a folder, device or other special file); not replacing it");
   if (std::rename(tempPath_.c_str(), path_.c_str()) != 0)
     throw Error(path_ + ": cannot rename " + tempPath_ + " into place: " + systemError());
   committed_ = true;
+}
+
+void checkOutputPath(const std::string &path, const std::string &what, bool force) {
+  namespace fs = std::filesystem;
+  std::string where = what + " " + path;
+  if (path.empty())
+    throw Error(what + ": the path is empty");
+  struct stat target;
+  if (::stat(path.c_str(), &target) == 0) {
+    if (S_ISDIR(target.st_mode))
+      throw Error(where + ": is a folder; give a file name");
+    if (!S_ISREG(target.st_mode))
+      throw Error(where + ": is not a regular file (a device or other special file); ember writes only regular files");
+    // The mode, not access(2): root may write anything.
+    if (!force && (target.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0)
+      throw Error(where + ": is read-only; add --force to replace it");
+  }
+  fs::path folder = fs::path(path).parent_path();
+  if (folder.empty())
+    folder = ".";
+  std::error_code error;
+  if (!fs::is_directory(folder, error))
+    throw Error(where + ": folder " + folder.string() + " does not exist");
+  if (::access(folder.c_str(), W_OK | X_OK) != 0)
+    throw Error(where + ": cannot write in folder " + folder.string() + ": " + systemError());
 }
 
 void writeFileAtomically(const std::string &path, const std::string &contents) {

@@ -11,8 +11,8 @@ namespace ember::rt {
 static constexpr char kMagic[] = "\x93NUMPY";
 static constexpr size_t kMagicSize = 6;
 
-static void writeNpyBytes(const std::string &path, const char *descr, const void *data, size_t elementSize,
-                          const Shape &shape) {
+static std::unique_ptr<AtomicOutputFile> stageNpyBytes(const std::string &path, const char *descr, const void *data,
+                                                       size_t elementSize, const Shape &shape) {
   std::string dims; // Python tuple syntax: "()", "(5,)", "(5, 96)"
   for (size_t i = 0; i < shape.size(); ++i)
     dims += (i ? ", " : "") + std::to_string(shape[i]);
@@ -30,19 +30,26 @@ static void writeNpyBytes(const std::string &path, const char *descr, const void
   prefix += char(header.size() & 0xff);
   prefix += char(header.size() >> 8);
 
-  AtomicOutputFile file(path);
-  file.write(prefix.data(), prefix.size());
-  file.write(header.data(), header.size());
-  file.write(data, size_t(elementCount(shape, path)) * elementSize);
-  file.commit();
+  auto file = std::make_unique<AtomicOutputFile>(path);
+  file->write(prefix.data(), prefix.size());
+  file->write(header.data(), header.size());
+  file->write(data, size_t(elementCount(shape, path)) * elementSize);
+  file->close();
+  return file;
 }
 
-void writeNpy(const std::string &path, const float *data, const Shape &shape) {
-  writeNpyBytes(path, "<f4", data, sizeof(float), shape);
+std::unique_ptr<AtomicOutputFile> stageNpy(const std::string &path, const float *data, const Shape &shape) {
+  return stageNpyBytes(path, "<f4", data, sizeof(float), shape);
 }
+
+std::unique_ptr<AtomicOutputFile> stageNpy(const std::string &path, const int32_t *data, const Shape &shape) {
+  return stageNpyBytes(path, "<i4", data, sizeof(int32_t), shape);
+}
+
+void writeNpy(const std::string &path, const float *data, const Shape &shape) { stageNpy(path, data, shape)->commit(); }
 
 void writeNpy(const std::string &path, const int32_t *data, const Shape &shape) {
-  writeNpyBytes(path, "<i4", data, sizeof(int32_t), shape);
+  stageNpy(path, data, shape)->commit();
 }
 
 template <typename T> static NpyArray<T> readNpy(const std::string &path, const std::string &expectedDescr) {

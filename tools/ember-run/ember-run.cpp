@@ -6,6 +6,7 @@
 #include "Report.h"
 
 #include "ember/runtime/ArtifactCache.h"
+#include "ember/runtime/AtomicFile.h"
 #include "ember/runtime/Backend.h"
 #include "ember/runtime/CommandLine.h"
 #include "ember/runtime/Decoder.h"
@@ -81,7 +82,10 @@ options:
   --embeddings-only        run only the n-gram embedding (no decoder; checks only
                            the embedding tensors); for --dump-embeddings and
                            --dump-ngram-ids
-  (the --dump-* flags need a single sequence)
+  (the --dump-* flags need a single sequence; every output path is checked
+  before the run: its folder must exist, and it must not be a folder, a
+  device or other special file, nor a read-only file unless --force)
+  --force                  replace read-only output files
   --profile                time every kernel launch on the device (needs the cuda
                            backend) and, after the run, print one row per ember op
                            to stderr: function, op #index, launches, total ms,
@@ -187,12 +191,18 @@ int runMain(int argc, char **argv) {
                         "--top-k", "--top-p", "--seed", "--speculative", "--draft-steps", "--backend",
                         "--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--dump-embeddings",
                         "--dump-ngram-ids", "--artifact", "--cache-dir", "--profile-json"},
-                       {"--embeddings-only", "--json", "--quiet", "--profile", "--help"});
+                       {"--embeddings-only", "--json", "--quiet", "--profile", "--force", "--help"});
   if (args.has("--help")) {
     std::cout << kUsage;
     return 0;
   }
   std::string modelDir = args.required("--model");
+  // Outputs are checked before anything is compiled or generated: a bad
+  // path fails now, not after the run.
+  for (const char *flag : {"--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--dump-embeddings",
+                           "--dump-ngram-ids", "--profile-json"})
+    if (args.has(flag))
+      rt::checkOutputPath(args.value(flag, ""), flag, args.has("--force"));
   std::vector<std::vector<int32_t>> prompts = parsePrompts(args.required("--prompt-ids"));
   bool quiet = args.has("--quiet"), json = args.has("--json"), embeddingsOnly = args.has("--embeddings-only");
   bool profile = args.has("--profile") || args.has("--profile-json");
@@ -297,14 +307,17 @@ int runMain(int argc, char **argv) {
     report.embeddingSeconds = secondsSince(start);
   }
   auto length = int64_t(tokens.size());
+  // Written as they come, committed together at the end: a failed run
+  // leaves none of them.
+  std::vector<std::unique_ptr<rt::AtomicOutputFile>> outputs;
   if (!embeddingsOnly) {
     rt::DecoderOptions decoderOptions{maxContext, int64_t(prompts.size()), prefillChunk};
     rt::Decoder decoder(config, *modelWeights, report.artifactPath, *backend, decoderOptions,
                         mtpWeights ? &*mtpWeights : nullptr);
     report.context = decoder.context();
     if (args.has("--dump-mtp-logits"))
-      rt::writeNpy(args.value("--dump-mtp-logits", ""), promptDraftLogits(decoder, tokens).data(),
-                   {length - 1, config.vocabSize});
+      outputs.push_back(rt::stageNpy(args.value("--dump-mtp-logits", ""), promptDraftLogits(decoder, tokens).data(),
+                                     {length - 1, config.vocabSize}));
     GenerationProgressLine progress(options.maxNewTokens * int64_t(prompts.size()), quiet);
     report.generation = rt::generate(decoder, prompts, options, std::ref(progress));
     progress.finish();
@@ -312,14 +325,17 @@ int runMain(int argc, char **argv) {
   }
 
   if (args.has("--dump-logits"))
-    rt::writeNpy(args.value("--dump-logits", ""), report.first().prefillLogits.data(), {length, config.vocabSize});
+    outputs.push_back(
+        rt::stageNpy(args.value("--dump-logits", ""), report.first().prefillLogits.data(), {length, config.vocabSize}));
   if (args.has("--dump-step-logits"))
-    rt::writeNpy(args.value("--dump-step-logits", ""), report.first().chosenFrom.data(),
-                 {int64_t(report.first().tokens.size()), config.vocabSize});
+    outputs.push_back(rt::stageNpy(args.value("--dump-step-logits", ""), report.first().chosenFrom.data(),
+                                   {int64_t(report.first().tokens.size()), config.vocabSize}));
   if (args.has("--dump-embeddings"))
-    rt::writeNpy(args.value("--dump-embeddings", ""), report.embeddings->data(), {length, config.hiddenSize});
+    outputs.push_back(
+        rt::stageNpy(args.value("--dump-embeddings", ""), report.embeddings->data(), {length, config.hiddenSize}));
   if (args.has("--dump-ngram-ids"))
-    rt::writeNpy(args.value("--dump-ngram-ids", ""), report.ngramIds->data(), {length, config.numNgramTables()});
+    outputs.push_back(rt::stageNpy(args.value("--dump-ngram-ids", ""), report.ngramIds->data(),
+                                   {length, config.numNgramTables()}));
   if (report.generation && options.drafter != rt::DrafterKind::None && !quiet)
     std::cerr << speculationLine(report) << "\n";
   if (json)
@@ -330,9 +346,14 @@ int runMain(int argc, char **argv) {
     rt::KernelProfile kernels = backend->takeKernelProfile();
     if (args.has("--profile"))
       std::cerr << rt::formatKernelProfile(kernels);
-    if (args.has("--profile-json"))
-      rt::writeKernelProfileJson(args.value("--profile-json", ""), kernels);
+    if (args.has("--profile-json")) {
+      outputs.push_back(std::make_unique<rt::AtomicOutputFile>(args.value("--profile-json", "")));
+      std::string text = rt::kernelProfileJson(kernels).dump(2) + "\n";
+      outputs.back()->write(text.data(), text.size());
+    }
   }
+  for (std::unique_ptr<rt::AtomicOutputFile> &output : outputs)
+    output->commit();
   return 0;
 }
 

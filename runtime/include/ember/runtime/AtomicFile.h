@@ -8,6 +8,8 @@ namespace ember::rt {
 
 // Writes `<path>.tmp.<pid>` and renames it to `<path>` only on commit(), so a
 // failed or interrupted run never leaves a partial output file behind.
+// commit() refuses to replace anything but a regular file (a device node
+// such as /dev/full stays one).
 class AtomicOutputFile {
 public:
   explicit AtomicOutputFile(std::string path);
@@ -30,6 +32,12 @@ private:
   std::FILE *file_ = nullptr;
   bool committed_ = false;
 };
+
+// Throws unless `path` can take an output file, before any work is done
+// for it: its folder exists and is a folder, and the path is not a folder,
+// a device or another special file, nor (without `force`) a read-only file.
+// `what` names the flag in messages ("--dump-logits").
+void checkOutputPath(const std::string &path, const std::string &what, bool force = false);
 
 // Whole-file convenience.
 void writeFileAtomically(const std::string &path, const std::string &contents);

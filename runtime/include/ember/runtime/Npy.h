@@ -3,14 +3,21 @@
 #include "ember/runtime/Shape.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace ember::rt {
 
+class AtomicOutputFile;
+
 // NPY v1.0, little endian, C order; written atomically (tmp file + rename).
 void writeNpy(const std::string &path, const float *data, const Shape &shape);   // '<f4'
 void writeNpy(const std::string &path, const int32_t *data, const Shape &shape); // '<i4'
+// The same, written but not committed: a tool with several outputs commits
+// them together once all are written.
+std::unique_ptr<AtomicOutputFile> stageNpy(const std::string &path, const float *data, const Shape &shape);
+std::unique_ptr<AtomicOutputFile> stageNpy(const std::string &path, const int32_t *data, const Shape &shape);
 
 template <typename T> struct NpyArray {
   Shape shape;
