@@ -10,7 +10,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fcntl.h>
 #include <fstream>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -146,6 +149,51 @@ ArtifactCache::Artifact ArtifactCache::getOrCompile(const ModelConfig &config, c
   return artifact;
 }
 
+namespace {
+
+// An exclusive flock(2) on `path` (created if missing) for the object's life;
+// the kernel drops it when the process dies.
+class CacheLock {
+public:
+  explicit CacheLock(const std::string &path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    if (fd_ < 0)
+      throw Error(path + ": cannot open the cache lock: " + std::strerror(errno));
+    while (::flock(fd_, LOCK_EX) != 0)
+      if (errno != EINTR)
+        throw Error(path + ": cannot lock: " + std::strerror(errno));
+  }
+  ~CacheLock() { ::close(fd_); }
+  CacheLock(const CacheLock &) = delete;
+  CacheLock &operator=(const CacheLock &) = delete;
+
+private:
+  int fd_;
+};
+
+// The pid at the end of a temporary's name ("<key>.so.tmp.<pid>", and
+// ember-compile's "<...>.o.tmp.<pid>"), or 0.
+pid_t temporaryOwner(const std::string &name) {
+  size_t mark = name.rfind(".tmp.");
+  if (mark == std::string::npos)
+    return 0;
+  std::string digits = name.substr(mark + 5);
+  if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos)
+    return 0;
+  return pid_t(std::stol(digits));
+}
+
+} // namespace
+
+void sweepStaleTemporaries(const std::string &dir) {
+  std::error_code ec;
+  for (const fs::directory_entry &entry : fs::directory_iterator(dir, ec)) {
+    pid_t owner = temporaryOwner(entry.path().filename().string());
+    // kill(pid, 0) fails with ESRCH only when no such process exists.
+    if (owner > 0 && ::kill(owner, 0) != 0 && errno == ESRCH)
+      fs::remove(entry.path(), ec);
+  }
+}
+
 ArtifactCache::Artifact ArtifactCache::compileUnlessCached(const ModelConfig &config, const std::string &configPath,
                                                            DType dtype) const {
   std::string finalPath = artifactPath(config, dtype);
@@ -156,6 +204,12 @@ ArtifactCache::Artifact ArtifactCache::compileUnlessCached(const ModelConfig &co
   fs::create_directories(dir_, ec);
   if (ec)
     throw Error(dir_ + ": cannot create cache directory: " + ec.message());
+  // One compile per key across processes: the others wait here, then find
+  // the artifact.
+  CacheLock lock(finalPath + ".lock");
+  if (fs::exists(finalPath))
+    return {finalPath, true, 0.0};
+  sweepStaleTemporaries(dir_);
   std::string tempPath = finalPath + ".tmp." + std::to_string(::getpid());
   std::vector<std::string> command = compileCommand(configPath, dtype, tempPath);
   auto start = std::chrono::steady_clock::now();

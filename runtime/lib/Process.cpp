@@ -3,15 +3,42 @@
 #include "ember/runtime/Error.h"
 
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
 
 namespace ember::rt {
+
+static constexpr char kParentPidVariable[] = "EMBER_PARENT_PID";
+
+// Our environment with EMBER_PARENT_PID set to our pid (replacing any
+// inherited one).
+static std::vector<std::string> childEnvironment() {
+  std::vector<std::string> variables;
+  std::string prefix = std::string(kParentPidVariable) + "=";
+  for (char **entry = environ; *entry; ++entry)
+    if (std::strncmp(*entry, prefix.c_str(), prefix.size()) != 0)
+      variables.emplace_back(*entry);
+  variables.push_back(prefix + std::to_string(::getpid()));
+  return variables;
+}
+
+void exitWithParent() {
+  const char *parent = std::getenv(kParentPidVariable);
+  if (!parent)
+    return;
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // The parent may have died before prctl: we were re-parented already.
+  if (std::to_string(::getppid()) != parent)
+    std::_Exit(1);
+}
 
 std::string formatCommand(const std::vector<std::string> &argv) {
   std::string text;
@@ -49,8 +76,13 @@ int runProcess(const std::vector<std::string> &argv, ChildOutput output, std::st
   } else if (output == ChildOutput::StdoutToStderr) {
     posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
   }
+  std::vector<std::string> environment = childEnvironment();
+  std::vector<char *> environmentPointers;
+  for (std::string &variable : environment)
+    environmentPointers.push_back(variable.data());
+  environmentPointers.push_back(nullptr);
   pid_t pid;
-  int spawnError = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  int spawnError = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environmentPointers.data());
   posix_spawn_file_actions_destroy(&actions);
   if (capture)
     ::close(pipeFds[1]);

@@ -17,6 +17,7 @@
 #include "ember/runtime/Config.h"
 #include "ember/runtime/DType.h"
 #include "ember/runtime/Error.h"
+#include "ember/runtime/Process.h"
 #include "lowering/HostCodegen.h"
 #include "lowering/nvptx/CudaToolkit.h"
 #include "lowering/nvptx/KernelBinaries.h"
@@ -267,6 +268,8 @@ std::string launchShapeReport(ModuleOp module, const ec::TrafficOptions &options
 } // namespace
 
 int main(int argc, char **argv) {
+  // Started by ember-run's artifact cache (or ember-bench): die with it.
+  rt::exitWithParent();
   llvm::InitLLVM initLLVM(argc, argv);
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();

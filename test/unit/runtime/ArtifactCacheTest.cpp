@@ -2,11 +2,17 @@
 #include "ember/runtime/AtomicFile.h"
 #include "ember/runtime/Error.h"
 #include "ember/runtime/Hash.h"
+#include "ember/runtime/Process.h"
 
 #include "TestSupport.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace ember::rt {
 namespace {
@@ -95,6 +101,60 @@ TEST(ArtifactCache, CompilesOnMissThenHits) {
   EXPECT_NE(cache.key(config, DType::BF16), cache.key(config, DType::F16));
 }
 
+// Misses of one key in two places at once compile it once: the second
+// waits on the cache lock, then finds the artifact.
+TEST(ArtifactCache, ConcurrentMissesOfOneKeyCompileOnce) {
+  test::TempDir dir;
+  std::string compiler = writeFakeCompiler(dir, 0);
+  std::string slow = dir.file("slow-compile");
+  test::writeBytes(slow, "#!/bin/sh\nsleep 0.3\nexec \"" + compiler + "\" \"$@\"\n");
+  fs::permissions(slow, fs::perms::owner_all);
+  ModelConfig config = tiny();
+  std::vector<ArtifactCache::Artifact> artifacts(2);
+  std::vector<std::thread> misses;
+  for (ArtifactCache::Artifact &artifact : artifacts)
+    misses.emplace_back(
+        [&] { artifact = ArtifactCache(dir.file("cache"), slow).getOrCompile(config, "c.json", DType::F32); });
+  for (std::thread &miss : misses)
+    miss.join();
+  std::string log = readFile(dir.file("compile.log"));
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 1) << log;
+  EXPECT_NE(artifacts[0].cacheHit, artifacts[1].cacheHit);
+  EXPECT_EQ(readFile(artifacts[0].path), "artifact\n");
+}
+
+// Temporaries of processes that are gone are removed; those of live ones
+// (a compile in progress) and other files stay.
+TEST(ArtifactCache, SweepsTheTemporariesOfDeadProcesses) {
+  test::TempDir dir;
+  pid_t dead = ::fork();
+  if (dead == 0)
+    std::_Exit(0);
+  ::waitpid(dead, nullptr, 0);
+  std::string live = std::to_string(::getpid()), gone = std::to_string(dead);
+  std::vector<std::string> kept{"k.so", "k.so.lock", "k.so.tmp." + live, "k.so.tmp." + gone + ".o.tmp." + live,
+                                "notes.tmp.txt"};
+  std::vector<std::string> swept{"k.so.tmp." + gone, "k.so.tmp." + live + ".o.tmp." + gone};
+  for (const std::string &name : kept)
+    test::writeBytes(dir.file(name), "");
+  for (const std::string &name : swept)
+    test::writeBytes(dir.file(name), "");
+  sweepStaleTemporaries(dir.path());
+  for (const std::string &name : kept)
+    EXPECT_TRUE(fs::exists(dir.file(name))) << name;
+  for (const std::string &name : swept)
+    EXPECT_FALSE(fs::exists(dir.file(name))) << name;
+}
+
+// A child knows its parent's pid; an ember tool whose parent is not the one
+// named exits at once (exitWithParent), as when the parent died first.
+TEST(ArtifactCache, ChildrenLearnTheirParentsPid) {
+  std::string output;
+  int status = runProcess({"/bin/sh", "-c", "printf %s \"$EMBER_PARENT_PID\""}, ChildOutput::Capture, &output);
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(output, std::to_string(::getpid()));
+}
+
 TEST(ArtifactCache, TargetAndFlagsReachCompilerAndKey) {
   test::TempDir dir;
   std::string compiler = writeFakeCompiler(dir, 0);
@@ -116,7 +176,12 @@ TEST(ArtifactCache, CompilerFailureReportsStatusAndCommand) {
   ArtifactCache cache(dir.file("cache"), compiler);
   EXPECT_ERROR_CONTAINS(cache.getOrCompile(tiny(), "cfg.json", DType::BF16), "exit status 3",
                         compiler + " --config cfg.json --weight-dtype bf16 --target cpu -o ");
-  EXPECT_TRUE(fs::is_empty(dir.file("cache"))); // no partial artifact
+  // No partial artifact: only the key's lock file (kept, so that waiters
+  // and later compiles lock the same file).
+  std::vector<std::string> left;
+  for (const fs::directory_entry &entry : fs::directory_iterator(dir.file("cache")))
+    left.push_back(entry.path().filename().string());
+  EXPECT_EQ(left, std::vector<std::string>{cache.key(tiny(), DType::BF16) + ".so.lock"});
 }
 
 TEST(ArtifactCache, MissingCompiler) {

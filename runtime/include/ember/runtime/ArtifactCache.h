@@ -37,6 +37,10 @@ std::string resolveCacheDir(const std::string &cliCacheDir);
 // ember-compile next to the running executable.
 std::string defaultCompilerPath();
 
+// Removes the temporaries ("*.tmp.<pid>") in `dir` whose process is gone: a
+// compile killed midway leaves them (the cache sweeps before it compiles).
+void sweepStaleTemporaries(const std::string &dir);
+
 // Compiled model artifacts (decoder and n-gram embedding in one library), keyed by what they depend on and
 // compiled on a miss by running ember-compile as a subprocess. The target and its flags are a backend's
 // compileTarget() and compileFlags().
