@@ -3,6 +3,7 @@
 #include "ember/runtime/Error.h"
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 
 namespace ember::rt {
@@ -115,6 +116,7 @@ public:
     DecoderOutput output = decoder_.prefill(result_.slot, context_);
     ++result_.stats.targetForwards;
     result_.prefillLogits = output.logits;
+    checkFiniteLogits(output.logits.data(), int64_t(output.logits.size()), "target");
     if (options_.maxNewTokens == 0) {
       done_ = true;
       return;
@@ -148,8 +150,24 @@ public:
   }
 
 private:
-  std::vector<double> distribution(const std::vector<float> &logits, int64_t row) const {
-    return samplingDistribution(logits.data() + row * config_.vocabSize, config_.vocabSize, options_.sampling);
+  // Every row a token is drawn from, the target's and the drafter's, is
+  // checked: NaN or Inf logits (from a bad weight or an overflow) stop the
+  // sequence with an error instead of a run of meaningless tokens.
+  std::vector<double> distribution(const std::vector<float> &logits, int64_t row, const char *whose = "target") const {
+    const float *values = logits.data() + row * config_.vocabSize;
+    checkFiniteLogits(values, config_.vocabSize, whose);
+    return samplingDistribution(values, config_.vocabSize, options_.sampling);
+  }
+
+  void checkFiniteLogits(const float *values, int64_t count, const char *whose) const {
+    const float *bad = std::find_if(values, values + count, [](float v) { return !std::isfinite(v); });
+    if (bad == values + count)
+      return;
+    throw Error("sequence " + std::to_string(result_.slot) + " after " + std::to_string(generated()) +
+                " generated tokens (position " + std::to_string(context_.size() - 1) + "): the " + whose +
+                "'s logits are not finite (" + (std::isnan(*bad) ? "NaN" : "Inf") + " for token " +
+                std::to_string((bad - values) % config_.vocabSize) + "); a weight may hold NaN or Inf "
+                "(ember-run --check-weights lists them) or an activation overflowed");
   }
 
   // MTP drafting (DESIGN.md 1.3): the first draft row catches the drafter's
@@ -166,7 +184,7 @@ private:
     std::vector<int32_t> drafts;
     std::vector<std::vector<double>> proposals;
     while (true) {
-      proposals.push_back(distribution(draft.logits, row));
+      proposals.push_back(distribution(draft.logits, row, "drafter"));
       drafts.push_back(drawToken(proposals.back(), rng_));
       int64_t index = int64_t(drafts.size());
       queue.push({drafts.back()}, position + index);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <set>
@@ -234,6 +235,28 @@ std::vector<std::string> Checkpoint::names() const {
   for (const auto &entry : tensors_)
     result.push_back(entry.first);
   return result;
+}
+
+std::vector<std::string> nonFiniteTensors(const Checkpoint &checkpoint) {
+  std::vector<std::string> found;
+  std::vector<float> values;
+  constexpr size_t kChunk = 1 << 20; // converted a piece at a time: tables are GBs
+  for (const std::string &name : checkpoint.names()) {
+    const TensorView &view = checkpoint.get(name);
+    size_t count = view.nbytes / dtypeSize(view.dtype), bad = 0, first = 0;
+    for (size_t start = 0; start < count; start += kChunk) {
+      size_t n = std::min(kChunk, count - start);
+      values.resize(n);
+      convertToFloat(view.data + start * dtypeSize(view.dtype), view.dtype, n, values.data());
+      for (size_t i = 0; i < n; ++i)
+        if (!std::isfinite(values[i]) && bad++ == 0)
+          first = start + i;
+    }
+    if (bad)
+      found.push_back(name + ": " + std::to_string(bad) + " of " + std::to_string(count) +
+                      " values are not finite (first at flat index " + std::to_string(first) + ")");
+  }
+  return found;
 }
 
 } // namespace ember::rt

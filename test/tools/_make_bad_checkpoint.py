@@ -80,7 +80,27 @@ def unknown_dtype(header, data):
     return header, data
 
 
+NON_FINITE = "model.norm.weight"
+
+
+def non_finite(value):
+    """Sets element 3 of NON_FINITE (bf16 or f32) to `value`: a valid file
+    whose numbers poison the logits."""
+    def corrupt(header, data):
+        entry = header[NON_FINITE]
+        begin = entry["data_offsets"][0]
+        if entry["dtype"] == "BF16":
+            bits = struct.pack("<f", value)[2:]  # the high half of the f32
+        else:
+            bits = struct.pack("<f", value)
+        at = begin + 3 * len(bits)
+        return header, data[:at] + bits + data[at + len(bits):]
+    return corrupt
+
+
 HEADER_CORRUPTIONS = {
+    "weight-nan": non_finite(float("nan")),
+    "weight-inf": non_finite(float("inf")),
     "missing-tensor": missing_tensor,
     "missing-layer": missing_layer,
     "wrong-shape": wrong_shape,

@@ -16,6 +16,7 @@
 #include "ember/runtime/ModelWeights.h"
 #include "ember/runtime/NgramEmbedding.h"
 #include "ember/runtime/Npy.h"
+#include "ember/runtime/Safetensors.h"
 
 #include <array>
 #include <filesystem>
@@ -86,6 +87,10 @@ options:
   before the run: its folder must exist, and it must not be a folder, a
   device or other special file, nor a read-only file unless --force)
   --force                  replace read-only output files
+  --check-weights          scan every tensor of the checkpoint for NaN and Inf,
+                           list those that hold any and exit (1 if some do);
+                           generation itself stops with an error at the first
+                           non-finite logits
   --profile                time every kernel launch on the device (needs the cuda
                            backend) and, after the run, print one row per ember op
                            to stderr: function, op #index, launches, total ms,
@@ -185,18 +190,31 @@ std::string obtainArtifact(const rt::CommandLine &args, const rt::ModelConfig &c
   return artifact.path;
 }
 
+// --check-weights: every tensor of the checkpoint scanned for NaN and Inf.
+int checkWeights(const std::string &modelDir) {
+  rt::Checkpoint checkpoint(modelDir);
+  std::vector<std::string> bad = rt::nonFiniteTensors(checkpoint);
+  for (const std::string &line : bad)
+    std::cout << line << "\n";
+  std::cout << modelDir << ": " << bad.size() << " of " << checkpoint.names().size()
+            << " tensors hold NaN or Inf\n";
+  return bad.empty() ? 0 : 1;
+}
+
 int runMain(int argc, char **argv) {
   rt::CommandLine args(argc, argv,
                        {"--model", "--prompt-ids", "--batch", "--max-new-tokens", "--max-context", "--prefill-chunk", "--temperature",
                         "--top-k", "--top-p", "--seed", "--speculative", "--draft-steps", "--backend",
                         "--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--dump-embeddings",
                         "--dump-ngram-ids", "--artifact", "--cache-dir", "--profile-json"},
-                       {"--embeddings-only", "--json", "--quiet", "--profile", "--force", "--help"});
+                       {"--embeddings-only", "--json", "--quiet", "--profile", "--force", "--check-weights", "--help"});
   if (args.has("--help")) {
     std::cout << kUsage;
     return 0;
   }
   std::string modelDir = args.required("--model");
+  if (args.has("--check-weights"))
+    return checkWeights(modelDir);
   // Outputs are checked before anything is compiled or generated: a bad
   // path fails now, not after the run.
   for (const char *flag : {"--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--dump-embeddings",

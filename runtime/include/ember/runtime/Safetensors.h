@@ -69,4 +69,9 @@ private:
   std::map<std::string, const TensorView *> tensors_;
 };
 
+// Tensors of `checkpoint` holding NaN or Inf, each as "<name>: <count> of
+// <elements> values are not finite (first at <index>)", in name order;
+// empty when all are finite.
+std::vector<std::string> nonFiniteTensors(const Checkpoint &checkpoint);
+
 } // namespace ember::rt
