@@ -190,3 +190,11 @@ llvm::Error mlir::ember::emitHostSharedLibrary(ModuleOp module, llvm::StringRef 
   return llvm::Error::success();
 }
 
+void mlir::ember::addExportedString(ModuleOp module, llvm::StringRef symbol, llvm::StringRef text) {
+  std::string bytes = text.str();
+  bytes.push_back('\0');
+  OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
+  auto type = LLVM::LLVMArrayType::get(IntegerType::get(module.getContext(), 8), bytes.size());
+  LLVM::GlobalOp::create(builder, module.getLoc(), type, /*isConstant=*/true, LLVM::Linkage::External, symbol,
+                         builder.getStringAttr(bytes));
+}

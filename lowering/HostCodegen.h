@@ -18,6 +18,10 @@ namespace mlir::ember {
 llvm::Error emitHostSharedLibrary(ModuleOp module, llvm::StringRef path,
                                   std::string *optimizedIr = nullptr);
 
+/// Exports `const char <symbol>[] = "<text>"`, NUL-terminated, from the
+/// host library (a mark or a description the runtime reads with dlsym).
+void addExportedString(ModuleOp module, llvm::StringRef symbol, llvm::StringRef text);
+
 /// Only the LLVM IR translation and O3 optimization of the above.
 llvm::Expected<std::string> emitOptimizedHostIr(ModuleOp module);
 

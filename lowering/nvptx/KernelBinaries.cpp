@@ -1,5 +1,6 @@
 //===- KernelBinaries.cpp - PTX to cubin/fatbin inside gpu.binary ---------===//
 #include "lowering/nvptx/KernelBinaries.h"
+#include "lowering/HostCodegen.h"
 #include "lowering/nvptx/CudaToolkit.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -104,15 +105,6 @@ llvm::Error mlir::ember::assembleKernels(ModuleOp module, KernelFormat format,
     binary.setObjectsAttr(ArrayAttr::get(module.getContext(), {assembled}));
   }
   return llvm::Error::success();
-}
-
-void mlir::ember::addExportedString(ModuleOp module, llvm::StringRef symbol, llvm::StringRef text) {
-  std::string bytes = text.str();
-  bytes.push_back('\0');
-  OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
-  auto type = LLVM::LLVMArrayType::get(IntegerType::get(module.getContext(), 8), bytes.size());
-  LLVM::GlobalOp::create(builder, module.getLoc(), type, /*isConstant=*/true, LLVM::Linkage::External, symbol,
-                         builder.getStringAttr(bytes));
 }
 
 void mlir::ember::addNvptxArtifactMarker(ModuleOp module, llvm::StringRef chip, KernelFormat format) {

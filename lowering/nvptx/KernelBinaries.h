@@ -33,8 +33,6 @@ llvm::StringRef kernelFormatName(KernelFormat format);
 llvm::Error assembleKernels(ModuleOp module, KernelFormat format, llvm::StringRef chip,
                             llvm::StringRef workDir, PtxasReport &ptxas);
 
-/// Exports `const char <symbol>[] = "<text>"`, NUL-terminated.
-void addExportedString(ModuleOp module, llvm::StringRef symbol, llvm::StringRef text);
 
 /// Exports `const char ember_nvptx_kernels[] = "<chip> <format>"`: the mark
 /// by which the runtime tells an nvptx artifact from a CPU one.

@@ -1,4 +1,5 @@
 #include "ember/runtime/Decoder.h"
+#include "ember/runtime/ModelStamp.h"
 
 #include "ember/runtime/Error.h"
 #include "ember/runtime/KernelProfile.h"
@@ -13,6 +14,10 @@ namespace ember::rt {
 
 static PackedFn entryPoint(const SharedLibrary &library, const char *function) {
   return reinterpret_cast<PackedFn>(library.symbol(std::string(function) + kPackedSuffix));
+}
+
+void DecoderArtifact::checkModel(const ModelConfig &config, DType weights) const {
+  checkModelStamp(*library_, config, weights);
 }
 
 DecoderArtifact::DecoderArtifact(Backend &backend, const std::string &path) : library_(backend.openArtifact(path)) {
@@ -147,6 +152,7 @@ Decoder::Decoder(const ModelConfig &config, const ModelWeights &weights, const s
     : config_(config), backend_(backend), artifact_(backend, artifactPath), maxContext_(options.maxContext),
       context_(contextLimit(config, options.maxContext)), slots_(options.slots),
       prefillChunk_(options.prefillChunk) {
+  artifact_.checkModel(config, weights.dtype());
   sequenceStateBytes(config, maxContext_, slots_, mtpWeights != nullptr, backend.memoryCapacityBytes());
   if (prefillChunk_ < 0)
     throw Error("--prefill-chunk must be >= 0 (0: the whole prompt in one call), got " +

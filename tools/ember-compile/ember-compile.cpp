@@ -17,6 +17,7 @@
 #include "ember/runtime/Config.h"
 #include "ember/runtime/DType.h"
 #include "ember/runtime/Error.h"
+#include "ember/runtime/ModelStamp.h"
 #include "ember/runtime/Process.h"
 #include "lowering/HostCodegen.h"
 #include "lowering/nvptx/CudaToolkit.h"
@@ -392,6 +393,7 @@ int main(int argc, char **argv) {
     writeFile(outputPath.empty() ? "-" : outputPath.getValue(), *ir);
     return 0;
   }
+  ec::addExportedString(*module, rt::kModelStampSymbol, rt::modelStamp(config, rt::parseDTypeLower(weightDType)));
   std::string details;
   if (target == ec::Target::Nvptx) {
     auto binaries = module->getOps<gpu::BinaryOp>();

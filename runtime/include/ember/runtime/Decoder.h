@@ -24,6 +24,8 @@ public:
   DecoderArtifact(Backend &backend, const std::string &path);
 
   const std::string &path() const { return library_->path(); }
+  // Throws unless the artifact was compiled for this model (ModelStamp.h).
+  void checkModel(const ModelConfig &config, DType weights) const;
   PackedFn step, embed, forward, mtp;
 
 private:

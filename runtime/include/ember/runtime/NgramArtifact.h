@@ -1,6 +1,8 @@
 #pragma once
 
 #include "ember/runtime/ConcatenatedRows.h"
+#include "ember/runtime/Config.h"
+#include "ember/runtime/DType.h"
 #include "ember/runtime/MemRef.h"
 #include "ember/runtime/SharedLibrary.h"
 
@@ -29,6 +31,8 @@ public:
 
   const std::string &path() const { return library_.path(); }
   NgramEmbedFn embed() const { return embed_; }
+  // Throws unless the artifact was compiled for this model (ModelStamp.h).
+  void checkModel(const ModelConfig &config, DType weights) const;
 
 private:
   SharedLibrary library_;

@@ -1,0 +1,29 @@
+#pragma once
+
+#include "ember/runtime/Config.h"
+#include "ember/runtime/DType.h"
+
+#include <string>
+
+namespace ember::rt {
+
+class SharedLibrary;
+
+// What an artifact was compiled for: ember-compile exports it as
+// `const char ember_model_stamp[]`, and the runtime refuses an artifact whose
+// stamp is not the model's before it calls anything in it. Another config's
+// artifact computes silently wrong tokens; another weight dtype's reads the
+// weights at the wrong width (zeros, or a SIGSEGV).
+inline constexpr char kModelStampSymbol[] = "ember_model_stamp";
+// What test doubles that compute from whatever they are given export.
+inline constexpr char kAnyModelStamp[] = "any model (test double)";
+
+// "config <hash of config.json's fields> (vocab V, hidden D, L layers),
+// weights <dtype>".
+std::string modelStamp(const ModelConfig &config, DType weights);
+
+// Throws, naming the artifact and both stamps, unless `artifact` carries
+// modelStamp(config, weights) (or kAnyModelStamp).
+void checkModelStamp(const SharedLibrary &artifact, const ModelConfig &config, DType weights);
+
+} // namespace ember::rt

@@ -1,0 +1,31 @@
+#include "ember/runtime/ModelStamp.h"
+
+#include "ember/runtime/ArtifactCache.h"
+#include "ember/runtime/Error.h"
+#include "ember/runtime/Hash.h"
+#include "ember/runtime/SharedLibrary.h"
+
+#include <cstdio>
+
+namespace ember::rt {
+
+std::string modelStamp(const ModelConfig &config, DType weights) {
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a64(configCacheText(config))));
+  return std::string("config ") + hash + " (vocab " + std::to_string(config.vocabSize) + ", hidden " +
+         std::to_string(config.hiddenSize) + ", " + std::to_string(config.numLayers) + " layers), weights " +
+         dtypeLowerName(weights);
+}
+
+void checkModelStamp(const SharedLibrary &artifact, const ModelConfig &config, DType weights) {
+  std::string expected = modelStamp(config, weights);
+  const auto *stamp = static_cast<const char *>(artifact.findSymbol(kModelStampSymbol));
+  if (!stamp)
+    throw Error(artifact.path() + ": the artifact carries no " + kModelStampSymbol +
+                " (an ember-compile from before artifacts were stamped?); compile it again for " + expected);
+  if (expected != stamp && std::string(kAnyModelStamp) != stamp)
+    throw Error(artifact.path() + ": the artifact was compiled for " + stamp + ", but the model is " + expected +
+                " (" + config.path + ")");
+}
+
+} // namespace ember::rt
