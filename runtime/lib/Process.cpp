@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -36,8 +37,11 @@ void exitWithParent() {
     return;
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   // The parent may have died before prctl: we were re-parented already.
-  if (std::to_string(::getppid()) != parent)
+  if (std::to_string(::getppid()) != parent) {
+    std::fprintf(stderr, "%s=%s is not this process's parent (it exited, or the variable was inherited): exiting\n",
+                 kParentPidVariable, parent);
     std::_Exit(1);
+  }
 }
 
 std::string formatCommand(const std::vector<std::string> &argv) {
