@@ -14,6 +14,7 @@
 // plus the stand-alone n-gram embedding entry points.
 //
 //===----------------------------------------------------------------------===//
+#include "ember/runtime/AtomicFile.h"
 #include "ember/runtime/Config.h"
 #include "ember/runtime/DType.h"
 #include "ember/runtime/Error.h"
@@ -313,6 +314,9 @@ int main(int argc, char **argv) {
   try {
     config = rt::ModelConfig::load(configPath);
     weightType = weightTypeFromFlag();
+    // Before any work: a bad -o fails now, not after the compile.
+    if (!outputPath.empty() && outputPath != "-")
+      rt::checkOutputPath(outputPath, "-o");
   } catch (const rt::Error &error) {
     fail(error.what());
   }

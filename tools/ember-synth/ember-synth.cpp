@@ -17,15 +17,30 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <regex>
 #include <set>
+#include <sys/statvfs.h>
 
 namespace fs = std::filesystem;
 using namespace ember;
 using rt::Error;
 
 namespace {
+
+// Bytes an unprivileged writer may still use on the file system that holds
+// `path` (or its nearest existing ancestor, `path` itself may not exist yet).
+uint64_t availableBytes(fs::path path) {
+  std::error_code error;
+  path = fs::absolute(path, error);
+  while (!fs::exists(path, error) && path.has_parent_path() && path != path.parent_path())
+    path = path.parent_path();
+  struct statvfs stats;
+  if (::statvfs(path.c_str(), &stats) != 0)
+    return std::numeric_limits<uint64_t>::max(); // unknown: the writes will tell
+  return uint64_t(stats.f_bavail) * stats.f_frsize;
+}
 
 constexpr char kUsage[] = R"(usage: ember-synth --preset <name|file.json> --seed S -o DIR [options]
 
@@ -143,6 +158,14 @@ int synthMain(int argc, char **argv) {
     totalBytes += tensor.spec.nbytes();
     params += tensor.spec.nbytes() / rt::dtypeSize(tensor.spec.dtype);
   }
+
+  // Checked before anything is created: a checkpoint the disk cannot hold
+  // fails now, not after writing most of it.
+  uint64_t freeBytes = availableBytes(outDir);
+  if (totalBytes > freeBytes)
+    throw Error(outDir.string() + ": the checkpoint needs " + std::to_string(totalBytes) + " bytes (" +
+                std::to_string(params) + " parameters in " + rt::dtypeLowerName(dtype) + "), but its file system has " +
+                std::to_string(freeBytes) + " bytes free");
 
   std::error_code ec;
   fs::create_directories(outDir, ec);
