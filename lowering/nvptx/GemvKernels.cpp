@@ -70,6 +70,14 @@ int64_t mlir::ember::outputCount(const GemvOp &gemv) {
   return gemv.headRows ? type.getDimSize(1) * gemv.headRows : type.getDimSize(1);
 }
 
+void mlir::ember::storeGemvOutput(OpBuilder &b, Location loc, const GemvOp &gemv, ArrayRef<Value> dots,
+                                  ValueRange index) {
+  Value value = gemv.swiglu ? arith::MulFOp::create(b, loc, buildSilu(b, loc, dots[0]), dots[1]) : dots[0];
+  if (gemv.accumulate)
+    value = arith::AddFOp::create(b, loc, memref::LoadOp::create(b, loc, gemv.out, index), value);
+  memref::StoreOp::create(b, loc, value, gemv.out, index);
+}
+
 namespace {
 
 /// Where output `row` (of outputCount) reads its weight row and its input
@@ -192,12 +200,8 @@ void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig 
               dot = arith::MulFOp::create(b, loc, dot, factor);
           }
           scf::IfOp::create(b, loc, lane0, [&](OpBuilder &b, Location loc) {
-            Value value = gemv.swiglu ? arith::MulFOp::create(b, loc, buildSilu(b, loc, dots[0]), dots[1])
-                                      : dots[0];
             outputIndex.front() = token;
-            if (gemv.accumulate)
-              value = arith::AddFOp::create(b, loc, memref::LoadOp::create(b, loc, gemv.out, outputIndex), value);
-            memref::StoreOp::create(b, loc, value, gemv.out, outputIndex);
+            storeGemvOutput(b, loc, gemv, dots, outputIndex);
             scf::YieldOp::create(b, loc);
           });
           scf::YieldOp::create(b, loc);

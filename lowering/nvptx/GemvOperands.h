@@ -8,6 +8,7 @@
 #ifndef EMBER_LOWERING_NVPTX_GEMVOPERANDS_H
 #define EMBER_LOWERING_NVPTX_GEMVOPERANDS_H
 
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/SmallVector.h"
 
@@ -33,6 +34,10 @@ std::optional<GemvOp> asGemv(Operation *op);
 int64_t inputWidth(const GemvOp &gemv);
 /// O, the outputs per token.
 int64_t outputCount(const GemvOp &gemv);
+/// Stores output `index` of `gemv` from its dot products (one per weight,
+/// normed already): silu(gate) * up for swiglu, added to `out` when it
+/// accumulates.
+void storeGemvOutput(OpBuilder &b, Location loc, const GemvOp &gemv, ArrayRef<Value> dots, ValueRange index);
 
 } // namespace mlir::ember
 

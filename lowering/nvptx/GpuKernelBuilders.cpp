@@ -30,8 +30,8 @@ gpu::LaunchOp mlir::ember::buildCooperativeLaunch(
   return launch;
 }
 
-Value mlir::ember::buildWarpReduce(OpBuilder &b, Location loc, Value value, Combine combine) {
-  for (int32_t offset = kWarpSize / 2; offset >= 1; offset /= 2) {
+Value mlir::ember::buildWarpReduce(OpBuilder &b, Location loc, Value value, Combine combine, int64_t lanes) {
+  for (int32_t offset = int32_t(lanes / 2); offset >= 1; offset /= 2) {
     Value other = gpu::ShuffleOp::create(b, loc, value, offset, kWarpSize, gpu::ShuffleMode::XOR)
                       .getShuffleResult();
     value = combine(b, loc, value, other);
@@ -43,8 +43,8 @@ static Value addF(OpBuilder &b, Location loc, Value lhs, Value rhs) {
   return arith::AddFOp::create(b, loc, lhs, rhs);
 }
 
-Value mlir::ember::buildWarpSum(OpBuilder &b, Location loc, Value value) {
-  return buildWarpReduce(b, loc, value, addF);
+Value mlir::ember::buildWarpSum(OpBuilder &b, Location loc, Value value, int64_t lanes) {
+  return buildWarpReduce(b, loc, value, addF, lanes);
 }
 
 Value mlir::ember::buildWarpVectorSum(OpBuilder &b, Location loc, Value vector) {

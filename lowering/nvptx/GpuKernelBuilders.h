@@ -64,10 +64,11 @@ gpu::LaunchOp buildCooperativeLaunch(OpBuilder &b, Location loc, Value gridX, Va
 /// An associative, commutative combination of two f32 values.
 using Combine = function_ref<Value(OpBuilder &, Location, Value, Value)>;
 
-/// `combine` of `value` over the 32 lanes of the warp, in every lane
+/// `combine` of `value` over the 32 lanes of the warp, or over each aligned
+/// group of `lanes` lanes (a power of two up to 32), in every lane
 /// (butterfly of xor shuffles).
-Value buildWarpReduce(OpBuilder &b, Location loc, Value value, Combine combine);
-Value buildWarpSum(OpBuilder &b, Location loc, Value value);
+Value buildWarpReduce(OpBuilder &b, Location loc, Value value, Combine combine, int64_t lanes = kWarpSize);
+Value buildWarpSum(OpBuilder &b, Location loc, Value value, int64_t lanes = kWarpSize);
 /// The sum of every element of `vector` over the warp's lanes, in every
 /// lane: each lane's elements, then buildWarpSum.
 Value buildWarpVectorSum(OpBuilder &b, Location loc, Value vector);

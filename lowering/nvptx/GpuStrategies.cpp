@@ -72,7 +72,8 @@ void buildTokenSwitch(OpBuilder &b, Operation *op, int64_t minTokens, Attribute 
   Location loc = op->getLoc();
   auto warpDecision = cast<GpuKernelAttr>(decision);
   auto tileDecision = GpuKernelAttr::get(b.getContext(), warpDecision.getOp(), warpDecision.getIndex(),
-                                         "mma_sync_tile", {128, 1, 1}, {1, 0, kNone}, {kNone, kNone, kNone});
+                                         "mma_sync_tile", {kTensorCoreThreads, 1, 1}, {1, 0, kNone},
+                                         {kNone, kNone, kNone});
   Value tokens = dimOf(b, loc, asGemv(op)->out, 0);
   Value few = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tokens, indexConstant(b, loc, minTokens));
   scf::IfOp::create(

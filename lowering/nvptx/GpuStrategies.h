@@ -38,6 +38,7 @@ void buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig &config, Attr
 /// 64 tokens x 64 output rows. Takes the GEMV-class ops warp_per_row takes,
 /// except mla_up_v, with bf16 weights, f32 activations and K a multiple of
 /// 16.
+constexpr int64_t kTensorCoreThreads = 128;
 bool fitsTensorCoreKernel(Operation *op);
 void buildTensorCoreKernel(OpBuilder &b, Operation *op, Attribute decision);
 

@@ -40,7 +40,7 @@ using namespace mlir::ember;
 
 namespace {
 
-constexpr int64_t kTileTokens = 64, kWarpTokens = 32, kThreads = 128, kWarpsAlongRows = 2;
+constexpr int64_t kTileTokens = 64, kWarpTokens = 32, kWarpsAlongRows = 2;
 constexpr int64_t kMmaM = 16, kMmaN = 8, kMmaK = 16, kMTiles = kWarpTokens / kMmaM;
 
 /// A block's tile: 64 tokens x `rows` output rows, each warp 32 x
@@ -63,9 +63,9 @@ TileShape tileShape(int64_t weights) {
   shape.bk = kMmaK * weights;
   shape.strideWords = shape.bk / 2 + 4;
   shape.xLoadsPerRow = shape.bk / 4; // vector<4xf32>
-  shape.xLoads = kTileTokens * shape.xLoadsPerRow / kThreads;
+  shape.xLoads = kTileTokens * shape.xLoadsPerRow / kTensorCoreThreads;
   shape.wLoadsPerRow = shape.bk / 8; // vector<8xbf16>
-  shape.wLoads = shape.rows * shape.wLoadsPerRow / kThreads;
+  shape.wLoads = shape.rows * shape.wLoadsPerRow / kTensorCoreThreads;
   return shape;
 }
 
@@ -85,7 +85,7 @@ Value addConst(OpBuilder &b, Location loc, Value value, int64_t offset) {
 /// Where thread `tid`'s `index`-th load of a tile lands: row and column
 /// (in elements) within the tile, for `perRow` loads of `width` per row.
 std::pair<Value, Value> loadSlot(OpBuilder &b, Location loc, Value tid, int64_t index, int64_t perRow, int64_t width) {
-  Value slot = addConst(b, loc, tid, index * kThreads);
+  Value slot = addConst(b, loc, tid, index * kTensorCoreThreads);
   return {divConst(b, loc, slot, perRow), mulConst(b, loc, remConst(b, loc, slot, perRow), width)};
 }
 
@@ -270,11 +270,7 @@ void mlir::ember::buildTensorCoreKernel(OpBuilder &b, Operation *op, Attribute d
       Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, remConst(b, loc, tid, tile.xLoadsPerRow),
                                           indexConstant(b, loc, 0));
       for (int64_t j = 0; j < tile.xLoads; ++j) {
-        Value sum = loop.getResult(accCount + regCount + j);
-        for (int32_t offset = 1; offset < tile.xLoadsPerRow; offset *= 2)
-          sum = arith::AddFOp::create(
-              b, loc, sum,
-              gpu::ShuffleOp::create(b, loc, sum, offset, kWarpSize, gpu::ShuffleMode::XOR).getShuffleResult());
+        Value sum = buildWarpSum(b, loc, loop.getResult(accCount + regCount + j), tile.xLoadsPerRow);
         buildIf(b, loc, first, [&](OpBuilder &b, Location loc) {
           // rsqrt(mean + eps) without a division: ptxas calls a subroutine
           // for IEEE f32 division, and the 32 accumulators live across it
@@ -307,14 +303,10 @@ void mlir::ember::buildTensorCoreKernel(OpBuilder &b, Operation *op, Attribute d
                 Value dot = acc[m * tile.accumulators + (mi * tile.nTiles + ni) * 4 + half * 2 + column];
                 dots.push_back(normed ? arith::MulFOp::create(b, loc, dot, factor).getResult() : dot);
               }
-              Value value = gemv.swiglu ? arith::MulFOp::create(b, loc, buildSilu(b, loc, dots[0]), dots[1]) : dots[0];
-              if (gemv.accumulate)
-                value = arith::AddFOp::create(b, loc, memref::LoadOp::create(b, loc, gemv.out, ValueRange{token, row}),
-                                              value);
-              memref::StoreOp::create(b, loc, value, gemv.out, ValueRange{token, row});
+              storeGemvOutput(b, loc, gemv, dots, ValueRange{token, row});
             });
           }
       }
   };
-  buildCooperativeLaunch(b, loc, gridX, gridY, {kThreads, 1, 1}, workgroup, decision, body);
+  buildCooperativeLaunch(b, loc, gridX, gridY, {kTensorCoreThreads, 1, 1}, workgroup, decision, body);
 }

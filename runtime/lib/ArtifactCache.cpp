@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -28,9 +27,7 @@ std::string artifactCacheKey(const ArtifactKeyInputs &inputs) {
   // '\n' cannot occur inside the fields (dump() escapes it), so the joined text is unambiguous.
   std::string text = inputs.configText + '\n' + dtypeName(inputs.dtype) + '\n' + inputs.target + '\n' +
                      inputs.cpuModel + '\n' + inputs.compilerStamp;
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(text)));
-  return hex;
+  return fnv1a64Hex(text);
 }
 
 std::string hostCpuModel() {

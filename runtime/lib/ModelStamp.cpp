@@ -5,14 +5,10 @@
 #include "ember/runtime/Hash.h"
 #include "ember/runtime/SharedLibrary.h"
 
-#include <cstdio>
-
 namespace ember::rt {
 
 std::string modelStamp(const ModelConfig &config, DType weights) {
-  char hash[17];
-  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a64(configCacheText(config))));
-  return std::string("config ") + hash + " (vocab " + std::to_string(config.vocabSize) + ", hidden " +
+  return "config " + fnv1a64Hex(configCacheText(config)) + " (vocab " + std::to_string(config.vocabSize) + ", hidden " +
          std::to_string(config.hiddenSize) + ", " + std::to_string(config.numLayers) + " layers), weights " +
          dtypeLowerName(weights);
 }

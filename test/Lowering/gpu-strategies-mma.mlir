@@ -65,9 +65,9 @@ func.func @linear(%x: memref<?x64xf32>, %w: memref<80x64xbf16>, %y: memref<?x80x
 // CHECK-COUNT-32: nvvm.mma.sync
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: scf.yield
-// CHECK: gpu.shuffle xor %{{.*}}, %c1_i32
-// CHECK: gpu.shuffle xor %{{.*}}, %c2_i32
 // CHECK: gpu.shuffle xor %{{.*}}, %c4_i32
+// CHECK: gpu.shuffle xor %{{.*}}, %c2_i32
+// CHECK: gpu.shuffle xor %{{.*}}, %c1_i32
 // CHECK: math.rsqrt
 // CHECK: memref.store %{{.*}}, %[[NORMS]]
 // CHECK: gpu.barrier

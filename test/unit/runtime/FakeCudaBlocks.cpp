@@ -18,6 +18,8 @@
 
 #include "FakeCudaBlocks.h"
 
+#include "ember/runtime/DType.h"
+
 #include <boost/context/fiber.hpp>
 #include <algorithm>
 #include <sys/mman.h>
@@ -83,8 +85,8 @@ struct MmaFragments {
 struct Warp {
   int32_t values[2][kWarpSize] = {};
   MmaFragments mma[2][kWarpSize] = {};
-  int64_t releases = 0; // the warp's completed shuffles; their parity picks the buffer
-  int64_t size = 0, atShuffle = 0;
+  int64_t releases = 0; // the warp's completed shuffles and MMAs; their parity picks the buffer
+  int64_t size = 0, atWarpStop = 0;
   bool open = false; // its lanes go on from a shuffle this round
 };
 
@@ -113,7 +115,7 @@ void yield(Stop stop) {
   Fiber &fiber = block.fibers[block.current];
   block.stops[block.current] = stop;
   if (stop == Stop::Shuffle || stop == Stop::Mma)
-    ++block.warps[block.current / kWarpSize].atShuffle;
+    ++block.warps[block.current / kWarpSize].atWarpStop;
   else
     ++block.atBarrier;
   fiber.scheduler = std::move(fiber.scheduler).resume();
@@ -176,12 +178,8 @@ extern "C" int32_t fakeCudaShuffle(int32_t value, int32_t offset, int32_t width,
 
 namespace {
 
-float bf16ToFloat(uint32_t word, int half) {
-  uint32_t bits = (half ? word >> 16 : word & 0xffff) << 16;
-  float value;
-  std::memcpy(&value, &bits, sizeof value);
-  return value;
-}
+// The bf16 in the low (half 0) or high half of a fragment word.
+float bf16ToFloat(uint32_t word, int half) { return ember::rt::bf16ToFloat(uint16_t(half ? word >> 16 : word)); }
 
 // Element (row, k) of A and (k, column) of B, from the lanes that hold them
 // (lane = 4 * group + t: A rows group and group + 8, k 2t, 2t + 1, + 8;
@@ -270,14 +268,14 @@ bool runCooperativeBlock(HostKernel run, void **params, const int64_t ids[12], s
       block.atBarrier = 0;
     for (size_t index = 0; index < block.warps.size(); ++index) {
       Warp &warp = block.warps[index];
-      warp.open = warp.atShuffle == warp.size;
+      warp.open = warp.atWarpStop == warp.size;
       auto first = block.stops.begin() + int64_t(index) * kWarpSize;
       if (warp.open && !block.failed && std::any_of(first, first + warp.size, [&](Stop s) { return s != *first; })) {
         block.error = "a warp's lanes disagree on a shuffle or an MMA:" + describeStall(block);
         block.failed = true;
       }
       if (warp.open) {
-        warp.atShuffle = 0;
+        warp.atWarpStop = 0;
         ++warp.releases;
       }
     }

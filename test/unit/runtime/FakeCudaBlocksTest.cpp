@@ -6,6 +6,8 @@
 
 #include "FakeCudaBlocks.h"
 
+#include "ember/runtime/DType.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -133,13 +135,9 @@ struct MmaOperands {
   float a[16][16], b[16][8], c[16][8], d[16][8];
 };
 
-uint16_t bf16Bits(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, 4);
-  return uint16_t(bits >> 16); // exact for these values
+uint32_t pack(float low, float high) {
+  return ember::rt::floatToBf16(low) | uint32_t(ember::rt::floatToBf16(high)) << 16;
 }
-
-uint32_t pack(float low, float high) { return bf16Bits(low) | uint32_t(bf16Bits(high)) << 16; }
 
 // Each lane packs its fragments as the PTX ISA's "Matrix Fragments for
 // mma.m16n8k16 with floating point type" states them, element by element:

@@ -15,4 +15,14 @@ inline uint64_t fnv1a64(const std::string &bytes) {
   return hash;
 }
 
+// fnv1a64 as 16 lowercase hex digits (cache keys, artifact stamps).
+inline std::string fnv1a64Hex(const std::string &bytes) {
+  static const char digits[] = "0123456789abcdef";
+  uint64_t hash = fnv1a64(bytes);
+  std::string hex(16, '0');
+  for (int i = 15; i >= 0; --i, hash >>= 4)
+    hex[size_t(i)] = digits[hash & 0xf];
+  return hex;
+}
+
 } // namespace ember::rt
