@@ -66,6 +66,23 @@ double counter(const benchmark::BenchmarkReporter::Run &run, const char *name) {
   return it == run.counters.end() ? 0.0 : double(it->second);
 }
 
+std::vector<std::byte> randomTensorBytes(int64_t elements, rt::DType dtype, uint64_t seed) {
+  constexpr size_t kChunk = size_t(1) << 16;
+  size_t elementSize = rt::dtypeSize(dtype);
+  std::vector<std::byte> bytes(size_t(elements) * elementSize);
+  std::vector<float> values(kChunk);
+  uint64_t state = seed * 0x9e3779b97f4a7c15ull + 1;
+  for (size_t done = 0; done < size_t(elements); done += kChunk) {
+    size_t count = std::min(kChunk, size_t(elements) - done);
+    for (size_t i = 0; i < count; ++i) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull; // 64-bit LCG
+      values[i] = float(int32_t(state >> 32)) * (0.1f / 2147483648.0f);
+    }
+    rt::convertFromFloat(values.data(), count, dtype, bytes.data() + done * elementSize);
+  }
+  return bytes;
+}
+
 bool hasSafetensors(const fs::path &dir) {
   std::error_code ec;
   for (const auto &entry : fs::directory_iterator(dir, ec))
@@ -182,17 +199,28 @@ std::vector<std::string> fusionFlags(const std::string &disabledFusions) {
   return {"--disable-fusion=" + disabledFusions};
 }
 
-rt::ArtifactCache::Artifact BenchModel::compileArtifact(const std::vector<std::string> &extraFlags) const {
-  std::vector<std::string> compileFlags = backend->compileFlags();
+rt::ArtifactCache backendCache(const rt::Backend &backend, const std::string &cacheDir,
+                               const std::vector<std::string> &extraFlags) {
+  std::vector<std::string> compileFlags = backend.compileFlags();
   compileFlags.insert(compileFlags.end(), extraFlags.begin(), extraFlags.end());
-  rt::ArtifactCache cache(cacheDir, rt::defaultCompilerPath(), backend->compileTarget(), compileFlags);
-  if (!cache.isCached(config, weights.dtype()))
-    std::cerr << "compiling the model of " << modelDir << " (cache miss) ..." << std::flush;
-  rt::ArtifactCache::Artifact compiled =
-      cache.getOrCompile(config, (fs::path(modelDir) / "config.json").string(), weights.dtype());
+  return rt::ArtifactCache(cacheDir, rt::defaultCompilerPath(), backend.compileTarget(), compileFlags);
+}
+
+rt::ArtifactCache::Artifact compileForBackend(const rt::Backend &backend, const std::string &cacheDir,
+                                              const rt::ModelConfig &config, const std::string &configPath,
+                                              rt::DType dtype, const std::vector<std::string> &extraFlags) {
+  rt::ArtifactCache cache = backendCache(backend, cacheDir, extraFlags);
+  if (!cache.isCached(config, dtype))
+    std::cerr << "compiling the model of " << configPath << " (cache miss) ..." << std::flush;
+  rt::ArtifactCache::Artifact compiled = cache.getOrCompile(config, configPath, dtype);
   if (!compiled.cacheHit)
     std::fprintf(stderr, " done in %.2f s\n", compiled.compileSeconds);
   return compiled;
+}
+
+rt::ArtifactCache::Artifact BenchModel::compileArtifact(const std::vector<std::string> &extraFlags) const {
+  return compileForBackend(*backend, cacheDir, config, (fs::path(modelDir) / "config.json").string(),
+                           weights.dtype(), extraFlags);
 }
 
 void BenchModel::describe(const std::string &presetPath) const {
@@ -220,16 +248,20 @@ std::string runCompiler(const std::vector<std::string> &arguments) {
   return output;
 }
 
-ModelledStep modelDecodeStep(const BenchModel &model, int64_t position, const std::vector<std::string> &extraFlags) {
+ModelledStep modelCall(const rt::Backend &backend, const std::string &configPath, rt::DType dtype,
+                       const std::vector<std::string> &extraFlags, const std::string &function, int64_t tokens,
+                       int64_t position) {
   std::vector<std::string> command{"--config",
-                                   (fs::path(model.modelDir) / "config.json").string(),
+                                   configPath,
                                    "--weight-dtype",
-                                   rt::dtypeLowerName(model.weights.dtype()),
+                                   rt::dtypeLowerName(dtype),
                                    "--target",
-                                   model.backend->compileTarget(),
+                                   backend.compileTarget(),
                                    "--report",
+                                   "--report-function=" + function,
+                                   "--batch=" + std::to_string(tokens),
                                    "--report-position=" + std::to_string(position)};
-  std::vector<std::string> backendFlags = model.backend->compileFlags();
+  std::vector<std::string> backendFlags = backend.compileFlags();
   command.insert(command.end(), backendFlags.begin(), backendFlags.end());
   command.insert(command.end(), extraFlags.begin(), extraFlags.end());
   std::string output = runCompiler(command);
@@ -244,6 +276,26 @@ ModelledStep modelDecodeStep(const BenchModel &model, int64_t position, const st
   if (step.kernels == 0 || step.bytes == 0)
     throw rt::Error("ember-compile --report printed no kernel count or step total:\n" + output);
   return step;
+}
+
+ModelledStep modelDecodeStep(const BenchModel &model, int64_t position, const std::vector<std::string> &extraFlags) {
+  return modelCall(*model.backend, (fs::path(model.modelDir) / "config.json").string(), model.weights.dtype(),
+                   extraFlags, rt::kStepFunction, 1, position);
+}
+
+std::string lastLines(const std::string &text, int lines) {
+  size_t end = text.size();
+  while (end > 0 && text[end - 1] == '\n')
+    --end;
+  size_t start = end;
+  for (int i = 0; i < lines && start > 0; ++i) {
+    start = text.rfind('\n', start - 1);
+    if (start == std::string::npos) {
+      start = 0;
+      break;
+    }
+  }
+  return text.substr(start == 0 ? 0 : start + 1, end - (start == 0 ? 0 : start + 1));
 }
 
 std::string threeDecimals(double value) {

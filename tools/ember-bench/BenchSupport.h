@@ -28,12 +28,17 @@ int ngramMain(int argc, char **argv);
 int decodeMain(int argc, char **argv);
 int specMain(int argc, char **argv);
 int fusionMain(int argc, char **argv);
+int layerMain(int argc, char **argv);
 
 double secondsSince(std::chrono::steady_clock::time_point start);
 
 // Uniform tokens. With `withEos` an occasional EOS, so segment resets are
 // exercised; without, no EOS at all (as decode_bench.py draws its prompt).
 std::vector<int32_t> randomPrompt(const rt::ModelConfig &config, int64_t length, uint64_t seed, bool withEos);
+
+// `elements` deterministic values in [-0.1, 0.1) stored as `dtype`: benchmarks
+// need the real sizes and dtype, not ember-synth's distribution.
+std::vector<std::byte> randomTensorBytes(int64_t elements, rt::DType dtype, uint64_t seed);
 
 // ConsoleReporter that also keeps each benchmark's figures for the summary:
 // the median when repetitions produce one, else the last run.
@@ -104,10 +109,24 @@ struct BenchModel {
   rt::ArtifactCache::Artifact artifact;
 };
 
+// The artifact cache in cacheDir for the backend's compileTarget() and
+// compileFlags() plus `extraFlags`.
+rt::ArtifactCache backendCache(const rt::Backend &backend, const std::string &cacheDir,
+                               const std::vector<std::string> &extraFlags);
+// The artifact of `config` (held by the file configPath) for the backend's
+// compileTarget() and compileFlags() plus `extraFlags`, from the cache in
+// cacheDir; a miss compiles it, saying so on stderr.
+rt::ArtifactCache::Artifact compileForBackend(const rt::Backend &backend, const std::string &cacheDir,
+                                              const rt::ModelConfig &config, const std::string &configPath,
+                                              rt::DType dtype, const std::vector<std::string> &extraFlags);
+
 // Runs ember-compile (next to this binary) with `arguments` and returns its
 // stdout; throws with the command and its output when it fails (or cannot
 // start, as in a GPU bundle).
 std::string runCompiler(const std::vector<std::string> &arguments);
+
+// The last `lines` lines of a subprocess's output, for messages.
+std::string lastLines(const std::string &text, int lines);
 
 // A figure with 3 decimals, "-" for 0 or less (a benchmark not run, a
 // ceiling not known).
@@ -121,6 +140,12 @@ struct ModelledStep {
   double bytes = 0;
 };
 ModelledStep modelDecodeStep(const BenchModel &model, int64_t position, const std::vector<std::string> &extraFlags);
+// One call of the entry point `function` on `tokens` rows after `position`
+// cached positions, as ember-compile --report (--report-function, --batch,
+// --report-position) models it for the config at configPath.
+ModelledStep modelCall(const rt::Backend &backend, const std::string &configPath, rt::DType dtype,
+                       const std::vector<std::string> &extraFlags, const std::string &function, int64_t tokens,
+                       int64_t position);
 
 // Achieved bandwidth over the modelled bytes, and as fractions of the
 // device memory's peak and of the copy rate measured in this run ("-"

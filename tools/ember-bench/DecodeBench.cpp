@@ -37,21 +37,6 @@ struct ReferenceResult {
   std::string prefillImpl;
 };
 
-std::string lastLines(const std::string &text, int lines) {
-  size_t end = text.size();
-  while (end > 0 && text[end - 1] == '\n')
-    --end;
-  size_t start = end;
-  for (int i = 0; i < lines && start > 0; ++i) {
-    start = text.rfind('\n', start - 1);
-    if (start == std::string::npos) {
-      start = 0;
-      break;
-    }
-  }
-  return text.substr(start == 0 ? 0 : start + 1, end - (start == 0 ? 0 : start + 1));
-}
-
 ReferenceResult runReference(const std::string &checkpoint, int64_t promptLen, int64_t newTokens, int64_t batch,
                              int64_t threads) {
   ReferenceResult result;

@@ -19,25 +19,6 @@ using rt::Error;
 
 namespace {
 
-// Cheap deterministic values in [-0.1, 0.1): the benchmark needs the real
-// sizes and dtype, not ember-synth's distribution.
-std::vector<std::byte> randomTensorBytes(int64_t elements, rt::DType dtype, uint64_t seed) {
-  constexpr size_t kChunk = size_t(1) << 16;
-  size_t elementSize = rt::dtypeSize(dtype);
-  std::vector<std::byte> bytes(size_t(elements) * elementSize);
-  std::vector<float> values(kChunk);
-  uint64_t state = seed * 0x9e3779b97f4a7c15ull + 1;
-  for (size_t done = 0; done < size_t(elements); done += kChunk) {
-    size_t count = std::min(kChunk, size_t(elements) - done);
-    for (size_t i = 0; i < count; ++i) {
-      state = state * 6364136223846793005ull + 1442695040888963407ull; // 64-bit LCG
-      values[i] = float(int32_t(state >> 32)) * (0.1f / 2147483648.0f);
-    }
-    rt::convertFromFloat(values.data(), count, dtype, bytes.data() + done * elementSize);
-  }
-  return bytes;
-}
-
 // The embedding weights of a config, generated in memory, with the views
 // NgramWeights takes.
 struct InMemoryWeights {

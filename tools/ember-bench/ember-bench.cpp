@@ -4,7 +4,9 @@
 // steps of the whole model at batch B on a synthesized checkpoint against
 // the PyTorch eager reference (DecodeBench.cpp); `spec` times whole greedy
 // generations on that checkpoint, plain and speculative (SpecBench.cpp);
-// `fusion` times decode with each fusion pass on and off (FusionBench.cpp). No
+// `fusion` times decode with each fusion pass on and off (FusionBench.cpp);
+// `layer` times one shortcut layer and the lm_head at any config's shapes on
+// random weights in backend memory (LayerBench.cpp). No
 // MLIR in this binary: the artifact comes from the cache, compiled by
 // ember-compile on a miss.
 
@@ -25,6 +27,7 @@ constexpr char kUsage[] = R"(usage: ember-bench ngram --preset <name|file.json> 
        ember-bench decode --preset <name|file.json> [options]
        ember-bench spec --preset <name|file.json> [options]
        ember-bench fusion --preset <name|file.json> [options]
+       ember-bench layer --preset <name|file.json> [options]
                    [--benchmark_* flags of Google Benchmark]
 
 ngram: times the compiled CPU n-gram embedding of one T-token prompt on
@@ -87,6 +90,26 @@ and modelled bytes of one decode step (at the mean decode position), with
 every figure as a ratio to the all-on build of the same run, and the
 achieved GB/s (modelled bytes x decode steps/s); the report is that of the
 backend's target (--target nvptx on CUDA, whose default fusions differ).
+
+layer: times one shortcut layer and the lm_head at the preset's shapes
+(models/longcat-flash-lite/config.json included): the preset with
+num_layers = 1 (written to <cache-dir>/layer-configs/) is compiled for the
+backend and its ember_forward (the layer, the final norm and the lm_head on
+given input rows) called on random weights, KV cache and input rows written
+into backend memory: no checkpoint is read or written. Benchmarks:
+  BM_Layer/decode-T<T>    T rows after context - T cached positions, for each
+                          T of --decode-tokens (default 1,8,64)
+  BM_Layer/prefill-T<T>   T = --prefill-tokens rows (default: the context) at
+                          position 0
+The summary gives per case ms/call; the bytes ember-compile --report models
+for that call (--report-function=ember_forward --batch=T
+--report-position=start) as MB, GB/s and, on CUDA, fractions of the memory
+peak and of a device-to-device copy measured in the run; the GFLOP of its
+matrix products (linears, router, lm_head, the topk x R/(R+Z) real experts a
+row reaches on average, MLA attention over the latent cache) as TFLOP/s and
+as a fraction of the bf16 matrix-product rate PyTorch reaches on the same
+device in the same run (test/reference/matmul_rate.py, a subprocess: cuBLAS
+on CUDA, one thread on the CPU).
 
 options (ngram):
   --preset <name|file.json>  preset name (looked up as <presets-dir>/<name>.json)
@@ -153,6 +176,36 @@ options (fusion):
                              (modelled bytes x steps/s) over the memory peak
                              and over the copy rate measured in the run
 
+options (layer):
+  --preset <name|file.json>  as for ngram (required), e.g. small, or
+                             models/longcat-flash-lite/config.json
+  --context C                cached positions of the decode cases and rows of
+                             the prefill (default min(4096,
+                             max_position_embeddings))
+  --decode-tokens LIST       decode rows T, comma-separated (default 1,8,64);
+                             each T <= C
+  --prefill-tokens T         prefill rows (default C; 0: no prefill case)
+  --dtype bf16|f32           weight dtype (default bf16)
+  --seed S                   seed of the random values (default 1)
+  --cache-dir D, --presets-dir D, --backend auto|cpu|cuda, --disable-fusion
+  LIST, --no-cooperative-kernels
+                             as for decode
+  --profile                  after the benchmark, 3 calls of each case with
+                             every kernel timed (CUDA events; needs the cuda
+                             backend): one table per case, as decode --profile
+  --matmul-reference FILE    the ceiling's script (default
+                             )" EMBER_SOURCE_DIR R"(/test/reference/matmul_rate.py),
+                             run with /usr/bin/python3
+  --no-matmul-ceiling        do not measure the matrix-product ceiling
+  --compile-only             compile the one-layer artifact (or find it in the
+                             cache) and print its path, then the bytes
+                             ember-compile --report models for each case
+                             (the --modelled-bytes file), and exit: how
+                             scripts/gpu-bundle records the benchmark
+  --modelled-bytes FILE      take each case's modelled bytes from FILE, which
+                             --compile-only wrote for the same artifact (a GPU
+                             bundle has no ember-compile to model them)
+
 common:
   --benchmark_*              passed to Google Benchmark, e.g.
                              --benchmark_repetitions=5 --benchmark_min_time=2
@@ -174,8 +227,10 @@ int benchMain(int argc, char **argv) {
     return bench::specMain(argc - 1, argv + 1);
   if (name == "fusion")
     return bench::fusionMain(argc - 1, argv + 1);
-  throw Error(argc < 2 ? "missing benchmark name; expected 'ngram', 'decode', 'spec' or 'fusion' (see --help)"
-                       : "unknown benchmark '" + name + "'; expected 'ngram', 'decode', 'spec' or 'fusion' (see --help)");
+  if (name == "layer")
+    return bench::layerMain(argc - 1, argv + 1);
+  const std::string expected = "expected 'ngram', 'decode', 'spec', 'fusion' or 'layer' (see --help)";
+  throw Error(argc < 2 ? "missing benchmark name; " + expected : "unknown benchmark '" + name + "'; " + expected);
 }
 
 } // namespace
