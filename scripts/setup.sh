@@ -17,5 +17,9 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# scripts/fuzz.sh wants the packages only (it configures its own build).
+if [ "${EMBER_SETUP_ONLY_PACKAGES:-0}" = 1 ]; then
+  return 0
+fi
 cmake -G Ninja -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 ninja -C "$BUILD" -j2

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Builds ember and runs every test: the lit suite (IR, tools, end-to-end
-# against the PyTorch reference) and the GoogleTest binaries via ctest.
+# against the PyTorch reference) and the GoogleTest binaries via ctest;
+# then the runtime's unit tests and the tools' and end-to-end lit suites
+# again under ASan + UBSan (scripts/sanitize.sh, ./build-san), and each
+# libFuzzer harness for EMBER_FUZZ_SECONDS (default 20; scripts/fuzz.sh,
+# clang, ./build-fuzz).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${EMBER_BUILD_DIR:-$ROOT/build}"
@@ -17,4 +21,6 @@ status=0
 # -v shows failures in full; skipped tests say why in lit's notes above.
 /usr/lib/llvm-22/bin/lit -v --show-unsupported "$BUILD/test" || status=1
 (cd "$BUILD" && ctest --output-on-failure -j2) || status=1
+bash "$ROOT/scripts/sanitize.sh" || status=1
+bash "$ROOT/scripts/fuzz.sh" || status=1
 exit $status

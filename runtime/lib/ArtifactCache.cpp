@@ -181,10 +181,13 @@ pid_t temporaryOwner(const std::string &name) {
 
 } // namespace
 
-void sweepStaleTemporaries(const std::string &dir) {
+void sweepStaleTemporaries(const std::string &dir, const std::string &prefix) {
   std::error_code ec;
   for (const fs::directory_entry &entry : fs::directory_iterator(dir, ec)) {
-    pid_t owner = temporaryOwner(entry.path().filename().string());
+    std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0)
+      continue;
+    pid_t owner = temporaryOwner(name);
     // kill(pid, 0) fails with ESRCH only when no such process exists.
     if (owner > 0 && ::kill(owner, 0) != 0 && errno == ESRCH)
       fs::remove(entry.path(), ec);

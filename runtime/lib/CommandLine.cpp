@@ -2,6 +2,10 @@
 
 #include "ember/runtime/Error.h"
 
+#include <algorithm>
+#include <charconv>
+#include <limits>
+
 #include <iostream>
 
 namespace ember::rt {
@@ -66,17 +70,36 @@ long long CommandLine::integer(const std::string &flag, long long fallback) cons
   auto it = values_.find(flag);
   if (it == values_.end())
     return fallback;
-  const std::string &text = it->second;
-  size_t used = 0;
-  long long result = -1;
-  try {
-    result = std::stoll(text, &used, 10);
-  } catch (const std::exception &) {
-    used = 0;
+  std::optional<int64_t> result = parseWholeInteger(it->second);
+  if (!result || *result < 0)
+    throw Error("flag " + flag + " needs a non-negative integer, got '" + it->second + "'");
+  return *result;
+}
+
+std::optional<int64_t> parseWholeInteger(const std::string &text) {
+  int64_t value = 0;
+  const char *end = text.data() + text.size();
+  auto [stop, error] = std::from_chars(text.data(), end, value, 10);
+  if (text.empty() || error != std::errc() || stop != end)
+    return std::nullopt;
+  return value;
+}
+
+std::vector<int32_t> parseTokenIds(const std::string &text, const std::string &flag) {
+  if (text.empty())
+    throw Error(flag + ": a list is empty (expected comma-separated token ids, e.g. 1,5,9)");
+  std::vector<int32_t> ids;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = std::min(text.find(',', start), text.size());
+    std::string item = text.substr(start, comma - start);
+    std::optional<int64_t> value = parseWholeInteger(item);
+    if (!value || *value < std::numeric_limits<int32_t>::min() || *value > std::numeric_limits<int32_t>::max())
+      throw Error(flag + ": item " + std::to_string(ids.size()) + " ('" + item + "') is not an integer token id");
+    ids.push_back(int32_t(*value));
+    start = comma + 1;
   }
-  if (text.empty() || used != text.size() || result < 0)
-    throw Error("flag " + flag + " needs a non-negative integer, got '" + text + "'");
-  return result;
+  return ids;
 }
 
 int runTool(const char *toolName, const std::function<int()> &body) {

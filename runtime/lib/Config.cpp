@@ -1,6 +1,7 @@
 #include "ember/runtime/Config.h"
 
 #include "ember/runtime/AtomicFile.h"
+#include "ember/runtime/CommandLine.h"
 #include "ember/runtime/Error.h"
 
 #include <cstdlib>
@@ -145,16 +146,10 @@ ConfigLimits ConfigLimits::fromEnvironment() {
       throw Error(where + ": unknown field '" + field + "' (limits exist for " + known + ")");
     }
     const std::string value = equals == std::string::npos ? "" : item.substr(equals + 1);
-    size_t used = 0;
-    long long bound = 0;
-    try {
-      bound = std::stoll(value, &used);
-    } catch (const std::exception &) {
-      used = 0;
-    }
-    if (used == 0 || used != value.size() || bound < 1)
+    std::optional<int64_t> bound = parseWholeInteger(value);
+    if (!bound || *bound < 1)
       throw Error(where + ": the limit of '" + field + "' must be a positive integer, got '" + value + "'");
-    limits.maxima[field] = bound;
+    limits.maxima[field] = *bound;
   }
   return limits;
 }

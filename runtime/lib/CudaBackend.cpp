@@ -103,6 +103,9 @@ CudaSession &openCudaSession() {
           CUDA_SUCCESS)
     created->memoryPeakBytesPerSecond = 2.0 * memoryClockKHz * 1e3 * busWidthBits / 8;
   created->multiprocessors = attribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+  size_t totalMemory = 0;
+  need(driver.cuDeviceTotalMem(&totalMemory, created->device), "cuDeviceTotalMem_v2");
+  created->totalMemoryBytes = totalMemory;
   CudaSession::LaunchLimits &limits = created->limits;
   limits.threadsPerBlock = attribute(CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK);
   for (int axis = 0; axis < 3; ++axis) {
@@ -134,6 +137,7 @@ public:
   std::vector<std::string> compileFlags() const override { return {"--chip", s_.chip}; }
   bool hostAccessible() const override { return false; }
   double memoryPeakBytesPerSecond() const override { return s_.memoryPeakBytesPerSecond; }
+  uint64_t memoryCapacityBytes() const override { return s_.totalMemoryBytes; }
 
   // Device memory comes from the stream-ordered pool: cuMemAlloc and
   // cuMemFree would synchronize the device, and Call allocates its staging

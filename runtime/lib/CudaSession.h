@@ -25,6 +25,7 @@ struct CudaSession {
   // does not say.
   double memoryPeakBytesPerSecond = 0;
   int multiprocessors = 0;
+  uint64_t totalMemoryBytes = 0; // the device memory's size (cuDeviceTotalMem)
   // What the driver refuses a launch beyond (with a bare
   // CUDA_ERROR_INVALID_VALUE); mgpuLaunchKernel checks launches against
   // them first to say which limit a kernel exceeds.

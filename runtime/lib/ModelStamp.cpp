@@ -3,12 +3,13 @@
 #include "ember/runtime/ArtifactCache.h"
 #include "ember/runtime/Error.h"
 #include "ember/runtime/Hash.h"
+#include "ember/runtime/ModelAbi.h"
 #include "ember/runtime/SharedLibrary.h"
 
 namespace ember::rt {
 
 std::string modelStamp(const ModelConfig &config, DType weights) {
-  return "config " + fnv1a64Hex(configCacheText(config)) + " (vocab " + std::to_string(config.vocabSize) + ", hidden " +
+  return "ember ABI " + std::to_string(kAbiVersion) + ", config " + fnv1a64Hex(configCacheText(config)) + " (vocab " + std::to_string(config.vocabSize) + ", hidden " +
          std::to_string(config.hiddenSize) + ", " + std::to_string(config.numLayers) + " layers), weights " +
          dtypeLowerName(weights);
 }
@@ -19,7 +20,12 @@ void checkModelStamp(const SharedLibrary &artifact, const ModelConfig &config, D
   if (!stamp)
     throw Error(artifact.path() + ": the artifact carries no " + kModelStampSymbol +
                 " (an ember-compile from before artifacts were stamped?); compile it again for " + expected);
-  if (expected != stamp && std::string(kAnyModelStamp) != stamp)
+  if (std::string(kAnyModelStamp) == stamp)
+    return;
+  if (!artifact.sealed())
+    throw Error(artifact.path() + ": the artifact is not sealed (bytes were appended to it, or an ember-compile " +
+                "from before artifacts were sealed wrote it); compile it again for " + expected);
+  if (expected != stamp)
     throw Error(artifact.path() + ": the artifact was compiled for " + stamp + ", but the model is " + expected +
                 " (" + config.path + ")");
 }

@@ -1,6 +1,7 @@
 #include "ember/runtime/SharedLibrary.h"
 
 #include "ember/runtime/Error.h"
+#include "ember/runtime/Hash.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -9,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 namespace ember::rt {
 
@@ -47,8 +49,75 @@ static void checkElfComplete(const std::string &path) {
                 ", the file has " + std::to_string(size) + "); delete it and compile it again");
 }
 
+namespace {
+
+constexpr char kSealMagic[8] = {'E', 'M', 'B', 'E', 'R', 'S', 'U', 'M'};
+constexpr size_t kSealBytes = 24;
+
+// FNV-1a 64 of the first `bytes` bytes of `file`.
+uint64_t checksum(std::ifstream &file, uint64_t bytes) {
+  std::vector<char> chunk(size_t(1) << 20);
+  uint64_t hash = kFnv1a64Start;
+  file.seekg(0);
+  while (bytes > 0 && file.read(chunk.data(), std::streamsize(std::min<uint64_t>(bytes, chunk.size())))) {
+    hash = fnv1a64(chunk.data(), size_t(file.gcount()), hash);
+    bytes -= uint64_t(file.gcount());
+  }
+  return hash;
+}
+
+uint64_t littleEndian(const unsigned char *bytes) {
+  uint64_t value = 0;
+  for (int i = 7; i >= 0; --i)
+    value = value << 8 | bytes[i];
+  return value;
+}
+
+} // namespace
+
+void sealArtifact(const std::string &path) {
+  std::error_code error;
+  uint64_t size = std::filesystem::file_size(path, error);
+  std::ifstream in(path, std::ios::binary);
+  if (error || !in)
+    throw Error(path + ": cannot read the artifact to seal it");
+  uint64_t hash = checksum(in, size);
+  unsigned char seal[kSealBytes];
+  std::memcpy(seal, kSealMagic, sizeof kSealMagic);
+  for (int i = 0; i < 8; ++i) {
+    seal[8 + i] = static_cast<unsigned char>(hash >> (8 * i));
+    seal[16 + i] = static_cast<unsigned char>(size >> (8 * i));
+  }
+  std::ofstream out(path, std::ios::binary | std::ios::app);
+  if (!out.write(reinterpret_cast<const char *>(seal), sizeof seal) || !out.flush())
+    throw Error(path + ": cannot append the artifact's seal");
+}
+
+// Throws when `path` ends in a seal that does not match what precedes it;
+// returns whether it is sealed.
+static bool checkSeal(const std::string &path) {
+  std::error_code error;
+  uint64_t size = std::filesystem::file_size(path, error);
+  std::ifstream file(path, std::ios::binary);
+  unsigned char seal[kSealBytes];
+  if (error || size < kSealBytes || !file.seekg(std::streamoff(size - kSealBytes)) ||
+      !file.read(reinterpret_cast<char *>(seal), sizeof seal) || std::memcmp(seal, kSealMagic, sizeof kSealMagic))
+    return false;
+  uint64_t sealedBytes = littleEndian(seal + 16), sealedHash = littleEndian(seal + 8);
+  if (sealedBytes != size - kSealBytes)
+    throw Error(path + ": the artifact is damaged: ember-compile sealed " + std::to_string(sealedBytes) +
+                " bytes, the file holds " + std::to_string(size - kSealBytes) +
+                " before its seal; delete it and compile it again");
+  uint64_t hash = checksum(file, sealedBytes);
+  if (hash != sealedHash)
+    throw Error(path + ": the artifact is damaged: its bytes hash to " + hex64(hash) + ", its seal says " +
+                hex64(sealedHash) + "; delete it and compile it again");
+  return true;
+}
+
 SharedLibrary::SharedLibrary(const std::string &path) : path_(path) {
   checkElfComplete(path);
+  sealed_ = checkSeal(path);
   dlerror(); // clear any stale error
   // A name without '/' would make dlopen search the library paths instead
   // of the working directory.

@@ -46,15 +46,10 @@ std::vector<int64_t> parseTokenList(const std::string &text, const char *flag) {
   std::vector<int64_t> values;
   std::stringstream items(text);
   for (std::string item; std::getline(items, item, ',');) {
-    size_t used = 0;
-    long long value = -1;
-    try {
-      value = std::stoll(item, &used);
-    } catch (const std::exception &) {
-    }
-    if (item.empty() || used != item.size() || value < 1)
+    std::optional<int64_t> value = rt::parseWholeInteger(item);
+    if (!value || *value < 1)
       throw Error(std::string(flag) + " expects a comma-separated list of row counts >= 1, got '" + text + "'");
-    values.push_back(value);
+    values.push_back(*value);
   }
   return values;
 }

@@ -14,12 +14,14 @@
 // plus the stand-alone n-gram embedding entry points.
 //
 //===----------------------------------------------------------------------===//
+#include "ember/runtime/ArtifactCache.h"
 #include "ember/runtime/AtomicFile.h"
 #include "ember/runtime/Config.h"
 #include "ember/runtime/DType.h"
 #include "ember/runtime/Error.h"
 #include "ember/runtime/ModelStamp.h"
 #include "ember/runtime/Process.h"
+#include "ember/runtime/SharedLibrary.h"
 #include "lowering/HostCodegen.h"
 #include "lowering/nvptx/CudaToolkit.h"
 #include "lowering/nvptx/KernelBinaries.h"
@@ -43,7 +45,11 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+
+#include <unistd.h>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -315,8 +321,14 @@ int main(int argc, char **argv) {
     config = rt::ModelConfig::load(configPath);
     weightType = weightTypeFromFlag();
     // Before any work: a bad -o fails now, not after the compile.
-    if (!outputPath.empty() && outputPath != "-")
+    if (!outputPath.empty() && outputPath != "-") {
       rt::checkOutputPath(outputPath, "-o");
+      // What a killed compile left beside this -o.
+      llvm::SmallString<256> folder(outputPath.getValue());
+      llvm::sys::path::remove_filename(folder);
+      rt::sweepStaleTemporaries(folder.empty() ? "." : std::string(folder),
+                                llvm::sys::path::filename(outputPath).str() + ".");
+    }
   } catch (const rt::Error &error) {
     fail(error.what());
   }
@@ -327,9 +339,15 @@ int main(int argc, char **argv) {
   OwningOpRef<ModuleOp> module = ec::buildDecoderModule(context, config, weightType);
   if (!module)
     fail("cannot build the decoder graph for " + configPath);
-  if (!dumpDir.empty())
+  if (!dumpDir.empty()) {
     if (std::error_code ec = llvm::sys::fs::create_directories(dumpDir))
-      fail("cannot create " + dumpDir + ": " + ec.message());
+      fail("--dump-dir: cannot create " + dumpDir + ": " + ec.message());
+    // Before the compile, not at its first dump.
+    if (!llvm::sys::fs::is_directory(dumpDir.getValue()))
+      fail("--dump-dir: " + dumpDir + " is not a folder");
+    if (::access(dumpDir.c_str(), W_OK) != 0)
+      fail("--dump-dir: " + dumpDir + " is not writable: " + std::strerror(errno));
+  }
 
   if (target == ec::Target::Nvptx && !ec::lookupChip(chip))
     fail("--chip " + chip + " is not a chip ember compiles for (" + ec::supportedChips() + ")");
@@ -406,12 +424,23 @@ int main(int argc, char **argv) {
     ec::addExportedString(*module, "ember_kernel_manifest", kernelManifest);
     details = llvm::formatv(", {0}, {1} kernels, {2}", chip, kernels, ec::kernelFormatName(format));
   }
-  std::string optimizedIr;
-  if (llvm::Error error = ec::emitHostSharedLibrary(*module, outputPath,
-                                                       dumpDir.empty() ? nullptr : &optimizedIr))
+  // Linked and sealed under a temporary name beside -o, then renamed into
+  // place: a killed compile leaves only temporaries, swept by the next.
+  std::string optimizedIr, temporary = outputPath + ".tmp." + std::to_string(::getpid());
+  if (llvm::Error error = ec::emitHostSharedLibrary(*module, temporary, dumpDir.empty() ? nullptr : &optimizedIr))
     fail(llvm::toString(std::move(error)));
+  try {
+    rt::sealArtifact(temporary);
+  } catch (const rt::Error &error) {
+    llvm::sys::fs::remove(temporary);
+    fail(error.what());
+  }
+  if (std::error_code error = llvm::sys::fs::rename(temporary, outputPath)) {
+    llvm::sys::fs::remove(temporary);
+    fail("cannot write " + outputPath + ": " + error.message());
+  }
   if (!dumpDir.empty())
-    writeFile(dumpDir + "/" + std::to_string(phases.size()) + "-llvm-ir.ll", optimizedIr);
+    writeFile(llvm::formatv("{0}/{1:2}-llvm-ir.ll", dumpDir, phases.size()).str(), optimizedIr);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   llvm::errs() << llvm::formatv("ember-compile: {0} -> {1} ({2}{3}) in {4:F2} s\n", configPath,

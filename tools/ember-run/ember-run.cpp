@@ -124,37 +124,13 @@ options:
   --help                   print this help
 )";
 
-std::vector<int32_t> parsePromptIds(const std::string &text) {
-  if (text.empty())
-    throw Error("--prompt-ids: a list is empty (expected comma-separated token ids, e.g. 1,5,9)");
-  std::vector<int32_t> ids;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = std::min(text.find(',', start), text.size());
-    std::string item = text.substr(start, comma - start);
-    size_t used = 0;
-    long long value = -1;
-    try {
-      value = std::stoll(item, &used, 10);
-    } catch (const std::exception &) {
-      used = 0;
-    }
-    if (item.empty() || used != item.size() || value < std::numeric_limits<int32_t>::min() ||
-        value > std::numeric_limits<int32_t>::max())
-      throw Error("--prompt-ids: item " + std::to_string(ids.size()) + " ('" + item + "') is not an integer token id");
-    ids.push_back(int32_t(value));
-    start = comma + 1;
-  }
-  return ids;
-}
-
 // One prompt per ';'-separated list.
 std::vector<std::vector<int32_t>> parsePrompts(const std::string &text) {
   std::vector<std::vector<int32_t>> prompts;
   size_t start = 0;
   while (start <= text.size()) {
     size_t semicolon = std::min(text.find(';', start), text.size());
-    prompts.push_back(parsePromptIds(text.substr(start, semicolon - start)));
+    prompts.push_back(rt::parseTokenIds(text.substr(start, semicolon - start), "--prompt-ids"));
     start = semicolon + 1;
   }
   return prompts;

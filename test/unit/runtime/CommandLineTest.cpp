@@ -35,5 +35,27 @@ TEST(CommandLine, Errors) {
                         "--top-p expects a number, got '0.5x'");
 }
 
+TEST(CommandLine, WholeIntegersOnly) {
+  EXPECT_EQ(parseWholeInteger("0"), 0);
+  EXPECT_EQ(parseWholeInteger("-42"), -42);
+  EXPECT_EQ(parseWholeInteger("9223372036854775807"), INT64_MAX);
+  for (const char *bad : {"", " 5", "5 ", "+5", "5x", "0x10", "1e3", "-", "9223372036854775808"})
+    EXPECT_EQ(parseWholeInteger(bad), std::nullopt) << "'" << bad << "'";
+  EXPECT_ERROR_CONTAINS(parse({"tool", "--seed", " 7"}).integer("--seed", 0),
+                        "flag --seed needs a non-negative integer, got ' 7'");
+  EXPECT_ERROR_CONTAINS(parse({"tool", "--seed", "-1"}).integer("--seed", 0),
+                        "flag --seed needs a non-negative integer, got '-1'");
+}
+
+TEST(CommandLine, TokenIdLists) {
+  EXPECT_EQ(parseTokenIds("1,5,-9", "--prompt-ids"), (std::vector<int32_t>{1, 5, -9}));
+  EXPECT_EQ(parseTokenIds("2147483647", "--prompt-ids"), (std::vector<int32_t>{INT32_MAX}));
+  EXPECT_ERROR_CONTAINS(parseTokenIds("", "--prompt-ids"), "--prompt-ids: a list is empty");
+  EXPECT_ERROR_CONTAINS(parseTokenIds("1,,2", "--prompt-ids"), "--prompt-ids: item 1 ('') is not an integer token id");
+  EXPECT_ERROR_CONTAINS(parseTokenIds("1,2,", "--prompt-ids"), "item 2 ('') is not an integer token id");
+  EXPECT_ERROR_CONTAINS(parseTokenIds("2147483648", "--prompt-ids"), "item 0 ('2147483648') is not an integer");
+  EXPECT_ERROR_CONTAINS(parseTokenIds("1, 2", "--prompt-ids"), "item 1 (' 2') is not an integer token id");
+}
+
 } // namespace
 } // namespace ember::rt

@@ -14,11 +14,29 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
+
+#include <unistd.h>
 
 namespace {
 
-constexpr size_t kMemoryBytes = size_t(1) << 40;
+// The device's memory is host memory: half of the host's, as a device
+// declares its size (cuDeviceTotalMem) and fails allocations beyond it with
+// CUDA_ERROR_OUT_OF_MEMORY, where malloc would overcommit and the first
+// touch would kill the process.
+size_t memoryBytes() {
+  static const size_t bytes = [] {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? size_t(pages) * size_t(page) / 2 : size_t(1) << 32;
+  }();
+  return bytes;
+}
+
+std::mutex allocationsMutex;
+// Live allocations, never destroyed: frees may run from destructors at exit.
+auto &allocations = *new std::unordered_map<void *, size_t>;
+size_t allocatedBytes = 0;
 
 std::mutex callsMutex;
 std::vector<FakeCudaCall> calls;
@@ -39,6 +57,19 @@ struct FakeEvent {
   std::chrono::steady_clock::time_point recorded{};
   bool isRecorded = false;
 };
+
+// Live events, as the driver tracks them: a handle not created (or already
+// destroyed) is CUDA_ERROR_INVALID_HANDLE, and events never destroyed
+// belong to the context until exit (never freed, so still reachable for
+// LeakSanitizer, and usable by destructors that run at exit).
+std::mutex eventsMutex;
+auto &liveEvents = *new std::unordered_map<void *, std::unique_ptr<FakeEvent>>;
+
+FakeEvent *liveEvent(void *handle) {
+  std::lock_guard<std::mutex> lock(eventsMutex);
+  auto found = liveEvents.find(handle);
+  return found == liveEvents.end() ? nullptr : found->second.get();
+}
 
 using Pointer = unsigned long long;
 void *host(Pointer pointer) { return reinterpret_cast<void *>(uintptr_t(pointer)); }
@@ -100,6 +131,10 @@ int cuDeviceGetAttribute(int *value, int attribute, int) {
   }
   return kInvalidValue;
 }
+int cuDeviceTotalMem_v2(size_t *bytes, int) {
+  *bytes = memoryBytes();
+  return kSuccess;
+}
 int cuDeviceGetDefaultMemPool(void **pool, int) {
   *pool = newHandle();
   return kSuccess;
@@ -111,19 +146,31 @@ int cuDevicePrimaryCtxRetain(void **context, int) {
 }
 int cuCtxSetCurrent(void *) { return kSuccess; }
 
-int cuMemAllocManaged(Pointer *pointer, size_t bytes, unsigned) {
-  *pointer = Pointer(uintptr_t(std::calloc(bytes, 1)));
+// `fill` is what fresh memory holds.
+int allocate(Pointer *pointer, size_t bytes, int fill) {
+  std::lock_guard<std::mutex> lock(allocationsMutex);
+  void *memory = bytes <= memoryBytes() - allocatedBytes ? std::malloc(bytes ? bytes : 1) : nullptr;
+  if (!memory)
+    return kOutOfMemory;
+  std::memset(memory, fill, bytes);
+  allocations.emplace(memory, bytes);
+  allocatedBytes += bytes;
+  *pointer = Pointer(uintptr_t(memory));
   return kSuccess;
 }
+
+int cuMemAllocManaged(Pointer *pointer, size_t bytes, unsigned) { return allocate(pointer, bytes, 0); }
 int cuMemAllocAsync(Pointer *pointer, size_t bytes, void *stream) {
   recordCall("cuMemAllocAsync", stream);
-  if (bytes > kMemoryBytes)
-    return kOutOfMemory;
-  *pointer = Pointer(uintptr_t(std::malloc(bytes)));
-  std::memset(host(*pointer), 0xA5, bytes); // like device memory, not zeroed
-  return kSuccess;
+  return allocate(pointer, bytes, 0xA5); // like device memory, not zeroed
 }
 int cuMemFreeAsync(Pointer pointer, void *stream) {
+  std::lock_guard<std::mutex> lock(allocationsMutex);
+  auto found = allocations.find(host(pointer));
+  if (found == allocations.end())
+    return kInvalidValue; // not an allocation of this device
+  allocatedBytes -= found->second;
+  allocations.erase(found);
   std::free(host(pointer));
   return recordCall("cuMemFreeAsync", stream);
 }
@@ -163,24 +210,29 @@ int cuStreamSynchronize(void *stream) { return recordCall("cuStreamSynchronize",
 int cuStreamWaitEvent(void *stream, void *, unsigned) { return recordCall("cuStreamWaitEvent", stream); }
 
 int cuEventCreate(void **event, unsigned flags) {
-  *event = new FakeEvent{(flags & kEventDisableTiming) == 0};
+  auto created = std::make_unique<FakeEvent>(FakeEvent{(flags & kEventDisableTiming) == 0});
+  std::lock_guard<std::mutex> lock(eventsMutex);
+  *event = created.get();
+  liveEvents.emplace(*event, std::move(created));
   return kSuccess;
 }
 int cuEventDestroy_v2(void *event) {
-  delete static_cast<FakeEvent *>(event);
-  return kSuccess;
+  std::lock_guard<std::mutex> lock(eventsMutex);
+  return liveEvents.erase(event) ? kSuccess : kInvalidHandle;
 }
 int cuEventRecord(void *event, void *stream) {
-  auto *fake = static_cast<FakeEvent *>(event);
+  FakeEvent *fake = liveEvent(event);
+  if (!fake)
+    return kInvalidHandle;
   fake->recorded = std::chrono::steady_clock::now();
   fake->isRecorded = true;
   return recordCall("cuEventRecord", stream);
 }
-int cuEventSynchronize(void *) { return kSuccess; }
-int cuEventQuery(void *) { return kSuccess; }
+int cuEventSynchronize(void *event) { return liveEvent(event) ? kSuccess : kInvalidHandle; }
+int cuEventQuery(void *event) { return liveEvent(event) ? kSuccess : kInvalidHandle; }
 // Like the driver: both events recorded, both with timing.
 int cuEventElapsedTime(float *milliseconds, void *start, void *end) {
-  auto *from = static_cast<FakeEvent *>(start), *to = static_cast<FakeEvent *>(end);
+  FakeEvent *from = liveEvent(start), *to = liveEvent(end);
   if (!from || !to)
     return kInvalidHandle;
   if (!from->timing || !to->timing || !from->isRecorded || !to->isRecorded)

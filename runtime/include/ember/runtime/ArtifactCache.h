@@ -39,7 +39,9 @@ std::string defaultCompilerPath();
 
 // Removes the temporaries ("*.tmp.<pid>") in `dir` whose process is gone: a
 // compile killed midway leaves them (the cache sweeps before it compiles).
-void sweepStaleTemporaries(const std::string &dir);
+// With `prefix`, only names starting with it (ember-compile sweeps its own
+// leftovers beside -o, nothing else of a user's folder).
+void sweepStaleTemporaries(const std::string &dir, const std::string &prefix = "");
 
 // Compiled model artifacts (decoder and n-gram embedding in one library), keyed by what they depend on and
 // compiled on a miss by running ember-compile as a subprocess. The target and its flags are a backend's

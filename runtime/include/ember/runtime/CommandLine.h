@@ -1,9 +1,12 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace ember::rt {
 
@@ -26,6 +29,14 @@ public:
 private:
   std::map<std::string, std::string> values_;
 };
+
+// `text` as a whole base-10 integer: an optional '-' and digits, nothing
+// else (no spaces, no '+'); nullopt for anything else or beyond 64 bits.
+std::optional<int64_t> parseWholeInteger(const std::string &text);
+
+// Comma-separated int32 token ids, e.g. "1,5,9"; throws "<flag>: item 2
+// ('x') is not an integer token id" (or "<flag>: a list is empty").
+std::vector<int32_t> parseTokenIds(const std::string &text, const std::string &flag);
 
 // Runs a tool's body; any exception becomes "<tool>: error: <message>" on
 // stderr and exit status 1.

@@ -73,6 +73,7 @@ private:
   X(cuDeviceGet, "cuDeviceGet", CUresult (*)(CUdevice *, int))                                                       \
   X(cuDeviceGetName, "cuDeviceGetName", CUresult (*)(char *, int, CUdevice))                                         \
   X(cuDeviceGetAttribute, "cuDeviceGetAttribute", CUresult (*)(int *, int, CUdevice))                                \
+  X(cuDeviceTotalMem, "cuDeviceTotalMem_v2", CUresult (*)(size_t *, CUdevice))                                       \
   X(cuDeviceGetDefaultMemPool, "cuDeviceGetDefaultMemPool", CUresult (*)(CUmemoryPool *, CUdevice))                  \
   X(cuMemPoolSetAttribute, "cuMemPoolSetAttribute", CUresult (*)(CUmemoryPool, int, void *))                         \
   X(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain", CUresult (*)(CUcontext *, CUdevice))                       \

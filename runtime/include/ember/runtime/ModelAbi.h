@@ -26,6 +26,10 @@ namespace ember::rt {
 //   then every weight of modelWeights(config), in order.
 // ember_prefill is ember_step at start 0. Both write tokens into the token
 // table and the new positions' latents into the KV cache before attending.
+// The version of this calling convention: bump it whenever an entry
+// point's arguments change. Artifacts carry it in their model stamp
+// (ModelStamp.h), so an artifact of another version is refused.
+inline constexpr int kAbiVersion = 1;
 inline constexpr char kPrefillFunction[] = "ember_prefill";
 inline constexpr char kStepFunction[] = "ember_step";
 inline constexpr char kPackedSuffix[] = "_packed";

@@ -18,8 +18,8 @@ inline constexpr char kModelStampSymbol[] = "ember_model_stamp";
 // What test doubles that compute from whatever they are given export.
 inline constexpr char kAnyModelStamp[] = "any model (test double)";
 
-// "config <hash of config.json's fields> (vocab V, hidden D, L layers),
-// weights <dtype>".
+// "ember ABI <kAbiVersion>, config <hash of config.json's fields> (vocab V,
+// hidden D, L layers), weights <dtype>".
 std::string modelStamp(const ModelConfig &config, DType weights);
 
 // Throws, naming the artifact and both stamps, unless `artifact` carries

@@ -1,0 +1,88 @@
+#pragma once
+
+// What ember's libFuzzer harnesses share. Bad input must end in
+// ember::rt::Error (a clear message, what the tools print and exit 1 on);
+// a signal, a sanitizer report or any other exception is a finding.
+
+#include "ember/runtime/Config.h"
+#include "ember/runtime/Decoder.h"
+#include "ember/runtime/Error.h"
+#include "ember/runtime/ModelAbi.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace ember::fuzz {
+
+template <typename Body> void expectOnlyErrors(Body body) {
+  try {
+    body();
+  } catch (const rt::Error &) {
+  } catch (const std::exception &other) {
+    std::fprintf(stderr, "not an ember::rt::Error: %s\n", other.what());
+    std::abort();
+  }
+}
+
+// Reads every byte, so the sanitizers see views that leave their mapping.
+inline void touch(const void *data, size_t bytes) {
+  volatile uint8_t sum = 0;
+  for (size_t i = 0; i < bytes; ++i)
+    sum = uint8_t(sum + static_cast<const uint8_t *>(data)[i]);
+}
+
+// The input as a file with a path (an anonymous memory file).
+class MemoryFile {
+public:
+  MemoryFile(const uint8_t *data, size_t size) : fd_(memfd_create("ember-fuzz", 0)) {
+    if (fd_ < 0 || (size && ::write(fd_, data, size) != ssize_t(size))) {
+      std::perror("memfd");
+      std::abort();
+    }
+  }
+  ~MemoryFile() { ::close(fd_); }
+  std::string path() const { return "/proc/self/fd/" + std::to_string(fd_); }
+
+private:
+  int fd_;
+};
+
+inline std::filesystem::path temporaryDirectory(const char *prefix) {
+  std::string pattern = (std::filesystem::temp_directory_path() / (std::string(prefix) + ".XXXXXX")).string();
+  if (!mkdtemp(pattern.data())) {
+    std::perror("mkdtemp");
+    std::abort();
+  }
+  return pattern;
+}
+
+inline std::string readFile(const char *path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// What every tool computes from a config it accepted: the weight list (all
+// shapes), the n-gram table sizes and one slot's sequence state.
+inline void useConfig(const rt::ModelConfig &config) {
+  int64_t elements = 0;
+  for (const rt::AbiWeight &weight : rt::modelWeights(config))
+    for (int64_t extent : weight.shape)
+      elements += extent;
+  touch(&elements, sizeof elements);
+  int64_t rows = config.ngramTotalRows() + config.ngramTableWidth();
+  touch(&rows, sizeof rows);
+  rt::sequenceStateBytes(config, rt::kDefaultMaxContext, 1, true, 0);
+}
+
+} // namespace ember::fuzz
