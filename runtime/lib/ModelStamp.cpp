@@ -9,9 +9,9 @@
 namespace ember::rt {
 
 std::string modelStamp(const ModelConfig &config, DType weights) {
-  return "ember ABI " + std::to_string(kAbiVersion) + ", config " + fnv1a64Hex(configCacheText(config)) + " (vocab " + std::to_string(config.vocabSize) + ", hidden " +
-         std::to_string(config.hiddenSize) + ", " + std::to_string(config.numLayers) + " layers), weights " +
-         dtypeLowerName(weights);
+  return "ember ABI " + std::to_string(kAbiVersion) + ", config " + fnv1a64Hex(configCacheText(config)) + " (vocab " +
+         std::to_string(config.vocabSize) + ", hidden " + std::to_string(config.hiddenSize) + ", " +
+         std::to_string(config.numLayers) + " layers), weights " + dtypeLowerName(weights);
 }
 
 void checkModelStamp(const SharedLibrary &artifact, const ModelConfig &config, DType weights) {
