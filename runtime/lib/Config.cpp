@@ -30,8 +30,20 @@ public:
       throw Error(source_ + ": missing field '" + name + "'");
     return object_[name];
   }
-  int64_t integer(const std::string &name, int64_t minimum) const {
+  int64_t integer(const std::string &name, int64_t minimum) const { return checked(field(name), name, minimum); }
+  // An integer or a non-empty list of them (HF writes eos_token_id either way).
+  std::vector<int64_t> integers(const std::string &name, int64_t minimum) const {
     const json &value = field(name);
+    if (!value.is_array())
+      return {checked(value, name, minimum)};
+    if (value.empty())
+      throw Error(source_ + ": field '" + name + "' must be an integer or a non-empty list of integers, got []");
+    std::vector<int64_t> result;
+    for (const json &item : value)
+      result.push_back(checked(item, name, minimum));
+    return result;
+  }
+  int64_t checked(const json &value, const std::string &name, int64_t minimum) const {
     if (!value.is_number_integer() ||
         (value.is_number_unsigned() && value.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max())))
       throw Error(source_ + ": field '" + name + "' must be an integer, got " + value.dump());
@@ -202,7 +214,9 @@ ModelConfig ModelConfig::fromJson(const json &object, const std::string &source,
   config.embSplitNum = fields.integer("emb_split_num", 1);
   config.ngramVocabSizeRatio = fields.integer("ngram_vocab_size_ratio", 1);
   config.bosTokenId = fields.integer("bos_token_id", 0);
-  config.eosTokenId = fields.integer("eos_token_id", 0);
+  std::vector<int64_t> eosTokenIds = fields.integers("eos_token_id", 0);
+  config.eosTokenId = eosTokenIds.front();
+  config.moreEosTokenIds.assign(eosTokenIds.begin() + 1, eosTokenIds.end());
   config.mlaScaleQLora = fields.boolean("mla_scale_q_lora");
   config.mlaScaleKvLora = fields.boolean("mla_scale_kv_lora");
   config.normTopkProb = fields.boolean("norm_topk_prob");
@@ -216,8 +230,10 @@ ModelConfig ModelConfig::fromJson(const json &object, const std::string &source,
   if (config.hiddenSize % tables != 0)
     fail("field 'hidden_size' (" + std::to_string(config.hiddenSize) +
          ") must be divisible by emb_split_num*(emb_neighbor_num-1) = " + std::to_string(tables));
-  for (auto [name, id] : {std::pair<const char *, int64_t>{"bos_token_id", config.bosTokenId},
-                          std::pair<const char *, int64_t>{"eos_token_id", config.eosTokenId}}) {
+  std::vector<std::pair<const char *, int64_t>> tokenIds{{"bos_token_id", config.bosTokenId}};
+  for (int64_t id : eosTokenIds)
+    tokenIds.emplace_back("eos_token_id", id);
+  for (auto [name, id] : tokenIds) {
     if (id >= config.vocabSize)
       fail(std::string("field '") + name + "' (" + std::to_string(id) + ") must be < vocab_size (" +
            std::to_string(config.vocabSize) + ")");

@@ -188,7 +188,7 @@ private:
       drafts.push_back(drawToken(proposals.back(), rng_));
       int64_t index = int64_t(drafts.size());
       queue.push({drafts.back()}, position + index);
-      if (index == steps || drafts.back() == config_.eosTokenId)
+      if (index == steps || config_.isEos(drafts.back()))
         break;
       std::vector<float> hidden(draft.hidden.begin() + row * width, draft.hidden.begin() + (row + 1) * width);
       draft = decoder_.draft(result_.slot, {drafts.back()}, position + index - 1, hidden);
@@ -235,7 +235,7 @@ private:
       result_.tokens.push_back(tokens[i]);
       context_.push_back(tokens[i]);
       emitted.push_back(tokens[i]);
-      done_ = tokens[i] == config_.eosTokenId || generated() >= options_.maxNewTokens;
+      done_ = config_.isEos(tokens[i]) || generated() >= options_.maxNewTokens;
     }
     return emitted;
   }

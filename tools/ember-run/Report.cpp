@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include <unistd.h>
+
 using namespace ember;
 
 double secondsSince(std::chrono::steady_clock::time_point start) {
@@ -61,7 +63,7 @@ void printSummary(const Report &r) {
   if (r.options.drafter != rt::DrafterKind::None)
     std::printf("speculation  %s\n", speculationLine(r).c_str());
   for (const rt::Generation &sequence : g.sequences) {
-    bool stoppedAtEos = !sequence.tokens.empty() && sequence.tokens.back() == c.eosTokenId;
+    bool stoppedAtEos = !sequence.tokens.empty() && c.isEos(sequence.tokens.back());
     std::printf("generated    %zu tokens%s:", sequence.tokens.size(), stoppedAtEos ? " (stopped at EOS)" : "");
     for (int32_t token : sequence.tokens)
       std::printf(" %d", token);
@@ -86,6 +88,9 @@ nlohmann::json generationJson(const Report &r) {
   nlohmann::json sequences = nlohmann::json::array();
   for (const rt::Generation &sequence : g.sequences)
     sequences.push_back({{"prompt_tokens", sequence.promptTokens}, {"generated_ids", sequence.tokens}});
+  // Without a drafter there are no drafts: the speculation figures are null.
+  bool speculative = r.options.drafter != rt::DrafterKind::None;
+  auto ifSpeculative = [&](nlohmann::json value) { return speculative ? value : nlohmann::json(); };
   return {{"generated_ids", r.first().tokens},
           {"prompt_tokens", r.first().promptTokens},
           {"sequences", sequences},
@@ -95,26 +100,32 @@ nlohmann::json generationJson(const Report &r) {
             {"decode_tokens_per_s", g.decodeTokensPerSecond()},
             {"prefill_tokens_per_s", g.prefillTokensPerSecond()},
             {"speculative", rt::drafterName(r.options.drafter)},
-            {"draft_steps", r.options.draftSteps},
+            {"draft_steps", ifSpeculative(r.options.draftSteps)},
             {"target_forwards", g.stats.targetForwards},
             {"target_forwards_per_token", g.targetForwardsPerToken()},
             {"drafted_tokens", g.stats.draftedTokens},
             {"accepted_tokens", g.stats.acceptedTokens},
-            {"acceptance_rate", g.stats.acceptanceRate()},
-            {"mean_accepted_length", g.stats.meanAcceptedLength()}}}};
+            {"acceptance_rate", ifSpeculative(g.stats.acceptanceRate())},
+            {"mean_accepted_length", ifSpeculative(g.stats.meanAcceptedLength())}}}};
 }
 
 GenerationProgressLine::GenerationProgressLine(int64_t maxNewTokens, bool quiet)
-    : maxNewTokens_(maxNewTokens), quiet_(quiet), start_(std::chrono::steady_clock::now()), lastPrint_(start_) {}
+    : maxNewTokens_(maxNewTokens), quiet_(quiet), terminal_(isatty(fileno(stderr)) == 1),
+      start_(std::chrono::steady_clock::now()), lastPrint_(start_) {}
 
+// On a terminal one line redrawn (\r) every 200 ms; into a file or pipe a
+// line every 5 s, so logs stay readable.
 void GenerationProgressLine::operator()(int64_t generated) {
   auto now = std::chrono::steady_clock::now();
-  if (quiet_ || now - start_ < std::chrono::seconds(1) || now - lastPrint_ < std::chrono::milliseconds(200))
+  auto interval = terminal_ ? std::chrono::milliseconds(200) : std::chrono::milliseconds(5000);
+  if (quiet_ || now - start_ < std::chrono::seconds(1) || now - lastPrint_ < interval)
     return;
   lastPrint_ = now;
-  printed_ = true;
-  std::fprintf(stderr, "\rgenerated %lld/%lld tokens, %.1f tokens/s", (long long)generated, (long long)maxNewTokens_,
-               double(generated) / secondsSince(start_));
+  printed_ = terminal_;
+  double rate = double(generated) / secondsSince(start_);
+  double remaining = rate > 0 ? double(maxNewTokens_ - generated) / rate : 0;
+  std::fprintf(stderr, "%sgenerated %lld/%lld tokens, %.1f tokens/s, about %.0f s left%s", terminal_ ? "\r" : "",
+               (long long)generated, (long long)maxNewTokens_, rate, remaining, terminal_ ? "" : "\n");
 }
 
 void GenerationProgressLine::finish() {

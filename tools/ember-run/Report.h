@@ -41,8 +41,9 @@ std::string speculationLine(const Report &report);
 
 double secondsSince(std::chrono::steady_clock::time_point start);
 
-// "generated i/N tokens, x tok/s" on stderr, rewritten in place, once a
-// generation has run for a second.
+// "generated i/N tokens, x tokens/s, about s s left" on stderr once a
+// generation has run for a second: rewritten in place on a terminal, a new
+// line every 5 s otherwise.
 class GenerationProgressLine {
 public:
   GenerationProgressLine(int64_t maxNewTokens, bool quiet);
@@ -51,6 +52,6 @@ public:
 
 private:
   int64_t maxNewTokens_;
-  bool quiet_, printed_ = false;
+  bool quiet_, terminal_, printed_ = false; // printed_: a \r line is open
   std::chrono::steady_clock::time_point start_, lastPrint_;
 };

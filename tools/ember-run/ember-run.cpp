@@ -237,6 +237,10 @@ int runMain(int argc, char **argv) {
 
   std::string configPath = (fs::path(modelDir) / "config.json").string();
   rt::ModelConfig config = rt::ModelConfig::load(configPath);
+  if (maxContext > config.maxPositionEmbeddings && args.has("--max-context") && !quiet)
+    std::fprintf(stderr, "note: --max-context %lld exceeds the model's max_position_embeddings; the KV cache holds %lld "
+                         "positions\n",
+                 (long long)maxContext, (long long)rt::contextLimit(config, maxContext));
   for (const std::vector<int32_t> &prompt : prompts) {
     rt::validateTokens(prompt, config.vocabSize);
     if (!embeddingsOnly)

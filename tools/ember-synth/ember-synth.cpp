@@ -167,22 +167,34 @@ int synthMain(int argc, char **argv) {
                 std::to_string(params) + " parameters in " + rt::dtypeLowerName(dtype) + "), but its file system has " +
                 std::to_string(freeBytes) + " bytes free");
 
+  // Shards split the declaration order: a shard is closed once it holds its
+  // share of the bytes (a group of n-gram tables or projections stays in
+  // one shard), one after another, so a large tensor never leaves the next
+  // shard empty; each later shard keeps at least one group, the last takes
+  // the rest.
+  std::vector<size_t> groupsFrom(tensors.size() + 1, 0); // groups starting at i or later
+  for (size_t i = tensors.size(); i-- > 0;)
+    groupsFrom[i] = groupsFrom[i + 1] + (tensors[i].keepWithPrevious ? 0 : 1);
+  if (groupsFrom[0] < size_t(shards))
+    throw Error("--shards " + std::to_string(shards) + " exceeds the " + std::to_string(groupsFrom[0]) +
+                " tensors (or groups kept together) of the checkpoint");
+  std::vector<std::vector<size_t>> members(static_cast<size_t>(shards));
+  uint64_t inShard = 0, share = totalBytes / uint64_t(shards);
+  size_t shard = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    bool full = inShard >= share || groupsFrom[i] <= size_t(shards) - 1 - shard;
+    if (!tensors[i].keepWithPrevious && !members[shard].empty() && full && shard + 1 < size_t(shards)) {
+      ++shard;
+      inShard = 0;
+    }
+    members[shard].push_back(i);
+    inShard += tensors[i].spec.nbytes();
+  }
+
   std::error_code ec;
   fs::create_directories(outDir, ec);
   if (ec)
     throw Error(outDir.string() + ": cannot create output directory: " + ec.message());
-
-  // Shards split the declaration order by cumulative bytes, except that a
-  // group of n-gram tables (or projections) stays in one shard.
-  std::vector<std::vector<size_t>> members(static_cast<size_t>(shards));
-  uint64_t offset = 0;
-  size_t shard = 0;
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    if (!tensors[i].keepWithPrevious)
-      shard = totalBytes ? std::min<uint64_t>(shards - 1, offset * uint64_t(shards) / totalBytes) : 0;
-    members[shard].push_back(i);
-    offset += tensors[i].spec.nbytes();
-  }
 
   Progress progress(totalBytes);
   std::vector<std::unique_ptr<rt::SafetensorsWriter>> writers;

@@ -114,6 +114,28 @@ TEST_F(ConfigErrors, SpecialTokensInsideVocab) {
                         "field 'bos_token_id' (600) must be < vocab_size (512)");
 }
 
+// HF configs write eos_token_id as an integer or a list; the first id is
+// the n-gram segment boundary, any of them ends a generation.
+TEST_F(ConfigErrors, EosTokenIdMayBeAList) {
+  ModelConfig single = loadModified([](json &) {});
+  EXPECT_TRUE(single.moreEosTokenIds.empty());
+  EXPECT_TRUE(single.isEos(single.eosTokenId));
+  ModelConfig list = loadModified([](json &c) { c["eos_token_id"] = {7, 2, 300}; });
+  EXPECT_EQ(list.eosTokenId, 7);
+  EXPECT_EQ(list.moreEosTokenIds, (std::vector<int64_t>{2, 300}));
+  EXPECT_TRUE(list.isEos(7));
+  EXPECT_TRUE(list.isEos(300));
+  EXPECT_FALSE(list.isEos(3));
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["eos_token_id"] = json::array(); }),
+                        "field 'eos_token_id' must be an integer or a non-empty list of integers, got []");
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["eos_token_id"] = {2, "x"}; }),
+                        "field 'eos_token_id' must be an integer, got \"x\"");
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["eos_token_id"] = {2, 512}; }),
+                        "field 'eos_token_id' (512) must be < vocab_size (512)");
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["eos_token_id"] = {2, -1}; }),
+                        "field 'eos_token_id' must be >= 0, got -1");
+}
+
 TEST_F(ConfigErrors, NgramIdsMustFitInt32) {
   EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["ngram_vocab_size_ratio"] = 5'000'000; }),
                         "n-gram ids must fit in int32");

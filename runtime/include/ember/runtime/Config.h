@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -66,7 +67,13 @@ struct ModelConfig {
   int64_t embSplitNum = 0;    // K: tables per order
   int64_t ngramVocabSizeRatio = 0;
   int64_t bosTokenId = 0;
+  // eos_token_id, an integer or a list: the first id is the n-gram segment
+  // boundary; it and the others each end a generation.
   int64_t eosTokenId = 0;
+  std::vector<int64_t> moreEosTokenIds;
+  bool isEos(int64_t id) const {
+    return id == eosTokenId || std::find(moreEosTokenIds.begin(), moreEosTokenIds.end(), id) != moreEosTokenIds.end();
+  }
   bool mlaScaleQLora = false;
   bool mlaScaleKvLora = false;
   bool normTopkProb = false;
