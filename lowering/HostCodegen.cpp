@@ -155,7 +155,6 @@ llvm::Error mlir::ember::emitHostSharedLibrary(ModuleOp module, llvm::StringRef 
 
   std::string pid = std::to_string(llvm::sys::Process::getProcessId());
   std::string objectPath = (path + ".o.tmp." + pid).str();
-  std::string libraryTmp = (path + ".tmp." + pid).str();
   {
     std::error_code ec;
     llvm::raw_fd_ostream object(objectPath, ec, llvm::sys::fs::OF_None);
@@ -174,18 +173,14 @@ llvm::Error mlir::ember::emitHostSharedLibrary(ModuleOp module, llvm::StringRef 
     return llvm::createStringError("ld.lld not found (apt-get install lld-22)");
   }
   // Undefined symbols (malloc, free) resolve against the loading process.
-  llvm::SmallVector<llvm::StringRef> args{lld, "-shared", "-O2", "-o", libraryTmp, objectPath};
+  llvm::SmallVector<llvm::StringRef> args{lld, "-shared", "-O2", "-o", path, objectPath};
   std::string message;
   int status = llvm::sys::ExecuteAndWait(lld, args, std::nullopt, {}, 0, 0, &message);
   llvm::sys::fs::remove(objectPath);
   if (status != 0) {
-    llvm::sys::fs::remove(libraryTmp);
+    llvm::sys::fs::remove(path);
     return llvm::createStringError("linking failed (" + llvm::join(args, " ") +
                                    "): exit status " + std::to_string(status) + " " + message);
-  }
-  if (std::error_code ec = llvm::sys::fs::rename(libraryTmp, path)) {
-    llvm::sys::fs::remove(libraryTmp);
-    return llvm::createStringError("cannot write " + path.str() + ": " + ec.message());
   }
   return llvm::Error::success();
 }

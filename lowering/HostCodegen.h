@@ -11,8 +11,9 @@
 namespace mlir::ember {
 
 /// Translates an LLVM-dialect module to LLVM IR, optimizes it at O3 for the
-/// host CPU and links it with ld.lld into a shared library at `path`
-/// (written atomically). Every C-interface function `_mlir_ciface_<f>` also
+/// host CPU and links it with ld.lld into a shared library at `path`, not
+/// atomically: ember-compile links to a temporary, seals it and renames it
+/// into place. Every C-interface function `_mlir_ciface_<f>` also
 /// gets `void <f>_packed(void **args)` (see addPackedEntryPoints). The
 /// optimized IR goes to `optimizedIr` if given.
 llvm::Error emitHostSharedLibrary(ModuleOp module, llvm::StringRef path,

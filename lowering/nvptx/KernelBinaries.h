@@ -33,7 +33,6 @@ llvm::StringRef kernelFormatName(KernelFormat format);
 llvm::Error assembleKernels(ModuleOp module, KernelFormat format, llvm::StringRef chip,
                             llvm::StringRef workDir, PtxasReport &ptxas);
 
-
 /// Exports `const char ember_nvptx_kernels[] = "<chip> <format>"`: the mark
 /// by which the runtime tells an nvptx artifact from a CPU one.
 void addNvptxArtifactMarker(ModuleOp module, llvm::StringRef chip, KernelFormat format);

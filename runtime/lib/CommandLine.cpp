@@ -85,19 +85,26 @@ std::optional<int64_t> parseWholeInteger(const std::string &text) {
   return value;
 }
 
+std::vector<std::string> splitList(const std::string &text, char separator) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = std::min(text.find(separator, start), text.size());
+    items.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return items;
+}
+
 std::vector<int32_t> parseTokenIds(const std::string &text, const std::string &flag) {
   if (text.empty())
     throw Error(flag + ": a list is empty (expected comma-separated token ids, e.g. 1,5,9)");
   std::vector<int32_t> ids;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = std::min(text.find(',', start), text.size());
-    std::string item = text.substr(start, comma - start);
+  for (const std::string &item : splitList(text, ',')) {
     std::optional<int64_t> value = parseWholeInteger(item);
     if (!value || *value < std::numeric_limits<int32_t>::min() || *value > std::numeric_limits<int32_t>::max())
       throw Error(flag + ": item " + std::to_string(ids.size()) + " ('" + item + "') is not an integer token id");
     ids.push_back(int32_t(*value));
-    start = comma + 1;
   }
   return ids;
 }

@@ -42,10 +42,12 @@ struct LayerCase {
   int64_t tokens, start;
 };
 
+// "1,8,64"; "" is no row counts.
 std::vector<int64_t> parseTokenList(const std::string &text, const char *flag) {
   std::vector<int64_t> values;
-  std::stringstream items(text);
-  for (std::string item; std::getline(items, item, ',');) {
+  if (text.empty())
+    return values;
+  for (const std::string &item : rt::splitList(text, ',')) {
     std::optional<int64_t> value = rt::parseWholeInteger(item);
     if (!value || *value < 1)
       throw Error(std::string(flag) + " expects a comma-separated list of row counts >= 1, got '" + text + "'");
@@ -65,14 +67,14 @@ std::string presetName(const std::string &presetPath) {
 // The preset with num_layers = 1, written once as
 // <cacheDir>/layer-configs/<presetName>-<hash of its text>.json for
 // ember-compile.
-std::string writeOneLayerConfig(const std::string &cacheDir, const std::string &presetPath, rt::ModelConfig &oneLayer) {
-  nlohmann::json raw = rt::ModelConfig::load(presetPath).raw;
+std::string writeOneLayerConfig(const std::string &cacheDir, const rt::ModelConfig &preset, rt::ModelConfig &oneLayer) {
+  nlohmann::json raw = preset.raw;
   raw["num_layers"] = 1;
   std::string text = raw.dump(2) + "\n";
-  oneLayer = rt::ModelConfig::fromJson(raw, presetPath + " with num_layers 1");
+  oneLayer = rt::ModelConfig::fromJson(raw, preset.path + " with num_layers 1");
   fs::path dir = fs::path(cacheDir) / "layer-configs";
   fs::create_directories(dir);
-  fs::path path = dir / (presetName(presetPath) + "-" + rt::fnv1a64Hex(text) + ".json");
+  fs::path path = dir / (presetName(preset.path) + "-" + rt::fnv1a64Hex(text) + ".json");
   if (!fs::exists(path))
     rt::writeFileAtomically(path.string(), text);
   oneLayer.path = path.string();
@@ -320,7 +322,7 @@ int layerMain(int argc, char **argv) {
   if (profile)
     rt::requireKernelProfiling(*backend);
   rt::ModelConfig config;
-  std::string configPath = writeOneLayerConfig(cacheDir, presetPath, config);
+  std::string configPath = writeOneLayerConfig(cacheDir, preset, config);
   rt::ArtifactCache::Artifact artifact = compileForBackend(*backend, cacheDir, config, configPath, dtype, compileFlags);
   std::string key = backendCache(*backend, cacheDir, compileFlags).prebuiltKey(config, dtype);
   auto modelCase = [&](const LayerCase &call) {

@@ -127,12 +127,8 @@ options:
 // One prompt per ';'-separated list.
 std::vector<std::vector<int32_t>> parsePrompts(const std::string &text) {
   std::vector<std::vector<int32_t>> prompts;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t semicolon = std::min(text.find(';', start), text.size());
-    prompts.push_back(rt::parseTokenIds(text.substr(start, semicolon - start), "--prompt-ids"));
-    start = semicolon + 1;
-  }
+  for (const std::string &list : rt::splitList(text, ';'))
+    prompts.push_back(rt::parseTokenIds(list, "--prompt-ids"));
   return prompts;
 }
 

@@ -47,6 +47,12 @@ TEST(CommandLine, WholeIntegersOnly) {
                         "flag --seed needs a non-negative integer, got '-1'");
 }
 
+TEST(CommandLine, SplitListKeepsEmptyItems) {
+  EXPECT_EQ(splitList("1,5", ','), (std::vector<std::string>{"1", "5"}));
+  EXPECT_EQ(splitList("1,,2,", ','), (std::vector<std::string>{"1", "", "2", ""}));
+  EXPECT_EQ(splitList("", ';'), (std::vector<std::string>{""}));
+}
+
 TEST(CommandLine, TokenIdLists) {
   EXPECT_EQ(parseTokenIds("1,5,-9", "--prompt-ids"), (std::vector<int32_t>{1, 5, -9}));
   EXPECT_EQ(parseTokenIds("2147483647", "--prompt-ids"), (std::vector<int32_t>{INT32_MAX}));

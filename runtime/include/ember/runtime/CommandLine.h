@@ -30,6 +30,10 @@ private:
   std::map<std::string, std::string> values_;
 };
 
+// The items of `text` between `separator`s, empty ones included ("1,,2"
+// has three, "" one).
+std::vector<std::string> splitList(const std::string &text, char separator);
+
 // `text` as a whole base-10 integer: an optional '-' and digits, nothing
 // else (no spaces, no '+'); nullopt for anything else or beyond 64 bits.
 std::optional<int64_t> parseWholeInteger(const std::string &text);
