@@ -134,7 +134,10 @@ ConfigLimits ConfigLimits::defaults() {
                        {"emb_split_num", 64},
                        {"ngram_vocab_size_ratio", kRows},
                        {"bos_token_id", kRows},
-                       {"eos_token_id", kRows}}};
+                       {"eos_token_id", kRows},
+                       // Derived: a list of names that long takes seconds
+                       // and gigabytes to build (1024 layers of 2^16 experts).
+                       {"checkpoint_tensors", int64_t(1) << 20}}};
 }
 
 ConfigLimits ConfigLimits::fromEnvironment() {
@@ -255,6 +258,12 @@ ModelConfig ModelConfig::fromJson(const json &object, const std::string &source,
       config.ngramTableRows(tables - 1) > std::numeric_limits<int32_t>::max())
     fail("ngram_vocab_size_ratio*vocab_size (" + std::to_string(config.ngramVocabSizeRatio) + "*" +
          std::to_string(config.vocabSize) + ") is too large: n-gram ids must fit in int32");
+  if (int64_t tensors = config.checkpointTensorCount(); tensors > limits.maximum("checkpoint_tensors"))
+    fail("the config names " + std::to_string(tensors) + " checkpoint tensors (num_layers " +
+         std::to_string(config.numLayers) + " x (3 x n_routed_experts " + std::to_string(config.nRoutedExperts) +
+         " + 26) + 2 x " + std::to_string(tables) + " n-gram tables + 3), beyond ember's limit of " +
+         std::to_string(limits.maximum("checkpoint_tensors")) + " (raise it with " + kLimitsVariable +
+         "=checkpoint_tensors=N)");
   return config;
 }
 
@@ -271,6 +280,13 @@ std::vector<int64_t> ModelConfig::ngramRowOffsets() const {
 int64_t ModelConfig::ngramTotalRows() const {
   int64_t tables = numNgramTables();
   return tables * ngramVocab() + tables * tables; // sum of m + 2i + 1 over i < E
+}
+
+int64_t ModelConfig::checkpointTensorCount() const {
+  // Per layer: 2 sublayers x (2 norms + 7 attention + 3 MLP), the router's
+  // 2, and gate/up/down per routed expert. Besides: embed_tokens, the E
+  // tables and E projections, model.norm and lm_head.
+  return numLayers * (2 * 12 + 2 + 3 * nRoutedExperts) + 2 * numNgramTables() + 3;
 }
 
 std::string resolvePresetPath(const std::string &preset, const std::string &presetsDir) {

@@ -1,5 +1,6 @@
 #include "ember/runtime/Config.h"
 #include "ember/runtime/Error.h"
+#include "ember/runtime/ModelAbi.h"
 
 #include "TestSupport.h"
 
@@ -192,6 +193,31 @@ TEST_F(ConfigErrors, FieldsBeyondTheirLimitAreRefusedBeforeAnyArithmetic) {
                         "rope_scaling: field 'original_max_position_embeddings' (1099511627776) exceeds ember's limit");
 }
 
+// The count the derived limit bounds is the one modelWeights() lists.
+TEST(Config, CheckpointTensorCountIsTheWeightListsLength) {
+  for (const char *preset : {"tiny", "tiny-n3k2", "small"}) {
+    ModelConfig config = ModelConfig::load(presetPath(preset));
+    size_t pieces = 0;
+    for (const AbiWeight &weight : modelWeights(config))
+      pieces += weight.pieces.size();
+    EXPECT_EQ(config.checkpointTensorCount(), int64_t(pieces)) << preset;
+  }
+}
+
+// Every field within its limit, but 1024 layers of 2^16 experts: listing
+// their 2e8 tensor names took FuzzConfigFields over 2 GB and 10 s
+// (test/fuzz corpus: config-fields-too-many-tensors).
+TEST_F(ConfigErrors, TooManyCheckpointTensorsAreRefusedBeforeTheyAreListed) {
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) {
+                          c["num_layers"] = 1024;
+                          c["n_routed_experts"] = 65536;
+                        }),
+                        path(),
+                        ": the config names 201353243 checkpoint tensors (num_layers 1024 x (3 x n_routed_experts "
+                        "65536 + 26) + 2 x 12 n-gram tables + 3), beyond ember's limit of 1048576 (raise it with "
+                        "EMBER_CONFIG_LIMITS=checkpoint_tensors=N)");
+}
+
 // Sets EMBER_CONFIG_LIMITS for one test.
 class ScopedLimits {
 public:
@@ -201,7 +227,7 @@ public:
 
 TEST_F(ConfigErrors, TheEnvironmentMovesTheLimits) {
   {
-    ScopedLimits limits("num_layers=2000000,hidden_size=96");
+    ScopedLimits limits("num_layers=2000000,hidden_size=96,checkpoint_tensors=100000000");
     EXPECT_EQ(loadModified([](json &c) { c["num_layers"] = 1'000'000; }).numLayers, 1'000'000);
     EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["hidden_size"] = 192; }),
                           "field 'hidden_size' (192) exceeds ember's limit of 96");

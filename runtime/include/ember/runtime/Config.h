@@ -97,6 +97,10 @@ struct ModelConfig {
   // Exclusive prefix sums of M_i: row offset of table i in the concatenation.
   std::vector<int64_t> ngramRowOffsets() const;
   int64_t ngramTotalRows() const; // sum of M_i
+  // Tensors in the checkpoint modelWeights() lists (the MTP layer aside):
+  // one per routed expert and projection in every layer, so it is bounded
+  // as the derived limit "checkpoint_tensors".
+  int64_t checkpointTensorCount() const;
 };
 
 // A tool's --preset argument as a file path: a value containing '/' or ending
