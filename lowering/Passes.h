@@ -73,6 +73,9 @@ struct LoopOptions {
   /// Fixed by the target: ops with a cooperative GPU strategy become
   /// kernels before the rest become loops (nvptx).
   bool gpuStrategies = false;
+  /// The diagnostic build: every op's f32 outputs checked for NaN and Inf at
+  /// run time (ember-insert-finite-checks).
+  bool checkFinite = false;
 };
 
 enum class Target { Cpu, Nvptx };

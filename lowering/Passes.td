@@ -53,4 +53,24 @@ def EmberLowerToLoops : Pass<"ember-lower-to-loops"> {
                            "::mlir::scf::SCFDialect"];
 }
 
+def EmberInsertFiniteChecks : Pass<"ember-insert-finite-checks", "::mlir::ModuleOp"> {
+  let summary = "Check every f32 output of every ember op for NaN and Inf at run time (diagnostics)";
+  let description = [{
+    The diagnostic build ember-run re-runs a step with when its logits are
+    not finite. After every kernel op (ember ops and memref.copy) each f32
+    memref it writes is handed to the runtime hook
+    `ember_check_finite(memref<*xf32>, memref<?xi8> label)`, which records
+    the first output holding NaN or Inf. The label names the op as kernels
+    are named, `ember.<op> #<index> of @<function>` (the index the traffic
+    model and the kernel manifest use). Around every call of a function with
+    checks, `ember_enter_scope(label)` / `ember_leave_scope()` tell the hook
+    where it is: the call's `ember.scope` attribute (the graph builder sets
+    `model.layers.<n>`), else `@<callee>`. The hooks read device memory
+    themselves (they synchronize the stream and copy), so their declarations
+    carry `ember.reads_device_memory`, which ember-check-host-memory-access
+    accepts. Run before the ops are lowered; it changes no op.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect"];
+}
+
 #endif // EMBER_LOWERING_PASSES_TD

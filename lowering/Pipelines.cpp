@@ -82,7 +82,10 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
   case Phase::Loops:
     // 2. ember -> scf.parallel on memrefs: the loop IR both targets share.
     //    On the GPU, ops with a cooperative strategy become their kernels
-    //    first (the op half of the kernel configuration step).
+    //    first (the op half of the kernel configuration step). The
+    //    diagnostic build checks every op's output first.
+    if (loops.checkFinite)
+      pm.addPass(createEmberInsertFiniteChecks());
     if (loops.gpuStrategies && nvptx.cooperativeKernels)
       pm.addPass(createEmberGpuStrategies({nvptx.blockSize, loops.gatherBoundsCheck, nvptx.tensorCoreMinTokens}));
     pm.addPass(createEmberLowerToLoops({loops.gatherBoundsCheck, loops.normStatistics}));

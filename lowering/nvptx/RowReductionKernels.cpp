@@ -143,13 +143,26 @@ void mlir::ember::buildRouterTopkKernel(OpBuilder &b, RouterTopkOp op, int64_t t
               scf::YieldOp::create(b, loc, ValueRange{arith::SelectOp::create(b, loc, take, score, acc[0]),
                                                       arith::SelectOp::create(b, loc, take, index, acc[1])});
             });
+        // No winner when every score left is NaN (a non-finite logit): like
+        // the loops, expert -1 (no real expert, read as unsigned) of weight 0,
+        // and nothing indexed by it.
         Value chosen = overall.getResult(1);
-        Value e = arith::IndexCastUIOp::create(b, loc, b.getIndexType(), chosen);
-        memref::StoreOp::create(b, loc, chosen, experts, ValueRange{t, j});
-        Value weight = arith::MulFOp::create(b, loc, memref::LoadOp::create(b, loc, probabilities, e),
-                                             f32Constant(b, loc, scaling));
-        memref::StoreOp::create(b, loc, weight, weights, ValueRange{t, j});
-        memref::StoreOp::create(b, loc, f32Constant(b, loc, -inf), scores, e);
+        Value found = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, chosen, none);
+        auto stored = scf::IfOp::create(
+            b, loc, found,
+            [&](OpBuilder &b, Location loc) {
+              Value e = arith::IndexCastUIOp::create(b, loc, b.getIndexType(), chosen);
+              Value weight = arith::MulFOp::create(b, loc, memref::LoadOp::create(b, loc, probabilities, e),
+                                                   f32Constant(b, loc, scaling));
+              memref::StoreOp::create(b, loc, f32Constant(b, loc, -inf), scores, e);
+              scf::YieldOp::create(b, loc, ValueRange{chosen, weight});
+            },
+            [&](OpBuilder &b, Location loc) {
+              scf::YieldOp::create(
+                  b, loc, ValueRange{arith::ConstantIntOp::create(b, loc, i32, -1), f32Constant(b, loc, 0.0)});
+            });
+        memref::StoreOp::create(b, loc, stored.getResult(0), experts, ValueRange{t, j});
+        memref::StoreOp::create(b, loc, stored.getResult(1), weights, ValueRange{t, j});
         scf::YieldOp::create(b, loc);
       });
       gpu::BarrierOp::create(b, loc);

@@ -2,6 +2,7 @@
 #include "ember/runtime/ModelStamp.h"
 
 #include "ember/runtime/Error.h"
+#include "ember/runtime/FiniteChecks.h"
 #include "ember/runtime/KernelProfile.h"
 #include "ember/runtime/ModelAbi.h"
 #include "ember/runtime/NgramEmbedding.h"
@@ -149,7 +150,8 @@ Decoder::BoundWeights Decoder::bind(const std::vector<ModelWeights::Weight> &wei
 
 Decoder::Decoder(const ModelConfig &config, const ModelWeights &weights, const std::string &artifactPath,
                  Backend &backend, const DecoderOptions &options, const ModelWeights *mtpWeights)
-    : config_(config), backend_(backend), artifact_(backend, artifactPath), maxContext_(options.maxContext),
+    : config_(config), backend_(backend), artifact_(backend, artifactPath), weightsDType_(weights.dtype()),
+      checkedArtifact_(options.checkedArtifact), maxContext_(options.maxContext),
       context_(contextLimit(config, options.maxContext)), slots_(options.slots),
       prefillChunk_(options.prefillChunk) {
   artifact_.checkModel(config, weights.dtype());
@@ -210,6 +212,20 @@ DecoderOutput Decoder::prefill(int64_t slot, const std::vector<int32_t> &tokens)
 }
 
 DecoderOutput Decoder::step(int64_t slot, const std::vector<int32_t> &tokens, int64_t start) {
+  return runStep(artifact_.step, slot, tokens, start);
+}
+
+std::optional<std::string> Decoder::findFirstNonFinite(int64_t slot, const std::vector<int32_t> &tokens) {
+  if (!checkedArtifact_)
+    return std::nullopt;
+  DecoderArtifact checked(backend_, checkedArtifact_());
+  checked.checkModel(config_, weightsDType_);
+  resetFiniteChecks();
+  runStep(checked.step, slot, tokens, 0);
+  return firstNonFiniteOutput().value_or("every op output was finite");
+}
+
+DecoderOutput Decoder::runStep(PackedFn function, int64_t slot, const std::vector<int32_t> &tokens, int64_t start) {
   checkCall(slot, tokens.size(), start, "step");
   validateTokens(tokens, config_.vocabSize);
   auto count = int64_t(tokens.size());
@@ -223,7 +239,7 @@ DecoderOutput Decoder::step(int64_t slot, const std::vector<int32_t> &tokens, in
   call.output(result.logits, {count, config_.vocabSize});
   call.output(result.hidden, {count, config_.hiddenSize});
   call.weights(allWeights_);
-  call.run(artifact_.step);
+  call.run(function);
   return result;
 }
 

@@ -153,13 +153,13 @@ private:
   // Every row a token is drawn from, the target's and the drafter's, is
   // checked: NaN or Inf logits (from a bad weight or an overflow) stop the
   // sequence with an error instead of a run of meaningless tokens.
-  std::vector<double> distribution(const std::vector<float> &logits, int64_t row, const char *whose = "target") const {
+  std::vector<double> distribution(const std::vector<float> &logits, int64_t row, const char *whose = "target") {
     const float *values = logits.data() + row * config_.vocabSize;
     checkFiniteLogits(values, config_.vocabSize, whose);
     return samplingDistribution(values, config_.vocabSize, options_.sampling);
   }
 
-  void checkFiniteLogits(const float *values, int64_t count, const char *whose) const {
+  void checkFiniteLogits(const float *values, int64_t count, const char *whose) {
     const float *bad = std::find_if(values, values + count, [](float v) { return !std::isfinite(v); });
     if (bad == values + count)
       return;
@@ -167,7 +167,20 @@ private:
                 " generated tokens (position " + std::to_string(context_.size() - 1) + "): the " + whose +
                 "'s logits are not finite (" + (std::isnan(*bad) ? "NaN" : "Inf") + " for token " +
                 std::to_string((bad - values) % config_.vocabSize) + "); a weight may hold NaN or Inf "
-                "(ember-run --check-weights lists them) or an activation overflowed");
+                "(ember-run --check-weights lists them) or an activation overflowed" +
+                (std::string(whose) == "target" ? firstNonFiniteOp() : ""));
+  }
+
+  // The target's history run again with checks after every op: where the
+  // first NaN or Inf appeared.
+  std::string firstNonFiniteOp() {
+    std::string positions = "positions 0-" + std::to_string(context_.size() - 1);
+    try {
+      std::optional<std::string> found = decoder_.findFirstNonFinite(result_.slot, context_);
+      return found ? ". Re-run of " + positions + " with checks after every op: " + *found : "";
+    } catch (const Error &error) {
+      return ". The re-run of " + positions + " with checks after every op failed: " + error.what();
+    }
   }
 
   // MTP drafting (DESIGN.md 1.3): the first draft row catches the drafter's

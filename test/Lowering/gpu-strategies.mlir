@@ -263,9 +263,16 @@ func.func @attention(%ql: memref<?x4x32xf32>, %qr: memref<?x4x8xf32>,
 // CHECK: scf.for
 // CHECK-COUNT-10: gpu.shuffle xor
 // CHECK: gpu.barrier
-// CHECK: memref.store {{.*}} : memref<?x3xi32>
-// CHECK: memref.store {{.*}} : memref<?x3xf32>
+// A round without a winner (every score left NaN) stores expert -1 of
+// weight 0 and indexes nothing with it.
+// CHECK: %[[FOUND:.*]] = arith.cmpi ne, %{{.*}}, %c2147483647_i32
+// CHECK: %[[CHOICE:.*]]:2 = scf.if %[[FOUND]] -> (i32, f32)
 // CHECK: memref.store %{{.*}}, %[[S]]
+// CHECK: } else {
+// CHECK-NEXT: %[[NO_EXPERT:.*]] = arith.constant -1 : i32
+// CHECK: scf.yield %[[NO_EXPERT]]
+// CHECK: memref.store %[[CHOICE]]#0, {{.*}} : memref<?x3xi32>
+// CHECK: memref.store %[[CHOICE]]#1, {{.*}} : memref<?x3xf32>
 // CHECK: gpu.barrier
 // CHECK: ember.gpu_kernel = #ember.gpu_kernel<op = "router_topk", index = 0, strategy = "block_per_row", block = [32, 1, 1]
 func.func @router(%logits: memref<?x12xf32>, %bias: memref<12xf32>, %experts: memref<?x3xi32>, %weights: memref<?x3xf32>) {

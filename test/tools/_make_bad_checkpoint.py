@@ -83,11 +83,11 @@ def unknown_dtype(header, data):
 NON_FINITE = "model.norm.weight"
 
 
-def non_finite(value):
-    """Sets element 3 of NON_FINITE (bf16 or f32) to `value`: a valid file
+def non_finite(value, tensor=NON_FINITE):
+    """Sets element 3 of `tensor` (bf16 or f32) to `value`: a valid file
     whose numbers poison the logits."""
     def corrupt(header, data):
-        entry = header[NON_FINITE]
+        entry = header[tensor]
         begin = entry["data_offsets"][0]
         if entry["dtype"] == "BF16":
             bits = struct.pack("<f", value)[2:]  # the high half of the f32
@@ -101,6 +101,7 @@ def non_finite(value):
 HEADER_CORRUPTIONS = {
     "weight-nan": non_finite(float("nan")),
     "weight-inf": non_finite(float("inf")),
+    "layer-weight-nan": non_finite(float("nan"), "model.layers.1.self_attn.0.q_a_proj.weight"),
     "missing-tensor": missing_tensor,
     "missing-layer": missing_layer,
     "wrong-shape": wrong_shape,

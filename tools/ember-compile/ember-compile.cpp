@@ -119,6 +119,11 @@ static cl::opt<ec::GatherBoundsCheck> gatherBoundsCheck(
                           "the weights, costs one min per row)"),
                clEnumValN(ec::GatherBoundsCheck::None, "none", "no check")),
     cl::init(ec::GatherBoundsCheck::Clamp));
+static cl::opt<bool> checkFinite(
+    "check-finite",
+    cl::desc("Diagnostic build: after every op, its f32 outputs are checked for NaN and Inf at run time and "
+             "the first non-finite one is recorded (ember-run re-runs a step whose logits are not finite "
+             "with such a build to name the op); slow"));
 static cl::opt<bool> listFusions("list-fusions",
                                  cl::desc("Print the fusion names --disable-fusion takes, comma-separated, "
                                           "and exit"));
@@ -369,6 +374,7 @@ int main(int argc, char **argv) {
   fusion.moeRowsPerTile = moeRowsPerTile;
   ec::LoopOptions loops;
   loops.gatherBoundsCheck = gatherBoundsCheck;
+  loops.checkFinite = checkFinite;
   llvm::ArrayRef<ec::Phase> phases = ec::targetPhases(target);
   // nvptx artifacts carry a manifest of their kernels: what op each is, its
   // mapping and its modelled traffic (fitted on the fused phase's IR).

@@ -90,7 +90,11 @@ options:
   --check-weights          scan every tensor of the checkpoint for NaN and Inf,
                            list those that hold any and exit (1 if some do);
                            generation itself stops with an error at the first
-                           non-finite logits
+                           non-finite logits, after re-running the sequence
+                           with a diagnostic build (ember-compile
+                           --check-finite, cached like the model) to name the
+                           first layer and op whose output held NaN or Inf
+                           (not with --artifact)
   --profile                time every kernel launch on the device (needs the cuda
                            backend) and, after the run, print one row per ember op
                            to stderr: function, op #index, launches, total ms,
@@ -141,6 +145,14 @@ std::vector<float> promptDraftLogits(rt::Decoder &decoder, const std::vector<int
   return decoder.draft(0, {prompt.begin() + 1, prompt.end()}, 0, hidden).logits;
 }
 
+rt::ArtifactCache artifactCache(const rt::CommandLine &args, const rt::Backend &backend, bool checkFinite = false) {
+  std::vector<std::string> flags = backend.compileFlags();
+  if (checkFinite)
+    flags.push_back("--check-finite");
+  return rt::ArtifactCache(rt::resolveCacheDir(args.value("--cache-dir", "")), rt::defaultCompilerPath(),
+                           backend.compileTarget(), flags);
+}
+
 // The artifact named by --artifact, else the cached one (compiled on a miss).
 std::string obtainArtifact(const rt::CommandLine &args, const rt::ModelConfig &config, const std::string &configPath,
                            rt::DType dtype, const rt::Backend &backend, bool quiet, std::string &description) {
@@ -148,8 +160,7 @@ std::string obtainArtifact(const rt::CommandLine &args, const rt::ModelConfig &c
     description = "given with --artifact";
     return args.value("--artifact", "");
   }
-  rt::ArtifactCache cache(rt::resolveCacheDir(args.value("--cache-dir", "")), rt::defaultCompilerPath(),
-                          backend.compileTarget(), backend.compileFlags());
+  rt::ArtifactCache cache = artifactCache(args, backend);
   if (!quiet && !cache.isCached(config, dtype))
     std::cerr << "compiling the model of " << fs::path(configPath).parent_path().string() << " (cache miss) ..."
               << std::flush;
@@ -306,6 +317,12 @@ int runMain(int argc, char **argv) {
   std::vector<std::unique_ptr<rt::AtomicOutputFile>> outputs;
   if (!embeddingsOnly) {
     rt::DecoderOptions decoderOptions{maxContext, int64_t(prompts.size()), prefillChunk};
+    if (!args.has("--artifact"))
+      decoderOptions.checkedArtifact = [&, dtype = report.dtype] {
+        if (!quiet)
+          std::cerr << "\nnon-finite logits: compiling the diagnostic build (--check-finite) ...\n";
+        return artifactCache(args, *backend, true).getOrCompile(config, configPath, dtype).path;
+      };
     rt::Decoder decoder(config, *modelWeights, report.artifactPath, *backend, decoderOptions,
                         mtpWeights ? &*mtpWeights : nullptr);
     report.context = decoder.context();

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -59,6 +60,9 @@ struct DecoderOptions {
   int64_t slots = 1; // sequences held at once
   // Tokens per prefill call; 0 prefills the whole prompt in one call.
   int64_t prefillChunk = 0;
+  // The path of the same model built with ember-compile --check-finite
+  // (compiled when first asked for), for findFirstNonFinite; empty: none.
+  std::function<std::string()> checkedArtifact;
 };
 
 // The compiled decoder with per-slot state in backend memory: the N-gram
@@ -90,6 +94,13 @@ public:
   DecoderOutput draft(int64_t slot, const std::vector<int32_t> &tokens, int64_t start,
                       const std::vector<float> &hiddenIn);
 
+  // Runs `tokens` (a slot's whole history, positions [0, T)) again with the
+  // diagnostic build and names the first op output that held NaN or Inf
+  // (FiniteChecks.h), or says that none did; nullopt without a diagnostic
+  // build. The run rewrites the slot's table and cache rows with the same
+  // values.
+  std::optional<std::string> findFirstNonFinite(int64_t slot, const std::vector<int32_t> &tokens);
+
   bool hasDrafter() const { return mtpWeights_.has_value(); }
   const ModelConfig &config() const { return config_; }
   Backend &backend() const { return backend_; }
@@ -105,10 +116,13 @@ private:
   };
   BoundWeights bind(const std::vector<ModelWeights::Weight> &weights, size_t begin, size_t end);
   void checkCall(int64_t slot, size_t rows, int64_t start, const char *what) const;
+  DecoderOutput runStep(PackedFn function, int64_t slot, const std::vector<int32_t> &tokens, int64_t start);
 
   ModelConfig config_;
   Backend &backend_;
   DecoderArtifact artifact_;
+  DType weightsDType_;
+  std::function<std::string()> checkedArtifact_;
   int64_t maxContext_, context_, slots_, prefillChunk_;
   DeviceBuffer tokenTable_, kvCache_, mtpCache_;
   BoundWeights embeddingWeights_, layerWeights_;
