@@ -17,6 +17,14 @@ if [ ! -x "$CUDA_TOOLS/nvidia/cu13/bin/nvdisasm" ]; then
     echo "warning: cuobjdump/nvdisasm wheels not installed: SASS checks will be skipped" >&2
 fi
 
+# HF tokenizers (pinned, no dependencies needed to import it) for the
+# tokenizer parity tests.
+PY_TOOLS="$BUILD/py-tools"
+if [ ! -d "$PY_TOOLS/tokenizers" ]; then
+  python3 -m pip install -q --no-deps --break-system-packages --target "$PY_TOOLS" tokenizers==0.21.1 ||
+    echo "warning: HF tokenizers not installed: tokenizer parity tests will be skipped" >&2
+fi
+
 status=0
 # -v shows failures in full; skipped tests say why in lit's notes above.
 /usr/lib/llvm-22/bin/lit -v --show-unsupported "$BUILD/test" || status=1

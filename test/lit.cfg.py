@@ -11,6 +11,9 @@ config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test", ".py"]
 config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit"]
 config.test_source_root = os.path.dirname(__file__)
+# Files named with a leading underscore are helpers the tests run or import.
+config.excludes.extend(sorted({name for _, _, files in os.walk(config.test_source_root)
+                               for name in files if name.startswith("_")}))
 config.test_exec_root = os.path.join(config.ember_obj_root, "test")
 
 llvm_config.with_system_environment(["HOME", "TMPDIR"])
@@ -46,6 +49,17 @@ if subprocess.run([python, "-c", "import numpy"], capture_output=True).returncod
     config.available_features.add("numpy")
 else:
     lit_config.note("python3-numpy is not installed: the GPU bundle test is SKIPPED")
+
+# Tokenizer parity tests compare with HF tokenizers: the pinned wheel
+# scripts/test.sh installs under <build>/py-tools.
+py_tools = os.path.join(config.ember_obj_root, "py-tools")
+config.environment["PYTHONPATH"] = py_tools
+if subprocess.run([python, "-c", "import tokenizers"], capture_output=True,
+                  env=dict(os.environ, PYTHONPATH=py_tools)).returncode == 0:
+    config.available_features.add("tokenizers")
+else:
+    lit_config.note(py_tools + " has no HF tokenizers: tokenizer parity tests are SKIPPED "
+                    "(scripts/test.sh installs it)")
 
 # SASS checks read ember's cubins with cuobjdump and nvdisasm: the pinned
 # NVIDIA wheels scripts/test.sh installs under <build>/cuda-tools.

@@ -248,6 +248,8 @@ private:
       result_.tokens.push_back(tokens[i]);
       context_.push_back(tokens[i]);
       emitted.push_back(tokens[i]);
+      if (options_.onToken)
+        options_.onToken(result_.slot, tokens[i]);
       done_ = config_.isEos(tokens[i]) || generated() >= options_.maxNewTokens;
     }
     return emitted;

@@ -68,7 +68,14 @@ void printSummary(const Report &r) {
     for (int32_t token : sequence.tokens)
       std::printf(" %d", token);
     std::printf("\n");
+    if (r.tokenizer)
+      std::printf("text         %s\n",
+                  r.text(sequence).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   }
+}
+
+nlohmann::json Report::text(const rt::Generation &sequence) const {
+  return tokenizer ? nlohmann::json(tokenizer->decode(sequence.tokens, /*skipSpecialTokens=*/true)) : nlohmann::json();
 }
 
 std::string speculationLine(const Report &r) {
@@ -87,11 +94,13 @@ nlohmann::json generationJson(const Report &r) {
   const rt::BatchGeneration &g = *r.generation;
   nlohmann::json sequences = nlohmann::json::array();
   for (const rt::Generation &sequence : g.sequences)
-    sequences.push_back({{"prompt_tokens", sequence.promptTokens}, {"generated_ids", sequence.tokens}});
+    sequences.push_back(
+        {{"prompt_tokens", sequence.promptTokens}, {"generated_ids", sequence.tokens}, {"text", r.text(sequence)}});
   // Without a drafter there are no drafts: the speculation figures are null.
   bool speculative = r.options.drafter != rt::DrafterKind::None;
   auto ifSpeculative = [&](nlohmann::json value) { return speculative ? value : nlohmann::json(); };
   return {{"generated_ids", r.first().tokens},
+          {"text", r.text(r.first())},
           {"prompt_tokens", r.first().promptTokens},
           {"sequences", sequences},
           {"stats",

@@ -5,6 +5,7 @@
 #include "ember/runtime/Config.h"
 #include "ember/runtime/DType.h"
 #include "ember/runtime/Generate.h"
+#include "ember/runtime/Tokenizer.h"
 
 #include <nlohmann/json.hpp>
 
@@ -29,6 +30,9 @@ struct Report {
   std::optional<std::vector<float>> embeddings;    // [T, D] when computed
   std::optional<std::vector<int32_t>> ngramIds;    // [T, E] when computed
   double embeddingSeconds = 0;
+  const ember::rt::Tokenizer *tokenizer = nullptr; // decodes the generated ids when the model has one
+  // A sequence's generated text (special tokens left out); null without a tokenizer.
+  nlohmann::json text(const ember::rt::Generation &sequence) const;
 };
 
 void printSummary(const Report &report);

@@ -6,6 +6,7 @@
 #include "Report.h"
 
 #include "ember/runtime/ArtifactCache.h"
+#include "ember/runtime/Tokenizer.h"
 #include "ember/runtime/AtomicFile.h"
 #include "ember/runtime/Backend.h"
 #include "ember/runtime/CommandLine.h"
@@ -21,6 +22,7 @@
 #include <array>
 #include <filesystem>
 #include <functional>
+#include <fstream>
 #include <iostream>
 #include <limits>
 #include <optional>
@@ -31,7 +33,7 @@ using rt::Error;
 
 namespace {
 
-constexpr char kUsage[] = R"(usage: ember-run --model DIR --prompt-ids IDS [options]
+constexpr char kUsage[] = R"(usage: ember-run --model DIR (--prompt TEXT | --prompt-file F | --prompt-ids IDS) [options]
 
 Runs the model in DIR (config.json + safetensors) on one or more prompts:
 prefill, then generation with the KV cache for --max-new-tokens tokens
@@ -47,10 +49,16 @@ are all checked before anything is compiled.
 options:
   --model DIR              model directory with config.json and model.safetensors
                            or model.safetensors.index.json (required)
-  --prompt-ids IDS         comma-separated token ids, e.g. 1,5,9,2,7; several
-                           prompts separated by ';' (e.g. "1,5;9,2,7") run at
-                           once, one sequence slot each; ids in [0, vocab_size)
-                           (required, each prompt non-empty)
+  --prompt TEXT            the prompt as text, tokenized with DIR/tokenizer.json
+                           (byte-level BPE, as HF tokenizers with its BOS); the
+                           generated text streams to stdout as it comes (one
+                           sequence, without --json)
+  --prompt-file F          the same, read from file F
+  --prompt-ids IDS         the prompt as comma-separated token ids, e.g.
+                           1,5,9,2,7; several prompts separated by ';' (e.g.
+                           "1,5;9,2,7") run at once, one sequence slot each;
+                           ids in [0, vocab_size), each prompt non-empty
+                           (one of the three prompt flags is required)
   --batch N                sequence slots (default: the number of prompts); a
                            single prompt is repeated N times
   --max-new-tokens N       tokens to generate per sequence (default 0: prefill only)
@@ -128,6 +136,38 @@ options:
   --help                   print this help
 )";
 
+// DIR/tokenizer.json: required for a text prompt; otherwise used when it is
+// there to decode the generated ids (with a note when it cannot be read).
+std::optional<rt::Tokenizer> loadTokenizer(const std::string &modelDir, bool required, bool quiet) {
+  std::string path = (fs::path(modelDir) / "tokenizer.json").string();
+  if (!fs::exists(path)) {
+    if (required)
+      throw rt::Error(path + " not found: --prompt and --prompt-file need the model's tokenizer (or give "
+                             "--prompt-ids)");
+    return std::nullopt;
+  }
+  try {
+    return rt::Tokenizer::load(path);
+  } catch (const rt::Error &error) {
+    if (required)
+      throw;
+    if (!quiet)
+      std::fprintf(stderr, "note: %s; the generated ids are not decoded to text\n", error.what());
+    return std::nullopt;
+  }
+}
+
+// The text of --prompt or --prompt-file.
+std::string promptText(const rt::CommandLine &args) {
+  if (args.has("--prompt"))
+    return args.value("--prompt", "");
+  std::string path = args.value("--prompt-file", "");
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw rt::Error("--prompt-file " + path + ": cannot open the file");
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 // One prompt per ';'-separated list.
 std::vector<std::vector<int32_t>> parsePrompts(const std::string &text) {
   std::vector<std::vector<int32_t>> prompts;
@@ -186,7 +226,8 @@ int checkWeights(const std::string &modelDir) {
 
 int runMain(int argc, char **argv) {
   rt::CommandLine args(argc, argv,
-                       {"--model", "--prompt-ids", "--batch", "--max-new-tokens", "--max-context", "--prefill-chunk", "--temperature",
+                       {"--model", "--prompt-ids", "--prompt", "--prompt-file", "--batch", "--max-new-tokens",
+                        "--max-context", "--prefill-chunk", "--temperature",
                         "--top-k", "--top-p", "--seed", "--speculative", "--draft-steps", "--backend",
                         "--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--dump-embeddings",
                         "--dump-ngram-ids", "--artifact", "--cache-dir", "--profile-json"},
@@ -204,8 +245,19 @@ int runMain(int argc, char **argv) {
                            "--dump-ngram-ids", "--profile-json"})
     if (args.has(flag))
       rt::checkOutputPath(args.value(flag, ""), flag, args.has("--force"));
-  std::vector<std::vector<int32_t>> prompts = parsePrompts(args.required("--prompt-ids"));
   bool quiet = args.has("--quiet"), json = args.has("--json"), embeddingsOnly = args.has("--embeddings-only");
+  bool textPrompt = args.has("--prompt") || args.has("--prompt-file");
+  if (int(args.has("--prompt")) + int(args.has("--prompt-file")) + int(args.has("--prompt-ids")) != 1)
+    throw Error("give exactly one of --prompt, --prompt-file and --prompt-ids");
+  std::optional<rt::Tokenizer> tokenizer = loadTokenizer(modelDir, textPrompt, quiet);
+  std::vector<std::vector<int32_t>> prompts;
+  if (textPrompt) {
+    prompts.push_back(tokenizer->encode(promptText(args)));
+    if (prompts.back().empty())
+      throw Error("the prompt is empty: it has no tokens (and the tokenizer adds no BOS)");
+  } else {
+    prompts = parsePrompts(args.value("--prompt-ids", ""));
+  }
   bool profile = args.has("--profile") || args.has("--profile-json");
   for (const char *flag : {"--max-new-tokens", "--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--json",
                            "--speculative", "--batch", "--temperature", "--profile", "--profile-json"})
@@ -294,6 +346,7 @@ int runMain(int argc, char **argv) {
   if (prompts.size() == 1 && batch > 1)
     prompts.resize(size_t(batch), prompts.front());
   Report report{modelDir, config, prompts};
+  report.tokenizer = tokenizer ? &*tokenizer : nullptr;
   report.backend = backend->name();
   report.dtype = modelWeights ? modelWeights->dtype() : ngramWeights->dtype;
   report.mappedBytes = modelWeights ? modelWeights->mappedBytes() : 0;
@@ -329,9 +382,19 @@ int runMain(int argc, char **argv) {
     if (args.has("--dump-mtp-logits"))
       outputs.push_back(rt::stageNpy(args.value("--dump-mtp-logits", ""), promptDraftLogits(decoder, tokens).data(),
                                      {length - 1, config.vocabSize}));
-    GenerationProgressLine progress(options.maxNewTokens * int64_t(prompts.size()), quiet);
+    // A text prompt's one sequence streams its text (which shows progress
+    // better than the progress line).
+    bool streaming = textPrompt && prompts.size() == 1 && !json && !quiet;
+    std::optional<rt::TextStream> stream;
+    if (streaming) {
+      stream.emplace(*tokenizer, /*skipSpecialTokens=*/true);
+      options.onToken = [&](int64_t, int32_t token) { std::cout << stream->push(token) << std::flush; };
+    }
+    GenerationProgressLine progress(options.maxNewTokens * int64_t(prompts.size()), quiet || streaming);
     report.generation = rt::generate(decoder, prompts, options, std::ref(progress));
     progress.finish();
+    if (streaming)
+      std::cout << stream->finish() << "\n\n";
     report.options = options;
   }
 
@@ -350,7 +413,8 @@ int runMain(int argc, char **argv) {
   if (report.generation && options.drafter != rt::DrafterKind::None && !quiet)
     std::cerr << speculationLine(report) << "\n";
   if (json)
-    std::cout << generationJson(report).dump() << "\n";
+    // Generated bytes that are not valid UTF-8 become U+FFFD, as HF decodes them.
+    std::cout << generationJson(report).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   else if (!quiet)
     printSummary(report);
   if (profile) {

@@ -3,6 +3,7 @@
 
 #include "ModelTensors.h"
 #include "NormalGenerator.h"
+#include "SynthTokenizer.h"
 
 #include "ember/runtime/AtomicFile.h"
 #include "ember/runtime/CommandLine.h"
@@ -44,9 +45,11 @@ uint64_t availableBytes(fs::path path) {
 
 constexpr char kUsage[] = R"(usage: ember-synth --preset <name|file.json> --seed S -o DIR [options]
 
-Writes DIR/config.json (the preset, verbatim) and a deterministic random
+Writes DIR/config.json (the preset, verbatim), a deterministic random
 checkpoint of the whole model with the official tensor names (embeddings,
-n-gram tables and projections, every layer, final norm, lm_head, MTP block).
+n-gram tables and projections, every layer, final norm, lm_head, MTP block)
+and DIR/tokenizer.json, a byte-level BPE tokenizer for the vocabulary (BOS
+and EOS at the config's ids, merges learned from a built-in English text).
 Values depend only on (seed, tensor name). Files are written as temporaries
 and renamed into place at the end; older model*.safetensors files and index
 in DIR that this run did not write are removed.
@@ -226,12 +229,17 @@ int synthMain(int argc, char **argv) {
   std::string configText = rt::readFile(presetPath);
   rt::AtomicOutputFile configFile((outDir / "config.json").string());
   configFile.write(configText.data(), configText.size());
+  std::string tokenizerText = synth::synthTokenizer(config).dump(1) + "\n";
+  rt::AtomicOutputFile tokenizerFile((outDir / "tokenizer.json").string());
+  tokenizerFile.write(tokenizerText.data(), tokenizerText.size());
+  written.insert("tokenizer.json");
 
   for (auto &writer : writers)
     writer->commit();
   if (index)
     index->commit();
   configFile.commit();
+  tokenizerFile.commit();
   removeStaleCheckpointFiles(outDir, written);
 
   std::printf("ember-synth: wrote %s: %zu tensors, %.2f MB, %llu params (%s, %d shard%s, seed %llu)\n",

@@ -29,6 +29,9 @@ struct GenerationOptions {
   // Keep Generation::chosenFrom: V floats per generated token (0.5 MB each
   // at the real vocabulary), so only when asked for (--dump-step-logits).
   bool keepStepLogits = false;
+  // Called with each token as it is generated (sequence slot, token), e.g.
+  // to stream its text.
+  std::function<void(int64_t, int32_t)> onToken;
 };
 
 struct SpeculationStats {

@@ -1,0 +1,334 @@
+#include "ember/runtime/Tokenizer.h"
+
+#include "TokenizerText.h"
+
+#include "ember/runtime/Error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <variant>
+
+namespace ember::rt {
+
+using nlohmann::json;
+using namespace tokenizer;
+
+namespace {
+
+// GPT-2's pre-tokenization regex: what ByteLevel with use_regex splits by.
+constexpr const char *kByteLevelPattern =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+
+struct AddedToken {
+  std::string content;
+  int32_t id;
+  bool special, lstrip, rstrip;
+};
+
+struct ByteLevelStep {
+  bool addPrefixSpace;
+  std::optional<Regex> split; // GPT-2's regex when use_regex
+};
+using PreTokenizerStep = std::variant<Regex, ByteLevelStep>;
+
+bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+
+} // namespace
+
+struct Tokenizer::Impl {
+  std::string path;
+  std::vector<AddedToken> added;                        // by content length, longest first
+  std::unordered_map<int32_t, const AddedToken *> byId; // added tokens by id
+  std::vector<PreTokenizerStep> steps;
+  BpeModel model;
+  std::vector<std::string> tokens; // id -> vocabulary string ("" for gaps and added tokens)
+  std::vector<int32_t> prefix, suffix;
+  ByteAlphabet alphabet;
+
+  [[noreturn]] void fail(const std::string &message) const { throw Error(path + ": " + message); }
+
+  void readModel(const json &model);
+  void readAddedTokens(const json &list);
+  void readPreTokenizer(const json &step, const std::string &where);
+  void readPostProcessor(const json &processor);
+  void checkNormalizerAndDecoder(const json &file);
+
+  void encodeText(std::string_view text, std::vector<int32_t> &ids) const;
+};
+
+void Tokenizer::Impl::readModel(const json &m) {
+  if (m.value("type", "") != "BPE")
+    fail("model.type '" + m.value("type", std::string("(none)")) + "' is not supported (ember reads BPE models)");
+  for (const char *unsupported : {"dropout", "continuing_subword_prefix", "end_of_word_suffix"})
+    if (m.contains(unsupported) && !m[unsupported].is_null() && m[unsupported] != "")
+      fail(std::string("model.") + unsupported + " is not supported (got " + m[unsupported].dump() + ")");
+  if (m.value("byte_fallback", false))
+    fail("model.byte_fallback is not supported (ember reads byte-level BPE)");
+  model.ignoreMerges = m.value("ignore_merges", false);
+  for (const auto &[token, id] : m.at("vocab").items()) {
+    auto value = id.get<int32_t>();
+    if (value < 0)
+      fail("model.vocab: '" + token + "' has a negative id " + std::to_string(value));
+    model.vocab[token] = value;
+    if (size_t(value) >= tokens.size())
+      tokens.resize(size_t(value) + 1);
+    tokens[size_t(value)] = token;
+  }
+  int32_t rank = 0;
+  for (const json &entry : m.at("merges")) {
+    std::string left, right;
+    if (entry.is_string()) { // "left right"
+      const std::string &text = entry.get_ref<const std::string &>();
+      size_t space = text.find(' ');
+      if (space == std::string::npos)
+        fail("model.merges[" + std::to_string(rank) + "]: '" + text + "' is not two tokens separated by a space");
+      left = text.substr(0, space), right = text.substr(space + 1);
+    } else {
+      left = entry.at(0).get<std::string>(), right = entry.at(1).get<std::string>();
+    }
+    model.ranks.emplace(left + '\x01' + right, rank++);
+  }
+  if (m.contains("unk_token") && m["unk_token"].is_string()) {
+    auto found = model.vocab.find(m["unk_token"].get<std::string>());
+    if (found == model.vocab.end())
+      fail("model.unk_token '" + m["unk_token"].get<std::string>() + "' is not in the vocabulary");
+    model.unknown = found->second;
+  }
+}
+
+void Tokenizer::Impl::readAddedTokens(const json &list) {
+  for (const json &entry : list) {
+    AddedToken token{entry.at("content").get<std::string>(), entry.at("id").get<int32_t>(),
+                     entry.value("special", false), entry.value("lstrip", false), entry.value("rstrip", false)};
+    if (entry.value("single_word", false))
+      fail("added token '" + token.content + "': single_word is not supported");
+    if (token.content.empty() || token.id < 0)
+      fail("added token " + entry.dump() + ": needs a non-empty content and an id >= 0");
+    added.push_back(token);
+  }
+  std::stable_sort(added.begin(), added.end(),
+                   [](const AddedToken &a, const AddedToken &b) { return a.content.size() > b.content.size(); });
+  for (const AddedToken &token : added) {
+    byId[token.id] = &token;
+    if (size_t(token.id) >= tokens.size())
+      tokens.resize(size_t(token.id) + 1);
+  }
+}
+
+void Tokenizer::Impl::readPreTokenizer(const json &step, const std::string &where) {
+  std::string type = step.value("type", "");
+  bool afterByteLevel = !steps.empty() && std::holds_alternative<ByteLevelStep>(steps.back());
+  if (afterByteLevel)
+    fail(where + ": a " + type + " step after ByteLevel is not supported");
+  if (type == "Sequence") {
+    for (size_t i = 0; i < step.at("pretokenizers").size(); ++i)
+      readPreTokenizer(step["pretokenizers"][i], where + ".pretokenizers[" + std::to_string(i) + "]");
+  } else if (type == "ByteLevel") {
+    ByteLevelStep byteLevel{step.value("add_prefix_space", false), std::nullopt};
+    if (step.value("use_regex", true))
+      byteLevel.split.emplace(kByteLevelPattern, path);
+    steps.emplace_back(std::move(byteLevel));
+  } else if (type == "Split") {
+    if (step.value("behavior", "") != "Isolated" || step.value("invert", false))
+      fail(where + ": Split with behavior '" + step.value("behavior", "") + "'" +
+           (step.value("invert", false) ? " and invert" : "") + " is not supported (only Isolated)");
+    const json &pattern = step.at("pattern");
+    std::string regex = pattern.contains("Regex") ? pattern["Regex"].get<std::string>() : "";
+    if (!pattern.contains("Regex"))
+      fail(where + ": Split on a String pattern is not supported (only Regex)");
+    steps.emplace_back(Regex(regex, path + ": " + where));
+  } else if (type == "Digits") {
+    steps.emplace_back(Regex(step.value("individual_digits", false) ? R"(\p{N})" : R"(\p{N}+)", path));
+  } else {
+    fail(where + ": type '" + type + "' is not supported (ember reads ByteLevel, Split, Digits and Sequence)");
+  }
+}
+
+void Tokenizer::Impl::readPostProcessor(const json &processor) {
+  std::string type = processor.value("type", "");
+  if (type == "Sequence") {
+    for (const json &inner : processor.at("processors"))
+      readPostProcessor(inner);
+  } else if (type == "TemplateProcessing") {
+    bool sequenceSeen = false;
+    for (const json &item : processor.at("single")) {
+      if (item.contains("Sequence")) {
+        sequenceSeen = true;
+        continue;
+      }
+      std::string name = item.at("SpecialToken").at("id").get<std::string>();
+      const json &special = processor.at("special_tokens");
+      if (!special.contains(name))
+        fail("post_processor: special token '" + name + "' is not in its special_tokens");
+      for (const json &id : special[name].at("ids"))
+        (sequenceSeen ? suffix : prefix).push_back(id.get<int32_t>());
+    }
+  } else if (type != "ByteLevel") {
+    fail("post_processor.type '" + type + "' is not supported (ember reads TemplateProcessing, ByteLevel, Sequence)");
+  }
+}
+
+void Tokenizer::Impl::checkNormalizerAndDecoder(const json &file) {
+  const json &normalizer = file.value("normalizer", json());
+  bool emptySequence = normalizer.is_object() && normalizer.value("type", "") == "Sequence" &&
+                       normalizer.value("normalizers", json::array()).empty();
+  if (!normalizer.is_null() && !emptySequence)
+    fail("normalizer.type '" + normalizer.value("type", std::string("?")) +
+         "' is not supported (byte-level BPE tokenizers have none)");
+  const json &decoder = file.value("decoder", json());
+  bool byteLevel = decoder.is_object() &&
+                   (decoder.value("type", "") == "ByteLevel" ||
+                    (decoder.value("type", "") == "Sequence" && decoder.value("decoders", json::array()).size() == 1 &&
+                     decoder["decoders"][0].value("type", "") == "ByteLevel"));
+  if (!byteLevel)
+    fail("decoder " + decoder.dump() + " is not supported (ember decodes with ByteLevel)");
+  bool hasByteLevel = std::any_of(steps.begin(), steps.end(),
+                                  [](const PreTokenizerStep &s) { return std::holds_alternative<ByteLevelStep>(s); });
+  if (!hasByteLevel)
+    fail("pre_tokenizer has no ByteLevel step: ember reads byte-level BPE tokenizers only");
+}
+
+void Tokenizer::Impl::encodeText(std::string_view text, std::vector<int32_t> &ids) const {
+  std::vector<std::string> pieces{std::string(text)}, next;
+  for (const PreTokenizerStep &step : steps) {
+    next.clear();
+    if (const auto *regex = std::get_if<Regex>(&step)) {
+      for (const std::string &piece : pieces)
+        regex->splitIsolated(piece, next);
+    } else {
+      const auto &byteLevel = std::get<ByteLevelStep>(step);
+      for (std::string &piece : pieces) {
+        if (byteLevel.addPrefixSpace && piece[0] != ' ')
+          piece.insert(piece.begin(), ' ');
+        std::vector<std::string> words;
+        if (byteLevel.split)
+          byteLevel.split->splitIsolated(piece, words);
+        else
+          words.push_back(std::move(piece));
+        for (const std::string &word : words)
+          next.push_back(alphabet.encode(word));
+      }
+    }
+    pieces.swap(next);
+  }
+  for (const std::string &word : pieces)
+    model.encodeWord(word, ids);
+}
+
+Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Tokenizer::~Tokenizer() = default;
+Tokenizer::Tokenizer(Tokenizer &&) noexcept = default;
+Tokenizer &Tokenizer::operator=(Tokenizer &&) noexcept = default;
+
+Tokenizer Tokenizer::load(const std::string &path) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw Error(path + ": cannot open the tokenizer file");
+  json file;
+  try {
+    file = json::parse(in);
+    impl->readModel(file.at("model"));
+    impl->readAddedTokens(file.value("added_tokens", json::array()));
+    if (file.contains("pre_tokenizer") && !file["pre_tokenizer"].is_null())
+      impl->readPreTokenizer(file["pre_tokenizer"], "pre_tokenizer");
+    if (file.contains("post_processor") && !file["post_processor"].is_null())
+      impl->readPostProcessor(file["post_processor"]);
+    impl->checkNormalizerAndDecoder(file);
+  } catch (const json::exception &error) {
+    throw Error(path + ": not a tokenizer.json ember can read: " + error.what());
+  }
+  for (int32_t id : impl->prefix)
+    if (id < 0 || size_t(id) >= impl->tokens.size())
+      impl->fail("post_processor adds id " + std::to_string(id) + ", which is not in the vocabulary");
+  for (int32_t id : impl->suffix)
+    if (id < 0 || size_t(id) >= impl->tokens.size())
+      impl->fail("post_processor adds id " + std::to_string(id) + ", which is not in the vocabulary");
+  return Tokenizer(std::move(impl));
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool addSpecialTokens) const {
+  if (size_t bad = invalidUtf8Offset(text); bad != std::string_view::npos)
+    throw Error("the text is not valid UTF-8: byte " + std::to_string(bad) + " (0x" +
+                "0123456789abcdef"[uint8_t(text[bad]) >> 4] + "0123456789abcdef"[uint8_t(text[bad]) & 15] + ")");
+  const Impl &impl = *impl_;
+  std::vector<int32_t> ids;
+  if (addSpecialTokens)
+    ids = impl.prefix;
+  // Added tokens first, leftmost and then longest; the text between them
+  // goes through the pre-tokenizer and the model.
+  size_t spanBegin = 0;
+  for (size_t at = 0; at < text.size();) {
+    const AddedToken *match = nullptr;
+    for (const AddedToken &token : impl.added)
+      if (text.compare(at, token.content.size(), token.content) == 0) {
+        match = &token;
+        break;
+      }
+    if (!match) {
+      ++at;
+      continue;
+    }
+    size_t begin = at, end = at + match->content.size();
+    if (match->lstrip)
+      while (begin > spanBegin && isSpace(text[begin - 1]))
+        --begin;
+    if (match->rstrip)
+      while (end < text.size() && isSpace(text[end]))
+        ++end;
+    if (begin > spanBegin)
+      impl.encodeText(text.substr(spanBegin, begin - spanBegin), ids);
+    ids.push_back(match->id);
+    spanBegin = at = end;
+  }
+  if (spanBegin < text.size())
+    impl.encodeText(text.substr(spanBegin), ids);
+  if (addSpecialTokens)
+    ids.insert(ids.end(), impl.suffix.begin(), impl.suffix.end());
+  return ids;
+}
+
+std::string Tokenizer::decode(const std::vector<int32_t> &ids, bool skipSpecialTokens) const {
+  const Impl &impl = *impl_;
+  std::string text;
+  for (int32_t id : ids) {
+    if (id < 0 || id >= size())
+      throw Error(impl.path + ": token id " + std::to_string(id) + " is outside the vocabulary [0, " +
+                  std::to_string(size()) + ")");
+    auto added = impl.byId.find(id);
+    if (added != impl.byId.end()) {
+      if (!(skipSpecialTokens && added->second->special))
+        text += impl.alphabet.decode(added->second->content);
+      continue;
+    }
+    if (impl.tokens[size_t(id)].empty())
+      throw Error(impl.path + ": token id " + std::to_string(id) + " has no entry in the vocabulary");
+    text += impl.alphabet.decode(impl.tokens[size_t(id)]);
+  }
+  return text;
+}
+
+int64_t Tokenizer::size() const { return int64_t(impl_->tokens.size()); }
+
+const std::string &Tokenizer::path() const { return impl_->path; }
+
+const std::array<std::string, 256> &byteLevelAlphabet() {
+  static const ByteAlphabet alphabet;
+  return alphabet.characters();
+}
+
+std::string TextStream::push(int32_t token) {
+  pending_ += tokenizer_.decode({token}, skipSpecialTokens_);
+  size_t complete = completeUtf8Prefix(pending_);
+  std::string ready = pending_.substr(0, complete);
+  pending_.erase(0, complete);
+  return ready;
+}
+
+std::string TextStream::finish() { return std::exchange(pending_, std::string()); }
+
+} // namespace ember::rt
