@@ -49,6 +49,7 @@ struct Tokenizer::Impl {
   ByteAlphabet alphabet;
 
   [[noreturn]] void fail(const std::string &message) const { throw Error(path + ": " + message); }
+  int32_t tokenId(const json &value, const std::string &where) const;
 
   void readModel(const json &model);
   void readAddedTokens(const json &list);
@@ -58,6 +59,19 @@ struct Tokenizer::Impl {
 
   void encodeText(std::string_view text, std::vector<int32_t> &ids) const;
 };
+
+// Ids index tables ember sizes by the largest: bounded as config.json's
+// vocab_size is.
+constexpr int64_t kMaxTokenId = (int64_t(1) << 24) - 1;
+
+int32_t Tokenizer::Impl::tokenId(const json &value, const std::string &where) const {
+  bool inRange = value.is_number_unsigned()
+                     ? value.get<uint64_t>() <= uint64_t(kMaxTokenId)
+                     : value.is_number_integer() && value.get<int64_t>() >= 0 && value.get<int64_t>() <= kMaxTokenId;
+  if (!inRange)
+    fail(where + ": expected a token id, an integer in [0, " + std::to_string(kMaxTokenId) + "], got " + value.dump());
+  return int32_t(value.get<int64_t>());
+}
 
 void Tokenizer::Impl::readModel(const json &m) {
   if (m.value("type", "") != "BPE")
@@ -69,9 +83,7 @@ void Tokenizer::Impl::readModel(const json &m) {
     fail("model.byte_fallback is not supported (ember reads byte-level BPE)");
   model.ignoreMerges = m.value("ignore_merges", false);
   for (const auto &[token, id] : m.at("vocab").items()) {
-    auto value = id.get<int32_t>();
-    if (value < 0)
-      fail("model.vocab: '" + token + "' has a negative id " + std::to_string(value));
+    int32_t value = tokenId(id, "model.vocab['" + token + "']");
     model.vocab[token] = value;
     if (size_t(value) >= tokens.size())
       tokens.resize(size_t(value) + 1);
@@ -101,12 +113,12 @@ void Tokenizer::Impl::readModel(const json &m) {
 
 void Tokenizer::Impl::readAddedTokens(const json &list) {
   for (const json &entry : list) {
-    AddedToken token{entry.at("content").get<std::string>(), entry.at("id").get<int32_t>(),
+    AddedToken token{entry.at("content").get<std::string>(), tokenId(entry.at("id"), "added_tokens"),
                      entry.value("special", false), entry.value("lstrip", false), entry.value("rstrip", false)};
     if (entry.value("single_word", false))
       fail("added token '" + token.content + "': single_word is not supported");
-    if (token.content.empty() || token.id < 0)
-      fail("added token " + entry.dump() + ": needs a non-empty content and an id >= 0");
+    if (token.content.empty())
+      fail("added token " + entry.dump() + ": its content is empty");
     added.push_back(token);
   }
   std::stable_sort(added.begin(), added.end(),
@@ -164,7 +176,7 @@ void Tokenizer::Impl::readPostProcessor(const json &processor) {
       if (!special.contains(name))
         fail("post_processor: special token '" + name + "' is not in its special_tokens");
       for (const json &id : special[name].at("ids"))
-        (sequenceSeen ? suffix : prefix).push_back(id.get<int32_t>());
+        (sequenceSeen ? suffix : prefix).push_back(tokenId(id, "post_processor.special_tokens"));
     }
   } else if (type != "ByteLevel") {
     fail("post_processor.type '" + type + "' is not supported (ember reads TemplateProcessing, ByteLevel, Sequence)");

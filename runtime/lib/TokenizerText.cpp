@@ -152,6 +152,8 @@ void Regex::splitIsolated(std::string_view text, std::vector<std::string> &piece
       throw Error("tokenizer regex: matching failed (PCRE2 error " + std::to_string(found) + ")");
     const PCRE2_SIZE *bounds = pcre2_get_ovector_pointer(match.get());
     if (bounds[0] == bounds[1]) { // empty: no piece, step one character
+      if (bounds[1] >= text.size())
+        break;
       at = bounds[1] + codePointAt(text, bounds[1]).second;
       continue;
     }
