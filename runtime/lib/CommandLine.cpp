@@ -1,19 +1,31 @@
 #include "ember/runtime/CommandLine.h"
 
 #include "ember/runtime/Error.h"
+#include "ember/runtime/ModelAbi.h"
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <limits>
 
 #include <iostream>
 
 namespace ember::rt {
 
+std::string versionLine(const std::string &tool) {
+  return tool + " (ember " EMBER_VERSION ", artifact ABI " + std::to_string(kAbiVersion) + ")";
+}
+
 CommandLine::CommandLine(int argc, char **argv, const std::set<std::string> &valueFlags,
                          const std::set<std::string> &booleanFlags) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
+    if (arg == "--version") {
+      std::printf("%s\n", versionLine(std::filesystem::path(argv[0]).filename().string()).c_str());
+      std::exit(0);
+    }
     std::string flag = arg, value;
     bool hasInlineValue = false;
     if (size_t equals = arg.find('='); arg.rfind("--", 0) == 0 && equals != std::string::npos) {
@@ -31,8 +43,7 @@ CommandLine::CommandLine(int argc, char **argv, const std::set<std::string> &val
       }
       values_[flag] = value;
     } else {
-      throw Error((arg.rfind("-", 0) == 0 ? "unknown flag '" : "unexpected argument '") + arg +
-                  "' (see --help)");
+      throw Error((arg.rfind("-", 0) == 0 ? "unknown flag '" : "unexpected argument '") + arg + "' (see --help)");
     }
   }
 }

@@ -219,6 +219,10 @@ int benchMain(int argc, char **argv) {
   // Google Benchmark takes its --benchmark_* flags (and --help) out of argv.
   benchmark::Initialize(&argc, argv, printUsage);
   std::string name = argc < 2 ? "" : argv[1];
+  if (name == "--version") {
+    std::cout << rt::versionLine("ember-bench") << "\n";
+    return 0;
+  }
   if (name == "ngram")
     return bench::ngramMain(argc - 1, argv + 1);
   if (name == "decode")

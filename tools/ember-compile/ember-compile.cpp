@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 #include "ember/runtime/ArtifactCache.h"
 #include "ember/runtime/AtomicFile.h"
+#include "ember/runtime/CommandLine.h"
 #include "ember/runtime/Config.h"
 #include "ember/runtime/DType.h"
 #include "ember/runtime/Error.h"
@@ -23,12 +24,12 @@
 #include "ember/runtime/Process.h"
 #include "ember/runtime/SharedLibrary.h"
 #include "lowering/HostCodegen.h"
+#include "lowering/Passes.h"
+#include "lowering/Registration.h"
 #include "lowering/nvptx/CudaToolkit.h"
 #include "lowering/nvptx/KernelBinaries.h"
 #include "lowering/nvptx/KernelManifest.h"
 #include "lowering/nvptx/LaunchShapes.h"
-#include "lowering/Passes.h"
-#include "lowering/Registration.h"
 #include "models/DecoderGraph.h"
 #include "passes/TrafficModel.h"
 
@@ -37,7 +38,9 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -56,102 +59,102 @@ namespace cl = llvm::cl;
 namespace ec = mlir::ember;
 namespace rt = ::ember::rt;
 
-static cl::opt<std::string> configPath("config", cl::desc("Model config.json (required)"),
+// ember's own options; --help lists these (LLVM's and MLIR's registered
+// options stay usable, listed by --help-hidden).
+static cl::OptionCategory emberOptions("ember-compile options");
+
+static cl::opt<std::string> configPath("config", cl::cat(emberOptions), cl::desc("Model config.json (required)"),
                                        cl::value_desc("config.json"));
-static cl::opt<std::string> targetName("target", cl::desc("cpu or nvptx (CUDA kernels)"),
+static cl::opt<std::string> targetName("target", cl::cat(emberOptions), cl::desc("cpu or nvptx (CUDA kernels)"),
                                        cl::init("cpu"), cl::value_desc("cpu|nvptx"));
-static cl::opt<std::string> chip("chip", cl::desc("NVPTX target SM: sm_80, sm_86, sm_89 or sm_90"),
-                                 cl::init("sm_90"));
-static cl::opt<std::string> ptxFeatures("ptx-features",
+static cl::opt<std::string> chip("chip", cl::cat(emberOptions),
+                                 cl::desc("NVPTX target SM: sm_80, sm_86, sm_89 or sm_90"), cl::init("sm_90"));
+static cl::opt<std::string> ptxFeatures("ptx-features", cl::cat(emberOptions),
                                         cl::desc("PTX ISA features (CUDA 13 ptxas: +ptx78..+ptx90)"),
                                         cl::init("+ptx80"));
-static cl::opt<std::string> weightDType("weight-dtype",
-                                        cl::desc("Storage type of the weights: f32, bf16 or f16"),
-                                        cl::init("bf16"));
-static cl::opt<std::string> outputPath(
-    "o", cl::desc("Output: a shared library (nvptx: host code with the kernels embedded); "
-                  "with --compile-to, the IR (default stdout)"),
-    cl::value_desc("path"));
-static cl::opt<std::string> kernelFormat(
-    "kernel-format",
-    cl::desc("nvptx: how kernels are embedded: ptx (JIT-compiled by the driver), cubin, "
-             "fatbin (cubin + PTX), or auto: fatbin when ptxas is installed, else ptx"),
-    cl::init("auto"), cl::value_desc("auto|ptx|cubin|fatbin"));
-static cl::opt<std::string> compileTo(
-    "compile-to",
-    cl::desc("Stop after a phase and print its IR. cpu: ember|fused|loops|llvm|llvm-ir; "
-             "nvptx: ember|fused|loops|gpu|nvvm|ptx (ptx prints the PTX text)"),
-    cl::value_desc("phase"));
-static cl::opt<std::string> disableFusion(
-    "disable-fusion",
-    cl::desc("Comma-separated fusion passes to skip in the 'fused' phase, or 'all' "
-             "(see docs/passes.md)"),
-    cl::value_desc("names"));
+static cl::opt<std::string> weightDType("weight-dtype", cl::cat(emberOptions),
+                                        cl::desc("Storage type of the weights: f32, bf16 or f16"), cl::init("bf16"));
+static cl::opt<std::string>
+    outputPath("o", cl::cat(emberOptions),
+               cl::desc("Output: a shared library (nvptx: host code with the kernels embedded); "
+                        "with --compile-to, the IR (default stdout)"),
+               cl::value_desc("path"));
+static cl::opt<std::string>
+    kernelFormat("kernel-format", cl::cat(emberOptions),
+                 cl::desc("nvptx: how kernels are embedded: ptx (JIT-compiled by the driver), cubin, "
+                          "fatbin (cubin + PTX), or auto: fatbin when ptxas is installed, else ptx"),
+                 cl::init("auto"), cl::value_desc("auto|ptx|cubin|fatbin"));
+static cl::opt<std::string>
+    compileTo("compile-to", cl::cat(emberOptions),
+              cl::desc("Stop after a phase and print its IR. cpu: ember|fused|loops|llvm|llvm-ir; "
+                       "nvptx: ember|fused|loops|gpu|nvvm|ptx (ptx prints the PTX text)"),
+              cl::value_desc("phase"));
+static cl::opt<std::string>
+    disableFusion("disable-fusion", cl::cat(emberOptions),
+                  cl::desc("Comma-separated fusion passes to skip in the 'fused' phase, or 'all' "
+                           "(see docs/passes.md)"),
+                  cl::value_desc("names"));
 static cl::opt<bool> cooperativeKernels(
-    "cooperative-kernels",
+    "cooperative-kernels", cl::cat(emberOptions),
     cl::desc("nvptx: give ops a cooperative kernel strategy where one applies (warp_per_row, "
              "mma_sync_tile, block_per_row, block_split_k, split_kv; docs/gpu.md); =false maps every op "
              "thread_per_element"),
     cl::init(true));
 static cl::opt<int64_t> tensorCoreMinTokens(
-    "tensor-core-min-tokens",
+    "tensor-core-min-tokens", cl::cat(emberOptions),
     cl::desc("nvptx: tokens per step from which linear, norm_linear, swiglu and norm_swiglu with bf16 "
              "weights run on tensor cores (mma_sync_tile; docs/gpu.md); 0 never"),
     cl::init(ec::NvptxOptions().tensorCoreMinTokens), cl::value_desc("T"));
-static cl::opt<std::string> enableFusion(
-    "enable-fusion",
-    cl::desc("Comma-separated fusion passes to run although the target leaves them off by default "
-             "(nvptx: router), or 'all'; --disable-fusion wins"),
-    cl::value_desc("names"));
-static cl::opt<int64_t> moeRowsPerTile(
-    "moe-rows-per-tile",
-    cl::desc("Rows of one expert an expert gate/up thread computes together, each expert's "
-             "rows padded to a multiple of it (the moe fusion; 1: no padding)"),
-    cl::init(ec::FusionOptions().moeRowsPerTile), cl::value_desc("N"));
+static cl::opt<std::string>
+    enableFusion("enable-fusion", cl::cat(emberOptions),
+                 cl::desc("Comma-separated fusion passes to run although the target leaves them off by default "
+                          "(nvptx: router), or 'all'; --disable-fusion wins"),
+                 cl::value_desc("names"));
+static cl::opt<int64_t>
+    moeRowsPerTile("moe-rows-per-tile", cl::cat(emberOptions),
+                   cl::desc("Rows of one expert an expert gate/up thread computes together, each expert's "
+                            "rows padded to a multiple of it (the moe fusion; 1: no padding)"),
+                   cl::init(ec::FusionOptions().moeRowsPerTile), cl::value_desc("N"));
 static cl::opt<ec::GatherBoundsCheck> gatherBoundsCheck(
-    "gather-bounds-check",
+    "gather-bounds-check", cl::cat(emberOptions),
     cl::desc("What a table gather (word embedding, n-gram tables) does with a row id outside "
              "its table; the runtime rejects out-of-range token ids before every call"),
-    cl::values(clEnumValN(ec::GatherBoundsCheck::Fatal, "fatal",
-                          "abort (CPU) or trap (GPU) with a message"),
+    cl::values(clEnumValN(ec::GatherBoundsCheck::Fatal, "fatal", "abort (CPU) or trap (GPU) with a message"),
                clEnumValN(ec::GatherBoundsCheck::Clamp, "clamp",
                           "read the table's last row instead (default: never reads outside "
                           "the weights, costs one min per row)"),
                clEnumValN(ec::GatherBoundsCheck::None, "none", "no check")),
     cl::init(ec::GatherBoundsCheck::Clamp));
 static cl::opt<bool> checkFinite(
-    "check-finite",
+    "check-finite", cl::cat(emberOptions),
     cl::desc("Diagnostic build: after every op, its f32 outputs are checked for NaN and Inf at run time and "
              "the first non-finite one is recorded (ember-run re-runs a step whose logits are not finite "
              "with such a build to name the op); slow"));
-static cl::opt<bool> listFusions("list-fusions",
+static cl::opt<bool> listFusions("list-fusions", cl::cat(emberOptions),
                                  cl::desc("Print the fusion names --disable-fusion takes, comma-separated, "
                                           "and exit"));
-static cl::opt<bool> report("report",
+static cl::opt<bool> report("report", cl::cat(emberOptions),
                             cl::desc("Print the static traffic model of a decode step (after the "
                                      "fused phase) and, for nvptx, each kernel's launch shape (grid, "
                                      "block, loop iterations per thread) instead of compiling"));
-static cl::opt<int64_t> batch("batch", cl::desc("--report: tokens per step (T)"), cl::init(1));
-static cl::opt<int64_t> reportPosition(
-    "report-position",
-    cl::desc("--report: cached positions before the step (P); default "
-             "min(4096, max_position_embeddings - T)"),
-    cl::init(-1));
-static cl::opt<std::string> reportFunction("report-function",
-                                           cl::desc("--report: the entry function to model"),
-                                           cl::init("ember_step"));
-static cl::opt<std::string> dumpDir("dump-dir",
+static cl::opt<int64_t> batch("batch", cl::cat(emberOptions), cl::desc("--report: tokens per step (T)"), cl::init(1));
+static cl::opt<int64_t> reportPosition("report-position", cl::cat(emberOptions),
+                                       cl::desc("--report: cached positions before the step (P); default "
+                                                "min(4096, max_position_embeddings - T)"),
+                                       cl::init(-1));
+static cl::opt<std::string> reportFunction("report-function", cl::cat(emberOptions),
+                                           cl::desc("--report: the entry function to model"), cl::init("ember_step"));
+static cl::opt<std::string> dumpDir("dump-dir", cl::cat(emberOptions),
                                     cl::desc("Write every phase's IR, the kernels' PTX, cubins, "
                                              "ptxas.log and ptxas-report.txt here"),
                                     cl::value_desc("dir"));
-static cl::opt<bool> ptxasReport(
-    "ptxas-report",
-    cl::desc("nvptx with ptxas (cubin, fatbin): print each kernel's registers, shared memory, "
-             "stack and spill bytes from ptxas -v to stdout (also written to "
-             "<dump-dir>/ptxas-report.txt)"));
-static cl::opt<bool> allowSpills(
-    "allow-spills",
-    cl::desc("Do not fail when ptxas reports register spills (they are still reported)"));
+static cl::opt<bool>
+    ptxasReport("ptxas-report", cl::cat(emberOptions),
+                cl::desc("nvptx with ptxas (cubin, fatbin): print each kernel's registers, shared memory, "
+                         "stack and spill bytes from ptxas -v to stdout (also written to "
+                         "<dump-dir>/ptxas-report.txt)"));
+static cl::opt<bool> allowSpills("allow-spills", cl::cat(emberOptions),
+                                 cl::desc("Do not fail when ptxas reports register spills (they are still reported)"));
 
 namespace {
 
@@ -178,9 +181,12 @@ std::string printIr(ModuleOp module) {
 
 ec::WeightType weightTypeFromFlag() {
   switch (rt::parseDTypeLower(weightDType)) {
-  case rt::DType::F32: return ec::WeightType::F32;
-  case rt::DType::BF16: return ec::WeightType::BF16;
-  case rt::DType::F16: return ec::WeightType::F16;
+  case rt::DType::F32:
+    return ec::WeightType::F32;
+  case rt::DType::BF16:
+    return ec::WeightType::BF16;
+  case rt::DType::F16:
+    return ec::WeightType::F16;
   }
   llvm_unreachable("unknown dtype");
 }
@@ -200,8 +206,7 @@ ec::KernelFormat chooseKernelFormat() {
                     "embedded as PTX, compiled by the driver when the artifact loads\n";
     return ec::KernelFormat::Ptx;
   }
-  return ec::findCudaTool("fatbinary").empty() ? ec::KernelFormat::Cubin
-                                               : ec::KernelFormat::Fatbin;
+  return ec::findCudaTool("fatbinary").empty() ? ec::KernelFormat::Cubin : ec::KernelFormat::Fatbin;
 }
 
 /// Replaces the PTX in the module by the chosen kernel format and marks the
@@ -280,6 +285,25 @@ std::string launchShapeReport(ModuleOp module, const ec::TrafficOptions &options
 
 } // namespace
 
+// --help lists ember's options and MLIR's IR-printing and timing options;
+// every other option LLVM and MLIR register stays usable, listed by
+// --help-hidden.
+void organizeHelp() {
+  static cl::OptionCategory mlirDebugging("MLIR debugging options");
+  for (auto &[name, option] : cl::getRegisteredOptions()) {
+    if (llvm::is_contained(option->Categories, &emberOptions) || name == "help" || name == "version")
+      continue;
+    bool debugging =
+        llvm::any_of(llvm::ArrayRef<llvm::StringRef>{"mlir-print-ir", "mlir-timing", "mlir-pass-statistics",
+                                                     "mlir-disable-threading", "mlir-print-debuginfo"},
+                     [&](llvm::StringRef prefix) { return name.starts_with(prefix); });
+    if (debugging)
+      option->addCategory(mlirDebugging);
+    else
+      option->setHiddenFlag(cl::Hidden);
+  }
+}
+
 int main(int argc, char **argv) {
   // Started by ember-run's artifact cache (or ember-bench): die with it.
   rt::exitWithParent();
@@ -287,7 +311,12 @@ int main(int argc, char **argv) {
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
   ec::registerAllEmberPasses();
+  organizeHelp();
+  cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << rt::versionLine("ember-compile") << " on LLVM/MLIR " LLVM_VERSION_STRING "\n";
+  });
   cl::ParseCommandLineOptions(argc, argv,
                               "ember-compile: compile the LongCat-Flash-Lite graph of a "
                               "config.json for the CPU or NVPTX\n");
@@ -381,16 +410,21 @@ int main(int argc, char **argv) {
   bool buildsArtifact = target == ec::Target::Nvptx && !stopAfter && !report;
   llvm::StringMap<std::optional<ec::TrafficPolynomial>> kernelTraffic;
   std::string kernelManifest, reportText;
+  // --mlir-timing: one report, each phase's passes nested under its name.
+  DefaultTimingManager timing;
+  applyDefaultTimingManagerCLOptions(timing);
+  TimingScope compileTiming = timing.getRootScope();
   for (auto [index, phase] : llvm::enumerate(phases)) {
+    TimingScope phaseTiming = compileTiming.nest(ec::phaseName(phase));
     PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))
       fail("invalid pass manager options");
+    pm.enableTiming(phaseTiming);
     ec::addPhasePasses(pm, phase, nvptx, fusion, ec::loopOptionsFor(target, loops));
     if (failed(pm.run(*module)))
       fail(llvm::Twine("phase '") + ec::phaseName(phase) + "' failed for " + configPath);
     if (!dumpDir.empty())
-      writeFile(llvm::formatv("{0}/{1:2}-{2}.mlir", dumpDir, index, ec::phaseName(phase)).str(),
-                printIr(*module));
+      writeFile(llvm::formatv("{0}/{1:2}-{2}.mlir", dumpDir, index, ec::phaseName(phase)).str(), printIr(*module));
     if (report && phase == ec::Phase::Fused)
       reportText = trafficReport(*module, reportOptions(config));
     if (report && phase == ec::Phase::Gpu)
@@ -406,9 +440,7 @@ int main(int argc, char **argv) {
     if (stopAfter == phase) {
       std::string text = printIr(*module);
       if (phase == ec::Phase::Ptx)
-        text = llvm::join(llvm::map_range(ec::collectPtx(*module),
-                                          [](const ec::KernelPtx &k) { return k.ptx; }),
-                          "\n");
+        text = llvm::join(llvm::map_range(ec::collectPtx(*module), [](const ec::KernelPtx &k) { return k.ptx; }), "\n");
       writeFile(outputPath.empty() ? "-" : outputPath.getValue(), text);
       return 0;
     }
@@ -447,9 +479,8 @@ int main(int argc, char **argv) {
   }
   if (!dumpDir.empty())
     writeFile(llvm::formatv("{0}/{1:2}-llvm-ir.ll", dumpDir, phases.size()).str(), optimizedIr);
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  llvm::errs() << llvm::formatv("ember-compile: {0} -> {1} ({2}{3}) in {4:F2} s\n", configPath,
-                                outputPath, targetName, details, seconds);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  llvm::errs() << llvm::formatv("ember-compile: {0} -> {1} ({2}{3}) in {4:F2} s\n", configPath, outputPath, targetName,
+                                details, seconds);
   return 0;
 }

@@ -10,8 +10,13 @@
 
 namespace ember::rt {
 
+// "<tool> (ember <version>, artifact ABI <n>)": what every tool's --version
+// prints.
+std::string versionLine(const std::string &tool);
+
 // Minimal flag parser shared by the tools: "--flag value", "--flag=value" and
-// boolean "--flag"; anything unknown is an error naming it.
+// boolean "--flag"; anything unknown is an error naming it. --version, in
+// every tool, prints versionLine and exits.
 class CommandLine {
 public:
   CommandLine(int argc, char **argv, const std::set<std::string> &valueFlags,
