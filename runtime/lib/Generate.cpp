@@ -3,8 +3,8 @@
 #include "ember/runtime/Error.h"
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 
 namespace ember::rt {
 
@@ -20,9 +20,12 @@ DrafterKind parseDrafterKind(const std::string &name) {
 
 const char *drafterName(DrafterKind kind) {
   switch (kind) {
-  case DrafterKind::None: return "none";
-  case DrafterKind::Mtp: return "mtp";
-  case DrafterKind::Ngram: return "ngram";
+  case DrafterKind::None:
+    return "none";
+  case DrafterKind::Mtp:
+    return "mtp";
+  case DrafterKind::Ngram:
+    return "ngram";
   }
   return "?";
 }
@@ -119,6 +122,7 @@ public:
     checkFiniteLogits(output.logits.data(), int64_t(output.logits.size()), "target");
     if (options_.maxNewTokens == 0) {
       done_ = true;
+      result_.finishReason = "length";
       return;
     }
     int64_t last = int64_t(context_.size()) - 1;
@@ -166,7 +170,8 @@ private:
     throw Error("sequence " + std::to_string(result_.slot) + " after " + std::to_string(generated()) +
                 " generated tokens (position " + std::to_string(context_.size() - 1) + "): the " + whose +
                 "'s logits are not finite (" + (std::isnan(*bad) ? "NaN" : "Inf") + " for token " +
-                std::to_string((bad - values) % config_.vocabSize) + "); a weight may hold NaN or Inf "
+                std::to_string((bad - values) % config_.vocabSize) +
+                "); a weight may hold NaN or Inf "
                 "(ember-run --check-weights lists them) or an activation overflowed" +
                 (std::string(whose) == "target" ? firstNonFiniteOp() : ""));
   }
@@ -248,17 +253,44 @@ private:
       result_.tokens.push_back(tokens[i]);
       context_.push_back(tokens[i]);
       emitted.push_back(tokens[i]);
+      if (options_.logprobs)
+        result_.logprobs.push_back(logSoftmaxAt(&*row, tokens[i]));
       if (options_.onToken)
         options_.onToken(result_.slot, tokens[i]);
-      done_ = config_.isEos(tokens[i]) || generated() >= options_.maxNewTokens;
+      bool stopped = config_.isEos(tokens[i]) || reachedStopString(tokens[i]);
+      done_ = stopped || generated() >= options_.maxNewTokens;
+      if (done_)
+        result_.finishReason = stopped ? "stop" : "length";
     }
     return emitted;
+  }
+
+  double logSoftmaxAt(const float *logits, int32_t token) const {
+    double max = *std::max_element(logits, logits + config_.vocabSize), sum = 0;
+    for (int64_t v = 0; v < config_.vocabSize; ++v)
+      sum += std::exp(double(logits[v]) - max);
+    return double(logits[token]) - max - std::log(sum);
+  }
+
+  // Whether `token` completes a stop string in the text generated so far.
+  bool reachedStopString(int32_t token) {
+    if (options_.stopStrings.empty())
+      return false;
+    size_t before = text_.size();
+    text_ += options_.tokenizer->decode({token}, /*skipSpecialTokens=*/true);
+    for (const std::string &stop : options_.stopStrings)
+      if (text_.find(stop, before >= stop.size() ? before - stop.size() + 1 : 0) != std::string::npos) {
+        result_.stopString = stop;
+        return true;
+      }
+    return false;
   }
 
   Decoder &decoder_;
   const GenerationOptions &options_;
   const ModelConfig &config_;
   std::vector<int32_t> context_; // prompt and generated tokens
+  std::string text_;             // generated text, kept with stop strings
   Rng rng_;
   Generation result_;
   bool done_ = false;
@@ -281,6 +313,11 @@ BatchGeneration generate(Decoder &decoder, const std::vector<std::vector<int32_t
                 " sequence slots, the decoder has " + std::to_string(decoder.slots()));
   if (options.drafter != DrafterKind::None && options.draftSteps < 1)
     throw Error("--draft-steps must be at least 1, got " + std::to_string(options.draftSteps));
+  if (!options.stopStrings.empty() && !options.tokenizer)
+    throw Error("stop strings need the model's tokenizer (tokenizer.json)");
+  for (const std::string &stop : options.stopStrings)
+    if (stop.empty())
+      throw Error("a stop string is empty");
   if (options.drafter == DrafterKind::Mtp && !decoder.hasDrafter())
     throw Error("--speculative mtp needs the MTP weights (model.mtp.*), which the checkpoint lacks");
   for (const std::vector<int32_t> &prompt : prompts)

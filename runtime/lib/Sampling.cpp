@@ -15,6 +15,8 @@ void validateSampling(const SamplingOptions &options) {
     throw Error("--top-k must be >= 0 (0: no cut), got " + std::to_string(options.topK));
   if (!(options.topP > 0 && options.topP <= 1))
     throw Error("--top-p must be in (0, 1], got " + std::to_string(options.topP));
+  if (!(options.minP >= 0 && options.minP <= 1))
+    throw Error("--min-p must be in [0, 1], got " + std::to_string(options.minP));
 }
 
 std::vector<double> samplingDistribution(const float *logits, int64_t vocab, const SamplingOptions &options) {
@@ -39,6 +41,9 @@ std::vector<double> samplingDistribution(const float *logits, int64_t vocab, con
   double total = 0;
   for (size_t i = 0; i < keep; ++i)
     total += weights[i] = std::exp((double(logits[order[i]]) - double(logits[best])) / options.temperature);
+  // The most likely token has weight 1: min-p keeps those of weight >= min-p.
+  while (keep > 1 && weights[keep - 1] < options.minP)
+    total -= weights[--keep];
   double mass = 0;
   size_t used = 0;
   while (used < keep && (used == 0 || mass < options.topP * total))
@@ -65,8 +70,8 @@ int32_t drawToken(const std::vector<double> &distribution, Rng &rng) {
 std::vector<int32_t> acceptDrafts(const std::vector<int32_t> &drafts, const std::vector<std::vector<double>> &draft,
                                   const std::vector<std::vector<double>> &target, Rng &rng) {
   if (target.size() != drafts.size() + 1 || (!draft.empty() && draft.size() != drafts.size()))
-    throw Error("acceptDrafts: " + std::to_string(drafts.size()) + " drafts need " +
-                std::to_string(drafts.size() + 1) + " target rows (got " + std::to_string(target.size()) + ")");
+    throw Error("acceptDrafts: " + std::to_string(drafts.size()) + " drafts need " + std::to_string(drafts.size() + 1) +
+                " target rows (got " + std::to_string(target.size()) + ")");
   std::vector<int32_t> accepted;
   for (size_t i = 0; i < drafts.size(); ++i) {
     const std::vector<double> &p = target[i];

@@ -64,7 +64,10 @@ void printSummary(const Report &r) {
     std::printf("speculation  %s\n", speculationLine(r).c_str());
   for (const rt::Generation &sequence : g.sequences) {
     bool stoppedAtEos = !sequence.tokens.empty() && c.isEos(sequence.tokens.back());
-    std::printf("generated    %zu tokens%s:", sequence.tokens.size(), stoppedAtEos ? " (stopped at EOS)" : "");
+    std::string why = stoppedAtEos                   ? " (stopped at EOS)"
+                      : !sequence.stopString.empty() ? " (stopped at a stop string)"
+                                                     : "";
+    std::printf("generated    %zu tokens%s:", sequence.tokens.size(), why.c_str());
     for (int32_t token : sequence.tokens)
       std::printf(" %d", token);
     std::printf("\n");
@@ -75,7 +78,12 @@ void printSummary(const Report &r) {
 }
 
 nlohmann::json Report::text(const rt::Generation &sequence) const {
-  return tokenizer ? nlohmann::json(tokenizer->decode(sequence.tokens, /*skipSpecialTokens=*/true)) : nlohmann::json();
+  if (!tokenizer)
+    return nlohmann::json();
+  std::string text = tokenizer->decode(sequence.tokens, /*skipSpecialTokens=*/true);
+  if (!sequence.stopString.empty()) // it stopped where the text first held it
+    text.resize(text.find(sequence.stopString));
+  return text;
 }
 
 std::string speculationLine(const Report &r) {
@@ -94,13 +102,17 @@ nlohmann::json generationJson(const Report &r) {
   const rt::BatchGeneration &g = *r.generation;
   nlohmann::json sequences = nlohmann::json::array();
   for (const rt::Generation &sequence : g.sequences)
-    sequences.push_back(
-        {{"prompt_tokens", sequence.promptTokens}, {"generated_ids", sequence.tokens}, {"text", r.text(sequence)}});
+    sequences.push_back({{"prompt_tokens", sequence.promptTokens},
+                         {"generated_ids", sequence.tokens},
+                         {"text", r.text(sequence)},
+                         {"finish_reason", sequence.finishReason},
+                         {"logprobs", r.options.logprobs ? nlohmann::json(sequence.logprobs) : nlohmann::json()}});
   // Without a drafter there are no drafts: the speculation figures are null.
   bool speculative = r.options.drafter != rt::DrafterKind::None;
   auto ifSpeculative = [&](nlohmann::json value) { return speculative ? value : nlohmann::json(); };
   return {{"generated_ids", r.first().tokens},
           {"text", r.text(r.first())},
+          {"finish_reason", r.first().finishReason},
           {"prompt_tokens", r.first().promptTokens},
           {"sequences", sequences},
           {"stats",

@@ -32,7 +32,7 @@ struct Report {
   double embeddingSeconds = 0;
   const ember::rt::Tokenizer *tokenizer = nullptr; // decodes the generated ids when the model has one
   // A sequence's generated text (special tokens left out); null without a tokenizer.
-  nlohmann::json text(const ember::rt::Generation &sequence) const;
+  nlohmann::json text(const ember::rt::Generation &sequence) const; // cut before its stop string
 };
 
 void printSummary(const Report &report);

@@ -6,6 +6,7 @@
 #include "Report.h"
 
 #include "ember/runtime/ArtifactCache.h"
+#include "ember/runtime/GenerationConfig.h"
 #include "ember/runtime/Tokenizer.h"
 #include "ember/runtime/AtomicFile.h"
 #include "ember/runtime/Backend.h"
@@ -61,16 +62,31 @@ options:
                            (one of the three prompt flags is required)
   --batch N                sequence slots (default: the number of prompts); a
                            single prompt is repeated N times
-  --max-new-tokens N       tokens to generate per sequence (default 0: prefill only)
+  --max-new-tokens N       tokens to generate per sequence, stopping earlier at
+                           EOS; 0: prefill only (default: generation_config.json's
+                           max_new_tokens, else 128, cut to what the context holds)
   --max-context N          positions the KV cache holds (default 4096; at most
                            max_position_embeddings); prompt + N - 1 must fit
   --prefill-chunk N        prefill N tokens per call (default 0: the whole prompt
                            at once); the next chunk's n-gram embedding then
                            runs on a second thread (on CUDA, a second stream)
                            during this chunk's layers
-  --temperature T          0 (default): greedy; > 0: sample from softmax(logits/T)
-  --top-k K                sample among the K most likely tokens only (default 0: all)
-  --top-p P                sample from the smallest set with mass >= P (default 1)
+  --temperature T          0: greedy; > 0: sample from softmax(logits/T)
+                           (default: generation_config.json's temperature with
+                           do_sample, else 0)
+  --top-k K                sample among the K most likely tokens only (default:
+                           generation_config.json's top_k, else 0: all)
+  --top-p P                sample from the smallest set with mass >= P (default:
+                           generation_config.json's top_p, else 1)
+  --min-p P                sample among tokens at least P times as likely as the
+                           most likely one (default: generation_config.json's
+                           min_p, else 0)
+  --stop S                 stop a sequence once its text contains S (or any string
+                           of a JSON list, '["a","b"]'); the text ends before it;
+                           needs DIR/tokenizer.json; the text is then printed
+                           when the sequence ends, not streamed
+  --logprobs               "logprobs" in --json: each generated token's log-
+                           probability under the model (log_softmax of its logits)
   --seed S                 sampling seed (default 0); sequence i uses S + i
   --speculative MODE       none (default), mtp (the checkpoint's MTP block drafts
                            autoregressively) or ngram (prompt lookup: continues
@@ -142,8 +158,7 @@ std::optional<rt::Tokenizer> loadTokenizer(const std::string &modelDir, bool req
   std::string path = (fs::path(modelDir) / "tokenizer.json").string();
   if (!fs::exists(path)) {
     if (required)
-      throw rt::Error(path + " not found: --prompt and --prompt-file need the model's tokenizer (or give "
-                             "--prompt-ids)");
+      throw rt::Error(path + " not found: --prompt, --prompt-file and --stop need the model's tokenizer");
     return std::nullopt;
   }
   try {
@@ -154,6 +169,23 @@ std::optional<rt::Tokenizer> loadTokenizer(const std::string &modelDir, bool req
     if (!quiet)
       std::fprintf(stderr, "note: %s; the generated ids are not decoded to text\n", error.what());
     return std::nullopt;
+  }
+}
+
+// Without --max-new-tokens or generation_config.json's max_new_tokens.
+constexpr int64_t kDefaultMaxNewTokens = 128;
+
+// --stop: one string, or a JSON list of them.
+std::vector<std::string> stopStrings(const rt::CommandLine &args) {
+  if (!args.has("--stop"))
+    return {};
+  std::string value = args.value("--stop", "");
+  if (value.empty() || value[0] != '[')
+    return {value};
+  try {
+    return nlohmann::json::parse(value).get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception &error) {
+    throw rt::Error("--stop: '" + value + "' starts with '[' but is not a JSON list of strings: " + error.what());
   }
 }
 
@@ -227,11 +259,12 @@ int checkWeights(const std::string &modelDir) {
 int runMain(int argc, char **argv) {
   rt::CommandLine args(argc, argv,
                        {"--model", "--prompt-ids", "--prompt", "--prompt-file", "--batch", "--max-new-tokens",
-                        "--max-context", "--prefill-chunk", "--temperature",
+                        "--max-context", "--prefill-chunk", "--temperature", "--min-p", "--stop",
                         "--top-k", "--top-p", "--seed", "--speculative", "--draft-steps", "--backend",
                         "--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--dump-embeddings",
                         "--dump-ngram-ids", "--artifact", "--cache-dir", "--profile-json"},
-                       {"--embeddings-only", "--json", "--quiet", "--profile", "--force", "--check-weights", "--help"});
+                       {"--embeddings-only", "--json", "--quiet", "--profile", "--force", "--check-weights",
+                        "--logprobs", "--help"});
   if (args.has("--help")) {
     std::cout << kUsage;
     return 0;
@@ -249,7 +282,8 @@ int runMain(int argc, char **argv) {
   bool textPrompt = args.has("--prompt") || args.has("--prompt-file");
   if (int(args.has("--prompt")) + int(args.has("--prompt-file")) + int(args.has("--prompt-ids")) != 1)
     throw Error("give exactly one of --prompt, --prompt-file and --prompt-ids");
-  std::optional<rt::Tokenizer> tokenizer = loadTokenizer(modelDir, textPrompt, quiet);
+  std::optional<rt::Tokenizer> tokenizer = loadTokenizer(modelDir, textPrompt || args.has("--stop"), quiet);
+  rt::GenerationConfig generationConfig = rt::readGenerationConfig(modelDir);
   std::vector<std::vector<int32_t>> prompts;
   if (textPrompt) {
     prompts.push_back(tokenizer->encode(promptText(args)));
@@ -279,10 +313,15 @@ int runMain(int argc, char **argv) {
     throw rt::Error("--prefill-chunk must be >= 0 (0: the whole prompt in one call), got " +
                     std::to_string(prefillChunk));
   rt::GenerationOptions options;
-  options.maxNewTokens = args.integer("--max-new-tokens", 0);
-  options.sampling.temperature = args.number("--temperature", 0);
-  options.sampling.topK = args.integer("--top-k", 0);
-  options.sampling.topP = args.number("--top-p", 1);
+  options.maxNewTokens =
+      args.integer("--max-new-tokens", generationConfig.maxNewTokens.value_or(kDefaultMaxNewTokens));
+  options.sampling.temperature = args.number("--temperature", generationConfig.defaultTemperature());
+  options.sampling.topK = args.integer("--top-k", generationConfig.topK.value_or(0));
+  options.sampling.topP = args.number("--top-p", generationConfig.topP.value_or(1));
+  options.sampling.minP = args.number("--min-p", generationConfig.minP.value_or(0));
+  options.stopStrings = stopStrings(args);
+  options.tokenizer = tokenizer ? &*tokenizer : nullptr;
+  options.logprobs = args.has("--logprobs");
   options.sampling.seed = uint64_t(args.integer("--seed", 0));
   options.drafter = rt::parseDrafterKind(args.value("--speculative", "none"));
   options.draftSteps = args.integer("--draft-steps", 3);
@@ -300,6 +339,19 @@ int runMain(int argc, char **argv) {
     std::fprintf(stderr, "note: --max-context %lld exceeds the model's max_position_embeddings; the KV cache holds %lld "
                          "positions\n",
                  (long long)maxContext, (long long)rt::contextLimit(config, maxContext));
+  for (int64_t eos : generationConfig.eosTokenIds) {
+    if (eos >= config.vocabSize)
+      throw Error(generationConfig.path + ": eos_token_id " + std::to_string(eos) + " is not below vocab_size " +
+                  std::to_string(config.vocabSize));
+    if (!config.isEos(eos))
+      config.moreEosTokenIds.push_back(eos);
+  }
+  // A default max-new-tokens is cut to what the context holds (the last
+  // token needs no position); a given one that does not fit is an error.
+  if (!args.has("--max-new-tokens"))
+    for (const std::vector<int32_t> &prompt : prompts)
+      options.maxNewTokens = std::min(
+          options.maxNewTokens, std::max<int64_t>(rt::contextLimit(config, maxContext) - int64_t(prompt.size()) + 1, 0));
   for (const std::vector<int32_t> &prompt : prompts) {
     rt::validateTokens(prompt, config.vocabSize);
     if (!embeddingsOnly)
@@ -384,7 +436,7 @@ int runMain(int argc, char **argv) {
                                      {length - 1, config.vocabSize}));
     // A text prompt's one sequence streams its text (which shows progress
     // better than the progress line).
-    bool streaming = textPrompt && prompts.size() == 1 && !json && !quiet;
+    bool streaming = textPrompt && prompts.size() == 1 && !json && !quiet && options.stopStrings.empty();
     std::optional<rt::TextStream> stream;
     if (streaming) {
       stream.emplace(*tokenizer, /*skipSpecialTokens=*/true);

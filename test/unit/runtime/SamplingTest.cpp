@@ -55,6 +55,30 @@ TEST(Sampling, OptionsAreValidated) {
   options = {};
   options.topK = -2;
   EXPECT_ERROR_CONTAINS(validateSampling(options), "--top-k must be >= 0");
+  options = {};
+  options.minP = 1.5;
+  EXPECT_ERROR_CONTAINS(validateSampling(options), "--min-p must be in [0, 1]");
+}
+
+// min-p keeps the tokens at least min-p times as likely as the most likely
+// one (0.4 here), before top-p.
+TEST(Sampling, MinPCutsRelativeToTheMostLikelyToken) {
+  std::vector<float> logits = {std::log(0.1f), std::log(0.2f), std::log(0.3f), std::log(0.4f)};
+  SamplingOptions options;
+  options.temperature = 1;
+  options.minP = 0.45; // keeps 0.2 (0.5 x 0.4), 0.3 and 0.4
+  std::vector<double> p = samplingDistribution(logits.data(), 4, options);
+  EXPECT_EQ(p[0], 0.0);
+  EXPECT_NEAR(p[1], 2.0 / 9, 1e-6);
+  EXPECT_NEAR(p[3], 4.0 / 9, 1e-6);
+  options.minP = 0.8; // 0.3 is 0.75 x 0.4: the most likely token alone
+  p = samplingDistribution(logits.data(), 4, options);
+  EXPECT_EQ(p[3], 1.0);
+  options.minP = 0.45;
+  options.topP = 0.65; // then top-p over what is left: 0.4 + 0.3
+  p = samplingDistribution(logits.data(), 4, options);
+  EXPECT_EQ(p[1], 0.0);
+  EXPECT_NEAR(p[3], 4.0 / 7, 1e-6);
 }
 
 TEST(Sampling, DrawFollowsTheDistribution) {

@@ -7,6 +7,7 @@
 
 #include "ember/runtime/Decoder.h"
 #include "ember/runtime/Sampling.h"
+#include "ember/runtime/Tokenizer.h"
 
 #include <cstdint>
 #include <functional>
@@ -32,6 +33,13 @@ struct GenerationOptions {
   // Called with each token as it is generated (sequence slot, token), e.g.
   // to stream its text.
   std::function<void(int64_t, int32_t)> onToken;
+  // A sequence stops once its decoded text (special tokens left out)
+  // contains one of these; needs `tokenizer`.
+  std::vector<std::string> stopStrings;
+  const Tokenizer *tokenizer = nullptr;
+  // Keep each generated token's log-probability under the model
+  // (log_softmax of its logits row, before any sampling option).
+  bool logprobs = false;
 };
 
 struct SpeculationStats {
@@ -51,6 +59,10 @@ struct Generation {
   std::vector<float> chosenFrom;    // [tokens, V] with keepStepLogits: row i = target logits token i was chosen from
   std::vector<float> prefillLogits; // [T, V]
   SpeculationStats stats;
+  // "stop" (EOS or a stop string), or "length" (max-new-tokens reached).
+  std::string finishReason;
+  std::string stopString;       // the stop string that ended it, if one did
+  std::vector<double> logprobs; // per generated token, with GenerationOptions::logprobs
 };
 
 struct BatchGeneration {

@@ -13,11 +13,13 @@ struct SamplingOptions {
   double temperature = 0; // 0: greedy (argmax, lowest id on ties)
   int64_t topK = 0;       // 0: no top-k cut
   double topP = 1.0;      // 1: no nucleus cut
+  double minP = 0;        // 0: no cut; else tokens below minP x the most likely one's probability are cut
   uint64_t seed = 0;
   bool greedy() const { return temperature == 0; }
 };
 
-// Throws naming the flag: temperature >= 0, top-k >= 0, top-p in (0, 1].
+// Throws naming the flag: temperature >= 0, top-k >= 0, top-p in (0, 1],
+// min-p in [0, 1].
 void validateSampling(const SamplingOptions &options);
 
 // A reproducible stream of uniform doubles in [0, 1) (one per sequence).
@@ -32,6 +34,7 @@ private:
 
 // The distribution a token is drawn from given `vocab` logits: one-hot at the
 // argmax when greedy, else softmax(logits / temperature) cut to the top-k,
+// then to the tokens at least min-p times as likely as the most likely one,
 // then to the smallest most-likely set whose mass reaches top-p, renormalised.
 std::vector<double> samplingDistribution(const float *logits, int64_t vocab, const SamplingOptions &options);
 
