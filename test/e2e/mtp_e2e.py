@@ -76,7 +76,8 @@ def check_case(model, cfg, weights, tokens, out, cache):
         if os.path.exists(path):
             os.remove(path)
     run(["ember-run", "--model", model, "--prompt-ids", ",".join(str(t) for t in tokens),
-         "--dump-logits", logits_path, "--dump-mtp-logits", mtp_path, "--cache-dir", cache, *backend_args()])
+         "--dump-logits", logits_path, "--dump-mtp-logits", mtp_path, "--max-new-tokens", "0", "--cache-dir", cache,
+         *backend_args()])
 
     target = np.load(logits_path)
     err = rel(target, want_target.numpy().astype(np.float64)) \
