@@ -3,7 +3,8 @@
 # report fatal, LeakSanitizer on: builds the runtime, its tools, the test
 # fakes and the unit tests with -DEMBER_SANITIZE=ON in
 # $EMBER_SANITIZE_BUILD_DIR (default ./build-san), then runs the unit tests
-# and the lit suites of the tools and the end-to-end tests with them.
+# and the lit suites of the tools, the tokenizer and the end-to-end tests
+# with them.
 # ember-compile and ember-opt (MLIR code) come from the main build
 # ($EMBER_BUILD_DIR, default ./build), which must exist: scripts/test.sh
 # builds it first. The fake CUDA device stays uninstrumented (it emulates
@@ -16,10 +17,12 @@ SAN="${EMBER_SANITIZE_BUILD_DIR:-$ROOT/build-san}"
 
 cmake -G Ninja -S "$ROOT" -B "$SAN" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBER_SANITIZE=ON >/dev/null
 tests=(EmberRuntimeTests EmberCudaTests EmberCudaDeviceTests EmberFakeCudaBlocksTests)
-ninja -C "$SAN" -j2 ember-run ember-synth ember-bench EmberFakeArtifact "${tests[@]}"
+ninja -C "$SAN" -j2 ember-run ember-synth ember-bench ember-tokenize EmberFakeArtifact "${tests[@]}"
 for tool in ember-compile ember-opt; do
   ln -sfn "$MAIN/bin/$tool" "$SAN/bin/$tool"
 done
+# HF tokenizers for the tokenizer parity tests, as scripts/test.sh installed it.
+[ ! -d "$MAIN/py-tools" ] || ln -sfn "$MAIN/py-tools" "$SAN/py-tools"
 
 export ASAN_OPTIONS="detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
@@ -27,6 +30,6 @@ status=0
 (cd "$SAN" && ctest --output-on-failure -j2 -R "^($(IFS='|'; echo "${tests[*]}"))\$") || status=1
 # speculative_e2e (11 minutes unsanitized, the suite's longest) runs in the
 # main suite only; the speculative paths run here in ember-run-speculative.
-/usr/lib/llvm-22/bin/lit -v --show-unsupported --filter-out 'speculative_e2e' "$SAN/test/tools" "$SAN/test/e2e" ||
-  status=1
+/usr/lib/llvm-22/bin/lit -v --show-unsupported --filter-out 'speculative_e2e' "$SAN/test/tools" "$SAN/test/tokenizer" \
+  "$SAN/test/e2e" || status=1
 exit $status
