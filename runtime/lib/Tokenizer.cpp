@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <set>
 #include <variant>
 
 namespace ember::rt {
@@ -40,8 +41,13 @@ bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
 
 struct Tokenizer::Impl {
   std::string path;
-  std::vector<AddedToken> added;                        // by content length, longest first
+  std::vector<AddedToken> added;
   std::unordered_map<int32_t, const AddedToken *> byId; // added tokens by id
+  // Added tokens by content, and their distinct lengths, longest first: a
+  // position costs a lookup per length, however many tokens there are
+  // (ember-synth's vocabularies reserve thousands).
+  std::unordered_map<std::string_view, const AddedToken *> byContent;
+  std::vector<size_t> addedLengths;
   std::vector<PreTokenizerStep> steps;
   BpeModel model;
   std::vector<std::string> tokens; // id -> vocabulary string ("" for gaps and added tokens)
@@ -121,13 +127,15 @@ void Tokenizer::Impl::readAddedTokens(const json &list) {
       fail("added token " + entry.dump() + ": its content is empty");
     added.push_back(token);
   }
-  std::stable_sort(added.begin(), added.end(),
-                   [](const AddedToken &a, const AddedToken &b) { return a.content.size() > b.content.size(); });
+  std::set<size_t, std::greater<>> lengths;
   for (const AddedToken &token : added) {
     byId[token.id] = &token;
+    byContent.emplace(token.content, &token);
+    lengths.insert(token.content.size());
     if (size_t(token.id) >= tokens.size())
       tokens.resize(size_t(token.id) + 1);
   }
+  addedLengths.assign(lengths.begin(), lengths.end());
 }
 
 void Tokenizer::Impl::readPreTokenizer(const json &step, const std::string &where) {
@@ -276,11 +284,13 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool addSpecialTok
   size_t spanBegin = 0;
   for (size_t at = 0; at < text.size();) {
     const AddedToken *match = nullptr;
-    for (const AddedToken &token : impl.added)
-      if (text.compare(at, token.content.size(), token.content) == 0) {
-        match = &token;
+    for (size_t length : impl.addedLengths) {
+      auto found = length <= text.size() - at ? impl.byContent.find(text.substr(at, length)) : impl.byContent.end();
+      if (found != impl.byContent.end()) {
+        match = found->second;
         break;
       }
+    }
     if (!match) {
       ++at;
       continue;
