@@ -4,6 +4,8 @@
 #include "ember/runtime/CommandLine.h"
 #include "ember/runtime/Error.h"
 
+#include "JsonFields.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
@@ -15,72 +17,6 @@ namespace ember::rt {
 using nlohmann::json;
 
 namespace {
-
-constexpr const char *kLimitsVariable = "EMBER_CONFIG_LIMITS";
-
-// Typed field access with messages naming the config file and field; integer
-// fields are bounded by `limits` when given.
-class FieldReader {
-public:
-  FieldReader(const json &object, const std::string &source, const ConfigLimits *limits = nullptr)
-      : object_(object), source_(source), limits_(limits) {}
-
-  const json &field(const std::string &name) const {
-    if (!object_.contains(name))
-      throw Error(source_ + ": missing field '" + name + "'");
-    return object_[name];
-  }
-  int64_t integer(const std::string &name, int64_t minimum) const { return checked(field(name), name, minimum); }
-  // An integer or a non-empty list of them (HF writes eos_token_id either way).
-  std::vector<int64_t> integers(const std::string &name, int64_t minimum) const {
-    const json &value = field(name);
-    if (!value.is_array())
-      return {checked(value, name, minimum)};
-    if (value.empty())
-      throw Error(source_ + ": field '" + name + "' must be an integer or a non-empty list of integers, got []");
-    std::vector<int64_t> result;
-    for (const json &item : value)
-      result.push_back(checked(item, name, minimum));
-    return result;
-  }
-  int64_t checked(const json &value, const std::string &name, int64_t minimum) const {
-    if (!value.is_number_integer() ||
-        (value.is_number_unsigned() && value.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max())))
-      throw Error(source_ + ": field '" + name + "' must be an integer, got " + value.dump());
-    int64_t result = value.get<int64_t>();
-    if (result < minimum)
-      throw Error(source_ + ": field '" + name + "' must be >= " + std::to_string(minimum) + ", got " +
-                  std::to_string(result));
-    if (limits_ && result > limits_->maximum(name))
-      throw Error(source_ + ": field '" + name + "' (" + std::to_string(result) + ") exceeds ember's limit of " +
-                  std::to_string(limits_->maximum(name)) + " (raise it with " + kLimitsVariable + "=" + name +
-                  "=N)");
-    return result;
-  }
-  double number(const std::string &name) const {
-    const json &value = field(name);
-    if (!value.is_number())
-      throw Error(source_ + ": field '" + name + "' must be a number, got " + value.dump());
-    return value.get<double>();
-  }
-  double positiveNumber(const std::string &name) const {
-    double result = number(name);
-    if (!(result > 0))
-      throw Error(source_ + ": field '" + name + "' must be > 0, got " + field(name).dump());
-    return result;
-  }
-  bool boolean(const std::string &name) const {
-    const json &value = field(name);
-    if (!value.is_boolean())
-      throw Error(source_ + ": field '" + name + "' must be a boolean, got " + value.dump());
-    return value.get<bool>();
-  }
-
-private:
-  const json &object_;
-  const std::string &source_;
-  const ConfigLimits *limits_;
-};
 
 RopeScaling parseRopeScaling(const json &object, const std::string &source, const ConfigLimits &limits) {
   std::string where = source + ": rope_scaling";
@@ -242,8 +178,7 @@ ModelConfig ModelConfig::fromJson(const json &object, const std::string &source,
            std::to_string(config.vocabSize) + ")");
   }
   if (config.qkRopeHeadDim % 2 != 0)
-    fail("field 'qk_rope_head_dim' (" + std::to_string(config.qkRopeHeadDim) +
-         ") must be even: RoPE rotates pairs");
+    fail("field 'qk_rope_head_dim' (" + std::to_string(config.qkRopeHeadDim) + ") must be even: RoPE rotates pairs");
   if (config.ropeScaling) {
     if (config.ropeScaling->type != "yarn")
       fail("rope_scaling: type '" + config.ropeScaling->type + "' is not supported (only 'yarn')");

@@ -2,6 +2,8 @@
 
 #include "ember/runtime/Error.h"
 
+#include "JsonFields.h"
+
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -24,42 +26,28 @@ GenerationConfig readGenerationConfig(const std::string &modelDir) {
   }
   if (!json.is_object())
     throw Error(path + ": expected a JSON object");
-  auto fail = [&](const char *field, const std::string &expected) -> Error {
-    return Error(path + ": field '" + field + "' must be " + expected + ", got " + json[field].dump());
-  };
+  FieldReader fields(json, path);
   auto present = [&](const char *field) { return json.contains(field) && !json[field].is_null(); };
-  auto number = [&](const char *field, double low, double high, std::optional<double> &out) {
+  auto numberUpTo = [&](const char *field, double high, std::optional<double> &out) {
     if (!present(field))
       return;
-    if (!json[field].is_number() || json[field].get<double>() < low || json[field].get<double>() > high)
-      throw fail(field, "a number in [" + std::to_string(low) + ", " + std::to_string(high) + "]");
-    out = json[field].get<double>();
+    double value = fields.number(field);
+    if (!(value >= 0 && value <= high))
+      throw Error(path + ": field '" + field + "' must be in [0, " + nlohmann::json(high).dump() + "], got " +
+                  json[field].dump());
+    out = value;
   };
-  auto integer = [&](const nlohmann::json &value, const char *field) {
-    if (!value.is_number_integer() || value.get<int64_t>() < 0)
-      throw fail(field, "a non-negative integer (or a list of them)");
-    return value.get<int64_t>();
-  };
-  if (present("do_sample")) {
-    if (!json["do_sample"].is_boolean())
-      throw fail("do_sample", "true or false");
-    config.doSample = json["do_sample"].get<bool>();
-  }
-  number("temperature", 0, 1e6, config.temperature);
-  number("top_p", 0, 1, config.topP);
-  number("min_p", 0, 1, config.minP);
+  if (present("do_sample"))
+    config.doSample = fields.boolean("do_sample");
+  numberUpTo("temperature", 1e6, config.temperature);
+  numberUpTo("top_p", 1, config.topP);
+  numberUpTo("min_p", 1, config.minP);
   if (present("top_k"))
-    config.topK = integer(json["top_k"], "top_k");
+    config.topK = fields.integer("top_k", 0);
   if (present("max_new_tokens"))
-    config.maxNewTokens = integer(json["max_new_tokens"], "max_new_tokens");
-  if (present("eos_token_id")) {
-    const nlohmann::json &eos = json["eos_token_id"];
-    if (eos.is_array())
-      for (const nlohmann::json &id : eos)
-        config.eosTokenIds.push_back(integer(id, "eos_token_id"));
-    else
-      config.eosTokenIds.push_back(integer(eos, "eos_token_id"));
-  }
+    config.maxNewTokens = fields.integer("max_new_tokens", 0);
+  if (present("eos_token_id"))
+    config.eosTokenIds = fields.integers("eos_token_id", 0);
   return config;
 }
 

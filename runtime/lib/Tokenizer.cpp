@@ -35,6 +35,12 @@ struct ByteLevelStep {
 };
 using PreTokenizerStep = std::variant<Regex, ByteLevelStep>;
 
+// One per process: every tokenizer maps bytes the same way.
+const ByteAlphabet &theByteAlphabet() {
+  static const ByteAlphabet alphabet;
+  return alphabet;
+}
+
 bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
 } // namespace
@@ -52,7 +58,6 @@ struct Tokenizer::Impl {
   BpeModel model;
   std::vector<std::string> tokens; // id -> vocabulary string ("" for gaps and added tokens)
   std::vector<int32_t> prefix, suffix;
-  ByteAlphabet alphabet;
 
   [[noreturn]] void fail(const std::string &message) const { throw Error(path + ": " + message); }
   int32_t tokenId(const json &value, const std::string &where) const;
@@ -229,7 +234,7 @@ void Tokenizer::Impl::encodeText(std::string_view text, std::vector<int32_t> &id
         else
           words.push_back(std::move(piece));
         for (const std::string &word : words)
-          next.push_back(alphabet.encode(word));
+          next.push_back(theByteAlphabet().encode(word));
       }
     }
     pieces.swap(next);
@@ -262,12 +267,10 @@ Tokenizer Tokenizer::load(const std::string &path) {
   } catch (const json::exception &error) {
     throw Error(path + ": not a tokenizer.json ember can read: " + error.what());
   }
-  for (int32_t id : impl->prefix)
-    if (id < 0 || size_t(id) >= impl->tokens.size())
-      impl->fail("post_processor adds id " + std::to_string(id) + ", which is not in the vocabulary");
-  for (int32_t id : impl->suffix)
-    if (id < 0 || size_t(id) >= impl->tokens.size())
-      impl->fail("post_processor adds id " + std::to_string(id) + ", which is not in the vocabulary");
+  for (const std::vector<int32_t> *ids : {&impl->prefix, &impl->suffix})
+    for (int32_t id : *ids) // in [0, 2^24) already (tokenId)
+      if (size_t(id) >= impl->tokens.size())
+        impl->fail("post_processor adds id " + std::to_string(id) + ", which is not in the vocabulary");
   return Tokenizer(std::move(impl));
 }
 
@@ -324,12 +327,12 @@ std::string Tokenizer::decode(const std::vector<int32_t> &ids, bool skipSpecialT
     auto added = impl.byId.find(id);
     if (added != impl.byId.end()) {
       if (!(skipSpecialTokens && added->second->special))
-        text += impl.alphabet.decode(added->second->content);
+        text += theByteAlphabet().decode(added->second->content);
       continue;
     }
     if (impl.tokens[size_t(id)].empty())
       throw Error(impl.path + ": token id " + std::to_string(id) + " has no entry in the vocabulary");
-    text += impl.alphabet.decode(impl.tokens[size_t(id)]);
+    text += theByteAlphabet().decode(impl.tokens[size_t(id)]);
   }
   return text;
 }
@@ -338,10 +341,7 @@ int64_t Tokenizer::size() const { return int64_t(impl_->tokens.size()); }
 
 const std::string &Tokenizer::path() const { return impl_->path; }
 
-const std::array<std::string, 256> &byteLevelAlphabet() {
-  static const ByteAlphabet alphabet;
-  return alphabet.characters();
-}
+const std::array<std::string, 256> &byteLevelAlphabet() { return theByteAlphabet().characters(); }
 
 std::string TextStream::push(int32_t token) {
   pending_ += tokenizer_.decode({token}, skipSpecialTokens_);
