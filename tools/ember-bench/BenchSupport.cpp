@@ -283,6 +283,36 @@ ModelledStep modelDecodeStep(const BenchModel &model, int64_t position, const st
                    extraFlags, rt::kStepFunction, 1, position);
 }
 
+nlohmann::json runPythonReference(const std::string &script, const std::vector<std::string> &args,
+                                  const std::string &doing, int contextLines) {
+  const std::string python = "/usr/bin/python3", name = fs::path(script).filename().string();
+  if (::access(python.c_str(), X_OK) != 0)
+    throw Error(python + " not found");
+  if (!fs::exists(script))
+    throw Error(script + " not found");
+  std::vector<std::string> command{python, script};
+  command.insert(command.end(), args.begin(), args.end());
+  std::fprintf(stderr, "%s: %s\n", doing.c_str(), rt::formatCommand(command).c_str());
+  std::string output;
+  int status = rt::runProcess(command, rt::ChildOutput::Capture, &output);
+  std::string context =
+      "; its last output:" + std::string(contextLines > 1 ? "\n" : " ") + lastLines(output, contextLines);
+  if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+    if (output.find("No module named 'torch'") != std::string::npos)
+      throw Error("PyTorch (torch) is not installed for " + python);
+    throw Error(name + " failed (" + rt::describeWaitStatus(status) + ")" + context);
+  }
+  size_t line = output.rfind("\n{");
+  line = line == std::string::npos ? (output.rfind('{', 0) == 0 ? 0 : std::string::npos) : line + 1;
+  if (line == std::string::npos)
+    throw Error(name + " printed no JSON line" + context);
+  try {
+    return nlohmann::json::parse(output.substr(line, output.find('\n', line) - line));
+  } catch (const nlohmann::json::exception &error) {
+    throw Error("cannot read " + name + "'s JSON line (" + error.what() + ")" + context);
+  }
+}
+
 std::string lastLines(const std::string &text, int lines) {
   size_t end = text.size();
   while (end > 0 && text[end - 1] == '\n')

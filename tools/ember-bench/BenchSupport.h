@@ -12,6 +12,7 @@
 #include "ember/runtime/Safetensors.h"
 
 #include <benchmark/benchmark.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -127,6 +128,14 @@ std::string runCompiler(const std::vector<std::string> &arguments);
 
 // The last `lines` lines of a subprocess's output, for messages.
 std::string lastLines(const std::string &text, int lines);
+
+// Runs a reference script of test/reference with /usr/bin/python3, saying
+// on stderr what it is for (`doing`), and returns the last line of its
+// output that is a JSON object. Throws Error saying why there is none: no
+// interpreter, no script, torch not installed, the script failed (with its
+// last `contextLines` lines of output) or printed no JSON line.
+nlohmann::json runPythonReference(const std::string &script, const std::vector<std::string> &args,
+                                  const std::string &doing, int contextLines);
 
 // A figure with 3 decimals, "-" for 0 or less (a benchmark not run, a
 // ceiling not known).

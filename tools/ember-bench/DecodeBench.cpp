@@ -10,16 +10,12 @@
 #include "ember/runtime/Decoder.h"
 #include "ember/runtime/Error.h"
 #include "ember/runtime/KernelProfile.h"
-#include "ember/runtime/Process.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <filesystem>
 #include <optional>
-
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -40,48 +36,12 @@ struct ReferenceResult {
 ReferenceResult runReference(const std::string &checkpoint, int64_t promptLen, int64_t newTokens, int64_t batch,
                              int64_t threads) {
   ReferenceResult result;
-  const std::string python = "/usr/bin/python3";
-  const std::string script = std::string(EMBER_SOURCE_DIR) + "/test/reference/decode_bench.py";
-  if (::access(python.c_str(), X_OK) != 0) {
-    result.message = python + " not found";
-    return result;
-  }
-  if (!fs::exists(script)) {
-    result.message = script + " not found";
-    return result;
-  }
-  std::vector<std::string> command = {python,
-                                      script,
-                                      "--model",
-                                      checkpoint,
-                                      "--prompt-len",
-                                      std::to_string(promptLen),
-                                      "--new-tokens",
-                                      std::to_string(newTokens),
-                                      "--batch",
-                                      std::to_string(batch),
-                                      "--threads",
-                                      std::to_string(threads)};
-  std::string text;
-  for (const std::string &arg : command)
-    text += (text.empty() ? "" : " ") + arg;
-  std::fprintf(stderr, "running the PyTorch reference: %s\n", text.c_str());
-  std::string output;
-  int status = rt::runProcess(command, rt::ChildOutput::Capture, &output);
-  if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-    if (output.find("No module named 'torch'") != std::string::npos)
-      result.message = "PyTorch (torch) is not installed for " + python;
-    else
-      result.message = "decode_bench.py failed (" + rt::describeWaitStatus(status) + "); its last output:\n" +
-                       lastLines(output, 10);
-    return result;
-  }
-  size_t lineStart = output.rfind("\n{");
-  lineStart = lineStart == std::string::npos ? (output.rfind('{', 0) == 0 ? 0 : std::string::npos) : lineStart + 1;
   try {
-    if (lineStart == std::string::npos)
-      throw Error("no JSON line");
-    nlohmann::json json = nlohmann::json::parse(output.substr(lineStart, output.find('\n', lineStart) - lineStart));
+    nlohmann::json json = runPythonReference(
+        std::string(EMBER_SOURCE_DIR) + "/test/reference/decode_bench.py",
+        {"--model", checkpoint, "--prompt-len", std::to_string(promptLen), "--new-tokens", std::to_string(newTokens),
+         "--batch", std::to_string(batch), "--threads", std::to_string(threads)},
+        "running the PyTorch reference", 10);
     if (json["decode_tokens_per_s"].is_null())
       throw Error("decode_tokens_per_s is null (--new-tokens 1 has no decode step)");
     if (json.value("batch", int64_t(1)) != batch)
@@ -91,9 +51,10 @@ ReferenceResult runReference(const std::string &checkpoint, int64_t promptLen, i
     result.threads = json.value("threads", 0);
     result.prefillImpl = json.value("prefill_impl", "");
     result.ok = true;
-  } catch (const std::exception &error) {
-    result.message = std::string("cannot read decode_bench.py's JSON line (") + error.what() + "); its output:\n" +
-                     lastLines(output, 10);
+  } catch (const nlohmann::json::exception &error) {
+    result.message = std::string("cannot read decode_bench.py's JSON line (") + error.what() + ")";
+  } catch (const Error &error) {
+    result.message = error.what();
   }
   return result;
 }

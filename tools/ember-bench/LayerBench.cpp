@@ -15,7 +15,6 @@
 #include "ember/runtime/Hash.h"
 #include "ember/runtime/KernelProfile.h"
 #include "ember/runtime/ModelAbi.h"
-#include "ember/runtime/Process.h"
 
 #include <nlohmann/json.hpp>
 
@@ -25,9 +24,6 @@
 #include <map>
 #include <optional>
 #include <sstream>
-
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -136,36 +132,22 @@ struct MatmulCeiling {
 };
 
 MatmulCeiling measureMatmulCeiling(const std::string &script, const rt::Backend &backend) {
-  const std::string python = "/usr/bin/python3";
-  std::string device = std::string(backend.name()) == "cuda" ? "cuda" : "cpu";
-  if (::access(python.c_str(), X_OK) != 0)
-    return {0, python + " not found"};
   if (!fs::exists(script))
     return {0, script + " not found (--matmul-reference)"};
-  std::vector<std::string> command{python, script, "--device", device};
-  std::fprintf(stderr, "measuring the matrix-product ceiling: %s\n", rt::formatCommand(command).c_str());
-  std::string output;
-  int status = rt::runProcess(command, rt::ChildOutput::Capture, &output);
-  if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-    std::string reason =
-        output.find("No module named 'torch'") != std::string::npos
-            ? "PyTorch (torch) is not installed for " + python
-            : "matmul_rate.py failed (" + rt::describeWaitStatus(status) + "): " + lastLines(output, 1);
-    return {0, reason};
-  }
   try {
-    size_t line = output.rfind('{');
-    if (line == std::string::npos)
-      throw Error("no JSON line");
-    nlohmann::json json = nlohmann::json::parse(output.substr(line, output.find('\n', line) - line));
+    nlohmann::json json =
+        runPythonReference(script, {"--device", std::string(backend.name()) == "cuda" ? "cuda" : "cpu"},
+                           "measuring the matrix-product ceiling", 1);
     double tflops = json.at("tflops").get<double>();
     char text[256];
     std::snprintf(text, sizeof text, "PyTorch %s bf16 %lldx%lld products on %s: %.3f TFLOP/s",
                   json.at("torch").get<std::string>().c_str(), (long long)json.at("size").get<int64_t>(),
                   (long long)json.at("size").get<int64_t>(), json.at("device").get<std::string>().c_str(), tflops);
     return {tflops * 1e12, text};
-  } catch (const std::exception &error) {
-    return {0, std::string("cannot read matmul_rate.py's JSON line (") + error.what() + ")"};
+  } catch (const nlohmann::json::exception &error) {
+    return {0, "cannot read " + fs::path(script).filename().string() + "'s JSON line (" + error.what() + ")"};
+  } catch (const Error &error) {
+    return {0, error.what()};
   }
 }
 
