@@ -126,7 +126,7 @@ public:
       return;
     }
     int64_t last = int64_t(context_.size()) - 1;
-    std::vector<std::vector<double>> target{distribution(output.logits, last)};
+    std::vector<std::vector<double>> target{distribution(output.logits, last, {})};
     emit(acceptDrafts({}, {}, target, rng_), output.logits, last);
     // The drafter's first rows: position i pairs hidden state i with token i + 1.
     mtpTokens_.assign(context_.begin() + 1, context_.end());
@@ -156,11 +156,20 @@ public:
 private:
   // Every row a token is drawn from, the target's and the drafter's, is
   // checked: NaN or Inf logits (from a bad weight or an overflow) stop the
-  // sequence with an error instead of a run of meaningless tokens.
-  std::vector<double> distribution(const std::vector<float> &logits, int64_t row, const char *whose = "target") {
+  // sequence with an error instead of a run of meaningless tokens. The row
+  // follows the context and `drafted` (the drafts before it), which the
+  // repetition penalty counts.
+  std::vector<double> distribution(const std::vector<float> &logits, int64_t row, const std::vector<int32_t> &drafted,
+                                   const char *whose = "target") {
     const float *values = logits.data() + row * config_.vocabSize;
     checkFiniteLogits(values, config_.vocabSize, whose);
-    return samplingDistribution(values, config_.vocabSize, options_.sampling);
+    if (options_.sampling.repetitionPenalty == 1.0)
+      return samplingDistribution(values, config_.vocabSize, options_.sampling);
+    std::vector<int32_t> previous = context_;
+    previous.insert(previous.end(), drafted.begin(), drafted.end());
+    std::vector<float> penalized =
+        penalizeRepetition(values, config_.vocabSize, options_.sampling.repetitionPenalty, previous);
+    return samplingDistribution(penalized.data(), config_.vocabSize, options_.sampling);
   }
 
   void checkFiniteLogits(const float *values, int64_t count, const char *whose) {
@@ -202,7 +211,7 @@ private:
     std::vector<int32_t> drafts;
     std::vector<std::vector<double>> proposals;
     while (true) {
-      proposals.push_back(distribution(draft.logits, row, "drafter"));
+      proposals.push_back(distribution(draft.logits, row, drafts, "drafter"));
       drafts.push_back(drawToken(proposals.back(), rng_));
       int64_t index = int64_t(drafts.size());
       queue.push({drafts.back()}, position + index);
@@ -231,7 +240,7 @@ private:
     ++result_.stats.targetForwards;
     std::vector<std::vector<double>> target;
     for (int64_t row = 0; row <= int64_t(drafts.size()); ++row)
-      target.push_back(distribution(output.logits, row));
+      target.push_back(distribution(output.logits, row, {drafts.begin(), drafts.begin() + row}));
     std::vector<int32_t> accepted = acceptDrafts(drafts, proposals, target, rng_);
     if (!drafts.empty()) {
       ++result_.stats.verifications;

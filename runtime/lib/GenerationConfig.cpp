@@ -42,6 +42,11 @@ GenerationConfig readGenerationConfig(const std::string &modelDir) {
   numberUpTo("temperature", 1e6, config.temperature);
   numberUpTo("top_p", 1, config.topP);
   numberUpTo("min_p", 1, config.minP);
+  if (present("repetition_penalty")) {
+    config.repetitionPenalty = fields.number("repetition_penalty");
+    if (!(*config.repetitionPenalty > 0))
+      throw Error(path + ": field 'repetition_penalty' must be > 0 (1: none), got " + json["repetition_penalty"].dump());
+  }
   if (present("top_k"))
     config.topK = fields.integer("top_k", 0);
   if (present("max_new_tokens"))

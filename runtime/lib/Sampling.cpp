@@ -17,6 +17,26 @@ void validateSampling(const SamplingOptions &options) {
     throw Error("--top-p must be in (0, 1], got " + std::to_string(options.topP));
   if (!(options.minP >= 0 && options.minP <= 1))
     throw Error("--min-p must be in [0, 1], got " + std::to_string(options.minP));
+  if (!(options.repetitionPenalty > 0) || !std::isfinite(options.repetitionPenalty))
+    throw Error("--repetition-penalty must be a finite number > 0 (1: none), got " +
+                std::to_string(options.repetitionPenalty));
+}
+
+std::vector<float> penalizeRepetition(const float *logits, int64_t vocab, double penalty,
+                                      const std::vector<int32_t> &previous) {
+  std::vector<float> penalized(logits, logits + vocab);
+  if (penalty == 1.0)
+    return penalized;
+  std::vector<bool> done(size_t(vocab), false);
+  for (int32_t token : previous) {
+    if (token < 0 || token >= vocab || done[size_t(token)])
+      continue;
+    done[size_t(token)] = true;
+    float &logit = penalized[size_t(token)];
+    // In float32, as HF's torch.where(score < 0, score * penalty, score / penalty).
+    logit = logit < 0 ? logit * float(penalty) : logit / float(penalty);
+  }
+  return penalized;
 }
 
 std::vector<double> samplingDistribution(const float *logits, int64_t vocab, const SamplingOptions &options) {

@@ -81,6 +81,11 @@ options:
   --min-p P                sample among tokens at least P times as likely as the
                            most likely one (default: generation_config.json's
                            min_p, else 0)
+  --repetition-penalty R   HF's repetition_penalty, greedy or sampled: logits of
+                           tokens already in the sequence (prompt included) are
+                           divided by R when positive, multiplied when negative;
+                           R > 1 discourages repeats (default: generation_config
+                           .json's repetition_penalty, else 1: none)
   --stop S                 stop a sequence once its text contains S (or any string
                            of a JSON list, '["a","b"]'); the text ends before it;
                            needs DIR/tokenizer.json; the text is then printed
@@ -259,7 +264,7 @@ int checkWeights(const std::string &modelDir) {
 int runMain(int argc, char **argv) {
   rt::CommandLine args(argc, argv,
                        {"--model", "--prompt-ids", "--prompt", "--prompt-file", "--batch", "--max-new-tokens",
-                        "--max-context", "--prefill-chunk", "--temperature", "--min-p", "--stop",
+                        "--max-context", "--prefill-chunk", "--temperature", "--min-p", "--repetition-penalty", "--stop",
                         "--top-k", "--top-p", "--seed", "--speculative", "--draft-steps", "--backend",
                         "--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--dump-embeddings",
                         "--dump-ngram-ids", "--artifact", "--cache-dir", "--profile-json"},
@@ -319,6 +324,8 @@ int runMain(int argc, char **argv) {
   options.sampling.topK = args.integer("--top-k", generationConfig.topK.value_or(0));
   options.sampling.topP = args.number("--top-p", generationConfig.topP.value_or(1));
   options.sampling.minP = args.number("--min-p", generationConfig.minP.value_or(0));
+  options.sampling.repetitionPenalty =
+      args.number("--repetition-penalty", generationConfig.repetitionPenalty.value_or(1));
   options.stopStrings = stopStrings(args);
   options.tokenizer = tokenizer ? &*tokenizer : nullptr;
   options.logprobs = args.has("--logprobs");

@@ -58,6 +58,19 @@ TEST(Sampling, OptionsAreValidated) {
   options = {};
   options.minP = 1.5;
   EXPECT_ERROR_CONTAINS(validateSampling(options), "--min-p must be in [0, 1]");
+  options = {};
+  options.repetitionPenalty = 0;
+  EXPECT_ERROR_CONTAINS(validateSampling(options), "--repetition-penalty must be a finite number > 0");
+}
+
+// Positive logits of earlier tokens shrink, negative ones grow, each distinct
+// token once however often it occurred; others are untouched.
+TEST(Sampling, RepetitionPenaltyScalesEachEarlierTokenOnce) {
+  std::vector<float> logits = {3.0f, -2.0f, 1.0f, 0.5f};
+  EXPECT_EQ(penalizeRepetition(logits.data(), 4, 2.0, {0, 1, 0, 0, 1}),
+            (std::vector<float>{1.5f, -4.0f, 1.0f, 0.5f}));
+  EXPECT_EQ(penalizeRepetition(logits.data(), 4, 1.0, {0, 1}), logits);
+  EXPECT_EQ(penalizeRepetition(logits.data(), 4, 0.5, {2}), (std::vector<float>{3.0f, -2.0f, 2.0f, 0.5f}));
 }
 
 // min-p keeps the tokens at least min-p times as likely as the most likely

@@ -14,7 +14,7 @@ struct GenerationConfig {
   std::string path; // "" when the folder has none
   // HF samples only with do_sample; its temperature defaults to 1 then.
   bool doSample = false;
-  std::optional<double> temperature, topP, minP;
+  std::optional<double> temperature, topP, minP, repetitionPenalty;
   std::optional<int64_t> topK, maxNewTokens;
   std::vector<int64_t> eosTokenIds; // eos_token_id, an integer or a list
   // The temperature a run takes without --temperature: 0 (greedy) unless

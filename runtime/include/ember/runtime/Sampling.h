@@ -14,12 +14,13 @@ struct SamplingOptions {
   int64_t topK = 0;       // 0: no top-k cut
   double topP = 1.0;      // 1: no nucleus cut
   double minP = 0;        // 0: no cut; else tokens below minP x the most likely one's probability are cut
+  double repetitionPenalty = 1.0; // 1: none; HF's repetition_penalty over the tokens before the drawn one
   uint64_t seed = 0;
   bool greedy() const { return temperature == 0; }
 };
 
 // Throws naming the flag: temperature >= 0, top-k >= 0, top-p in (0, 1],
-// min-p in [0, 1].
+// min-p in [0, 1], repetition penalty > 0.
 void validateSampling(const SamplingOptions &options);
 
 // A reproducible stream of uniform doubles in [0, 1) (one per sequence).
@@ -37,6 +38,14 @@ private:
 // then to the tokens at least min-p times as likely as the most likely one,
 // then to the smallest most-likely set whose mass reaches top-p, renormalised.
 std::vector<double> samplingDistribution(const float *logits, int64_t vocab, const SamplingOptions &options);
+
+// HF's RepetitionPenaltyLogitsProcessor (and vLLM's): the logit of every
+// token that occurs in `previous` (prompt and generated tokens) is divided by
+// `penalty` when positive and multiplied by it when negative, once per
+// distinct token; penalty > 1 makes repeats less likely. Returns the logits
+// unchanged when the penalty is 1.
+std::vector<float> penalizeRepetition(const float *logits, int64_t vocab, double penalty,
+                                      const std::vector<int32_t> &previous);
 
 // Draws from a distribution (entries sum to 1 up to rounding).
 int32_t drawToken(const std::vector<double> &distribution, Rng &rng);
