@@ -3,6 +3,8 @@
 #include "ember/runtime/Error.h"
 #include "ember/runtime/ModelAbi.h"
 
+#include "EmberVersion.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -15,7 +17,8 @@
 namespace ember::rt {
 
 std::string versionLine(const std::string &tool) {
-  return tool + " (ember " EMBER_VERSION ", artifact ABI " + std::to_string(kAbiVersion) + ")";
+  return tool + " (ember " EMBER_VERSION ", git " EMBER_GIT_COMMIT ", LLVM " EMBER_LLVM_VERSION ", artifact ABI " +
+         std::to_string(kAbiVersion) + ")";
 }
 
 CommandLine::CommandLine(int argc, char **argv, const std::set<std::string> &valueFlags,

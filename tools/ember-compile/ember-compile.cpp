@@ -40,7 +40,6 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -315,7 +314,7 @@ int main(int argc, char **argv) {
   ec::registerAllEmberPasses();
   organizeHelp();
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
-    os << rt::versionLine("ember-compile") << " on LLVM/MLIR " LLVM_VERSION_STRING "\n";
+    os << rt::versionLine("ember-compile") << "\n";
   });
   cl::ParseCommandLineOptions(argc, argv,
                               "ember-compile: compile the LongCat-Flash-Lite graph of a "

@@ -10,8 +10,9 @@
 
 namespace ember::rt {
 
-// "<tool> (ember <version>, artifact ABI <n>)": what every tool's --version
-// prints.
+// "<tool> (ember <version>, git <commit>, LLVM <version>, artifact ABI <n>)":
+// what every tool's --version prints (LLVM: the one ember-compile generates
+// code with).
 std::string versionLine(const std::string &tool);
 
 // Minimal flag parser shared by the tools: "--flag value", "--flag=value" and
