@@ -347,8 +347,11 @@ BatchGeneration generate(Decoder &decoder, const std::vector<std::vector<int32_t
   };
 
   auto start = std::chrono::steady_clock::now();
-  for (Sequence &sequence : sequences)
+  std::vector<double> firstTokenSeconds;
+  for (Sequence &sequence : sequences) {
     sequence.prefill();
+    firstTokenSeconds.push_back(secondsSince(start));
+  }
   result.prefillSeconds = secondsSince(start);
   report();
 
@@ -364,8 +367,9 @@ BatchGeneration generate(Decoder &decoder, const std::vector<std::vector<int32_t
     }
   }
   result.decodeSeconds = secondsSince(start);
-  for (Sequence &sequence : sequences) {
-    result.sequences.push_back(sequence.take());
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    result.sequences.push_back(sequences[i].take());
+    result.sequences.back().firstTokenSeconds = firstTokenSeconds[i];
     result.stats.add(result.sequences.back().stats);
   }
   return result;

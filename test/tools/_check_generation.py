@@ -37,8 +37,11 @@ def main():
     ids = report["generated_ids"]
     assert report["prompt_tokens"] == len(prompt), report
     stats = report["stats"]
-    for key in ("prefill_s", "decode_s", "decode_tokens_per_s", "prefill_tokens_per_s"):
+    for key in ("prefill_s", "decode_s", "decode_tokens_per_s", "prefill_tokens_per_s", "load_s"):
         assert stats[key] >= 0, (key, stats)
+    # The first token comes with the (first sequence's) prefill.
+    assert 0 < stats["time_to_first_token_s"] <= stats["prefill_s"], stats
+    assert stats["time_to_first_token_s"] == report["sequences"][0]["time_to_first_token_s"], report
 
     logits, step = np.load(logits_path), np.load(step_path)
     assert logits.dtype == np.float32 and logits.shape == (len(prompt), vocab), logits.shape

@@ -55,7 +55,9 @@ void printSummary(const Report &r) {
   std::printf("backend      %s\n", r.backend.c_str());
   std::printf("context      %lld positions, %zu sequence%s\n", (long long)r.context, g.sequences.size(),
               g.sequences.size() == 1 ? "" : "s");
+  std::printf("load         %.3f s (config, weights, artifact, decoder)\n", r.loadSeconds);
   std::printf("prefill      %.3f ms (%.1f tokens/s)\n", g.prefillSeconds * 1e3, g.prefillTokensPerSecond());
+  std::printf("first token  %.3f ms after the start of generation\n", r.first().firstTokenSeconds * 1e3);
   std::printf("logits       [%lld, %lld]  %s\n", length, (long long)c.vocabSize,
               statistics(r.first().prefillLogits).c_str());
   std::printf("decode       %lld tokens in %.3f s (%.1f tokens/s)\n", (long long)g.decodeTokens(), g.decodeSeconds,
@@ -106,6 +108,7 @@ nlohmann::json generationJson(const Report &r) {
                          {"generated_ids", sequence.tokens},
                          {"text", r.text(sequence)},
                          {"finish_reason", sequence.finishReason},
+                         {"time_to_first_token_s", sequence.firstTokenSeconds},
                          {"logprobs", r.options.logprobs ? nlohmann::json(sequence.logprobs) : nlohmann::json()}});
   // Without a drafter there are no drafts: the speculation figures are null.
   bool speculative = r.options.drafter != rt::DrafterKind::None;
@@ -116,7 +119,9 @@ nlohmann::json generationJson(const Report &r) {
           {"prompt_tokens", r.first().promptTokens},
           {"sequences", sequences},
           {"stats",
-           {{"prefill_s", g.prefillSeconds},
+           {{"load_s", r.loadSeconds},
+            {"time_to_first_token_s", r.first().firstTokenSeconds},
+            {"prefill_s", g.prefillSeconds},
             {"decode_s", g.decodeSeconds},
             {"decode_tokens_per_s", g.decodeTokensPerSecond()},
             {"prefill_tokens_per_s", g.prefillTokensPerSecond()},
@@ -135,18 +140,23 @@ GenerationProgressLine::GenerationProgressLine(int64_t maxNewTokens, bool quiet)
       start_(std::chrono::steady_clock::now()), lastPrint_(start_) {}
 
 // On a terminal one line redrawn (\r) every 200 ms; into a file or pipe a
-// line every 5 s, so logs stay readable.
+// line every 5 s, so logs stay readable. The rate counts the tokens after the
+// first, whose wait (the prefill) the line shows on its own.
 void GenerationProgressLine::operator()(int64_t generated) {
   auto now = std::chrono::steady_clock::now();
+  if (generated > 0 && !firstToken_)
+    firstToken_ = now;
   auto interval = terminal_ ? std::chrono::milliseconds(200) : std::chrono::milliseconds(5000);
-  if (quiet_ || now - start_ < std::chrono::seconds(1) || now - lastPrint_ < interval)
+  if (quiet_ || now - start_ < std::chrono::seconds(1) || now - lastPrint_ < interval || !firstToken_)
     return;
   lastPrint_ = now;
   printed_ = terminal_;
-  double rate = double(generated) / secondsSince(start_);
+  double sinceFirst = secondsSince(*firstToken_), firstAfter = secondsSince(start_) - sinceFirst;
+  double rate = sinceFirst > 0 ? double(generated - 1) / sinceFirst : 0;
   double remaining = rate > 0 ? double(maxNewTokens_ - generated) / rate : 0;
-  std::fprintf(stderr, "%sgenerated %lld/%lld tokens, %.1f tokens/s, about %.0f s left%s", terminal_ ? "\r" : "",
-               (long long)generated, (long long)maxNewTokens_, rate, remaining, terminal_ ? "" : "\n");
+  std::fprintf(stderr, "%sgenerated %lld/%lld tokens, first after %.2f s, %.1f tokens/s, about %.0f s left%s",
+               terminal_ ? "\r" : "", (long long)generated, (long long)maxNewTokens_, firstAfter, rate, remaining,
+               terminal_ ? "" : "\n");
 }
 
 void GenerationProgressLine::finish() {

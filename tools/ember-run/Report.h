@@ -24,6 +24,7 @@ struct Report {
   bool zeroCopyTables = false;
   std::string artifactPath, artifactDescription;
   int64_t context = 0;
+  double loadSeconds = 0; // from the start to a ready decoder: config, weights, artifact (compiled on a miss)
   std::optional<ember::rt::BatchGeneration> generation; // absent with --embeddings-only
   ember::rt::GenerationOptions options;
   const ember::rt::Generation &first() const { return generation->sequences.front(); }
@@ -45,8 +46,8 @@ std::string speculationLine(const Report &report);
 
 double secondsSince(std::chrono::steady_clock::time_point start);
 
-// "generated i/N tokens, x tokens/s, about s s left" on stderr once a
-// generation has run for a second: rewritten in place on a terminal, a new
+// "generated i/N tokens, first after t s, x tokens/s, about s s left" on
+// stderr once a generation has run for a second: rewritten in place on a terminal, a new
 // line every 5 s otherwise.
 class GenerationProgressLine {
 public:
@@ -58,4 +59,5 @@ private:
   int64_t maxNewTokens_;
   bool quiet_, terminal_, printed_ = false; // printed_: a \r line is open
   std::chrono::steady_clock::time_point start_, lastPrint_;
+  std::optional<std::chrono::steady_clock::time_point> firstToken_;
 };

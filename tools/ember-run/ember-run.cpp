@@ -143,8 +143,11 @@ options:
   --json                   instead of the summary, print one JSON object as the
                            last stdout line: {"generated_ids": [...] (first
                            sequence), "prompt_tokens": T, "sequences":
-                           [{"prompt_tokens", "generated_ids"}, ...], "stats":
-                           {"decode_s", "decode_tokens_per_s", "prefill_s",
+                           [{"prompt_tokens", "generated_ids", "text",
+                           "finish_reason", "logprobs",
+                           "time_to_first_token_s"}, ...], "stats": {"load_s",
+                           "time_to_first_token_s" (the first sequence's),
+                           "decode_s", "decode_tokens_per_s", "prefill_s",
                            "prefill_tokens_per_s", "speculative", "draft_steps",
                            "target_forwards", "target_forwards_per_token",
                            "drafted_tokens", "accepted_tokens",
@@ -274,6 +277,7 @@ int runMain(int argc, char **argv) {
     std::cout << kUsage;
     return 0;
   }
+  auto loadStart = std::chrono::steady_clock::now();
   std::string modelDir = args.required("--model");
   if (args.has("--check-weights"))
     return checkWeights(modelDir);
@@ -438,6 +442,7 @@ int runMain(int argc, char **argv) {
     rt::Decoder decoder(config, *modelWeights, report.artifactPath, *backend, decoderOptions,
                         mtpWeights ? &*mtpWeights : nullptr);
     report.context = decoder.context();
+    report.loadSeconds = secondsSince(loadStart);
     if (args.has("--dump-mtp-logits"))
       outputs.push_back(rt::stageNpy(args.value("--dump-mtp-logits", ""), promptDraftLogits(decoder, tokens).data(),
                                      {length - 1, config.vocabSize}));

@@ -63,6 +63,9 @@ struct Generation {
   std::string finishReason;
   std::string stopString;       // the stop string that ended it, if one did
   std::vector<double> logprobs; // per generated token, with GenerationOptions::logprobs
+  // Time to first token: from generate()'s start to this sequence's first
+  // token (the prefills of the sequences before it, its own, its first draw).
+  double firstTokenSeconds = 0;
 };
 
 struct BatchGeneration {
