@@ -22,7 +22,7 @@ struct NgramHashes {
 };
 
 /// Reads x_t and its N-1 history tokens (EOS-segment rule) and evaluates the
-/// E hashes of docs/model.md §2 with constant multipliers, in 64-bit.
+/// E hashes of docs/design.md §2 with constant multipliers, in 64-bit.
 NgramHashes buildNgramHashes(OpBuilder &b, Location loc, NgramConfigAttr config, Value table,
                              Value slot, Value position);
 

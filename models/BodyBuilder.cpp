@@ -1,6 +1,6 @@
 //===- BodyBuilder.cpp - shared pieces of the model graphs ----------------===//
 //
-// docs/model.md §3's sublayers as ember ops on memrefs.
+// docs/design.md §3's sublayers as ember ops on memrefs.
 //
 //===----------------------------------------------------------------------===//
 #include "models/BodyBuilder.h"
@@ -16,7 +16,7 @@ namespace rt = ::ember::rt;
 
 namespace {
 constexpr int64_t kDynamic = ShapedType::kDynamic;
-constexpr double kLatentNormEps = 1e-6; // q_a_layernorm / kv_a_layernorm (docs/model.md §3)
+constexpr double kLatentNormEps = 1e-6; // q_a_layernorm / kv_a_layernorm (docs/design.md §3)
 } // namespace
 
 BodyBuilder::BodyBuilder(OpBuilder &b, Location loc, const rt::ModelConfig &config, Value tokenRows)

@@ -1,6 +1,6 @@
 //===- DecoderGraph.cpp - the LongCat-Flash-Lite decoder graph ------------===//
 //
-// Emits docs/model.md §3 as ember ops on memrefs. The argument order is
+// Emits docs/design.md §3 as ember ops on memrefs. The argument order is
 // ModelAbi.h's (shared with the runtime); shapes come from config.json.
 //
 //===----------------------------------------------------------------------===//
@@ -32,7 +32,7 @@ MemRefType layerCacheType(OpBuilder &b, const rt::ModelConfig &c) {
 }
 
 /// @ember_shortcut_layer(r [T, D], start, cache [2, S, C+R],
-/// 29 layer weights): one shortcut layer of docs/model.md §3 on r in place.
+/// 29 layer weights): one shortcut layer of docs/design.md §3 on r in place.
 void buildLayerFunction(OpBuilder &b, Location loc, const rt::ModelConfig &c,
                         ArrayRef<Type> layerWeightTypes, Type residualType,
                         MemRefType cacheType) {
@@ -148,7 +148,7 @@ func::FuncOp buildForwardFunction(OpBuilder &b, Location loc, const rt::ModelCon
 }
 
 /// ember_step(tokens, slot, start, token_table, kv_cache, logits, hidden,
-/// weights...): ember_embed then ember_forward, docs/model.md §3 for T new
+/// weights...): ember_embed then ember_forward, docs/design.md §3 for T new
 /// tokens at positions start.. .
 func::FuncOp buildStepFunction(OpBuilder &b, Location loc, const rt::ModelConfig &c,
                                const AbiTypes &types, func::FuncOp embed, func::FuncOp forward) {

@@ -8,7 +8,7 @@
 
 namespace mlir::ember {
 
-/// Builds the whole model of docs/model.md §3 for `config`: the public entry
+/// Builds the whole model of docs/design.md §3 for `config`: the public entry
 /// points ember_embed, ember_forward, ember_step (= embed + forward),
 /// ember_prefill and the MTP drafter ember_mtp (signatures in
 /// runtime/include/ember/runtime/ModelAbi.h, with the C interface), the

@@ -1,6 +1,6 @@
 //===- MtpGraph.cpp - the MTP drafter graph -------------------------------===//
 //
-// Emits the MTP block of docs/model.md §3 as `ember_mtp` (signature and weight
+// Emits the MTP block of docs/design.md §3 as `ember_mtp` (signature and weight
 // order in ModelAbi.h), with the target's attention and MLP builders.
 //
 //===----------------------------------------------------------------------===//

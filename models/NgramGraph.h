@@ -12,7 +12,7 @@ namespace mlir::ember {
 
 enum class WeightType { F32, BF16, F16 };
 
-/// What the n-gram embedding graph depends on (docs/model.md §2), taken from
+/// What the n-gram embedding graph depends on (docs/design.md §2), taken from
 /// config.json: sizes are all compile-time constants of the graph.
 struct NgramGraphSpec {
   int64_t vocab = 0;      // V
@@ -44,7 +44,7 @@ LogicalResult addNgramEmbeddingFunctions(ModuleOp module, const NgramGraphSpec &
 
 /// Emits the n-gram embedding of the T = dim(ids, 0) tokens already written
 /// at tokenTable[slot, position..]: ids [T, E] and embeddings [T, D] are
-/// written (docs/model.md §2); temporaries are freed before it returns.
+/// written (docs/design.md §2); temporaries are freed before it returns.
 void buildNgramEmbedding(OpBuilder &b, Location loc, NgramConfigAttr config, Value tokenTable,
                          Value slot, Value position, Value embed, Value tables,
                          Value projections, Value ids, Value embeddings);

@@ -1,7 +1,7 @@
 //===- EmberAttentionOps.td - ember MLA attention operations --*- tablegen -*-===//
 // Included by EmberOps.td (one generated op list for the dialect).
 //
-// Multi-head latent attention in its absorbed form (docs/model.md §3): the KV
+// Multi-head latent attention in its absorbed form (docs/design.md §3): the KV
 // cache holds one latent row [c_kv | k_rope] per token and decode attention
 // runs on it directly; kv_b is applied to the query (absorb) and to the
 // attention-weighted latent (up_v) instead of to every cached token.

@@ -25,7 +25,7 @@ class Ember_Op<string mnemonic, list<Trait> traits = []>
 
 def Ember_NgramConfigAttr : AttrDef<Ember_Dialect, "NgramConfig"> {
   let mnemonic = "ngram";
-  let summary = "hashed n-gram embedding parameters (docs/model.md §2)";
+  let summary = "hashed n-gram embedding parameters (docs/design.md §2)";
   let description = [{
     `vocab` = V, `m` = ngram_vocab_size_ratio * V, `n` = emb_neighbor_num (N),
     `k` = emb_split_num (K), `eos` = the EOS id that ends a history segment.

@@ -33,7 +33,7 @@ def Ember_NgramEmbedOp : Ember_Op<"ngram_embed", [Ember_OwnTraffic]> {
     For the `T = dim(out, 0)` tokens at `table[slot, position ..]`:
     `out[t, d] = (embed[x_t, d] + sum_i sum_w proj[i, d, w] * tables[o_i + id_i(t), w]) / (1 + E)`
     with `id_i(t)` as `ember.ngram_ids` computes it and `o_i` the exclusive
-    row offsets of the concatenated n-gram tables (docs/model.md §2). It is
+    row offsets of the concatenated n-gram tables (docs/design.md §2). It is
     `ngram_ids` + both `multi_table_gather`s + `ngram_combine` in one kernel
     (ember-fuse-ngram): each thread hashes its token's n-grams and reads the
     rows itself, so neither the ids nor the gathered rows reach memory.

@@ -1,7 +1,7 @@
 //===- EmberMoeOps.td - ember moe operations ------*- tablegen -*-===//
 // Included by EmberOps.td (one generated op list for the dialect).
 //
-// The MoE block of docs/model.md §3 as five destination-passing ops:
+// The MoE block of docs/design.md §3 as five destination-passing ops:
 //   router_topk -> moe_dispatch -> expert_gate_up -> expert_down -> moe_combine.
 // R = n_routed (real SwiGLU experts), Z = zero (identity) experts, k = top-k,
 // T = tokens. An assignment a = t * k + j is token t's j-th choice. Expert

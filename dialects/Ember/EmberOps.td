@@ -42,7 +42,7 @@ def Ember_NgramIdsOp : Ember_Op<"ngram_ids", [Ember_OwnTraffic]> {
   let summary = "hashed n-gram ids of a token-table row range";
   let description = [{
     For the `T = dim(ids, 0)` tokens at `table[slot, position .. position+T-1]`
-    writes the `E = K (N - 1)` table-local ids (docs/model.md §2):
+    writes the `E = K (N - 1)` table-local ids (docs/design.md §2):
     `ids[t, i] = (sum_j h(t, j) * (V^j mod M_i)) mod M_i` over the n-gram of
     order n' ending at t. History before `position` comes from the same row;
     positions before 0 and look-backs across an EOS that ends an earlier

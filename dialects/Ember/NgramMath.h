@@ -1,4 +1,4 @@
-//===- NgramMath.h - n-gram hash constants (docs/model.md §2) ------*- C++ -*-===//
+//===- NgramMath.h - n-gram hash constants (docs/design.md §2) ------*- C++ -*-===//
 //
 // Shared by the verifier (overflow proof), the lowering (hash constants) and
 // the tests. Header-only and free of MLIR so the runtime tests can use it.

@@ -188,7 +188,7 @@ ModelConfig ModelConfig::fromJson(const json &object, const std::string &source,
   if (config.moeTopk > config.nRoutedExperts + config.zeroExpertNum)
     fail("field 'moe_topk' (" + std::to_string(config.moeTopk) + ") must be <= n_routed_experts + zero_expert_num (" +
          std::to_string(config.nRoutedExperts + config.zeroExpertNum) + ")");
-  // Table-local ids are int32 (docs/model.md §2); the largest table has m + 2E - 1 rows.
+  // Table-local ids are int32 (docs/design.md §2); the largest table has m + 2E - 1 rows.
   if (config.ngramVocabSizeRatio > std::numeric_limits<int32_t>::max() / config.vocabSize ||
       config.ngramTableRows(tables - 1) > std::numeric_limits<int32_t>::max())
     fail("ngram_vocab_size_ratio*vocab_size (" + std::to_string(config.ngramVocabSizeRatio) + "*" +

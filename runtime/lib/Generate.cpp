@@ -197,7 +197,7 @@ private:
     }
   }
 
-  // MTP drafting (docs/model.md §3): the first draft row catches the drafter's
+  // MTP drafting (docs/design.md §3): the first draft row catches the drafter's
   // cache up on the target's hidden states of the tokens accepted last
   // time; later rows feed the drafter its own hidden state. Each draft
   // token's n-gram embedding starts as soon as it is proposed and runs

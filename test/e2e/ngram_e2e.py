@@ -28,7 +28,7 @@ REL_TOL = 1e-5
 
 
 def prompts(cfg):
-    """[(name, token ids)] aimed at the history rules of docs/model.md §2."""
+    """[(name, token ids)] aimed at the history rules of docs/design.md §2."""
     V, N, eos = cfg["vocab_size"], cfg["emb_neighbor_num"], cfg["eos_token_id"]
     rng = np.random.RandomState(1234)  # fixed, so a failure reproduces
     long = rng.randint(0, V, size=300)

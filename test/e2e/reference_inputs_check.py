@@ -1,7 +1,7 @@
 # REQUIRES: torch
 # RUN: %python %s
 """Checks the PyTorch reference's inputs, without ember: the shift that
-builds n-grams, the n-gram ids and embedding (docs/model.md §2, expected
+builds n-grams, the n-gram ids and embedding (docs/design.md §2, expected
 values worked out on paper in the comments, not from running the reference)
 and the safetensors reader (hand-written files of known bit patterns).
 The model itself is checked by reference_selfcheck.py.

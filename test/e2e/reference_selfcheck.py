@@ -3,7 +3,7 @@
 """Checks the PyTorch reference itself, without ember (its n-grams and
 checkpoint reading: reference_inputs_check.py).
 
-The RoPE/YaRN expected values come from the definitions in docs/model.md §3,
+The RoPE/YaRN expected values come from the definitions in docs/design.md §3,
 worked out on paper in the comments, not from running the reference. The model checks compare the reference with an independent
 derivation (absorbed MLA, hand-composed layer wiring) or with a property it
 must have (cached decode = full recompute, causality, zero-expert algebra).
@@ -290,7 +290,7 @@ class Model(unittest.TestCase):
 
 
 class Mtp(unittest.TestCase):
-    """The MTP block (docs/model.md §3) against properties it must have and a
+    """The MTP block (docs/design.md §3) against properties it must have and a
     hand-composed wiring; no ember."""
 
     @classmethod
@@ -305,7 +305,7 @@ class Mtp(unittest.TestCase):
         return tokens, torch.randn(T, cfg["hidden_size"], generator=g)
 
     def test_names_and_shapes(self):
-        # random_weights has the checkpoint's MTP names (docs/model.md §3, as
+        # random_weights has the checkpoint's MTP names (docs/design.md §3, as
         # ember-synth writes them), and mtp returns [T, V] and [T, D] float32.
         cfg, W = self.models["tiny"]
         p = "model.mtp.layers.0."

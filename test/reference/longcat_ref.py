@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch reference for LongCat-Flash-Lite: n-gram embedding and full forward.
 
-Written from docs/model.md §2-§4 (the HF semantics), independently of the
+Written from docs/design.md §2-§4 (the HF semantics), independently of the
 ember C++ code, so that the end-to-end tests compare two separate derivations.
 Everything is plain, slow, obviously-correct code; accuracy beats speed here.
 
@@ -114,7 +114,7 @@ def ngram_embedding_tail(tokens, start, weights, cfg):
 
 
 # ---------------------------------------------------------------------- RoPE
-# docs/model.md §3 and HF DeepSeek-V2 `DeepseekV2YarnRotaryEmbedding`. The
+# docs/design.md §3 and HF DeepSeek-V2 `DeepseekV2YarnRotaryEmbedding`. The
 # frequencies and angles are computed in float64; cos/sin are then rounded to
 # float32 like every other activation.
 
@@ -332,7 +332,7 @@ def moe(u, W, prefix, cfg):
 
 
 def shortcut_layer(r, W, layer, cfg, positions, caches=None, attention=mla):
-    """One shortcut decoder layer (docs/model.md §3); caches: [2 AttentionCache] or None.
+    """One shortcut decoder layer (docs/design.md §3); caches: [2 AttentionCache] or None.
 
     Everything but `attention` treats the rows of r independently, so a batched
     attention (longcat_decode.py) makes this the layer of a batch [B, T, D]."""
@@ -385,7 +385,7 @@ def forward(tokens, weights, cfg, cache=None, return_hidden=False):
 
 
 # ---------------------------------------------------------------------- MTP
-# docs/model.md §3 "MTP block" and ModelAbi.h's ember_mtp.
+# docs/design.md §3 "MTP block" and ModelAbi.h's ember_mtp.
 
 MTP = "model.mtp.layers.0."
 

@@ -18,7 +18,7 @@ struct SynthTensor {
   bool keepWithPrevious = false;
 };
 
-// Every tensor of the whole model (docs/model.md §4 names, MTP block
+// Every tensor of the whole model (docs/design.md §4 names, MTP block
 // included), in file order: F32-only tensors first (so every tensor stays
 // aligned without gaps), then the word embedding, the n-gram embedders
 // 0..E-1 back to back, the post_projs 0..E-1 back to back, the layers,

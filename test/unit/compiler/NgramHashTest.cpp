@@ -32,7 +32,7 @@ using IdsFn = void (*)(IdsDescriptor *, int64_t, int64_t, IdsDescriptor *);
 
 using u128 = unsigned __int128;
 
-/// id_i(t) per docs/model.md §2, with every intermediate in 128 bits.
+/// id_i(t) per docs/design.md §2, with every intermediate in 128 bits.
 std::vector<int64_t> referenceIds(const std::vector<int32_t> &tokens, size_t t) {
   std::vector<int64_t> ids;
   for (int64_t table = 0; table < kTables; ++table) {

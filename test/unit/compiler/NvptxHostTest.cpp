@@ -135,7 +135,7 @@ TEST_F(NvptxHostTest, EmbeddingRunsOnOneStreamWithoutTouchingDeviceMemory) {
   auto embed = reinterpret_cast<Embed>(dlsym(handle, "_mlir_ciface_ember_ngram_embed"));
   ASSERT_NE(embed, nullptr);
   constexpr int64_t tokens = 5, context = 16;
-  int64_t rows = 0; // sum of M_i = m + 2i + 1 (docs/model.md §2)
+  int64_t rows = 0; // sum of M_i = m + 2i + 1 (docs/design.md §2)
   for (int64_t i = 0; i < kTables; ++i)
     rows += kRows + 2 * i + 1;
   auto table = ember::rt::rowMajorMemRef<int32_t, 2>(static_cast<int32_t *>(deviceBytes(4 * context)), {1, context});

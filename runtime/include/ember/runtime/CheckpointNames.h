@@ -5,7 +5,7 @@
 
 namespace ember::rt {
 
-// Official checkpoint names of the embedding tensors (docs/model.md §4).
+// Official checkpoint names of the embedding tensors (docs/design.md §4).
 inline constexpr char kWordEmbeddingName[] = "model.embed_tokens.weight";
 
 inline std::string ngramEmbedderName(int64_t table) {

@@ -41,7 +41,7 @@ struct RopeScaling {
   nlohmann::json raw;
 };
 
-// HF config.json of LongCat-Flash-Lite (docs/model.md §1). Every key is
+// HF config.json of LongCat-Flash-Lite (docs/design.md §1). Every key is
 // required except rope_scaling.
 struct ModelConfig {
   int64_t vocabSize = 0;
@@ -89,7 +89,7 @@ struct ModelConfig {
   static ModelConfig fromJson(const nlohmann::json &json, const std::string &source);
   static ModelConfig fromJson(const nlohmann::json &json, const std::string &source, const ConfigLimits &limits);
 
-  // N-gram embedding geometry (docs/model.md §2).
+  // N-gram embedding geometry (docs/design.md §2).
   int64_t numNgramTables() const { return embSplitNum * (embNeighborNum - 1); } // E
   int64_t ngramVocab() const { return ngramVocabSizeRatio * vocabSize; }          // m
   int64_t ngramTableRows(int64_t table) const { return ngramVocab() + 2 * table + 1; } // M_i

@@ -19,7 +19,7 @@ namespace ember::rt {
 //   tokens      int32 [T]                new tokens
 //   slot        index                    sequence slot (row of the token table / KV cache)
 //   start       index                    position of tokens[0] (ember_step only)
-//   token_table int32 [slots, context]   the N-gram cache (docs/model.md §2)
+//   token_table int32 [slots, context]   the N-gram cache (docs/design.md §2)
 //   kv_cache    f32   [2L, slots, context, kv_lora + rope]  latent KV cache
 //   logits      f32   [T, V]             out
 //   hidden      f32   [T, D]             out: final (post model.norm) hidden state
@@ -41,14 +41,14 @@ inline constexpr char kPackedSuffix[] = "_packed";
 //               embeddings f32 [T, D] out,
 //               the first kEmbeddingWeights weights of modelWeights)
 //     writes tokens into the token table at [slot, start..) and computes
-//     their n-gram embeddings (docs/model.md §2).
+//     their n-gram embeddings (docs/design.md §2).
 //   ember_forward(embeddings f32 [T, D], slot, start, kv_cache, logits, hidden,
 //                 the remaining weights of modelWeights, from the first layer's on)
 inline constexpr char kEmbedFunction[] = "ember_embed";
 inline constexpr char kForwardFunction[] = "ember_forward";
 inline constexpr int kEmbeddingWeights = 3;
 
-// The MTP drafter (docs/model.md §3): row t at position start + t combines the
+// The MTP drafter (docs/design.md §3): row t at position start + t combines the
 // ordinary embedding of tokens[t] with hidden_in[t] (the hidden state of the
 // position before: the target's final hidden state, or the drafter's own
 // hidden_out when drafting further ahead), writes its latent row into
@@ -113,7 +113,7 @@ inline int64_t kvCacheRowWidth(const ModelConfig &config) {
   return config.kvLoraRank + config.qkRopeHeadDim;
 }
 
-// RoPE (interleaved pairs) of docs/model.md §3: inverse frequencies of the
+// RoPE (interleaved pairs) of docs/design.md §3: inverse frequencies of the
 // rope/2 pairs, YaRN-ramped when rope_scaling is set; the factor applied to
 // cos and sin (YaRN mscale / mscale_all_dim ratio, else 1); and the softmax
 // scale (nope+rope)^-0.5, times mscale^2 under YaRN with mscale_all_dim.

@@ -11,7 +11,7 @@
 
 namespace ember::rt {
 
-// The embedding weights of docs/model.md §4, fetched from a checkpoint and
+// The embedding weights of docs/design.md §4, fetched from a checkpoint and
 // checked against the config: model.embed_tokens.weight [V, D], embedders.{i}
 // [M_i, D/E] and post_projs.{i} [D, D/E], all of one dtype. Valid while the
 // Checkpoint lives.
