@@ -344,11 +344,31 @@ const std::string &Tokenizer::path() const { return impl_->path; }
 const std::array<std::string, 256> &byteLevelAlphabet() { return theByteAlphabet().characters(); }
 
 std::string TextStream::push(int32_t token) {
+  if (stopped_)
+    return "";
   pending_ += tokenizer_.decode({token}, skipSpecialTokens_);
-  size_t complete = completeUtf8Prefix(pending_);
-  std::string ready = pending_.substr(0, complete);
-  pending_.erase(0, complete);
-  return ready;
+  // The first stop string in list order, as Generate's stop rule and the
+  // reported text take it.
+  for (const std::string &stop : stopStrings_)
+    if (size_t at = pending_.find(stop); at != std::string::npos) {
+      stopped_ = true;
+      return std::exchange(pending_, std::string()).substr(0, at);
+    }
+  size_t ready = std::min(completeUtf8Prefix(pending_), pending_.size() - stopPrefixLength());
+  std::string text = pending_.substr(0, ready);
+  pending_.erase(0, ready);
+  return text;
+}
+
+size_t TextStream::stopPrefixLength() const {
+  size_t longest = 0;
+  for (const std::string &stop : stopStrings_)
+    for (size_t length = std::min(stop.size(), pending_.size() + 1) - 1; length > longest; --length)
+      if (pending_.compare(pending_.size() - length, length, stop, 0, length) == 0) {
+        longest = length;
+        break;
+      }
+  return longest;
 }
 
 std::string TextStream::finish() { return std::exchange(pending_, std::string()); }

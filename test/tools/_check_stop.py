@@ -1,6 +1,9 @@
 """Stop strings through ember-run --stop: a run cut at a string taken from
 the middle of an unstopped run's text must end its text right before that
-string, with finish_reason "stop" and a prefix of the unstopped ids.
+string, with finish_reason "stop" and a prefix of the unstopped ids. The
+streamed text (no --json) must be the same text, also for a stop string
+whose start the text holds but which never completes (held back while it
+might, then released).
 
 usage: _check_stop.py MODEL_DIR"""
 
@@ -14,6 +17,15 @@ def run(model, *extra):
                           "--max-new-tokens", "24", "--json", "--quiet", *extra],
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out)
+
+
+def streamed(model, *extra):
+    """The text ember-run streams to stdout: everything before the blank line
+    that separates it from the summary."""
+    out = subprocess.run(["ember-run", "--model", model, "--prompt", "Where is the station? The model reads",
+                          "--max-new-tokens", "24", *extra],
+                         capture_output=True, check=True).stdout.decode("utf-8", errors="replace")
+    return out[:out.index("\n\n")]
 
 
 def main():
@@ -30,6 +42,9 @@ def main():
         assert cut["text"] == text[:start], (cut["text"], text[:start])
         assert full["generated_ids"][:len(cut["generated_ids"])] == cut["generated_ids"], (cut, full)
         assert len(cut["generated_ids"]) < len(full["generated_ids"])
+        assert streamed(model, "--stop", value) == text[:start], (streamed(model, "--stop", value), text[:start])
+    never = stop + "\u2603never"
+    assert streamed(model, "--stop", never) == text, (streamed(model, "--stop", never), text)
     print(f"stopped at {stop!r} after {len(text[:start])} characters")
 
 

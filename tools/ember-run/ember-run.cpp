@@ -88,8 +88,8 @@ options:
                            .json's repetition_penalty, else 1: none)
   --stop S                 stop a sequence once its text contains S (or any string
                            of a JSON list, '["a","b"]'); the text ends before it;
-                           needs DIR/tokenizer.json; the text is then printed
-                           when the sequence ends, not streamed
+                           needs DIR/tokenizer.json; a streamed text holds back
+                           what may begin a stop string until it cannot
   --logprobs               "logprobs" in --json: each generated token's log-
                            probability under the model (log_softmax of its logits)
   --seed S                 sampling seed (default 0); sequence i uses S + i
@@ -448,10 +448,10 @@ int runMain(int argc, char **argv) {
                                      {length - 1, config.vocabSize}));
     // A text prompt's one sequence streams its text (which shows progress
     // better than the progress line).
-    bool streaming = textPrompt && prompts.size() == 1 && !json && !quiet && options.stopStrings.empty();
+    bool streaming = textPrompt && prompts.size() == 1 && !json && !quiet;
     std::optional<rt::TextStream> stream;
     if (streaming) {
-      stream.emplace(*tokenizer, /*skipSpecialTokens=*/true);
+      stream.emplace(*tokenizer, /*skipSpecialTokens=*/true, options.stopStrings);
       options.onToken = [&](int64_t, int32_t token) { std::cout << stream->push(token) << std::flush; };
     }
     GenerationProgressLine progress(options.maxNewTokens * int64_t(prompts.size()), quiet || streaming);

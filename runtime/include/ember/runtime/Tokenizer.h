@@ -51,20 +51,30 @@ const std::array<std::string, 256> &byteLevelAlphabet();
 
 // Generated text as it streams: the bytes of each new token, released up to
 // the last complete UTF-8 character so a character split over two tokens is
-// printed once whole.
+// printed once whole. With stop strings, text that may begin one is held
+// back until it cannot, and the stream ends just before the first stop
+// string the text holds, the text a finished generation reports.
 class TextStream {
 public:
-  explicit TextStream(const Tokenizer &tokenizer, bool skipSpecialTokens = false)
-      : tokenizer_(tokenizer), skipSpecialTokens_(skipSpecialTokens) {}
-  // The text `token` completes (possibly empty).
+  explicit TextStream(const Tokenizer &tokenizer, bool skipSpecialTokens = false,
+                      std::vector<std::string> stopStrings = {})
+      : tokenizer_(tokenizer), skipSpecialTokens_(skipSpecialTokens), stopStrings_(std::move(stopStrings)) {}
+  // The text `token` releases (possibly empty; always empty once stopped).
   std::string push(int32_t token);
-  // What is left at the end (an incomplete sequence, as its bytes).
+  // What is left at the end: held bytes (an incomplete character, the start
+  // of a stop string that never completed); nothing once stopped.
   std::string finish();
+  bool stopped() const { return stopped_; }
 
 private:
+  // Bytes at the end of pending_ that could be the start of a stop string.
+  size_t stopPrefixLength() const;
+
   const Tokenizer &tokenizer_;
   bool skipSpecialTokens_;
+  std::vector<std::string> stopStrings_;
   std::string pending_;
+  bool stopped_ = false;
 };
 
 } // namespace ember::rt
