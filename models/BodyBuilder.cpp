@@ -12,14 +12,13 @@
 
 using namespace mlir;
 using namespace mlir::ember;
-namespace rt = ::ember::rt;
 
 namespace {
 constexpr int64_t kDynamic = ShapedType::kDynamic;
 constexpr double kLatentNormEps = 1e-6; // q_a_layernorm / kv_a_layernorm (docs/design.md §3)
 } // namespace
 
-BodyBuilder::BodyBuilder(OpBuilder &b, Location loc, const rt::ModelConfig &config, Value tokenRows)
+BodyBuilder::BodyBuilder(OpBuilder &b, Location loc, const ::ember::ModelConfig &config, Value tokenRows)
     : b(b), loc(loc), c(config), count(memref::DimOp::create(b, loc, tokenRows, 0)) {}
 
 Value BodyBuilder::alloc(ArrayRef<int64_t> trailing, Type element, Value rows) {
@@ -90,8 +89,8 @@ void BodyBuilder::attention(Value x, ValueRange w, Value cache, Value start, Val
           rope = c.qkRopeHeadDim, latent = c.kvLoraRank;
   double qScale = c.mlaScaleQLora ? std::sqrt(double(D) / double(c.qLoraRank)) : 1.0;
   double kvScale = c.mlaScaleKvLora ? std::sqrt(double(D) / double(latent)) : 1.0;
-  auto inverseFrequencies = b.getDenseF32ArrayAttr(rt::ropeInverseFrequencies(c));
-  auto ropeScale = b.getF32FloatAttr(rt::ropeCosSinScale(c));
+  auto inverseFrequencies = b.getDenseF32ArrayAttr(::ember::ropeInverseFrequencies(c));
+  auto ropeScale = b.getF32FloatAttr(::ember::ropeCosSinScale(c));
 
   // 1. Query: q_b(RMSNorm(q_a x)) as [T, H, nope + rope], rotary part in place.
   Value qa = alloc({c.qLoraRank});
@@ -123,7 +122,7 @@ void BodyBuilder::attention(Value x, ValueRange w, Value cache, Value start, Val
   MlaAbsorbOp::create(b, loc, qNope, w[5], qLatent);
   Value attended = alloc({H, latent});
   MlaAttentionOp::create(b, loc, qLatent, qRope, cache, start, attended,
-                         b.getF32FloatAttr(rt::attentionSoftmaxScale(c)));
+                         b.getF32FloatAttr(::ember::attentionSoftmaxScale(c)));
   Value values = alloc({H, c.vHeadDim});
   MlaUpValueOp::create(b, loc, attended, w[5], values);
   Value flat = memref::CollapseShapeOp::create(b, loc, values, splitHeads);
@@ -149,10 +148,10 @@ std::tuple<Value, Value, Value> BodyBuilder::moe(Value u, ValueRange w) {
   return {experts, weights, outputs};
 }
 
-SmallVector<Type> mlir::ember::weightTypes(OpBuilder &b, ArrayRef<rt::AbiWeight> weights,
+SmallVector<Type> mlir::ember::weightTypes(OpBuilder &b, ArrayRef<::ember::AbiWeight> weights,
                                            WeightType weightType) {
   SmallVector<Type> types;
-  for (const rt::AbiWeight &weight : weights)
+  for (const ::ember::AbiWeight &weight : weights)
     types.push_back(MemRefType::get(
         weight.shape, weight.alwaysF32 ? b.getF32Type() : weightElementType(b, weightType)));
   return types;

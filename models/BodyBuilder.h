@@ -10,8 +10,8 @@
 
 #include "models/NgramGraph.h"
 
-#include "ember/runtime/Config.h"
-#include "ember/runtime/ModelAbi.h"
+#include "ember/model/Config.h"
+#include "ember/model/ModelAbi.h"
 
 #include <tuple>
 
@@ -22,7 +22,7 @@ namespace mlir::ember {
 class BodyBuilder {
 public:
   /// `tokenRows`: any memref whose dim 0 is T.
-  BodyBuilder(OpBuilder &b, Location loc, const ::ember::rt::ModelConfig &config, Value tokenRows);
+  BodyBuilder(OpBuilder &b, Location loc, const ::ember::ModelConfig &config, Value tokenRows);
 
   /// A [rows, trailing...] buffer (rows defaults to T; f32 by default).
   Value alloc(ArrayRef<int64_t> trailing, Type element = {}, Value rows = {});
@@ -51,7 +51,7 @@ public:
 
   OpBuilder &b;
   Location loc;
-  const ::ember::rt::ModelConfig &c;
+  const ::ember::ModelConfig &c;
   Value count; // T: the row count of every temporary
 
 private:
@@ -60,11 +60,11 @@ private:
 
 /// The memref types of ABI weight arguments (AbiWeight::alwaysF32 ones are
 /// f32 whatever the weight dtype).
-SmallVector<Type> weightTypes(OpBuilder &b, ArrayRef<::ember::rt::AbiWeight> weights,
+SmallVector<Type> weightTypes(OpBuilder &b, ArrayRef<::ember::AbiWeight> weights,
                               WeightType weightType);
 
 /// Adds `ember_mtp` (ModelAbi.h) to the module at b's insertion point.
-void buildMtpFunction(OpBuilder &b, Location loc, const ::ember::rt::ModelConfig &config,
+void buildMtpFunction(OpBuilder &b, Location loc, const ::ember::ModelConfig &config,
                       WeightType weightType);
 
 } // namespace mlir::ember

@@ -7,7 +7,7 @@
 #include "models/DecoderGraph.h"
 #include "models/BodyBuilder.h"
 
-#include "ember/runtime/ModelAbi.h"
+#include "ember/model/ModelAbi.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -17,7 +17,6 @@
 
 using namespace mlir;
 using namespace mlir::ember;
-namespace rt = ::ember::rt;
 
 namespace {
 
@@ -26,14 +25,14 @@ constexpr llvm::StringLiteral kLayerFunction = "ember_shortcut_layer";
 
 /// One layer's two sublayers of the KV cache, [2, S, C+R], as a strided view
 /// of the [2L, slots, S, C+R] cache.
-MemRefType layerCacheType(OpBuilder &b, const rt::ModelConfig &c) {
-  return MemRefType::get({2, kDynamic, rt::kvCacheRowWidth(c)}, b.getF32Type(),
+MemRefType layerCacheType(OpBuilder &b, const ::ember::ModelConfig &c) {
+  return MemRefType::get({2, kDynamic, ::ember::kvCacheRowWidth(c)}, b.getF32Type(),
                          StridedLayoutAttr::get(b.getContext(), kDynamic, {kDynamic, kDynamic, 1}));
 }
 
 /// @ember_shortcut_layer(r [T, D], start, cache [2, S, C+R],
 /// 29 layer weights): one shortcut layer of docs/design.md §3 on r in place.
-void buildLayerFunction(OpBuilder &b, Location loc, const rt::ModelConfig &c,
+void buildLayerFunction(OpBuilder &b, Location loc, const ::ember::ModelConfig &c,
                         ArrayRef<Type> layerWeightTypes, Type residualType,
                         MemRefType cacheType) {
   OpBuilder::InsertionGuard guard(b);
@@ -69,27 +68,27 @@ void buildLayerFunction(OpBuilder &b, Location loc, const rt::ModelConfig &c,
 
 /// The argument types ModelAbi.h gives every entry point.
 struct AbiTypes {
-  AbiTypes(OpBuilder &b, const rt::ModelConfig &c, WeightType weightType)
+  AbiTypes(OpBuilder &b, const ::ember::ModelConfig &c, WeightType weightType)
       : tokens(MemRefType::get({kDynamic}, b.getI32Type())),
         tokenTable(MemRefType::get({kDynamic, kDynamic}, b.getI32Type())),
-        kvCache(MemRefType::get({rt::kvCacheSublayers(c), kDynamic, kDynamic, rt::kvCacheRowWidth(c)},
+        kvCache(MemRefType::get({::ember::kvCacheSublayers(c), kDynamic, kDynamic, ::ember::kvCacheRowWidth(c)},
                                 b.getF32Type())),
         logits(MemRefType::get({kDynamic, c.vocabSize}, b.getF32Type())),
         rows(MemRefType::get({kDynamic, c.hiddenSize}, b.getF32Type())),
-        weights(weightTypes(b, rt::modelWeights(c), weightType)) {}
+        weights(weightTypes(b, ::ember::modelWeights(c), weightType)) {}
   MemRefType tokens, tokenTable, kvCache, logits, rows; // rows: embeddings, hidden [T, D]
   SmallVector<Type> weights;                           // modelWeights(config)
 };
 
 /// ember_embed(tokens, slot, start, token_table, embeddings, 3 embedding
 /// weights): the N-gram cache learns the new tokens; the embedding reads it back.
-func::FuncOp buildEmbedFunction(OpBuilder &b, Location loc, const rt::ModelConfig &c,
+func::FuncOp buildEmbedFunction(OpBuilder &b, Location loc, const ::ember::ModelConfig &c,
                                 NgramConfigAttr ngram, const AbiTypes &types) {
   OpBuilder::InsertionGuard guard(b);
   Type index = b.getIndexType();
   SmallVector<Type> inputs{types.tokens, index, index, types.tokenTable, types.rows};
-  llvm::append_range(inputs, ArrayRef<Type>(types.weights).take_front(rt::kEmbeddingWeights));
-  func::FuncOp func = createEntryFunction(b, loc, rt::kEmbedFunction, inputs);
+  llvm::append_range(inputs, ArrayRef<Type>(types.weights).take_front(::ember::kEmbeddingWeights));
+  func::FuncOp func = createEntryFunction(b, loc, ::ember::kEmbedFunction, inputs);
   ValueRange args = func.getArguments();
   Value tokens = args[0], slot = args[1], start = args[2], tokenTable = args[3],
         embeddings = args[4];
@@ -106,13 +105,13 @@ func::FuncOp buildEmbedFunction(OpBuilder &b, Location loc, const rt::ModelConfi
 /// ember_forward(embeddings, slot, start, kv_cache, logits, hidden, layer
 /// weights..., norm, lm_head): the shortcut layers on a fresh residual
 /// stream (embeddings is only read), the final norm and the untied lm_head.
-func::FuncOp buildForwardFunction(OpBuilder &b, Location loc, const rt::ModelConfig &c,
+func::FuncOp buildForwardFunction(OpBuilder &b, Location loc, const ::ember::ModelConfig &c,
                                   const AbiTypes &types) {
   OpBuilder::InsertionGuard guard(b);
   Type index = b.getIndexType();
   SmallVector<Type> inputs{types.rows, index, index, types.kvCache, types.logits, types.rows};
-  llvm::append_range(inputs, ArrayRef<Type>(types.weights).drop_front(rt::kEmbeddingWeights));
-  func::FuncOp func = createEntryFunction(b, loc, rt::kForwardFunction, inputs);
+  llvm::append_range(inputs, ArrayRef<Type>(types.weights).drop_front(::ember::kEmbeddingWeights));
+  func::FuncOp func = createEntryFunction(b, loc, ::ember::kForwardFunction, inputs);
   ValueRange args = func.getArguments();
   Value embeddings = args[0], slot = args[1], start = args[2], cache = args[3], logits = args[4],
         hidden = args[5];
@@ -126,14 +125,14 @@ func::FuncOp buildForwardFunction(OpBuilder &b, Location loc, const rt::ModelCon
   for (int64_t layer = 0; layer < c.numLayers; ++layer) {
     Value context = memref::DimOp::create(b, loc, cache, 2);
     SmallVector<OpFoldResult> offsets{b.getIndexAttr(2 * layer), slot, b.getIndexAttr(0), b.getIndexAttr(0)},
-        sizes{b.getIndexAttr(2), b.getIndexAttr(1), context, b.getIndexAttr(rt::kvCacheRowWidth(c))},
+        sizes{b.getIndexAttr(2), b.getIndexAttr(1), context, b.getIndexAttr(::ember::kvCacheRowWidth(c))},
         strides(4, b.getIndexAttr(1));
     auto viewType = memref::SubViewOp::inferRankReducedResultType(
-        {2, kDynamic, rt::kvCacheRowWidth(c)}, cacheType, offsets, sizes, strides);
+        {2, kDynamic, ::ember::kvCacheRowWidth(c)}, cacheType, offsets, sizes, strides);
     Value view = memref::SubViewOp::create(b, loc, cast<MemRefType>(viewType), cache, offsets,
                                            sizes, strides);
     SmallVector<Value> operands{r, start, memref::CastOp::create(b, loc, layerCacheType(b, c), view)};
-    llvm::append_range(operands, w.slice(rt::kWeightsPerLayer * layer, rt::kWeightsPerLayer));
+    llvm::append_range(operands, w.slice(::ember::kWeightsPerLayer * layer, ::ember::kWeightsPerLayer));
     auto call = func::CallOp::create(b, loc, kLayerFunction, TypeRange{}, operands);
     // Where the diagnostic build's NaN checks say they are (checkpoint names).
     call->setAttr("ember.scope", b.getStringAttr("model.layers." + std::to_string(layer)));
@@ -150,14 +149,14 @@ func::FuncOp buildForwardFunction(OpBuilder &b, Location loc, const rt::ModelCon
 /// ember_step(tokens, slot, start, token_table, kv_cache, logits, hidden,
 /// weights...): ember_embed then ember_forward, docs/design.md §3 for T new
 /// tokens at positions start.. .
-func::FuncOp buildStepFunction(OpBuilder &b, Location loc, const rt::ModelConfig &c,
+func::FuncOp buildStepFunction(OpBuilder &b, Location loc, const ::ember::ModelConfig &c,
                                const AbiTypes &types, func::FuncOp embed, func::FuncOp forward) {
   OpBuilder::InsertionGuard guard(b);
   Type index = b.getIndexType();
   SmallVector<Type> inputs{types.tokens, index, index, types.tokenTable, types.kvCache,
                            types.logits, types.rows};
   llvm::append_range(inputs, types.weights);
-  func::FuncOp func = createEntryFunction(b, loc, rt::kStepFunction, inputs);
+  func::FuncOp func = createEntryFunction(b, loc, ::ember::kStepFunction, inputs);
   ValueRange args = func.getArguments();
   Value tokens = args[0], slot = args[1], start = args[2], tokenTable = args[3], cache = args[4],
         logits = args[5], hidden = args[6];
@@ -165,10 +164,10 @@ func::FuncOp buildStepFunction(OpBuilder &b, Location loc, const rt::ModelConfig
   BodyBuilder body(b, loc, c, tokens);
   Value embeddings = body.alloc({c.hiddenSize});
   SmallVector<Value> embedOperands{tokens, slot, start, tokenTable, embeddings};
-  llvm::append_range(embedOperands, w.take_front(rt::kEmbeddingWeights));
+  llvm::append_range(embedOperands, w.take_front(::ember::kEmbeddingWeights));
   func::CallOp::create(b, loc, embed, embedOperands);
   SmallVector<Value> forwardOperands{embeddings, slot, start, cache, logits, hidden};
-  llvm::append_range(forwardOperands, w.drop_front(rt::kEmbeddingWeights));
+  llvm::append_range(forwardOperands, w.drop_front(::ember::kEmbeddingWeights));
   func::CallOp::create(b, loc, forward, forwardOperands);
   body.freeAll();
   func::ReturnOp::create(b, loc);
@@ -180,7 +179,7 @@ void buildPrefillFunction(OpBuilder &b, Location loc, func::FuncOp step) {
   OpBuilder::InsertionGuard guard(b);
   SmallVector<Type> inputs(step.getArgumentTypes());
   inputs.erase(inputs.begin() + 2);
-  func::FuncOp func = createEntryFunction(b, loc, rt::kPrefillFunction, inputs);
+  func::FuncOp func = createEntryFunction(b, loc, ::ember::kPrefillFunction, inputs);
   SmallVector<Value> operands(func.getArguments());
   operands.insert(operands.begin() + 2, arith::ConstantIndexOp::create(b, loc, 0));
   func::CallOp::create(b, loc, step, operands);
@@ -189,7 +188,7 @@ void buildPrefillFunction(OpBuilder &b, Location loc, func::FuncOp step) {
 
 } // namespace
 
-NgramGraphSpec mlir::ember::ngramSpecOf(const rt::ModelConfig &config, WeightType weightType) {
+NgramGraphSpec mlir::ember::ngramSpecOf(const ::ember::ModelConfig &config, WeightType weightType) {
   NgramGraphSpec spec;
   spec.vocab = config.vocabSize;
   spec.hidden = config.hiddenSize;
@@ -202,7 +201,7 @@ NgramGraphSpec mlir::ember::ngramSpecOf(const rt::ModelConfig &config, WeightTyp
 }
 
 OwningOpRef<ModuleOp> mlir::ember::buildDecoderModule(MLIRContext &context,
-                                                      const rt::ModelConfig &config,
+                                                      const ::ember::ModelConfig &config,
                                                       WeightType weightType) {
   Location loc = FileLineColLoc::get(&context, config.path.empty() ? "config" : config.path, 0, 0);
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
@@ -215,7 +214,7 @@ OwningOpRef<ModuleOp> mlir::ember::buildDecoderModule(MLIRContext &context,
   b.setInsertionPointToEnd(module->getBody());
   AbiTypes types(b, config, weightType);
   buildLayerFunction(b, loc, config,
-                     ArrayRef<Type>(types.weights).slice(rt::kEmbeddingWeights, rt::kWeightsPerLayer),
+                     ArrayRef<Type>(types.weights).slice(::ember::kEmbeddingWeights, ::ember::kWeightsPerLayer),
                      types.rows, layerCacheType(b, config));
   func::FuncOp embed = buildEmbedFunction(b, loc, config, ngram, types);
   func::FuncOp forward = buildForwardFunction(b, loc, config, types);

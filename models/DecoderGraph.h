@@ -4,24 +4,24 @@
 
 #include "models/NgramGraph.h"
 
-#include "ember/runtime/Config.h"
+#include "ember/model/Config.h"
 
 namespace mlir::ember {
 
 /// Builds the whole model of docs/design.md §3 for `config`: the public entry
 /// points ember_embed, ember_forward, ember_step (= embed + forward),
 /// ember_prefill and the MTP drafter ember_mtp (signatures in
-/// runtime/include/ember/runtime/ModelAbi.h, with the C interface), the
+/// models/spec/include/ember/model/ModelAbi.h, with the C interface), the
 /// n-gram embedding entry points of NgramGraph.h, and one private
 /// @ember_shortcut_layer function that every layer calls, so its kernels
 /// are compiled once. Returns null after emitting an error when the config
 /// cannot be built.
 OwningOpRef<ModuleOp> buildDecoderModule(MLIRContext &context,
-                                         const ::ember::rt::ModelConfig &config,
+                                         const ::ember::ModelConfig &config,
                                          WeightType weightType);
 
 /// The n-gram part of a config.
-NgramGraphSpec ngramSpecOf(const ::ember::rt::ModelConfig &config, WeightType weightType);
+NgramGraphSpec ngramSpecOf(const ::ember::ModelConfig &config, WeightType weightType);
 
 } // namespace mlir::ember
 

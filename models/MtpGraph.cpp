@@ -11,9 +11,8 @@
 
 using namespace mlir;
 using namespace mlir::ember;
-namespace rt = ::ember::rt;
 
-void mlir::ember::buildMtpFunction(OpBuilder &b, Location loc, const rt::ModelConfig &c,
+void mlir::ember::buildMtpFunction(OpBuilder &b, Location loc, const ::ember::ModelConfig &c,
                                    WeightType weightType) {
   OpBuilder::InsertionGuard guard(b);
   constexpr int64_t kDynamic = ShapedType::kDynamic;
@@ -22,17 +21,17 @@ void mlir::ember::buildMtpFunction(OpBuilder &b, Location loc, const rt::ModelCo
   auto rowsType = MemRefType::get({kDynamic, D}, f32);
   SmallVector<Type> inputs{
       MemRefType::get({kDynamic}, i32), index, index, rowsType,
-      MemRefType::get({1, kDynamic, kDynamic, rt::kvCacheRowWidth(c)}, f32),
+      MemRefType::get({1, kDynamic, kDynamic, ::ember::kvCacheRowWidth(c)}, f32),
       MemRefType::get({kDynamic, c.vocabSize}, f32), rowsType};
   // The types do not depend on which checkpoint tensor the word embedding is.
-  llvm::append_range(inputs, weightTypes(b, rt::mtpWeights(c, /*ownEmbedding=*/false), weightType));
-  func::FuncOp func = createEntryFunction(b, loc, rt::kMtpFunction, inputs);
+  llvm::append_range(inputs, weightTypes(b, ::ember::mtpWeights(c, /*ownEmbedding=*/false), weightType));
+  func::FuncOp func = createEntryFunction(b, loc, ::ember::kMtpFunction, inputs);
   ValueRange args = func.getArguments();
   Value tokens = args[0], slot = args[1], start = args[2], hiddenIn = args[3], cache = args[4],
         logits = args[5], hiddenOut = args[6];
   // mtpWeights order: embedding, enorm, hnorm, eh_proj, input_layernorm,
   // 7 attention, post_attention_layernorm, 3 MLP, norm, lm_head.
-  static_assert(rt::kMtpWeightCount == 18, "the indices below follow mtpWeights");
+  static_assert(::ember::kMtpWeightCount == 18, "the indices below follow mtpWeights");
   ValueRange w = args.drop_front(7);
   Value embedding = w[0], enorm = w[1], hnorm = w[2], ehProj = w[3], inputNorm = w[4],
         postNorm = w[12], finalNorm = w[16], lmHead = w[17];

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job: synthesize a tiny LongCat-Flash-Lite checkpoint (MTP block
-# and a byte-level BPE tokenizer.json included), compile the whole model for
-# this CPU, tokenize a text prompt, prefill it and generate greedily with MTP
+# The main job: synthesize a tiny LongCat-Flash-Lite checkpoint (MTP block,
+# a byte-level BPE tokenizer.json and a chat template included), compile the
+# whole model for this CPU, render a text prompt as the user's turn of a chat
+# (--chat) and tokenize it, prefill it and generate greedily with MTP
 # speculative decoding (3 draft steps), streaming the generated text, then
 # printing the generated ids and text, the timings and the speculation stats
 # (acceptance, target forwards per token). The weights are random, so is the
@@ -13,6 +14,6 @@ source "$ROOT/scripts/setup.sh"
 
 MODEL="$BUILD/demo/tiny"
 "$BUILD/bin/ember-synth" --preset tiny --seed 1 -o "$MODEL"
-"$BUILD/bin/ember-run" --model "$MODEL" --prompt "${PROMPT:-Where is the station? The model reads the prompt and}" \
+"$BUILD/bin/ember-run" --model "$MODEL" --chat --prompt "${PROMPT:-Where is the station?}" \
   --max-new-tokens "${MAX_NEW_TOKENS:-16}" --speculative mtp --draft-steps 3 --backend "${BACKEND:-cpu}" \
   --dump-logits "$BUILD/demo/prefill_logits.npy"

@@ -3,8 +3,8 @@
 # report fatal, LeakSanitizer on: builds the runtime, its tools, the test
 # fakes and the unit tests with -DEMBER_SANITIZE=ON in
 # $EMBER_SANITIZE_BUILD_DIR (default ./build-san), then runs the unit tests
-# and the lit suites of the tools, the tokenizer and the end-to-end tests
-# with them.
+# and the lit suites of the tools, the tokenizer, the chat templates and the
+# end-to-end tests with them.
 # ember-compile and ember-opt (MLIR code) come from the main build
 # ($EMBER_BUILD_DIR, default ./build), which must exist: scripts/test.sh
 # builds it first. The fake CUDA device stays uninstrumented (it emulates
@@ -21,7 +21,7 @@ ninja -C "$SAN" -j2 ember-run ember-synth ember-bench ember-tokenize EmberFakeAr
 for tool in ember-compile ember-opt; do
   ln -sfn "$MAIN/bin/$tool" "$SAN/bin/$tool"
 done
-# HF tokenizers for the tokenizer parity tests, as scripts/test.sh installed it.
+# HF tokenizers and jinja2 for the parity tests, as scripts/test.sh installed them.
 [ ! -d "$MAIN/py-tools" ] || ln -sfn "$MAIN/py-tools" "$SAN/py-tools"
 
 export ASAN_OPTIONS="detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
@@ -31,5 +31,5 @@ status=0
 # speculative_e2e (11 minutes unsanitized, the suite's longest) runs in the
 # main suite only; the speculative paths run here in ember-run-speculative.
 /usr/lib/llvm-22/bin/lit -v --show-unsupported --filter-out 'speculative_e2e' "$SAN/test/tools" "$SAN/test/tokenizer" \
-  "$SAN/test/e2e" || status=1
+  "$SAN/test/chat" "$SAN/test/e2e" || status=1
 exit $status

@@ -24,6 +24,11 @@ if [ ! -d "$PY_TOOLS/tokenizers" ]; then
   python3 -m pip install -q --no-deps --break-system-packages --target "$PY_TOOLS" tokenizers==0.21.1 ||
     echo "warning: HF tokenizers not installed: tokenizer parity tests will be skipped" >&2
 fi
+# jinja2 (pinned, with its one dependency) for the chat template parity tests.
+if [ ! -d "$PY_TOOLS/jinja2" ]; then
+  python3 -m pip install -q --no-deps --break-system-packages --target "$PY_TOOLS" jinja2==3.1.4 markupsafe==2.1.5 ||
+    echo "warning: jinja2 not installed: chat template parity tests will be skipped" >&2
+fi
 
 status=0
 # -v shows failures in full; skipped tests say why in lit's notes above.

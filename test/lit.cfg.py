@@ -50,16 +50,18 @@ if subprocess.run([python, "-c", "import numpy"], capture_output=True).returncod
 else:
     lit_config.note("python3-numpy is not installed: the GPU bundle test is SKIPPED")
 
-# Tokenizer parity tests compare with HF tokenizers: the pinned wheel
-# scripts/test.sh installs under <build>/py-tools.
+# Parity tests compare with references from PyPI that scripts/test.sh
+# installs, pinned, under <build>/py-tools: HF tokenizers (the tokenizer)
+# and python jinja2, configured as HF transformers does (chat templates).
 py_tools = os.path.join(config.ember_obj_root, "py-tools")
 config.environment["PYTHONPATH"] = py_tools
-if subprocess.run([python, "-c", "import tokenizers"], capture_output=True,
-                  env=dict(os.environ, PYTHONPATH=py_tools)).returncode == 0:
-    config.available_features.add("tokenizers")
-else:
-    lit_config.note(py_tools + " has no HF tokenizers: tokenizer parity tests are SKIPPED "
-                    "(scripts/test.sh installs it)")
+for module, tests in (("tokenizers", "tokenizer"), ("jinja2", "chat template")):
+    if subprocess.run([python, "-c", "import " + module], capture_output=True,
+                      env=dict(os.environ, PYTHONPATH=py_tools)).returncode == 0:
+        config.available_features.add(module)
+    else:
+        lit_config.note(f"{py_tools} has no {module}: {tests} parity tests are SKIPPED "
+                        "(scripts/test.sh installs it)")
 
 # SASS checks read ember's cubins with cuobjdump and nvdisasm: the pinned
 # NVIDIA wheels scripts/test.sh installs under <build>/cuda-tools.

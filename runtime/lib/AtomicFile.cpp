@@ -1,6 +1,6 @@
 #include "ember/runtime/AtomicFile.h"
 
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 
 #include <cerrno>
 #include <cstring>
@@ -84,17 +84,6 @@ void writeFileAtomically(const std::string &path, const std::string &contents) {
   AtomicOutputFile file(path);
   file.write(contents.data(), contents.size());
   file.commit();
-}
-
-std::string readFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw Error(path + ": cannot open file: " + systemError());
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad())
-    throw Error(path + ": read failed");
-  return contents.str();
 }
 
 } // namespace ember::rt

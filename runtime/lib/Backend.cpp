@@ -1,7 +1,7 @@
 #include "ember/runtime/Backend.h"
 
 #include "ember/runtime/CudaDriver.h"
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 
 #include <cstdlib>
 #include <cstring>

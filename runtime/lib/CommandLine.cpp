@@ -1,7 +1,8 @@
 #include "ember/runtime/CommandLine.h"
 
-#include "ember/runtime/Error.h"
-#include "ember/runtime/ModelAbi.h"
+#include "ember/model/Error.h"
+#include "ember/model/ModelAbi.h"
+#include "ember/model/Parsing.h"
 
 #include "EmberVersion.h"
 
@@ -88,15 +89,6 @@ long long CommandLine::integer(const std::string &flag, long long fallback) cons
   if (!result || *result < 0)
     throw Error("flag " + flag + " needs a non-negative integer, got '" + it->second + "'");
   return *result;
-}
-
-std::optional<int64_t> parseWholeInteger(const std::string &text) {
-  int64_t value = 0;
-  const char *end = text.data() + text.size();
-  auto [stop, error] = std::from_chars(text.data(), end, value, 10);
-  if (text.empty() || error != std::errc() || stop != end)
-    return std::nullopt;
-  return value;
 }
 
 std::vector<std::string> splitList(const std::string &text, char separator) {

@@ -89,6 +89,7 @@ std::string takeMgpuError() {
 
 } // namespace ember::rt
 
+using namespace ember;
 using namespace ember::rt;
 using namespace ember::rt::cuda;
 

@@ -1,10 +1,10 @@
 #include "ember/runtime/Decoder.h"
 #include "ember/runtime/ModelStamp.h"
 
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 #include "ember/runtime/FiniteChecks.h"
 #include "ember/runtime/KernelProfile.h"
-#include "ember/runtime/ModelAbi.h"
+#include "ember/model/ModelAbi.h"
 #include "ember/runtime/NgramEmbedding.h"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 #include "ember/runtime/Generate.h"
 
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 
 #include <algorithm>
 #include <chrono>

@@ -1,8 +1,8 @@
 #include "ember/runtime/GenerationConfig.h"
 
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 
-#include "JsonFields.h"
+#include "ember/model/JsonFields.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,9 +1,9 @@
 #include "ember/runtime/ModelStamp.h"
 
 #include "ember/runtime/ArtifactCache.h"
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 #include "ember/runtime/Hash.h"
-#include "ember/runtime/ModelAbi.h"
+#include "ember/model/ModelAbi.h"
 #include "ember/runtime/SharedLibrary.h"
 
 namespace ember::rt {

@@ -1,7 +1,7 @@
 #include "ember/runtime/ModelWeights.h"
 
-#include "ember/runtime/CheckpointNames.h"
-#include "ember/runtime/Error.h"
+#include "ember/model/CheckpointNames.h"
+#include "ember/model/Error.h"
 
 namespace ember::rt {
 

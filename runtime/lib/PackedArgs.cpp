@@ -1,6 +1,6 @@
 #include "ember/runtime/PackedArgs.h"
 
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 
 namespace ember::rt {
 

@@ -1,6 +1,6 @@
 #include "ember/runtime/Process.h"
 
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 
 #include <cerrno>
 #include <csignal>

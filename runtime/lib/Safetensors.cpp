@@ -1,7 +1,8 @@
 #include "ember/runtime/Safetensors.h"
 
 #include "ember/runtime/AtomicFile.h"
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
+#include "ember/model/Parsing.h"
 
 #include <nlohmann/json.hpp>
 

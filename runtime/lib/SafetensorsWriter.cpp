@@ -1,6 +1,6 @@
 #include "ember/runtime/SafetensorsWriter.h"
 
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,6 +1,6 @@
 #include "ember/runtime/Sampling.h"
 
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 
 #include <algorithm>
 #include <cmath>

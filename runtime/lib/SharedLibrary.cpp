@@ -1,6 +1,6 @@
 #include "ember/runtime/SharedLibrary.h"
 
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 #include "ember/runtime/Hash.h"
 
 #include <dlfcn.h>

@@ -2,7 +2,7 @@
 
 #include "TokenizerText.h"
 
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 
 #include <nlohmann/json.hpp>
 

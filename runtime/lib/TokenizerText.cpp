@@ -1,6 +1,6 @@
 #include "TokenizerText.h"
 
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>

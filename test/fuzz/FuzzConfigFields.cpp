@@ -5,14 +5,15 @@
 
 #include "FuzzSupport.h"
 
-#include "ember/runtime/Config.h"
+#include "ember/model/Config.h"
+#include "ember/model/Parsing.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cstring>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static const nlohmann::json tiny = nlohmann::json::parse(ember::fuzz::readFile(EMBER_TINY_PRESET));
+  static const nlohmann::json tiny = nlohmann::json::parse(ember::readFile(EMBER_TINY_PRESET));
   nlohmann::json config = tiny;
   for (auto &[key, value] : config.items()) {
     if (!value.is_number_integer() || size < 9)
@@ -37,6 +38,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     data += 9;
     size -= 9;
   }
-  ember::fuzz::expectOnlyErrors([&] { ember::fuzz::useConfig(ember::rt::ModelConfig::fromJson(config, "fuzz")); });
+  ember::fuzz::expectOnlyErrors([&] { ember::fuzz::useConfig(ember::ModelConfig::fromJson(config, "fuzz")); });
   return 0;
 }

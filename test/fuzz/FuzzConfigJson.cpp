@@ -4,7 +4,7 @@
 
 #include "FuzzSupport.h"
 
-#include "ember/runtime/Config.h"
+#include "ember/model/Config.h"
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +12,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   nlohmann::json json = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded())
     return 0; // not JSON: the JSON library's business, not ember's
-  ember::fuzz::expectOnlyErrors([&] { ember::fuzz::useConfig(ember::rt::ModelConfig::fromJson(json, "fuzz")); });
+  ember::fuzz::expectOnlyErrors([&] { ember::fuzz::useConfig(ember::ModelConfig::fromJson(json, "fuzz")); });
   return 0;
 }

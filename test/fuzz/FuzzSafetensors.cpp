@@ -1,5 +1,5 @@
 // libFuzzer: one safetensors file (header and data) through SafetensorsFile,
-// the checkpoint loader's parser. Bad input must end in ember::rt::Error;
+// the checkpoint loader's parser. Bad input must end in ember::Error;
 // anything else (a signal, a sanitizer report, another exception) is a bug.
 
 #include "FuzzSupport.h"

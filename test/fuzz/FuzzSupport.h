@@ -1,13 +1,13 @@
 #pragma once
 
 // What ember's libFuzzer harnesses share. Bad input must end in
-// ember::rt::Error (a clear message, what the tools print and exit 1 on);
+// ember::Error (a clear message, what the tools print and exit 1 on);
 // a signal, a sanitizer report or any other exception is a finding.
 
-#include "ember/runtime/Config.h"
+#include "ember/model/Config.h"
 #include "ember/runtime/Decoder.h"
-#include "ember/runtime/Error.h"
-#include "ember/runtime/ModelAbi.h"
+#include "ember/model/Error.h"
+#include "ember/model/ModelAbi.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -26,9 +26,9 @@ namespace ember::fuzz {
 template <typename Body> void expectOnlyErrors(Body body) {
   try {
     body();
-  } catch (const rt::Error &) {
+  } catch (const ember::Error &) {
   } catch (const std::exception &other) {
-    std::fprintf(stderr, "not an ember::rt::Error: %s\n", other.what());
+    std::fprintf(stderr, "not an ember::Error: %s\n", other.what());
     std::abort();
   }
 }
@@ -65,18 +65,11 @@ inline std::filesystem::path temporaryDirectory(const char *prefix) {
   return pattern;
 }
 
-inline std::string readFile(const char *path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // What every tool computes from a config it accepted: the weight list (all
 // shapes), the n-gram table sizes and one slot's sequence state.
-inline void useConfig(const rt::ModelConfig &config) {
+inline void useConfig(const ember::ModelConfig &config) {
   int64_t elements = 0;
-  for (const rt::AbiWeight &weight : rt::modelWeights(config))
+  for (const ember::AbiWeight &weight : ember::modelWeights(config))
     for (int64_t extent : weight.shape)
       elements += extent;
   touch(&elements, sizeof elements);

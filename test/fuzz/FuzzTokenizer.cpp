@@ -1,7 +1,7 @@
 // libFuzzer: text through a byte-level BPE tokenizer (the FuzzTokenizerJson
 // seed, which HF tokenizers wrote). Byte-level BPE is lossless, so valid
 // UTF-8 must come back whole from decode(encode(text)); anything else must
-// be refused with an ember::rt::Error.
+// be refused with an ember::Error.
 
 #include "FuzzSupport.h"
 

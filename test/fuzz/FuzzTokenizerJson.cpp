@@ -1,6 +1,6 @@
 // libFuzzer: tokenizer.json files. Whatever loads must then encode and
 // decode a fixed text without a signal, a sanitizer report or any error but
-// ember::rt::Error.
+// ember::Error.
 
 #include "FuzzSupport.h"
 

@@ -1,8 +1,8 @@
 #include "BenchSupport.h"
 
 #include "ember/runtime/Decoder.h"
-#include "ember/runtime/Error.h"
-#include "ember/runtime/ModelAbi.h"
+#include "ember/model/Error.h"
+#include "ember/model/ModelAbi.h"
 #include "ember/runtime/Process.h"
 
 #include <cstdio>
@@ -18,13 +18,11 @@ namespace fs = std::filesystem;
 
 namespace ember::bench {
 
-using rt::Error;
-
 double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-std::vector<int32_t> randomPrompt(const rt::ModelConfig &config, int64_t length, uint64_t seed, bool withEos) {
+std::vector<int32_t> randomPrompt(const ember::ModelConfig &config, int64_t length, uint64_t seed, bool withEos) {
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<int32_t> token(0, int32_t(config.vocabSize - 1));
   std::bernoulli_distribution endOfSegment(withEos ? 1.0 / 32 : 0.0);
@@ -66,9 +64,9 @@ double counter(const benchmark::BenchmarkReporter::Run &run, const char *name) {
   return it == run.counters.end() ? 0.0 : double(it->second);
 }
 
-std::vector<std::byte> randomTensorBytes(int64_t elements, rt::DType dtype, uint64_t seed) {
+std::vector<std::byte> randomTensorBytes(int64_t elements, ember::DType dtype, uint64_t seed) {
   constexpr size_t kChunk = size_t(1) << 16;
-  size_t elementSize = rt::dtypeSize(dtype);
+  size_t elementSize = ember::dtypeSize(dtype);
   std::vector<std::byte> bytes(size_t(elements) * elementSize);
   std::vector<float> values(kChunk);
   uint64_t state = seed * 0x9e3779b97f4a7c15ull + 1;
@@ -78,7 +76,7 @@ std::vector<std::byte> randomTensorBytes(int64_t elements, rt::DType dtype, uint
       state = state * 6364136223846793005ull + 1442695040888963407ull; // 64-bit LCG
       values[i] = float(int32_t(state >> 32)) * (0.1f / 2147483648.0f);
     }
-    rt::convertFromFloat(values.data(), count, dtype, bytes.data() + done * elementSize);
+    ember::convertFromFloat(values.data(), count, dtype, bytes.data() + done * elementSize);
   }
   return bytes;
 }
@@ -93,13 +91,13 @@ bool hasSafetensors(const fs::path &dir) {
 
 // Bytes of the decoder's weights in `dtype` (ember-synth also writes the MTP
 // block, so the checkpoint is a little larger).
-uint64_t decoderWeightBytes(const rt::ModelConfig &config, rt::DType dtype) {
+uint64_t decoderWeightBytes(const ember::ModelConfig &config, ember::DType dtype) {
   uint64_t bytes = 0;
-  for (const rt::AbiWeight &weight : rt::modelWeights(config)) {
+  for (const ember::AbiWeight &weight : ember::modelWeights(config)) {
     uint64_t elements = 1;
     for (int64_t extent : weight.shape)
       elements *= uint64_t(extent);
-    bytes += elements * (weight.alwaysF32 ? 4 : rt::dtypeSize(dtype));
+    bytes += elements * (weight.alwaysF32 ? 4 : ember::dtypeSize(dtype));
   }
   return bytes;
 }
@@ -107,10 +105,10 @@ uint64_t decoderWeightBytes(const rt::ModelConfig &config, rt::DType dtype) {
 // <cacheDir>/checkpoints/<preset>-s<seed>-<dtype>, synthesized on first use
 // into a temporary sibling that is renamed into place only when ember-synth
 // succeeded (stale temporaries of interrupted runs are removed first).
-std::string obtainCheckpoint(const std::string &cacheDir, const std::string &presetPath, const rt::ModelConfig &config,
-                             uint64_t seed, rt::DType dtype) {
+std::string obtainCheckpoint(const std::string &cacheDir, const std::string &presetPath, const ember::ModelConfig &config,
+                             uint64_t seed, ember::DType dtype) {
   std::string name = fs::path(presetPath).stem().string() + "-s" + std::to_string(seed) + "-" +
-                     rt::dtypeLowerName(dtype);
+                     ember::dtypeLowerName(dtype);
   fs::path parent = fs::path(cacheDir) / "checkpoints", dir = parent / name;
   if (fs::exists(dir / "config.json") && hasSafetensors(dir))
     return dir.string();
@@ -123,7 +121,7 @@ std::string obtainCheckpoint(const std::string &cacheDir, const std::string &pre
   fs::path temp = parent / (tempPrefix + std::to_string(::getpid()));
   std::string synth = (fs::path(rt::defaultCompilerPath()).parent_path() / "ember-synth").string();
   std::vector<std::string> command = {synth,    "--preset", presetPath, "--seed", std::to_string(seed),
-                                      "--dtype", rt::dtypeLowerName(dtype), "-o", temp.string()};
+                                      "--dtype", ember::dtypeLowerName(dtype), "-o", temp.string()};
   double bytes = double(decoderWeightBytes(config, dtype));
   std::fprintf(stderr, "synthesizing %s (%.1f %s) into %s ...\n", fs::path(presetPath).stem().c_str(),
                bytes >= 1e9 ? bytes / 1e9 : bytes / 1e6, bytes >= 1e9 ? "GB" : "MB", dir.c_str());
@@ -148,11 +146,11 @@ std::string obtainCheckpoint(const std::string &cacheDir, const std::string &pre
 
 GenerationFlags::GenerationFlags(const rt::CommandLine &args, int64_t defaultPromptLen, int64_t defaultNewTokens,
                                  const char *benchmark)
-    : presetPath(rt::resolvePresetPath(args.required("--preset"), args.value("--presets-dir", EMBER_PRESETS_DIR))),
+    : presetPath(ember::resolvePresetPath(args.required("--preset"), args.value("--presets-dir", EMBER_PRESETS_DIR))),
       cacheDir(rt::resolveCacheDir(args.value("--cache-dir", ""))),
       promptLen(args.integer("--prompt-len", defaultPromptLen)),
       newTokens(args.integer("--new-tokens", defaultNewTokens)),
-      dtype(rt::parseDTypeLower(args.value("--dtype", "bf16"))), seed(uint64_t(args.integer("--seed", 1))),
+      dtype(ember::parseDTypeLower(args.value("--dtype", "bf16"))), seed(uint64_t(args.integer("--seed", 1))),
       backend(rt::parseBackendKind(args.value("--backend", "cpu"))),
       disabledFusions(args.value("--disable-fusion", "")), cooperativeKernels(!args.has("--no-cooperative-kernels")),
       profileKernels(args.has("--profile") || args.has("--profile-json")) {
@@ -162,9 +160,9 @@ GenerationFlags::GenerationFlags(const rt::CommandLine &args, int64_t defaultPro
     throw Error("--prompt-len must be at least 1");
   if (newTokens < 1)
     throw Error("--new-tokens must be at least 1");
-  if (dtype != rt::DType::BF16 && dtype != rt::DType::F32)
+  if (dtype != ember::DType::BF16 && dtype != ember::DType::F32)
     throw Error(std::string("--dtype must be bf16 or f32 for ") + benchmark);
-  rt::checkFitsContext(rt::ModelConfig::load(presetPath), promptLen + newTokens, promptLen, newTokens);
+  rt::checkFitsContext(ember::ModelConfig::load(presetPath), promptLen + newTokens, promptLen, newTokens);
 }
 
 namespace {
@@ -181,9 +179,9 @@ std::unique_ptr<rt::Backend> openBackend(const GenerationFlags &flags) {
 
 BenchModel::BenchModel(const GenerationFlags &flags)
     : cacheDir(flags.cacheDir), backend(openBackend(flags)),
-      modelDir(obtainCheckpoint(flags.cacheDir, flags.presetPath, rt::ModelConfig::load(flags.presetPath),
+      modelDir(obtainCheckpoint(flags.cacheDir, flags.presetPath, ember::ModelConfig::load(flags.presetPath),
                                 flags.seed, flags.dtype)),
-      config(rt::ModelConfig::load((fs::path(modelDir) / "config.json").string())), checkpoint(modelDir),
+      config(ember::ModelConfig::load((fs::path(modelDir) / "config.json").string())), checkpoint(modelDir),
       weights(config, checkpoint), artifact(compileArtifact(compileFlagsOf(flags))) {}
 
 std::vector<std::string> compileFlagsOf(const GenerationFlags &flags) {
@@ -207,8 +205,8 @@ rt::ArtifactCache backendCache(const rt::Backend &backend, const std::string &ca
 }
 
 rt::ArtifactCache::Artifact compileForBackend(const rt::Backend &backend, const std::string &cacheDir,
-                                              const rt::ModelConfig &config, const std::string &configPath,
-                                              rt::DType dtype, const std::vector<std::string> &extraFlags) {
+                                              const ember::ModelConfig &config, const std::string &configPath,
+                                              ember::DType dtype, const std::vector<std::string> &extraFlags) {
   rt::ArtifactCache cache = backendCache(backend, cacheDir, extraFlags);
   if (!cache.isCached(config, dtype))
     std::cerr << "compiling the model of " << configPath << " (cache miss) ..." << std::flush;
@@ -226,7 +224,7 @@ rt::ArtifactCache::Artifact BenchModel::compileArtifact(const std::vector<std::s
 void BenchModel::describe(const std::string &presetPath) const {
   std::printf("preset %s: %s, %lld layers, D=%lld, V=%lld, %lld routed + %lld zero experts (top %lld); "
               "weights %.2f GB mapped + %.2f GB copied\n",
-              presetPath.c_str(), rt::dtypeLowerName(weights.dtype()), (long long)config.numLayers,
+              presetPath.c_str(), ember::dtypeLowerName(weights.dtype()), (long long)config.numLayers,
               (long long)config.hiddenSize, (long long)config.vocabSize, (long long)config.nRoutedExperts,
               (long long)config.zeroExpertNum, (long long)config.moeTopk, weights.mappedBytes() / 1e9,
               weights.copiedBytes() / 1e9);
@@ -243,18 +241,18 @@ std::string runCompiler(const std::vector<std::string> &arguments) {
   std::string output;
   int status = rt::runProcess(command, rt::ChildOutput::Capture, &output);
   if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-    throw rt::Error("ember-compile failed (" + rt::describeWaitStatus(status) + "): " + rt::formatCommand(command) +
+    throw ember::Error("ember-compile failed (" + rt::describeWaitStatus(status) + "): " + rt::formatCommand(command) +
                     "\n" + output);
   return output;
 }
 
-ModelledStep modelCall(const rt::Backend &backend, const std::string &configPath, rt::DType dtype,
+ModelledStep modelCall(const rt::Backend &backend, const std::string &configPath, ember::DType dtype,
                        const std::vector<std::string> &extraFlags, const std::string &function, int64_t tokens,
                        int64_t position) {
   std::vector<std::string> command{"--config",
                                    configPath,
                                    "--weight-dtype",
-                                   rt::dtypeLowerName(dtype),
+                                   ember::dtypeLowerName(dtype),
                                    "--target",
                                    backend.compileTarget(),
                                    "--report",
@@ -274,13 +272,13 @@ ModelledStep modelCall(const rt::Backend &backend, const std::string &configPath
       step.bytes = std::stod(line.substr(19));
   }
   if (step.kernels == 0 || step.bytes == 0)
-    throw rt::Error("ember-compile --report printed no kernel count or step total:\n" + output);
+    throw ember::Error("ember-compile --report printed no kernel count or step total:\n" + output);
   return step;
 }
 
 ModelledStep modelDecodeStep(const BenchModel &model, int64_t position, const std::vector<std::string> &extraFlags) {
   return modelCall(*model.backend, (fs::path(model.modelDir) / "config.json").string(), model.weights.dtype(),
-                   extraFlags, rt::kStepFunction, 1, position);
+                   extraFlags, ember::kStepFunction, 1, position);
 }
 
 nlohmann::json runPythonReference(const std::string &script, const std::vector<std::string> &args,

@@ -6,8 +6,8 @@
 #include "ember/runtime/ArtifactCache.h"
 #include "ember/runtime/Backend.h"
 #include "ember/runtime/CommandLine.h"
-#include "ember/runtime/Config.h"
-#include "ember/runtime/DType.h"
+#include "ember/model/Config.h"
+#include "ember/model/DType.h"
 #include "ember/runtime/ModelWeights.h"
 #include "ember/runtime/Safetensors.h"
 
@@ -35,11 +35,11 @@ double secondsSince(std::chrono::steady_clock::time_point start);
 
 // Uniform tokens. With `withEos` an occasional EOS, so segment resets are
 // exercised; without, no EOS at all (as decode_bench.py draws its prompt).
-std::vector<int32_t> randomPrompt(const rt::ModelConfig &config, int64_t length, uint64_t seed, bool withEos);
+std::vector<int32_t> randomPrompt(const ember::ModelConfig &config, int64_t length, uint64_t seed, bool withEos);
 
 // `elements` deterministic values in [-0.1, 0.1) stored as `dtype`: benchmarks
 // need the real sizes and dtype, not ember-synth's distribution.
-std::vector<std::byte> randomTensorBytes(int64_t elements, rt::DType dtype, uint64_t seed);
+std::vector<std::byte> randomTensorBytes(int64_t elements, ember::DType dtype, uint64_t seed);
 
 // ConsoleReporter that also keeps each benchmark's figures for the summary:
 // the median when repetitions produce one, else the last run.
@@ -60,8 +60,8 @@ double counter(const benchmark::BenchmarkReporter::Run &run, const char *name);
 // <cacheDir>/checkpoints/<preset>-s<seed>-<dtype>, synthesized on first use
 // into a temporary sibling that is renamed into place only when ember-synth
 // succeeded (stale temporaries of interrupted runs are removed first).
-std::string obtainCheckpoint(const std::string &cacheDir, const std::string &presetPath, const rt::ModelConfig &config,
-                             uint64_t seed, rt::DType dtype);
+std::string obtainCheckpoint(const std::string &cacheDir, const std::string &presetPath, const ember::ModelConfig &config,
+                             uint64_t seed, ember::DType dtype);
 
 // The flags of the benchmarks that generate on a synthesized checkpoint
 // (decode, spec), validated: --preset, --prompt-len P and --new-tokens N
@@ -77,7 +77,7 @@ struct GenerationFlags {
                   const char *benchmark);
   std::string presetPath, cacheDir;
   int64_t promptLen, newTokens;
-  rt::DType dtype;
+  ember::DType dtype;
   uint64_t seed;
   rt::BackendKind backend;
   std::string disabledFusions;
@@ -104,7 +104,7 @@ struct BenchModel {
   // kernels, with --profile) fails before any synthesis.
   std::unique_ptr<rt::Backend> backend;
   std::string modelDir;
-  rt::ModelConfig config;
+  ember::ModelConfig config;
   rt::Checkpoint checkpoint;
   rt::ModelWeights weights;
   rt::ArtifactCache::Artifact artifact;
@@ -118,8 +118,8 @@ rt::ArtifactCache backendCache(const rt::Backend &backend, const std::string &ca
 // compileTarget() and compileFlags() plus `extraFlags`, from the cache in
 // cacheDir; a miss compiles it, saying so on stderr.
 rt::ArtifactCache::Artifact compileForBackend(const rt::Backend &backend, const std::string &cacheDir,
-                                              const rt::ModelConfig &config, const std::string &configPath,
-                                              rt::DType dtype, const std::vector<std::string> &extraFlags);
+                                              const ember::ModelConfig &config, const std::string &configPath,
+                                              ember::DType dtype, const std::vector<std::string> &extraFlags);
 
 // Runs ember-compile (next to this binary) with `arguments` and returns its
 // stdout; throws with the command and its output when it fails (or cannot
@@ -152,7 +152,7 @@ ModelledStep modelDecodeStep(const BenchModel &model, int64_t position, const st
 // One call of the entry point `function` on `tokens` rows after `position`
 // cached positions, as ember-compile --report (--report-function, --batch,
 // --report-position) models it for the config at configPath.
-ModelledStep modelCall(const rt::Backend &backend, const std::string &configPath, rt::DType dtype,
+ModelledStep modelCall(const rt::Backend &backend, const std::string &configPath, ember::DType dtype,
                        const std::vector<std::string> &extraFlags, const std::string &function, int64_t tokens,
                        int64_t position);
 

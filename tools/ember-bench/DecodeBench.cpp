@@ -8,7 +8,7 @@
 #include "BenchSupport.h"
 
 #include "ember/runtime/Decoder.h"
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 #include "ember/runtime/KernelProfile.h"
 
 #include <nlohmann/json.hpp>
@@ -20,8 +20,6 @@
 namespace fs = std::filesystem;
 
 namespace ember::bench {
-
-using rt::Error;
 
 namespace {
 
@@ -83,7 +81,7 @@ int decodeMain(int argc, char **argv) {
     BenchModel model(flags);
     modelDir = model.modelDir;
     where = std::string(model.backend->name()) == "cpu" ? "compiled CPU, 1 thread" : model.backend->name();
-    const rt::ModelConfig &config = model.config;
+    const ember::ModelConfig &config = model.config;
     rt::Decoder decoder(config, model.weights, model.artifact.path, *model.backend, {promptLen + newTokens, batch});
     // One prompt per slot (slot 0's is the batch-1 prompt), all of length P,
     // so the slots advance in lockstep: every slot is at `position`.
@@ -183,7 +181,7 @@ int decodeMain(int argc, char **argv) {
   // tokens/s count every sequence's tokens; ms/token is its inverse, and
   // prefill is that of all B prompts.
   std::printf("\n== decode summary: %s, %s weights, prompt %lld tokens, %lld decode steps per prefill, batch %lld ==\n",
-              preset.c_str(), rt::dtypeLowerName(flags.dtype), (long long)promptLen, (long long)newTokens,
+              preset.c_str(), ember::dtypeLowerName(flags.dtype), (long long)promptLen, (long long)newTokens,
               (long long)batch);
   if (batch > 1)
     std::printf("ember has no batched step: its batch step is %lld sequential single-sequence steps (one per slot, "

@@ -107,7 +107,7 @@ int fusionMain(int argc, char **argv) {
   };
   double baseDecode = tokensPerSecond("BM_Decode", base), basePrefill = tokensPerSecond("BM_Prefill", base);
   std::printf("\n== fusion summary: %s, %s weights, %s decode at batch 1, prompt %lld tokens ==\n",
-              fs::path(flags.presetPath).stem().c_str(), rt::dtypeLowerName(flags.dtype), model.backend->name(),
+              fs::path(flags.presetPath).stem().c_str(), ember::dtypeLowerName(flags.dtype), model.backend->name(),
               (long long)flags.promptLen);
   std::printf("%-22s %8s %14s %9s %12s %9s %9s %7s %7s %14s %9s\n", "build", "kernels", "modelled MB", "x all-on",
               "decode tok/s", "x all-on", "GB/s", "x peak", "x copy", "prefill tok/s", "x all-on");

@@ -11,10 +11,11 @@
 
 #include "ember/runtime/AtomicFile.h"
 #include "ember/runtime/Decoder.h"
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 #include "ember/runtime/Hash.h"
 #include "ember/runtime/KernelProfile.h"
-#include "ember/runtime/ModelAbi.h"
+#include "ember/model/ModelAbi.h"
+#include "ember/model/Parsing.h"
 
 #include <nlohmann/json.hpp>
 
@@ -29,8 +30,6 @@ namespace fs = std::filesystem;
 
 namespace ember::bench {
 
-using rt::Error;
-
 namespace {
 
 struct LayerCase {
@@ -44,7 +43,7 @@ std::vector<int64_t> parseTokenList(const std::string &text, const char *flag) {
   if (text.empty())
     return values;
   for (const std::string &item : rt::splitList(text, ',')) {
-    std::optional<int64_t> value = rt::parseWholeInteger(item);
+    std::optional<int64_t> value = ember::parseWholeInteger(item);
     if (!value || *value < 1)
       throw Error(std::string(flag) + " expects a comma-separated list of row counts >= 1, got '" + text + "'");
     values.push_back(*value);
@@ -63,11 +62,11 @@ std::string presetName(const std::string &presetPath) {
 // The preset with num_layers = 1, written once as
 // <cacheDir>/layer-configs/<presetName>-<hash of its text>.json for
 // ember-compile.
-std::string writeOneLayerConfig(const std::string &cacheDir, const rt::ModelConfig &preset, rt::ModelConfig &oneLayer) {
+std::string writeOneLayerConfig(const std::string &cacheDir, const ember::ModelConfig &preset, ember::ModelConfig &oneLayer) {
   nlohmann::json raw = preset.raw;
   raw["num_layers"] = 1;
   std::string text = raw.dump(2) + "\n";
-  oneLayer = rt::ModelConfig::fromJson(raw, preset.path + " with num_layers 1");
+  oneLayer = ember::ModelConfig::fromJson(raw, preset.path + " with num_layers 1");
   fs::path dir = fs::path(cacheDir) / "layer-configs";
   fs::create_directories(dir);
   fs::path path = dir / (presetName(preset.path) + "-" + rt::fnv1a64Hex(text) + ".json");
@@ -82,7 +81,7 @@ std::string writeOneLayerConfig(const std::string &cacheDir, const rt::ModelConf
 // ever whole in host memory.
 class RandomFill {
 public:
-  RandomFill(rt::DType dtype, uint64_t seed) : block_(randomTensorBytes(kElements, dtype, seed)) {}
+  RandomFill(ember::DType dtype, uint64_t seed) : block_(randomTensorBytes(kElements, dtype, seed)) {}
 
   rt::DeviceBuffer make(rt::Backend &backend, size_t bytes, const std::string &what) const {
     rt::DeviceBuffer buffer(backend, bytes, what);
@@ -107,13 +106,13 @@ private:
 // row, topk x R / (R + Z) on average under uniform routing (zero experts
 // multiply nothing); MLA attention on the latent cache, per head and
 // attended position q.k over kv_lora + rope values and p.v over kv_lora.
-double matrixFlops(const rt::ModelConfig &config, int64_t tokens, int64_t start) {
+double matrixFlops(const ember::ModelConfig &config, int64_t tokens, int64_t start) {
   double realExperts =
       double(config.moeTopk) * double(config.nRoutedExperts) / double(config.nRoutedExperts + config.zeroExpertNum);
-  std::vector<rt::AbiWeight> weights = rt::modelWeights(config);
+  std::vector<ember::AbiWeight> weights = ember::modelWeights(config);
   double perRow = 0;
-  for (size_t i = rt::kEmbeddingWeights; i < weights.size(); ++i) {
-    const rt::Shape &shape = weights[i].shape;
+  for (size_t i = ember::kEmbeddingWeights; i < weights.size(); ++i) {
+    const ember::Shape &shape = weights[i].shape;
     if (shape.size() == 2)
       perRow += 2.0 * double(shape[0]) * double(shape[1]);
     else if (shape.size() == 3) // stacked routed experts [R, rows, columns]
@@ -121,7 +120,7 @@ double matrixFlops(const rt::ModelConfig &config, int64_t tokens, int64_t start)
   }
   double attended = double(tokens) * double(start) + double(tokens) * double(tokens + 1) / 2;
   double perPosition = 2.0 * double(config.numAttentionHeads) * double(2 * config.kvLoraRank + config.qkRopeHeadDim);
-  return perRow * double(tokens) + double(rt::kvCacheSublayers(config)) * perPosition * attended;
+  return perRow * double(tokens) + double(ember::kvCacheSublayers(config)) * perPosition * attended;
 }
 
 // The bf16 matrix-product rate PyTorch reaches here (matmul_rate.py, a
@@ -154,18 +153,18 @@ MatmulCeiling measureMatmulCeiling(const std::string &script, const rt::Backend 
 // The one-layer model in backend memory and the calls of its ember_forward.
 class LayerModel {
 public:
-  LayerModel(rt::Backend &backend, const rt::ModelConfig &config, rt::DType dtype, const std::string &artifactPath,
+  LayerModel(rt::Backend &backend, const ember::ModelConfig &config, ember::DType dtype, const std::string &artifactPath,
              int64_t context, int64_t maxTokens, uint64_t seed)
       : backend_(backend), config_(config), artifact_(backend, artifactPath), context_(context) {
     artifact_.checkModel(config, dtype);
-    RandomFill weights(dtype, seed), floats(rt::DType::F32, seed + 1);
-    std::vector<rt::AbiWeight> abi = rt::modelWeights(config);
-    for (size_t i = rt::kEmbeddingWeights; i < abi.size(); ++i) {
+    RandomFill weights(dtype, seed), floats(ember::DType::F32, seed + 1);
+    std::vector<ember::AbiWeight> abi = ember::modelWeights(config);
+    for (size_t i = ember::kEmbeddingWeights; i < abi.size(); ++i) {
       int64_t elements = 1;
       for (int64_t extent : abi[i].shape)
         elements *= extent;
       const RandomFill &fill = abi[i].alwaysF32 ? floats : weights;
-      size_t elementSize = abi[i].alwaysF32 ? sizeof(float) : rt::dtypeSize(dtype);
+      size_t elementSize = abi[i].alwaysF32 ? sizeof(float) : ember::dtypeSize(dtype);
       weights_.push_back(fill.make(backend, size_t(elements) * elementSize, abi[i].name));
       weightArgs_.addMemRef(weights_.back().data(), abi[i].shape);
     }
@@ -205,10 +204,10 @@ public:
   }
 
 private:
-  rt::Shape kvShape() const { return {rt::kvCacheSublayers(config_), 1, context_, rt::kvCacheRowWidth(config_)}; }
+  ember::Shape kvShape() const { return {ember::kvCacheSublayers(config_), 1, context_, ember::kvCacheRowWidth(config_)}; }
 
   rt::Backend &backend_;
-  const rt::ModelConfig &config_;
+  const ember::ModelConfig &config_;
   rt::DecoderArtifact artifact_;
   int64_t context_;
   std::vector<rt::DeviceBuffer> weights_;
@@ -231,7 +230,7 @@ struct CaseFigures {
 constexpr char kModelledHeader[] = "modelled bytes of ";
 
 std::map<std::string, ModelledStep> readModelledBytes(const std::string &path, const std::string &key) {
-  std::istringstream lines(rt::readFile(path));
+  std::istringstream lines(ember::readFile(path));
   std::map<std::string, ModelledStep> modelled;
   bool header = false;
   for (std::string line; std::getline(lines, line);) {
@@ -264,10 +263,10 @@ int layerMain(int argc, char **argv) {
                         "--modelled-bytes"},
                        {"--profile", "--no-cooperative-kernels", "--no-matmul-ceiling", "--compile-only"});
   std::string presetPath =
-      rt::resolvePresetPath(args.required("--preset"), args.value("--presets-dir", EMBER_PRESETS_DIR));
+      ember::resolvePresetPath(args.required("--preset"), args.value("--presets-dir", EMBER_PRESETS_DIR));
   std::string cacheDir = rt::resolveCacheDir(args.value("--cache-dir", ""));
-  rt::DType dtype = rt::parseDTypeLower(args.value("--dtype", "bf16"));
-  if (dtype != rt::DType::BF16 && dtype != rt::DType::F32)
+  ember::DType dtype = ember::parseDTypeLower(args.value("--dtype", "bf16"));
+  if (dtype != ember::DType::BF16 && dtype != ember::DType::F32)
     throw Error("--dtype must be bf16 or f32 for layer");
   rt::BackendKind backendKind = rt::parseBackendKind(args.value("--backend", "cpu"));
   bool profile = args.has("--profile");
@@ -277,7 +276,7 @@ int layerMain(int argc, char **argv) {
       throw Error("--no-cooperative-kernels applies to GPU kernels: use it with --backend cuda");
     compileFlags.push_back("--cooperative-kernels=false");
   }
-  rt::ModelConfig preset = rt::ModelConfig::load(presetPath);
+  ember::ModelConfig preset = ember::ModelConfig::load(presetPath);
   int64_t context = args.integer("--context", std::min<int64_t>(4096, preset.maxPositionEmbeddings));
   if (context < 1 || context > preset.maxPositionEmbeddings)
     throw Error("--context must be in [1, " + std::to_string(preset.maxPositionEmbeddings) +
@@ -303,12 +302,12 @@ int layerMain(int argc, char **argv) {
       rt::makeBackend(backendKind, [](const std::string &line) { std::fprintf(stderr, "%s\n", line.c_str()); });
   if (profile)
     rt::requireKernelProfiling(*backend);
-  rt::ModelConfig config;
+  ember::ModelConfig config;
   std::string configPath = writeOneLayerConfig(cacheDir, preset, config);
   rt::ArtifactCache::Artifact artifact = compileForBackend(*backend, cacheDir, config, configPath, dtype, compileFlags);
   std::string key = backendCache(*backend, cacheDir, compileFlags).prebuiltKey(config, dtype);
   auto modelCase = [&](const LayerCase &call) {
-    return modelCall(*backend, configPath, dtype, compileFlags, rt::kForwardFunction, call.tokens, call.start);
+    return modelCall(*backend, configPath, dtype, compileFlags, ember::kForwardFunction, call.tokens, call.start);
   };
   if (args.has("--compile-only")) {
     std::printf("%s\n%s%s\n", artifact.path.c_str(), kModelledHeader, key.c_str());
@@ -327,7 +326,7 @@ int layerMain(int argc, char **argv) {
   LayerModel model(*backend, config, dtype, artifact.path, context, maxTokens, seed);
   std::printf("preset %s as one shortcut layer + lm_head: %s, D=%lld, V=%lld, %lld routed + %lld zero experts (top "
               "%lld), context %lld, on %s; artifact %s\n",
-              presetPath.c_str(), rt::dtypeLowerName(dtype), (long long)config.hiddenSize, (long long)config.vocabSize,
+              presetPath.c_str(), ember::dtypeLowerName(dtype), (long long)config.hiddenSize, (long long)config.vocabSize,
               (long long)config.nRoutedExperts, (long long)config.zeroExpertNum, (long long)config.moeTopk,
               (long long)context, backend->name(), artifact.path.c_str());
   std::fflush(stdout);
@@ -382,7 +381,7 @@ int layerMain(int argc, char **argv) {
         args.value("--matmul-reference", std::string(EMBER_SOURCE_DIR) + "/test/reference/matmul_rate.py"), *backend);
 
   std::printf("\n== layer summary: %s, one shortcut layer + lm_head, %s weights, context %lld, %s ==\n",
-              presetName(presetPath).c_str(), rt::dtypeLowerName(dtype), (long long)context, backend->name());
+              presetName(presetPath).c_str(), ember::dtypeLowerName(dtype), (long long)context, backend->name());
   std::printf("%-16s %6s %6s %10s %12s %9s %7s %7s %10s %10s %8s\n", "case", "T", "start", "ms/call", "modelled MB",
               "GB/s", "x peak", "x copy", "GFLOP", "TFLOP/s", "x matmul");
   for (size_t i = 0; i < cases.size(); ++i) {

@@ -5,7 +5,7 @@
 
 #include "ember/runtime/ArtifactCache.h"
 #include "ember/runtime/CommandLine.h"
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 #include "ember/runtime/NgramEmbedding.h"
 
 #include <algorithm>
@@ -15,8 +15,6 @@
 
 namespace ember::bench {
 
-using rt::Error;
-
 namespace {
 
 // The embedding weights of a config, generated in memory, with the views
@@ -25,11 +23,11 @@ struct InMemoryWeights {
   std::vector<std::byte> wordEmbedding, tables, projections;
   rt::TensorView wordEmbeddingView, tablesView, projectionsView;
 
-  InMemoryWeights(const rt::ModelConfig &config, rt::DType dtype, uint64_t seed) {
+  InMemoryWeights(const ember::ModelConfig &config, ember::DType dtype, uint64_t seed) {
     int64_t hidden = config.hiddenSize, width = config.ngramTableWidth();
-    rt::Shape wordShape = {config.vocabSize, hidden};
-    rt::Shape tablesShape = {config.ngramTotalRows(), width};
-    rt::Shape projectionsShape = {config.numNgramTables() * hidden, width};
+    ember::Shape wordShape = {config.vocabSize, hidden};
+    ember::Shape tablesShape = {config.ngramTotalRows(), width};
+    ember::Shape projectionsShape = {config.numNgramTables() * hidden, width};
     wordEmbedding = randomTensorBytes(wordShape[0] * wordShape[1], dtype, seed);
     tables = randomTensorBytes(tablesShape[0] * tablesShape[1], dtype, seed + 1);
     projections = randomTensorBytes(projectionsShape[0] * projectionsShape[1], dtype, seed + 2);
@@ -42,9 +40,9 @@ struct InMemoryWeights {
 
 // Bytes one embedding call touches: T gathered rows of every table and of the
 // word embedding, the projections once, and the float output.
-uint64_t bytesPerCall(const rt::ModelConfig &config, int64_t tokens, rt::DType dtype) {
+uint64_t bytesPerCall(const ember::ModelConfig &config, int64_t tokens, ember::DType dtype) {
   uint64_t tables = config.numNgramTables(), hidden = config.hiddenSize, width = config.ngramTableWidth();
-  uint64_t elementSize = rt::dtypeSize(dtype);
+  uint64_t elementSize = ember::dtypeSize(dtype);
   return tokens * (tables * width + hidden) * elementSize + tables * hidden * width * elementSize +
          tokens * hidden * sizeof(float);
 }
@@ -76,14 +74,14 @@ int ngramMain(int argc, char **argv) {
   rt::CommandLine args(argc, argv, {"--preset", "--tokens", "--dtype", "--seed", "--cache-dir", "--presets-dir"},
                        {}); // --help never gets here: benchmark::Initialize handles it
   std::string presetPath =
-      rt::resolvePresetPath(args.required("--preset"), args.value("--presets-dir", EMBER_PRESETS_DIR));
+      ember::resolvePresetPath(args.required("--preset"), args.value("--presets-dir", EMBER_PRESETS_DIR));
   args.required("--tokens");
   int64_t tokens = args.integer("--tokens", 0);
   if (tokens < 1)
     throw Error("--tokens must be at least 1");
-  rt::DType dtype = rt::parseDTypeLower(args.value("--dtype", "bf16"));
+  ember::DType dtype = ember::parseDTypeLower(args.value("--dtype", "bf16"));
   auto seed = uint64_t(args.integer("--seed", 1));
-  rt::ModelConfig config = rt::ModelConfig::load(presetPath);
+  ember::ModelConfig config = ember::ModelConfig::load(presetPath);
 
   rt::ArtifactCache cache(rt::resolveCacheDir(args.value("--cache-dir", "")), rt::defaultCompilerPath());
   if (!cache.isCached(config, dtype))
@@ -105,7 +103,7 @@ int ngramMain(int argc, char **argv) {
   std::printf("preset %s: V=%lld D=%lld E=%lld (N=%lld, K=%lld) width %lld, %s, n-gram tables %.1f MB\n",
               presetPath.c_str(), (long long)config.vocabSize, (long long)config.hiddenSize,
               (long long)config.numNgramTables(), (long long)config.embNeighborNum, (long long)config.embSplitNum,
-              (long long)config.ngramTableWidth(), rt::dtypeLowerName(dtype), memory.tables.size() / 1e6);
+              (long long)config.ngramTableWidth(), ember::dtypeLowerName(dtype), memory.tables.size() / 1e6);
   std::printf("%lld tokens, %.3f MB touched per call; artifact %s\n", (long long)tokens, bytes / 1e6,
               artifact.path.c_str());
 

@@ -5,7 +5,7 @@
 #include "BenchSupport.h"
 
 #include "ember/runtime/Decoder.h"
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 #include "ember/runtime/Generate.h"
 
 #include <algorithm>
@@ -20,13 +20,11 @@ namespace fs = std::filesystem;
 
 namespace ember::bench {
 
-using rt::Error;
-
 namespace {
 
 // A random EOS-free phrase of min(8, max(1, length / 4)) tokens repeated to
 // `length` tokens: what prompt lookup is for.
-std::vector<int32_t> repetitivePrompt(const rt::ModelConfig &config, int64_t length, uint64_t seed) {
+std::vector<int32_t> repetitivePrompt(const ember::ModelConfig &config, int64_t length, uint64_t seed) {
   int64_t phraseLength = std::clamp<int64_t>(length / 4, 1, 8);
   std::vector<int32_t> phrase = randomPrompt(config, phraseLength, seed, /*withEos=*/false);
   std::vector<int32_t> prompt(static_cast<size_t>(length));
@@ -57,7 +55,7 @@ void printSummary(const SummaryReporter &reporter, const std::vector<std::unique
                   const GenerationFlags &flags, int64_t draftSteps) {
   std::printf("\n== speculative decoding summary: %s, %s weights, prompt %lld tokens, %lld new tokens per "
               "generation, %lld draft steps, batch 1 ==\n",
-              fs::path(flags.presetPath).stem().c_str(), rt::dtypeLowerName(flags.dtype), (long long)flags.promptLen,
+              fs::path(flags.presetPath).stem().c_str(), ember::dtypeLowerName(flags.dtype), (long long)flags.promptLen,
               (long long)flags.newTokens, (long long)draftSteps);
   std::printf("%-20s %10s %8s %12s %8s %16s %10s %12s %9s\n", "run", "tokens/s", "x plain", "decode tok/s",
               "x plain", "accepted/drafted", "acceptance", "accepted len", "fwd/token");

@@ -13,13 +13,12 @@
 #include "BenchSupport.h"
 
 #include "ember/runtime/CommandLine.h"
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 
 #include <iostream>
 #include <string>
 
 using namespace ember;
-using rt::Error;
 
 namespace {
 

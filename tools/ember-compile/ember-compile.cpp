@@ -17,9 +17,9 @@
 #include "ember/runtime/ArtifactCache.h"
 #include "ember/runtime/AtomicFile.h"
 #include "ember/runtime/CommandLine.h"
-#include "ember/runtime/Config.h"
-#include "ember/runtime/DType.h"
-#include "ember/runtime/Error.h"
+#include "ember/model/Config.h"
+#include "ember/model/DType.h"
+#include "ember/model/Error.h"
 #include "ember/runtime/ModelStamp.h"
 #include "ember/runtime/Process.h"
 #include "ember/runtime/SharedLibrary.h"
@@ -179,12 +179,12 @@ std::string printIr(ModuleOp module) {
 }
 
 ec::WeightType weightTypeFromFlag() {
-  switch (rt::parseDTypeLower(weightDType)) {
-  case rt::DType::F32:
+  switch (::ember::parseDTypeLower(weightDType)) {
+  case ::ember::DType::F32:
     return ec::WeightType::F32;
-  case rt::DType::BF16:
+  case ::ember::DType::BF16:
     return ec::WeightType::BF16;
-  case rt::DType::F16:
+  case ::ember::DType::F16:
     return ec::WeightType::F16;
   }
   llvm_unreachable("unknown dtype");
@@ -250,7 +250,7 @@ ec::KernelFormat embedKernels(ModuleOp module) {
 }
 
 /// --report's T and P.
-ec::TrafficOptions reportOptions(const rt::ModelConfig &config) {
+ec::TrafficOptions reportOptions(const ::ember::ModelConfig &config) {
   ec::TrafficOptions options;
   options.function = reportFunction;
   options.tokens = batch;
@@ -348,10 +348,10 @@ int main(int argc, char **argv) {
   if (batch < 1)
     fail("--batch must be at least 1");
 
-  rt::ModelConfig config;
+  ::ember::ModelConfig config;
   ec::WeightType weightType;
   try {
-    config = rt::ModelConfig::load(configPath);
+    config = ::ember::ModelConfig::load(configPath);
     weightType = weightTypeFromFlag();
     // Before any work: a bad -o fails now, not after the compile.
     if (!outputPath.empty() && outputPath != "-") {
@@ -362,7 +362,7 @@ int main(int argc, char **argv) {
       rt::sweepStaleTemporaries(folder.empty() ? "." : std::string(folder),
                                 llvm::sys::path::filename(outputPath).str() + ".");
     }
-  } catch (const rt::Error &error) {
+  } catch (const ::ember::Error &error) {
     fail(error.what());
   }
 
@@ -452,7 +452,7 @@ int main(int argc, char **argv) {
     writeFile(outputPath.empty() ? "-" : outputPath.getValue(), *ir);
     return 0;
   }
-  ec::addExportedString(*module, rt::kModelStampSymbol, rt::modelStamp(config, rt::parseDTypeLower(weightDType)));
+  ec::addExportedString(*module, rt::kModelStampSymbol, rt::modelStamp(config, ::ember::parseDTypeLower(weightDType)));
   std::string details;
   if (target == ec::Target::Nvptx) {
     auto binaries = module->getOps<gpu::BinaryOp>();
@@ -468,7 +468,7 @@ int main(int argc, char **argv) {
     fail(llvm::toString(std::move(error)));
   try {
     rt::sealArtifact(temporary);
-  } catch (const rt::Error &error) {
+  } catch (const ::ember::Error &error) {
     llvm::sys::fs::remove(temporary);
     fail(error.what());
   }

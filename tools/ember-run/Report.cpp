@@ -29,7 +29,7 @@ static std::string megabytes(size_t bytes) {
 }
 
 void printSummary(const Report &r) {
-  const rt::ModelConfig &c = r.config;
+  const ember::ModelConfig &c = r.config;
   auto length = (long long)r.prompts.front().size();
   std::printf("model        %s\n", r.modelDir.c_str());
   std::printf("tokens       %lld%s\n", length,
@@ -37,7 +37,7 @@ void printSummary(const Report &r) {
   std::printf("hidden       %lld\n", (long long)c.hiddenSize);
   std::printf("tables (E)   %lld (N=%lld, K=%lld, width %lld)\n", (long long)c.numNgramTables(),
               (long long)c.embNeighborNum, (long long)c.embSplitNum, (long long)c.ngramTableWidth());
-  std::printf("weights      %s (n-gram tables %s", rt::dtypeLowerName(r.dtype),
+  std::printf("weights      %s (n-gram tables %s", ember::dtypeLowerName(r.dtype),
               r.zeroCopyTables ? "mapped, zero-copy" : "copied");
   if (r.generation)
     std::printf("; decoder %s mapped, %s copied", megabytes(r.mappedBytes).c_str(), megabytes(r.copiedBytes).c_str());

@@ -2,8 +2,8 @@
 // progress line of long generations.
 #pragma once
 
-#include "ember/runtime/Config.h"
-#include "ember/runtime/DType.h"
+#include "ember/model/Config.h"
+#include "ember/model/DType.h"
 #include "ember/runtime/Generate.h"
 #include "ember/runtime/Tokenizer.h"
 
@@ -16,10 +16,10 @@
 
 struct Report {
   std::string modelDir;
-  const ember::rt::ModelConfig &config;
+  const ember::ModelConfig &config;
   const std::vector<std::vector<int32_t>> &prompts;
   std::string backend;
-  ember::rt::DType dtype = ember::rt::DType::F32;
+  ember::DType dtype = ember::DType::F32;
   size_t mappedBytes = 0, copiedBytes = 0; // decoder weights
   bool zeroCopyTables = false;
   std::string artifactPath, artifactDescription;

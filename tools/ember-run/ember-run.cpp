@@ -3,6 +3,7 @@
 // embedding — and dumps or summarises the result (no MLIR in this binary: the artifact comes from the
 // cache, compiled by ember-compile on a miss).
 
+#include "Prompt.h"
 #include "Report.h"
 
 #include "ember/runtime/ArtifactCache.h"
@@ -12,7 +13,7 @@
 #include "ember/runtime/Backend.h"
 #include "ember/runtime/CommandLine.h"
 #include "ember/runtime/Decoder.h"
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 #include "ember/runtime/Generate.h"
 #include "ember/runtime/KernelProfile.h"
 #include "ember/runtime/ModelWeights.h"
@@ -30,11 +31,11 @@
 
 namespace fs = std::filesystem;
 using namespace ember;
-using rt::Error;
 
 namespace {
 
-constexpr char kUsage[] = R"(usage: ember-run --model DIR (--prompt TEXT | --prompt-file F | --prompt-ids IDS) [options]
+constexpr char kUsage[] = R"(usage: ember-run --model DIR (--prompt TEXT | --prompt-file F | --prompt-ids IDS |
+                             --messages F) [--chat] [options]
 
 Runs the model in DIR (config.json + safetensors) on one or more prompts:
 prefill, then generation with the KV cache for --max-new-tokens tokens
@@ -59,7 +60,17 @@ options:
                            1,5,9,2,7; several prompts separated by ';' (e.g.
                            "1,5;9,2,7") run at once, one sequence slot each;
                            ids in [0, vocab_size), each prompt non-empty
-                           (one of the three prompt flags is required)
+  --chat                   the text prompt is the user's message: rendered
+                           with the generation prompt through DIR's chat
+                           template (chat_template.jinja, else the
+                           chat_template of tokenizer_config.json), as HF's
+                           apply_chat_template does, then tokenized without
+                           the tokenizer's BOS (the template writes its own)
+  --system TEXT            with --chat: a system message before the prompt
+  --messages F             the whole conversation, rendered as --chat renders
+                           the prompt: a JSON list of {"role", "content"}
+                           messages (OpenAI's form) in file F
+                           (one of the four prompt flags is required)
   --batch N                sequence slots (default: the number of prompts); a
                            single prompt is repeated N times
   --max-new-tokens N       tokens to generate per sequence, stopping earlier at
@@ -160,61 +171,8 @@ options:
   --help                   print this help
 )";
 
-// DIR/tokenizer.json: required for a text prompt; otherwise used when it is
-// there to decode the generated ids (with a note when it cannot be read).
-std::optional<rt::Tokenizer> loadTokenizer(const std::string &modelDir, bool required, bool quiet) {
-  std::string path = (fs::path(modelDir) / "tokenizer.json").string();
-  if (!fs::exists(path)) {
-    if (required)
-      throw rt::Error(path + " not found: --prompt, --prompt-file and --stop need the model's tokenizer");
-    return std::nullopt;
-  }
-  try {
-    return rt::Tokenizer::load(path);
-  } catch (const rt::Error &error) {
-    if (required)
-      throw;
-    if (!quiet)
-      std::fprintf(stderr, "note: %s; the generated ids are not decoded to text\n", error.what());
-    return std::nullopt;
-  }
-}
-
 // Without --max-new-tokens or generation_config.json's max_new_tokens.
 constexpr int64_t kDefaultMaxNewTokens = 128;
-
-// --stop: one string, or a JSON list of them.
-std::vector<std::string> stopStrings(const rt::CommandLine &args) {
-  if (!args.has("--stop"))
-    return {};
-  std::string value = args.value("--stop", "");
-  if (value.empty() || value[0] != '[')
-    return {value};
-  try {
-    return nlohmann::json::parse(value).get<std::vector<std::string>>();
-  } catch (const nlohmann::json::exception &error) {
-    throw rt::Error("--stop: '" + value + "' starts with '[' but is not a JSON list of strings: " + error.what());
-  }
-}
-
-// The text of --prompt or --prompt-file.
-std::string promptText(const rt::CommandLine &args) {
-  if (args.has("--prompt"))
-    return args.value("--prompt", "");
-  std::string path = args.value("--prompt-file", "");
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw rt::Error("--prompt-file " + path + ": cannot open the file");
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// One prompt per ';'-separated list.
-std::vector<std::vector<int32_t>> parsePrompts(const std::string &text) {
-  std::vector<std::vector<int32_t>> prompts;
-  for (const std::string &list : rt::splitList(text, ';'))
-    prompts.push_back(rt::parseTokenIds(list, "--prompt-ids"));
-  return prompts;
-}
 
 // The MTP drafter's logits for prompt tokens 1..T-1, each paired with the
 // target's hidden state of the position before (--dump-mtp-logits).
@@ -234,8 +192,8 @@ rt::ArtifactCache artifactCache(const rt::CommandLine &args, const rt::Backend &
 }
 
 // The artifact named by --artifact, else the cached one (compiled on a miss).
-std::string obtainArtifact(const rt::CommandLine &args, const rt::ModelConfig &config, const std::string &configPath,
-                           rt::DType dtype, const rt::Backend &backend, bool quiet, std::string &description) {
+std::string obtainArtifact(const rt::CommandLine &args, const ember::ModelConfig &config, const std::string &configPath,
+                           ember::DType dtype, const rt::Backend &backend, bool quiet, std::string &description) {
   if (args.has("--artifact")) {
     description = "given with --artifact";
     return args.value("--artifact", "");
@@ -270,9 +228,9 @@ int runMain(int argc, char **argv) {
                         "--max-context", "--prefill-chunk", "--temperature", "--min-p", "--repetition-penalty", "--stop",
                         "--top-k", "--top-p", "--seed", "--speculative", "--draft-steps", "--backend",
                         "--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--dump-embeddings",
-                        "--dump-ngram-ids", "--artifact", "--cache-dir", "--profile-json"},
+                        "--dump-ngram-ids", "--artifact", "--cache-dir", "--profile-json", "--system", "--messages"},
                        {"--embeddings-only", "--json", "--quiet", "--profile", "--force", "--check-weights",
-                        "--logprobs", "--help"});
+                        "--logprobs", "--chat", "--help"});
   if (args.has("--help")) {
     std::cout << kUsage;
     return 0;
@@ -288,19 +246,10 @@ int runMain(int argc, char **argv) {
     if (args.has(flag))
       rt::checkOutputPath(args.value(flag, ""), flag, args.has("--force"));
   bool quiet = args.has("--quiet"), json = args.has("--json"), embeddingsOnly = args.has("--embeddings-only");
-  bool textPrompt = args.has("--prompt") || args.has("--prompt-file");
-  if (int(args.has("--prompt")) + int(args.has("--prompt-file")) + int(args.has("--prompt-ids")) != 1)
-    throw Error("give exactly one of --prompt, --prompt-file and --prompt-ids");
+  bool textPrompt = hasTextPrompt(args);
   std::optional<rt::Tokenizer> tokenizer = loadTokenizer(modelDir, textPrompt || args.has("--stop"), quiet);
   rt::GenerationConfig generationConfig = rt::readGenerationConfig(modelDir);
-  std::vector<std::vector<int32_t>> prompts;
-  if (textPrompt) {
-    prompts.push_back(tokenizer->encode(promptText(args)));
-    if (prompts.back().empty())
-      throw Error("the prompt is empty: it has no tokens (and the tokenizer adds no BOS)");
-  } else {
-    prompts = parsePrompts(args.value("--prompt-ids", ""));
-  }
+  std::vector<std::vector<int32_t>> prompts = readPrompts(args, modelDir, tokenizer ? &*tokenizer : nullptr);
   bool profile = args.has("--profile") || args.has("--profile-json");
   for (const char *flag : {"--max-new-tokens", "--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--json",
                            "--speculative", "--batch", "--temperature", "--profile", "--profile-json"})
@@ -319,7 +268,7 @@ int runMain(int argc, char **argv) {
   int64_t maxContext = args.integer("--max-context", rt::kDefaultMaxContext);
   int64_t prefillChunk = args.integer("--prefill-chunk", 0);
   if (prefillChunk < 0)
-    throw rt::Error("--prefill-chunk must be >= 0 (0: the whole prompt in one call), got " +
+    throw ember::Error("--prefill-chunk must be >= 0 (0: the whole prompt in one call), got " +
                     std::to_string(prefillChunk));
   rt::GenerationOptions options;
   options.maxNewTokens =
@@ -345,7 +294,7 @@ int runMain(int argc, char **argv) {
   rt::BackendKind backendKind = rt::parseBackendKind(args.value("--backend", "auto"));
 
   std::string configPath = (fs::path(modelDir) / "config.json").string();
-  rt::ModelConfig config = rt::ModelConfig::load(configPath);
+  ember::ModelConfig config = ember::ModelConfig::load(configPath);
   if (maxContext > config.maxPositionEmbeddings && args.has("--max-context") && !quiet)
     std::fprintf(stderr, "note: --max-context %lld exceeds the model's max_position_embeddings; the KV cache holds %lld "
                          "positions\n",

@@ -1,14 +1,11 @@
 #include "ModelTensors.h"
 
-#include "ember/runtime/CheckpointNames.h"
+#include "ember/model/CheckpointNames.h"
 
 #include <cmath>
 #include <string>
 
 namespace ember::synth {
-
-using rt::DType;
-using rt::ModelConfig;
 
 namespace {
 
@@ -52,7 +49,7 @@ public:
   std::vector<SynthTensor> take() { return std::move(tensors_); }
 
 private:
-  void add(const std::string &name, rt::Shape shape, double mean, double stddev, DType dtype) {
+  void add(const std::string &name, ember::Shape shape, double mean, double stddev, DType dtype) {
     tensors_.push_back({{name, dtype, std::move(shape)}, mean, stddev});
   }
 
@@ -73,14 +70,14 @@ std::vector<SynthTensor> modelTensors(const ModelConfig &config, DType dtype) {
   for (int64_t layer = 0; layer < config.numLayers; ++layer)
     list.routerBias(layerPrefix(layer) + "mlp.router.e_score_correction_bias", experts);
 
-  list.embedding(rt::kWordEmbeddingName, config.vocabSize, D);
+  list.embedding(ember::kWordEmbeddingName, config.vocabSize, D);
   for (int64_t i = 0; i < E; ++i) {
-    list.embedding(rt::ngramEmbedderName(i), config.ngramTableRows(i), config.ngramTableWidth());
+    list.embedding(ember::ngramEmbedderName(i), config.ngramTableRows(i), config.ngramTableWidth());
     if (i > 0)
       list.keepWithPrevious();
   }
   for (int64_t i = 0; i < E; ++i) {
-    list.linear(rt::ngramPostProjName(i), D, config.ngramTableWidth());
+    list.linear(ember::ngramPostProjName(i), D, config.ngramTableWidth());
     if (i > 0)
       list.keepWithPrevious();
   }

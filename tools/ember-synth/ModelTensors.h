@@ -1,6 +1,6 @@
 #pragma once
 
-#include "ember/runtime/Config.h"
+#include "ember/model/Config.h"
 #include "ember/runtime/SafetensorsWriter.h"
 
 #include <vector>
@@ -23,6 +23,6 @@ struct SynthTensor {
 // aligned without gaps), then the word embedding, the n-gram embedders
 // 0..E-1 back to back, the post_projs 0..E-1 back to back, the layers,
 // the final norm, lm_head and the MTP block.
-std::vector<SynthTensor> modelTensors(const rt::ModelConfig &config, rt::DType dtype);
+std::vector<SynthTensor> modelTensors(const ember::ModelConfig &config, ember::DType dtype);
 
 } // namespace ember::synth

@@ -1,6 +1,6 @@
 #include "SynthTokenizer.h"
 
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 #include "ember/runtime/Tokenizer.h"
 
 #include <map>
@@ -43,16 +43,52 @@ std::map<std::vector<std::string>, int> trainingWords(const std::array<std::stri
 
 } // namespace
 
-nlohmann::ordered_json synthTokenizer(const rt::ModelConfig &config) {
-  int64_t vocab = config.vocabSize;
+// The special tokens' contents by id: "<s>" for BOS, "</s>", "</s2>", ...
+// for the EOS ids.
+std::map<int64_t, std::string> specialTokens(const ember::ModelConfig &config) {
   std::map<int64_t, std::string> special{{config.bosTokenId, "<s>"}};
   std::vector<int64_t> eosIds{config.eosTokenId};
   eosIds.insert(eosIds.end(), config.moreEosTokenIds.begin(), config.moreEosTokenIds.end());
   for (int64_t eos : eosIds)
     if (!special.count(eos))
       special[eos] = special.size() == 1 ? "</s>" : "</s" + std::to_string(special.size() - 1) + ">";
+  return special;
+}
+
+// ember's own chat format: numbered rounds of "USER:" and "ASSISTANT:"
+// turns after an optional system message, each assistant turn closed by EOS.
+constexpr const char *kChatTemplate = R"({{- bos_token -}}
+{%- set ns = namespace(round=0) -%}
+{%- for message in messages -%}
+  {%- if message['role'] == 'system' -%}
+    {%- if not loop.first -%}{{- raise_exception('the system message must come first') -}}{%- endif -%}
+    {{- 'SYSTEM:' + message['content'] | trim + '
+' -}}
+  {%- elif message['role'] == 'user' -%}
+    {{- '[Round ' ~ ns.round ~ '] USER:' + message['content'] -}}
+  {%- elif message['role'] == 'assistant' -%}
+    {{- ' ASSISTANT:' + message['content'] + eos_token -}}
+    {%- set ns.round = ns.round + 1 -%}
+  {%- else -%}
+    {{- raise_exception('unknown role ' ~ message['role'] ~ ' in message ' ~ loop.index0) -}}
+  {%- endif -%}
+{%- endfor -%}
+{%- if add_generation_prompt -%}{{- ' ASSISTANT:' -}}{%- endif -%})";
+
+nlohmann::ordered_json synthTokenizerConfig(const ember::ModelConfig &config) {
+  std::map<int64_t, std::string> special = specialTokens(config);
+  return {{"tokenizer_class", "PreTrainedTokenizerFast"},
+          {"bos_token", special.at(config.bosTokenId)},
+          {"eos_token", special.at(config.eosTokenId)},
+          {"model_max_length", config.maxPositionEmbeddings},
+          {"chat_template", kChatTemplate}};
+}
+
+nlohmann::ordered_json synthTokenizer(const ember::ModelConfig &config) {
+  int64_t vocab = config.vocabSize;
+  std::map<int64_t, std::string> special = specialTokens(config);
   if (vocab < 256 + int64_t(special.size()))
-    throw rt::Error("vocab_size " + std::to_string(vocab) +
+    throw ember::Error("vocab_size " + std::to_string(vocab) +
                     " cannot hold a byte-level tokenizer: it needs the 256 "
                     "bytes and " +
                     std::to_string(special.size()) + " special tokens");

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "ember/runtime/Config.h"
+#include "ember/model/Config.h"
 
 #include <nlohmann/json.hpp>
 
@@ -13,6 +13,10 @@ namespace ember::synth {
 // model can generate decodes. GPT-2's pre-tokenizer and decoder; a
 // TemplateProcessing post-processor adds BOS. Throws when the vocabulary
 // cannot hold the bytes and the special tokens.
-nlohmann::ordered_json synthTokenizer(const rt::ModelConfig &config);
+nlohmann::ordered_json synthTokenizer(const ember::ModelConfig &config);
+
+// The tokenizer_config.json beside it: its BOS and EOS tokens and ember's own
+// chat template (numbered "[Round N] USER:... ASSISTANT:..." turns).
+nlohmann::ordered_json synthTokenizerConfig(const ember::ModelConfig &config);
 
 } // namespace ember::synth

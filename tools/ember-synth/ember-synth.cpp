@@ -7,10 +7,11 @@
 
 #include "ember/runtime/AtomicFile.h"
 #include "ember/runtime/CommandLine.h"
-#include "ember/runtime/Config.h"
-#include "ember/runtime/Error.h"
+#include "ember/model/Config.h"
+#include "ember/model/Error.h"
 #include "ember/runtime/Hash.h"
 #include "ember/runtime/SafetensorsWriter.h"
+#include "ember/model/Parsing.h"
 
 #include <nlohmann/json.hpp>
 
@@ -26,7 +27,6 @@
 
 namespace fs = std::filesystem;
 using namespace ember;
-using rt::Error;
 
 namespace {
 
@@ -48,8 +48,10 @@ constexpr char kUsage[] = R"(usage: ember-synth --preset <name|file.json> --seed
 Writes DIR/config.json (the preset, verbatim), a deterministic random
 checkpoint of the whole model with the official tensor names (embeddings,
 n-gram tables and projections, every layer, final norm, lm_head, MTP block)
-and DIR/tokenizer.json, a byte-level BPE tokenizer for the vocabulary (BOS
-and EOS at the config's ids, merges learned from a built-in English text).
+DIR/tokenizer.json, a byte-level BPE tokenizer for the vocabulary (BOS and
+EOS at the config's ids, merges learned from a built-in English text), and
+DIR/tokenizer_config.json with ember's own chat template (numbered
+"[Round N] USER:... ASSISTANT:..." turns, for ember-run --chat).
 Values depend only on (seed, tensor name). Files are written as temporaries
 and renamed into place at the end; older model*.safetensors files and index
 in DIR that this run did not write are removed.
@@ -113,15 +115,15 @@ void writeTensorValues(const synth::SynthTensor &tensor, uint64_t seed, rt::Safe
                        Progress &progress) {
   constexpr size_t kChunk = size_t(1) << 20;
   synth::NormalGenerator normal(rt::fnv1a64(tensor.spec.name) ^ (seed * 0x9e3779b97f4a7c15ull));
-  size_t remaining = tensor.spec.nbytes() / rt::dtypeSize(tensor.spec.dtype);
+  size_t remaining = tensor.spec.nbytes() / ember::dtypeSize(tensor.spec.dtype);
   std::vector<float> values(std::min(kChunk, remaining));
-  std::vector<std::byte> bytes(values.size() * rt::dtypeSize(tensor.spec.dtype));
+  std::vector<std::byte> bytes(values.size() * ember::dtypeSize(tensor.spec.dtype));
   while (remaining > 0) {
     size_t count = std::min(kChunk, remaining);
     for (size_t i = 0; i < count; ++i)
       values[i] = float(tensor.mean + tensor.stddev * normal.next());
-    size_t nbytes = count * rt::dtypeSize(tensor.spec.dtype);
-    rt::convertFromFloat(values.data(), count, tensor.spec.dtype, bytes.data());
+    size_t nbytes = count * ember::dtypeSize(tensor.spec.dtype);
+    ember::convertFromFloat(values.data(), count, tensor.spec.dtype, bytes.data());
     writer.write(bytes.data(), nbytes);
     progress.advance(nbytes);
     remaining -= count;
@@ -144,22 +146,22 @@ int synthMain(int argc, char **argv) {
     std::cout << kUsage;
     return 0;
   }
-  std::string presetPath = rt::resolvePresetPath(args.required("--preset"), args.value("--presets-dir", EMBER_PRESETS_DIR));
+  std::string presetPath = ember::resolvePresetPath(args.required("--preset"), args.value("--presets-dir", EMBER_PRESETS_DIR));
   args.required("--seed");
   auto seed = uint64_t(args.integer("--seed", 0));
   fs::path outDir = args.required("-o");
-  rt::DType dtype = rt::parseDTypeLower(args.value("--dtype", "bf16"));
+  ember::DType dtype = ember::parseDTypeLower(args.value("--dtype", "bf16"));
   long long shardCount = args.integer("--shards", 1);
   if (shardCount < 1 || shardCount > 99999)
     throw Error("--shards must be between 1 and 99999, got " + std::to_string(shardCount));
   int shards = int(shardCount);
 
-  rt::ModelConfig config = rt::ModelConfig::load(presetPath);
+  ember::ModelConfig config = ember::ModelConfig::load(presetPath);
   std::vector<synth::SynthTensor> tensors = synth::modelTensors(config, dtype);
   uint64_t totalBytes = 0, params = 0;
   for (const synth::SynthTensor &tensor : tensors) {
     totalBytes += tensor.spec.nbytes();
-    params += tensor.spec.nbytes() / rt::dtypeSize(tensor.spec.dtype);
+    params += tensor.spec.nbytes() / ember::dtypeSize(tensor.spec.dtype);
   }
 
   // Checked before anything is created: a checkpoint the disk cannot hold
@@ -167,7 +169,7 @@ int synthMain(int argc, char **argv) {
   uint64_t freeBytes = availableBytes(outDir);
   if (totalBytes > freeBytes)
     throw Error(outDir.string() + ": the checkpoint needs " + std::to_string(totalBytes) + " bytes (" +
-                std::to_string(params) + " parameters in " + rt::dtypeLowerName(dtype) + "), but its file system has " +
+                std::to_string(params) + " parameters in " + ember::dtypeLowerName(dtype) + "), but its file system has " +
                 std::to_string(freeBytes) + " bytes free");
 
   // Shards split the declaration order: a shard is closed once it holds its
@@ -226,13 +228,16 @@ int synthMain(int argc, char **argv) {
     index->write(text.data(), text.size());
     written.insert("model.safetensors.index.json");
   }
-  std::string configText = rt::readFile(presetPath);
+  std::string configText = ember::readFile(presetPath);
   rt::AtomicOutputFile configFile((outDir / "config.json").string());
   configFile.write(configText.data(), configText.size());
   std::string tokenizerText = synth::synthTokenizer(config).dump(1) + "\n";
   rt::AtomicOutputFile tokenizerFile((outDir / "tokenizer.json").string());
   tokenizerFile.write(tokenizerText.data(), tokenizerText.size());
   written.insert("tokenizer.json");
+  std::string tokenizerConfigText = synth::synthTokenizerConfig(config).dump(1) + "\n";
+  rt::AtomicOutputFile tokenizerConfigFile((outDir / "tokenizer_config.json").string());
+  tokenizerConfigFile.write(tokenizerConfigText.data(), tokenizerConfigText.size());
 
   for (auto &writer : writers)
     writer->commit();
@@ -240,11 +245,12 @@ int synthMain(int argc, char **argv) {
     index->commit();
   configFile.commit();
   tokenizerFile.commit();
+  tokenizerConfigFile.commit();
   removeStaleCheckpointFiles(outDir, written);
 
   std::printf("ember-synth: wrote %s: %zu tensors, %.2f MB, %llu params (%s, %d shard%s, seed %llu)\n",
               outDir.string().c_str(), tensors.size(), totalBytes / 1e6, (unsigned long long)params,
-              rt::dtypeLowerName(dtype), shards, shards == 1 ? "" : "s", (unsigned long long)seed);
+              ember::dtypeLowerName(dtype), shards, shards == 1 ? "" : "s", (unsigned long long)seed);
   return 0;
 }
 

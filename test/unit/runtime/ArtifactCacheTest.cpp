@@ -1,8 +1,9 @@
 #include "ember/runtime/ArtifactCache.h"
 #include "ember/runtime/AtomicFile.h"
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 #include "ember/runtime/Hash.h"
 #include "ember/runtime/Process.h"
+#include "ember/model/Parsing.h"
 
 #include "TestSupport.h"
 

@@ -1,5 +1,6 @@
 #include "ember/runtime/CommandLine.h"
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
+#include "ember/model/Parsing.h"
 
 #include "TestSupport.h"
 

@@ -1,6 +1,6 @@
-#include "ember/runtime/Config.h"
-#include "ember/runtime/Error.h"
-#include "ember/runtime/ModelAbi.h"
+#include "ember/model/Config.h"
+#include "ember/model/Error.h"
+#include "ember/model/ModelAbi.h"
 
 #include "TestSupport.h"
 

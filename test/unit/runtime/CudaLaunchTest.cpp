@@ -10,6 +10,7 @@
 #include "ember/runtime/Backend.h"
 #include "ember/runtime/CudaDriver.h"
 #include "ember/runtime/KernelProfile.h"
+#include "ember/model/Parsing.h"
 
 #include "TestSupport.h"
 

@@ -1,5 +1,5 @@
-#include "ember/runtime/DType.h"
-#include "ember/runtime/Error.h"
+#include "ember/model/DType.h"
+#include "ember/model/Error.h"
 
 #include "TestSupport.h"
 

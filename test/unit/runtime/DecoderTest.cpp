@@ -1,5 +1,5 @@
 #include "ember/runtime/Decoder.h"
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 #include "ember/runtime/Generate.h"
 
 #include "FakeDecoderAccess.h"

@@ -18,7 +18,7 @@
 
 #include "FakeCudaBlocks.h"
 
-#include "ember/runtime/DType.h"
+#include "ember/model/DType.h"
 
 #include <boost/context/fiber.hpp>
 #include <algorithm>
@@ -179,7 +179,7 @@ extern "C" int32_t fakeCudaShuffle(int32_t value, int32_t offset, int32_t width,
 namespace {
 
 // The bf16 in the low (half 0) or high half of a fragment word.
-float bf16ToFloat(uint32_t word, int half) { return ember::rt::bf16ToFloat(uint16_t(half ? word >> 16 : word)); }
+float bf16ToFloat(uint32_t word, int half) { return ember::bf16ToFloat(uint16_t(half ? word >> 16 : word)); }
 
 // Element (row, k) of A and (k, column) of B, from the lanes that hold them
 // (lane = 4 * group + t: A rows group and group + 8, k 2t, 2t + 1, + 8;

@@ -6,7 +6,7 @@
 
 #include "FakeCudaBlocks.h"
 
-#include "ember/runtime/DType.h"
+#include "ember/model/DType.h"
 
 #include <gtest/gtest.h>
 
@@ -136,7 +136,7 @@ struct MmaOperands {
 };
 
 uint32_t pack(float low, float high) {
-  return ember::rt::floatToBf16(low) | uint32_t(ember::rt::floatToBf16(high)) << 16;
+  return ember::floatToBf16(low) | uint32_t(ember::floatToBf16(high)) << 16;
 }
 
 // Each lane packs its fragments as the PTX ISA's "Matrix Fragments for

@@ -1,8 +1,8 @@
 // Complete model checkpoints for tests, written from modelWeights() itself.
 #pragma once
 
-#include "ember/runtime/Config.h"
-#include "ember/runtime/ModelAbi.h"
+#include "ember/model/Config.h"
+#include "ember/model/ModelAbi.h"
 
 #include "TestSupport.h"
 

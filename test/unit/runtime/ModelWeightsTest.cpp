@@ -1,6 +1,6 @@
 #include "ember/runtime/ModelWeights.h"
-#include "ember/runtime/CheckpointNames.h"
-#include "ember/runtime/Error.h"
+#include "ember/model/CheckpointNames.h"
+#include "ember/model/Error.h"
 
 #include "ModelCheckpoint.h"
 #include "TestSupport.h"

@@ -1,5 +1,5 @@
-#include "ember/runtime/CheckpointNames.h"
-#include "ember/runtime/Error.h"
+#include "ember/model/CheckpointNames.h"
+#include "ember/model/Error.h"
 #include "ember/runtime/NgramArtifact.h"
 #include "ember/runtime/NgramEmbedding.h"
 

@@ -1,6 +1,7 @@
 #include "ember/runtime/AtomicFile.h"
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 #include "ember/runtime/Npy.h"
+#include "ember/model/Parsing.h"
 
 #include "TestSupport.h"
 

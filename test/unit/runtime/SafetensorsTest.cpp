@@ -1,4 +1,4 @@
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 #include "ember/runtime/Safetensors.h"
 #include "ember/runtime/SafetensorsWriter.h"
 

@@ -1,8 +1,8 @@
 #pragma once
 
 #include "ember/runtime/Backend.h"
-#include "ember/runtime/DType.h"
-#include "ember/runtime/Error.h"
+#include "ember/model/DType.h"
+#include "ember/model/Error.h"
 #include "ember/runtime/SafetensorsWriter.h"
 
 #include <gtest/gtest.h>
@@ -81,8 +81,8 @@ inline TensorData iotaTensor(const std::string &name, DType dtype, Shape shape, 
   do {                                                                                                              \
     try {                                                                                                           \
       statement;                                                                                                    \
-      ADD_FAILURE() << "expected an ember::rt::Error from: " #statement;                                           \
-    } catch (const ::ember::rt::Error &error) {                                                                     \
+      ADD_FAILURE() << "expected an ember::Error from: " #statement;                                           \
+    } catch (const ::ember::Error &error) {                                                                     \
       for (const std::string &fragment : std::vector<std::string>{__VA_ARGS__})                                     \
         EXPECT_NE(std::string(error.what()).find(fragment), std::string::npos)                                      \
             << "message: " << error.what() << "\nmissing: " << fragment;                                            \

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "ember/runtime/Config.h"
-#include "ember/runtime/DType.h"
+#include "ember/model/Config.h"
+#include "ember/model/DType.h"
 
 #include <cstdint>
 #include <optional>

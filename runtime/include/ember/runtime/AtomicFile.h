@@ -41,6 +41,5 @@ void checkOutputPath(const std::string &path, const std::string &what, bool forc
 
 // Whole-file convenience.
 void writeFileAtomically(const std::string &path, const std::string &contents);
-std::string readFile(const std::string &path);
 
 } // namespace ember::rt

@@ -40,9 +40,6 @@ private:
 // has three, "" one).
 std::vector<std::string> splitList(const std::string &text, char separator);
 
-// `text` as a whole base-10 integer: an optional '-' and digits, nothing
-// else (no spaces, no '+'); nullopt for anything else or beyond 64 bits.
-std::optional<int64_t> parseWholeInteger(const std::string &text);
 
 // Comma-separated int32 token ids, e.g. "1,5,9"; throws "<flag>: item 2
 // ('x') is not an integer token id" (or "<flag>: a list is empty").

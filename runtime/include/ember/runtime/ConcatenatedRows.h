@@ -1,6 +1,6 @@
 #pragma once
 
-#include "ember/runtime/DType.h"
+#include "ember/model/DType.h"
 #include "ember/runtime/Safetensors.h"
 
 #include <cstddef>

@@ -5,7 +5,7 @@
 // machine without a driver. Only the types and constants ember uses are
 // declared here, so building needs no CUDA headers.
 
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "ember/runtime/Backend.h"
-#include "ember/runtime/Config.h"
+#include "ember/model/Config.h"
 #include "ember/runtime/ModelWeights.h"
 #include "ember/runtime/PackedArgs.h"
 

@@ -1,8 +1,8 @@
 #pragma once
 
 #include "ember/runtime/ConcatenatedRows.h"
-#include "ember/runtime/Config.h"
-#include "ember/runtime/ModelAbi.h"
+#include "ember/model/Config.h"
+#include "ember/model/ModelAbi.h"
 #include "ember/runtime/Safetensors.h"
 
 #include <array>

@@ -1,8 +1,8 @@
 #pragma once
 
 #include "ember/runtime/ConcatenatedRows.h"
-#include "ember/runtime/Config.h"
-#include "ember/runtime/DType.h"
+#include "ember/model/Config.h"
+#include "ember/model/DType.h"
 #include "ember/runtime/MemRef.h"
 #include "ember/runtime/SharedLibrary.h"
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "ember/runtime/Config.h"
+#include "ember/model/Config.h"
 #include "ember/runtime/NgramArtifact.h"
 #include "ember/runtime/Safetensors.h"
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "ember/runtime/Shape.h"
+#include "ember/model/Shape.h"
 
 #include <cstdint>
 #include <memory>

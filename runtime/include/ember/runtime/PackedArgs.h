@@ -1,7 +1,7 @@
 #pragma once
 
 #include "ember/runtime/MemRef.h"
-#include "ember/runtime/Shape.h"
+#include "ember/model/Shape.h"
 
 #include <cstdint>
 #include <deque>

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "ember/runtime/DType.h"
-#include "ember/runtime/Shape.h"
+#include "ember/model/DType.h"
+#include "ember/model/Shape.h"
 
 #include <cstddef>
 #include <map>

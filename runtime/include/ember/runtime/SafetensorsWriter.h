@@ -1,8 +1,8 @@
 #pragma once
 
 #include "ember/runtime/AtomicFile.h"
-#include "ember/runtime/DType.h"
-#include "ember/runtime/Shape.h"
+#include "ember/model/DType.h"
+#include "ember/model/Shape.h"
 
 #include <cstdint>
 #include <string>

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <string>
 
-namespace ember::rt {
+namespace ember {
 
 // Element types of weights (safetensors spelling: F32, BF16, F16).
 enum class DType { F32, BF16, F16 };
@@ -50,4 +50,4 @@ uint16_t floatToF16(float value);
 void convertFromFloat(const float *src, size_t count, DType dtype, std::byte *dst);
 void convertToFloat(const std::byte *src, DType dtype, size_t count, float *dst);
 
-} // namespace ember::rt
+} // namespace ember

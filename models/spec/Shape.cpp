@@ -1,10 +1,10 @@
-#include "ember/runtime/Shape.h"
+#include "ember/model/Shape.h"
 
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 
 #include <limits>
 
-namespace ember::rt {
+namespace ember {
 
 std::string formatShape(const Shape &shape) {
   std::string text = "[";
@@ -25,4 +25,4 @@ int64_t elementCount(const Shape &shape, const std::string &what) {
   return count;
 }
 
-} // namespace ember::rt
+} // namespace ember

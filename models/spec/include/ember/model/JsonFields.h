@@ -2,10 +2,10 @@
 
 // Typed access to the fields of a JSON object read from a file (config.json,
 // generation_config.json), with messages naming the file and the field.
-// Private to the runtime library.
+// Used by the readers of those files, here and in the runtime.
 
-#include "ember/runtime/Config.h"
-#include "ember/runtime/Error.h"
+#include "ember/model/Config.h"
+#include "ember/model/Error.h"
 
 #include <nlohmann/json.hpp>
 
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace ember::rt {
+namespace ember {
 
 // The environment variable that moves ConfigLimits.
 inline constexpr const char *kLimitsVariable = "EMBER_CONFIG_LIMITS";
@@ -82,4 +82,4 @@ private:
   const ConfigLimits *limits_;
 };
 
-} // namespace ember::rt
+} // namespace ember

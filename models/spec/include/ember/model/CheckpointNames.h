@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string>
 
-namespace ember::rt {
+namespace ember {
 
 // Official checkpoint names of the embedding tensors (docs/design.md §4).
 inline constexpr char kWordEmbeddingName[] = "model.embed_tokens.weight";
@@ -16,4 +16,4 @@ inline std::string ngramPostProjName(int64_t table) {
   return "model.ngram_embeddings.post_projs." + std::to_string(table) + ".weight";
 }
 
-} // namespace ember::rt
+} // namespace ember

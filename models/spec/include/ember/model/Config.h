@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace ember::rt {
+namespace ember {
 
 // Upper bounds on a config's integer fields. A field above its bound is
 // refused as it is read, naming the field and the bound, before any size is
@@ -108,4 +108,4 @@ struct ModelConfig {
 // throw, listing the presets available.
 std::string resolvePresetPath(const std::string &preset, const std::string &presetsDir);
 
-} // namespace ember::rt
+} // namespace ember

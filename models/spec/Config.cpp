@@ -1,10 +1,8 @@
-#include "ember/runtime/Config.h"
+#include "ember/model/Config.h"
 
-#include "ember/runtime/AtomicFile.h"
-#include "ember/runtime/CommandLine.h"
-#include "ember/runtime/Error.h"
-
-#include "JsonFields.h"
+#include "ember/model/Error.h"
+#include "ember/model/JsonFields.h"
+#include "ember/model/Parsing.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -12,7 +10,7 @@
 #include <set>
 #include <utility>
 
-namespace ember::rt {
+namespace ember {
 
 using nlohmann::json;
 
@@ -246,4 +244,4 @@ std::string resolvePresetPath(const std::string &preset, const std::string &pres
               (available.empty() ? "none" : available) + ")");
 }
 
-} // namespace ember::rt
+} // namespace ember

@@ -5,13 +5,13 @@
 // with which shapes. The graph builder (models/) emits its function
 // signatures from this list and the runtime binds checkpoint tensors by it.
 
-#include "ember/runtime/Config.h"
-#include "ember/runtime/Shape.h"
+#include "ember/model/Config.h"
+#include "ember/model/Shape.h"
 
 #include <string>
 #include <vector>
 
-namespace ember::rt {
+namespace ember {
 
 // Entry points of the compiled decoder. Each also exists as
 // `<name>_packed(void **args)`: args[i] points to argument i (a memref
@@ -121,4 +121,4 @@ std::vector<float> ropeInverseFrequencies(const ModelConfig &config);
 double ropeCosSinScale(const ModelConfig &config);
 double attentionSoftmaxScale(const ModelConfig &config);
 
-} // namespace ember::rt
+} // namespace ember

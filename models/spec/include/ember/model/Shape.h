@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace ember::rt {
+namespace ember {
 
 using Shape = std::vector<int64_t>;
 
@@ -14,4 +14,4 @@ std::string formatShape(const Shape &shape);
 // int64 overflow.
 int64_t elementCount(const Shape &shape, const std::string &what);
 
-} // namespace ember::rt
+} // namespace ember

@@ -1,10 +1,10 @@
-#include "ember/runtime/DType.h"
+#include "ember/model/DType.h"
 
-#include "ember/runtime/Error.h"
+#include "ember/model/Error.h"
 
 #include <cmath>
 
-namespace ember::rt {
+namespace ember {
 
 size_t dtypeSize(DType dtype) {
   switch (dtype) {
@@ -134,4 +134,4 @@ void convertToFloat(const std::byte *src, DType dtype, size_t count, float *dst)
   }
 }
 
-} // namespace ember::rt
+} // namespace ember

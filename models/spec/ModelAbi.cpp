@@ -1,11 +1,11 @@
-#include "ember/runtime/ModelAbi.h"
+#include "ember/model/ModelAbi.h"
 
-#include "ember/runtime/CheckpointNames.h"
+#include "ember/model/CheckpointNames.h"
 
 #include <algorithm>
 #include <cmath>
 
-namespace ember::rt {
+namespace ember {
 
 namespace {
 
@@ -153,4 +153,4 @@ double attentionSoftmaxScale(const ModelConfig &c) {
   return scale;
 }
 
-} // namespace ember::rt
+} // namespace ember
