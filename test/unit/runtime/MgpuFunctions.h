@@ -1,6 +1,6 @@
 // The mgpu* functions compiled nvptx host code calls (MLIR 22 signatures),
 // as the hand-made test artifacts declare them; the runtime defines them
-// (runtime/lib/CudaShim.cpp).
+// (runtime/lib/backends/CudaShim.cpp).
 #pragma once
 
 #include <cstddef>

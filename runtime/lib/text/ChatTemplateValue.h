@@ -1,6 +1,6 @@
 #pragma once
 
-// Values of ember's Jinja engine (runtime/lib/ChatTemplate*.cpp) with the
+// Values of ember's Jinja engine (runtime/lib/text/ChatTemplate*.cpp) with the
 // Python semantics jinja2 gives them: Undefined, None, bool, int, float,
 // str, list, tuple, dict, namespace(), functions and one-shot generators
 // (what map/select/unique return), printed, compared and serialized as
