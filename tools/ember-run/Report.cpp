@@ -3,8 +3,6 @@
 #include <cmath>
 #include <cstdio>
 
-#include <unistd.h>
-
 using namespace ember;
 
 double secondsSince(std::chrono::steady_clock::time_point start) {
@@ -133,33 +131,4 @@ nlohmann::json generationJson(const Report &r) {
             {"accepted_tokens", g.stats.acceptedTokens},
             {"acceptance_rate", ifSpeculative(g.stats.acceptanceRate())},
             {"mean_accepted_length", ifSpeculative(g.stats.meanAcceptedLength())}}}};
-}
-
-GenerationProgressLine::GenerationProgressLine(int64_t maxNewTokens, bool quiet)
-    : maxNewTokens_(maxNewTokens), quiet_(quiet), terminal_(isatty(fileno(stderr)) == 1),
-      start_(std::chrono::steady_clock::now()), lastPrint_(start_) {}
-
-// On a terminal one line redrawn (\r) every 200 ms; into a file or pipe a
-// line every 5 s, so logs stay readable. The rate counts the tokens after the
-// first, whose wait (the prefill) the line shows on its own.
-void GenerationProgressLine::operator()(int64_t generated) {
-  auto now = std::chrono::steady_clock::now();
-  if (generated > 0 && !firstToken_)
-    firstToken_ = now;
-  auto interval = terminal_ ? std::chrono::milliseconds(200) : std::chrono::milliseconds(5000);
-  if (quiet_ || now - start_ < std::chrono::seconds(1) || now - lastPrint_ < interval || !firstToken_)
-    return;
-  lastPrint_ = now;
-  printed_ = terminal_;
-  double sinceFirst = secondsSince(*firstToken_), firstAfter = secondsSince(start_) - sinceFirst;
-  double rate = sinceFirst > 0 ? double(generated - 1) / sinceFirst : 0;
-  double remaining = rate > 0 ? double(maxNewTokens_ - generated) / rate : 0;
-  std::fprintf(stderr, "%sgenerated %lld/%lld tokens, first after %.2f s, %.1f tokens/s, about %.0f s left%s",
-               terminal_ ? "\r" : "", (long long)generated, (long long)maxNewTokens_, firstAfter, rate, remaining,
-               terminal_ ? "" : "\n");
-}
-
-void GenerationProgressLine::finish() {
-  if (printed_)
-    std::fprintf(stderr, "\n");
 }

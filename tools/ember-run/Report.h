@@ -45,19 +45,3 @@ nlohmann::json generationJson(const Report &report);
 std::string speculationLine(const Report &report);
 
 double secondsSince(std::chrono::steady_clock::time_point start);
-
-// "generated i/N tokens, first after t s, x tokens/s, about s s left" on
-// stderr once a generation has run for a second: rewritten in place on a terminal, a new
-// line every 5 s otherwise.
-class GenerationProgressLine {
-public:
-  GenerationProgressLine(int64_t maxNewTokens, bool quiet);
-  void operator()(int64_t generated);
-  void finish(); // ends the line if one was printed
-
-private:
-  int64_t maxNewTokens_;
-  bool quiet_, terminal_, printed_ = false; // printed_: a \r line is open
-  std::chrono::steady_clock::time_point start_, lastPrint_;
-  std::optional<std::chrono::steady_clock::time_point> firstToken_;
-};

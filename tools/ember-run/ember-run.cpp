@@ -19,6 +19,7 @@
 #include "ember/runtime/ModelWeights.h"
 #include "ember/runtime/NgramEmbedding.h"
 #include "ember/runtime/Npy.h"
+#include "ember/runtime/ProgressLine.h"
 #include "ember/runtime/Safetensors.h"
 
 #include <array>
@@ -28,6 +29,8 @@
 #include <iostream>
 #include <limits>
 #include <optional>
+
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 using namespace ember;
@@ -403,7 +406,8 @@ int runMain(int argc, char **argv) {
       stream.emplace(*tokenizer, /*skipSpecialTokens=*/true, options.stopStrings);
       options.onToken = [&](int64_t, int32_t token) { std::cout << stream->push(token) << std::flush; };
     }
-    GenerationProgressLine progress(options.maxNewTokens * int64_t(prompts.size()), quiet || streaming);
+    rt::GenerationProgressLine progress(options.maxNewTokens * int64_t(prompts.size()),
+                                        quiet || streaming ? nullptr : stderr, isatty(fileno(stderr)) == 1);
     report.generation = rt::generate(decoder, prompts, options, std::ref(progress));
     progress.finish();
     if (streaming)
