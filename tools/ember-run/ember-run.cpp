@@ -25,9 +25,7 @@
 #include <array>
 #include <filesystem>
 #include <functional>
-#include <fstream>
 #include <iostream>
-#include <limits>
 #include <optional>
 
 #include <unistd.h>
