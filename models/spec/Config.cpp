@@ -108,15 +108,7 @@ int64_t ConfigLimits::maximum(const std::string &field) const {
   return found == maxima.end() ? std::numeric_limits<int64_t>::max() : found->second;
 }
 
-ModelConfig ModelConfig::load(const std::string &path) {
-  json parsed;
-  try {
-    parsed = json::parse(readFile(path));
-  } catch (const json::exception &e) {
-    throw Error(path + ": invalid JSON: " + e.what());
-  }
-  return fromJson(parsed, path);
-}
+ModelConfig ModelConfig::load(const std::string &path) { return fromJson(readJsonFile(path), path); }
 
 ModelConfig ModelConfig::fromJson(const json &object, const std::string &source) {
   return fromJson(object, source, ConfigLimits::fromEnvironment());

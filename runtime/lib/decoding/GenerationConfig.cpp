@@ -1,29 +1,22 @@
 #include "ember/runtime/GenerationConfig.h"
 
 #include "ember/model/Error.h"
-
 #include "ember/model/JsonFields.h"
+#include "ember/model/Parsing.h"
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
 
 namespace ember::rt {
 
 GenerationConfig readGenerationConfig(const std::string &modelDir) {
   GenerationConfig config;
   std::string path = (std::filesystem::path(modelDir) / "generation_config.json").string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
+  if (!std::filesystem::exists(path))
     return config;
   config.path = path;
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception &error) {
-    throw Error(path + ": not JSON: " + error.what());
-  }
+  nlohmann::json json = readJsonFile(path);
   if (!json.is_object())
     throw Error(path + ": expected a JSON object");
   FieldReader fields(json, path);

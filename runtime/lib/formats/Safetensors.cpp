@@ -176,12 +176,7 @@ void Checkpoint::addFile(const std::string &fileName) {
 }
 
 void Checkpoint::checkIndex(const std::string &indexPath) {
-  json index;
-  try {
-    index = json::parse(readFile(indexPath));
-  } catch (const json::exception &e) {
-    throw Error(indexPath + ": invalid JSON: " + e.what());
-  }
+  json index = readJsonFile(indexPath);
   if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
     throw Error(indexPath + ": missing object 'weight_map'");
   const json &weightMap = index["weight_map"];

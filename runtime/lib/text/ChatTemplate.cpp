@@ -22,17 +22,8 @@ struct ChatTemplate::Impl {
 
 namespace {
 
-nlohmann::ordered_json readJson(const std::string &path) {
-  std::string text = ember::readFile(path);
-  try {
-    return nlohmann::ordered_json::parse(text);
-  } catch (const nlohmann::json::exception &error) {
-    throw Error(path + ": not valid JSON: " + error.what());
-  }
-}
-
 nlohmann::ordered_json readJsonObject(const std::filesystem::path &path) {
-  nlohmann::ordered_json json = readJson(path.string());
+  nlohmann::ordered_json json = readJsonFile<nlohmann::ordered_json>(path.string());
   if (!json.is_object())
     throw Error(path.string() + ": expected a JSON object, got " + json.type_name());
   return json;
@@ -169,7 +160,7 @@ std::string ChatTemplate::render(const nlohmann::ordered_json &messages, bool ad
 const std::string &ChatTemplate::origin() const { return impl->origin; }
 
 Conversation readConversation(const std::string &path) {
-  nlohmann::ordered_json json = readJson(path);
+  nlohmann::ordered_json json = readJsonFile<nlohmann::ordered_json>(path);
   Conversation conversation;
   if (json.is_object()) {
     if (!json.contains("messages"))

@@ -253,7 +253,7 @@ TEST(ChatTemplate, FromModelDir) {
   test::writeBytes(dir.file("tokenizer_config.json"), config.dump());
   EXPECT_ERROR_CONTAINS(ChatTemplate::fromModelDir(dir.path()), dir.path() + ": the model folder has no chat template");
   test::writeBytes(dir.file("tokenizer_config.json"), "{not json");
-  EXPECT_ERROR_CONTAINS(ChatTemplate::fromModelDir(dir.path()), "tokenizer_config.json: not valid JSON");
+  EXPECT_ERROR_CONTAINS(ChatTemplate::fromModelDir(dir.path()), "tokenizer_config.json: invalid JSON");
   test::TempDir empty;
   EXPECT_ERROR_CONTAINS(ChatTemplate::fromModelDir(empty.path()), "which it lacks");
 }
