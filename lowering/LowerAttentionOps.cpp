@@ -24,7 +24,7 @@ struct LowerRope : OpConversionPattern<RopeOp> {
     ArrayRef<float> inverseFrequencies = op.getInvFreq();
     double scale = op.getScale().convertToDouble();
     buildParallelNest(rewriter, loc, rows, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-      Value position = arith::AddIOp::create(b, loc, adaptor.getPosition(), ivs[0]);
+      Value position = loadIndex(b, loc, adaptor.getPositions(), ivs[0]);
       Value positionF32 = arith::UIToFPOp::create(
           b, loc, b.getF32Type(), arith::IndexCastUIOp::create(b, loc, b.getI64Type(), position));
       for (auto [pair, inverse] : llvm::enumerate(inverseFrequencies)) {
@@ -99,19 +99,19 @@ struct LowerMlaAttention : OpConversionPattern<MlaAttentionOp> {
         rewriter, loc, {dimOf(rewriter, loc, qLat, 0), dimOf(rewriter, loc, qLat, 1)},
         [&](OpBuilder &b, Location loc, ValueRange ivs) {
           Value t = ivs[0], h = ivs[1];
-          Value one = indexConstant(b, loc, 1);
-          Value visible = arith::AddIOp::create(
-              b, loc, arith::AddIOp::create(b, loc, adaptor.getPosition(), t), one);
+          Value slot = loadIndex(b, loc, adaptor.getSlots(), t);
+          Value position = loadIndex(b, loc, adaptor.getPositions(), t);
+          Value visible = arith::AddIOp::create(b, loc, position, indexConstant(b, loc, 1));
           auto score = [&](OpBuilder &b, Location loc, Value s) {
             Value dot = buildDotProduct(
                 b, loc, latent, f32Constant(b, loc, 0.0),
                 [&](OpBuilder &b, Location loc, Value c) { return loadF32(b, loc, qLat, {t, h, c}); },
-                [&](OpBuilder &b, Location loc, Value c) { return loadF32(b, loc, cache, {s, c}); });
+                [&](OpBuilder &b, Location loc, Value c) { return loadF32(b, loc, cache, {slot, s, c}); });
             dot = buildDotProduct(
                 b, loc, rope, dot,
                 [&](OpBuilder &b, Location loc, Value r) { return loadF32(b, loc, qRope, {t, h, r}); },
                 [&](OpBuilder &b, Location loc, Value r) {
-                  return loadF32(b, loc, cache, {s, arith::AddIOp::create(b, loc, latent, r)});
+                  return loadF32(b, loc, cache, {slot, s, arith::AddIOp::create(b, loc, latent, r)});
                 });
             return arith::MulFOp::create(b, loc, dot, f32Constant(b, loc, scale)).getResult();
           };
@@ -138,7 +138,7 @@ struct LowerMlaAttention : OpConversionPattern<MlaAttentionOp> {
                 Value weight = math::ExpOp::create(
                     b, loc, arith::SubFOp::create(b, loc, score(b, loc, s), maximum));
                 forEachLatent(b, loc, [&](OpBuilder &b, Location loc, Value c, Value old) {
-                  Value row = loadF32(b, loc, cache, {s, c});
+                  Value row = loadF32(b, loc, cache, {slot, s, c});
                   return arith::AddFOp::create(b, loc, old, arith::MulFOp::create(b, loc, weight, row));
                 });
                 return SmallVector<Value>{arith::AddFOp::create(b, loc, acc[0], weight)};

@@ -183,11 +183,12 @@ struct LowerNgramEmbed : OpConversionPattern<NgramEmbedOp> {
         buildGatherCheck(rewriter, loc, boundsCheck, adaptor.getEmbed(), wordOffsets, 0);
     auto body = [&](OpBuilder &b, Location loc, ValueRange ivs) {
       Value t = ivs[0], d = ivs[1];
-      Value position = arith::AddIOp::create(b, loc, adaptor.getPosition(), t);
-      NgramHashes hashes =
-          buildNgramHashes(b, loc, config, adaptor.getTable(), adaptor.getSlot(), position);
-      Value sum = buildGatherLoad(b, loc, adaptor.getEmbed(), hashes.token, 0, d, wordCheck);
-      for (auto [i, id] : llvm::enumerate(hashes.ids)) {
+      Value slot = loadIndex(b, loc, adaptor.getSlots(), t);
+      Value position = loadIndex(b, loc, adaptor.getPositions(), t);
+      SmallVector<Value> ids = buildNgramHashes(b, loc, config, adaptor.getTable(), slot, position);
+      Value token = memref::LoadOp::create(b, loc, adaptor.getTokens(), t);
+      Value sum = buildGatherLoad(b, loc, adaptor.getEmbed(), token, 0, d, wordCheck);
+      for (auto [i, id] : llvm::enumerate(ids)) {
         Value table = indexConstant(b, loc, i);
         auto projection = [&](OpBuilder &b, Location loc, Value w) {
           return loadF32(b, loc, proj, {table, d, w});

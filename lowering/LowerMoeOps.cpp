@@ -84,10 +84,11 @@ struct LowerMoeDispatch : OpConversionPattern<MoeDispatchOp> {
 };
 
 /// One iteration per (tile of W = rows_per_tile rows, hidden unit). The
-/// tile's expert is its first row's; when all W rows are computed (real
-/// assignments of that expert), one loop over D reads each gate and up
-/// element once for all of them, else the computed rows go one at a time.
-/// W = 1 is the plain one row per thread.
+/// tile's expert is its first row's; each of its computed rows (real
+/// assignments of that expert) runs the same loop over D on its own, so a
+/// row's result, and the tokens, never depend on which other rows (of this
+/// sequence or of others batched with it) its expert got this step. The
+/// GPU kernel shares each weight read between the tile's rows instead.
 struct LowerExpertGateUp : OpConversionPattern<ExpertGateUpOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(ExpertGateUpOp op, OpAdaptor adaptor,
@@ -104,29 +105,23 @@ struct LowerExpertGateUp : OpConversionPattern<ExpertGateUpOp> {
     Value tiles =
         arith::CeilDivUIOp::create(rewriter, loc, rows, indexConstant(rewriter, loc, tile));
 
-    // h[rows[r], f] = SwiGLU of x[tokens[r]] by `expert`, one pass over D.
-    auto computeRows = [&](OpBuilder &b, Location loc, Value expert, Value f,
-                           ArrayRef<Value> tokens, ArrayRef<Value> rowIds) {
+    // h[row, f] = SwiGLU of x[token] by `expert`, one pass over D.
+    auto computeRow = [&](OpBuilder &b, Location loc, Value expert, Value f, Value token, Value row) {
       auto fastmath = reductionFastMath(b.getContext());
-      SmallVector<Value> zeros(2 * tokens.size(), f32Constant(b, loc, 0.0));
+      SmallVector<Value> zeros(2, f32Constant(b, loc, 0.0));
       ValueRange sums = buildSequentialLoop(
           b, loc, width, zeros, [&](OpBuilder &b, Location loc, Value d, ValueRange acc) {
             Value g = loadF32(b, loc, gate, ValueRange{expert, f, d});
             Value u = loadF32(b, loc, up, ValueRange{expert, f, d});
+            Value input = memref::LoadOp::create(b, loc, x, ValueRange{token, d});
             SmallVector<Value> next;
-            for (auto [r, token] : llvm::enumerate(tokens)) {
-              Value input = memref::LoadOp::create(b, loc, x, ValueRange{token, d});
-              for (auto [weight, sum] : {std::pair{g, acc[2 * r]}, std::pair{u, acc[2 * r + 1]}})
-                next.push_back(arith::AddFOp::create(
-                    b, loc, sum, arith::MulFOp::create(b, loc, weight, input, fastmath), fastmath));
-            }
+            for (auto [weight, sum] : {std::pair{g, acc[0]}, std::pair{u, acc[1]}})
+              next.push_back(arith::AddFOp::create(
+                  b, loc, sum, arith::MulFOp::create(b, loc, weight, input, fastmath), fastmath));
             return next;
           });
-      for (auto [r, row] : llvm::enumerate(rowIds)) {
-        Value gated = buildSilu(b, loc, sums[2 * r]);
-        Value value = arith::MulFOp::create(b, loc, gated, sums[2 * r + 1]);
-        memref::StoreOp::create(b, loc, value, h, ValueRange{row, f});
-      }
+      Value value = arith::MulFOp::create(b, loc, buildSilu(b, loc, sums[0]), sums[1]);
+      memref::StoreOp::create(b, loc, value, h, ValueRange{row, f});
     };
 
     ExpertTileOperands tileOperands{order, experts, rows, assignments, k, numRouted, tile};
@@ -135,36 +130,11 @@ struct LowerExpertGateUp : OpConversionPattern<ExpertGateUpOp> {
       Value base = arith::MulIOp::create(b, loc, ivs[0], indexConstant(b, loc, tile));
       Value f = ivs[1];
       buildExpertTile(b, loc, tileOperands, base, [&](OpBuilder &b, Location loc, const ExpertTile &tileRows) {
-        SmallVector<Value> tokens, rowIds;
-        Value full = tileRows.rows.front().computed;
-        for (const ExpertTileRow &row : tileRows.rows) {
-          if (&row != &tileRows.rows.front())
-            full = arith::AndIOp::create(b, loc, full, row.computed);
-          tokens.push_back(row.token);
-          rowIds.push_back(row.row);
-        }
-        if (tile == 1) {
-          computeRows(b, loc, tileRows.expert, f, tokens, rowIds);
-          return;
-        }
-        scf::IfOp::create(
-            b, loc, full,
-            [&](OpBuilder &b, Location loc) {
-              computeRows(b, loc, tileRows.expert, f, tokens, rowIds);
-              scf::YieldOp::create(b, loc);
-            },
-            [&](OpBuilder &b, Location loc) {
-              auto oneRow = [&](OpBuilder &b, Location loc, Value r, ValueRange) {
-                ExpertTileRow row = buildExpertTileRow(b, loc, tileOperands, tileRows, arith::AddIOp::create(b, loc, base, r));
-                scf::IfOp::create(b, loc, row.computed, [&](OpBuilder &b, Location loc) {
-                  computeRows(b, loc, tileRows.expert, f, {row.token}, {row.row});
-                  scf::YieldOp::create(b, loc);
-                });
-                return SmallVector<Value>{};
-              };
-              buildSequentialLoop(b, loc, indexConstant(b, loc, tile), ValueRange{}, oneRow);
-              scf::YieldOp::create(b, loc);
-            });
+        for (const ExpertTileRow &row : tileRows.rows)
+          scf::IfOp::create(b, loc, row.computed, [&](OpBuilder &b, Location loc) {
+            computeRow(b, loc, tileRows.expert, f, row.token, row.row);
+            scf::YieldOp::create(b, loc);
+          });
       });
     });
     rewriter.eraseOp(op);

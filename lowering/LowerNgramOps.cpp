@@ -11,17 +11,23 @@ using namespace mlir::ember;
 
 namespace {
 
-struct LowerNgramCacheWrite : OpConversionPattern<NgramCacheWriteOp> {
+/// One thread per element of the values: each row's slot and position are
+/// read from memory.
+struct LowerCacheWrite : OpConversionPattern<CacheWriteOp> {
   using OpConversionPattern::OpConversionPattern;
-  LogicalResult matchAndRewrite(NgramCacheWriteOp op, OpAdaptor adaptor,
+  LogicalResult matchAndRewrite(CacheWriteOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Value count = dimOf(rewriter, loc, adaptor.getTokens(), 0);
-    buildParallelNest(rewriter, loc, count, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-      Value token = memref::LoadOp::create(b, loc, adaptor.getTokens(), ivs);
-      Value position = arith::AddIOp::create(b, loc, adaptor.getPosition(), ivs[0]);
-      memref::StoreOp::create(b, loc, token, adaptor.getTable(),
-                              ValueRange{adaptor.getSlot(), position});
+    Value values = adaptor.getValues();
+    SmallVector<Value> extents;
+    for (int64_t dim = 0, rank = cast<MemRefType>(values.getType()).getRank(); dim < rank; ++dim)
+      extents.push_back(dimOf(rewriter, loc, values, dim));
+    buildParallelNest(rewriter, loc, extents, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+      Value value = memref::LoadOp::create(b, loc, values, ivs);
+      SmallVector<Value> at{loadIndex(b, loc, adaptor.getSlots(), ivs[0]),
+                            loadIndex(b, loc, adaptor.getPositions(), ivs[0])};
+      llvm::append_range(at, ivs.drop_front());
+      memref::StoreOp::create(b, loc, value, adaptor.getCache(), at);
     });
     rewriter.eraseOp(op);
     return success();
@@ -37,10 +43,10 @@ struct LowerNgramIds : OpConversionPattern<NgramIdsOp> {
     Location loc = op.getLoc();
     Value count = dimOf(rewriter, loc, adaptor.getIds(), 0);
     buildParallelNest(rewriter, loc, count, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-      Value position = arith::AddIOp::create(b, loc, adaptor.getPosition(), ivs[0]);
-      NgramHashes hashes = buildNgramHashes(b, loc, op.getConfig(), adaptor.getTable(),
-                                            adaptor.getSlot(), position);
-      for (auto [i, id] : llvm::enumerate(hashes.ids))
+      Value slot = loadIndex(b, loc, adaptor.getSlots(), ivs[0]);
+      Value position = loadIndex(b, loc, adaptor.getPositions(), ivs[0]);
+      SmallVector<Value> ids = buildNgramHashes(b, loc, op.getConfig(), adaptor.getTable(), slot, position);
+      for (auto [i, id] : llvm::enumerate(ids))
         memref::StoreOp::create(b, loc, id, adaptor.getIds(),
                                 ValueRange{ivs[0], indexConstant(b, loc, i)});
     });
@@ -133,7 +139,7 @@ struct LowerNgramCombine : OpConversionPattern<NgramCombineOp> {
 
 } // namespace
 
-NgramHashes mlir::ember::buildNgramHashes(OpBuilder &b, Location loc, NgramConfigAttr config,
+SmallVector<Value> mlir::ember::buildNgramHashes(OpBuilder &b, Location loc, NgramConfigAttr config,
                                           Value table, Value slot, Value position) {
   Type i64 = b.getI64Type();
   Value zeroIndex = indexConstant(b, loc, 0);
@@ -143,9 +149,8 @@ NgramHashes mlir::ember::buildNgramHashes(OpBuilder &b, Location loc, NgramConfi
   // history[j] = x_{t-j}, or 0 once the look-back passes the sequence start
   // or an EOS that ends an earlier segment. Tokens are read as unsigned so
   // that every id stays inside its table whatever the table holds.
-  NgramHashes hashes;
-  hashes.token = memref::LoadOp::create(b, loc, table, ValueRange{slot, position});
-  SmallVector<Value> history{arith::ExtUIOp::create(b, loc, i64, hashes.token)};
+  Value current = memref::LoadOp::create(b, loc, table, ValueRange{slot, position});
+  SmallVector<Value> history{arith::ExtUIOp::create(b, loc, i64, current)}, ids;
   Value blocked = arith::ConstantIntOp::create(b, loc, b.getI1Type(), 0);
   for (int64_t j = 1; j < config.getN(); ++j) {
     Value back = arith::SubIOp::create(b, loc, position, indexConstant(b, loc, j));
@@ -169,9 +174,9 @@ NgramHashes mlir::ember::buildNgramHashes(OpBuilder &b, Location loc, NgramConfi
       sum = arith::AddIOp::create(b, loc, sum, term);
     }
     Value id = arith::RemUIOp::create(b, loc, sum, arith::ConstantIntOp::create(b, loc, i64, rows));
-    hashes.ids.push_back(arith::TruncIOp::create(b, loc, b.getI32Type(), id));
+    ids.push_back(arith::TruncIOp::create(b, loc, b.getI32Type(), id));
   }
-  return hashes;
+  return ids;
 }
 
 GatherCheck mlir::ember::buildGatherCheck(OpBuilder &b, Location loc, GatherBoundsCheck mode,
@@ -205,6 +210,6 @@ Value mlir::ember::buildGatherLoad(OpBuilder &b, Location loc, Value table, Valu
 
 void mlir::ember::populateNgramLoweringPatterns(RewritePatternSet &patterns,
                                                 GatherBoundsCheck boundsCheck) {
-  patterns.add<LowerNgramCacheWrite, LowerNgramIds, LowerNgramCombine>(patterns.getContext());
+  patterns.add<LowerCacheWrite, LowerNgramIds, LowerNgramCombine>(patterns.getContext());
   patterns.add<LowerMultiTableGather>(patterns.getContext(), boundsCheck);
 }

@@ -15,15 +15,10 @@
 
 namespace mlir::ember {
 
-/// The token x_t at table[slot, position] and its E table-local ids (i32).
-struct NgramHashes {
-  Value token;
-  SmallVector<Value> ids;
-};
-
-/// Reads x_t and its N-1 history tokens (EOS-segment rule) and evaluates the
-/// E hashes of docs/design.md §2 with constant multipliers, in 64-bit.
-NgramHashes buildNgramHashes(OpBuilder &b, Location loc, NgramConfigAttr config, Value table,
+/// Reads the token x_t at table[slot, position] and its N-1 history tokens
+/// (EOS-segment rule) and evaluates the E hashes of docs/design.md §2 with
+/// constant multipliers, in 64-bit: its E table-local ids (i32).
+SmallVector<Value> buildNgramHashes(OpBuilder &b, Location loc, NgramConfigAttr config, Value table,
                              Value slot, Value position);
 
 /// How a gather checks the ids of one table (ember-lower-to-loops'

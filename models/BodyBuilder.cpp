@@ -55,15 +55,16 @@ Value BodyBuilder::lastDimSlice(Value source, int64_t offset, int64_t size) {
   return memref::SubViewOp::create(b, loc, source, offsets, sizes, strides);
 }
 
-Value BodyBuilder::cacheRows(Value cache, ArrayRef<OpFoldResult> indices) {
+Value BodyBuilder::sublayerCache(Value cache, int64_t sublayer) {
   auto type = cast<MemRefType>(cache.getType());
-  int64_t rank = type.getRank(), width = type.getDimSize(rank - 1);
-  assert(static_cast<int64_t>(indices.size()) == rank - 2 && "index all but the last two dims");
-  SmallVector<OpFoldResult> offsets(indices), sizes(rank - 2, b.getIndexAttr(1)),
-      strides(rank, b.getIndexAttr(1));
-  offsets.append({b.getIndexAttr(0), b.getIndexAttr(0)});
-  sizes.append({memref::DimOp::create(b, loc, cache, rank - 2).getResult(), b.getIndexAttr(width)});
-  auto viewType = memref::SubViewOp::inferRankReducedResultType({kDynamic, width}, type, offsets,
+  assert(type.getRank() == 4 && "a [sublayers, slots, context, W] cache");
+  int64_t width = type.getDimSize(3);
+  SmallVector<OpFoldResult> offsets{b.getIndexAttr(sublayer), b.getIndexAttr(0), b.getIndexAttr(0),
+                                    b.getIndexAttr(0)},
+      sizes{b.getIndexAttr(1), memref::DimOp::create(b, loc, cache, 1).getResult(),
+            memref::DimOp::create(b, loc, cache, 2).getResult(), b.getIndexAttr(width)},
+      strides(4, b.getIndexAttr(1));
+  auto viewType = memref::SubViewOp::inferRankReducedResultType({kDynamic, kDynamic, width}, type, offsets,
                                                                 sizes, strides);
   return memref::SubViewOp::create(b, loc, cast<MemRefType>(viewType), cache, offsets, sizes, strides);
 }
@@ -84,7 +85,8 @@ void BodyBuilder::mlp(Value x, ValueRange weights, Value residual) {
   linear(gate, weights[2], residual, /*accumulate=*/true);
 }
 
-void BodyBuilder::attention(Value x, ValueRange w, Value cache, Value start, Value residual) {
+void BodyBuilder::attention(Value x, ValueRange w, Value cache, Value slots, Value positions,
+                            Value residual) {
   int64_t D = c.hiddenSize, H = c.numAttentionHeads, nope = c.qkNopeHeadDim,
           rope = c.qkRopeHeadDim, latent = c.kvLoraRank;
   double qScale = c.mlaScaleQLora ? std::sqrt(double(D) / double(c.qLoraRank)) : 1.0;
@@ -104,24 +106,22 @@ void BodyBuilder::attention(Value x, ValueRange w, Value cache, Value start, Val
       ArrayRef<OpFoldResult>{memref::DimOp::create(b, loc, q, 0).getResult(), b.getIndexAttr(H),
                              b.getIndexAttr(nope + rope)});
   Value qNope = lastDimSlice(q3, 0, nope), qRope = lastDimSlice(q3, nope, rope);
-  RopeOp::create(b, loc, qRope, start, qRope, inverseFrequencies, ropeScale);
+  RopeOp::create(b, loc, qRope, positions, qRope, inverseFrequencies, ropeScale);
 
-  // 2. Latent: [c_kv | k_rope] of the new tokens straight into the cache.
+  // 2. Latent: [c_kv | k_rope] of the new rows, normed and rotated in place,
+  //    then into the cache at each row's slot and position.
   Value compressed = alloc({latent + rope});
   linear(x, w[3], compressed);
-  SmallVector<OpFoldResult> rowOffsets{start, b.getIndexAttr(0)}, rowSizes{count, b.getIndexAttr(latent + rope)},
-      unit(2, b.getIndexAttr(1));
-  Value newRows = memref::SubViewOp::create(b, loc, cache, rowOffsets, rowSizes, unit);
-  rmsNorm(lastDimSlice(compressed, 0, latent), w[4], lastDimSlice(newRows, 0, latent),
-          kLatentNormEps, kvScale);
-  RopeOp::create(b, loc, lastDimSlice(compressed, latent, rope), start,
-                 lastDimSlice(newRows, latent, rope), inverseFrequencies, ropeScale);
+  Value latentPart = lastDimSlice(compressed, 0, latent), ropePart = lastDimSlice(compressed, latent, rope);
+  rmsNorm(latentPart, w[4], latentPart, kLatentNormEps, kvScale);
+  RopeOp::create(b, loc, ropePart, positions, ropePart, inverseFrequencies, ropeScale);
+  CacheWriteOp::create(b, loc, compressed, cache, slots, positions);
 
   // 3. Absorbed attention on the latent cache, then values and o_proj.
   Value qLatent = alloc({H, latent});
   MlaAbsorbOp::create(b, loc, qNope, w[5], qLatent);
   Value attended = alloc({H, latent});
-  MlaAttentionOp::create(b, loc, qLatent, qRope, cache, start, attended,
+  MlaAttentionOp::create(b, loc, qLatent, qRope, cache, slots, positions, attended,
                          b.getF32FloatAttr(::ember::attentionSoftmaxScale(c)));
   Value values = alloc({H, c.vHeadDim});
   MlaUpValueOp::create(b, loc, attended, w[5], values);

@@ -30,9 +30,9 @@ public:
 
   /// `source[:, ..., offset:offset+size]` along the last dim.
   Value lastDimSlice(Value source, int64_t offset, int64_t size);
-  /// `cache[indices..., :, :]`: the [context, W] rows that the leading
-  /// `indices` (e.g. sublayer, slot) select, those dims dropped.
-  Value cacheRows(Value cache, ArrayRef<OpFoldResult> indices);
+  /// `cache[sublayer, :, :, :]`: one attention sublayer's [slots, context, W]
+  /// rows of a [sublayers, slots, context, W] cache.
+  Value sublayerCache(Value cache, int64_t sublayer);
 
   void rmsNorm(Value x, Value weight, Value out, double eps, double scale = 1.0);
   void linear(Value x, Value weight, Value out, bool accumulate = false);
@@ -40,10 +40,10 @@ public:
   /// r += down(silu(gate x) * up x) (ffn_hidden_size). Weights: gate, up, down.
   void mlp(Value x, ValueRange weights, Value residual);
 
-  /// r += o_proj(MLA(x)); writes the latent rows of the new tokens into
-  /// `cache` [S, kv_lora + rope] at start.. first. Weights: q_a,
-  /// q_a_layernorm, q_b, kv_a, kv_a_layernorm, kv_b, o_proj.
-  void attention(Value x, ValueRange weights, Value cache, Value start, Value residual);
+  /// r += o_proj(MLA(x)); first writes the latent row of each row t into
+  /// `cache` [slots, S, kv_lora + rope] at [slots[t], positions[t]]. Weights:
+  /// q_a, q_a_layernorm, q_b, kv_a, kv_a_layernorm, kv_b, o_proj.
+  void attention(Value x, ValueRange weights, Value cache, Value slots, Value positions, Value residual);
 
   /// The routed experts of u: returns (experts, weights, per-assignment
   /// outputs) for moe_combine. Weights: classifier, bias, gate, up, down.

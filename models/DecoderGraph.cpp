@@ -23,28 +23,31 @@ namespace {
 constexpr int64_t kDynamic = ShapedType::kDynamic;
 constexpr llvm::StringLiteral kLayerFunction = "ember_shortcut_layer";
 
-/// One layer's two sublayers of the KV cache, [2, S, C+R], as a strided view
-/// of the [2L, slots, S, C+R] cache.
+/// One layer's two sublayers of the KV cache, [2, slots, S, C+R], as a
+/// strided view of the [2L, slots, S, C+R] cache.
 MemRefType layerCacheType(OpBuilder &b, const ::ember::ModelConfig &c) {
-  return MemRefType::get({2, kDynamic, ::ember::kvCacheRowWidth(c)}, b.getF32Type(),
-                         StridedLayoutAttr::get(b.getContext(), kDynamic, {kDynamic, kDynamic, 1}));
+  int64_t width = ::ember::kvCacheRowWidth(c);
+  return MemRefType::get({2, kDynamic, kDynamic, width}, b.getF32Type(),
+                         StridedLayoutAttr::get(b.getContext(), kDynamic, {kDynamic, kDynamic, width, 1}));
 }
 
-/// @ember_shortcut_layer(r [T, D], start, cache [2, S, C+R],
-/// 29 layer weights): one shortcut layer of docs/design.md §3 on r in place.
+/// @ember_shortcut_layer(r [T, D], slots [T], positions [T],
+/// cache [2, slots, S, C+R], 29 layer weights): one shortcut layer of
+/// docs/design.md §3 on r in place.
 void buildLayerFunction(OpBuilder &b, Location loc, const ::ember::ModelConfig &c,
-                        ArrayRef<Type> layerWeightTypes, Type residualType,
+                        ArrayRef<Type> layerWeightTypes, Type residualType, Type rowIndexType,
                         MemRefType cacheType) {
   OpBuilder::InsertionGuard guard(b);
-  SmallVector<Type> inputs{residualType, b.getIndexType(), cacheType};
+  SmallVector<Type> inputs{residualType, rowIndexType, rowIndexType, cacheType};
   inputs.append(layerWeightTypes.begin(), layerWeightTypes.end());
   auto func = func::FuncOp::create(b, loc, kLayerFunction, b.getFunctionType(inputs, {}));
   func.setPrivate();
   b.setInsertionPointToStart(func.addEntryBlock());
-  Value r = func.getArgument(0), start = func.getArgument(1), cache = func.getArgument(2);
-  ValueRange w = func.getArguments().drop_front(3);
+  Value r = func.getArgument(0), slots = func.getArgument(1), positions = func.getArgument(2),
+        cache = func.getArgument(3);
+  ValueRange w = func.getArguments().drop_front(4);
   BodyBuilder body(b, loc, c, r);
-  auto sublayerCache = [&](int64_t sublayer) { return body.cacheRows(cache, {b.getIndexAttr(sublayer)}); };
+  auto sublayerCache = [&](int64_t sublayer) { return body.sublayerCache(cache, sublayer); };
   // Per sublayer s: w[12 s + 0..1] norms, w[12 s + 2..8] attention, w[12 s + 9..11] MLP.
   auto sub = [&](int64_t s, int64_t index, int64_t count) { return w.slice(12 * s + index, count); };
   ValueRange moeWeights = w.slice(24, 5);
@@ -52,13 +55,13 @@ void buildLayerFunction(OpBuilder &b, Location loc, const ::ember::ModelConfig &
 
   // r += MLA_0(RMSNorm(r)); u = RMSNorm(r); s = MoE(u); r += MLP_0(u)
   body.rmsNorm(r, sub(0, 0, 1)[0], normed, c.rmsNormEps);
-  body.attention(normed, sub(0, 2, 7), sublayerCache(0), start, r);
+  body.attention(normed, sub(0, 2, 7), sublayerCache(0), slots, positions, r);
   body.rmsNorm(r, sub(0, 1, 1)[0], u, c.rmsNormEps);
   auto [experts, weights, outputs] = body.moe(u, moeWeights);
   body.mlp(u, sub(0, 9, 3), r);
   // r += MLA_1(RMSNorm(r)); r = r + MLP_1(RMSNorm(r)) + s
   body.rmsNorm(r, sub(1, 0, 1)[0], normed, c.rmsNormEps);
-  body.attention(normed, sub(1, 2, 7), sublayerCache(1), start, r);
+  body.attention(normed, sub(1, 2, 7), sublayerCache(1), slots, positions, r);
   body.rmsNorm(r, sub(1, 1, 1)[0], normed, c.rmsNormEps);
   body.mlp(normed, sub(1, 9, 3), r);
   MoeCombineOp::create(b, loc, u, outputs, experts, weights, r, b.getI64IntegerAttr(c.nRoutedExperts));
@@ -69,69 +72,66 @@ void buildLayerFunction(OpBuilder &b, Location loc, const ::ember::ModelConfig &
 /// The argument types ModelAbi.h gives every entry point.
 struct AbiTypes {
   AbiTypes(OpBuilder &b, const ::ember::ModelConfig &c, WeightType weightType)
-      : tokens(MemRefType::get({kDynamic}, b.getI32Type())),
+      : rowIndex(MemRefType::get({kDynamic}, b.getI32Type())),
         tokenTable(MemRefType::get({kDynamic, kDynamic}, b.getI32Type())),
         kvCache(MemRefType::get({::ember::kvCacheSublayers(c), kDynamic, kDynamic, ::ember::kvCacheRowWidth(c)},
                                 b.getF32Type())),
         logits(MemRefType::get({kDynamic, c.vocabSize}, b.getF32Type())),
         rows(MemRefType::get({kDynamic, c.hiddenSize}, b.getF32Type())),
         weights(weightTypes(b, ::ember::modelWeights(c), weightType)) {}
-  MemRefType tokens, tokenTable, kvCache, logits, rows; // rows: embeddings, hidden [T, D]
+  MemRefType rowIndex; // tokens, slots, positions [T]
+  MemRefType tokenTable, kvCache, logits, rows; // rows: embeddings, hidden [T, D]
   SmallVector<Type> weights;                           // modelWeights(config)
 };
 
-/// ember_embed(tokens, slot, start, token_table, embeddings, 3 embedding
-/// weights): the N-gram cache learns the new tokens; the embedding reads it back.
+/// ember_embed(tokens, slots, positions, token_table, embeddings, 3
+/// embedding weights): the N-gram cache learns the new tokens; the embedding
+/// reads it back.
 func::FuncOp buildEmbedFunction(OpBuilder &b, Location loc, const ::ember::ModelConfig &c,
                                 NgramConfigAttr ngram, const AbiTypes &types) {
   OpBuilder::InsertionGuard guard(b);
-  Type index = b.getIndexType();
-  SmallVector<Type> inputs{types.tokens, index, index, types.tokenTable, types.rows};
+  SmallVector<Type> inputs{types.rowIndex, types.rowIndex, types.rowIndex, types.tokenTable, types.rows};
   llvm::append_range(inputs, ArrayRef<Type>(types.weights).take_front(::ember::kEmbeddingWeights));
   func::FuncOp func = createEntryFunction(b, loc, ::ember::kEmbedFunction, inputs);
   ValueRange args = func.getArguments();
-  Value tokens = args[0], slot = args[1], start = args[2], tokenTable = args[3],
+  Value tokens = args[0], slots = args[1], positions = args[2], tokenTable = args[3],
         embeddings = args[4];
   ValueRange w = args.drop_front(5);
   BodyBuilder body(b, loc, c, tokens);
-  NgramCacheWriteOp::create(b, loc, tokens, tokenTable, slot, start);
+  CacheWriteOp::create(b, loc, tokens, tokenTable, slots, positions);
   Value ids = body.alloc({c.numNgramTables()}, b.getI32Type());
-  buildNgramEmbedding(b, loc, ngram, tokenTable, slot, start, w[0], w[1], w[2], ids, embeddings);
+  buildNgramEmbedding(b, loc, ngram, tokens, tokenTable, slots, positions, w[0], w[1], w[2], ids, embeddings);
   body.freeAll();
   func::ReturnOp::create(b, loc);
   return func;
 }
 
-/// ember_forward(embeddings, slot, start, kv_cache, logits, hidden, layer
-/// weights..., norm, lm_head): the shortcut layers on a fresh residual
+/// ember_forward(embeddings, slots, positions, kv_cache, logits, hidden,
+/// layer weights..., norm, lm_head): the shortcut layers on a fresh residual
 /// stream (embeddings is only read), the final norm and the untied lm_head.
 func::FuncOp buildForwardFunction(OpBuilder &b, Location loc, const ::ember::ModelConfig &c,
                                   const AbiTypes &types) {
   OpBuilder::InsertionGuard guard(b);
-  Type index = b.getIndexType();
-  SmallVector<Type> inputs{types.rows, index, index, types.kvCache, types.logits, types.rows};
+  SmallVector<Type> inputs{types.rows, types.rowIndex, types.rowIndex, types.kvCache, types.logits, types.rows};
   llvm::append_range(inputs, ArrayRef<Type>(types.weights).drop_front(::ember::kEmbeddingWeights));
   func::FuncOp func = createEntryFunction(b, loc, ::ember::kForwardFunction, inputs);
   ValueRange args = func.getArguments();
-  Value embeddings = args[0], slot = args[1], start = args[2], cache = args[3], logits = args[4],
+  Value embeddings = args[0], slots = args[1], positions = args[2], cache = args[3], logits = args[4],
         hidden = args[5];
   ValueRange w = args.drop_front(6);
   BodyBuilder body(b, loc, c, embeddings);
   Value r = body.alloc({c.hiddenSize});
   memref::CopyOp::create(b, loc, embeddings, r);
 
-  // The shortcut layers, each on its two sublayers' rows of this slot's cache.
-  auto cacheType = cast<MemRefType>(cache.getType());
+  // The shortcut layers, each on its two sublayers of the cache.
+  Value slotCount = memref::DimOp::create(b, loc, cache, 1), context = memref::DimOp::create(b, loc, cache, 2);
   for (int64_t layer = 0; layer < c.numLayers; ++layer) {
-    Value context = memref::DimOp::create(b, loc, cache, 2);
-    SmallVector<OpFoldResult> offsets{b.getIndexAttr(2 * layer), slot, b.getIndexAttr(0), b.getIndexAttr(0)},
-        sizes{b.getIndexAttr(2), b.getIndexAttr(1), context, b.getIndexAttr(::ember::kvCacheRowWidth(c))},
+    SmallVector<OpFoldResult> offsets{b.getIndexAttr(2 * layer), b.getIndexAttr(0), b.getIndexAttr(0),
+                                      b.getIndexAttr(0)},
+        sizes{b.getIndexAttr(2), slotCount, context, b.getIndexAttr(::ember::kvCacheRowWidth(c))},
         strides(4, b.getIndexAttr(1));
-    auto viewType = memref::SubViewOp::inferRankReducedResultType(
-        {2, kDynamic, ::ember::kvCacheRowWidth(c)}, cacheType, offsets, sizes, strides);
-    Value view = memref::SubViewOp::create(b, loc, cast<MemRefType>(viewType), cache, offsets,
-                                           sizes, strides);
-    SmallVector<Value> operands{r, start, memref::CastOp::create(b, loc, layerCacheType(b, c), view)};
+    Value view = memref::SubViewOp::create(b, loc, cache, offsets, sizes, strides);
+    SmallVector<Value> operands{r, slots, positions, memref::CastOp::create(b, loc, layerCacheType(b, c), view)};
     llvm::append_range(operands, w.slice(::ember::kWeightsPerLayer * layer, ::ember::kWeightsPerLayer));
     auto call = func::CallOp::create(b, loc, kLayerFunction, TypeRange{}, operands);
     // Where the diagnostic build's NaN checks say they are (checkpoint names).
@@ -146,43 +146,29 @@ func::FuncOp buildForwardFunction(OpBuilder &b, Location loc, const ::ember::Mod
   return func;
 }
 
-/// ember_step(tokens, slot, start, token_table, kv_cache, logits, hidden,
-/// weights...): ember_embed then ember_forward, docs/design.md §3 for T new
-/// tokens at positions start.. .
-func::FuncOp buildStepFunction(OpBuilder &b, Location loc, const ::ember::ModelConfig &c,
-                               const AbiTypes &types, func::FuncOp embed, func::FuncOp forward) {
+/// ember_step(tokens, slots, positions, token_table, kv_cache, logits,
+/// hidden, weights...): ember_embed then ember_forward, docs/design.md §3 for
+/// T new tokens, row t of sequence slots[t] at positions[t].
+void buildStepFunction(OpBuilder &b, Location loc, const ::ember::ModelConfig &c, const AbiTypes &types,
+                       func::FuncOp embed, func::FuncOp forward) {
   OpBuilder::InsertionGuard guard(b);
-  Type index = b.getIndexType();
-  SmallVector<Type> inputs{types.tokens, index, index, types.tokenTable, types.kvCache,
+  SmallVector<Type> inputs{types.rowIndex, types.rowIndex, types.rowIndex, types.tokenTable, types.kvCache,
                            types.logits, types.rows};
   llvm::append_range(inputs, types.weights);
   func::FuncOp func = createEntryFunction(b, loc, ::ember::kStepFunction, inputs);
   ValueRange args = func.getArguments();
-  Value tokens = args[0], slot = args[1], start = args[2], tokenTable = args[3], cache = args[4],
+  Value tokens = args[0], slots = args[1], positions = args[2], tokenTable = args[3], cache = args[4],
         logits = args[5], hidden = args[6];
   ValueRange w = args.drop_front(7);
   BodyBuilder body(b, loc, c, tokens);
   Value embeddings = body.alloc({c.hiddenSize});
-  SmallVector<Value> embedOperands{tokens, slot, start, tokenTable, embeddings};
+  SmallVector<Value> embedOperands{tokens, slots, positions, tokenTable, embeddings};
   llvm::append_range(embedOperands, w.take_front(::ember::kEmbeddingWeights));
   func::CallOp::create(b, loc, embed, embedOperands);
-  SmallVector<Value> forwardOperands{embeddings, slot, start, cache, logits, hidden};
+  SmallVector<Value> forwardOperands{embeddings, slots, positions, cache, logits, hidden};
   llvm::append_range(forwardOperands, w.drop_front(::ember::kEmbeddingWeights));
   func::CallOp::create(b, loc, forward, forwardOperands);
   body.freeAll();
-  func::ReturnOp::create(b, loc);
-  return func;
-}
-
-/// ember_prefill: ember_step at start 0 (same kernels, one signature less).
-void buildPrefillFunction(OpBuilder &b, Location loc, func::FuncOp step) {
-  OpBuilder::InsertionGuard guard(b);
-  SmallVector<Type> inputs(step.getArgumentTypes());
-  inputs.erase(inputs.begin() + 2);
-  func::FuncOp func = createEntryFunction(b, loc, ::ember::kPrefillFunction, inputs);
-  SmallVector<Value> operands(func.getArguments());
-  operands.insert(operands.begin() + 2, arith::ConstantIndexOp::create(b, loc, 0));
-  func::CallOp::create(b, loc, step, operands);
   func::ReturnOp::create(b, loc);
 }
 
@@ -215,11 +201,10 @@ OwningOpRef<ModuleOp> mlir::ember::buildDecoderModule(MLIRContext &context,
   AbiTypes types(b, config, weightType);
   buildLayerFunction(b, loc, config,
                      ArrayRef<Type>(types.weights).slice(::ember::kEmbeddingWeights, ::ember::kWeightsPerLayer),
-                     types.rows, layerCacheType(b, config));
+                     types.rows, types.rowIndex, layerCacheType(b, config));
   func::FuncOp embed = buildEmbedFunction(b, loc, config, ngram, types);
   func::FuncOp forward = buildForwardFunction(b, loc, config, types);
-  func::FuncOp step = buildStepFunction(b, loc, config, types, embed, forward);
-  buildPrefillFunction(b, loc, step);
+  buildStepFunction(b, loc, config, types, embed, forward);
   buildMtpFunction(b, loc, config, weightType);
   if (failed(verify(*module)))
     return nullptr;

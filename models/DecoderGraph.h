@@ -9,8 +9,8 @@
 namespace mlir::ember {
 
 /// Builds the whole model of docs/design.md §3 for `config`: the public entry
-/// points ember_embed, ember_forward, ember_step (= embed + forward),
-/// ember_prefill and the MTP drafter ember_mtp (signatures in
+/// points ember_embed, ember_forward, ember_step (= embed + forward) and
+/// the MTP drafter ember_mtp (signatures in
 /// models/spec/include/ember/model/ModelAbi.h, with the C interface), the
 /// n-gram embedding entry points of NgramGraph.h, and one private
 /// @ember_shortcut_layer function that every layer calls, so its kernels

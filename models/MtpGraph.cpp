@@ -17,17 +17,17 @@ void mlir::ember::buildMtpFunction(OpBuilder &b, Location loc, const ::ember::Mo
   OpBuilder::InsertionGuard guard(b);
   constexpr int64_t kDynamic = ShapedType::kDynamic;
   int64_t D = c.hiddenSize;
-  Type index = b.getIndexType(), f32 = b.getF32Type(), i32 = b.getI32Type();
-  auto rowsType = MemRefType::get({kDynamic, D}, f32);
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  auto rowsType = MemRefType::get({kDynamic, D}, f32), rowIndexType = MemRefType::get({kDynamic}, i32);
   SmallVector<Type> inputs{
-      MemRefType::get({kDynamic}, i32), index, index, rowsType,
+      rowIndexType, rowIndexType, rowIndexType, rowsType,
       MemRefType::get({1, kDynamic, kDynamic, ::ember::kvCacheRowWidth(c)}, f32),
       MemRefType::get({kDynamic, c.vocabSize}, f32), rowsType};
   // The types do not depend on which checkpoint tensor the word embedding is.
   llvm::append_range(inputs, weightTypes(b, ::ember::mtpWeights(c, /*ownEmbedding=*/false), weightType));
   func::FuncOp func = createEntryFunction(b, loc, ::ember::kMtpFunction, inputs);
   ValueRange args = func.getArguments();
-  Value tokens = args[0], slot = args[1], start = args[2], hiddenIn = args[3], cache = args[4],
+  Value tokens = args[0], slots = args[1], positions = args[2], hiddenIn = args[3], cache = args[4],
         logits = args[5], hiddenOut = args[6];
   // mtpWeights order: embedding, enorm, hnorm, eh_proj, input_layernorm,
   // 7 attention, post_attention_layernorm, 3 MLP, norm, lm_head.
@@ -56,10 +56,10 @@ void mlir::ember::buildMtpFunction(OpBuilder &b, Location loc, const ::ember::Mo
   Value x = body.alloc({D});
   body.linear(joined, ehProj, x);
 
-  // 3. One dense layer on this slot's rows of the MTP cache.
+  // 3. One dense layer on the MTP cache.
   Value normed = body.alloc({D});
   body.rmsNorm(x, inputNorm, normed, c.rmsNormEps);
-  body.attention(normed, attentionWeights, body.cacheRows(cache, {b.getIndexAttr(0), slot}), start, x);
+  body.attention(normed, attentionWeights, body.sublayerCache(cache, 0), slots, positions, x);
   body.rmsNorm(x, postNorm, normed, c.rmsNormEps);
   body.mlp(normed, mlpWeights, x);
 

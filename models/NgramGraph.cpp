@@ -15,7 +15,7 @@ using namespace mlir::ember;
 namespace {
 
 struct Types {
-  MemRefType tokenTable, ids, embed, tables, projections, embeddings;
+  MemRefType rowIndex, tokenTable, ids, embed, tables, projections, embeddings;
 };
 
 Types entryTypes(OpBuilder &b, const NgramGraphSpec &spec, NgramConfigAttr config) {
@@ -24,7 +24,7 @@ Types entryTypes(OpBuilder &b, const NgramGraphSpec &spec, NgramConfigAttr confi
   int64_t width = spec.hidden / numTables;
   int64_t totalRows = config.getTotalRows();
   Type weight = weightElementType(b, spec.weightType);
-  return Types{MemRefType::get({dyn, dyn}, b.getI32Type()),
+  return Types{MemRefType::get({dyn}, b.getI32Type()), MemRefType::get({dyn, dyn}, b.getI32Type()),
                MemRefType::get({dyn, numTables}, b.getI32Type()),
                MemRefType::get({spec.vocab, spec.hidden}, weight),
                MemRefType::get({totalRows, width}, weight),
@@ -34,9 +34,8 @@ Types entryTypes(OpBuilder &b, const NgramGraphSpec &spec, NgramConfigAttr confi
 
 void buildIdsFunction(OpBuilder &b, Location loc, const Types &types, NgramConfigAttr config) {
   OpBuilder::InsertionGuard guard(b);
-  Type index = b.getIndexType();
   func::FuncOp func = createEntryFunction(b, loc, kNgramIdsFunction,
-                                  {types.tokenTable, index, index, types.ids});
+                                          {types.tokenTable, types.rowIndex, types.rowIndex, types.ids});
   ValueRange args = func.getArguments();
   NgramIdsOp::create(b, loc, args[0], args[1], args[2], args[3], config);
   func::ReturnOp::create(b, loc);
@@ -44,13 +43,13 @@ void buildIdsFunction(OpBuilder &b, Location loc, const Types &types, NgramConfi
 
 void buildEmbedFunction(OpBuilder &b, Location loc, const Types &types, NgramConfigAttr config) {
   OpBuilder::InsertionGuard guard(b);
-  Type index = b.getIndexType();
-  func::FuncOp func = createEntryFunction(b, loc, kNgramEmbedFunction,
-                                  {types.tokenTable, index, index, types.embed, types.tables,
-                                   types.projections, types.ids, types.embeddings});
+  func::FuncOp func = createEntryFunction(
+      b, loc, kNgramEmbedFunction,
+      {types.rowIndex, types.tokenTable, types.rowIndex, types.rowIndex, types.embed, types.tables,
+       types.projections, types.ids, types.embeddings});
   ValueRange args = func.getArguments();
-  buildNgramEmbedding(b, loc, config, args[0], args[1], args[2], args[3], args[4], args[5],
-                      args[6], args[7]);
+  buildNgramEmbedding(b, loc, config, args[0], args[1], args[2], args[3], args[4], args[5], args[6],
+                      args[7], args[8]);
   func::ReturnOp::create(b, loc);
 }
 
@@ -79,8 +78,8 @@ Type mlir::ember::weightElementType(OpBuilder &b, WeightType type) {
 }
 
 void mlir::ember::buildNgramEmbedding(OpBuilder &b, Location loc, NgramConfigAttr config,
-                                      Value tokenTable, Value slot, Value position, Value embed,
-                                      Value tables, Value projections, Value ids,
+                                      Value tokens, Value tokenTable, Value slots, Value positions,
+                                      Value embed, Value tables, Value projections, Value ids,
                                       Value embeddings) {
   int64_t numTables = config.getNumTables();
   int64_t hidden = cast<MemRefType>(embed.getType()).getDimSize(1);
@@ -88,7 +87,7 @@ void mlir::ember::buildNgramEmbedding(OpBuilder &b, Location loc, NgramConfigAtt
   int64_t dyn = ShapedType::kDynamic;
 
   // 1. Hashed ids of every n-gram ending at the new tokens.
-  NgramIdsOp::create(b, loc, tokenTable, slot, position, ids, config);
+  NgramIdsOp::create(b, loc, tokenTable, slots, positions, ids, config);
   Value count = memref::DimOp::create(b, loc, ids, 0);
 
   // 2. One gather over the concatenated n-gram tables.
@@ -98,13 +97,11 @@ void mlir::ember::buildNgramEmbedding(OpBuilder &b, Location loc, NgramConfigAtt
                              b.getDenseI64ArrayAttr(config.getRowOffsets()), config);
 
   // 3. The word embedding is a one-table gather whose ids are the tokens
-  //    themselves: a [T, 1] view of the token-table row.
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  SmallVector<OpFoldResult> offsets{slot, position}, sizes{one, count}, strides{one, one};
-  Value tokenRow = memref::SubViewOp::create(b, loc, tokenTable, offsets, sizes, strides);
-  auto transposeMap = AffineMapAttr::get(
-      AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0}, b.getContext()));
-  Value tokenColumn = memref::TransposeOp::create(b, loc, tokenRow, transposeMap);
+  //    themselves, as a [T, 1] column.
+  SmallVector<ReassociationIndices> unitColumn{{0, 1}};
+  Value tokenColumn = memref::ExpandShapeOp::create(
+      b, loc, MemRefType::get({dyn, 1}, b.getI32Type()), tokens, unitColumn,
+      ArrayRef<OpFoldResult>{count, b.getIndexAttr(1)});
   auto wordType = MemRefType::get({dyn, 1, hidden}, b.getF32Type());
   Value word = memref::AllocOp::create(b, loc, wordType, ValueRange{count});
   MultiTableGatherOp::create(b, loc, embed, tokenColumn, word, b.getDenseI64ArrayAttr({0}),

@@ -26,12 +26,13 @@ struct NgramGraphSpec {
 
 /// Entry points of the module, called through MLIR's C interface
 /// (`_mlir_ciface_<name>`, memrefs passed as descriptor pointers):
-///   ember_ngram_embed(token_table [S, C] i32, slot, position,
-///                     embed_tokens [V, D], ngram_tables [sum M_i, D/E],
-///                     post_projs [E, D, D/E], ids [T, E] i32 (out),
-///                     embeddings [T, D] f32 (out))
-///   ember_ngram_ids(token_table, slot, position, ids [T, E] i32 (out))
-/// T is the ids' row count; the prompt lies at token_table[slot, position..).
+///   ember_ngram_embed(tokens [T] i32, token_table [S, C] i32, slots [T] i32,
+///                     positions [T] i32, embed_tokens [V, D],
+///                     ngram_tables [sum M_i, D/E], post_projs [E, D, D/E],
+///                     ids [T, E] i32 (out), embeddings [T, D] f32 (out))
+///   ember_ngram_ids(token_table, slots, positions, ids [T, E] i32 (out))
+/// T is the ids' row count; tokens[t] lies at token_table[slots[t],
+/// positions[t]], its history at the positions before.
 inline constexpr const char *kNgramEmbedFunction = "ember_ngram_embed";
 inline constexpr const char *kNgramIdsFunction = "ember_ngram_ids";
 
@@ -42,11 +43,12 @@ OwningOpRef<ModuleOp> buildNgramEmbeddingModule(MLIRContext &context,
 /// Adds both entry points to an existing module.
 LogicalResult addNgramEmbeddingFunctions(ModuleOp module, const NgramGraphSpec &spec);
 
-/// Emits the n-gram embedding of the T = dim(ids, 0) tokens already written
-/// at tokenTable[slot, position..]: ids [T, E] and embeddings [T, D] are
-/// written (docs/design.md §2); temporaries are freed before it returns.
-void buildNgramEmbedding(OpBuilder &b, Location loc, NgramConfigAttr config, Value tokenTable,
-                         Value slot, Value position, Value embed, Value tables,
+/// Emits the n-gram embedding of the T = dim(ids, 0) tokens, tokens[t]
+/// already written at tokenTable[slots[t], positions[t]]: ids [T, E] and
+/// embeddings [T, D] are written (docs/design.md §2); temporaries are freed
+/// before it returns.
+void buildNgramEmbedding(OpBuilder &b, Location loc, NgramConfigAttr config, Value tokens,
+                         Value tokenTable, Value slots, Value positions, Value embed, Value tables,
                          Value projections, Value ids, Value embeddings);
 
 /// The #ember.ngram attribute of a spec (not verified: see

@@ -2,7 +2,6 @@
 #include "passes/FusionSupport.h"
 #include "passes/Passes.h"
 
-#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include <optional>
@@ -22,8 +21,7 @@ struct Chain {
   NgramIdsOp ids;
   MultiTableGatherOp rows, word;     // the n-gram rows; the word rows [T, 1, D]
   memref::CollapseShapeOp wordRows;  // word rows as [T, D]
-  memref::TransposeOp tokenColumn;   // the word gather's ids [T, 1] ...
-  memref::SubViewOp tokenRow;        // ... a view of table[slot, position..]
+  memref::ExpandShapeOp tokenColumn; // the word gather's ids: the tokens as [T, 1]
 };
 
 /// True when `buffer` is an allocation that only `users` and deallocations use.
@@ -43,8 +41,9 @@ template <typename OpTy> OpTy writerOf(Value buffer) {
 }
 
 /// The chain ending in `combine`, when fusing it changes nothing observable:
-/// the rows are scratch, the word gather reads the tokens the ids hash, and
-/// nothing between the ids and the combine writes memory.
+/// the rows are scratch, the word gather's ids are a [T, 1] view of a row of
+/// tokens (the fused op's tokens operand), and nothing between the ids and
+/// the combine writes memory.
 std::optional<Chain> matchChain(NgramCombineOp combine) {
   Chain c;
   Value rows = combine.getRows();
@@ -63,18 +62,8 @@ std::optional<Chain> matchChain(NgramCombineOp combine) {
   if (!c.word || c.word.getNgramAttr() || c.word.getRowOffsets() != ArrayRef<int64_t>{0} ||
       !isScratch(word, {c.word, c.wordRows}))
     return std::nullopt;
-  c.tokenColumn = c.word.getIds().getDefiningOp<memref::TransposeOp>();
-  AffineMap swap = AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0}, combine.getContext());
-  if (!c.tokenColumn || c.tokenColumn.getPermutation() != swap)
-    return std::nullopt;
-  c.tokenRow = c.tokenColumn.getIn().getDefiningOp<memref::SubViewOp>();
-  if (!c.tokenRow || c.tokenRow.getSource() != c.ids.getTable())
-    return std::nullopt;
-  SmallVector<OpFoldResult> offsets = c.tokenRow.getMixedOffsets();
-  if (!isEqualConstantIntOrValue(offsets[0], c.ids.getSlot()) ||
-      !isEqualConstantIntOrValue(offsets[1], c.ids.getPosition()) ||
-      !isConstantIntValue(c.tokenRow.getMixedSizes()[0], 1) ||
-      !areAllConstantIntValue(c.tokenRow.getMixedStrides(), 1))
+  c.tokenColumn = c.word.getIds().getDefiningOp<memref::ExpandShapeOp>();
+  if (!c.tokenColumn || c.tokenColumn.getSrcType().getRank() != 1)
     return std::nullopt;
 
   // The fused op reads the token table and the weights where the combine
@@ -106,14 +95,14 @@ struct FuseNgram : mlir::ember::impl::EmberFuseNgramBase<FuseNgram> {
 
   void fuse(NgramCombineOp combine, Chain &c) {
     OpBuilder b(combine);
-    NgramEmbedOp::create(b, combine.getLoc(), c.ids.getTable(), c.ids.getSlot(),
-                         c.ids.getPosition(), c.word.getTable(), c.rows.getTable(),
+    NgramEmbedOp::create(b, combine.getLoc(), c.tokenColumn.getSrc(), c.ids.getTable(), c.ids.getSlots(),
+                         c.ids.getPositions(), c.word.getTable(), c.rows.getTable(),
                          combine.getProjections(), combine.getOut(), c.ids.getConfig());
     ++numFused;
     Value rows = c.rows.getOut(), word = c.word.getOut(), ids = c.ids.getIds();
     for (Operation *op : {combine.getOperation(), c.wordRows.getOperation(),
                           c.word.getOperation(), c.rows.getOperation(),
-                          c.tokenColumn.getOperation(), c.tokenRow.getOperation()})
+                          c.tokenColumn.getOperation()})
       if (op->use_empty())
         op->erase();
     for (Value buffer : {rows, word})

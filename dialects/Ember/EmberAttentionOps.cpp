@@ -14,6 +14,8 @@ LogicalResult RopeOp::verify() {
   for (int64_t dim = 0; dim < xType.getRank(); ++dim)
     if (failed(verifyDimsAgree(*this, getOut(), "out", dim, getX(), "x", dim)))
       return failure();
+  if (failed(verifyRowCoordinates(*this, getPositions(), "positions", getX(), "x")))
+    return failure();
   int64_t rotary = xType.getShape().back();
   if (ShapedType::isDynamic(rotary))
     return emitOpError() << "the rotary dim (last dim of x) must be static";
@@ -54,7 +56,8 @@ LogicalResult MlaAbsorbOp::verify() {
 LogicalResult MlaAttentionOp::verify() {
   Value qLat = getQLat(), qRope = getQRope(), cache = getCache(), out = getOut();
   if (failed(verifyRank(*this, qLat, "q_lat", 3)) || failed(verifyRank(*this, qRope, "q_rope", 3)) ||
-      failed(verifyRank(*this, cache, "cache", 2)) || failed(verifyRank(*this, out, "out", 3)))
+      failed(verifyRank(*this, cache, "cache", 3)) || failed(verifyRank(*this, out, "out", 3)) ||
+      failed(verifyRowCoordinates(*this, getSlots(), "slots", qLat, "q_lat")))
     return failure();
   for (unsigned dim = 0; dim < 3; ++dim)
     if (failed(verifyDimsAgree(*this, out, "out", dim, qLat, "q_lat", dim)))
@@ -63,7 +66,7 @@ LogicalResult MlaAttentionOp::verify() {
       failed(verifyDimsAgree(*this, qRope, "q_rope", 1, qLat, "q_lat", 1)))
     return failure();
   int64_t latent = memrefType(qLat).getDimSize(2), rope = memrefType(qRope).getDimSize(2);
-  int64_t row = memrefType(cache).getDimSize(1);
+  int64_t row = memrefType(cache).getDimSize(2);
   if (ShapedType::isStatic(latent) && ShapedType::isStatic(rope) && ShapedType::isStatic(row) &&
       row != latent + rope)
     return emitOpError() << "cache rows hold " << row << " values, expected kv_lora (" << latent

@@ -9,24 +9,24 @@
 def Ember_RopeOp : Ember_Op<"rope", [Ember_DefaultTraffic]> {
   let summary = "rotary embedding on interleaved pairs";
   let description = [{
-    For `x [T, ..., R]` at positions `position + t`: pair i = (x[2i], x[2i+1])
-    is rotated by the angle `(position + t) * inv_freq[i]`, and cos/sin are
+    For `x [T, ..., R]`, row t at `positions[t]`: pair i = (x[2i], x[2i+1])
+    is rotated by the angle `positions[t] * inv_freq[i]`, and cos/sin are
     multiplied by `scale` (YaRN's mscale ratio, else 1):
     `y[2i] = x[2i] c - x[2i+1] s`, `y[2i+1] = x[2i+1] c + x[2i] s`.
     The angle is computed in f32 as the reference does. `y` may alias `x`.
 
     ```mlir
-    ember.rope %q, %pos into %y {inv_freq = array<f32: 1.0, 0.01>, scale = 1.0 : f32}
-        : memref<?x4x4xf32, strided<[48, 12, 1], offset: 8>> into memref<?x4x4xf32>
+    ember.rope %q, %positions into %y {inv_freq = array<f32: 1.0, 0.01>, scale = 1.0 : f32}
+        : memref<?x4x4xf32, strided<[48, 12, 1], offset: 8>>, memref<?xi32> into memref<?x4x4xf32>
     ```
   }];
   let arguments = (ins Arg<F32MemRef, "x [T, ..., R]", [MemRead]>:$x,
-                       Index:$position,
+                       Arg<Ember_RowIndexMemRef, "position of each row [T]", [MemRead]>:$positions,
                        Arg<F32MemRef, "y [T, ..., R]", [MemWrite]>:$out,
                        DenseF32ArrayAttr:$inv_freq,
                        DefaultValuedAttr<F32Attr, "1.0">:$scale);
   let assemblyFormat = [{
-    $x `,` $position `into` $out attr-dict `:` type($x) `into` type($out)
+    $x `,` $positions `into` $out attr-dict `:` type($x) `,` type($positions) `into` type($out)
   }];
   let hasVerifier = 1;
 }
@@ -52,30 +52,34 @@ def Ember_MlaAbsorbOp : Ember_Op<"mla_absorb", [Ember_OwnTraffic]> {
   let hasVerifier = 1;
 }
 
-def Ember_MlaAttentionOp : Ember_Op<"mla_attention", [Ember_OwnTraffic]> {
+def Ember_MlaAttentionOp : Ember_Op<"mla_attention",
+    [Ember_OwnTraffic, AllTypesMatch<["slots", "positions"]>]> {
   let summary = "causal softmax attention on the latent KV cache";
   let description = [{
-    Token t (at position `position + t`) of head h attends to the cached rows
-    s = 0 .. position + t of `cache [S, C + R]`, each `[c_kv (C) | k_rope (R)]`:
+    Row t (a token of sequence `slots[t]` at position `positions[t]`) of head
+    h attends to that sequence's cached rows s = 0 .. positions[t] of
+    `cache [slots, S, C + R]`, each `[c_kv (C) | k_rope (R)]`:
     `score[s] = (q_lat[t, h] . c_kv[s] + q_rope[t, h] . k_rope[s]) * scale`,
     `out[t, h] = sum_s softmax(score)[s] * c_kv[s]` (softmax in f32). The new
-    tokens' rows must already be in the cache.
+    tokens' rows must already be in the cache; rows of one step may belong to
+    different sequences.
 
     ```mlir
-    ember.mla_attention %q_lat, %q_rope, %cache[%pos] into %o_lat {scale = 0.2 : f32}
-        : memref<?x4x32xf32>, memref<?x4x8xf32>, memref<4096x40xf32, strided<[40, 1], offset: ?>>
-          into memref<?x4x32xf32>
+    ember.mla_attention %q_lat, %q_rope, %cache[%slots, %positions] into %o_lat {scale = 0.2 : f32}
+        : memref<?x4x32xf32>, memref<?x4x8xf32>, memref<?xi32>,
+          memref<4x4096x40xf32, strided<[?, 40, 1], offset: ?>> into memref<?x4x32xf32>
     ```
   }];
   let arguments = (ins Arg<F32MemRef, "q_lat [T, H, C]", [MemRead]>:$q_lat,
                        Arg<F32MemRef, "q_rope [T, H, R]", [MemRead]>:$q_rope,
-                       Arg<F32MemRef, "latent cache [S, C + R]", [MemRead]>:$cache,
-                       Index:$position,
+                       Arg<F32MemRef, "latent cache [slots, S, C + R]", [MemRead]>:$cache,
+                       Arg<Ember_RowIndexMemRef, "slot of each row [T]", [MemRead]>:$slots,
+                       Arg<Ember_RowIndexMemRef, "position of each row [T]", [MemRead]>:$positions,
                        Arg<F32MemRef, "attended latent [T, H, C]", [MemWrite]>:$out,
                        F32Attr:$scale);
   let assemblyFormat = [{
-    $q_lat `,` $q_rope `,` $cache `[` $position `]` `into` $out attr-dict
-    `:` type($q_lat) `,` type($q_rope) `,` type($cache) `into` type($out)
+    $q_lat `,` $q_rope `,` $cache `[` $slots `,` $positions `]` `into` $out attr-dict
+    `:` type($q_lat) `,` type($q_rope) `,` type($slots) `,` type($cache) `into` type($out)
   }];
   let hasVerifier = 1;
 }

@@ -24,7 +24,10 @@ LogicalResult SwiGluOp::verify() {
 LogicalResult NgramEmbedOp::verify() {
   Value table = getTable(), embed = getEmbed(), tables = getTables(), proj = getProjections(),
         out = getOut();
-  if (failed(verifyRank(*this, table, "token table", 2)) ||
+  if (failed(verifyRank(*this, getTokens(), "tokens", 1)) ||
+      failed(verifyRank(*this, table, "token table", 2)) ||
+      failed(verifyDimsAgree(*this, getTokens(), "tokens", 0, out, "out", 0)) ||
+      failed(verifyRowCoordinates(*this, getSlots(), "slots", out, "out")) ||
       failed(verifyRank(*this, embed, "embed", 2)) || failed(verifyRank(*this, tables, "tables", 2)) ||
       failed(verifyRank(*this, proj, "projections", 3)) || failed(verifyRank(*this, out, "out", 2)) ||
       failed(verifyDimsAgree(*this, out, "out", 1, embed, "embed", 1)) ||

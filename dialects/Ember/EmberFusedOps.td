@@ -27,10 +27,12 @@ def Ember_SwiGluOp : Ember_Op<"swiglu", [Ember_OwnTraffic]> {
   let hasVerifier = 1;
 }
 
-def Ember_NgramEmbedOp : Ember_Op<"ngram_embed", [Ember_OwnTraffic]> {
+def Ember_NgramEmbedOp : Ember_Op<"ngram_embed",
+    [Ember_OwnTraffic, AllTypesMatch<["slots", "positions"]>]> {
   let summary = "Fused n-gram embedding: ids, gathers, projections and mean";
   let description = [{
-    For the `T = dim(out, 0)` tokens at `table[slot, position ..]`:
+    For the `T = dim(out, 0)` rows, token `x_t = tokens[t]` already written at
+    `table[slots[t], positions[t]]`:
     `out[t, d] = (embed[x_t, d] + sum_i sum_w proj[i, d, w] * tables[o_i + id_i(t), w]) / (1 + E)`
     with `id_i(t)` as `ember.ngram_ids` computes it and `o_i` the exclusive
     row offsets of the concatenated n-gram tables (docs/design.md §2). It is
@@ -39,22 +41,25 @@ def Ember_NgramEmbedOp : Ember_Op<"ngram_embed", [Ember_OwnTraffic]> {
     rows itself, so neither the ids nor the gathered rows reach memory.
 
     ```mlir
-    ember.ngram_embed %table[%slot, %pos], %embed, %tables, %proj into %out
+    ember.ngram_embed %tokens, %table[%slots, %positions], %embed, %tables, %proj into %out
         {config = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>}
-        : memref<?x?xi32>, memref<512x96xbf16>, memref<479376x8xbf16>, memref<12x96x8xbf16>
-          into memref<?x96xf32>
+        : memref<?xi32>, memref<?x?xi32>, memref<?xi32>, memref<512x96xbf16>, memref<479376x8xbf16>,
+          memref<12x96x8xbf16> into memref<?x96xf32>
     ```
   }];
-  let arguments = (ins Arg<I32MemRef, "token table", [MemRead]>:$table,
-                       Index:$slot, Index:$position,
+  let arguments = (ins Arg<I32MemRef, "tokens [T]", [MemRead]>:$tokens,
+                       Arg<I32MemRef, "token table", [MemRead]>:$table,
+                       Arg<Ember_RowIndexMemRef, "slot of each row [T]", [MemRead]>:$slots,
+                       Arg<Ember_RowIndexMemRef, "position of each row [T]", [MemRead]>:$positions,
                        Arg<Ember_WeightMemRef, "word embedding [V, D]", [MemRead]>:$embed,
                        Arg<Ember_WeightMemRef, "n-gram tables [sum M_i, W]", [MemRead]>:$tables,
                        Arg<Ember_WeightMemRef, "projections [E, D, W]", [MemRead]>:$projections,
                        Arg<F32MemRef, "embeddings [T, D]", [MemWrite]>:$out,
                        Ember_NgramConfigAttr:$config);
   let assemblyFormat = [{
-    $table `[` $slot `,` $position `]` `,` $embed `,` $tables `,` $projections `into` $out attr-dict
-    `:` type($table) `,` type($embed) `,` type($tables) `,` type($projections) `into` type($out)
+    $tokens `,` $table `[` $slots `,` $positions `]` `,` $embed `,` $tables `,` $projections `into` $out
+    attr-dict `:` type($tokens) `,` type($table) `,` type($slots) `,` type($embed) `,` type($tables) `,`
+    type($projections) `into` type($out)
   }];
   let hasVerifier = 1;
 }
@@ -166,8 +171,8 @@ def Ember_MoeGroupOp : Ember_Op<"moe_group", [Ember_OwnTrafficKernels]> {
       `sum_{e<g} roundup(counts[e], W)` and is followed by padding up to a
       multiple of W; the zero-expert group comes last, unpadded. Padding
       and the rows after the last group hold -1, so every tile of W rows
-      belongs to one expert and `ember.expert_gate_up` (same W) reuses each
-      weight element across its tile's rows. `order` must hold
+      belongs to one expert and `ember.expert_gate_up` (same W) can reuse
+      each weight element across its tile's rows. `order` must hold
       `T*k + min(T*k, R) * (W - 1)` rows (checked where static); nothing is
       written past its end (an assignment whose row falls there still gets
       that row in `rows`);

@@ -89,8 +89,9 @@ def Ember_ExpertGateUpOp : Ember_Op<"expert_gate_up", [Ember_OwnTraffic]> {
     f32, bf16 or f16, widened to f32), `experts` is `[T, k]`, `order` has
     at least T*k rows (`ember.moe_dispatch`'s `[T*k]`, or moe_group's padded
     groups) and `h` is `[rows of order, F]`. With W > 1 one thread computes
-    a whole tile of one hidden unit and reads each weight element once for
-    its W rows (a tile with fewer computed rows takes them one at a time).
+    a whole tile of one hidden unit (the GPU kernel reads each weight element
+    once for its W rows; the loops compute them one by one, so a row's value
+    never depends on the other rows of its tile).
     Separate from `ember.expert_down` so that a fusion pass can turn the
     pair into grouped GEMMs over the sorted rows.
 

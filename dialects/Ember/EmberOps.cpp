@@ -9,28 +9,33 @@ using namespace mlir;
 using namespace mlir::ember;
 
 //===----------------------------------------------------------------------===//
-// NgramCacheWriteOp
+// CacheWriteOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult NgramCacheWriteOp::verify() {
-  if (failed(verifyRank(*this, getTokens(), "tokens", 1)) ||
-      failed(verifyRank(*this, getTable(), "token table", 2)))
-    return failure();
-  int64_t count = getTokens().getType().getDimSize(0);
-  int64_t context = getTable().getType().getDimSize(1);
-  if (ShapedType::isStatic(count) && ShapedType::isStatic(context) && count > context)
-    return emitOpError() << "writes " << count << " tokens but the token table holds only "
-                         << context << " positions per slot";
-  return success();
+LogicalResult CacheWriteOp::verify() {
+  MemRefType values = memrefType(getValues()), cache = memrefType(getCache());
+  if (values.getRank() < 1)
+    return emitOpError() << "values must have rank >= 1 ([T, ...]), got rank 0";
+  if (cache.getRank() != values.getRank() + 1)
+    return emitOpError() << "cache must have rank " << values.getRank() + 1
+                         << " ([slots, max_context] then the values' trailing dims), got rank "
+                         << cache.getRank();
+  if (values.getElementType() != cache.getElementType())
+    return emitOpError() << "values hold " << values.getElementType() << " but the cache holds "
+                         << cache.getElementType();
+  for (int64_t dim = 1; dim < values.getRank(); ++dim)
+    if (failed(verifyDimsAgree(*this, getValues(), "values", dim, getCache(), "cache", dim + 1)))
+      return failure();
+  return verifyRowCoordinates(*this, getSlots(), "slots", getValues(), "values");
 }
 
-LogicalResult NgramCacheWriteOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &) {
+LogicalResult CacheWriteOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &) {
   return memref::foldMemRefCast(*this);
 }
 
-void NgramCacheWriteOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *) {
-  results.add(+[](NgramCacheWriteOp op, PatternRewriter &rewriter) {
-    return eraseIfNoWork(op, rewriter, op.getTokens());
+void CacheWriteOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *) {
+  results.add(+[](CacheWriteOp op, PatternRewriter &rewriter) {
+    return eraseIfNoWork(op, rewriter, op.getValues());
   });
 }
 
@@ -41,6 +46,8 @@ void NgramCacheWriteOp::getCanonicalizationPatterns(RewritePatternSet &results, 
 LogicalResult NgramIdsOp::verify() {
   if (failed(verifyRank(*this, getTable(), "token table", 2)) ||
       failed(verifyRank(*this, getIds(), "ids", 2)))
+    return failure();
+  if (failed(verifyRowCoordinates(*this, getSlots(), "slots", getIds(), "ids")))
     return failure();
   int64_t tables = getConfig().getNumTables();
   int64_t columns = getIds().getType().getDimSize(1);

@@ -8,59 +8,72 @@ include "EmberInterfaces.td"
 
 // Weights may be stored in f32, bf16 or f16; compute is always f32.
 def Ember_WeightMemRef : MemRefOf<[F32, BF16, F16]>;
+// Per-row coordinates of a step's T rows (tokens of any sequences): the
+// slot (sequence) each row belongs to and its position in that sequence.
+def Ember_RowIndexMemRef : MemRefRankOf<[I32], [1]>;
 
 //===----------------------------------------------------------------------===//
 // N-gram cache
 //===----------------------------------------------------------------------===//
 
-def Ember_NgramCacheWriteOp : Ember_Op<"ngram_cache_write", [Ember_OwnTraffic]> {
-  let summary = "write tokens into the N-gram cache (token table) by position";
+def Ember_CacheWriteOp : Ember_Op<"cache_write",
+    [Ember_OwnTraffic, AllTypesMatch<["slots", "positions"]>]> {
+  let summary = "write each row into a per-sequence cache at its slot and position";
   let description = [{
-    Stores `tokens[t]` at `table[slot, position + t]`. The token table
-    `[slots, max_context]` is the history that `ember.ngram_ids` reads; a
+    Stores row `values[t]` at `cache[slots[t], positions[t]]` for the
+    `T = dim(values, 0)` rows; `cache` is `[slots, max_context, ...]` with the
+    trailing dims of `values`. The step's rows may belong to different
+    sequences. It writes the N-gram cache (the token table `[slots,
+    max_context]` that `ember.ngram_ids` reads) and the latent KV cache
+    (`[slots, max_context, C + R]` that `ember.mla_attention` reads). A
     rejected draft needs no undo because the next write at that position
-    overwrites it.
+    overwrites it. Coordinates out of range are undefined behaviour; the
+    runtime checks them before the call.
 
     ```mlir
-    ember.ngram_cache_write %tokens into %table[%slot, %pos]
-        : memref<?xi32> into memref<4x4096xi32>
+    ember.cache_write %tokens into %table[%slots, %positions]
+        : memref<?xi32>, memref<?xi32> into memref<4x4096xi32>
     ```
   }];
-  let arguments = (ins Arg<I32MemRef, "tokens", [MemRead]>:$tokens,
-                       Arg<I32MemRef, "token table", [MemWrite]>:$table,
-                       Index:$slot, Index:$position);
+  let arguments = (ins Arg<AnyMemRef, "values [T, ...]", [MemRead]>:$values,
+                       Arg<AnyMemRef, "cache [slots, max_context, ...]", [MemWrite]>:$cache,
+                       Arg<Ember_RowIndexMemRef, "slot of each row [T]", [MemRead]>:$slots,
+                       Arg<Ember_RowIndexMemRef, "position of each row [T]", [MemRead]>:$positions);
   let assemblyFormat = [{
-    $tokens `into` $table `[` $slot `,` $position `]` attr-dict
-    `:` type($tokens) `into` type($table)
+    $values `into` $cache `[` $slots `,` $positions `]` attr-dict
+    `:` type($values) `,` type($slots) `into` type($cache)
   }];
   let hasVerifier = 1;
   let hasFolder = 1;
   let hasCanonicalizer = 1;
 }
 
-def Ember_NgramIdsOp : Ember_Op<"ngram_ids", [Ember_OwnTraffic]> {
-  let summary = "hashed n-gram ids of a token-table row range";
+def Ember_NgramIdsOp : Ember_Op<"ngram_ids",
+    [Ember_OwnTraffic, AllTypesMatch<["slots", "positions"]>]> {
+  let summary = "hashed n-gram ids of the tokens at given token-table coordinates";
   let description = [{
-    For the `T = dim(ids, 0)` tokens at `table[slot, position .. position+T-1]`
-    writes the `E = K (N - 1)` table-local ids (docs/design.md §2):
-    `ids[t, i] = (sum_j h(t, j) * (V^j mod M_i)) mod M_i` over the n-gram of
-    order n' ending at t. History before `position` comes from the same row;
-    positions before 0 and look-backs across an EOS that ends an earlier
-    segment read 0. Arithmetic is 64-bit; the verifier proves it cannot wrap.
+    For each of the `T = dim(ids, 0)` rows, the token at
+    `table[slots[t], positions[t]]`, writes the `E = K (N - 1)` table-local ids
+    (docs/design.md §2): `ids[t, i] = (sum_j h(t, j) * (V^j mod M_i)) mod M_i`
+    over the n-gram of order n' ending at that token. History comes from the
+    same table row (slot) at the positions before; positions before 0 and
+    look-backs across an EOS that ends an earlier segment read 0. Arithmetic
+    is 64-bit; the verifier proves it cannot wrap.
 
     ```mlir
-    ember.ngram_ids %table[%slot, %pos] into %ids
+    ember.ngram_ids %table[%slots, %positions] into %ids
         {config = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>}
-        : memref<1x16xi32> into memref<?x12xi32>
+        : memref<1x16xi32>, memref<?xi32> into memref<?x12xi32>
     ```
   }];
   let arguments = (ins Arg<I32MemRef, "token table", [MemRead]>:$table,
-                       Index:$slot, Index:$position,
+                       Arg<Ember_RowIndexMemRef, "slot of each row [T]", [MemRead]>:$slots,
+                       Arg<Ember_RowIndexMemRef, "position of each row [T]", [MemRead]>:$positions,
                        Arg<I32MemRef, "ids [T, E]", [MemWrite]>:$ids,
                        Ember_NgramConfigAttr:$config);
   let assemblyFormat = [{
-    $table `[` $slot `,` $position `]` `into` $ids attr-dict
-    `:` type($table) `into` type($ids)
+    $table `[` $slots `,` $positions `]` `into` $ids attr-dict
+    `:` type($table) `,` type($slots) `into` type($ids)
   }];
   let hasVerifier = 1;
   let hasFolder = 1;

@@ -84,15 +84,19 @@ void mlir::ember::addTrafficFromEffects(Operation *op, TrafficContext &ctx) {
 // N-gram embedding
 //===----------------------------------------------------------------------===//
 
-void NgramCacheWriteOp::addTraffic(TrafficContext &ctx) {
-  ctx.readAll(getTokens(), kActivations);
-  ctx.write(getTable(), ctx.numElements(getTokens()) * elementBytes(getTable()));
+void CacheWriteOp::addTraffic(TrafficContext &ctx) {
+  ctx.readAll(getValues(), kActivations);
+  ctx.readAll(getSlots(), kActivations);
+  ctx.readAll(getPositions(), kActivations);
+  ctx.write(getCache(), ctx.numElements(getValues()) * elementBytes(getCache()));
 }
 
 void NgramIdsOp::addTraffic(TrafficContext &ctx) {
   // The T new tokens and the N - 1 before them, from one row of the table.
   int64_t tokens = ctx.shape(getIds())[0] + getConfig().getN() - 1;
   ctx.read(getTable(), tokens * elementBytes(getTable()));
+  ctx.readAll(getSlots(), kActivations);
+  ctx.readAll(getPositions(), kActivations);
   ctx.writeAll(getIds(), kActivations);
 }
 
@@ -132,8 +136,11 @@ void RmsNormOp::addTraffic(TrafficContext &ctx) {
 void NgramEmbedOp::addTraffic(TrafficContext &ctx) {
   // ngram_ids + both gathers + ngram_combine without their intermediates:
   // the table's N - 1 + T tokens, T word rows, T * E n-gram rows, the
-  // projections whole, and the embeddings written.
+  // projections whole, and the embeddings written (and the rows' tokens,
+  // slots and positions).
   int64_t tokens = ctx.shape(getOut())[0], tables = dim(getProjections(), 0);
+  for (Value rowOperand : {getTokens(), getSlots(), getPositions()})
+    ctx.readAll(rowOperand, kActivations);
   ctx.read(getTable(), (tokens + getConfig().getN() - 1) * elementBytes(getTable()));
   ctx.read(getEmbed(), tokens * dim(getEmbed(), 1) * elementBytes(getEmbed()), kNgram);
   ctx.read(getTables(), tokens * tables * dim(getTables(), 1) * elementBytes(getTables()), kNgram);
@@ -183,8 +190,10 @@ void MlaAttentionOp::addTraffic(TrafficContext &ctx) {
   Value cache = getCache();
   ctx.readAll(getQLat(), kActivations);
   ctx.readAll(getQRope(), kActivations);
+  ctx.readAll(getSlots(), kActivations);
+  ctx.readAll(getPositions(), kActivations);
   int64_t rows = ctx.position + ctx.shape(getQLat())[0];
-  ctx.read(cache, rows * dim(cache, 1) * elementBytes(cache), kKv);
+  ctx.read(cache, rows * dim(cache, 2) * elementBytes(cache), kKv);
   ctx.writeAll(getOut());
 }
 

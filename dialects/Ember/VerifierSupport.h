@@ -35,6 +35,13 @@ inline LogicalResult verifyDimsAgree(Operation *op, Value a, StringRef nameA, un
   return success();
 }
 
+/// Per-row coordinates ([T]: slots, positions) must have as many entries as
+/// `rows` has rows (dim 0) where both are static.
+inline LogicalResult verifyRowCoordinates(Operation *op, Value coordinates, StringRef name, Value rows,
+                                          StringRef rowsName) {
+  return verifyDimsAgree(op, coordinates, name, 0, rows, rowsName, 0);
+}
+
 /// RMSNorm's input, shared by rms_norm and the fused ops that recompute it:
 /// x [T, D], weight [D], eps > 0.
 inline LogicalResult verifyRmsNormInput(Operation *op, Value x, Value weight, StringRef weightName,

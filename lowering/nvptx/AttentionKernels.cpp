@@ -13,7 +13,9 @@
 // All heads attend to the same latent rows, so a block takes a group of
 // heads and reads each of its chunk's rows once for all of them (the group
 // as large as workgroup memory allows, up to 16 heads). The work of a block
-// does not depend on the context length; longer contexts add blocks.
+// does not depend on the context length. The grid covers the cache's
+// capacity (positions live in device memory); a block past its row's
+// position records an empty chunk and the combine skips it.
 //
 // Partial kernel, per block (t, group, chunk):
 //   1. the group's query rows [q_lat | q_rope] into workgroup memory;
@@ -66,8 +68,11 @@ void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const S
   // The partial results: [T * H, chunks, C] sums and [T * H, chunks, 2]
   // (m, l), in device memory for the step.
   Value tokens = dimOf(b, loc, qLat, 0);
-  Value rowsOfAll = indexAdd(b, loc, op.getPosition(), tokens);
-  Value chunks = arith::CeilDivUIOp::create(b, loc, rowsOfAll, indexConstant(b, loc, chunk));
+  // The grid covers the cache's capacity: the rows' positions are in device
+  // memory, out of the host's reach (and a captured launch must not depend
+  // on them). Chunks past a row's position record an empty chunk.
+  Value capacity = dimOf(b, loc, cache, 1);
+  Value chunks = arith::CeilDivUIOp::create(b, loc, capacity, indexConstant(b, loc, chunk));
   Value tokenHeads = indexMul(b, loc, tokens, indexConstant(b, loc, heads));
   Value sums =
       memref::AllocOp::create(b, loc, MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic, latent}, f32),
@@ -101,8 +106,10 @@ void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const S
                        memref::StoreOp::create(b, loc, load.getResult(0), queries, i);
                      });
     gpu::BarrierOp::create(b, loc);
-    // The chunk's rows visible to token t: position + t + 1 in all.
-    Value visible = indexAdd(b, loc, indexAdd(b, loc, op.getPosition(), t), one);
+    // The chunk's rows visible to row t: positions[t] + 1 in all, of its slot.
+    Value slot = loadIndex(b, loc, op.getSlots(), t);
+    Value position = loadIndex(b, loc, op.getPositions(), t);
+    Value visible = indexAdd(b, loc, position, one);
     Value start = indexMul(b, loc, ids.blockY, chunkSize);
     Value rows = arith::SelectOp::create(
         b, loc, indexLess(b, loc, start, visible),
@@ -117,7 +124,7 @@ void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const S
         auto dots = scf::ForOp::create(
             b, loc, lane, rowWidth, indexConstant(b, loc, kWarpSize), init,
             [&](OpBuilder &b, Location loc, Value c, ValueRange acc) {
-              Value value = loadF32(b, loc, cache, {s, c});
+              Value value = loadF32(b, loc, cache, {slot, s, c});
               SmallVector<Value> next;
               for (int64_t h = 0; h < group; ++h) {
                 Value q = memref::LoadOp::create(b, loc, queries, indexAdd(b, loc, c, indexConstant(b, loc, h * row)));
@@ -175,7 +182,7 @@ void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const S
       SmallVector<Value> init(group, f32Constant(b, loc, 0.0));
       auto sumsOfColumn =
           scf::ForOp::create(b, loc, zero, rows, one, init, [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
-            Value value = loadF32(b, loc, cache, {indexAdd(b, loc, start, j), c});
+            Value value = loadF32(b, loc, cache, {slot, indexAdd(b, loc, start, j), c});
             SmallVector<Value> next;
             for (int64_t h = 0; h < group; ++h) {
               Value weight =

@@ -74,12 +74,13 @@ void mlir::ember::buildNgramEmbedKernel(OpBuilder &b, NgramEmbedOp op, const Ngr
     // 1. Tokens past the end hash the last one and store nothing.
     buildIf(b, loc, indexLess(b, loc, thread, indexConstant(b, loc, group)), [&](OpBuilder &b, Location loc) {
       Value token = clampToLastToken(b, loc, indexAdd(b, loc, firstToken, thread), tokens);
-      NgramHashes hashes =
-          buildNgramHashes(b, loc, ngram, op.getTable(), op.getSlot(), indexAdd(b, loc, op.getPosition(), token));
+      Value slot = loadIndex(b, loc, op.getSlots(), token);
+      Value position = loadIndex(b, loc, op.getPositions(), token);
+      SmallVector<Value> hashIds = buildNgramHashes(b, loc, ngram, op.getTable(), slot, position);
       Value base = indexMul(b, loc, thread, indexConstant(b, loc, idsPerToken));
-      for (auto [i, id] : llvm::enumerate(hashes.ids))
+      for (auto [i, id] : llvm::enumerate(hashIds))
         memref::StoreOp::create(b, loc, id, hashed, ValueRange{indexAdd(b, loc, base, indexConstant(b, loc, i))});
-      memref::StoreOp::create(b, loc, hashes.token, hashed,
+      memref::StoreOp::create(b, loc, memref::LoadOp::create(b, loc, op.getTokens(), token), hashed,
                               ValueRange{indexAdd(b, loc, base, indexConstant(b, loc, numTables))});
     });
     gpu::BarrierOp::create(b, loc);

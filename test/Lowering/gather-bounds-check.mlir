@@ -57,13 +57,13 @@ func.func @gather(%table: memref<?x8xbf16>, %ids: memref<?x2xi32>, %rows: memref
 // The fused n-gram embedding checks only the token id that indexes the word
 // embedding [5, 8]; its hashed ids are taken mod M_i right there.
 // CHECK-LABEL: func @ngram_embed
-// CHECK-SAME: (%[[TT:[^:]+]]: memref<?x?xi32>, %{{[^:]+}}: index, %{{[^:]+}}: index, %[[EMB:[^:]+]]: memref<5x8xbf16>
-func.func @ngram_embed(%table: memref<?x?xi32>, %slot: index, %pos: index, %embed: memref<5x8xbf16>,
-                       %tables: memref<24x4xbf16>, %proj: memref<2x8x4xbf16>, %out: memref<?x8xf32>) {
+// CHECK-SAME: (%[[TOK:[^:]+]]: memref<?xi32>, %{{[^:]+}}: memref<?x?xi32>, %{{[^:]+}}: memref<?xi32>, %{{[^:]+}}: memref<?xi32>, %[[EMB:[^:]+]]: memref<5x8xbf16>
+func.func @ngram_embed(%tokens: memref<?xi32>, %table: memref<?x?xi32>, %slots: memref<?xi32>, %positions: memref<?xi32>,
+                       %embed: memref<5x8xbf16>, %tables: memref<24x4xbf16>, %proj: memref<2x8x4xbf16>, %out: memref<?x8xf32>) {
   // CLAMP-DAG: %[[LAST:.*]] = arith.constant 4 : index
   // FATAL-DAG: %[[ROWS:.*]] = arith.constant 5 : index
   // CHECK: scf.parallel
-  // CHECK:   %[[X:.*]] = memref.load %[[TT]]
+  // CHECK:   %[[X:.*]] = memref.load %[[TOK]]
   // CHECK:   %[[XI:.*]] = arith.index_castui %[[X]] : i32 to index
   // CLAMP:   %[[ROW:.*]] = arith.minui %[[XI]], %[[LAST]]
   // FATAL:   %[[OK:.*]] = arith.cmpi ult, %[[XI]], %[[ROWS]]
@@ -74,6 +74,6 @@ func.func @ngram_embed(%table: memref<?x?xi32>, %slot: index, %pos: index, %embe
   // CHECK-NOT: arith.minui
   // CHECK-NOT: cf.assert
   // CHECK: return
-  ember.ngram_embed %table[%slot, %pos], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<?x?xi32>, memref<5x8xbf16>, memref<24x4xbf16>, memref<2x8x4xbf16> into memref<?x8xf32>
+  ember.ngram_embed %tokens, %table[%slots, %positions], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<?xi32>, memref<?x?xi32>, memref<?xi32>, memref<5x8xbf16>, memref<24x4xbf16>, memref<2x8x4xbf16> into memref<?x8xf32>
   return
 }

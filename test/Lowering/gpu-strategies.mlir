@@ -126,11 +126,13 @@ func.func @mla_absorb(%q: memref<?x4x16xf32, strided<[96, 24, 1]>>, %kv_b: memre
 // FATAL-LABEL: func @ngram_embed
 // FATAL: cf.assert %{{.*}}, "ember gather: row id out of range of table 0"
 // FATAL: memref.load %{{.*}} : memref<512x96xbf16>
-func.func @ngram_embed(%table: memref<?x?xi32>, %slot: index, %pos: index, %embed: memref<512x96xbf16>,
-                       %tables: memref<479376x8xbf16>, %proj: memref<12x96x8xbf16>, %out: memref<?x96xf32>) {
-  ember.ngram_embed %table[%slot, %pos], %embed, %tables, %proj into %out
+func.func @ngram_embed(%tokens: memref<?xi32>, %table: memref<?x?xi32>, %slots: memref<?xi32>, %positions: memref<?xi32>,
+                       %embed: memref<512x96xbf16>, %tables: memref<479376x8xbf16>, %proj: memref<12x96x8xbf16>,
+                       %out: memref<?x96xf32>) {
+  ember.ngram_embed %tokens, %table[%slots, %positions], %embed, %tables, %proj into %out
       {config = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>}
-      : memref<?x?xi32>, memref<512x96xbf16>, memref<479376x8xbf16>, memref<12x96x8xbf16> into memref<?x96xf32>
+      : memref<?xi32>, memref<?x?xi32>, memref<?xi32>, memref<512x96xbf16>, memref<479376x8xbf16>, memref<12x96x8xbf16>
+        into memref<?x96xf32>
   return
 }
 
@@ -213,13 +215,16 @@ func.func @fallbacks(%x: memref<?x?xf32>, %w: memref<48x?xbf16>, %y: memref<?x48
 // split_kv: the partial kernel per (token x group of heads, chunk of 32
 // rows) with the group's queries, the weights and the maxima in workgroup
 // memory (4 heads of 32 + 8: one group), then the combine per (token x
-// head); the partial results live in device memory for the step.
+// head); the partial results live in device memory for the step. The
+// chunks cover the cache's capacity (dim 1): the rows' positions are in
+// device memory.
 // CHECK-LABEL: func @attention
-// CHECK-SAME: (%[[QL:[^:]*]]: memref<?x4x32xf32>, %{{[^:]*}}: memref<?x4x8xf32>, %[[CACHE:[^:]*]]: memref<4096x40xf32, strided<[40, 1], offset: ?>>, %[[POS:[^:]*]]: index
+// CHECK-SAME: (%[[QL:[^:]*]]: memref<?x4x32xf32>, %{{[^:]*}}: memref<?x4x8xf32>, %[[CACHE:[^:]*]]: memref<2x?x40xf32, strided<[?, 40, 1], offset: ?>>
 // CHECK: %[[T:.*]] = memref.dim %[[QL]]
-// CHECK: %[[ROWS:.*]] = arith.addi %[[POS]], %[[T]]
+// CHECK: %[[C1:.*]] = arith.constant 1 : index
+// CHECK: %[[CAPACITY:.*]] = memref.dim %[[CACHE]], %[[C1]]
 // CHECK: %[[C32:.*]] = arith.constant 32 : index
-// CHECK: %[[CHUNKS:.*]] = arith.ceildivui %[[ROWS]], %[[C32]]
+// CHECK: %[[CHUNKS:.*]] = arith.ceildivui %[[CAPACITY]], %[[C32]]
 // CHECK: %[[TH:.*]] = arith.muli %[[T]], %{{.*}}
 // CHECK: %[[SUMS:.*]] = memref.alloc(%[[TH]], %[[CHUNKS]]) : memref<?x?x32xf32>
 // CHECK: %[[STATS:.*]] = memref.alloc(%[[TH]], %[[CHUNKS]]) : memref<?x?x2xf32>
@@ -240,9 +245,11 @@ func.func @fallbacks(%x: memref<?x?xf32>, %w: memref<48x?xbf16>, %y: memref<?x48
 // CHECK: memref.dealloc %[[SUMS]]
 // CHECK: memref.dealloc %[[STATS]]
 func.func @attention(%ql: memref<?x4x32xf32>, %qr: memref<?x4x8xf32>,
-                     %cache: memref<4096x40xf32, strided<[40, 1], offset: ?>>, %pos: index, %o: memref<?x4x32xf32>) {
-  ember.mla_attention %ql, %qr, %cache[%pos] into %o {scale = 0.2 : f32}
-      : memref<?x4x32xf32>, memref<?x4x8xf32>, memref<4096x40xf32, strided<[40, 1], offset: ?>> into memref<?x4x32xf32>
+                     %cache: memref<2x?x40xf32, strided<[?, 40, 1], offset: ?>>, %slots: memref<?xi32>,
+                     %positions: memref<?xi32>, %o: memref<?x4x32xf32>) {
+  ember.mla_attention %ql, %qr, %cache[%slots, %positions] into %o {scale = 0.2 : f32}
+      : memref<?x4x32xf32>, memref<?x4x8xf32>, memref<?xi32>, memref<2x?x40xf32, strided<[?, 40, 1], offset: ?>>
+        into memref<?x4x32xf32>
   return
 }
 

@@ -1,10 +1,10 @@
 // RUN: ember-opt %s --ember-lower-to-loops --canonicalize --cse --split-input-file | FileCheck %s
 
 // One thread per (token, head); pairs unrolled with constant frequencies; the
-// angle is (position + t) * inv_freq in f32, cos/sin scaled by `scale`.
+// angle is positions[t] * inv_freq in f32, cos/sin scaled by `scale`.
 // CHECK-LABEL: func @rope
-// CHECK-SAME: (%[[X:.*]]: memref<?x2x4xf32>, %[[P:.*]]: index, %[[Y:.*]]: memref<?x2x4xf32>)
-func.func @rope(%x: memref<?x2x4xf32>, %p: index, %y: memref<?x2x4xf32>) {
+// CHECK-SAME: (%[[X:.*]]: memref<?x2x4xf32>, %[[P:.*]]: memref<?xi32>, %[[Y:.*]]: memref<?x2x4xf32>)
+func.func @rope(%x: memref<?x2x4xf32>, %p: memref<?xi32>, %y: memref<?x2x4xf32>) {
   // CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
   // CHECK-DAG: %[[HALF:.*]] = arith.constant 5.000000e-01 : f32
   // CHECK-DAG: %[[SCALE:.*]] = arith.constant 1.500000e+00 : f32
@@ -12,7 +12,8 @@ func.func @rope(%x: memref<?x2x4xf32>, %p: index, %y: memref<?x2x4xf32>) {
   // CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
   // CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
   // CHECK: scf.parallel (%[[T:.*]], %[[H:.*]]) = (%[[C0]], %[[C0]]) to (%{{.*}}, %[[C2]])
-  // CHECK:   %[[POS:.*]] = arith.addi %[[P]], %[[T]]
+  // CHECK:   %[[POS32:.*]] = memref.load %[[P]][%[[T]]]
+  // CHECK:   %[[POS:.*]] = arith.index_castui %[[POS32]] : i32 to index
   // CHECK:   %[[POSI:.*]] = arith.index_castui %[[POS]] : index to i64
   // CHECK:   %[[ANGLE0:.*]] = arith.uitofp %[[POSI]] : i64 to f32
   // CHECK:   %[[COS0:.*]] = math.cos %[[ANGLE0]]
@@ -33,7 +34,7 @@ func.func @rope(%x: memref<?x2x4xf32>, %p: index, %y: memref<?x2x4xf32>) {
   // CHECK:   math.cos %[[ANGLE1]]
   // CHECK:   memref.load %[[X]][%[[T]], %[[H]], %[[C2]]]
   // CHECK:   memref.load %[[X]][%[[T]], %[[H]], %[[C3]]]
-  ember.rope %x, %p into %y {inv_freq = array<f32: 1.0, 0.5>, scale = 1.5 : f32} : memref<?x2x4xf32> into memref<?x2x4xf32>
+  ember.rope %x, %p into %y {inv_freq = array<f32: 1.0, 0.5>, scale = 1.5 : f32} : memref<?x2x4xf32>, memref<?xi32> into memref<?x2x4xf32>
   return
 }
 
@@ -58,22 +59,26 @@ func.func @absorb(%q: memref<?x2x3xf32>, %kvb: memref<14x8xbf16>, %out: memref<?
 
 // -----
 
-// Causal: token t sees cache rows 0 .. position + t; max, then exp-weighted
-// latent rows summed into the output row, then the division by the total.
+// Causal: row t sees its slot's cache rows 0 .. positions[t]; max, then
+// exp-weighted latent rows summed into the output row, then the division by
+// the total.
 // CHECK-LABEL: func @attention
-// CHECK-SAME: (%[[QL:.*]]: memref<?x2x8xf32>, %[[QR:.*]]: memref<?x2x4xf32>, %[[CACHE:.*]]: memref<16x12xf32>, %[[P:.*]]: index, %[[OUT:.*]]: memref<?x2x8xf32>)
-func.func @attention(%ql: memref<?x2x8xf32>, %qr: memref<?x2x4xf32>, %cache: memref<16x12xf32>, %p: index, %out: memref<?x2x8xf32>) {
+// CHECK-SAME: (%[[QL:.*]]: memref<?x2x8xf32>, %[[QR:.*]]: memref<?x2x4xf32>, %[[CACHE:.*]]: memref<3x16x12xf32>, %[[SLOTS:.*]]: memref<?xi32>, %[[P:.*]]: memref<?xi32>, %[[OUT:.*]]: memref<?x2x8xf32>)
+func.func @attention(%ql: memref<?x2x8xf32>, %qr: memref<?x2x4xf32>, %cache: memref<3x16x12xf32>, %slots: memref<?xi32>, %p: memref<?xi32>, %out: memref<?x2x8xf32>) {
   // CHECK-DAG: %[[SCALE:.*]] = arith.constant 5.000000e-01 : f32
   // CHECK-DAG: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
   // CHECK-DAG: %[[C8:.*]] = arith.constant 8 : index
   // CHECK: scf.parallel (%[[T:.*]], %[[H:.*]]) =
-  // CHECK:   %[[POS:.*]] = arith.addi %[[P]], %[[T]]
+  // CHECK:   %[[SLOT32:.*]] = memref.load %[[SLOTS]][%[[T]]]
+  // CHECK:   %[[SLOT:.*]] = arith.index_castui %[[SLOT32]]
+  // CHECK:   %[[POS32:.*]] = memref.load %[[P]][%[[T]]]
+  // CHECK:   %[[POS:.*]] = arith.index_castui %[[POS32]]
   // CHECK:   %[[VISIBLE:.*]] = arith.addi %[[POS]], %{{.*}}
   // CHECK:   %[[MAX:.*]] = scf.for %[[S:[^ ]+]] = %{{.*}} to %[[VISIBLE]] {{.*}} iter_args(%[[M:.*]] = %[[NEGINF]])
-  // CHECK:     memref.load %[[CACHE]][%[[S]], %{{.*}}]
+  // CHECK:     memref.load %[[CACHE]][%[[SLOT]], %[[S]], %{{.*}}]
   // CHECK:     memref.load %[[QL]][%[[T]], %[[H]], %{{.*}}]
   // CHECK:     %[[ROPECOL:.*]] = arith.addi %{{.*}}, %[[C8]]
-  // CHECK:     memref.load %[[CACHE]][%[[S]], %[[ROPECOL]]]
+  // CHECK:     memref.load %[[CACHE]][%[[SLOT]], %[[S]], %[[ROPECOL]]]
   // CHECK:     memref.load %[[QR]][%[[T]], %[[H]], %{{.*}}]
   // CHECK:     %[[SCORE:.*]] = arith.mulf %{{.*}}, %[[SCALE]]
   // CHECK:     arith.maximumf %[[M]], %[[SCORE]]
@@ -87,7 +92,7 @@ func.func @attention(%ql: memref<?x2x8xf32>, %qr: memref<?x2x4xf32>, %cache: mem
   // CHECK:       memref.store %{{.*}}, %[[OUT]]
   // CHECK:   scf.for
   // CHECK:     arith.divf %{{.*}}, %[[TOTAL]]
-  ember.mla_attention %ql, %qr, %cache[%p] into %out {scale = 0.5 : f32} : memref<?x2x8xf32>, memref<?x2x4xf32>, memref<16x12xf32> into memref<?x2x8xf32>
+  ember.mla_attention %ql, %qr, %cache[%slots, %p] into %out {scale = 0.5 : f32} : memref<?x2x8xf32>, memref<?x2x4xf32>, memref<?xi32>, memref<3x16x12xf32> into memref<?x2x8xf32>
   return
 }
 

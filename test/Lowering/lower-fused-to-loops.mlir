@@ -30,22 +30,26 @@ func.func @swiglu(%x: memref<?x8xf32>, %g: memref<16x8xbf16>, %u: memref<16x8xbf
 // id is clamped to the word embedding's last row (the default bounds check,
 // gather-bounds-check.mlir); the hashed ids are in range by construction.
 // CHECK-LABEL: func @ngram_embed
-// CHECK-SAME: (%[[TT:[^:]+]]: memref<?x?xi32>, %[[S:[^:]+]]: index, %[[P:[^:]+]]: index, %[[EMB:[^:]+]]: memref<5x8xbf16>, %[[TAB:[^:]+]]: memref<24x4xbf16>, %[[PROJ:[^:]+]]: memref<2x8x4xbf16>, %[[OUT:[^:]+]]: memref<?x8xf32>)
-func.func @ngram_embed(%table: memref<?x?xi32>, %slot: index, %pos: index, %embed: memref<5x8xbf16>,
-                       %tables: memref<24x4xbf16>, %proj: memref<2x8x4xbf16>, %out: memref<?x8xf32>) {
+// CHECK-SAME: (%[[TOK:[^:]+]]: memref<?xi32>, %[[TT:[^:]+]]: memref<?x?xi32>, %[[SLOTS:[^:]+]]: memref<?xi32>, %[[P:[^:]+]]: memref<?xi32>, %[[EMB:[^:]+]]: memref<5x8xbf16>, %[[TAB:[^:]+]]: memref<24x4xbf16>, %[[PROJ:[^:]+]]: memref<2x8x4xbf16>, %[[OUT:[^:]+]]: memref<?x8xf32>)
+func.func @ngram_embed(%tokens: memref<?xi32>, %table: memref<?x?xi32>, %slots: memref<?xi32>, %positions: memref<?xi32>,
+                       %embed: memref<5x8xbf16>, %tables: memref<24x4xbf16>, %proj: memref<2x8x4xbf16>, %out: memref<?x8xf32>) {
   // CHECK-DAG: %[[MEAN:.*]] = arith.constant 3.000000e+00 : f32
   // CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
   // CHECK-DAG: %[[C11:.*]] = arith.constant 11 : index
   // CHECK-DAG: %[[M0:.*]] = arith.constant 11 : i64
   // CHECK-DAG: %[[M1:.*]] = arith.constant 13 : i64
   // CHECK: scf.parallel (%[[T:[^ ]+]], %[[D:[^ ]+]]) =
-  // CHECK:   %[[POS:.*]] = arith.addi %[[P]], %[[T]]
-  // CHECK:   %[[X:.*]] = memref.load %[[TT]][%[[S]], %[[POS]]]
+  // CHECK:   %[[S32:.*]] = memref.load %[[SLOTS]][%[[T]]]
+  // CHECK:   %[[S:.*]] = arith.index_castui %[[S32]]
+  // CHECK:   %[[POS32:.*]] = memref.load %[[P]][%[[T]]]
+  // CHECK:   %[[POS:.*]] = arith.index_castui %[[POS32]]
+  // CHECK:   memref.load %[[TT]][%[[S]], %[[POS]]]
   // CHECK:   arith.cmpi eq
   // CHECK:   %[[H0:.*]] = arith.remui %{{.*}}, %[[M0]] : i64
   // CHECK:   %[[ID0:.*]] = arith.trunci %[[H0]] : i64 to i32
   // CHECK:   %[[H1:.*]] = arith.remui %{{.*}}, %[[M1]] : i64
   // CHECK:   %[[ID1:.*]] = arith.trunci %[[H1]] : i64 to i32
+  // CHECK:   %[[X:.*]] = memref.load %[[TOK]][%[[T]]]
   // CHECK:   %[[XI:.*]] = arith.index_castui %[[X]] : i32 to index
   // CHECK:   %[[XC:.*]] = arith.minui %[[XI]], %[[C4]]
   // CHECK:   %[[WORD:.*]] = memref.load %[[EMB]][%[[XC]], %[[D]]]
@@ -61,7 +65,7 @@ func.func @ngram_embed(%table: memref<?x?xi32>, %slot: index, %pos: index, %embe
   // CHECK:   %[[E:.*]] = arith.divf %[[S1]], %[[MEAN]]
   // CHECK:   memref.store %[[E]], %[[OUT]][%[[T]], %[[D]]]
   // CHECK-NOT: memref.store
-  ember.ngram_embed %table[%slot, %pos], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<?x?xi32>, memref<5x8xbf16>, memref<24x4xbf16>, memref<2x8x4xbf16> into memref<?x8xf32>
+  ember.ngram_embed %tokens, %table[%slots, %positions], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<?xi32>, memref<?x?xi32>, memref<?xi32>, memref<5x8xbf16>, memref<24x4xbf16>, memref<2x8x4xbf16> into memref<?x8xf32>
   return
 }
 

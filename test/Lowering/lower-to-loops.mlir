@@ -4,15 +4,19 @@
 // multipliers [1, 5 mod 11 = 5]; table 1 (trigrams) has M_1 = 13 rows and
 // multipliers [1, 5, 25 mod 13 = 12].
 // CHECK-LABEL: func @ids
-// CHECK-SAME: (%[[TAB:.*]]: memref<1x8xi32>, %[[S:.*]]: index, %[[P:.*]]: index, %[[IDS:.*]]: memref<?x2xi32>)
-func.func @ids(%table: memref<1x8xi32>, %slot: index, %pos: index, %ids: memref<?x2xi32>) {
+// CHECK-SAME: (%[[TAB:.*]]: memref<1x8xi32>, %[[SLOTS:.*]]: memref<?xi32>, %[[POSITIONS:.*]]: memref<?xi32>, %[[IDS:.*]]: memref<?x2xi32>)
+func.func @ids(%table: memref<1x8xi32>, %slots: memref<?xi32>, %positions: memref<?xi32>, %ids: memref<?x2xi32>) {
   // CHECK-DAG: %[[M5:.*]] = arith.constant 5 : i64
   // CHECK-DAG: %[[M11:.*]] = arith.constant 11 : i64
   // CHECK-DAG: %[[M12:.*]] = arith.constant 12 : i64
   // CHECK-DAG: %[[M13:.*]] = arith.constant 13 : i64
   // CHECK: %[[T:.*]] = memref.dim %[[IDS]], %{{.*}}
   // CHECK: scf.parallel (%[[I:.*]]) = (%{{.*}}) to (%[[T]])
-  // CHECK:   %[[POS:.*]] = arith.addi %[[P]], %[[I]]
+  // Each row's slot and position come from memory.
+  // CHECK:   %[[SLOT32:.*]] = memref.load %[[SLOTS]][%[[I]]]
+  // CHECK:   %[[S:.*]] = arith.index_castui %[[SLOT32]]
+  // CHECK:   %[[POS32:.*]] = memref.load %[[POSITIONS]][%[[I]]]
+  // CHECK:   %[[POS:.*]] = arith.index_castui %[[POS32]]
   // CHECK:   %[[X0:.*]] = memref.load %[[TAB]][%[[S]], %[[POS]]]
   // CHECK:   arith.extui %[[X0]] : i32 to i64
   // The look-back is clamped to the row start and cut at an earlier EOS (2).
@@ -32,20 +36,30 @@ func.func @ids(%table: memref<1x8xi32>, %slot: index, %pos: index, %ids: memref<
   // CHECK:   memref.store %[[ID1]], %[[IDS]][%[[I]], %{{.*}}]
   // CHECK: scf.reduce
   // CHECK-NOT: ember.
-  ember.ngram_ids %table[%slot, %pos] into %ids {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<1x8xi32> into memref<?x2xi32>
+  ember.ngram_ids %table[%slots, %positions] into %ids {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<1x8xi32>, memref<?xi32> into memref<?x2xi32>
   return
 }
 
 // -----
 
+// A thread per value: row i goes to [slots[i], positions[i]].
 // CHECK-LABEL: func @cache_write
-// CHECK-SAME: (%[[TOK:.*]]: memref<?xi32>, %[[TAB:.*]]: memref<4x64xi32>, %[[S:.*]]: index, %[[P:.*]]: index)
-func.func @cache_write(%tokens: memref<?xi32>, %table: memref<4x64xi32>, %slot: index, %pos: index) {
+// CHECK-SAME: (%[[TOK:.*]]: memref<?xi32>, %[[TAB:.*]]: memref<4x64xi32>, %[[SLOTS:.*]]: memref<?xi32>, %[[POSITIONS:.*]]: memref<?xi32>,
+// CHECK-SAME: %[[ROWS:.*]]: memref<?x40xf32>, %[[KV:.*]]: memref<4x64x40xf32>)
+func.func @cache_write(%tokens: memref<?xi32>, %table: memref<4x64xi32>, %slots: memref<?xi32>, %positions: memref<?xi32>,
+                       %rows: memref<?x40xf32>, %kv: memref<4x64x40xf32>) {
   // CHECK: scf.parallel (%[[I:.*]]) =
   // CHECK:   %[[V:.*]] = memref.load %[[TOK]][%[[I]]]
-  // CHECK:   %[[AT:.*]] = arith.addi %[[P]], %[[I]]
-  // CHECK:   memref.store %[[V]], %[[TAB]][%[[S]], %[[AT]]]
-  ember.ngram_cache_write %tokens into %table[%slot, %pos] : memref<?xi32> into memref<4x64xi32>
+  // CHECK:   %[[S32:.*]] = memref.load %[[SLOTS]][%[[I]]]
+  // CHECK:   %[[S:.*]] = arith.index_castui %[[S32]]
+  // CHECK:   %[[P32:.*]] = memref.load %[[POSITIONS]][%[[I]]]
+  // CHECK:   %[[P:.*]] = arith.index_castui %[[P32]]
+  // CHECK:   memref.store %[[V]], %[[TAB]][%[[S]], %[[P]]]
+  ember.cache_write %tokens into %table[%slots, %positions] : memref<?xi32>, memref<?xi32> into memref<4x64xi32>
+  // CHECK: scf.parallel (%[[J:.*]], %[[C:.*]]) =
+  // CHECK:   %[[R:.*]] = memref.load %[[ROWS]][%[[J]], %[[C]]]
+  // CHECK:   memref.store %[[R]], %[[KV]][%{{.*}}, %{{.*}}, %[[C]]]
+  ember.cache_write %rows into %kv[%slots, %positions] : memref<?x40xf32>, memref<?xi32> into memref<4x64x40xf32>
   return
 }
 

@@ -112,7 +112,7 @@ def mtp_weight_names(weights):
 
 class PackedArgs:
     """The void *args[] of a `<name>_packed` function: memref descriptors
-    ({allocated, aligned, offset, sizes[r], strides[r]}) and int64 indices."""
+    ({allocated, aligned, offset, sizes[r], strides[r]})."""
 
     def __init__(self):
         self.keep, self.pointers = [], []
@@ -130,11 +130,6 @@ class PackedArgs:
                        (ctypes.c_int64 * r)(*[s // array.itemsize for s in array.strides]))
         self.keep += [array, d]
         self.pointers.append(ctypes.addressof(d))
-
-    def index(self, value):
-        v = ctypes.c_int64(value)
-        self.keep.append(v)
-        self.pointers.append(ctypes.addressof(v))
 
     def array(self):
         return (ctypes.c_void_p * len(self.pointers))(*self.pointers)
@@ -167,8 +162,8 @@ def check_direct(model, cfg, weights, tokens, dtype, library):
         logits, hidden_out = np.empty((b - a, V), np.float32), np.empty((b - a, D), np.float32)
         args = PackedArgs()
         args.memref(np.array(rows[a:b], dtype=np.int32))
-        args.index(1)  # slot
-        args.index(a)  # start
+        args.memref(np.full(b - a, 1, dtype=np.int32))  # slots
+        args.memref(np.arange(a, b, dtype=np.int32))  # positions
         args.memref(np.ascontiguousarray(hidden_in[a:b].numpy(), dtype=np.float32))
         for buffer in [cache, logits, hidden_out] + args_w:
             args.memref(buffer)

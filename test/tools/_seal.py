@@ -6,10 +6,11 @@ both little endian.
 
   _seal.py check ARTIFACT            prints "sealed: N bytes, fnv1a64 H"; exit 1 unless it matches
   _seal.py flip ARTIFACT OUT         OUT = ARTIFACT with one byte in the middle flipped (seal kept)
-  _seal.py reseal-abi ARTIFACT OUT   OUT = ARTIFACT with its stamp's "ember ABI 1," made
+  _seal.py reseal-abi ARTIFACT OUT   OUT = ARTIFACT with its stamp's "ember ABI <N>," made
                                      "ember ABI 0,", sealed again
 """
 
+import re
 import struct
 import sys
 
@@ -45,9 +46,10 @@ def main():
         middle = len(body) // 2
         out = body[:middle] + bytes([body[middle] ^ 0x40]) + body[middle + 1:] + data[-24:]
     elif command == "reseal-abi":
-        if body.count(b"ember ABI 1,") != 1:
-            sys.exit("no single 'ember ABI 1,' stamp")
-        out = seal(body.replace(b"ember ABI 1,", b"ember ABI 0,"))
+        stamps = re.findall(rb"ember ABI [1-9][0-9]*,", body)
+        if len(stamps) != 1:
+            sys.exit("no single 'ember ABI <N>,' stamp")
+        out = seal(body.replace(stamps[0], b"ember ABI 0,"))
     else:
         sys.exit(f"unknown command {command}")
     open(sys.argv[3], "wb").write(out)

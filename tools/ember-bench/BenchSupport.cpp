@@ -276,9 +276,10 @@ ModelledStep modelCall(const rt::Backend &backend, const std::string &configPath
   return step;
 }
 
-ModelledStep modelDecodeStep(const BenchModel &model, int64_t position, const std::vector<std::string> &extraFlags) {
+ModelledStep modelDecodeStep(const BenchModel &model, int64_t rows, int64_t position,
+                             const std::vector<std::string> &extraFlags) {
   return modelCall(*model.backend, (fs::path(model.modelDir) / "config.json").string(), model.weights.dtype(),
-                   extraFlags, ember::kStepFunction, 1, position);
+                   extraFlags, ember::kStepFunction, rows, position);
 }
 
 nlohmann::json runPythonReference(const std::string &script, const std::vector<std::string> &args,

@@ -148,7 +148,9 @@ struct ModelledStep {
   int64_t kernels = 0;
   double bytes = 0;
 };
-ModelledStep modelDecodeStep(const BenchModel &model, int64_t position, const std::vector<std::string> &extraFlags);
+// One decode step of `rows` rows (ember_step) after `position` cached positions.
+ModelledStep modelDecodeStep(const BenchModel &model, int64_t rows, int64_t position,
+                             const std::vector<std::string> &extraFlags);
 // One call of the entry point `function` on `tokens` rows after `position`
 // cached positions, as ember-compile --report (--report-function, --batch,
 // --report-position) models it for the config at configPath.

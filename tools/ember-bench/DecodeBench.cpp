@@ -74,7 +74,7 @@ int decodeMain(int argc, char **argv) {
     throw Error("--batch must be at least 1");
   bool reference = !args.has("--no-reference");
 
-  double emberTokensPerSecond = 0, emberPrefillSeconds = 0;
+  double emberTokensPerSecond = 0, emberPrefillSeconds = 0, singleStepsTokensPerSecond = 0;
   std::optional<rt::KernelProfile> kernelProfile;
   std::string preset = fs::path(flags.presetPath).stem().string(), modelDir, where, bandwidthLine;
   {
@@ -115,38 +115,55 @@ int decodeMain(int argc, char **argv) {
                   (long long)batch, (long long)promptLen, emberPrefillSeconds, batch * promptLen / emberPrefillSeconds);
     std::fflush(stdout);
 
-    // One decode step of the batch: a step() per slot.
+    // One decode step of the batch: one ember_step over a row per slot (the
+    // weights read once), or, as the baseline, a single-sequence step per slot.
     auto decodeStep = [&] {
+      rt::StepRows rows;
+      for (int64_t slot = 0; slot < batch; ++slot)
+        rows.append(slot, {next[size_t(slot)]}, position);
+      rt::DecoderOutput stepOutput = decoder.step(rows);
+      for (int64_t slot = 0; slot < batch; ++slot)
+        next[size_t(slot)] = rt::greedyToken(stepOutput.logits.data() + slot * vocab, vocab);
+      ++position;
+    };
+    auto singleSteps = [&] {
       for (int64_t slot = 0; slot < batch; ++slot) {
         rt::DecoderOutput stepOutput = decoder.step(slot, {next[size_t(slot)]}, position);
         next[size_t(slot)] = rt::greedyToken(stepOutput.logits.data(), vocab);
       }
       ++position;
     };
-    benchmark::RegisterBenchmark("BM_EmberDecodeStep", [&](benchmark::State &state) {
-      for (auto _ : state) {
-        if (position >= decoder.context()) { // context full: start over from the prompts
-          state.PauseTiming();
-          prefillAll();
-          state.ResumeTiming();
+    auto registerSteps = [&](const char *name, const std::function<void()> &step) {
+      benchmark::RegisterBenchmark(name, [&, step](benchmark::State &state) {
+        for (auto _ : state) {
+          if (position >= decoder.context()) { // context full: start over from the prompts
+            state.PauseTiming();
+            prefillAll();
+            state.ResumeTiming();
+          }
+          step();
         }
-        decodeStep();
-      }
-      state.SetItemsProcessed(state.iterations() * batch);
-    })->UseRealTime()->Unit(benchmark::kMillisecond);
+        state.SetItemsProcessed(state.iterations() * batch);
+      })->UseRealTime()->Unit(benchmark::kMillisecond);
+    };
+    registerSteps("BM_EmberDecodeStep", decodeStep);
+    if (batch > 1)
+      registerSteps("BM_EmberSingleSteps", singleSteps);
 
     SummaryReporter reporter;
     benchmark::RunSpecifiedBenchmarks(&reporter);
     benchmark::Shutdown();
     if (const auto *run = reporter.find("BM_EmberDecodeStep"))
       emberTokensPerSecond = counter(*run, "items_per_second");
-    // Each token is one single-sequence step; the steps' positions average
-    // that of the middle one.
+    if (const auto *run = reporter.find("BM_EmberSingleSteps"))
+      singleStepsTokensPerSecond = counter(*run, "items_per_second");
+    // A step is one call of `batch` rows; the steps' positions average that
+    // of the middle one.
     // A GPU bundle has no ember-compile: the figures are left out, not the run.
     const int64_t meanPosition = promptLen + (newTokens - 1) / 2;
     try {
-      ModelledStep step = modelDecodeStep(model, meanPosition, compileFlagsOf(flags));
-      BandwidthFigures bandwidth = bandwidthFigures(*model.backend, emberTokensPerSecond * step.bytes);
+      ModelledStep step = modelDecodeStep(model, batch, meanPosition, compileFlagsOf(flags));
+      BandwidthFigures bandwidth = bandwidthFigures(*model.backend, emberTokensPerSecond / batch * step.bytes);
       char line[512];
       std::snprintf(line, sizeof line,
                     "ember decode over the modelled bytes: %s GB/s, x peak %s, x copy %s (%.3f MB and %lld kernels "
@@ -183,13 +200,14 @@ int decodeMain(int argc, char **argv) {
   std::printf("\n== decode summary: %s, %s weights, prompt %lld tokens, %lld decode steps per prefill, batch %lld ==\n",
               preset.c_str(), ember::dtypeLowerName(flags.dtype), (long long)promptLen, (long long)newTokens,
               (long long)batch);
-  if (batch > 1)
-    std::printf("ember has no batched step: its batch step is %lld sequential single-sequence steps (one per slot, "
-                "no weight reuse across the batch); PyTorch runs one batched forward of [%lld, 1] tokens\n",
-                (long long)batch, (long long)batch);
   std::printf("ember (%s):  decode %8.3f tokens/s (%.2f ms/token), prefill %.4f s\n",
               where.c_str(),
               emberTokensPerSecond, 1e3 / emberTokensPerSecond, emberPrefillSeconds);
+  if (singleStepsTokensPerSecond > 0)
+    std::printf("ember batched step (one ember_step of %lld rows) / %lld single-sequence steps: %.3gx (%.3f tokens/s "
+                "single)\n",
+                (long long)batch, (long long)batch, emberTokensPerSecond / singleStepsTokensPerSecond,
+                singleStepsTokensPerSecond);
   std::printf("%s", bandwidthLine.c_str());
   if (!pytorch) {
     std::printf("PyTorch reference: not run (--no-reference)\n");

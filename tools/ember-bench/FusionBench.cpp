@@ -62,7 +62,7 @@ int fusionMain(int argc, char **argv) {
     variant->decoder = std::make_unique<rt::Decoder>(model.config, model.weights, artifact.path, *model.backend,
                                                      rt::DecoderOptions{positions, 1});
     // The KV cache the mean decode step reads.
-    variant->step = modelDecodeStep(model, meanPosition, variant->flags);
+    variant->step = modelDecodeStep(model, 1, meanPosition, variant->flags);
     rt::Decoder &decoder = *variant->decoder;
     benchmark::RegisterBenchmark(("BM_Decode/" + variant->name).c_str(), [&decoder, &prompt, vocab, positions,
                                                                           promptLen = flags.promptLen](

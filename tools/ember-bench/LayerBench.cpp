@@ -173,15 +173,27 @@ public:
     kvCache_ =
         floats.make(backend, size_t(kvShape()[0] * context * kvShape()[3]) * sizeof(float), "the latent KV cache");
     logits_ = rt::DeviceBuffer(backend, size_t(maxTokens * config.vocabSize) * sizeof(float), "the logits");
+    slots_ = rt::DeviceBuffer(backend, size_t(maxTokens) * sizeof(int32_t), "the rows' slots");
+    positions_ = rt::DeviceBuffer(backend, size_t(maxTokens) * sizeof(int32_t), "the rows' positions");
+    std::vector<int32_t> zeros(size_t(maxTokens), 0);
+    backend.copyToDevice(slots_.data(), zeros.data(), zeros.size() * sizeof(int32_t));
     hidden_ = rt::DeviceBuffer(backend, size_t(maxTokens) * rowBytes, "the final hidden rows");
   }
 
-  // One ember_forward call; returns after the device finished it.
+  // One ember_forward call (T rows of slot 0 after `start` cached
+  // positions); returns after the device finished it.
   void run(const LayerCase &call) {
+    if (call.name != positionsOf_) {
+      std::vector<int32_t> positions(size_t(call.tokens));
+      for (size_t t = 0; t < positions.size(); ++t)
+        positions[t] = int32_t(call.start + int64_t(t));
+      backend_.copyToDevice(positions_.data(), positions.data(), positions.size() * sizeof(int32_t));
+      positionsOf_ = call.name;
+    }
     rt::PackedArgs args;
     args.addMemRef(embeddings_.data(), {call.tokens, config_.hiddenSize});
-    args.addIndex(0); // slot
-    args.addIndex(call.start);
+    args.addMemRef(slots_.data(), {call.tokens});
+    args.addMemRef(positions_.data(), {call.tokens});
     args.addMemRef(kvCache_.data(), kvShape());
     args.addMemRef(logits_.data(), {call.tokens, config_.vocabSize});
     args.addMemRef(hidden_.data(), {call.tokens, config_.hiddenSize});
@@ -212,7 +224,8 @@ private:
   int64_t context_;
   std::vector<rt::DeviceBuffer> weights_;
   rt::PackedArgs weightArgs_;
-  rt::DeviceBuffer embeddings_, kvCache_, logits_, hidden_;
+  rt::DeviceBuffer embeddings_, kvCache_, logits_, hidden_, slots_, positions_;
+  std::string positionsOf_; // the case whose positions positions_ holds
 };
 
 struct CaseFigures {

@@ -42,11 +42,12 @@ ember-synth next to this binary, into
 <cache-dir>/checkpoints/<preset>-s<seed>-<dtype>/ and reused afterwards.
 Each of B sequence slots gets its own random EOS-free prompt of P tokens,
 prefilled (untimed); each benchmark iteration (BM_EmberDecodeStep) is one
-decode step of the batch: for each slot in turn one step() of one token (the
-greedy choice of its previous logits) at the next position. ember has no
-batched step, so that is B sequential single-sequence steps, with no weight
-reuse across the batch. Every N steps the context is full and the prompts
-are prefilled again with the timer paused. items_per_second = decode tokens/s
+decode step of the batch: one ember_step of B rows, each slot's token (the
+greedy choice of its previous logits) at the next position, so the weights
+are read once for the batch. With B > 1, BM_EmberSingleSteps times the same
+step as B single-sequence steps, one per slot, and the summary gives the
+ratio of the two (measured in the same run). Every N steps the context is
+full and the prompts are prefilled again with the timer paused. items_per_second = decode tokens/s
 of all B sequences together. The prefill of the B prompts is timed once
 separately (after a warm-up). Unless --no-reference, it then runs
   /usr/bin/python3 )" EMBER_SOURCE_DIR R"(/test/reference/decode_bench.py
@@ -54,8 +55,8 @@ separately (after a warm-up). Unless --no-reference, it then runs
 (PyTorch eager, weights widened to f32, the B sequences as one batched
 forward) and prints a summary: decode tokens/s of both, the ratio
 ember/PyTorch, both prefill times, and ember's achieved bandwidth: the bytes
-ember-compile --report models for one step of the backend's build (at the
-mean decode position) times decode tokens/s, in GB/s and, on CUDA, over the
+ember-compile --report models for one step of B rows of the backend's build
+(at the mean decode position) times decode steps/s, in GB/s and, on CUDA, over the
 memory peak and over a device-to-device copy measured in the same run. Without python3 or torch it says so
 and prints ember's figures only. ember's compiled CPU code is
 single-threaded; --threads only sets PyTorch's thread count.

@@ -121,6 +121,7 @@ nlohmann::json generationJson(const Report &r) {
             {"time_to_first_token_s", r.first().firstTokenSeconds},
             {"prefill_s", g.prefillSeconds},
             {"decode_s", g.decodeSeconds},
+            {"steps", g.steps},
             {"decode_tokens_per_s", g.decodeTokensPerSecond()},
             {"prefill_tokens_per_s", g.prefillTokensPerSecond()},
             {"speculative", rt::drafterName(r.options.drafter)},

@@ -14,6 +14,7 @@
 #include "ember/runtime/CommandLine.h"
 #include "ember/runtime/Decoder.h"
 #include "ember/model/Error.h"
+#include "ember/model/Parsing.h"
 #include "ember/runtime/Generate.h"
 #include "ember/runtime/KernelProfile.h"
 #include "ember/runtime/ModelWeights.h"
@@ -73,7 +74,14 @@ options:
                            messages (OpenAI's form) in file F
                            (one of the four prompt flags is required)
   --batch N                sequence slots (default: the number of prompts); a
-                           single prompt is repeated N times
+                           single prompt is repeated N times; with several
+                           prompts, N at most their number: the prompts
+                           queue for the slots and each takes one as it
+                           comes free (continuous batching). Every step runs
+                           the rows of all running sequences in one call
+  --arrivals S             comma-separated, one per prompt: prompt i joins
+                           once S_i steps have run (default: all at once);
+                           what a prompt generates does not depend on it
   --max-new-tokens N       tokens to generate per sequence, stopping earlier at
                            EOS; 0: prefill only (default: generation_config.json's
                            max_new_tokens, else 128, cut to what the context holds)
@@ -159,7 +167,8 @@ options:
                            "finish_reason", "logprobs",
                            "time_to_first_token_s"}, ...], "stats": {"load_s",
                            "time_to_first_token_s" (the first sequence's),
-                           "decode_s", "decode_tokens_per_s", "prefill_s",
+                           "decode_s", "steps", "decode_tokens_per_s",
+                           "prefill_s",
                            "prefill_tokens_per_s", "speculative", "draft_steps",
                            "target_forwards", "target_forwards_per_token",
                            "drafted_tokens", "accepted_tokens",
@@ -181,7 +190,7 @@ std::vector<float> promptDraftLogits(rt::Decoder &decoder, const std::vector<int
   int64_t width = decoder.config().hiddenSize;
   rt::DecoderOutput target = decoder.prefill(0, prompt);
   std::vector<float> hidden(target.hidden.begin(), target.hidden.end() - width);
-  return decoder.draft(0, {prompt.begin() + 1, prompt.end()}, 0, hidden).logits;
+  return decoder.draft(rt::StepRows::of(0, {prompt.begin() + 1, prompt.end()}, 0), hidden).logits;
 }
 
 rt::ArtifactCache artifactCache(const rt::CommandLine &args, const rt::Backend &backend, bool checkFinite = false) {
@@ -223,9 +232,27 @@ int checkWeights(const std::string &modelDir) {
   return bad.empty() ? 0 : 1;
 }
 
+// --arrivals: one step count per prompt; empty without the flag.
+std::vector<int64_t> readArrivals(const rt::CommandLine &args, size_t prompts) {
+  std::vector<int64_t> arrivals;
+  if (!args.has("--arrivals"))
+    return arrivals;
+  for (const std::string &item : rt::splitList(args.value("--arrivals", ""), ',')) {
+    std::optional<int64_t> steps = parseWholeInteger(item);
+    if (!steps || *steps < 0)
+      throw Error("--arrivals: item " + std::to_string(arrivals.size() + 1) + " ('" + item +
+                  "') is not a step count (a whole number >= 0)");
+    arrivals.push_back(*steps);
+  }
+  if (arrivals.size() != prompts)
+    throw Error("--arrivals gives " + std::to_string(arrivals.size()) + " steps for " + std::to_string(prompts) +
+                " prompts");
+  return arrivals;
+}
+
 int runMain(int argc, char **argv) {
   rt::CommandLine args(argc, argv,
-                       {"--model", "--prompt-ids", "--prompt", "--prompt-file", "--batch", "--max-new-tokens",
+                       {"--model", "--prompt-ids", "--prompt", "--prompt-file", "--batch", "--arrivals", "--max-new-tokens",
                         "--max-context", "--prefill-chunk", "--temperature", "--min-p", "--repetition-penalty", "--stop",
                         "--top-k", "--top-p", "--seed", "--speculative", "--draft-steps", "--backend",
                         "--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--dump-embeddings",
@@ -253,12 +280,14 @@ int runMain(int argc, char **argv) {
   std::vector<std::vector<int32_t>> prompts = readPrompts(args, modelDir, tokenizer ? &*tokenizer : nullptr);
   bool profile = args.has("--profile") || args.has("--profile-json");
   for (const char *flag : {"--max-new-tokens", "--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--json",
-                           "--speculative", "--batch", "--temperature", "--profile", "--profile-json"})
+                           "--speculative", "--batch", "--arrivals", "--temperature", "--profile", "--profile-json"})
     if (embeddingsOnly && args.has(flag))
       throw Error(std::string("--embeddings-only runs no decoder, so ") + flag + " cannot be used with it");
   auto batch = int64_t(args.integer("--batch", int64_t(prompts.size())));
-  if (prompts.size() != 1 && batch != int64_t(prompts.size()))
-    throw Error("--batch " + std::to_string(batch) + " does not match the " + std::to_string(prompts.size()) +
+  if (batch < 1)
+    throw Error("--batch must be at least 1, got " + std::to_string(batch));
+  if (prompts.size() != 1 && batch > int64_t(prompts.size()))
+    throw Error("--batch " + std::to_string(batch) + " is more than the " + std::to_string(prompts.size()) +
                 " prompts given with --prompt-ids");
   for (const char *flag :
        {"--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--dump-embeddings", "--dump-ngram-ids"})
@@ -358,6 +387,7 @@ int runMain(int argc, char **argv) {
   }
   if (prompts.size() == 1 && batch > 1)
     prompts.resize(size_t(batch), prompts.front());
+  std::vector<int64_t> arrivals = readArrivals(args, prompts.size());
   Report report{modelDir, config, prompts};
   report.tokenizer = tokenizer ? &*tokenizer : nullptr;
   report.backend = backend->name();
@@ -382,7 +412,7 @@ int runMain(int argc, char **argv) {
   // leaves none of them.
   std::vector<std::unique_ptr<rt::AtomicOutputFile>> outputs;
   if (!embeddingsOnly) {
-    rt::DecoderOptions decoderOptions{maxContext, int64_t(prompts.size()), prefillChunk};
+    rt::DecoderOptions decoderOptions{maxContext, batch, prefillChunk};
     if (!args.has("--artifact"))
       decoderOptions.checkedArtifact = [&, dtype = report.dtype] {
         if (!quiet)
@@ -406,7 +436,7 @@ int runMain(int argc, char **argv) {
     }
     rt::GenerationProgressLine progress(options.maxNewTokens * int64_t(prompts.size()),
                                         quiet || streaming ? nullptr : stderr, isatty(fileno(stderr)) == 1);
-    report.generation = rt::generate(decoder, prompts, options, std::ref(progress));
+    report.generation = rt::generate(decoder, prompts, options, std::ref(progress), arrivals);
     progress.finish();
     if (streaming)
       std::cout << stream->finish() << "\n\n";

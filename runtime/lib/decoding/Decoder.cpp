@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <functional>
 #include <future>
+#include <set>
 
 namespace ember::rt {
 
@@ -83,13 +84,13 @@ int64_t product(const Shape &shape) {
   return count;
 }
 
-// The arguments of one entry-point call of `rows` tokens at positions
-// [start, start + rows). Host tensors go straight to the artifact when the
-// backend's memory is host memory; otherwise they are staged through
-// scratch device buffers and outputs copied back after.
+// The arguments of one entry-point call of `rows`. Host tensors go straight
+// to the artifact when the backend's memory is host memory; otherwise they
+// are staged through scratch device buffers and outputs copied back after.
 class Call {
 public:
-  Call(Backend &backend, int64_t rows, int64_t start) : backend_(backend), rows_(rows), start_(start) {}
+  Call(Backend &backend, const StepRows &rows)
+      : backend_(backend), rows_(int64_t(rows.positions.size())), start_(modelledStart(rows)) {}
 
   template <typename T> void input(const std::vector<T> &host, const Shape &shape) {
     args_.addMemRef(stage(host.data(), product(shape) * sizeof(T), false), shape);
@@ -102,7 +103,12 @@ public:
     args_.addMemRef(device, shape);
   }
   void state(const DeviceBuffer &buffer, const Shape &shape) { args_.addMemRef(buffer.data(), shape); }
-  void index(int64_t value) { args_.addIndex(value); }
+  // The rows' slots and positions (ModelAbi.h), after their tokens or
+  // embeddings.
+  void coordinates(const StepRows &rows) {
+    input(rows.slots, {rows_});
+    input(rows.positions, {rows_});
+  }
   void weights(const PackedArgs &weights) { args_.addAll(weights); }
 
   void run(PackedFn function) {
@@ -115,6 +121,13 @@ public:
   }
 
 private:
+  // The kernel profile models T rows after P cached positions: P such that
+  // P + T is the most rows any row attends to (start, for one sequence).
+  static int64_t modelledStart(const StepRows &rows) {
+    int32_t last = rows.positions.empty() ? 0 : *std::max_element(rows.positions.begin(), rows.positions.end());
+    return std::max<int64_t>(0, int64_t(last) + 1 - int64_t(rows.positions.size()));
+  }
+
   void *stage(const void *host, size_t bytes, bool isOutput) {
     if (backend_.hostAccessible())
       return const_cast<void *>(host);
@@ -174,15 +187,44 @@ Decoder::Decoder(const ModelConfig &config, const ModelWeights &weights, const s
   }
 }
 
-void Decoder::checkCall(int64_t slot, size_t rows, int64_t start, const char *what) const {
-  if (rows == 0)
-    throw Error(std::string("decoder ") + what + ": no tokens given (at least one is needed)");
-  if (slot < 0 || slot >= slots_)
-    throw Error(std::string("decoder ") + what + ": slot " + std::to_string(slot) + " is out of range [0, " +
-                std::to_string(slots_) + ")");
-  if (start < 0 || start + int64_t(rows) > context_)
-    throw Error(std::string("decoder ") + what + " of " + std::to_string(rows) + " tokens at position " +
-                std::to_string(start) + " exceeds " + contextLimitText(config_, maxContext_));
+void StepRows::append(int64_t slot, const std::vector<int32_t> &run, int64_t start) {
+  for (size_t i = 0; i < run.size(); ++i) {
+    tokens.push_back(run[i]);
+    slots.push_back(int32_t(slot));
+    positions.push_back(int32_t(start + int64_t(i)));
+  }
+}
+
+StepRows StepRows::of(int64_t slot, const std::vector<int32_t> &run, int64_t start) {
+  StepRows rows;
+  rows.append(slot, run, start);
+  return rows;
+}
+
+void Decoder::checkRows(const StepRows &rows, const char *what, bool readsTokens) const {
+  std::string call = std::string("decoder ") + what;
+  if (rows.positions.empty())
+    throw Error(call + ": no tokens given (at least one is needed)");
+  if (rows.slots.size() != rows.positions.size() || (readsTokens && rows.tokens.size() != rows.positions.size()))
+    throw Error(call + ": " + std::to_string(rows.tokens.size()) + " tokens, " + std::to_string(rows.slots.size()) +
+                " slots and " + std::to_string(rows.positions.size()) + " positions; expected one of each per row");
+  std::set<std::pair<int32_t, int32_t>> seen;
+  for (size_t t = 0; t < rows.positions.size(); ++t) {
+    int32_t slot = rows.slots[t], position = rows.positions[t];
+    std::string row = call + ": row " + std::to_string(t) + " of " + std::to_string(rows.positions.size()) + ": ";
+    if (slot < 0 || slot >= slots_)
+      throw Error(row + "slot " + std::to_string(slot) + " is out of range [0, " + std::to_string(slots_) + ")");
+    if (position < 0 || position >= context_)
+      throw Error(row + "position " + std::to_string(position) + " is outside " +
+                  contextLimitText(config_, maxContext_));
+    if (!seen.insert({slot, position}).second)
+      throw Error(row + "slot " + std::to_string(slot) + " position " + std::to_string(position) +
+                  " is given twice");
+    if (readsTokens && (rows.tokens[t] < 0 || rows.tokens[t] >= config_.vocabSize))
+      throw Error(row + "token id " + std::to_string(rows.tokens[t]) + " (slot " + std::to_string(slot) +
+                  ", position " + std::to_string(position) + ") is out of range [0, " +
+                  std::to_string(config_.vocabSize) + ")");
+  }
 }
 
 DecoderOutput Decoder::prefill(int64_t slot, const std::vector<int32_t> &tokens) {
@@ -204,7 +246,7 @@ DecoderOutput Decoder::prefill(int64_t slot, const std::vector<int32_t> &tokens)
     std::vector<float> chunk = embeddings.pop();
     if (start + prefillChunk_ < total)
       embeddings.push(chunkAt(start + prefillChunk_), start + prefillChunk_);
-    DecoderOutput part = forward(slot, chunk, start);
+    DecoderOutput part = forward(StepRows::of(slot, chunkAt(start), start), chunk);
     result.logits.insert(result.logits.end(), part.logits.begin(), part.logits.end());
     result.hidden.insert(result.hidden.end(), part.hidden.begin(), part.hidden.end());
   }
@@ -212,8 +254,10 @@ DecoderOutput Decoder::prefill(int64_t slot, const std::vector<int32_t> &tokens)
 }
 
 DecoderOutput Decoder::step(int64_t slot, const std::vector<int32_t> &tokens, int64_t start) {
-  return runStep(artifact_.step, slot, tokens, start);
+  return step(StepRows::of(slot, tokens, start));
 }
+
+DecoderOutput Decoder::step(const StepRows &rows) { return runStep(artifact_.step, rows); }
 
 std::optional<std::string> Decoder::findFirstNonFinite(int64_t slot, const std::vector<int32_t> &tokens) {
   if (!checkedArtifact_)
@@ -221,19 +265,17 @@ std::optional<std::string> Decoder::findFirstNonFinite(int64_t slot, const std::
   DecoderArtifact checked(backend_, checkedArtifact_());
   checked.checkModel(config_, weightsDType_);
   resetFiniteChecks();
-  runStep(checked.step, slot, tokens, 0);
+  runStep(checked.step, StepRows::of(slot, tokens, 0));
   return firstNonFiniteOutput().value_or("every op output was finite");
 }
 
-DecoderOutput Decoder::runStep(PackedFn function, int64_t slot, const std::vector<int32_t> &tokens, int64_t start) {
-  checkCall(slot, tokens.size(), start, "step");
-  validateTokens(tokens, config_.vocabSize);
-  auto count = int64_t(tokens.size());
+DecoderOutput Decoder::runStep(PackedFn function, const StepRows &rows) {
+  checkRows(rows, "step", true);
+  auto count = int64_t(rows.size());
   DecoderOutput result;
-  Call call(backend_, count, start);
-  call.input(tokens, {count});
-  call.index(slot);
-  call.index(start);
+  Call call(backend_, rows);
+  call.input(rows.tokens, {count});
+  call.coordinates(rows);
   call.state(tokenTable_, {slots_, context_});
   call.state(kvCache_, {kvCacheSublayers(config_), slots_, context_, kvCacheRowWidth(config_)});
   call.output(result.logits, {count, config_.vocabSize});
@@ -243,15 +285,13 @@ DecoderOutput Decoder::runStep(PackedFn function, int64_t slot, const std::vecto
   return result;
 }
 
-std::vector<float> Decoder::embed(int64_t slot, const std::vector<int32_t> &tokens, int64_t start) {
-  checkCall(slot, tokens.size(), start, "embed");
-  validateTokens(tokens, config_.vocabSize);
-  auto count = int64_t(tokens.size());
+std::vector<float> Decoder::embed(const StepRows &rows) {
+  checkRows(rows, "embed", true);
+  auto count = int64_t(rows.size());
   std::vector<float> embeddings;
-  Call call(backend_, count, start);
-  call.input(tokens, {count});
-  call.index(slot);
-  call.index(start);
+  Call call(backend_, rows);
+  call.input(rows.tokens, {count});
+  call.coordinates(rows);
   call.state(tokenTable_, {slots_, context_});
   call.output(embeddings, {count, config_.hiddenSize});
   call.weights(embeddingWeights_.args);
@@ -259,40 +299,36 @@ std::vector<float> Decoder::embed(int64_t slot, const std::vector<int32_t> &toke
   return embeddings;
 }
 
-DecoderOutput Decoder::forward(int64_t slot, const std::vector<float> &embeddings, int64_t start) {
-  size_t count = embeddings.size() / size_t(config_.hiddenSize);
-  if (count * size_t(config_.hiddenSize) != embeddings.size())
-    throw Error("decoder forward: " + std::to_string(embeddings.size()) + " embedding values are not whole rows of " +
-                std::to_string(config_.hiddenSize));
-  checkCall(slot, count, start, "forward");
+DecoderOutput Decoder::forward(const StepRows &rows, const std::vector<float> &embeddings) {
+  checkRows(rows, "forward", false);
+  auto count = int64_t(rows.positions.size());
+  if (embeddings.size() != size_t(count * config_.hiddenSize))
+    throw Error("decoder forward: " + std::to_string(embeddings.size()) + " embedding values for " +
+                std::to_string(count) + " rows of " + std::to_string(config_.hiddenSize));
   DecoderOutput result;
-  Call call(backend_, int64_t(count), start);
-  call.input(embeddings, {int64_t(count), config_.hiddenSize});
-  call.index(slot);
-  call.index(start);
+  Call call(backend_, rows);
+  call.input(embeddings, {count, config_.hiddenSize});
+  call.coordinates(rows);
   call.state(kvCache_, {kvCacheSublayers(config_), slots_, context_, kvCacheRowWidth(config_)});
-  call.output(result.logits, {int64_t(count), config_.vocabSize});
-  call.output(result.hidden, {int64_t(count), config_.hiddenSize});
+  call.output(result.logits, {count, config_.vocabSize});
+  call.output(result.hidden, {count, config_.hiddenSize});
   call.weights(layerWeights_.args);
   call.run(artifact_.forward);
   return result;
 }
 
-DecoderOutput Decoder::draft(int64_t slot, const std::vector<int32_t> &tokens, int64_t start,
-                             const std::vector<float> &hiddenIn) {
+DecoderOutput Decoder::draft(const StepRows &rows, const std::vector<float> &hiddenIn) {
   if (!mtpWeights_)
     throw Error("decoder draft: no MTP weights were bound (the checkpoint has no model.mtp.* tensors?)");
-  checkCall(slot, tokens.size(), start, "draft");
-  validateTokens(tokens, config_.vocabSize);
-  auto count = int64_t(tokens.size());
+  checkRows(rows, "draft", true);
+  auto count = int64_t(rows.size());
   if (hiddenIn.size() != size_t(count * config_.hiddenSize))
     throw Error("decoder draft: hidden_in has " + std::to_string(hiddenIn.size()) + " values, expected " +
                 std::to_string(count) + " x " + std::to_string(config_.hiddenSize));
   DecoderOutput result;
-  Call call(backend_, count, start);
-  call.input(tokens, {count});
-  call.index(slot);
-  call.index(start);
+  Call call(backend_, rows);
+  call.input(rows.tokens, {count});
+  call.coordinates(rows);
   call.input(hiddenIn, {count, config_.hiddenSize});
   call.state(mtpCache_, {1, slots_, context_, kvCacheRowWidth(config_)});
   call.output(result.logits, {count, config_.vocabSize});
@@ -307,7 +343,7 @@ void EmbeddingQueue::push(std::vector<int32_t> tokens, int64_t start) {
   auto embed = [&decoder = decoder_, slot = slot_, previous, tokens = std::move(tokens), start] {
     if (previous.valid())
       previous.wait(); // its error, if any, reaches the caller through pop()
-    return decoder.embed(slot, tokens, start);
+    return decoder.embed(StepRows::of(slot, tokens, start));
   };
   pending_.push_back(std::async(std::launch::async, std::move(embed)).share());
 }

@@ -84,8 +84,13 @@ void NgramEmbeddingRunner::run(const std::vector<int32_t> &tokens, float *embOut
   int64_t hidden = config_.hiddenSize, tables = config_.numNgramTables(), width = config_.ngramTableWidth();
 
   // A one-slot token table holding exactly the prompt: no history before it.
-  std::vector<int32_t> tokenTable(tokens);
+  std::vector<int32_t> tokenTable(tokens), slots(tokens.size(), 0), positions(tokens.size());
+  for (size_t t = 0; t < positions.size(); ++t)
+    positions[t] = int32_t(t);
+  auto tokensRef = rowMajorMemRef<int32_t, 1>(tokenTable.data(), {length});
   auto tokenTableRef = rowMajorMemRef<int32_t, 2>(tokenTable.data(), {1, length});
+  auto slotsRef = rowMajorMemRef<int32_t, 1>(slots.data(), {length});
+  auto positionsRef = rowMajorMemRef<int32_t, 1>(positions.data(), {length});
   // The artifact only reads the weights; the C interface has no const.
   auto wordEmbeddingRef = rowMajorMemRef<void, 2>(const_cast<std::byte *>(weights_.wordEmbedding->data),
                                                   {config_.vocabSize, hidden});
@@ -95,8 +100,8 @@ void NgramEmbeddingRunner::run(const std::vector<int32_t> &tokens, float *embOut
                                                 {tables, hidden, width});
   auto idsRef = rowMajorMemRef<int32_t, 2>(idsOut, {length, tables});
   auto embeddingsRef = rowMajorMemRef<float, 2>(embOut, {length, hidden});
-  artifact_->embed()(&tokenTableRef, /*slot=*/0, /*position=*/0, &wordEmbeddingRef, &tablesRef, &projectionsRef,
-                     &idsRef, &embeddingsRef);
+  artifact_->embed()(&tokensRef, &tokenTableRef, &slotsRef, &positionsRef, &wordEmbeddingRef, &tablesRef,
+                     &projectionsRef, &idsRef, &embeddingsRef);
 }
 
 } // namespace ember::rt

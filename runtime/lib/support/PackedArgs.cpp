@@ -32,11 +32,6 @@ void PackedArgs::addMemRef(const void *data, const Shape &shape) {
   pointers_.push_back(std::visit([](auto &value) -> void * { return &value; }, storage_.back()));
 }
 
-void PackedArgs::addIndex(int64_t value) {
-  storage_.emplace_back(value);
-  pointers_.push_back(&std::get<int64_t>(storage_.back()));
-}
-
 void PackedArgs::addAll(const PackedArgs &other) {
   pointers_.insert(pointers_.end(), other.pointers_.begin(), other.pointers_.end());
 }

@@ -105,44 +105,44 @@ func.func @silu_out_tokens(%g: memref<2x16xf32>, %u: memref<2x16xf32>, %h: memre
 }
 
 // -----
-func.func @rope_rank(%x: memref<8xf32>, %p: index) {
+func.func @rope_rank(%x: memref<8xf32>, %p: memref<?xi32>) {
   // expected-error @+1 {{x must have rank >= 2 ([T, ..., R]), got rank 1}}
-  ember.rope %x, %p into %x {inv_freq = array<f32: 1.0, 0.1, 0.01, 0.001>} : memref<8xf32> into memref<8xf32>
+  ember.rope %x, %p into %x {inv_freq = array<f32: 1.0, 0.1, 0.01, 0.001>} : memref<8xf32>, memref<?xi32> into memref<8xf32>
   return
 }
 
 // -----
-func.func @rope_out_rank(%x: memref<?x8xf32>, %y: memref<?x1x8xf32>, %p: index) {
+func.func @rope_out_rank(%x: memref<?x8xf32>, %y: memref<?x1x8xf32>, %p: memref<?xi32>) {
   // expected-error @+1 {{out must have rank 2, got rank 3}}
-  ember.rope %x, %p into %y {inv_freq = array<f32: 1.0, 0.1, 0.01, 0.001>} : memref<?x8xf32> into memref<?x1x8xf32>
+  ember.rope %x, %p into %y {inv_freq = array<f32: 1.0, 0.1, 0.01, 0.001>} : memref<?x8xf32>, memref<?xi32> into memref<?x1x8xf32>
   return
 }
 
 // -----
-func.func @rope_out_dims(%x: memref<?x4x8xf32>, %y: memref<?x2x8xf32>, %p: index) {
+func.func @rope_out_dims(%x: memref<?x4x8xf32>, %y: memref<?x2x8xf32>, %p: memref<?xi32>) {
   // expected-error @+1 {{out dim 1 (2) must equal x dim 1 (4)}}
-  ember.rope %x, %p into %y {inv_freq = array<f32: 1.0, 0.1, 0.01, 0.001>} : memref<?x4x8xf32> into memref<?x2x8xf32>
+  ember.rope %x, %p into %y {inv_freq = array<f32: 1.0, 0.1, 0.01, 0.001>} : memref<?x4x8xf32>, memref<?xi32> into memref<?x2x8xf32>
   return
 }
 
 // -----
-func.func @rope_dynamic(%x: memref<?x?xf32>, %p: index) {
+func.func @rope_dynamic(%x: memref<?x?xf32>, %p: memref<?xi32>) {
   // expected-error @+1 {{the rotary dim (last dim of x) must be static}}
-  ember.rope %x, %p into %x {inv_freq = array<f32: 1.0>} : memref<?x?xf32> into memref<?x?xf32>
+  ember.rope %x, %p into %x {inv_freq = array<f32: 1.0>} : memref<?x?xf32>, memref<?xi32> into memref<?x?xf32>
   return
 }
 
 // -----
-func.func @rope_odd(%x: memref<?x7xf32>, %p: index) {
+func.func @rope_odd(%x: memref<?x7xf32>, %p: memref<?xi32>) {
   // expected-error @+1 {{the rotary dim (last dim of x) must be even, got 7}}
-  ember.rope %x, %p into %x {inv_freq = array<f32: 1.0, 0.1, 0.01>} : memref<?x7xf32> into memref<?x7xf32>
+  ember.rope %x, %p into %x {inv_freq = array<f32: 1.0, 0.1, 0.01>} : memref<?x7xf32>, memref<?xi32> into memref<?x7xf32>
   return
 }
 
 // -----
-func.func @rope_freqs(%x: memref<?x8xf32>, %p: index) {
+func.func @rope_freqs(%x: memref<?x8xf32>, %p: memref<?xi32>) {
   // expected-error @+1 {{inv_freq must have one entry per pair (4), got 3}}
-  ember.rope %x, %p into %x {inv_freq = array<f32: 1.0, 0.1, 0.01>} : memref<?x8xf32> into memref<?x8xf32>
+  ember.rope %x, %p into %x {inv_freq = array<f32: 1.0, 0.1, 0.01>} : memref<?x8xf32>, memref<?xi32> into memref<?x8xf32>
   return
 }
 
@@ -175,37 +175,51 @@ func.func @absorb_rows(%q: memref<?x4x32xf32>, %kvb: memref<128x32xf32>, %out: m
 }
 
 // -----
-func.func @attention_rank(%ql: memref<?x4x32xf32>, %qr: memref<?x4x8xf32>, %cache: memref<64x4x10xf32>, %p: index, %out: memref<?x4x32xf32>) {
-  // expected-error @+1 {{cache must have rank 2, got rank 3}}
-  ember.mla_attention %ql, %qr, %cache[%p] into %out {scale = 0.25 : f32} : memref<?x4x32xf32>, memref<?x4x8xf32>, memref<64x4x10xf32> into memref<?x4x32xf32>
+func.func @attention_rank(%ql: memref<?x4x32xf32>, %qr: memref<?x4x8xf32>, %cache: memref<64x40xf32>, %p: memref<?xi32>, %out: memref<?x4x32xf32>) {
+  // expected-error @+1 {{cache must have rank 3, got rank 2}}
+  ember.mla_attention %ql, %qr, %cache[%p, %p] into %out {scale = 0.25 : f32} : memref<?x4x32xf32>, memref<?x4x8xf32>, memref<?xi32>, memref<64x40xf32> into memref<?x4x32xf32>
   return
 }
 
 // -----
-func.func @attention_out(%ql: memref<?x4x32xf32>, %qr: memref<?x4x8xf32>, %cache: memref<64x40xf32>, %p: index, %out: memref<?x4x16xf32>) {
+func.func @attention_out(%ql: memref<?x4x32xf32>, %qr: memref<?x4x8xf32>, %cache: memref<1x64x40xf32>, %p: memref<?xi32>, %out: memref<?x4x16xf32>) {
   // expected-error @+1 {{out dim 2 (16) must equal q_lat dim 2 (32)}}
-  ember.mla_attention %ql, %qr, %cache[%p] into %out {scale = 0.25 : f32} : memref<?x4x32xf32>, memref<?x4x8xf32>, memref<64x40xf32> into memref<?x4x16xf32>
+  ember.mla_attention %ql, %qr, %cache[%p, %p] into %out {scale = 0.25 : f32} : memref<?x4x32xf32>, memref<?x4x8xf32>, memref<?xi32>, memref<1x64x40xf32> into memref<?x4x16xf32>
   return
 }
 
 // -----
-func.func @attention_rope_heads(%ql: memref<?x4x32xf32>, %qr: memref<?x2x8xf32>, %cache: memref<64x40xf32>, %p: index, %out: memref<?x4x32xf32>) {
+func.func @attention_rope_heads(%ql: memref<?x4x32xf32>, %qr: memref<?x2x8xf32>, %cache: memref<1x64x40xf32>, %p: memref<?xi32>, %out: memref<?x4x32xf32>) {
   // expected-error @+1 {{q_rope dim 1 (2) must equal q_lat dim 1 (4)}}
-  ember.mla_attention %ql, %qr, %cache[%p] into %out {scale = 0.25 : f32} : memref<?x4x32xf32>, memref<?x2x8xf32>, memref<64x40xf32> into memref<?x4x32xf32>
+  ember.mla_attention %ql, %qr, %cache[%p, %p] into %out {scale = 0.25 : f32} : memref<?x4x32xf32>, memref<?x2x8xf32>, memref<?xi32>, memref<1x64x40xf32> into memref<?x4x32xf32>
   return
 }
 
 // -----
-func.func @attention_rope_tokens(%ql: memref<2x4x32xf32>, %qr: memref<3x4x8xf32>, %cache: memref<64x40xf32>, %p: index, %out: memref<2x4x32xf32>) {
+func.func @attention_rope_tokens(%ql: memref<2x4x32xf32>, %qr: memref<3x4x8xf32>, %cache: memref<1x64x40xf32>, %p: memref<?xi32>, %out: memref<2x4x32xf32>) {
   // expected-error @+1 {{q_rope dim 0 (3) must equal q_lat dim 0 (2)}}
-  ember.mla_attention %ql, %qr, %cache[%p] into %out {scale = 0.25 : f32} : memref<2x4x32xf32>, memref<3x4x8xf32>, memref<64x40xf32> into memref<2x4x32xf32>
+  ember.mla_attention %ql, %qr, %cache[%p, %p] into %out {scale = 0.25 : f32} : memref<2x4x32xf32>, memref<3x4x8xf32>, memref<?xi32>, memref<1x64x40xf32> into memref<2x4x32xf32>
   return
 }
 
 // -----
-func.func @attention_row(%ql: memref<?x4x32xf32>, %qr: memref<?x4x8xf32>, %cache: memref<64x36xf32>, %p: index, %out: memref<?x4x32xf32>) {
+func.func @attention_rows(%ql: memref<2x4x32xf32>, %qr: memref<2x4x8xf32>, %cache: memref<1x64x40xf32>, %p: memref<3xi32>, %out: memref<2x4x32xf32>) {
+  // expected-error @+1 {{slots dim 0 (3) must equal q_lat dim 0 (2)}}
+  ember.mla_attention %ql, %qr, %cache[%p, %p] into %out {scale = 0.25 : f32} : memref<2x4x32xf32>, memref<2x4x8xf32>, memref<3xi32>, memref<1x64x40xf32> into memref<2x4x32xf32>
+  return
+}
+
+// -----
+func.func @rope_positions(%x: memref<2x8xf32>, %p: memref<3xi32>) {
+  // expected-error @+1 {{positions dim 0 (3) must equal x dim 0 (2)}}
+  ember.rope %x, %p into %x {inv_freq = array<f32: 1.0, 0.1, 0.01, 0.001>} : memref<2x8xf32>, memref<3xi32> into memref<2x8xf32>
+  return
+}
+
+// -----
+func.func @attention_row(%ql: memref<?x4x32xf32>, %qr: memref<?x4x8xf32>, %cache: memref<1x64x36xf32>, %p: memref<?xi32>, %out: memref<?x4x32xf32>) {
   // expected-error @+1 {{cache rows hold 36 values, expected kv_lora (32) + rope (8) = 40}}
-  ember.mla_attention %ql, %qr, %cache[%p] into %out {scale = 0.25 : f32} : memref<?x4x32xf32>, memref<?x4x8xf32>, memref<64x36xf32> into memref<?x4x32xf32>
+  ember.mla_attention %ql, %qr, %cache[%p, %p] into %out {scale = 0.25 : f32} : memref<?x4x32xf32>, memref<?x4x8xf32>, memref<?xi32>, memref<1x64x36xf32> into memref<?x4x32xf32>
   return
 }
 

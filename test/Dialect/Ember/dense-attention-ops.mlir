@@ -20,16 +20,18 @@ func.func @dense(%x: memref<?x96xf32>, %w: memref<48x96xbf16>, %y: memref<?x48xf
 
 // CHECK-LABEL: func @attention
 func.func @attention(%qn: memref<?x4x16xf32>, %kvb: memref<128x32xbf16>, %ql: memref<?x4x32xf32>,
-                     %qr: memref<?x4x8xf32, strided<[96, 24, 1], offset: 16>>, %cache: memref<64x40xf32, strided<[40, 1], offset: ?>>,
-                     %pos: index, %ol: memref<?x4x32xf32>, %o: memref<?x4x16xf32>) {
+                     %qr: memref<?x4x8xf32, strided<[96, 24, 1], offset: 16>>,
+                     %cache: memref<2x64x40xf32, strided<[?, 40, 1], offset: ?>>,
+                     %slots: memref<?xi32>, %positions: memref<?xi32>, %ol: memref<?x4x32xf32>, %o: memref<?x4x16xf32>) {
   // CHECK: ember.rope %{{.*}}, %{{.*}} into %{{.*}} {inv_freq = array<f32: 1.000000e+00, 1.000000e-01, 0.00999999977, 1.000000e-03>, scale = 1.500000e+00 : f32}
-  ember.rope %qr, %pos into %qr {inv_freq = array<f32: 1.0, 0.1, 0.01, 0.001>, scale = 1.5 : f32}
-      : memref<?x4x8xf32, strided<[96, 24, 1], offset: 16>> into memref<?x4x8xf32, strided<[96, 24, 1], offset: 16>>
+  ember.rope %qr, %positions into %qr {inv_freq = array<f32: 1.0, 0.1, 0.01, 0.001>, scale = 1.5 : f32}
+      : memref<?x4x8xf32, strided<[96, 24, 1], offset: 16>>, memref<?xi32> into memref<?x4x8xf32, strided<[96, 24, 1], offset: 16>>
   // CHECK: ember.mla_absorb %{{.*}}, %{{.*}} into %{{.*}} : memref<?x4x16xf32>, memref<128x32xbf16> into memref<?x4x32xf32>
   ember.mla_absorb %qn, %kvb into %ql : memref<?x4x16xf32>, memref<128x32xbf16> into memref<?x4x32xf32>
-  // CHECK: ember.mla_attention %{{.*}}, %{{.*}}, %{{.*}}[%{{.*}}] into %{{.*}} {scale = 2.500000e-01 : f32}
-  ember.mla_attention %ql, %qr, %cache[%pos] into %ol {scale = 0.25 : f32}
-      : memref<?x4x32xf32>, memref<?x4x8xf32, strided<[96, 24, 1], offset: 16>>, memref<64x40xf32, strided<[40, 1], offset: ?>> into memref<?x4x32xf32>
+  // CHECK: ember.mla_attention %{{.*}}, %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] into %{{.*}} {scale = 2.500000e-01 : f32}
+  ember.mla_attention %ql, %qr, %cache[%slots, %positions] into %ol {scale = 0.25 : f32}
+      : memref<?x4x32xf32>, memref<?x4x8xf32, strided<[96, 24, 1], offset: 16>>, memref<?xi32>,
+        memref<2x64x40xf32, strided<[?, 40, 1], offset: ?>> into memref<?x4x32xf32>
   // CHECK: ember.mla_up_v %{{.*}}, %{{.*}} into %{{.*}} : memref<?x4x32xf32>, memref<128x32xbf16> into memref<?x4x16xf32>
   ember.mla_up_v %ol, %kvb into %o : memref<?x4x32xf32>, memref<128x32xbf16> into memref<?x4x16xf32>
   return

@@ -35,51 +35,58 @@ func.func @swiglu_hidden(%x: memref<?x96xf32>, %g: memref<192x96xf32>, %u: memre
 }
 
 // -----
-func.func @ngram_embed_rank(%table: memref<?xi32>, %s: index, %p: index, %embed: memref<5x8xf32>, %tables: memref<24x4xf32>, %proj: memref<2x8x4xf32>, %out: memref<?x8xf32>) {
+func.func @ngram_embed_rank(%table: memref<?xi32>, %s: memref<?xi32>, %p: memref<?xi32>, %embed: memref<5x8xf32>, %tables: memref<24x4xf32>, %proj: memref<2x8x4xf32>, %out: memref<?x8xf32>) {
   // expected-error @+1 {{token table must have rank 2, got rank 1}}
-  ember.ngram_embed %table[%s, %p], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<?xi32>, memref<5x8xf32>, memref<24x4xf32>, memref<2x8x4xf32> into memref<?x8xf32>
+  ember.ngram_embed %p, %table[%s, %p], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<?xi32>, memref<?xi32>, memref<?xi32>, memref<5x8xf32>, memref<24x4xf32>, memref<2x8x4xf32> into memref<?x8xf32>
   return
 }
 
 // -----
-func.func @ngram_embed_proj_rank(%table: memref<?x?xi32>, %s: index, %p: index, %embed: memref<5x8xf32>, %tables: memref<24x4xf32>, %proj: memref<8x8xf32>, %out: memref<?x8xf32>) {
+func.func @ngram_embed_tokens(%table: memref<?x?xi32>, %s: memref<?xi32>, %p: memref<?xi32>, %tokens: memref<3xi32>, %embed: memref<5x8xf32>, %tables: memref<24x4xf32>, %proj: memref<2x8x4xf32>, %out: memref<2x8xf32>) {
+  // expected-error @+1 {{tokens dim 0 (3) must equal out dim 0 (2)}}
+  ember.ngram_embed %tokens, %table[%s, %p], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<3xi32>, memref<?x?xi32>, memref<?xi32>, memref<5x8xf32>, memref<24x4xf32>, memref<2x8x4xf32> into memref<2x8xf32>
+  return
+}
+
+// -----
+func.func @ngram_embed_proj_rank(%table: memref<?x?xi32>, %s: memref<?xi32>, %p: memref<?xi32>, %embed: memref<5x8xf32>, %tables: memref<24x4xf32>, %proj: memref<8x8xf32>, %out: memref<?x8xf32>) {
   // expected-error @+1 {{projections must have rank 3, got rank 2}}
-  ember.ngram_embed %table[%s, %p], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<?x?xi32>, memref<5x8xf32>, memref<24x4xf32>, memref<8x8xf32> into memref<?x8xf32>
+  ember.ngram_embed %p, %table[%s, %p], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<?xi32>, memref<?x?xi32>, memref<?xi32>, memref<5x8xf32>, memref<24x4xf32>, memref<8x8xf32> into memref<?x8xf32>
   return
 }
 
 // -----
-func.func @ngram_embed_word(%table: memref<?x?xi32>, %s: index, %p: index, %embed: memref<5x6xf32>, %tables: memref<24x4xf32>, %proj: memref<2x8x4xf32>, %out: memref<?x8xf32>) {
+func.func @ngram_embed_word(%table: memref<?x?xi32>, %s: memref<?xi32>, %p: memref<?xi32>, %embed: memref<5x6xf32>, %tables: memref<24x4xf32>, %proj: memref<2x8x4xf32>, %out: memref<?x8xf32>) {
   // expected-error @+1 {{out dim 1 (8) must equal embed dim 1 (6)}}
-  ember.ngram_embed %table[%s, %p], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<?x?xi32>, memref<5x6xf32>, memref<24x4xf32>, memref<2x8x4xf32> into memref<?x8xf32>
+  ember.ngram_embed %p, %table[%s, %p], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<?xi32>, memref<?x?xi32>, memref<?xi32>, memref<5x6xf32>, memref<24x4xf32>, memref<2x8x4xf32> into memref<?x8xf32>
   return
 }
 
 // -----
-func.func @ngram_embed_hidden(%table: memref<?x?xi32>, %s: index, %p: index, %embed: memref<5x8xf32>, %tables: memref<24x4xf32>, %proj: memref<2x6x4xf32>, %out: memref<?x8xf32>) {
+func.func @ngram_embed_hidden(%table: memref<?x?xi32>, %s: memref<?xi32>, %p: memref<?xi32>, %embed: memref<5x8xf32>, %tables: memref<24x4xf32>, %proj: memref<2x6x4xf32>, %out: memref<?x8xf32>) {
   // expected-error @+1 {{out dim 1 (8) must equal projections dim 1 (6)}}
-  ember.ngram_embed %table[%s, %p], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<?x?xi32>, memref<5x8xf32>, memref<24x4xf32>, memref<2x6x4xf32> into memref<?x8xf32>
+  ember.ngram_embed %p, %table[%s, %p], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<?xi32>, memref<?x?xi32>, memref<?xi32>, memref<5x8xf32>, memref<24x4xf32>, memref<2x6x4xf32> into memref<?x8xf32>
   return
 }
 
 // -----
-func.func @ngram_embed_width(%table: memref<?x?xi32>, %s: index, %p: index, %embed: memref<5x8xf32>, %tables: memref<24x3xf32>, %proj: memref<2x8x4xf32>, %out: memref<?x8xf32>) {
+func.func @ngram_embed_width(%table: memref<?x?xi32>, %s: memref<?xi32>, %p: memref<?xi32>, %embed: memref<5x8xf32>, %tables: memref<24x3xf32>, %proj: memref<2x8x4xf32>, %out: memref<?x8xf32>) {
   // expected-error @+1 {{tables dim 1 (3) must equal projections dim 2 (4)}}
-  ember.ngram_embed %table[%s, %p], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<?x?xi32>, memref<5x8xf32>, memref<24x3xf32>, memref<2x8x4xf32> into memref<?x8xf32>
+  ember.ngram_embed %p, %table[%s, %p], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<?xi32>, memref<?x?xi32>, memref<?xi32>, memref<5x8xf32>, memref<24x3xf32>, memref<2x8x4xf32> into memref<?x8xf32>
   return
 }
 
 // -----
-func.func @ngram_embed_tables(%table: memref<?x?xi32>, %s: index, %p: index, %embed: memref<5x8xf32>, %tables: memref<24x4xf32>, %proj: memref<3x8x4xf32>, %out: memref<?x8xf32>) {
+func.func @ngram_embed_tables(%table: memref<?x?xi32>, %s: memref<?xi32>, %p: memref<?xi32>, %embed: memref<5x8xf32>, %tables: memref<24x4xf32>, %proj: memref<3x8x4xf32>, %out: memref<?x8xf32>) {
   // expected-error @+1 {{projections dim 0 (3) must equal E = K*(N-1) = 2}}
-  ember.ngram_embed %table[%s, %p], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<?x?xi32>, memref<5x8xf32>, memref<24x4xf32>, memref<3x8x4xf32> into memref<?x8xf32>
+  ember.ngram_embed %p, %table[%s, %p], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<?xi32>, memref<?x?xi32>, memref<?xi32>, memref<5x8xf32>, memref<24x4xf32>, memref<3x8x4xf32> into memref<?x8xf32>
   return
 }
 
 // -----
-func.func @ngram_embed_rows(%table: memref<?x?xi32>, %s: index, %p: index, %embed: memref<5x8xf32>, %tables: memref<23x4xf32>, %proj: memref<2x8x4xf32>, %out: memref<?x8xf32>) {
+func.func @ngram_embed_rows(%table: memref<?x?xi32>, %s: memref<?xi32>, %p: memref<?xi32>, %embed: memref<5x8xf32>, %tables: memref<23x4xf32>, %proj: memref<2x8x4xf32>, %out: memref<?x8xf32>) {
   // expected-error @+1 {{tables have 23 rows but the n-gram tables need sum M_i = 24}}
-  ember.ngram_embed %table[%s, %p], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<?x?xi32>, memref<5x8xf32>, memref<23x4xf32>, memref<2x8x4xf32> into memref<?x8xf32>
+  ember.ngram_embed %p, %table[%s, %p], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 5, m = 10, n = 3, k = 1, eos = 2>} : memref<?xi32>, memref<?x?xi32>, memref<?xi32>, memref<5x8xf32>, memref<23x4xf32>, memref<2x8x4xf32> into memref<?x8xf32>
   return
 }
 

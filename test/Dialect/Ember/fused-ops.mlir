@@ -9,10 +9,11 @@ func.func @swiglu(%x: memref<?x96xf32>, %g: memref<192x96xbf16>, %u: memref<192x
 }
 
 // CHECK-LABEL: func @ngram_embed
-func.func @ngram_embed(%table: memref<?x?xi32>, %slot: index, %pos: index, %embed: memref<512x96xbf16>,
-                       %tables: memref<479376x8xbf16>, %proj: memref<12x96x8xbf16>, %out: memref<?x96xf32>) {
-  // CHECK: ember.ngram_embed %{{.*}}[%{{.*}}, %{{.*}}], %{{.*}}, %{{.*}}, %{{.*}} into %{{.*}} {config = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>} : memref<?x?xi32>, memref<512x96xbf16>, memref<479376x8xbf16>, memref<12x96x8xbf16> into memref<?x96xf32>
-  ember.ngram_embed %table[%slot, %pos], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>} : memref<?x?xi32>, memref<512x96xbf16>, memref<479376x8xbf16>, memref<12x96x8xbf16> into memref<?x96xf32>
+func.func @ngram_embed(%tokens: memref<?xi32>, %table: memref<?x?xi32>, %slots: memref<?xi32>, %positions: memref<?xi32>,
+                       %embed: memref<512x96xbf16>, %tables: memref<479376x8xbf16>, %proj: memref<12x96x8xbf16>,
+                       %out: memref<?x96xf32>) {
+  // CHECK: ember.ngram_embed %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}], %{{.*}}, %{{.*}}, %{{.*}} into %{{.*}} {config = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>} : memref<?xi32>, memref<?x?xi32>, memref<?xi32>, memref<512x96xbf16>, memref<479376x8xbf16>, memref<12x96x8xbf16> into memref<?x96xf32>
+  ember.ngram_embed %tokens, %table[%slots, %positions], %embed, %tables, %proj into %out {config = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>} : memref<?xi32>, memref<?x?xi32>, memref<?xi32>, memref<512x96xbf16>, memref<479376x8xbf16>, memref<12x96x8xbf16> into memref<?x96xf32>
   return
 }
 

@@ -28,58 +28,72 @@ func.func @rows_past_i32() attributes {c = #ember.ngram<vocab = 8, m = 214748364
 func.func @hash_overflow() attributes {c = #ember.ngram<vocab = 2147483647, m = 2147483000, n = 3, k = 1, eos = 2>} { return }
 
 // -----
-func.func @write_rank(%tokens: memref<2x2xi32>, %table: memref<4x64xi32>, %i: index) {
-  // expected-error @+1 {{tokens must have rank 1, got rank 2}}
-  ember.ngram_cache_write %tokens into %table[%i, %i] : memref<2x2xi32> into memref<4x64xi32>
+func.func @write_cache_rank(%tokens: memref<2x2xi32>, %table: memref<4x64xi32>, %i: memref<?xi32>) {
+  // expected-error @+1 {{cache must have rank 3 ([slots, max_context] then the values' trailing dims), got rank 2}}
+  ember.cache_write %tokens into %table[%i, %i] : memref<2x2xi32>, memref<?xi32> into memref<4x64xi32>
   return
 }
 
 // -----
-func.func @write_table_rank(%tokens: memref<2xi32>, %table: memref<64xi32>, %i: index) {
+func.func @write_values_rank(%token: memref<i32>, %table: memref<4x64xi32>, %i: memref<?xi32>) {
+  // expected-error @+1 {{values must have rank >= 1 ([T, ...]), got rank 0}}
+  ember.cache_write %token into %table[%i, %i] : memref<i32>, memref<?xi32> into memref<4x64xi32>
+  return
+}
+
+// -----
+func.func @write_element_type(%tokens: memref<2xi64>, %table: memref<4x64xi32>, %i: memref<?xi32>) {
+  // expected-error @+1 {{values hold 'i64' but the cache holds 'i32'}}
+  ember.cache_write %tokens into %table[%i, %i] : memref<2xi64>, memref<?xi32> into memref<4x64xi32>
+  return
+}
+
+// -----
+func.func @write_row_width(%rows: memref<?x36xf32>, %cache: memref<4x64x40xf32>, %i: memref<?xi32>) {
+  // expected-error @+1 {{values dim 1 (36) must equal cache dim 2 (40)}}
+  ember.cache_write %rows into %cache[%i, %i] : memref<?x36xf32>, memref<?xi32> into memref<4x64x40xf32>
+  return
+}
+
+// -----
+func.func @write_row_count(%tokens: memref<3xi32>, %table: memref<4x64xi32>, %i: memref<2xi32>) {
+  // expected-error @+1 {{slots dim 0 (2) must equal values dim 0 (3)}}
+  ember.cache_write %tokens into %table[%i, %i] : memref<3xi32>, memref<2xi32> into memref<4x64xi32>
+  return
+}
+
+// -----
+func.func @write_coordinate_types(%tokens: memref<2xi32>, %table: memref<4x64xi32>, %s: memref<2xi32>, %p: memref<?xi32>) {
+  // expected-error @+1 {{failed to verify that all of {slots, positions} have same type}}
+  "ember.cache_write"(%tokens, %table, %s, %p) : (memref<2xi32>, memref<4x64xi32>, memref<2xi32>, memref<?xi32>) -> ()
+  return
+}
+
+// -----
+func.func @ids_table_rank(%table: memref<8xi32>, %ids: memref<?x12xi32>, %i: memref<?xi32>) {
   // expected-error @+1 {{token table must have rank 2, got rank 1}}
-  ember.ngram_cache_write %tokens into %table[%i, %i] : memref<2xi32> into memref<64xi32>
+  ember.ngram_ids %table[%i, %i] into %ids {config = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>} : memref<8xi32>, memref<?xi32> into memref<?x12xi32>
   return
 }
 
 // -----
-func.func @write_too_many(%tokens: memref<65xi32>, %table: memref<4x64xi32>, %i: index) {
-  // expected-error @+1 {{writes 65 tokens but the token table holds only 64 positions per slot}}
-  ember.ngram_cache_write %tokens into %table[%i, %i] : memref<65xi32> into memref<4x64xi32>
-  return
-}
-
-// -----
-func.func @write_element_type(%tokens: memref<2xi64>, %table: memref<4x64xi32>, %i: index) {
-  // expected-error @+1 {{operand #0 must be memref of 32-bit signless integer values}}
-  ember.ngram_cache_write %tokens into %table[%i, %i] : memref<2xi64> into memref<4x64xi32>
-  return
-}
-
-// -----
-func.func @ids_table_rank(%table: memref<8xi32>, %ids: memref<?x12xi32>, %i: index) {
-  // expected-error @+1 {{token table must have rank 2, got rank 1}}
-  ember.ngram_ids %table[%i, %i] into %ids {config = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>} : memref<8xi32> into memref<?x12xi32>
-  return
-}
-
-// -----
-func.func @ids_rank(%table: memref<1x8xi32>, %ids: memref<?xi32>, %i: index) {
+func.func @ids_rank(%table: memref<1x8xi32>, %ids: memref<?xi32>, %i: memref<?xi32>) {
   // expected-error @+1 {{ids must have rank 2, got rank 1}}
-  ember.ngram_ids %table[%i, %i] into %ids {config = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>} : memref<1x8xi32> into memref<?xi32>
+  ember.ngram_ids %table[%i, %i] into %ids {config = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>} : memref<1x8xi32>, memref<?xi32> into memref<?xi32>
   return
 }
 
 // -----
-func.func @ids_columns(%table: memref<1x8xi32>, %ids: memref<?x11xi32>, %i: index) {
+func.func @ids_columns(%table: memref<1x8xi32>, %ids: memref<?x11xi32>, %i: memref<?xi32>) {
   // expected-error @+1 {{ids must have E = K*(N-1) = 12 columns, got 11}}
-  ember.ngram_ids %table[%i, %i] into %ids {config = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>} : memref<1x8xi32> into memref<?x11xi32>
+  ember.ngram_ids %table[%i, %i] into %ids {config = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>} : memref<1x8xi32>, memref<?xi32> into memref<?x11xi32>
   return
 }
 
 // -----
-func.func @ids_dynamic_columns(%table: memref<1x8xi32>, %ids: memref<?x?xi32>, %i: index) {
+func.func @ids_dynamic_columns(%table: memref<1x8xi32>, %ids: memref<?x?xi32>, %i: memref<?xi32>) {
   // expected-error @+1 {{ids must have E = K*(N-1) = 4 columns, got ?}}
-  ember.ngram_ids %table[%i, %i] into %ids {config = #ember.ngram<vocab = 512, m = 39936, n = 3, k = 2, eos = 2>} : memref<1x8xi32> into memref<?x?xi32>
+  ember.ngram_ids %table[%i, %i] into %ids {config = #ember.ngram<vocab = 512, m = 39936, n = 3, k = 2, eos = 2>} : memref<1x8xi32>, memref<?xi32> into memref<?x?xi32>
   return
 }
 

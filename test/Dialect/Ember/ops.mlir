@@ -5,17 +5,21 @@
 #tiny = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>
 
 // CHECK-LABEL: func @cache_write
-// CHECK-SAME: (%[[TOK:.*]]: memref<?xi32>, %[[TAB:.*]]: memref<4x64xi32>, %[[S:.*]]: index, %[[P:.*]]: index)
-func.func @cache_write(%tokens: memref<?xi32>, %table: memref<4x64xi32>, %slot: index, %pos: index) {
-  // CHECK: ember.ngram_cache_write %[[TOK]] into %[[TAB]][%[[S]], %[[P]]] : memref<?xi32> into memref<4x64xi32>
-  ember.ngram_cache_write %tokens into %table[%slot, %pos] : memref<?xi32> into memref<4x64xi32>
+// CHECK-SAME: (%[[TOK:.*]]: memref<?xi32>, %[[TAB:.*]]: memref<4x64xi32>, %[[S:.*]]: memref<?xi32>, %[[P:.*]]: memref<?xi32>,
+// CHECK-SAME: %[[ROWS:.*]]: memref<?x40xf32>, %[[KV:.*]]: memref<4x64x40xf32, strided<[?, 40, 1], offset: ?>>)
+func.func @cache_write(%tokens: memref<?xi32>, %table: memref<4x64xi32>, %slots: memref<?xi32>, %positions: memref<?xi32>,
+                       %rows: memref<?x40xf32>, %kv: memref<4x64x40xf32, strided<[?, 40, 1], offset: ?>>) {
+  // CHECK: ember.cache_write %[[TOK]] into %[[TAB]][%[[S]], %[[P]]] : memref<?xi32>, memref<?xi32> into memref<4x64xi32>
+  ember.cache_write %tokens into %table[%slots, %positions] : memref<?xi32>, memref<?xi32> into memref<4x64xi32>
+  // CHECK: ember.cache_write %[[ROWS]] into %[[KV]][%[[S]], %[[P]]] : memref<?x40xf32>, memref<?xi32> into memref<4x64x40xf32, strided<[?, 40, 1], offset: ?>>
+  ember.cache_write %rows into %kv[%slots, %positions] : memref<?x40xf32>, memref<?xi32> into memref<4x64x40xf32, strided<[?, 40, 1], offset: ?>>
   return
 }
 
 // CHECK-LABEL: func @ids
-func.func @ids(%table: memref<?x?xi32>, %slot: index, %pos: index, %ids: memref<?x12xi32>) {
-  // CHECK: ember.ngram_ids %{{.*}}[%{{.*}}, %{{.*}}] into %{{.*}} {config = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>} : memref<?x?xi32> into memref<?x12xi32>
-  ember.ngram_ids %table[%slot, %pos] into %ids {config = #tiny} : memref<?x?xi32> into memref<?x12xi32>
+func.func @ids(%table: memref<?x?xi32>, %slots: memref<?xi32>, %positions: memref<?xi32>, %ids: memref<?x12xi32>) {
+  // CHECK: ember.ngram_ids %{{.*}}[%{{.*}}, %{{.*}}] into %{{.*}} {config = #ember.ngram<vocab = 512, m = 39936, n = 4, k = 4, eos = 2>} : memref<?x?xi32>, memref<?xi32> into memref<?x12xi32>
+  ember.ngram_ids %table[%slots, %positions] into %ids {config = #tiny} : memref<?x?xi32>, memref<?xi32> into memref<?x12xi32>
   return
 }
 

@@ -28,7 +28,8 @@ constexpr int64_t kVocab = 131072, kRatio = 78, kN = 4, kK = 4, kEos = 2;
 constexpr int64_t kTables = kK * (kN - 1);
 
 using IdsDescriptor = ember::rt::MemRefDescriptor<int32_t, 2>;
-using IdsFn = void (*)(IdsDescriptor *, int64_t, int64_t, IdsDescriptor *);
+using RowIndexDescriptor = ember::rt::MemRefDescriptor<int32_t, 1>;
+using IdsFn = void (*)(IdsDescriptor *, RowIndexDescriptor *, RowIndexDescriptor *, IdsDescriptor *);
 
 using u128 = unsigned __int128;
 
@@ -91,9 +92,14 @@ protected:
     ASSERT_NE(ids, nullptr);
     int64_t count = tokens.size();
     std::vector<int32_t> out(count * kTables, -1);
+    std::vector<int32_t> slots(count, 0), positions(count);
+    for (int64_t t = 0; t < count; ++t)
+      positions[t] = int32_t(t);
     auto table = ember::rt::rowMajorMemRef<int32_t, 2>(tokens.data(), {1, count});
+    auto slotsRef = ember::rt::rowMajorMemRef<int32_t, 1>(slots.data(), {count});
+    auto positionsRef = ember::rt::rowMajorMemRef<int32_t, 1>(positions.data(), {count});
     auto result = ember::rt::rowMajorMemRef<int32_t, 2>(out.data(), {count, kTables});
-    ids(&table, 0, 0, &result);
+    ids(&table, &slotsRef, &positionsRef, &result);
     for (int64_t t = 0; t < count; ++t) {
       std::vector<int64_t> expected = referenceIds(tokens, t);
       for (int64_t i = 0; i < kTables; ++i)

@@ -129,7 +129,8 @@ TEST_F(NvptxHostTest, KernelsLoadWhenTheLibraryOpens) {
 TEST_F(NvptxHostTest, EmbeddingRunsOnOneStreamWithoutTouchingDeviceMemory) {
   ASSERT_NE(handle, nullptr);
   using ember::rt::MemRefDescriptor;
-  using Embed = void (*)(MemRefDescriptor<int32_t, 2> *, int64_t, int64_t, MemRefDescriptor<uint16_t, 2> *,
+  using Embed = void (*)(MemRefDescriptor<int32_t, 1> *, MemRefDescriptor<int32_t, 2> *, MemRefDescriptor<int32_t, 1> *,
+                         MemRefDescriptor<int32_t, 1> *, MemRefDescriptor<uint16_t, 2> *,
                          MemRefDescriptor<uint16_t, 2> *, MemRefDescriptor<uint16_t, 3> *,
                          MemRefDescriptor<int32_t, 2> *, MemRefDescriptor<float, 2> *);
   auto embed = reinterpret_cast<Embed>(dlsym(handle, "_mlir_ciface_ember_ngram_embed"));
@@ -139,6 +140,10 @@ TEST_F(NvptxHostTest, EmbeddingRunsOnOneStreamWithoutTouchingDeviceMemory) {
   for (int64_t i = 0; i < kTables; ++i)
     rows += kRows + 2 * i + 1;
   auto table = ember::rt::rowMajorMemRef<int32_t, 2>(static_cast<int32_t *>(deviceBytes(4 * context)), {1, context});
+  auto rowIndex = [] {
+    return ember::rt::rowMajorMemRef<int32_t, 1>(static_cast<int32_t *>(deviceBytes(4 * tokens)), {tokens});
+  };
+  auto newTokens = rowIndex(), slots = rowIndex(), positions = rowIndex();
   auto words = ember::rt::rowMajorMemRef<uint16_t, 2>(static_cast<uint16_t *>(deviceBytes(2 * kVocab * kHidden)),
                                                       {kVocab, kHidden});
   auto tables = ember::rt::rowMajorMemRef<uint16_t, 2>(
@@ -150,7 +155,7 @@ TEST_F(NvptxHostTest, EmbeddingRunsOnOneStreamWithoutTouchingDeviceMemory) {
   auto out = ember::rt::rowMajorMemRef<float, 2>(static_cast<float *>(deviceBytes(4 * tokens * kHidden)),
                                                  {tokens, kHidden});
   recorder.launchArguments.clear();
-  embed(&table, 0, 3, &words, &tables, &projections, &ids, &out);
+  embed(&newTokens, &table, &slots, &positions, &words, &tables, &projections, &ids, &out);
 
   // ngram_ids (the ids are returned) and the fused ngram_embed.
   ASSERT_EQ(recorder.launchArguments.size(), 2u);
@@ -164,7 +169,8 @@ TEST_F(NvptxHostTest, EmbeddingRunsOnOneStreamWithoutTouchingDeviceMemory) {
         return true;
     return false;
   };
-  for (void *buffer : {(void *)table.aligned, (void *)words.aligned, (void *)tables.aligned,
+  for (void *buffer : {(void *)newTokens.aligned, (void *)table.aligned, (void *)slots.aligned,
+                       (void *)positions.aligned, (void *)words.aligned, (void *)tables.aligned,
                        (void *)projections.aligned, (void *)ids.aligned, (void *)out.aligned})
     EXPECT_TRUE(passed(buffer)) << "no kernel received buffer " << buffer;
 }

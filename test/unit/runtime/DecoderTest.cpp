@@ -104,6 +104,40 @@ TEST_F(DecoderTest, StepsSeeTheHistoryAndRollBackByOverwriting) {
   EXPECT_TRUE(std::isfinite(output.logits[0])); // the fake found table and cache consistent
 }
 
+// One call over the rows of several sequences gives each sequence what its
+// own calls give: the fake derives each row's token from its own slot's
+// table and cache rows, so a row attending to another slot's rows, or a
+// misplaced write, changes the tokens or makes them NaN.
+TEST_F(DecoderTest, BatchedStepEqualsEachSequenceAlone) {
+  const std::vector<std::vector<int32_t>> prompts{{3, 7, 1}, {5}, {2, 9, 4, 4, 8}};
+  std::vector<DecoderOutput> alone;
+  for (const auto &prompt : prompts) {
+    Decoder single = decoder();
+    single.prefill(0, prompt);
+    alone.push_back(single.step(0, {6}, int64_t(prompt.size())));
+  }
+  Decoder session(config_, *weights_, EMBER_FAKE_ARTIFACT, *backend_, {kDefaultMaxContext, 3, 0});
+  // Prefill rows of slot 2 next to slot 0's prompt, then one decode row
+  // each, in slot order 1, 2, 0.
+  StepRows prefill = StepRows::of(0, prompts[0], 0);
+  prefill.append(2, prompts[2], 0);
+  session.step(prefill);
+  session.step(StepRows::of(1, prompts[1], 0));
+  StepRows decode;
+  for (int64_t slot : {1, 2, 0})
+    decode.append(slot, {6}, int64_t(prompts[size_t(slot)].size()));
+  DecoderOutput batched = session.step(decode);
+  ASSERT_EQ(batched.logits.size(), 3u * 16);
+  for (size_t row = 0; row < 3; ++row) {
+    size_t slot = size_t(decode.slots[row]);
+    SCOPED_TRACE("slot " + std::to_string(slot));
+    EXPECT_EQ(std::vector<float>(batched.logits.begin() + long(row * 16), batched.logits.begin() + long(row * 16 + 16)),
+              alone[slot].logits);
+    EXPECT_EQ(std::vector<float>(batched.hidden.begin() + long(row * 6), batched.hidden.begin() + long(row * 6 + 6)),
+              alone[slot].hidden);
+  }
+}
+
 TEST_F(DecoderTest, ChunkedPrefillEqualsOneCall) {
   const std::vector<int32_t> prompt{3, 7, 1, 4, 9, 2, 5, 8, 6, 11, 12};
   DecoderOutput whole = decoder().prefill(0, prompt);
@@ -181,7 +215,8 @@ TEST_F(DecoderTest, ContextLimit) {
   EXPECT_ERROR_CONTAINS(session.prefill(0, {1, 2, 3, 4, 5}),
                         "prompt of 5 tokens exceeds the context limit of 4 (max_position_embeddings 64, "
                         "--max-context 4)");
-  EXPECT_ERROR_CONTAINS(session.step(0, {1, 2}, 3), "step of 2 tokens at position 3 exceeds the context limit of 4");
+  EXPECT_ERROR_CONTAINS(session.step(0, {1, 2}, 3),
+                        "decoder step: row 1 of 2: position 4 is outside the context limit of 4");
   EXPECT_ERROR_CONTAINS(generateGreedy(session, {1, 2, 3}, 3),
                         "prompt of 3 tokens plus 3 new tokens needs 5 positions, more than the context limit of 4");
   EXPECT_EQ(generateGreedy(session, {1, 2, 3}, 2).tokens.size(), 2u); // the last token needs no position
@@ -197,12 +232,19 @@ TEST_F(DecoderTest, ContextLimit) {
 
 TEST_F(DecoderTest, TokensAreValidated) {
   Decoder session = decoder();
-  EXPECT_ERROR_CONTAINS(session.prefill(0, {1, 16}), "token id 16 at position 1 is out of range [0, 16)");
-  EXPECT_ERROR_CONTAINS(session.step(0, {-3}, 2), "token id -3 at position 0 is out of range [0, 16)");
+  EXPECT_ERROR_CONTAINS(session.prefill(0, {1, 16}), "token id 16 (slot 0, position 1) is out of range [0, 16)");
+  EXPECT_ERROR_CONTAINS(session.step(0, {-3}, 2),
+                        "decoder step: row 0 of 1: token id -3 (slot 0, position 2) is out of range [0, 16)");
   EXPECT_ERROR_CONTAINS(session.prefill(0, {}), "no tokens given");
-  EXPECT_ERROR_CONTAINS(session.step(0, {1}, -1), "step of 1 tokens at position -1 exceeds");
-  EXPECT_ERROR_CONTAINS(session.step(1, {1}, 0), "slot 1 is out of range [0, 1)");
-  EXPECT_ERROR_CONTAINS(session.draft(0, {1}, 0, std::vector<float>(6)), "no MTP weights were bound");
+  EXPECT_ERROR_CONTAINS(session.step(0, {1}, -1), "row 0 of 1: position -1 is outside the context limit");
+  EXPECT_ERROR_CONTAINS(session.step(1, {1}, 0), "row 0 of 1: slot 1 is out of range [0, 1)");
+  StepRows twice = StepRows::of(0, {1, 2}, 0);
+  twice.append(0, {3}, 1);
+  EXPECT_ERROR_CONTAINS(session.step(twice), "row 2 of 3: slot 0 position 1 is given twice");
+  StepRows ragged = StepRows::of(0, {1, 2}, 0);
+  ragged.slots.pop_back();
+  EXPECT_ERROR_CONTAINS(session.step(ragged), "2 tokens, 1 slots and 2 positions; expected one of each per row");
+  EXPECT_ERROR_CONTAINS(session.draft(StepRows::of(0, {1}, 0), std::vector<float>(6)), "no MTP weights were bound");
 }
 
 TEST(Decoder, GreedyTokenTakesTheLowestIndexOnTies) {

@@ -1,11 +1,13 @@
 // A stand-in for the compiled decoder (the ember_*_packed entry points,
 // arguments as in ModelAbi.h).
+// Every row carries its own slot and position, as in the real ABI.
 // - embed writes each token into the token table and returns the embedding
 //   row [token, position, 0...].
-// - forward writes a latent row [token, position, ...] into every KV cache
-//   sublayer, then derives the logits from what the table and the cache hold
-//   at earlier positions (FakeDecoderCall.h), so a wrong slot, position or
-//   history shows up in the chosen tokens. step is embed then forward.
+// - forward writes every row's latent row [token, position, ...] into every
+//   KV cache sublayer, then derives each row's logits from what the table
+//   and the cache hold at its sequence's earlier positions
+//   (FakeDecoderCall.h), so a wrong slot, position or history shows up in
+//   the chosen tokens. step is embed then forward.
 // - mtp (the drafter) checks its hidden input against its own cache, then
 //   proposes the target's next token, deliberately wrong at some positions
 //   (fakeDraftToken), so speculation sees rejections. Like the real one it
@@ -65,7 +67,15 @@ template <typename T, int Rank> MemRefDescriptor<T, Rank> &arg(void **args, int 
   return *static_cast<MemRefDescriptor<T, Rank> *>(args[index]);
 }
 
-int64_t indexArg(void **args, int index) { return *static_cast<int64_t *>(args[index]); }
+// The rows' coordinates: arguments `index` (slots) and `index + 1`
+// (positions).
+struct Rows {
+  Rows(void **args, int index) : slots(arg<int32_t, 1>(args, index)), positions(arg<int32_t, 1>(args, index + 1)) {}
+  int64_t count() const { return positions.sizes[0]; }
+  int64_t slot(int64_t t) const { return slots.aligned[slots.offset + t * slots.strides[0]]; }
+  int64_t position(int64_t t) const { return positions.aligned[positions.offset + t * positions.strides[0]]; }
+  MemRefDescriptor<int32_t, 1> &slots, &positions;
+};
 
 int32_t *tableRow(int64_t slot) { return lastTable.aligned + slot * lastTable.strides[0]; }
 
@@ -88,37 +98,41 @@ void writeHidden(MemRefDescriptor<float, 2> &hidden, int64_t row, int64_t token)
     hidden.aligned[row * hidden.strides[0] + d] = float(token * 1000 + d);
 }
 
-void embed(const MemRefDescriptor<int32_t, 1> &tokens, int64_t slot, int64_t start,
-           const MemRefDescriptor<int32_t, 2> &table, MemRefDescriptor<float, 2> &embeddings) {
+void embed(const MemRefDescriptor<int32_t, 1> &tokens, const Rows &rows, const MemRefDescriptor<int32_t, 2> &table,
+           MemRefDescriptor<float, 2> &embeddings) {
   lastTable = table;
   for (int64_t t = 0; t < tokens.sizes[0]; ++t) {
-    tableRow(slot)[start + t] = tokens.aligned[t];
+    tableRow(rows.slot(t))[rows.position(t)] = tokens.aligned[t];
     float *row = embeddings.aligned + t * embeddings.strides[0];
     for (int64_t d = 0; d < embeddings.sizes[1]; ++d)
-      row[d] = d == 0 ? float(tokens.aligned[t]) : d == 1 ? float(start + t) : 0.0f;
+      row[d] = d == 0 ? float(tokens.aligned[t]) : d == 1 ? float(rows.position(t)) : 0.0f;
   }
 }
 
 // `layerWeights`: modelWeights() from the first layer's on (per layer 24
 // sublayer weights, the router classifier and its f32 bias, 3 experts; then
 // the final norm and lm_head).
-void forward(const MemRefDescriptor<float, 2> &embeddings, int64_t slot, int64_t start,
-             const MemRefDescriptor<float, 4> &kv, MemRefDescriptor<float, 2> &logits,
-             MemRefDescriptor<float, 2> &hidden, void **layerWeights) {
+void forward(const MemRefDescriptor<float, 2> &embeddings, const Rows &rows, const MemRefDescriptor<float, 4> &kv,
+             MemRefDescriptor<float, 2> &logits, MemRefDescriptor<float, 2> &hidden, void **layerWeights) {
   int64_t sublayers = kv.sizes[0], layers = sublayers / 2, vocab = logits.sizes[1], width = hidden.sizes[1];
   targetBias = arg<float, 1>(layerWeights, 25).aligned[0];
   auto &lmHead = arg<void, 2>(layerWeights, 29 * layers + 1);
-  fake_decoder_last_call = {"forward", slot, start, embeddings.sizes[0], lastTable, kv, logits, hidden, lmHead};
-  bool consistent = lmHead.sizes[0] == vocab && lmHead.sizes[1] == width && embeddings.sizes[1] == width;
-  const int32_t *row = tableRow(slot);
-  for (int64_t t = 0; t < embeddings.sizes[0]; ++t) {
-    int64_t p = start + t;
-    const float *embedding = embeddings.aligned + t * embeddings.strides[0];
-    consistent = consistent && embedding[1] == float(p);
+  fake_decoder_last_call = {"forward", rows.slot(0), rows.position(0), embeddings.sizes[0], lastTable, kv, logits,
+                            hidden,    lmHead};
+  bool allConsistent = lmHead.sizes[0] == vocab && lmHead.sizes[1] == width && embeddings.sizes[1] == width &&
+                       rows.count() == embeddings.sizes[0];
+  // Every row's latents first, as the real forward writes them before
+  // attending.
+  for (int64_t t = 0; t < embeddings.sizes[0]; ++t)
     for (int64_t s = 0; s < sublayers; ++s) {
-      cacheRow(kv, s, slot, p)[0] = embedding[0];
-      cacheRow(kv, s, slot, p)[1] = float(p);
+      cacheRow(kv, s, rows.slot(t), rows.position(t))[0] = embeddings.aligned[t * embeddings.strides[0]];
+      cacheRow(kv, s, rows.slot(t), rows.position(t))[1] = float(rows.position(t));
     }
+  for (int64_t t = 0; t < embeddings.sizes[0]; ++t) {
+    int64_t slot = rows.slot(t), p = rows.position(t);
+    const int32_t *row = tableRow(slot);
+    const float *embedding = embeddings.aligned + t * embeddings.strides[0];
+    bool consistent = allConsistent && embedding[1] == float(p);
     // The history comes from the last sublayer's cache; the table must agree.
     std::vector<int32_t> sequence(size_t(p + 1));
     for (int64_t q = 0; q <= p; ++q) {
@@ -137,19 +151,22 @@ void forward(const MemRefDescriptor<float, 2> &embeddings, int64_t slot, int64_t
 // the drafter's history, from which it drafts.
 void mtp(void **args) {
   auto &tokens = arg<int32_t, 1>(args, 0);
-  int64_t slot = indexArg(args, 1), start = indexArg(args, 2);
+  Rows rows(args, 1);
   auto &hiddenIn = arg<float, 2>(args, 3);
   auto &cache = arg<float, 4>(args, 4);
   auto &logits = arg<float, 2>(args, 5);
   auto &hiddenOut = arg<float, 2>(args, 6);
   auto &lmHead = arg<void, 2>(args, 7 + 17);
-  fake_decoder_last_call = {"mtp", slot, start, tokens.sizes[0], {}, cache, logits, hiddenOut, lmHead};
+  fake_decoder_last_call = {"mtp", rows.slot(0), rows.position(0), tokens.sizes[0], {}, cache, logits, hiddenOut,
+                            lmHead};
   for (int64_t t = 0; t < tokens.sizes[0]; ++t) {
-    int64_t i = start + t;
-    float *own = cacheRow(cache, 0, slot, i);
+    float *own = cacheRow(cache, 0, rows.slot(t), rows.position(t));
     own[0] = float(tokens.aligned[t]);
-    own[1] = float(i);
+    own[1] = float(rows.position(t));
     own[2] = float(hiddenToken(hiddenIn, t));
+  }
+  for (int64_t t = 0; t < tokens.sizes[0]; ++t) {
+    int64_t slot = rows.slot(t), i = rows.position(t);
     bool consistent = lmHead.sizes[0] == logits.sizes[1];
     std::vector<int32_t> sequence(size_t(i + 2));
     for (int64_t q = 0; q <= i; ++q) {
@@ -169,25 +186,24 @@ void mtp(void **args) {
 extern "C" {
 __attribute__((visibility("default"))) void ember_embed_packed(void **args) {
   EntryStream stream("embed");
-  embed(arg<int32_t, 1>(args, 0), indexArg(args, 1), indexArg(args, 2), arg<int32_t, 2>(args, 3),
-        arg<float, 2>(args, 4));
+  embed(arg<int32_t, 1>(args, 0), Rows(args, 1), arg<int32_t, 2>(args, 3), arg<float, 2>(args, 4));
 }
 
 __attribute__((visibility("default"))) void ember_forward_packed(void **args) {
   EntryStream stream("forward");
-  forward(arg<float, 2>(args, 0), indexArg(args, 1), indexArg(args, 2), arg<float, 4>(args, 3),
-          arg<float, 2>(args, 4), arg<float, 2>(args, 5), args + 6);
+  forward(arg<float, 2>(args, 0), Rows(args, 1), arg<float, 4>(args, 3), arg<float, 2>(args, 4),
+          arg<float, 2>(args, 5), args + 6);
 }
 
 __attribute__((visibility("default"))) void ember_step_packed(void **args) {
   EntryStream stream("step");
   auto &tokens = arg<int32_t, 1>(args, 0);
   auto &hidden = arg<float, 2>(args, 6);
-  int64_t slot = indexArg(args, 1), start = indexArg(args, 2);
-  std::vector<float> rows(size_t(tokens.sizes[0] * hidden.sizes[1]));
-  auto embeddings = ember::rt::rowMajorMemRef<float, 2>(rows.data(), {tokens.sizes[0], hidden.sizes[1]});
-  embed(tokens, slot, start, arg<int32_t, 2>(args, 3), embeddings);
-  forward(embeddings, slot, start, arg<float, 4>(args, 4), arg<float, 2>(args, 5), hidden, args + 7 + 3);
+  Rows rows(args, 1);
+  std::vector<float> values(size_t(tokens.sizes[0] * hidden.sizes[1]));
+  auto embeddings = ember::rt::rowMajorMemRef<float, 2>(values.data(), {tokens.sizes[0], hidden.sizes[1]});
+  embed(tokens, rows, arg<int32_t, 2>(args, 3), embeddings);
+  forward(embeddings, rows, arg<float, 4>(args, 4), arg<float, 2>(args, 5), hidden, args + 7 + 3);
   fake_decoder_last_call.entry = "step";
 }
 

@@ -10,7 +10,7 @@
 
 struct FakeDecoderCall {
   const char *entry; // "forward", "step" or "mtp"
-  int64_t slot, start, tokenCount;
+  int64_t slot, start, tokenCount; // slot and position of row 0; rows
   ember::rt::MemRefDescriptor<int32_t, 2> tokenTable;
   ember::rt::MemRefDescriptor<float, 4> kvCache; // the drafter's cache for "mtp"
   ember::rt::MemRefDescriptor<float, 2> logits, hidden;

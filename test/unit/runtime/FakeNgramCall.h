@@ -7,8 +7,9 @@
 #include <cstdint>
 
 struct FakeNgramCall {
+  ember::rt::MemRefDescriptor<int32_t, 1> tokens;
   ember::rt::MemRefDescriptor<int32_t, 2> tokenTable;
-  int64_t slot, position;
+  ember::rt::MemRefDescriptor<int32_t, 1> slots, positions;
   ember::rt::MemRefDescriptor<void, 2> wordEmbedding, ngramTables;
   ember::rt::MemRefDescriptor<void, 3> projections;
   ember::rt::MemRefDescriptor<int32_t, 2> idsOut;

@@ -144,8 +144,11 @@ TEST(NgramEmbedding, RunnerPassesDescriptorsOfTheRightShape) {
   ASSERT_NE(handle, nullptr);
   auto *call = static_cast<FakeNgramCall *>(dlsym(handle, "fake_ngram_last_call"));
   ASSERT_NE(call, nullptr);
-  EXPECT_EQ(call->slot, 0);
-  EXPECT_EQ(call->position, 0);
+  // The rows' coordinates were the runner's (freed by now); the ids above
+  // show they named each token's own table entry.
+  EXPECT_EQ(call->tokens.sizes[0], 4);
+  EXPECT_EQ(call->slots.sizes[0], 4);
+  EXPECT_EQ(call->positions.sizes[0], 4);
   EXPECT_EQ(call->tokenTable.sizes[0], 1);
   EXPECT_EQ(call->tokenTable.sizes[1], 4);
   EXPECT_EQ(call->wordEmbedding.aligned, checkpoint.get(kWordEmbeddingName).data);

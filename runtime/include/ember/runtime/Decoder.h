@@ -50,6 +50,20 @@ void checkFitsContext(const ModelConfig &config, int64_t maxContext, int64_t pro
 uint64_t sequenceStateBytes(const ModelConfig &config, int64_t maxContext, int64_t slots, bool drafter,
                             uint64_t capacity);
 
+// The rows of one decoder call: row t is token tokens[t] of the sequence in
+// slot slots[t], at position positions[t]. Rows of several sequences may
+// share a call (a batched decode step, a prefill chunk next to decode rows);
+// a sequence's rows in one call see each other causally.
+struct StepRows {
+  std::vector<int32_t> tokens, slots, positions;
+
+  // Appends `run` as the rows of `slot` at positions [start, start + size).
+  void append(int64_t slot, const std::vector<int32_t> &run, int64_t start);
+  size_t size() const { return tokens.size(); }
+  // The rows of one sequence: `run` at positions [start, start + size).
+  static StepRows of(int64_t slot, const std::vector<int32_t> &run, int64_t start);
+};
+
 struct DecoderOutput {
   std::vector<float> logits; // [T, V]
   std::vector<float> hidden; // [T, D]: final (post-norm) hidden state
@@ -85,14 +99,18 @@ public:
   // same as one call's.
   DecoderOutput prefill(int64_t slot, const std::vector<int32_t> &tokens);
   DecoderOutput step(int64_t slot, const std::vector<int32_t> &tokens, int64_t start);
+  // One call over rows of any sequences (the batched step): the weights are
+  // read once for all rows. Throws, naming the row, for a slot, position or
+  // token out of range or a (slot, position) given twice.
+  DecoderOutput step(const StepRows &rows);
   // step in two halves: embed writes the tokens into the token table and
-  // returns their n-gram embeddings [T, D]; forward runs the layers on them.
-  std::vector<float> embed(int64_t slot, const std::vector<int32_t> &tokens, int64_t start);
-  DecoderOutput forward(int64_t slot, const std::vector<float> &embeddings, int64_t start);
+  // returns their n-gram embeddings [T, D]; forward runs the layers on them
+  // (rows.tokens is not read).
+  std::vector<float> embed(const StepRows &rows);
+  DecoderOutput forward(const StepRows &rows, const std::vector<float> &embeddings);
   // The MTP drafter (needs mtpWeights): row t combines tokens[t] with
-  // hiddenIn[t], the hidden state of position start + t.
-  DecoderOutput draft(int64_t slot, const std::vector<int32_t> &tokens, int64_t start,
-                      const std::vector<float> &hiddenIn);
+  // hiddenIn[t], the hidden state of the position before positions[t].
+  DecoderOutput draft(const StepRows &rows, const std::vector<float> &hiddenIn);
 
   // Runs `tokens` (a slot's whole history, positions [0, T)) again with the
   // diagnostic build and names the first op output that held NaN or Inf
@@ -107,6 +125,7 @@ public:
   int64_t context() const { return context_; }
   int64_t maxContext() const { return maxContext_; }
   int64_t slots() const { return slots_; }
+  int64_t prefillChunk() const { return prefillChunk_; }
 
 private:
   // Weight arguments in backend memory (views of host buffers on the CPU).
@@ -115,8 +134,10 @@ private:
     std::vector<DeviceBuffer> uploads;
   };
   BoundWeights bind(const std::vector<ModelWeights::Weight> &weights, size_t begin, size_t end);
-  void checkCall(int64_t slot, size_t rows, int64_t start, const char *what) const;
-  DecoderOutput runStep(PackedFn function, int64_t slot, const std::vector<int32_t> &tokens, int64_t start);
+  // Throws, naming the row, unless every row's slot and position are in
+  // range and distinct (and, when the call reads them, its token).
+  void checkRows(const StepRows &rows, const char *what, bool readsTokens) const;
+  DecoderOutput runStep(PackedFn function, const StepRows &rows);
 
   ModelConfig config_;
   Backend &backend_;

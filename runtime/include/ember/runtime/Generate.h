@@ -30,8 +30,8 @@ struct GenerationOptions {
   // Keep Generation::chosenFrom: V floats per generated token (0.5 MB each
   // at the real vocabulary), so only when asked for (--dump-step-logits).
   bool keepStepLogits = false;
-  // Called with each token as it is generated (sequence slot, token), e.g.
-  // to stream its text.
+  // Called with each token as it is generated (the prompt's index, token),
+  // e.g. to stream its text.
   std::function<void(int64_t, int32_t)> onToken;
   // A sequence stops once its decoded text (special tokens left out)
   // contains one of these; needs `tokenizer`.
@@ -71,6 +71,10 @@ struct Generation {
 struct BatchGeneration {
   std::vector<Generation> sequences; // in prompt order
   double prefillSeconds = 0, decodeSeconds = 0;
+  // Scheduler steps (Scheduler.h): each one ember_step over the rows of
+  // every running sequence (a sequence with the MTP drafter adds calls of
+  // its own).
+  int64_t steps = 0;
   SpeculationStats stats; // summed over sequences
   int64_t promptTokens() const;
   int64_t generatedTokens() const;
@@ -84,11 +88,20 @@ struct BatchGeneration {
 // Called after each verification with the tokens generated so far (all sequences).
 using GenerationProgress = std::function<void(int64_t generated)>;
 
-// Prefills prompt i into slot i (prompts.size() <= decoder.slots()), then
-// advances every unfinished sequence in turn until it has maxNewTokens
-// tokens or ends with eos_token_id. Sequence i samples with seed + i.
+// Throws, naming the option, unless `options` are valid for `decoder`.
+void validateGenerationOptions(const Decoder &decoder, const GenerationOptions &options);
+
+// Generates for every prompt with continuous batching (Scheduler.h) until
+// each has maxNewTokens tokens or has ended (EOS, a stop string): the
+// prompts take the decoder's slots as they come free, and every step runs
+// the rows of all running sequences in one ember_step, so the weights are
+// read once per step for the whole batch. Prompt i arrives once arrivals[i]
+// steps have run (or the scheduler is idle); no arrivals: all at once.
+// Prompt i samples with seed + i; what it generates does not depend on the
+// others.
 BatchGeneration generate(Decoder &decoder, const std::vector<std::vector<int32_t>> &prompts,
-                         const GenerationOptions &options, const GenerationProgress &progress = {});
+                         const GenerationOptions &options, const GenerationProgress &progress = {},
+                         const std::vector<int64_t> &arrivals = {});
 
 // Prompt lookup: the continuation (at most maxTokens) of the latest earlier
 // occurrence of the longest suffix of `sequence` (maxMatch tokens down to 1)

@@ -12,12 +12,14 @@
 namespace ember::rt {
 
 // C-interface entry point of a compiled CPU n-gram embedding artifact.
-// tokenTable int32 [slots, max_context]: the T prompt tokens sit at
-// [slot, position .. position+T-1], earlier columns are real history;
-// wordEmbedding [V, D]; ngramTables [sum M_i, D/E]; projections [E, D, D/E]
-// (all in the dtype the artifact was compiled for); idsOut int32 [T, E]
-// table-local ids; embeddingsOut float [T, D].
-using NgramEmbedFn = void (*)(MemRefDescriptor<int32_t, 2> *tokenTable, int64_t slot, int64_t position,
+// tokens int32 [T]; tokenTable int32 [slots, max_context] holding tokens[t]
+// at [slots[t], positions[t]] (slots, positions int32 [T]), earlier columns
+// of a row being real history; wordEmbedding [V, D]; ngramTables
+// [sum M_i, D/E]; projections [E, D, D/E] (all in the dtype the artifact was
+// compiled for); idsOut int32 [T, E] table-local ids; embeddingsOut float
+// [T, D].
+using NgramEmbedFn = void (*)(MemRefDescriptor<int32_t, 1> *tokens, MemRefDescriptor<int32_t, 2> *tokenTable,
+                              MemRefDescriptor<int32_t, 1> *slots, MemRefDescriptor<int32_t, 1> *positions,
                               MemRefDescriptor<void, 2> *wordEmbedding, MemRefDescriptor<void, 2> *ngramTables,
                               MemRefDescriptor<void, 3> *projections, MemRefDescriptor<int32_t, 2> *idsOut,
                               MemRefDescriptor<float, 2> *embeddingsOut);

@@ -11,13 +11,13 @@
 namespace ember::rt {
 
 // The argument array of an MLIR `<name>_packed(void **args)` entry point:
-// args[i] points to argument i, a memref descriptor or an int64_t index. The
-// pointees live here (a deque keeps their addresses stable while growing).
+// args[i] points to argument i, a memref descriptor (every ember entry point
+// takes memrefs only). The pointees live here (a deque keeps their addresses
+// stable while growing).
 class PackedArgs {
 public:
   // A row-major memref of rank 1..4 over caller-owned memory.
   void addMemRef(const void *data, const Shape &shape);
-  void addIndex(int64_t value);
   // Appends `other`'s arguments by reference: `other` must outlive the call.
   void addAll(const PackedArgs &other);
 
@@ -25,7 +25,7 @@ public:
   size_t size() const { return pointers_.size(); }
 
 private:
-  using Slot = std::variant<int64_t, MemRefDescriptor<void, 1>, MemRefDescriptor<void, 2>, MemRefDescriptor<void, 3>,
+  using Slot = std::variant<MemRefDescriptor<void, 1>, MemRefDescriptor<void, 2>, MemRefDescriptor<void, 3>,
                             MemRefDescriptor<void, 4>>;
   std::deque<Slot> storage_;
   std::vector<void *> pointers_;

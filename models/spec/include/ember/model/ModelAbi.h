@@ -15,45 +15,48 @@ namespace ember {
 
 // Entry points of the compiled decoder. Each also exists as
 // `<name>_packed(void **args)`: args[i] points to argument i (a memref
-// descriptor for memrefs, an int64_t for indices), in this order:
-//   tokens      int32 [T]                new tokens
-//   slot        index                    sequence slot (row of the token table / KV cache)
-//   start       index                    position of tokens[0] (ember_step only)
+// descriptor), in this order:
+//   tokens      int32 [T]                new tokens, one per row
+//   slots       int32 [T]                each row's sequence slot (row of the token table / KV cache)
+//   positions   int32 [T]                each row's position in its sequence
 //   token_table int32 [slots, context]   the N-gram cache (docs/design.md §2)
 //   kv_cache    f32   [2L, slots, context, kv_lora + rope]  latent KV cache
 //   logits      f32   [T, V]             out
 //   hidden      f32   [T, D]             out: final (post model.norm) hidden state
 //   then every weight of modelWeights(config), in order.
-// ember_prefill is ember_step at start 0. Both write tokens into the token
-// table and the new positions' latents into the KV cache before attending.
+// The rows of one call may belong to different sequences (a batched decode
+// step, prefill chunks next to decode rows): row t sees its own sequence's
+// cached positions up to positions[t]. ember_step writes the tokens into the
+// token table and the rows' latents into the KV cache before attending, so
+// rows of one sequence in the same call see each other causally. The caller
+// keeps the coordinates in range and distinct.
 // The version of this calling convention: bump it whenever an entry
 // point's arguments change. Artifacts carry it in their model stamp
 // (ModelStamp.h), so an artifact of another version is refused.
-inline constexpr int kAbiVersion = 1;
-inline constexpr char kPrefillFunction[] = "ember_prefill";
+inline constexpr int kAbiVersion = 2;
 inline constexpr char kStepFunction[] = "ember_step";
 inline constexpr char kPackedSuffix[] = "_packed";
 
 // ember_step split in two, for speculative decoding: the drafter embeds each
 // draft token as it is proposed and verification reuses those embeddings
 // (paper 4.2). ember_step == ember_embed then ember_forward.
-//   ember_embed(tokens int32 [T], slot, start, token_table,
+//   ember_embed(tokens int32 [T], slots, positions, token_table,
 //               embeddings f32 [T, D] out,
 //               the first kEmbeddingWeights weights of modelWeights)
-//     writes tokens into the token table at [slot, start..) and computes
-//     their n-gram embeddings (docs/design.md §2).
-//   ember_forward(embeddings f32 [T, D], slot, start, kv_cache, logits, hidden,
+//     writes tokens into the token table at [slots[t], positions[t]] and
+//     computes their n-gram embeddings (docs/design.md §2).
+//   ember_forward(embeddings f32 [T, D], slots, positions, kv_cache, logits, hidden,
 //                 the remaining weights of modelWeights, from the first layer's on)
 inline constexpr char kEmbedFunction[] = "ember_embed";
 inline constexpr char kForwardFunction[] = "ember_forward";
 inline constexpr int kEmbeddingWeights = 3;
 
-// The MTP drafter (docs/design.md §3): row t at position start + t combines the
+// The MTP drafter (docs/design.md §3): row t at positions[t] combines the
 // ordinary embedding of tokens[t] with hidden_in[t] (the hidden state of the
 // position before: the target's final hidden state, or the drafter's own
 // hidden_out when drafting further ahead), writes its latent row into
-// mtp_kv_cache and attends over [0, start + t].
-//   ember_mtp(tokens int32 [T], slot, start, hidden_in f32 [T, D],
+// mtp_kv_cache and attends over [0, positions[t]] of its slot.
+//   ember_mtp(tokens int32 [T], slots, positions, hidden_in f32 [T, D],
 //             mtp_kv_cache f32 [1, slots, context, kv_lora + rope],
 //             logits f32 [T, V] out, hidden_out f32 [T, D] out (post model.mtp.norm),
 //             mtpWeights(config))

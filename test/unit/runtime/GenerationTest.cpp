@@ -1,7 +1,9 @@
-// Speculative generation on the fake decoder (FakeDecoderArtifact.cpp),
-// whose drafter is wrong at some positions and which returns NaN logits
-// whenever the token table or a cache is stale where it reads: equal output
-// to plain greedy decoding therefore shows both acceptance and rollback.
+// Generation on the fake decoder (FakeDecoderArtifact.cpp), whose drafter
+// is wrong at some positions and which returns NaN logits whenever the token
+// table or a cache is stale where it reads: speculative output equal to
+// plain greedy decoding shows both acceptance and rollback, and batched,
+// queued or late-arriving sequences equal to each one alone show that rows
+// sharing a step, and a slot's next occupant, never see another sequence.
 
 #include "ember/runtime/Decoder.h"
 #include "ember/runtime/Generate.h"
@@ -17,9 +19,9 @@ namespace {
 
 constexpr float kBias = 3.0f;
 
-class SpeculativeTest : public ::testing::Test {
+class GenerationTest : public ::testing::Test {
 protected:
-  SpeculativeTest() : config_(test::microConfig()) {
+  GenerationTest() : config_(test::microConfig()) {
     writeSafetensors(dir_.file("model.safetensors"), test::modelTensors(config_, DType::F32, kBias, true));
     checkpoint_ = std::make_unique<Checkpoint>(dir_.path());
     weights_ = std::make_unique<ModelWeights>(config_, *checkpoint_);
@@ -31,7 +33,8 @@ protected:
   }
 
   BatchGeneration run(const std::vector<std::vector<int32_t>> &prompts, DrafterKind drafter, int64_t maxNewTokens,
-                      int64_t draftSteps = 3, double temperature = 0, Decoder *session = nullptr) {
+                      int64_t draftSteps = 3, double temperature = 0, Decoder *session = nullptr,
+                      const std::vector<int64_t> &arrivals = {}) {
     std::optional<Decoder> own;
     if (!session)
       session = &own.emplace(decoder(int64_t(prompts.size())));
@@ -43,7 +46,7 @@ protected:
     options.sampling.seed = 11;
     options.keepStepLogits = true; // checked below: the fake's NaN marks stale state
     test::fakeDrafterInconsistentRows() = 0;
-    BatchGeneration result = generate(*session, prompts, options);
+    BatchGeneration result = generate(*session, prompts, options, {}, arrivals);
     for (const Generation &sequence : result.sequences)
       for (float logit : sequence.chosenFrom)
         EXPECT_TRUE(std::isfinite(logit)) << "the fake saw a stale table or cache";
@@ -72,7 +75,7 @@ protected:
   std::optional<ModelWeights> mtpWeights_;
 };
 
-TEST_F(SpeculativeTest, MtpGreedyEqualsPlainGreedyWithRejections) {
+TEST_F(GenerationTest, MtpGreedyEqualsPlainGreedyWithRejections) {
   ASSERT_TRUE(mtpWeights_.has_value());
   config_.eosTokenId = -1; // never stop early: long runs see many rejections
   int64_t drafted = 0, accepted = 0;
@@ -89,7 +92,7 @@ TEST_F(SpeculativeTest, MtpGreedyEqualsPlainGreedyWithRejections) {
   EXPECT_LT(accepted, drafted); // the fake drafter is wrong at every third position
 }
 
-TEST_F(SpeculativeTest, NgramGreedyEqualsPlainGreedy) {
+TEST_F(GenerationTest, NgramGreedyEqualsPlainGreedy) {
   config_.eosTokenId = -1;
   int64_t verifications = 0;
   for (int32_t first = 0; first < 16; ++first) {
@@ -101,7 +104,7 @@ TEST_F(SpeculativeTest, NgramGreedyEqualsPlainGreedy) {
   EXPECT_GT(verifications, 0);
 }
 
-TEST_F(SpeculativeTest, RejectedDraftsAreOverwrittenInTableAndCache) {
+TEST_F(GenerationTest, RejectedDraftsAreOverwrittenInTableAndCache) {
   config_.eosTokenId = -1;
   std::vector<int32_t> prompt = {5, 1, 12};
   Decoder session = decoder(1);
@@ -119,7 +122,7 @@ TEST_F(SpeculativeTest, RejectedDraftsAreOverwrittenInTableAndCache) {
   }
 }
 
-TEST_F(SpeculativeTest, EosInsideTheDraftEndsTheSequence) {
+TEST_F(GenerationTest, EosInsideTheDraftEndsTheSequence) {
   std::vector<int32_t> prompt = {5, 1, 12};
   std::vector<int32_t> plain = expected(prompt, 12);
   config_.eosTokenId = plain[4]; // accepted mid-draft
@@ -129,7 +132,7 @@ TEST_F(SpeculativeTest, EosInsideTheDraftEndsTheSequence) {
     EXPECT_EQ(run({prompt}, drafter, 12).sequences[0].tokens, cut) << drafterName(drafter);
 }
 
-TEST_F(SpeculativeTest, SlotsAreIndependent) {
+TEST_F(GenerationTest, SlotsAreIndependent) {
   config_.eosTokenId = -1;
   std::vector<std::vector<int32_t>> prompts = {{3, 7, 1}, {9}, {2, 2, 2, 2, 5}};
   BatchGeneration result = run(prompts, DrafterKind::Mtp, 10);
@@ -141,14 +144,14 @@ TEST_F(SpeculativeTest, SlotsAreIndependent) {
   EXPECT_EQ(result.generatedTokens(), 30);
 }
 
-TEST_F(SpeculativeTest, SampledSpeculationRunsAndIsReproducible) {
+TEST_F(GenerationTest, SampledSpeculationRunsAndIsReproducible) {
   BatchGeneration first = run({{3, 7, 1}}, DrafterKind::Mtp, 16, 3, 0.8);
   BatchGeneration second = run({{3, 7, 1}}, DrafterKind::Mtp, 16, 3, 0.8);
   EXPECT_EQ(first.sequences[0].tokens, second.sequences[0].tokens);
   EXPECT_GT(first.stats.draftedTokens, 0);
 }
 
-TEST_F(SpeculativeTest, MissingDrafterIsReported) {
+TEST_F(GenerationTest, MissingDrafterIsReported) {
   Decoder decoder(config_, *weights_, EMBER_FAKE_ARTIFACT, *backend_);
   GenerationOptions options;
   options.maxNewTokens = 4;
@@ -158,8 +161,44 @@ TEST_F(SpeculativeTest, MissingDrafterIsReported) {
   options.draftSteps = 0;
   EXPECT_ERROR_CONTAINS(generate(decoder, {{1, 2}}, options), "--draft-steps must be at least 1, got 0");
   options.draftSteps = 3;
-  EXPECT_ERROR_CONTAINS(generate(decoder, {{1, 2}, {3}}, options), "2 prompts need 2 sequence slots, the decoder has 1");
+  EXPECT_ERROR_CONTAINS(generate(decoder, {{1, 2}, {3}}, options, {}, {0}), "generate: 1 arrival steps for 2 prompts");
   EXPECT_ERROR_CONTAINS(parseDrafterKind("eagle"), "--speculative must be none, mtp or ngram, got 'eagle'");
+}
+
+// Four prompts through two slots, arriving at different steps: each takes
+// a slot as one comes free and shares steps with whatever else runs, and
+// generates what it generates alone, with every drafter.
+TEST_F(GenerationTest, ContinuousBatchingEqualsEachSequenceAlone) {
+  config_.eosTokenId = -1;
+  std::vector<std::vector<int32_t>> prompts = {{3, 7, 1}, {9}, {2, 2, 2, 2, 5}, {4, 4}};
+  for (DrafterKind drafter : {DrafterKind::None, DrafterKind::Ngram, DrafterKind::Mtp}) {
+    SCOPED_TRACE(drafterName(drafter));
+    int64_t stepsAlone = 0;
+    for (const std::vector<int32_t> &prompt : prompts)
+      stepsAlone += run({prompt}, drafter, 8).steps;
+    Decoder session = decoder(2);
+    BatchGeneration result = run(prompts, drafter, 8, 3, 0, &session, {0, 3, 1, 6});
+    ASSERT_EQ(result.sequences.size(), prompts.size());
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      EXPECT_EQ(result.sequences[i].tokens, expected(prompts[i], 8)) << "prompt " << i;
+      EXPECT_LT(result.sequences[i].slot, 2);
+    }
+    EXPECT_LT(result.steps, stepsAlone); // the sequences shared steps
+  }
+}
+
+// One slot, three prompts: each waits for the one before to finish and
+// overwrites its rows from position 0; a prompt due later than the others
+// finish arrives as soon as nothing else runs.
+TEST_F(GenerationTest, QueuedSequencesReuseTheSlot) {
+  config_.eosTokenId = -1;
+  std::vector<std::vector<int32_t>> prompts = {{5, 1, 12, 12, 3}, {9}, {7, 7}};
+  Decoder session = decoder(1);
+  BatchGeneration result = run(prompts, DrafterKind::None, 6, 3, 0, &session, {0, 0, 1000});
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    EXPECT_EQ(result.sequences[i].tokens, expected(prompts[i], 6)) << "prompt " << i;
+    EXPECT_EQ(result.sequences[i].slot, 0);
+  }
 }
 
 } // namespace

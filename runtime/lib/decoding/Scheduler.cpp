@@ -1,0 +1,376 @@
+//===- Scheduler.cpp - continuous batching over the decoder ---------------===//
+#include "ember/runtime/Scheduler.h"
+
+#include "ember/model/Error.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <utility>
+
+namespace ember::rt {
+
+// One request's progress: queued, then in a slot its prompt fed in chunks,
+// then decoding. The last generated token (`context.back()`, at position
+// `context.size() - 1`) has not been fed to the target yet. Request `id`
+// samples with seed + id.
+class Scheduler::Sequence {
+public:
+  Sequence(Decoder &decoder, const GenerationOptions &options, int64_t id, std::vector<int32_t> prompt)
+      : decoder_(decoder), options_(options), config_(decoder.config()), id_(id), context_(std::move(prompt)),
+        rng_(options.sampling.seed + uint64_t(id)), submitted_(std::chrono::steady_clock::now()) {
+    result_.promptTokens = int64_t(context_.size());
+  }
+
+  int64_t id() const { return id_; }
+  int64_t slot() const { return result_.slot; }
+  void admit(int64_t slot) { result_.slot = slot; }
+  bool done() const { return done_; }
+  Generation take() { return std::move(result_); }
+  int64_t generated() const { return int64_t(result_.tokens.size()); }
+  bool usesMtp() const { return options_.drafter == DrafterKind::Mtp; }
+
+  bool prefilling() const { return prefilled_ < result_.promptTokens; }
+  // The prompt's next rows: at most `chunk` tokens (0: the rest).
+  StepRows promptRows(int64_t chunk) const {
+    int64_t end = chunk > 0 ? std::min(result_.promptTokens, prefilled_ + chunk) : result_.promptTokens;
+    return StepRows::of(result_.slot, {context_.begin() + prefilled_, context_.begin() + end}, prefilled_);
+  }
+  // The whole prompt in calls of its own (Decoder::prefill: in chunks, the
+  // next chunk's n-gram embedding overlapping this one's layers).
+  void prefillAlone() { takePromptRows(decoder_.prefill(result_.slot, context_)); }
+  // The target's rows for the prompt rows given last (promptRows or
+  // prefillAlone); the last of them yields the first token.
+  void takePromptRows(const DecoderOutput &output) {
+    auto rows = int64_t(output.logits.size()) / config_.vocabSize;
+    result_.prefillLogits.insert(result_.prefillLogits.end(), output.logits.begin(), output.logits.end());
+    if (usesMtp())
+      mtpHidden_.insert(mtpHidden_.end(), output.hidden.begin(), output.hidden.end());
+    prefilled_ += rows;
+    if (!prefilling())
+      finishPrefill();
+  }
+
+  // The rows of this sequence's next decode step: its last token at its
+  // position, then the prompt-lookup drafts (when speculating with them).
+  StepRows nextRows() const {
+    int64_t position = int64_t(context_.size()) - 1;
+    std::vector<int32_t> tokens{context_.back()};
+    if (options_.drafter == DrafterKind::Ngram) {
+      std::vector<int32_t> drafts = promptLookupDraft(context_, draftRoom(position));
+      tokens.insert(tokens.end(), drafts.begin(), drafts.end());
+    }
+    return StepRows::of(result_.slot, tokens, position);
+  }
+
+  // Takes the target's rows for nextRows() (output.logits holds exactly
+  // them): the token they yield, and the drafts they accept.
+  void advance(const StepRows &rows, const DecoderOutput &output) {
+    verify({rows.tokens.begin() + 1, rows.tokens.end()}, {}, output);
+  }
+
+  // One target forward of its own, plain or verifying a draft: the MTP
+  // drafter's rows depend on its own sequential calls.
+  void advanceAlone() {
+    int64_t position = int64_t(context_.size()) - 1, steps = draftRoom(position);
+    if (options_.drafter == DrafterKind::Mtp && steps > 0)
+      return advanceWithMtp(position, steps);
+    StepRows rows = nextRows();
+    advance(rows, decoder_.step(rows));
+  }
+
+private:
+  void finishPrefill() {
+    ++result_.stats.targetForwards;
+    const std::vector<float> &logits = result_.prefillLogits;
+    checkFiniteLogits(logits.data(), int64_t(logits.size()), "target");
+    if (options_.maxNewTokens == 0) { // prefill only: its end stands for the first token
+      result_.firstTokenSeconds = secondsSinceSubmitted();
+      done_ = true;
+      result_.finishReason = "length";
+      return;
+    }
+    int64_t last = int64_t(context_.size()) - 1;
+    std::vector<std::vector<double>> target{distribution(logits, last, {})};
+    emit(acceptDrafts({}, {}, target, rng_), logits, last);
+    // The drafter's first rows: position i pairs hidden state i with token
+    // i + 1 (mtpHidden_ holds the prompt's hidden states).
+    mtpTokens_.assign(context_.begin() + 1, context_.end());
+    mtpStart_ = 0;
+  }
+
+  double secondsSinceSubmitted() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - submitted_).count();
+  }
+
+  // Never draft what max-new-tokens would cut off or the context cannot
+  // hold; room 0 means this forward yields the sequence's last token, so
+  // the plain step needs no drafter bookkeeping.
+  int64_t draftRoom(int64_t position) const {
+    if (options_.drafter == DrafterKind::None)
+      return 0;
+    int64_t room = std::min(options_.maxNewTokens - generated() - 1, decoder_.context() - 1 - position);
+    return std::max<int64_t>(0, std::min(options_.draftSteps, room));
+  }
+
+  // Every row a token is drawn from, the target's and the drafter's, is
+  // checked: NaN or Inf logits (from a bad weight or an overflow) stop the
+  // sequence with an error instead of a run of meaningless tokens. The row
+  // follows the context and `drafted` (the drafts before it), which the
+  // repetition penalty counts.
+  std::vector<double> distribution(const std::vector<float> &logits, int64_t row, const std::vector<int32_t> &drafted,
+                                   const char *whose = "target") {
+    const float *values = logits.data() + row * config_.vocabSize;
+    checkFiniteLogits(values, config_.vocabSize, whose);
+    if (options_.sampling.repetitionPenalty == 1.0)
+      return samplingDistribution(values, config_.vocabSize, options_.sampling);
+    std::vector<int32_t> previous = context_;
+    previous.insert(previous.end(), drafted.begin(), drafted.end());
+    std::vector<float> penalized =
+        penalizeRepetition(values, config_.vocabSize, options_.sampling.repetitionPenalty, previous);
+    return samplingDistribution(penalized.data(), config_.vocabSize, options_.sampling);
+  }
+
+  void checkFiniteLogits(const float *values, int64_t count, const char *whose) {
+    const float *bad = std::find_if(values, values + count, [](float v) { return !std::isfinite(v); });
+    if (bad == values + count)
+      return;
+    throw Error("sequence " + std::to_string(id_) + " after " + std::to_string(generated()) +
+                " generated tokens (position " + std::to_string(context_.size() - 1) + "): the " + whose +
+                "'s logits are not finite (" + (std::isnan(*bad) ? "NaN" : "Inf") + " for token " +
+                std::to_string((bad - values) % config_.vocabSize) +
+                "); a weight may hold NaN or Inf "
+                "(ember-run --check-weights lists them) or an activation overflowed" +
+                (std::string(whose) == "target" ? firstNonFiniteOp() : ""));
+  }
+
+  // The target's history run again with checks after every op: where the
+  // first NaN or Inf appeared.
+  std::string firstNonFiniteOp() {
+    std::string positions = "positions 0-" + std::to_string(context_.size() - 1);
+    try {
+      std::optional<std::string> found = decoder_.findFirstNonFinite(result_.slot, context_);
+      return found ? ". Re-run of " + positions + " with checks after every op: " + *found : "";
+    } catch (const Error &error) {
+      return ". The re-run of " + positions + " with checks after every op failed: " + error.what();
+    }
+  }
+
+  // MTP drafting (docs/design.md §3): the first draft row catches the drafter's
+  // cache up on the target's hidden states of the tokens accepted last
+  // time; later rows feed the drafter its own hidden state. Each draft
+  // token's n-gram embedding starts as soon as it is proposed and runs
+  // during the next draft step (EmbeddingQueue); verification reuses those
+  // embeddings (paper 4.2).
+  void advanceWithMtp(int64_t position, int64_t steps) {
+    EmbeddingQueue queue(decoder_, result_.slot);
+    queue.push({context_.back()}, position);
+    DecoderOutput draft = decoder_.draft(StepRows::of(result_.slot, mtpTokens_, mtpStart_), mtpHidden_);
+    int64_t row = int64_t(mtpTokens_.size()) - 1, width = config_.hiddenSize;
+    std::vector<int32_t> drafts;
+    std::vector<std::vector<double>> proposals;
+    while (true) {
+      proposals.push_back(distribution(draft.logits, row, drafts, "drafter"));
+      drafts.push_back(drawToken(proposals.back(), rng_));
+      int64_t index = int64_t(drafts.size());
+      queue.push({drafts.back()}, position + index);
+      if (index == steps || config_.isEos(drafts.back()))
+        break;
+      std::vector<float> hidden(draft.hidden.begin() + row * width, draft.hidden.begin() + (row + 1) * width);
+      draft = decoder_.draft(StepRows::of(result_.slot, {drafts.back()}, position + index - 1), hidden);
+      row = 0;
+    }
+    std::vector<float> embeddings;
+    while (!queue.empty()) {
+      std::vector<float> rows = queue.pop();
+      embeddings.insert(embeddings.end(), rows.begin(), rows.end());
+    }
+    std::vector<int32_t> verified{context_.back()};
+    verified.insert(verified.end(), drafts.begin(), drafts.end());
+    DecoderOutput output = decoder_.forward(StepRows::of(result_.slot, verified, position), embeddings);
+    std::vector<int32_t> emitted = verify(drafts, proposals, output);
+    mtpTokens_ = emitted;
+    mtpHidden_.assign(output.hidden.begin(), output.hidden.begin() + int64_t(emitted.size()) * width);
+    mtpStart_ = position;
+  }
+
+  // Accepts a prefix of `drafts` by the target's rows in `output` and emits
+  // it with the target's next token; returns the tokens emitted.
+  std::vector<int32_t> verify(const std::vector<int32_t> &drafts, const std::vector<std::vector<double>> &proposals,
+                              const DecoderOutput &output) {
+    ++result_.stats.targetForwards;
+    std::vector<std::vector<double>> target;
+    for (int64_t row = 0; row <= int64_t(drafts.size()); ++row)
+      target.push_back(distribution(output.logits, row, {drafts.begin(), drafts.begin() + row}));
+    std::vector<int32_t> accepted = acceptDrafts(drafts, proposals, target, rng_);
+    if (!drafts.empty()) {
+      ++result_.stats.verifications;
+      result_.stats.draftedTokens += int64_t(drafts.size());
+      result_.stats.acceptedTokens += int64_t(accepted.size()) - 1;
+    }
+    return emit(accepted, output.logits, 0);
+  }
+
+  // Appends tokens chosen from logits rows firstRow.., stopping at EOS or
+  // max-new-tokens; returns those appended.
+  std::vector<int32_t> emit(const std::vector<int32_t> &tokens, const std::vector<float> &logits, int64_t firstRow) {
+    int64_t vocab = config_.vocabSize;
+    std::vector<int32_t> emitted;
+    for (size_t i = 0; i < tokens.size() && !done_; ++i) {
+      auto row = logits.begin() + (firstRow + int64_t(i)) * vocab;
+      if (options_.keepStepLogits)
+        result_.chosenFrom.insert(result_.chosenFrom.end(), row, row + vocab);
+      result_.tokens.push_back(tokens[i]);
+      context_.push_back(tokens[i]);
+      emitted.push_back(tokens[i]);
+      if (options_.logprobs)
+        result_.logprobs.push_back(logSoftmaxAt(&*row, tokens[i]));
+      if (generated() == 1)
+        result_.firstTokenSeconds = secondsSinceSubmitted();
+      if (options_.onToken)
+        options_.onToken(id_, tokens[i]);
+      bool stopped = config_.isEos(tokens[i]) || reachedStopString(tokens[i]);
+      done_ = stopped || generated() >= options_.maxNewTokens;
+      if (done_)
+        result_.finishReason = stopped ? "stop" : "length";
+    }
+    return emitted;
+  }
+
+  double logSoftmaxAt(const float *logits, int32_t token) const {
+    double max = *std::max_element(logits, logits + config_.vocabSize), sum = 0;
+    for (int64_t v = 0; v < config_.vocabSize; ++v)
+      sum += std::exp(double(logits[v]) - max);
+    return double(logits[token]) - max - std::log(sum);
+  }
+
+  // Whether `token` completes a stop string in the text generated so far.
+  bool reachedStopString(int32_t token) {
+    if (options_.stopStrings.empty())
+      return false;
+    size_t before = text_.size();
+    text_ += options_.tokenizer->decode({token}, /*skipSpecialTokens=*/true);
+    for (const std::string &stop : options_.stopStrings)
+      if (text_.find(stop, before >= stop.size() ? before - stop.size() + 1 : 0) != std::string::npos) {
+        result_.stopString = stop;
+        return true;
+      }
+    return false;
+  }
+
+  Decoder &decoder_;
+  const GenerationOptions options_;
+  const ModelConfig &config_;
+  int64_t id_;
+  std::vector<int32_t> context_; // prompt and generated tokens
+  std::string text_;             // generated text, kept with stop strings
+  Rng rng_;
+  std::chrono::steady_clock::time_point submitted_;
+  Generation result_;
+  int64_t prefilled_ = 0; // prompt tokens fed to the target
+  bool done_ = false;
+  // The drafter's pending rows: tokens[i] at position mtpStart_ + i with the
+  // target's hidden state of that position.
+  std::vector<int32_t> mtpTokens_;
+  std::vector<float> mtpHidden_;
+  int64_t mtpStart_ = 0;
+};
+
+Scheduler::Scheduler(Decoder &decoder) : decoder_(decoder), slotBusy_(size_t(decoder.slots()), false) {}
+
+Scheduler::~Scheduler() = default;
+
+int64_t Scheduler::submit(std::vector<int32_t> prompt, const GenerationOptions &options) {
+  validateGenerationOptions(decoder_, options);
+  if (prompt.empty())
+    throw Error("request " + std::to_string(submitted_) + ": the prompt is empty");
+  checkFitsContext(decoder_.config(), decoder_.maxContext(), int64_t(prompt.size()), options.maxNewTokens);
+  queued_.push_back(std::make_unique<Sequence>(decoder_, options, submitted_, std::move(prompt)));
+  return submitted_++;
+}
+
+void Scheduler::admit() {
+  for (size_t slot = 0; slot < slotBusy_.size() && !queued_.empty(); ++slot) {
+    if (slotBusy_[slot])
+      continue;
+    slotBusy_[slot] = true;
+    queued_.front()->admit(int64_t(slot));
+    running_.push_back(std::move(queued_.front()));
+    queued_.pop_front();
+  }
+}
+
+bool Scheduler::step() {
+  admit();
+  if (running_.empty())
+    return false;
+  // One call over every sequence's rows. A prompt alone in the batch
+  // prefills in calls of its own, which overlap its chunks' n-gram
+  // embedding with their layers; its tokens are the same either way.
+  struct Part {
+    Sequence *sequence;
+    StepRows rows;
+    bool prompt;
+  };
+  std::vector<Part> parts;
+  std::vector<Sequence *> alone;
+  StepRows rows;
+  for (const std::unique_ptr<Sequence> &sequence : running_) {
+    if (sequence->prefilling() && running_.size() == 1) {
+      sequence->prefillAlone();
+      continue;
+    }
+    if (!sequence->prefilling() && sequence->usesMtp()) {
+      alone.push_back(sequence.get());
+      continue;
+    }
+    bool prompt = sequence->prefilling();
+    parts.push_back({sequence.get(), prompt ? sequence->promptRows(decoder_.prefillChunk()) : sequence->nextRows(),
+                     prompt});
+    const StepRows &part = parts.back().rows;
+    rows.append(part.slots[0], part.tokens, part.positions[0]);
+  }
+  if (!parts.empty()) {
+    DecoderOutput output = decoder_.step(rows);
+    int64_t vocab = decoder_.config().vocabSize, width = decoder_.config().hiddenSize, first = 0;
+    for (const Part &part : parts) {
+      auto count = int64_t(part.rows.size());
+      DecoderOutput slice;
+      slice.logits.assign(output.logits.begin() + first * vocab, output.logits.begin() + (first + count) * vocab);
+      slice.hidden.assign(output.hidden.begin() + first * width, output.hidden.begin() + (first + count) * width);
+      if (part.prompt)
+        part.sequence->takePromptRows(slice);
+      else
+        part.sequence->advance(part.rows, slice);
+      first += count;
+    }
+  }
+  for (Sequence *sequence : alone)
+    sequence->advanceAlone();
+  ++steps_;
+
+  // Finished sequences leave; their slots take the next requests.
+  for (auto it = running_.begin(); it != running_.end();) {
+    if (!(*it)->done()) {
+      ++it;
+      continue;
+    }
+    slotBusy_[size_t((*it)->slot())] = false;
+    finishedTokens_ += (*it)->generated();
+    int64_t id = (*it)->id();
+    finished_.emplace_back(id, (*it)->take());
+    it = running_.erase(it);
+  }
+  return true;
+}
+
+int64_t Scheduler::generatedTokens() const {
+  int64_t total = finishedTokens_;
+  for (const std::unique_ptr<Sequence> &sequence : running_)
+    total += sequence->generated();
+  return total;
+}
+
+std::vector<std::pair<int64_t, Generation>> Scheduler::takeFinished() { return std::exchange(finished_, {}); }
+
+} // namespace ember::rt

@@ -1,0 +1,82 @@
+# RUN: %python %s %t
+# RUN: %fake_cuda %python %s %t.cuda --backend cuda
+"""A batched decode step gives every sequence exactly what it gets alone.
+
+ember-run decodes all sequences of a batch in one ember_step per step (each
+row with its own slot and position, the weights read once). For random
+ember-synth checkpoints (tiny and tiny-n3k2, bf16 and f32) three prompts of
+different lengths (EOS inside one) run as one batch, then each on its own;
+the generated ids and every generated token's log-probability (printed with
+all 17 digits by --json --logprobs) must be identical, bit for bit: greedy,
+sampled (sequence i of the batch samples with seed + i, so alone it runs with
+that seed), and with prompt-lookup speculation (rows of drafts of several
+sequences in one step); and queued: two slots for the three prompts, which
+arrive after 0, 4 and 1 steps (--batch 2 --arrivals 0,4,1), so the third
+waits for a slot, takes it from whichever sequence finished, and prefills
+in steps shared with decoding rows. The prompts end at different times
+(their lengths and an EOS differ), so later steps hold fewer rows. Each case also checks
+that the batch really shared steps: its scheduler steps (each one
+ember_step) are fewer than the sequences' alone, summed. With `--backend cuda` the same runs on the fake CUDA device
+(the nvptx artifact's kernels executed on the CPU).
+Usage: batched_e2e.py WORKDIR (created afresh, removed again when all pass).
+"""
+
+import json
+import os
+import shutil
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _tools import backend_args, finish, run, synthesized_models  # noqa: E402
+
+PROMPTS = [[5, 9, 11, 5, 9, 11, 5, 9], [7], [3, 40, 2, 17, 17, 8]]
+MAX_NEW = 12
+MODES = {
+    "greedy": [],
+    "sampled": ["--temperature", "0.9", "--top-k", "20"],
+    "ngram": ["--speculative", "ngram", "--draft-steps", "3"],
+}
+# Only for the batch: the runs alone need no slots or arrivals.
+QUEUED = ["--batch", "2", "--arrivals", "0,4,1"]
+SEED = 7
+
+
+def generate(model, prompts, extra):
+    argv = ["ember-run", "--model", model, "--prompt-ids", ";".join(",".join(map(str, p)) for p in prompts),
+            "--max-new-tokens", str(MAX_NEW), "--json", "--quiet", "--logprobs"] + extra + backend_args()
+    return json.loads(run(argv).strip().splitlines()[-1])
+
+
+def check(model, extra, batch_extra):
+    """(ok, message) for one checkpoint and mode."""
+    batch = generate(model, PROMPTS, extra + batch_extra + ["--seed", str(SEED)])
+    steps_alone = 0
+    for i, prompt in enumerate(PROMPTS):
+        alone = generate(model, [prompt], extra + ["--seed", str(SEED + i)])
+        steps_alone += alone["stats"]["steps"]
+        got, want = batch["sequences"][i], alone["sequences"][0]
+        for key in ("generated_ids", "logprobs", "finish_reason"):
+            if got[key] != want[key]:
+                return False, f"sequence {i}: {key} {got[key]} in the batch, {want[key]} alone"
+    steps = batch["stats"]["steps"]
+    if steps >= steps_alone:
+        return False, f"the batch ran {steps} steps, the sequences alone {steps_alone}"
+    return True, f"{steps} steps vs {steps_alone} alone"
+
+
+def main():
+    work = sys.argv[1]
+    shutil.rmtree(work, ignore_errors=True)
+    failed = False
+    for _, _, _, label, model, error in synthesized_models(work, ["tiny", "tiny-n3k2"], [1], ["bf16", "f32"]):
+        for queued in (False, True):
+            for mode, extra in MODES.items():
+                name = mode + (" queued" if queued else "")
+                ok, message = (False, error) if error else check(model, extra, QUEUED if queued else [])
+                print(f"{label:20} {name:15} {'ok' if ok else 'FAIL'}  {message}")
+                failed |= not ok
+    finish(work, failed)
+
+
+if __name__ == "__main__":
+    main()
