@@ -33,6 +33,21 @@ inline void buildParallelNest(OpBuilder &b, Location loc, ValueRange extents,
   scf::ParallelOp::create(b, loc, zeros, extents, ones, body);
 }
 
+/// The [T, N] nest of a matmul-class op (T rows of input, N output units):
+/// body(t, n). Output-major (the CPU) puts n outside t, so each weight row
+/// is read once per call for all T rows while it is in cache; token-major
+/// (the GPU's loops) keeps t outside. Either way each (t, n) is the same
+/// computation.
+inline void buildRowsByOutputsNest(OpBuilder &b, Location loc, Value tokens, Value outputs, bool outputMajor,
+                                   function_ref<void(OpBuilder &, Location, Value, Value)> body) {
+  if (outputMajor)
+    buildParallelNest(b, loc, {outputs, tokens},
+                      [&](OpBuilder &b, Location loc, ValueRange ivs) { body(b, loc, ivs[1], ivs[0]); });
+  else
+    buildParallelNest(b, loc, {tokens, outputs},
+                      [&](OpBuilder &b, Location loc, ValueRange ivs) { body(b, loc, ivs[0], ivs[1]); });
+}
+
 /// scf.for over [start, end) by `step` carrying `init`; returns the loop
 /// results. (A GPU thread's share of a row: start at its thread id, step
 /// by the block.)
@@ -200,11 +215,11 @@ void buildMoeCombine(OpBuilder &b, Location loc, int64_t numRouted, Value x, Val
 enum class GatherBoundsCheck;
 enum class NormStatistics;
 void populateNgramLoweringPatterns(RewritePatternSet &patterns, GatherBoundsCheck boundsCheck);
-void populateDenseLoweringPatterns(RewritePatternSet &patterns);
+void populateDenseLoweringPatterns(RewritePatternSet &patterns, bool outputMajor);
 void populateAttentionLoweringPatterns(RewritePatternSet &patterns);
 void populateMoeLoweringPatterns(RewritePatternSet &patterns);
 void populateFusedLoweringPatterns(RewritePatternSet &patterns, GatherBoundsCheck boundsCheck,
-                                   NormStatistics normStatistics);
+                                   NormStatistics normStatistics, bool outputMajor);
 
 } // namespace mlir::ember
 

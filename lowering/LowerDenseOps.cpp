@@ -12,7 +12,8 @@ namespace {
 /// One thread per output element: a dot product along the contiguous input
 /// dimension of both x and the [out, in] weight.
 struct LowerLinear : OpConversionPattern<LinearOp> {
-  using OpConversionPattern::OpConversionPattern;
+  LowerLinear(MLIRContext *context, bool outputMajor) : OpConversionPattern(context), outputMajor(outputMajor) {}
+
   LogicalResult matchAndRewrite(LinearOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
@@ -20,24 +21,22 @@ struct LowerLinear : OpConversionPattern<LinearOp> {
     Value tokens = dimOf(rewriter, loc, y, 0), outputs = dimOf(rewriter, loc, y, 1);
     Value inputs = dimOf(rewriter, loc, x, 1);
     bool accumulate = op.getAccumulate();
-    buildParallelNest(rewriter, loc, {tokens, outputs},
-                      [&](OpBuilder &b, Location loc, ValueRange ivs) {
-                        Value t = ivs[0], o = ivs[1];
-                        Value init = accumulate ? memref::LoadOp::create(b, loc, y, ivs).getResult()
-                                                : f32Constant(b, loc, 0.0);
-                        Value sum = buildDotProduct(
-                            b, loc, inputs, init,
-                            [&](OpBuilder &b, Location loc, Value i) {
-                              return loadF32(b, loc, x, {t, i});
-                            },
-                            [&](OpBuilder &b, Location loc, Value i) {
-                              return loadF32(b, loc, w, {o, i});
-                            });
-                        memref::StoreOp::create(b, loc, sum, y, ivs);
-                      });
+    buildRowsByOutputsNest(rewriter, loc, tokens, outputs, outputMajor,
+                           [&](OpBuilder &b, Location loc, Value t, Value o) {
+                             Value init = accumulate ? memref::LoadOp::create(b, loc, y, ValueRange{t, o}).getResult()
+                                                     : f32Constant(b, loc, 0.0);
+                             Value sum = buildDotProduct(
+                                 b, loc, inputs, init,
+                                 [&](OpBuilder &b, Location loc, Value i) { return loadF32(b, loc, x, {t, i}); },
+                                 [&](OpBuilder &b, Location loc, Value i) { return loadF32(b, loc, w, {o, i}); });
+                             memref::StoreOp::create(b, loc, sum, y, ValueRange{t, o});
+                           });
     rewriter.eraseOp(op);
     return success();
   }
+
+private:
+  bool outputMajor;
 };
 
 /// One thread per token: the mean square, then the scaled row.
@@ -132,6 +131,7 @@ Value mlir::ember::buildRmsNormed(OpBuilder &b, Location loc, Value x, Value inv
   return value;
 }
 
-void mlir::ember::populateDenseLoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerLinear, LowerRmsNorm, LowerSiluMul, LowerMemRefCopy>(patterns.getContext());
+void mlir::ember::populateDenseLoweringPatterns(RewritePatternSet &patterns, bool outputMajor) {
+  patterns.add<LowerLinear>(patterns.getContext(), outputMajor);
+  patterns.add<LowerRmsNorm, LowerSiluMul, LowerMemRefCopy>(patterns.getContext());
 }

@@ -29,22 +29,27 @@ Value buildSwiGlu(OpBuilder &b, Location loc, Value inputs, Value f, Value g, Va
 /// h[t, f] = silu(x[t] . g[f]) * (x[t] . u[f]): both dot products in the
 /// thread that writes h, so neither projection reaches memory.
 struct LowerSwiGlu : OpConversionPattern<SwiGluOp> {
-  using OpConversionPattern::OpConversionPattern;
+  LowerSwiGlu(MLIRContext *context, bool outputMajor) : OpConversionPattern(context), outputMajor(outputMajor) {}
+
   LogicalResult matchAndRewrite(SwiGluOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value x = adaptor.getX(), h = adaptor.getOut();
     Value tokens = dimOf(rewriter, loc, h, 0), hidden = dimOf(rewriter, loc, h, 1),
           inputs = dimOf(rewriter, loc, x, 1);
-    buildParallelNest(rewriter, loc, {tokens, hidden}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-      Value t = ivs[0];
-      Value value = buildSwiGlu(b, loc, inputs, ivs[1], adaptor.getGateWeight(), adaptor.getUpWeight(),
-                                [&](OpBuilder &b, Location loc, Value i) { return loadF32(b, loc, x, {t, i}); });
-      memref::StoreOp::create(b, loc, value, h, ivs);
-    });
+    buildRowsByOutputsNest(rewriter, loc, tokens, hidden, outputMajor,
+                           [&](OpBuilder &b, Location loc, Value t, Value f) {
+                             Value value = buildSwiGlu(
+                                 b, loc, inputs, f, adaptor.getGateWeight(), adaptor.getUpWeight(),
+                                 [&](OpBuilder &b, Location loc, Value i) { return loadF32(b, loc, x, {t, i}); });
+                             memref::StoreOp::create(b, loc, value, h, ValueRange{t, f});
+                           });
     rewriter.eraseOp(op);
     return success();
   }
+
+private:
+  bool outputMajor;
 };
 
 /// The [T, N] nest of an op whose input is RMSNorm(x), recomputed:
@@ -52,11 +57,12 @@ struct LowerSwiGlu : OpConversionPattern<SwiGluOp> {
 /// i of the normalized row t, computed as rms_norm would store it. PerThread
 /// (GPU): every thread computes the row's inverse RMS and normalizes each
 /// element it reads. PerToken (CPU): a sequential loop over the tokens
-/// computes the inverse RMS and the normalized row into one [D] scratch row
-/// (memref.alloca before the loop) that the token's outputs read, so the
-/// CPU does rms_norm's work once, as unfused, without the [T, D] buffer.
+/// computes each inverse RMS and normalized row into a [T, D] scratch
+/// buffer (freed after the nest) that the outputs read, so the CPU does
+/// rms_norm's work once, as unfused, and the nest can be output-major
+/// (buildRowsByOutputsNest) with every row ready.
 template <typename OpTy>
-void buildNormedNest(OpBuilder &b, Location loc, NormStatistics statistics, OpTy op,
+void buildNormedNest(OpBuilder &b, Location loc, NormStatistics statistics, bool outputMajor, OpTy op,
                      typename OpTy::Adaptor adaptor, Value outputs,
                      function_ref<void(OpBuilder &, Location, Value, Value,
                                        function_ref<Value(OpBuilder &, Location, Value)>)>
@@ -70,9 +76,9 @@ void buildNormedNest(OpBuilder &b, Location loc, NormStatistics statistics, OpTy
     });
   };
   if (statistics == NormStatistics::PerThread) {
-    buildParallelNest(b, loc, {tokens, outputs}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-      Value t = ivs[0], inverse = inverseOf(b, loc, t);
-      body(b, loc, t, ivs[1], [&](OpBuilder &b, Location loc, Value i) {
+    buildRowsByOutputsNest(b, loc, tokens, outputs, outputMajor, [&](OpBuilder &b, Location loc, Value t, Value n) {
+      Value inverse = inverseOf(b, loc, t);
+      body(b, loc, t, n, [&](OpBuilder &b, Location loc, Value i) {
         return buildRmsNormed(b, loc, loadF32(b, loc, x, {t, i}), inverse, adaptor.getNormWeight(), i,
                               scale);
       });
@@ -80,32 +86,39 @@ void buildNormedNest(OpBuilder &b, Location loc, NormStatistics statistics, OpTy
     return;
   }
   // A sequential loop over the tokens (the CPU runs them in order anyway)
-  // sharing one scratch row, allocated once before it.
-  Value row = buildScratchRow(b, loc, cast<MemRefType>(x.getType()).getDimSize(1), width);
+  // normalizes every row into the scratch buffer.
+  auto rowsType = MemRefType::get({ShapedType::kDynamic, cast<MemRefType>(x.getType()).getDimSize(1)}, b.getF32Type());
+  SmallVector<Value> dynamicSizes{tokens};
+  if (rowsType.isDynamicDim(1))
+    dynamicSizes.push_back(width);
+  Value rows = memref::AllocOp::create(b, loc, rowsType, dynamicSizes);
   buildSequentialLoop(b, loc, tokens, {}, [&](OpBuilder &b, Location loc, Value t, ValueRange) {
     Value inverse = inverseOf(b, loc, t);
     buildSequentialLoop(b, loc, width, {}, [&](OpBuilder &b, Location loc, Value i, ValueRange) {
       Value normed = buildRmsNormed(b, loc, loadF32(b, loc, x, {t, i}), inverse,
                                     adaptor.getNormWeight(), i, scale);
-      memref::StoreOp::create(b, loc, normed, row, i);
+      memref::StoreOp::create(b, loc, normed, rows, ValueRange{t, i});
       return SmallVector<Value>{};
-    });
-    buildParallelNest(b, loc, outputs, [&](OpBuilder &b, Location loc, ValueRange ivs) {
-      body(b, loc, t, ivs[0], [&](OpBuilder &b, Location loc, Value i) {
-        return memref::LoadOp::create(b, loc, row, i).getResult();
-      });
     });
     return SmallVector<Value>{};
   });
+  buildRowsByOutputsNest(b, loc, tokens, outputs, outputMajor, [&](OpBuilder &b, Location loc, Value t, Value n) {
+    body(b, loc, t, n, [&](OpBuilder &b, Location loc, Value i) {
+      return memref::LoadOp::create(b, loc, rows, ValueRange{t, i}).getResult();
+    });
+  });
+  memref::DeallocOp::create(b, loc, rows);
 }
 
-/// A norm_* lowering, built as `statistics` says (buildNormedNest).
+/// A norm_* lowering, built as `statistics` and `outputMajor` say
+/// (buildNormedNest).
 template <typename OpTy> struct NormedPattern : OpConversionPattern<OpTy> {
-  NormedPattern(MLIRContext *context, NormStatistics statistics)
-      : OpConversionPattern<OpTy>(context), statistics(statistics) {}
+  NormedPattern(MLIRContext *context, NormStatistics statistics, bool outputMajor)
+      : OpConversionPattern<OpTy>(context), statistics(statistics), outputMajor(outputMajor) {}
 
 protected:
   NormStatistics statistics;
+  bool outputMajor;
 };
 
 /// y[t, o] (+)= RMSNorm(x)[t] . w[o].
@@ -119,7 +132,7 @@ struct LowerNormLinear : NormedPattern<NormLinearOp> {
     Value inputs = dimOf(rewriter, loc, adaptor.getX(), 1);
     bool accumulate = op.getAccumulate();
     buildNormedNest<NormLinearOp>(
-        rewriter, loc, statistics, op, adaptor, dimOf(rewriter, loc, y, 1),
+        rewriter, loc, statistics, outputMajor, op, adaptor, dimOf(rewriter, loc, y, 1),
         [&](OpBuilder &b, Location loc, Value t, Value o,
             function_ref<Value(OpBuilder &, Location, Value)> normed) {
           Value init = accumulate ? memref::LoadOp::create(b, loc, y, ValueRange{t, o}).getResult()
@@ -145,7 +158,7 @@ struct LowerNormSwiGlu : NormedPattern<NormSwiGluOp> {
     Value h = adaptor.getOut();
     Value inputs = dimOf(rewriter, loc, adaptor.getX(), 1);
     buildNormedNest<NormSwiGluOp>(
-        rewriter, loc, statistics, op, adaptor, dimOf(rewriter, loc, h, 1),
+        rewriter, loc, statistics, outputMajor, op, adaptor, dimOf(rewriter, loc, h, 1),
         [&](OpBuilder &b, Location loc, Value t, Value f,
             function_ref<Value(OpBuilder &, Location, Value)> normed) {
           Value value = buildSwiGlu(b, loc, inputs, f, adaptor.getGateWeight(),
@@ -286,9 +299,9 @@ struct LowerExpertDownCombine : OpConversionPattern<ExpertDownCombineOp> {
 
 void mlir::ember::populateFusedLoweringPatterns(RewritePatternSet &patterns,
                                                 GatherBoundsCheck boundsCheck,
-                                                NormStatistics normStatistics) {
-  patterns.add<LowerSwiGlu>(patterns.getContext());
-  patterns.add<LowerNormLinear, LowerNormSwiGlu>(patterns.getContext(), normStatistics);
+                                                NormStatistics normStatistics, bool outputMajor) {
+  patterns.add<LowerSwiGlu>(patterns.getContext(), outputMajor);
+  patterns.add<LowerNormLinear, LowerNormSwiGlu>(patterns.getContext(), normStatistics, outputMajor);
   patterns.add<LowerNgramEmbed>(patterns.getContext(), boundsCheck);
   patterns.add<LowerFusedRouter>(patterns.getContext());
   patterns.add<LowerMoeGroup, LowerExpertDownCombine>(patterns.getContext());

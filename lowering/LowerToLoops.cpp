@@ -36,10 +36,10 @@ struct EmberLowerToLoopsPass : mlir::ember::impl::EmberLowerToLoopsBase<EmberLow
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
     populateNgramLoweringPatterns(patterns, boundsCheck);
-    populateDenseLoweringPatterns(patterns);
+    populateDenseLoweringPatterns(patterns, outputMajor);
     populateAttentionLoweringPatterns(patterns);
     populateMoeLoweringPatterns(patterns);
-    populateFusedLoweringPatterns(patterns, boundsCheck, normStatistics);
+    populateFusedLoweringPatterns(patterns, boundsCheck, normStatistics, outputMajor);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
   }

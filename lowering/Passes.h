@@ -70,6 +70,9 @@ struct LoopOptions {
   GatherBoundsCheck gatherBoundsCheck = GatherBoundsCheck::Clamp;
   /// Fixed by the target (loopOptionsFor).
   NormStatistics normStatistics = NormStatistics::PerThread;
+  /// Fixed by the target: matmul-class nests iterate the outputs outside
+  /// the tokens (CPU), so a batch reads each weight row once.
+  bool outputMajor = false;
   /// Fixed by the target: ops with a cooperative GPU strategy become
   /// kernels before the rest become loops (nvptx).
   bool gpuStrategies = false;

@@ -30,8 +30,14 @@ def EmberLowerToLoops : Pass<"ember-lower-to-loops"> {
     normalize their input row: `per-thread` (the default, what the GPU
     pipeline uses) in every output element's iteration of one `[T, N]`
     nest, per element read, or `per-token` (the CPU pipeline) once per token
-    in a sequential loop, into a scratch row that an inner `scf.parallel`
-    over the outputs reads. Both do the same arithmetic.
+    in a sequential loop, into a `[T, D]` scratch buffer that the `[T, N]`
+    nest reads. Both do the same arithmetic.
+
+    `output-major` (the CPU pipeline) puts the output units outside the
+    tokens in the nests of `linear`, `swiglu`, `norm_linear` and
+    `norm_swiglu`: a batched step then reads each weight row once for all
+    its rows while the row is in cache, instead of once per row. Each
+    output element is the same computation in either order.
   }];
   let options = [
     Option<"boundsCheck", "bounds-check", "::mlir::ember::GatherBoundsCheck",
@@ -45,7 +51,11 @@ def EmberLowerToLoops : Pass<"ember-lower-to-loops"> {
              clEnumValN(::mlir::ember::NormStatistics::PerThread, "per-thread",
                         "in every output thread, per element read (GPU)"),
              clEnumValN(::mlir::ember::NormStatistics::PerToken, "per-token",
-                        "once per token into a scratch row the outputs read (CPU)"))}]>
+                        "once per token into a scratch row the outputs read (CPU)"))}]>,
+    Option<"outputMajor", "output-major", "bool", /*default=*/"false",
+           "Put the output units outside the tokens in the nests of linear, "
+           "swiglu, norm_linear and norm_swiglu, so each weight row is read "
+           "once per call for all tokens while it is in cache (CPU)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::cf::ControlFlowDialect",

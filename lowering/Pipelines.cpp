@@ -88,7 +88,7 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
       pm.addPass(createEmberInsertFiniteChecks());
     if (loops.gpuStrategies && nvptx.cooperativeKernels)
       pm.addPass(createEmberGpuStrategies({nvptx.blockSize, loops.gatherBoundsCheck, nvptx.tensorCoreMinTokens}));
-    pm.addPass(createEmberLowerToLoops({loops.gatherBoundsCheck, loops.normStatistics}));
+    pm.addPass(createEmberLowerToLoops({loops.gatherBoundsCheck, loops.normStatistics, loops.outputMajor}));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
     return;
@@ -144,6 +144,7 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
 
 LoopOptions mlir::ember::loopOptionsFor(Target target, LoopOptions loops) {
   loops.normStatistics = target == Target::Cpu ? NormStatistics::PerToken : NormStatistics::PerThread;
+  loops.outputMajor = target == Target::Cpu;
   loops.gpuStrategies = target == Target::Nvptx;
   return loops;
 }
