@@ -234,6 +234,12 @@ void mlir::ember::printTrafficReport(const TrafficReport &report, llvm::raw_ostr
   os << llvm::formatv("lower bound: {0} bytes (weights {1} + ngram {2} + kv {3})\n", bound,
                       bounds[unsigned(TrafficClass::Weights)],
                       bounds[unsigned(TrafficClass::Ngram)], bounds[unsigned(TrafficClass::Kv)]);
+  // The gathered rows are all that crosses the bus when the tables live in
+  // host memory (ember-run --tables host).
+  int64_t gathered = report.total.bytes(TrafficClass::Ngram);
+  os << llvm::formatv("tables in host memory: {0} bytes per step over the bus ({1:F3} us at PCIe 5 x16's 64 GB/s), "
+                      "{2} bytes in device memory\n",
+                      gathered, double(gathered) / 64e9 * 1e6, total - gathered);
   os << llvm::formatv("decode step total / lower bound: {0:F4}\n",
                       bound ? double(total) / double(bound) : 0.0);
 }

@@ -61,7 +61,8 @@ struct TrafficReport {
 /// function is missing or a buffer size cannot be resolved.
 FailureOr<TrafficReport> modelTraffic(ModuleOp module, const TrafficOptions &options);
 
-/// The per-kernel table, the totals, the lower bound and, last,
+/// The per-kernel table, the totals, the lower bound, the bytes that cross
+/// the bus when the gathered tables are in host memory and, last,
 /// `decode step total / lower bound: <ratio>`.
 void printTrafficReport(const TrafficReport &report, llvm::raw_ostream &os);
 

@@ -18,6 +18,7 @@ public:
   void joined(const std::string &name, Shape shape, std::vector<AbiPiece> pieces) {
     weights_.push_back({name, std::move(shape), false, std::move(pieces)});
   }
+  void markGathered() { weights_.back().gathered = true; }
   std::vector<AbiWeight> take() { return std::move(weights_); }
 
 private:
@@ -51,12 +52,14 @@ std::vector<AbiWeight> modelWeights(const ModelConfig &c) {
   int64_t R = c.nRoutedExperts, allExperts = c.nRoutedExperts + c.zeroExpertNum;
 
   list.single(kWordEmbeddingName, {c.vocabSize, D});
+  list.markGathered();
   std::vector<AbiPiece> tables, projections;
   for (int64_t i = 0; i < E; ++i) {
     tables.push_back({ngramEmbedderName(i), {c.ngramTableRows(i), W}});
     projections.push_back({ngramPostProjName(i), {D, W}});
   }
   list.joined("model.ngram_embeddings.embedders.*.weight", {c.ngramTotalRows(), W}, tables);
+  list.markGathered();
   list.joined("model.ngram_embeddings.post_projs.*.weight", {E, D, W}, projections);
 
   for (int64_t layer = 0; layer < c.numLayers; ++layer) {
@@ -89,6 +92,7 @@ std::vector<AbiWeight> mtpWeights(const ModelConfig &c, bool ownEmbedding) {
   int64_t D = c.hiddenSize;
   const std::string prefix = "model.mtp.layers.0.";
   list.single(ownEmbedding ? kMtpWordEmbeddingName : kWordEmbeddingName, {c.vocabSize, D});
+  list.markGathered();
   list.single(prefix + "enorm.m.weight", {D});
   list.single(prefix + "hnorm.m.weight", {D});
   list.single(prefix + "eh_proj.weight", {D, 2 * D});

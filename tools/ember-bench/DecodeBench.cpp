@@ -1,9 +1,10 @@
 // ember-bench decode: greedy decode steps of the whole model at batch B on a
 // synthesized checkpoint against the PyTorch eager reference
-// (test/reference/decode_bench.py, run as a subprocess). ember's runtime has no
-// batched step: a batch step is B single-sequence Decoder::step calls, one per
-// slot, so no weight is reused across the batch; the reference runs B
-// sequences as one batched forward.
+// (test/reference/decode_bench.py, run as a subprocess). A step of the batch
+// is one ember_step of B rows, next to B single-sequence steps as the
+// baseline; with --compare-tables on a device, also the step with the
+// word embedding and n-gram tables in the other placement (host or device
+// memory). The reference runs B sequences as one batched forward.
 
 #include "BenchSupport.h"
 
@@ -62,8 +63,9 @@ ReferenceResult runReference(const std::string &checkpoint, int64_t promptLen, i
 int decodeMain(int argc, char **argv) {
   rt::CommandLine args(argc, argv,
                        {"--preset", "--prompt-len", "--new-tokens", "--batch", "--dtype", "--seed", "--threads",
-                        "--cache-dir", "--presets-dir", "--backend", "--disable-fusion", "--profile-json"},
-                       {"--no-reference", "--profile", "--no-cooperative-kernels"}); // --help never gets here: benchmark::Initialize handles it
+                        "--cache-dir", "--presets-dir", "--backend", "--disable-fusion", "--profile-json", "--tables"},
+                       {"--no-reference", "--profile", "--no-cooperative-kernels",
+                        "--compare-tables"}); // --help never gets here: benchmark::Initialize handles it
   GenerationFlags flags(args, 32, 32, "decode");
   int64_t promptLen = flags.promptLen, newTokens = flags.newTokens;
   int64_t threads = args.integer("--threads", 1);
@@ -73,8 +75,11 @@ int decodeMain(int argc, char **argv) {
   if (batch < 1)
     throw Error("--batch must be at least 1");
   bool reference = !args.has("--no-reference");
+  rt::Placement tables = rt::parsePlacement(args.value("--tables", "host"), "--tables");
+  rt::Placement otherTables = tables == rt::Placement::Host ? rt::Placement::Device : rt::Placement::Host;
 
-  double emberTokensPerSecond = 0, emberPrefillSeconds = 0, singleStepsTokensPerSecond = 0;
+  double emberTokensPerSecond = 0, emberPrefillSeconds = 0, singleStepsTokensPerSecond = 0,
+         otherTablesTokensPerSecond = 0;
   std::optional<rt::KernelProfile> kernelProfile;
   std::string preset = fs::path(flags.presetPath).stem().string(), modelDir, where, bandwidthLine;
   {
@@ -82,7 +87,15 @@ int decodeMain(int argc, char **argv) {
     modelDir = model.modelDir;
     where = std::string(model.backend->name()) == "cpu" ? "compiled CPU, 1 thread" : model.backend->name();
     const ember::ModelConfig &config = model.config;
-    rt::Decoder decoder(config, model.weights, model.artifact.path, *model.backend, {promptLen + newTokens, batch});
+    if (args.has("--compare-tables") && model.backend->hostAccessible())
+      throw Error(std::string("--compare-tables needs a device: on the ") + model.backend->name() +
+                  " backend both placements are host memory");
+    rt::Decoder decoder(config, model.weights, model.artifact.path, *model.backend,
+                        {promptLen + newTokens, batch, 0, tables});
+    std::optional<rt::Decoder> otherDecoder;
+    if (args.has("--compare-tables"))
+      otherDecoder.emplace(config, model.weights, model.artifact.path, *model.backend,
+                           rt::DecoderOptions{promptLen + newTokens, batch, 0, otherTables});
     // One prompt per slot (slot 0's is the batch-1 prompt), all of length P,
     // so the slots advance in lockstep: every slot is at `position`.
     std::vector<std::vector<int32_t>> prompts;
@@ -91,7 +104,7 @@ int decodeMain(int argc, char **argv) {
     const int64_t vocab = config.vocabSize;
     std::vector<int32_t> next(size_t(batch), 0);
     int64_t position = promptLen;
-    auto prefillAll = [&] {
+    auto prefillAll = [&](rt::Decoder &decoder) {
       for (int64_t slot = 0; slot < batch; ++slot) {
         rt::DecoderOutput output = decoder.prefill(slot, prompts[size_t(slot)]);
         next[size_t(slot)] = rt::greedyToken(output.logits.data() + (promptLen - 1) * vocab, vocab);
@@ -101,9 +114,9 @@ int decodeMain(int argc, char **argv) {
 
     // Warm-up (page faults of the mapped weights, first-touch of the caches),
     // then the timed prefill; errors surface here, not inside the benchmark.
-    prefillAll();
+    prefillAll(decoder);
     auto prefillStart = std::chrono::steady_clock::now();
-    prefillAll();
+    prefillAll(decoder);
     emberPrefillSeconds = secondsSince(prefillStart);
 
     model.describe(flags.presetPath);
@@ -117,7 +130,7 @@ int decodeMain(int argc, char **argv) {
 
     // One decode step of the batch: one ember_step over a row per slot (the
     // weights read once), or, as the baseline, a single-sequence step per slot.
-    auto decodeStep = [&] {
+    auto decodeStep = [&](rt::Decoder &decoder) {
       rt::StepRows rows;
       for (int64_t slot = 0; slot < batch; ++slot)
         rows.append(slot, {next[size_t(slot)]}, position);
@@ -126,29 +139,33 @@ int decodeMain(int argc, char **argv) {
         next[size_t(slot)] = rt::greedyToken(stepOutput.logits.data() + slot * vocab, vocab);
       ++position;
     };
-    auto singleSteps = [&] {
+    auto singleSteps = [&](rt::Decoder &decoder) {
       for (int64_t slot = 0; slot < batch; ++slot) {
         rt::DecoderOutput stepOutput = decoder.step(slot, {next[size_t(slot)]}, position);
         next[size_t(slot)] = rt::greedyToken(stepOutput.logits.data(), vocab);
       }
       ++position;
     };
-    auto registerSteps = [&](const char *name, const std::function<void()> &step) {
+    // Each benchmark starts from the prompts in its own decoder.
+    auto registerSteps = [&](const char *name, rt::Decoder &decoder, const std::function<void(rt::Decoder &)> &step) {
       benchmark::RegisterBenchmark(name, [&, step](benchmark::State &state) {
+        prefillAll(decoder);
         for (auto _ : state) {
           if (position >= decoder.context()) { // context full: start over from the prompts
             state.PauseTiming();
-            prefillAll();
+            prefillAll(decoder);
             state.ResumeTiming();
           }
-          step();
+          step(decoder);
         }
         state.SetItemsProcessed(state.iterations() * batch);
       })->UseRealTime()->Unit(benchmark::kMillisecond);
     };
-    registerSteps("BM_EmberDecodeStep", decodeStep);
+    registerSteps("BM_EmberDecodeStep", decoder, decodeStep);
     if (batch > 1)
-      registerSteps("BM_EmberSingleSteps", singleSteps);
+      registerSteps("BM_EmberSingleSteps", decoder, singleSteps);
+    if (otherDecoder)
+      registerSteps("BM_EmberDecodeStepOtherTables", *otherDecoder, decodeStep);
 
     SummaryReporter reporter;
     benchmark::RunSpecifiedBenchmarks(&reporter);
@@ -157,6 +174,8 @@ int decodeMain(int argc, char **argv) {
       emberTokensPerSecond = counter(*run, "items_per_second");
     if (const auto *run = reporter.find("BM_EmberSingleSteps"))
       singleStepsTokensPerSecond = counter(*run, "items_per_second");
+    if (const auto *run = reporter.find("BM_EmberDecodeStepOtherTables"))
+      otherTablesTokensPerSecond = counter(*run, "items_per_second");
     // A step is one call of `batch` rows; the steps' positions average that
     // of the middle one.
     // A GPU bundle has no ember-compile: the figures are left out, not the run.
@@ -180,10 +199,10 @@ int decodeMain(int argc, char **argv) {
     // Apart from the benchmark, whose times the events would slow: N decode
     // steps of the batch after a prefill that is not profiled.
     if (flags.profileKernels) {
-      prefillAll();
+      prefillAll(decoder);
       model.backend->setKernelProfiling(true);
       while (position < decoder.context())
-        decodeStep();
+        decodeStep(decoder);
       model.backend->setKernelProfiling(false);
       kernelProfile = model.backend->takeKernelProfile();
     }
@@ -208,6 +227,11 @@ int decodeMain(int argc, char **argv) {
                 "single)\n",
                 (long long)batch, (long long)batch, emberTokensPerSecond / singleStepsTokensPerSecond,
                 singleStepsTokensPerSecond);
+  if (otherTablesTokensPerSecond > 0)
+    std::printf("ember tables in %s memory / in %s memory: %.3gx (%.3f tokens/s with them in %s memory)\n",
+                rt::placementName(tables), rt::placementName(otherTables),
+                emberTokensPerSecond / otherTablesTokensPerSecond, otherTablesTokensPerSecond,
+                rt::placementName(otherTables));
   std::printf("%s", bandwidthLine.c_str());
   if (!pytorch) {
     std::printf("PyTorch reference: not run (--no-reference)\n");

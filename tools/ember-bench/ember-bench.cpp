@@ -46,7 +46,12 @@ decode step of the batch: one ember_step of B rows, each slot's token (the
 greedy choice of its previous logits) at the next position, so the weights
 are read once for the batch. With B > 1, BM_EmberSingleSteps times the same
 step as B single-sequence steps, one per slot, and the summary gives the
-ratio of the two (measured in the same run). Every N steps the context is
+ratio of the two (measured in the same run). --tables host|device places
+the word embedding and n-gram tables (default host: pinned host memory
+read over the bus; on the CPU all memory is host memory); with
+--compare-tables (CUDA only), BM_EmberDecodeStepOtherTables times the step
+with them in the other placement and the summary gives the ratio. Each
+benchmark prefills the prompts first, untimed. Every N steps the context is
 full and the prompts are prefilled again with the timer paused. items_per_second = decode tokens/s
 of all B sequences together. The prefill of the B prompts is timed once
 separately (after a warm-up). Unless --no-reference, it then runs

@@ -38,7 +38,9 @@ void printSummary(const Report &r) {
   std::printf("weights      %s (n-gram tables %s", ember::dtypeLowerName(r.dtype),
               r.zeroCopyTables ? "mapped, zero-copy" : "copied");
   if (r.generation)
-    std::printf("; decoder %s mapped, %s copied", megabytes(r.mappedBytes).c_str(), megabytes(r.copiedBytes).c_str());
+    std::printf("; decoder %s mapped, copied: %s device-placed, %s host-placed",
+                megabytes(r.weightBytes.mapped).c_str(), megabytes(r.weightBytes.device).c_str(),
+                megabytes(r.weightBytes.host).c_str());
   std::printf(")\n");
   std::printf("artifact     %s (%s)\n", r.artifactPath.c_str(), r.artifactDescription.c_str());
   if (r.embeddings) {
@@ -122,6 +124,8 @@ nlohmann::json generationJson(const Report &r) {
             {"prefill_s", g.prefillSeconds},
             {"decode_s", g.decodeSeconds},
             {"steps", g.steps},
+            {"weight_bytes",
+             {{"mapped", r.weightBytes.mapped}, {"device", r.weightBytes.device}, {"host", r.weightBytes.host}}},
             {"decode_tokens_per_s", g.decodeTokensPerSecond()},
             {"prefill_tokens_per_s", g.prefillTokensPerSecond()},
             {"speculative", rt::drafterName(r.options.drafter)},

@@ -4,6 +4,7 @@
 
 #include "ember/model/Config.h"
 #include "ember/model/DType.h"
+#include "ember/runtime/Decoder.h"
 #include "ember/runtime/Generate.h"
 #include "ember/runtime/Tokenizer.h"
 
@@ -20,7 +21,7 @@ struct Report {
   const std::vector<std::vector<int32_t>> &prompts;
   std::string backend;
   ember::DType dtype = ember::DType::F32;
-  size_t mappedBytes = 0, copiedBytes = 0; // decoder weights
+  ember::rt::Decoder::WeightBytes weightBytes; // the decoder's weights, by where they are
   bool zeroCopyTables = false;
   std::string artifactPath, artifactDescription;
   int64_t context = 0;

@@ -119,6 +119,11 @@ options:
   --draft-steps K          tokens drafted per verification (default 3)
   --backend B              auto (default: CUDA when a driver and a device exist,
                            else the CPU, saying so), cpu or cuda
+  --tables P               where the word embedding and the n-gram tables live:
+                           host (default: pinned host memory that kernels read
+                           over the bus, a few rows per token) or device; the
+                           other weights are device memory (on the CPU all of
+                           it is host memory)
   --dump-logits FILE       write the float32 [T, vocab_size] prefill logits as .npy
   --dump-step-logits FILE  write float32 [n, vocab_size] as .npy: row i holds the
                            logits generated token i was chosen from (row 0 = the
@@ -254,7 +259,7 @@ int runMain(int argc, char **argv) {
   rt::CommandLine args(argc, argv,
                        {"--model", "--prompt-ids", "--prompt", "--prompt-file", "--batch", "--arrivals", "--max-new-tokens",
                         "--max-context", "--prefill-chunk", "--temperature", "--min-p", "--repetition-penalty", "--stop",
-                        "--top-k", "--top-p", "--seed", "--speculative", "--draft-steps", "--backend",
+                        "--top-k", "--top-p", "--seed", "--speculative", "--draft-steps", "--backend", "--tables",
                         "--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--dump-embeddings",
                         "--dump-ngram-ids", "--artifact", "--cache-dir", "--profile-json", "--system", "--messages"},
                        {"--embeddings-only", "--json", "--quiet", "--profile", "--force", "--check-weights",
@@ -322,6 +327,7 @@ int runMain(int argc, char **argv) {
   if (args.has("--dump-mtp-logits") && tokens.size() < 2)
     throw Error("--dump-mtp-logits needs a prompt of at least 2 tokens, got " + std::to_string(tokens.size()));
   rt::BackendKind backendKind = rt::parseBackendKind(args.value("--backend", "auto"));
+  rt::Placement tables = rt::parsePlacement(args.value("--tables", "host"), "--tables");
 
   std::string configPath = (fs::path(modelDir) / "config.json").string();
   ember::ModelConfig config = ember::ModelConfig::load(configPath);
@@ -348,23 +354,19 @@ int runMain(int argc, char **argv) {
       rt::checkFitsContext(config, maxContext, int64_t(prompt.size()), options.maxNewTokens);
   }
   rt::Checkpoint checkpoint(modelDir);
-  // Either every decoder weight (the n-gram runner shares its buffers) or,
-  // with --embeddings-only, just the embedding weights.
+  // Every decoder weight unless --embeddings-only, and the n-gram runner's
+  // embedding weights for --dump-embeddings / --dump-ngram-ids.
   std::optional<rt::ModelWeights> modelWeights, mtpWeights;
   std::optional<rt::NgramWeights> ngramWeights;
-  std::array<rt::TensorView, 3> ngramViews;
-  if (embeddingsOnly) {
-    ngramWeights.emplace(config, checkpoint);
-  } else {
-    modelWeights.emplace(config, checkpoint);
-    ngramViews = modelWeights->ngramEmbeddingViews();
-    if (wantEmbeddings)
-      ngramWeights.emplace(config, ngramViews[0], ngramViews[1], ngramViews[2]);
+  if (!embeddingsOnly) {
+    modelWeights.emplace(config, checkpoint); // first: it lists every missing tensor
     bool needDrafter = options.drafter == rt::DrafterKind::Mtp || args.has("--dump-mtp-logits");
     if (needDrafter && !(mtpWeights = rt::loadMtpWeights(config, checkpoint, modelWeights->dtype())))
       throw Error(modelDir + ": the checkpoint has no MTP block (model.mtp.* tensors), which " +
                   (args.has("--dump-mtp-logits") ? "--dump-mtp-logits" : "--speculative mtp") + " needs");
   }
+  if (wantEmbeddings)
+    ngramWeights.emplace(config, checkpoint);
 
   auto notice = [&](const std::string &line) {
     if (!quiet)
@@ -392,8 +394,6 @@ int runMain(int argc, char **argv) {
   report.tokenizer = tokenizer ? &*tokenizer : nullptr;
   report.backend = backend->name();
   report.dtype = modelWeights ? modelWeights->dtype() : ngramWeights->dtype;
-  report.mappedBytes = modelWeights ? modelWeights->mappedBytes() : 0;
-  report.copiedBytes = modelWeights ? modelWeights->copiedBytes() : 0;
   report.zeroCopyTables =
       modelWeights ? modelWeights->weights()[1].buffer.isZeroCopy() : ngramWeights->tables.isZeroCopy();
   report.artifactPath =
@@ -412,7 +412,7 @@ int runMain(int argc, char **argv) {
   // leaves none of them.
   std::vector<std::unique_ptr<rt::AtomicOutputFile>> outputs;
   if (!embeddingsOnly) {
-    rt::DecoderOptions decoderOptions{maxContext, batch, prefillChunk};
+    rt::DecoderOptions decoderOptions{maxContext, batch, prefillChunk, tables};
     if (!args.has("--artifact"))
       decoderOptions.checkedArtifact = [&, dtype = report.dtype] {
         if (!quiet)
@@ -422,6 +422,7 @@ int runMain(int argc, char **argv) {
     rt::Decoder decoder(config, *modelWeights, report.artifactPath, *backend, decoderOptions,
                         mtpWeights ? &*mtpWeights : nullptr);
     report.context = decoder.context();
+    report.weightBytes = decoder.weightBytes();
     report.loadSeconds = secondsSince(loadStart);
     if (args.has("--dump-mtp-logits"))
       outputs.push_back(rt::stageNpy(args.value("--dump-mtp-logits", ""), promptDraftLogits(decoder, tokens).data(),

@@ -19,6 +19,16 @@ BackendKind parseBackendKind(const std::string &name) {
   throw Error("--backend must be auto, cpu or cuda, got '" + name + "'");
 }
 
+Placement parsePlacement(const std::string &name, const std::string &option) {
+  if (name == "device")
+    return Placement::Device;
+  if (name == "host")
+    return Placement::Host;
+  throw Error(option + " must be device or host, got '" + name + "'");
+}
+
+const char *placementName(Placement placement) { return placement == Placement::Host ? "host" : "device"; }
+
 namespace {
 
 class CpuBackend final : public Backend {
@@ -31,13 +41,13 @@ public:
     return pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : 0;
   }
 
-  void *allocate(size_t bytes, const std::string &what) override {
+  void *allocate(size_t bytes, const std::string &what, Placement) override {
     void *buffer = std::calloc(bytes ? bytes : 1, 1);
     if (!buffer)
       throw Error("out of host memory allocating " + std::to_string(bytes) + " bytes for " + what);
     return buffer;
   }
-  void release(void *buffer) noexcept override { std::free(buffer); }
+  void release(void *buffer, Placement) noexcept override { std::free(buffer); }
   void copyToDevice(void *device, const void *host, size_t bytes) override { std::memcpy(device, host, bytes); }
   void copyToHost(void *host, const void *device, size_t bytes) override { std::memcpy(host, device, bytes); }
 

@@ -7,8 +7,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <mutex>
+#include <unordered_map>
 
 namespace ember::rt {
 
@@ -142,7 +144,9 @@ public:
   // Device memory comes from the stream-ordered pool: cuMemAlloc and
   // cuMemFree would synchronize the device, and Call allocates its staging
   // buffers while another thread's call may be running.
-  void *allocate(size_t bytes, const std::string &what) override {
+  void *allocate(size_t bytes, const std::string &what, Placement placement) override {
+    if (placement == Placement::Host)
+      return allocateMappedHost(bytes, what);
     CUstream stream = ready("allocating device memory for " + what);
     CUdeviceptr pointer = 0;
     CUresult result = driver().cuMemAllocAsync(&pointer, bytes ? bytes : 1, stream);
@@ -164,7 +168,16 @@ public:
 
   // Every call synchronizes its stream before returning, so whatever used
   // the buffer has finished, on any stream.
-  void release(void *buffer) noexcept override {
+  void release(void *buffer, Placement placement) noexcept override {
+    if (placement == Placement::Host) {
+      std::lock_guard<std::mutex> lock(mappedHostMutex_);
+      auto found = mappedHost_.find(buffer);
+      if (found != mappedHost_.end() && s_.bind() == CUDA_SUCCESS) {
+        driver().cuMemFreeHost(found->second);
+        mappedHost_.erase(found);
+      }
+      return;
+    }
     CUstream stream = nullptr;
     if (buffer && s_.bind() == CUDA_SUCCESS && s_.threadStream(&stream) == CUDA_SUCCESS)
       driver().cuMemFreeAsync(CUdeviceptr(buffer), stream);
@@ -222,13 +235,36 @@ public:
 private:
   const CudaDriver &driver() const { return *s_.driver; }
 
+  // Write-combined: the host writes it once, kernels read it over the bus,
+  // and only cuMemHostGetDevicePointer gives the address they read it at.
+  void *allocateMappedHost(size_t bytes, const std::string &what) {
+    ready("allocating pinned host memory for " + what);
+    void *host = nullptr;
+    CUresult result =
+        driver().cuMemHostAlloc(&host, bytes ? bytes : 1, CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_WRITECOMBINED);
+    if (result != CUDA_SUCCESS)
+      throw Error("cannot allocate " + std::to_string(bytes) + " bytes of pinned host memory for " + what +
+                  ": cuMemHostAlloc failed: " + driver().describe(result));
+    CUdeviceptr device = 0;
+    result = driver().cuMemHostGetDevicePointer(&device, host, 0);
+    if (result != CUDA_SUCCESS) {
+      driver().cuMemFreeHost(host);
+      throw Error("cannot map the pinned host memory for " + what + " into " + s_.deviceName +
+                  ": cuMemHostGetDevicePointer_v2 failed: " + driver().describe(result));
+    }
+    std::memset(host, 0, bytes);
+    std::lock_guard<std::mutex> lock(mappedHostMutex_);
+    mappedHost_.emplace(reinterpret_cast<void *>(device), host);
+    return reinterpret_cast<void *>(device);
+  }
+
   double measureCopy(size_t bytes, int copies) {
-    void *source = allocate(bytes, "the copy-rate measurement"), *target = nullptr;
+    void *source = allocate(bytes, "the copy-rate measurement", Placement::Device), *target = nullptr;
     CUevent start = nullptr, stop = nullptr;
     float milliseconds = 0;
     CUresult result = CUDA_SUCCESS;
     try {
-      target = allocate(bytes, "the copy-rate measurement");
+      target = allocate(bytes, "the copy-rate measurement", Placement::Device);
       CUstream stream = ready("measuring the device-to-device copy rate");
       auto copy = [&] { return driver().cuMemcpyAsync(CUdeviceptr(target), CUdeviceptr(source), bytes, stream); };
       result = driver().cuEventCreate(&start, 0);
@@ -247,14 +283,14 @@ private:
       if (result == CUDA_SUCCESS)
         result = driver().cuEventElapsedTime(&milliseconds, start, stop);
     } catch (...) {
-      release(source);
+      release(source, Placement::Device);
       throw;
     }
     for (CUevent event : {start, stop})
       if (event)
         driver().cuEventDestroy(event);
-    release(target);
-    release(source);
+    release(target, Placement::Device);
+    release(source, Placement::Device);
     driver().check(result, "measuring the device-to-device copy rate");
     return milliseconds > 0 ? 2.0 * double(bytes) * copies / (milliseconds / 1e3) : 0;
   }
@@ -272,6 +308,8 @@ private:
   }
 
   CudaSession &s_;
+  std::mutex mappedHostMutex_;
+  std::unordered_map<void *, void *> mappedHost_; // device address -> host address of Placement::Host buffers
 };
 
 } // namespace

@@ -21,24 +21,43 @@ static DType commonDType(const std::vector<const TensorView *> &parts) {
 ConcatenatedRows::ConcatenatedRows(const std::vector<const TensorView *> &parts)
     : ConcatenatedRows(parts, commonDType(parts)) {}
 
-// Converts through float in bounded chunks, so a large tensor needs no
-// float copy of its own.
-static void convertInto(const TensorView &part, DType dtype, std::byte *out) {
+// `part` converted to `dtype`, through float in bounded chunks, so a large
+// tensor needs no float copy of its own; the same dtype goes as it lies.
+static void streamPart(const TensorView &part, DType dtype, size_t offset, const ConcatenatedRows::Sink &sink) {
+  constexpr size_t kChunkBytes = ConcatenatedRows::kStreamChunkBytes;
   if (part.dtype == dtype) {
-    std::memcpy(out, part.data, part.nbytes);
+    for (size_t begin = 0; begin < part.nbytes; begin += kChunkBytes)
+      sink(offset + begin, part.data + begin, std::min(kChunkBytes, part.nbytes - begin));
     return;
   }
-  constexpr size_t kChunk = size_t(1) << 16;
-  std::vector<float> buffer(kChunk);
-  size_t count = part.nbytes / dtypeSize(part.dtype);
-  for (size_t begin = 0; begin < count; begin += kChunk) {
-    size_t n = std::min(kChunk, count - begin);
-    convertToFloat(part.data + begin * dtypeSize(part.dtype), part.dtype, n, buffer.data());
-    convertFromFloat(buffer.data(), n, dtype, out + begin * dtypeSize(dtype));
+  size_t count = part.nbytes / dtypeSize(part.dtype), chunk = kChunkBytes / sizeof(float);
+  std::vector<float> floats(std::min(chunk, count));
+  std::vector<std::byte> converted(floats.size() * dtypeSize(dtype));
+  for (size_t begin = 0; begin < count; begin += chunk) {
+    size_t n = std::min(chunk, count - begin);
+    convertToFloat(part.data + begin * dtypeSize(part.dtype), part.dtype, n, floats.data());
+    convertFromFloat(floats.data(), n, dtype, converted.data());
+    sink(offset + begin * dtypeSize(dtype), converted.data(), n * dtypeSize(dtype));
   }
 }
 
-ConcatenatedRows::ConcatenatedRows(const std::vector<const TensorView *> &parts, DType dtype) : dtype_(dtype) {
+void ConcatenatedRows::streamTo(const Sink &sink) const {
+  if (zeroCopy_) {
+    TensorView whole = *parts_.front();
+    whole.data = data_;
+    whole.nbytes = nbytes_;
+    streamPart(whole, dtype_, 0, sink);
+    return;
+  }
+  size_t offset = 0;
+  for (const TensorView *part : parts_) {
+    streamPart(*part, dtype_, offset, sink);
+    offset += part->nbytes / dtypeSize(part->dtype) * dtypeSize(dtype_);
+  }
+}
+
+ConcatenatedRows::ConcatenatedRows(const std::vector<const TensorView *> &parts, DType dtype, Copy copy)
+    : dtype_(dtype), parts_(parts) {
   if (parts.empty())
     throw Error("ConcatenatedRows: no tensors given");
   const TensorView &first = *parts.front();
@@ -64,12 +83,11 @@ ConcatenatedRows::ConcatenatedRows(const std::vector<const TensorView *> &parts,
     zeroCopy_ = true;
     return;
   }
+  if (copy == Copy::Deferred)
+    return;
   owned_.resize(nbytes_);
-  size_t offset = 0;
-  for (const TensorView *part : parts) {
-    convertInto(*part, dtype, owned_.data() + offset);
-    offset += part->nbytes / dtypeSize(part->dtype) * dtypeSize(dtype);
-  }
+  streamTo(
+      [&](size_t offset, const std::byte *data, size_t bytes) { std::memcpy(owned_.data() + offset, data, bytes); });
   data_ = owned_.data();
 }
 

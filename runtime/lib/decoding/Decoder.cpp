@@ -146,17 +146,31 @@ private:
 
 } // namespace
 
+// A weight already in host memory (mapped from the checkpoint) is passed as
+// it lies where the backend runs on the host; every other one is streamed
+// from the checkpoint into backend memory of its placement.
 Decoder::BoundWeights Decoder::bind(const std::vector<ModelWeights::Weight> &weights, size_t begin, size_t end) {
   BoundWeights bound;
   for (size_t i = begin; i < end; ++i) {
     const ModelWeights::Weight &weight = weights[i];
-    const void *data = weight.buffer.data();
-    if (!backend_.hostAccessible()) {
-      bound.uploads.emplace_back(backend_, weight.buffer.nbytes(), weight.abi.name);
-      backend_.copyToDevice(bound.uploads.back().data(), data, weight.buffer.nbytes());
-      data = bound.uploads.back().data();
+    const ConcatenatedRows &buffer = weight.buffer;
+    if (backend_.hostAccessible() && buffer.isZeroCopy()) {
+      bound.args.addMemRef(buffer.data(), weight.abi.shape);
+      weightBytes_.mapped += buffer.nbytes();
+      continue;
     }
-    bound.args.addMemRef(data, weight.abi.shape);
+    Placement placement = weight.abi.gathered ? tables_ : Placement::Device;
+    auto *target = static_cast<std::byte *>(
+        bound.uploads.emplace_back(backend_, buffer.nbytes(), weight.abi.name, placement).data());
+    try {
+      buffer.streamTo([&](size_t offset, const std::byte *data, size_t bytes) {
+        backend_.copyToDevice(target + offset, data, bytes);
+      });
+    } catch (const Error &error) {
+      throw Error("loading " + weight.abi.name + " into " + placementName(placement) + " memory: " + error.what());
+    }
+    (placement == Placement::Host ? weightBytes_.host : weightBytes_.device) += buffer.nbytes();
+    bound.args.addMemRef(target, weight.abi.shape);
   }
   return bound;
 }
@@ -165,8 +179,8 @@ Decoder::Decoder(const ModelConfig &config, const ModelWeights &weights, const s
                  Backend &backend, const DecoderOptions &options, const ModelWeights *mtpWeights)
     : config_(config), backend_(backend), artifact_(backend, artifactPath), weightsDType_(weights.dtype()),
       checkedArtifact_(options.checkedArtifact), maxContext_(options.maxContext),
-      context_(contextLimit(config, options.maxContext)), slots_(options.slots),
-      prefillChunk_(options.prefillChunk) {
+      context_(contextLimit(config, options.maxContext)), slots_(options.slots), prefillChunk_(options.prefillChunk),
+      tables_(options.tables) {
   artifact_.checkModel(config, weights.dtype());
   sequenceStateBytes(config, maxContext_, slots_, mtpWeights != nullptr, backend.memoryCapacityBytes());
   if (prefillChunk_ < 0)

@@ -45,7 +45,7 @@ ModelWeights::ModelWeights(std::vector<AbiWeight> abi, const Checkpoint &checkpo
     std::vector<const TensorView *> pieces;
     for (const AbiPiece &piece : weight.pieces)
       pieces.push_back(&checkpoint.get(piece.name, piece.shape));
-    ConcatenatedRows buffer(pieces, weight.alwaysF32 ? DType::F32 : dtype);
+    ConcatenatedRows buffer(pieces, weight.alwaysF32 ? DType::F32 : dtype, ConcatenatedRows::Copy::Deferred);
     weights_.push_back({std::move(weight), std::move(buffer)});
   }
 }
@@ -72,18 +72,6 @@ size_t ModelWeights::copiedBytes() const {
   for (const Weight &weight : weights_)
     bytes += weight.buffer.isZeroCopy() ? 0 : weight.buffer.nbytes();
   return bytes;
-}
-
-std::array<TensorView, 3> ModelWeights::ngramEmbeddingViews() const {
-  // modelWeights() starts with the word embedding, the tables and the projections.
-  auto view = [&](size_t index, Shape shape) {
-    const Weight &weight = weights_[index];
-    return TensorView{weight.abi.name,      weight.buffer.dtype(),  std::move(shape),
-                      weight.buffer.data(), weight.buffer.nbytes(), "(weights of the decoder)"};
-  };
-  const Shape &projections = weights_[2].abi.shape; // [E, D, D/E]
-  return {view(0, weights_[0].abi.shape), view(1, weights_[1].abi.shape),
-          view(2, {projections[0] * projections[1], projections[2]})};
 }
 
 } // namespace ember::rt

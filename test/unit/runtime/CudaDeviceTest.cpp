@@ -99,6 +99,46 @@ TEST_F(FakeCudaDeviceTest, AllocationFailureNamesTheBuffer) {
                         "CUDA device: cuMemAllocAsync failed: CUDA_ERROR_OUT_OF_MEMORY (out of memory)");
 }
 
+TEST_F(FakeCudaDeviceTest, HostPlacedBuffersArePinnedAndMapped) {
+  test::expectZeroedRoundTrip(*backend_, 100, Placement::Host);
+  size_t pinned = 0;
+  for (const FakeCudaCall &call : calls())
+    pinned += std::string(call.function) == "cuMemHostAlloc";
+  EXPECT_EQ(pinned, 1u);
+}
+
+// What the backend relies on, as the driver documents it; the fake holds
+// the runtime to it.
+TEST_F(FakeCudaDeviceTest, PinnedMemoryKeepsTheDriversContract) {
+  std::unique_ptr<CudaDriver> driver = CudaDriver::load();
+  using cuda::CUdeviceptr;
+  void *unmapped = nullptr, *mapped = nullptr;
+  ASSERT_EQ(driver->cuMemHostAlloc(&unmapped, 64, 0), cuda::CUDA_SUCCESS);
+  ASSERT_EQ(driver->cuMemHostAlloc(&mapped, 64, cuda::CU_MEMHOSTALLOC_DEVICEMAP), cuda::CUDA_SUCCESS);
+  CUdeviceptr device = 0;
+  EXPECT_NE(driver->cuMemHostGetDevicePointer(&device, unmapped, 0), cuda::CUDA_SUCCESS); // not DEVICEMAP
+  int onTheStack = 0;
+  EXPECT_NE(driver->cuMemHostGetDevicePointer(&device, &onTheStack, 0), cuda::CUDA_SUCCESS);
+  ASSERT_EQ(driver->cuMemHostGetDevicePointer(&device, static_cast<char *>(mapped) + 8, 0), cuda::CUDA_SUCCESS);
+  // Another address for the same bytes: writes through the host address
+  // show at the device one.
+  EXPECT_NE(reinterpret_cast<char *>(device), static_cast<char *>(mapped) + 8);
+  static_cast<int *>(mapped)[2] = 42;
+  EXPECT_EQ(*reinterpret_cast<int *>(device), 42);
+  // Copies take device addresses only.
+  int value = 0;
+  EXPECT_EQ(driver->cuMemcpyDtoHAsync(&value, device, sizeof value, nullptr), cuda::CUDA_SUCCESS);
+  EXPECT_EQ(value, 42);
+  EXPECT_NE(driver->cuMemcpyDtoHAsync(&value, CUdeviceptr(uintptr_t(&onTheStack)), sizeof value, nullptr),
+            cuda::CUDA_SUCCESS);
+  EXPECT_NE(driver->cuMemcpyDtoHAsync(&value, device, 64, nullptr), cuda::CUDA_SUCCESS); // past its end
+  // Freed by the host address cuMemHostAlloc returned, once.
+  EXPECT_NE(driver->cuMemFreeHost(reinterpret_cast<void *>(device)), cuda::CUDA_SUCCESS);
+  EXPECT_EQ(driver->cuMemFreeHost(mapped), cuda::CUDA_SUCCESS);
+  EXPECT_NE(driver->cuMemFreeHost(mapped), cuda::CUDA_SUCCESS);
+  EXPECT_EQ(driver->cuMemFreeHost(unmapped), cuda::CUDA_SUCCESS);
+}
+
 // A checkpoint of the micro config with MTP tensors, and the fake nvptx
 // decoder's record of its entry points' streams, cleared.
 class FakeCudaDecoderTest : public FakeCudaDeviceTest {

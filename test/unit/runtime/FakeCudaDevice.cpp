@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -35,7 +36,7 @@ size_t memoryBytes() {
 
 std::mutex allocationsMutex;
 // Live allocations, never destroyed: frees may run from destructors at exit.
-auto &allocations = *new std::unordered_map<void *, size_t>;
+auto &allocations = *new std::map<const std::byte *, size_t>;
 size_t allocatedBytes = 0;
 
 std::mutex callsMutex;
@@ -77,6 +78,16 @@ void *host(Pointer pointer) { return reinterpret_cast<void *>(uintptr_t(pointer)
 } // namespace
 
 using namespace fake_cuda;
+
+bool fake_cuda::isDeviceRange(const void *device, size_t bytes) {
+  auto *address = static_cast<const std::byte *>(device);
+  std::lock_guard<std::mutex> lock(allocationsMutex);
+  auto after = allocations.upper_bound(address);
+  if (after == allocations.begin())
+    return false;
+  auto found = std::prev(after);
+  return address + bytes <= found->first + found->second;
+}
 
 int fake_cuda::recordCall(const char *function, void *stream) {
   std::lock_guard<std::mutex> lock(callsMutex);
@@ -153,7 +164,7 @@ int allocate(Pointer *pointer, size_t bytes, int fill) {
   if (!memory)
     return kOutOfMemory;
   std::memset(memory, fill, bytes);
-  allocations.emplace(memory, bytes);
+  allocations.emplace(static_cast<const std::byte *>(memory), bytes);
   allocatedBytes += bytes;
   *pointer = Pointer(uintptr_t(memory));
   return kSuccess;
@@ -166,7 +177,7 @@ int cuMemAllocAsync(Pointer *pointer, size_t bytes, void *stream) {
 }
 int cuMemFreeAsync(Pointer pointer, void *stream) {
   std::lock_guard<std::mutex> lock(allocationsMutex);
-  auto found = allocations.find(host(pointer));
+  auto found = allocations.find(static_cast<const std::byte *>(host(pointer)));
   if (found == allocations.end())
     return kInvalidValue; // not an allocation of this device
   allocatedBytes -= found->second;
@@ -174,29 +185,47 @@ int cuMemFreeAsync(Pointer pointer, void *stream) {
   std::free(host(pointer));
   return recordCall("cuMemFreeAsync", stream);
 }
+// Copies and memsets reach only device memory: a host pointer where a
+// device one belongs is CUDA_ERROR_INVALID_VALUE, as the driver says.
+static bool reachable(Pointer pointer, size_t bytes) {
+  return isDeviceRange(host(pointer), bytes) || isMappedHostRange(host(pointer), bytes);
+}
+
 int cuMemsetD8Async(Pointer pointer, unsigned char value, size_t count, void *stream) {
+  if (!reachable(pointer, count))
+    return kInvalidValue;
   std::memset(host(pointer), value, count);
   return recordCall("cuMemsetD8Async", stream);
 }
 int cuMemsetD16Async(Pointer pointer, unsigned short value, size_t count, void *stream) {
+  if (!reachable(pointer, count * sizeof(unsigned short)))
+    return kInvalidValue;
   for (size_t i = 0; i < count; ++i)
     static_cast<unsigned short *>(host(pointer))[i] = value;
   return recordCall("cuMemsetD16Async", stream);
 }
 int cuMemsetD32Async(Pointer pointer, unsigned value, size_t count, void *stream) {
+  if (!reachable(pointer, count * sizeof(unsigned)))
+    return kInvalidValue;
   for (size_t i = 0; i < count; ++i)
     static_cast<unsigned *>(host(pointer))[i] = value;
   return recordCall("cuMemsetD32Async", stream);
 }
 int cuMemcpyHtoDAsync_v2(Pointer device, const void *source, size_t bytes, void *stream) {
+  if (!reachable(device, bytes))
+    return kInvalidValue;
   std::memcpy(host(device), source, bytes);
   return recordCall("cuMemcpyHtoDAsync_v2", stream);
 }
 int cuMemcpyDtoHAsync_v2(void *destination, Pointer device, size_t bytes, void *stream) {
+  if (!reachable(device, bytes))
+    return kInvalidValue;
   std::memcpy(destination, host(device), bytes);
   return recordCall("cuMemcpyDtoHAsync_v2", stream);
 }
 int cuMemcpyAsync(Pointer destination, Pointer source, size_t bytes, void *stream) {
+  if (!reachable(destination, bytes) || !reachable(source, bytes))
+    return kInvalidValue;
   std::memcpy(host(destination), host(source), bytes);
   return recordCall("cuMemcpyAsync", stream);
 }

@@ -4,6 +4,7 @@
 // driver does.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 
 namespace fake_cuda {
@@ -17,6 +18,12 @@ const char *errorString(int error);
 
 // Records a driver call that takes or creates `stream` (fake_cuda_calls).
 int recordCall(const char *function, void *stream);
+
+// Whether [device, device + bytes) lies in one allocation of device memory
+// (isDeviceRange) or one device mapping of pinned host memory
+// (isMappedHostRange): what copies and memsets may touch.
+bool isDeviceRange(const void *device, size_t bytes);
+bool isMappedHostRange(const void *device, size_t bytes);
 
 // CU_DEVICE_ATTRIBUTE_* values the fake knows; nullopt for the rest.
 std::optional<int> deviceAttribute(int attribute);

@@ -10,9 +10,17 @@
 namespace ember::rt {
 namespace {
 
+// What streamTo delivers, which must be every byte once, in order.
 std::vector<float> valuesOf(const ConcatenatedRows &buffer) {
+  std::vector<std::byte> bytes;
+  buffer.streamTo([&](size_t offset, const std::byte *data, size_t count) {
+    EXPECT_EQ(offset, bytes.size());
+    EXPECT_LE(count, ConcatenatedRows::kStreamChunkBytes);
+    bytes.insert(bytes.end(), data, data + count);
+  });
+  EXPECT_EQ(bytes.size(), buffer.nbytes());
   std::vector<float> values(buffer.nbytes() / dtypeSize(buffer.dtype()));
-  convertToFloat(buffer.data(), buffer.dtype(), values.size(), values.data());
+  convertToFloat(bytes.data(), buffer.dtype(), values.size(), values.data());
   return values;
 }
 
@@ -56,6 +64,8 @@ TEST(ModelWeights, ScatteredPiecesAreCopiedInAbiOrder) {
   ModelWeights weights(config, checkpoint);
   for (const ModelWeights::Weight &weight : weights.weights()) {
     EXPECT_EQ(weight.buffer.isZeroCopy(), weight.abi.pieces.size() == 1) << weight.abi.name;
+    // Streamed to where the decoder places it, never held on the host too.
+    EXPECT_EQ(weight.buffer.data() == nullptr, !weight.buffer.isZeroCopy()) << weight.abi.name;
     if (!weight.abi.alwaysF32) {
       EXPECT_EQ(valuesOf(weight.buffer), iotaPieces(weight.abi)) << weight.abi.name;
     }

@@ -91,9 +91,9 @@ inline TensorData iotaTensor(const std::string &name, DType dtype, Shape shape, 
 
 // A new buffer of `count` floats reads back as zeros, and what is copied to
 // it reads back unchanged.
-inline void expectZeroedRoundTrip(Backend &backend, size_t count) {
+inline void expectZeroedRoundTrip(Backend &backend, size_t count, Placement placement = Placement::Device) {
   std::vector<float> host(count, 7.0f), back(count, 1.0f);
-  DeviceBuffer buffer(backend, count * sizeof(float), "the test buffer");
+  DeviceBuffer buffer(backend, count * sizeof(float), "the test buffer", placement);
   backend.copyToHost(back.data(), buffer.data(), count * sizeof(float));
   EXPECT_EQ(back, std::vector<float>(count, 0.0f));
   backend.copyToDevice(buffer.data(), host.data(), count * sizeof(float));

@@ -15,6 +15,16 @@
 
 namespace ember::rt {
 
+// Where a buffer of backend memory lives. Host: pinned host memory mapped
+// into the device's address space, which kernels read over the bus (the
+// n-gram tables: a few rows per token from tens of GB). On the CPU both are
+// host memory.
+enum class Placement { Device, Host };
+
+// "device" or "host"; throws "<option> must be device or host, got 'x'".
+Placement parsePlacement(const std::string &name, const std::string &option);
+const char *placementName(Placement placement);
+
 class Backend {
 public:
   virtual ~Backend() = default;
@@ -39,9 +49,12 @@ public:
   // physical memory); 0 where unknown.
   virtual uint64_t memoryCapacityBytes() const { return 0; }
 
-  // Zero-filled; throws Error naming `what` and the size on failure.
-  virtual void *allocate(size_t bytes, const std::string &what) = 0;
-  virtual void release(void *buffer) noexcept = 0;
+  // Zero-filled; throws Error naming `what` and the size on failure. The
+  // pointer is what kernels and copyToDevice take, whatever the placement.
+  virtual void *allocate(size_t bytes, const std::string &what, Placement placement = Placement::Device) = 0;
+  // `buffer` from allocate with the same placement.
+  virtual void release(void *buffer, Placement placement = Placement::Device) noexcept = 0;
+  // `device`: memory from allocate, of either placement.
   virtual void copyToDevice(void *device, const void *host, size_t bytes) = 0;
   virtual void copyToHost(void *host, const void *device, size_t bytes) = 0;
 
@@ -65,26 +78,29 @@ void requireKernelProfiling(const Backend &backend);
 class DeviceBuffer {
 public:
   DeviceBuffer() = default;
-  DeviceBuffer(Backend &backend, size_t bytes, const std::string &what)
-      : backend_(&backend), data_(backend.allocate(bytes, what)), bytes_(bytes) {}
+  DeviceBuffer(Backend &backend, size_t bytes, const std::string &what, Placement placement = Placement::Device)
+      : backend_(&backend), data_(backend.allocate(bytes, what, placement)), bytes_(bytes), placement_(placement) {}
   DeviceBuffer(DeviceBuffer &&other) noexcept { *this = std::move(other); }
   DeviceBuffer &operator=(DeviceBuffer &&other) noexcept {
     std::swap(backend_, other.backend_);
     std::swap(data_, other.data_);
     std::swap(bytes_, other.bytes_);
+    std::swap(placement_, other.placement_);
     return *this;
   }
   ~DeviceBuffer() {
     if (data_)
-      backend_->release(data_);
+      backend_->release(data_, placement_);
   }
   void *data() const { return data_; }
   size_t bytes() const { return bytes_; }
+  Placement placement() const { return placement_; }
 
 private:
   Backend *backend_ = nullptr;
   void *data_ = nullptr;
   size_t bytes_ = 0;
+  Placement placement_ = Placement::Device;
 };
 
 enum class BackendKind { Auto, Cpu, Cuda };

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace ember::rt {
@@ -13,13 +14,16 @@ namespace ember::rt {
 // concatenated along dim 0. When they already lie back to back in the same
 // mapped file (ember-synth writes them so) and have the buffer's dtype this is
 // a view; otherwise the data is copied once into an owned buffer, converting
-// the dtype where it differs.
+// the dtype where it differs, or, deferred, only streamed where its user
+// places it (streamTo). The parts must outlive it.
 class ConcatenatedRows {
 public:
+  enum class Copy { Now, Deferred };
   // All parts must share one dtype, which the buffer keeps.
   explicit ConcatenatedRows(const std::vector<const TensorView *> &parts);
-  // Parts of any dtype, converted to `dtype`.
-  ConcatenatedRows(const std::vector<const TensorView *> &parts, DType dtype);
+  // Parts of any dtype, converted to `dtype`. Deferred: a buffer that is
+  // not a view is never held (data() is null).
+  ConcatenatedRows(const std::vector<const TensorView *> &parts, DType dtype, Copy copy = Copy::Now);
   ConcatenatedRows(ConcatenatedRows &&) = default;
   ConcatenatedRows &operator=(ConcatenatedRows &&) = default;
 
@@ -30,6 +34,13 @@ public:
   const Shape &rowShape() const { return rowShape_; } // the common trailing dims
   bool isZeroCopy() const { return zeroCopy_; }
 
+  // The bytes of the buffer in order, converted, as sink(offset, data,
+  // bytes) calls of at most kStreamChunkBytes each: whatever holds them
+  // needs no copy of the whole buffer on the way.
+  static constexpr size_t kStreamChunkBytes = size_t(64) << 20;
+  using Sink = std::function<void(size_t offset, const std::byte *data, size_t bytes)>;
+  void streamTo(const Sink &sink) const;
+
 private:
   const std::byte *data_ = nullptr;
   size_t nbytes_ = 0;
@@ -37,6 +48,7 @@ private:
   int64_t rows_ = 0;
   Shape rowShape_;
   bool zeroCopy_ = false;
+  std::vector<const TensorView *> parts_;
   std::vector<std::byte> owned_; // moving a vector keeps its buffer, so data_ stays valid
 };
 

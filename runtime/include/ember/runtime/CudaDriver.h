@@ -46,6 +46,8 @@ constexpr unsigned CU_STREAM_DEFAULT = 0;
 constexpr unsigned CU_EVENT_DEFAULT = 0; // with timing
 constexpr unsigned CU_EVENT_DISABLE_TIMING = 2;
 constexpr unsigned CU_MEM_ATTACH_GLOBAL = 1;
+constexpr unsigned CU_MEMHOSTALLOC_DEVICEMAP = 0x02;
+constexpr unsigned CU_MEMHOSTALLOC_WRITECOMBINED = 0x04;
 // PTX ISA 8.0, which ember's kernels use, came with CUDA 12.0.
 constexpr int kMinimumDriverVersion = 12000;
 } // namespace cuda
@@ -81,6 +83,9 @@ private:
   X(cuMemAllocManaged, "cuMemAllocManaged", CUresult (*)(CUdeviceptr *, size_t, unsigned))                           \
   X(cuMemAllocAsync, "cuMemAllocAsync", CUresult (*)(CUdeviceptr *, size_t, CUstream))                               \
   X(cuMemFreeAsync, "cuMemFreeAsync", CUresult (*)(CUdeviceptr, CUstream))                                           \
+  X(cuMemHostAlloc, "cuMemHostAlloc", CUresult (*)(void **, size_t, unsigned))                                       \
+  X(cuMemHostGetDevicePointer, "cuMemHostGetDevicePointer_v2", CUresult (*)(CUdeviceptr *, void *, unsigned))       \
+  X(cuMemFreeHost, "cuMemFreeHost", CUresult (*)(void *))                                                            \
   X(cuMemsetD8Async, "cuMemsetD8Async", CUresult (*)(CUdeviceptr, unsigned char, size_t, CUstream))                  \
   X(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2", CUresult (*)(CUdeviceptr, const void *, size_t, CUstream))            \
   X(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2", CUresult (*)(void *, CUdeviceptr, size_t, CUstream))                  \

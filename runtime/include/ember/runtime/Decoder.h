@@ -74,6 +74,10 @@ struct DecoderOptions {
   int64_t slots = 1; // sequences held at once
   // Tokens per prefill call; 0 prefills the whole prompt in one call.
   int64_t prefillChunk = 0;
+  // Where the gathered weights (AbiWeight::gathered: word embeddings and
+  // n-gram tables) live; the rest is device memory. On the CPU both are
+  // host memory, and weights already mapped from the checkpoint stay there.
+  Placement tables = Placement::Host;
   // The path of the same model built with ember-compile --check-finite
   // (compiled when first asked for), for findFirstNonFinite; empty: none.
   std::function<std::string()> checkedArtifact;
@@ -119,6 +123,13 @@ public:
   // values.
   std::optional<std::string> findFirstNonFinite(int64_t slot, const std::vector<int32_t> &tokens);
 
+  // Bytes of weights by where they are: views of the mapped checkpoint (CPU)
+  // and buffers of each placement.
+  struct WeightBytes {
+    size_t mapped = 0, device = 0, host = 0;
+  };
+  const WeightBytes &weightBytes() const { return weightBytes_; }
+
   bool hasDrafter() const { return mtpWeights_.has_value(); }
   const ModelConfig &config() const { return config_; }
   Backend &backend() const { return backend_; }
@@ -145,6 +156,8 @@ private:
   DType weightsDType_;
   std::function<std::string()> checkedArtifact_;
   int64_t maxContext_, context_, slots_, prefillChunk_;
+  Placement tables_;
+  WeightBytes weightBytes_;
   DeviceBuffer tokenTable_, kvCache_, mtpCache_;
   BoundWeights embeddingWeights_, layerWeights_;
   PackedArgs allWeights_; // embeddingWeights_ then layerWeights_

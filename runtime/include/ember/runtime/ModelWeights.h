@@ -5,7 +5,6 @@
 #include "ember/model/ModelAbi.h"
 #include "ember/runtime/Safetensors.h"
 
-#include <array>
 #include <optional>
 #include <vector>
 
@@ -14,9 +13,10 @@ namespace ember::rt {
 // The weight arguments of the compiled decoder, modelWeights(config), bound to
 // a checkpoint: every piece is shape-checked, and each argument is one buffer
 // of the artifact's weight dtype (f32 where alwaysF32) — a view of the mapped
-// file when its pieces already lie there back to back in that dtype, else a
-// copy. Extra checkpoint tensors (e.g. model.mtp.*) are ignored. Valid while
-// the Checkpoint lives.
+// file when its pieces already lie there back to back in that dtype, else
+// streamed (ConcatenatedRows::streamTo) straight to where the Decoder places
+// it, with no host copy of its own. Extra checkpoint tensors (e.g.
+// model.mtp.*) are ignored. Valid while the Checkpoint lives.
 class ModelWeights {
 public:
   // The weight dtype is the checkpoint's: checkpointWeightDType().
@@ -27,17 +27,12 @@ public:
 
   struct Weight {
     AbiWeight abi;
-    ConcatenatedRows buffer; // abi.shape in buffer.dtype()
+    ConcatenatedRows buffer; // abi.shape in buffer.dtype(); deferred unless a view
   };
   const std::vector<Weight> &weights() const { return weights_; }
   DType dtype() const { return dtype_; }
-  size_t mappedBytes() const; // held as views of the checkpoint
-  size_t copiedBytes() const; // held in owned buffers
-
-  // The word embedding [V, D], n-gram tables [sum M_i, D/E] and projections
-  // [E * D, D/E], as NgramWeights' in-memory constructor takes them, so the
-  // n-gram runner shares these buffers.
-  std::array<TensorView, 3> ngramEmbeddingViews() const;
+  size_t mappedBytes() const; // views of the checkpoint
+  size_t copiedBytes() const; // to be gathered or converted on their way to backend memory
 
 private:
   std::vector<Weight> weights_;

@@ -74,6 +74,10 @@ struct AbiWeight {
   Shape shape;       // shape of the whole argument
   bool alwaysF32;    // stored as f32 whatever the compiled weight dtype
   std::vector<AbiPiece> pieces;
+  // Read only by row gathers, a few rows per token (the word embeddings and
+  // the n-gram tables): the runtime may keep it in host memory that kernels
+  // read over the bus.
+  bool gathered = false;
 };
 
 // Weight arguments in call order:
