@@ -214,12 +214,13 @@ void buildMoeCombine(OpBuilder &b, Location loc, int64_t numRouted, Value x, Val
 // Conversion patterns, one file per op family.
 enum class GatherBoundsCheck;
 enum class NormStatistics;
+struct MatmulLoops; // RowTiledDots.h
 void populateNgramLoweringPatterns(RewritePatternSet &patterns, GatherBoundsCheck boundsCheck);
-void populateDenseLoweringPatterns(RewritePatternSet &patterns, bool outputMajor);
+void populateDenseLoweringPatterns(RewritePatternSet &patterns, const MatmulLoops &matmulLoops);
 void populateAttentionLoweringPatterns(RewritePatternSet &patterns);
 void populateMoeLoweringPatterns(RewritePatternSet &patterns);
 void populateFusedLoweringPatterns(RewritePatternSet &patterns, GatherBoundsCheck boundsCheck,
-                                   NormStatistics normStatistics, bool outputMajor);
+                                   NormStatistics normStatistics, const MatmulLoops &matmulLoops);
 
 } // namespace mlir::ember
 

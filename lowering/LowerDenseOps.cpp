@@ -1,6 +1,7 @@
 //===- LowerDenseOps.cpp - linear, rms_norm, silu_mul to scf.parallel ------===//
 #include "dialects/Ember/EmberDialect.h"
 #include "lowering/LoopBuilders.h"
+#include "lowering/RowTiledDots.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 
@@ -10,9 +11,10 @@ using namespace mlir::ember;
 namespace {
 
 /// One thread per output element: a dot product along the contiguous input
-/// dimension of both x and the [out, in] weight.
+/// dimension of both x and the [out, in] weight; on the CPU, row-tiled
+/// vector dots (RowTiledDots.h).
 struct LowerLinear : OpConversionPattern<LinearOp> {
-  LowerLinear(MLIRContext *context, bool outputMajor) : OpConversionPattern(context), outputMajor(outputMajor) {}
+  LowerLinear(MLIRContext *context, const MatmulLoops &loops) : OpConversionPattern(context), loops(loops) {}
 
   LogicalResult matchAndRewrite(LinearOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
@@ -21,7 +23,19 @@ struct LowerLinear : OpConversionPattern<LinearOp> {
     Value tokens = dimOf(rewriter, loc, y, 0), outputs = dimOf(rewriter, loc, y, 1);
     Value inputs = dimOf(rewriter, loc, x, 1);
     bool accumulate = op.getAccumulate();
-    buildRowsByOutputsNest(rewriter, loc, tokens, outputs, outputMajor,
+    auto store = [&](OpBuilder &b, Location loc, Value t, Value o, Value sum) {
+      if (accumulate)
+        sum = arith::AddFOp::create(b, loc, memref::LoadOp::create(b, loc, y, ValueRange{t, o}), sum);
+      memref::StoreOp::create(b, loc, sum, y, ValueRange{t, o});
+    };
+    if (useRowTiledDots(loops, x, w)) {
+      buildRowTiledDots(
+          rewriter, loc, x, w, outputs, loops.vectorLanes,
+          [&](OpBuilder &b, Location loc, Value t, Value o, ValueRange sums) { store(b, loc, t, o, sums[0]); });
+      rewriter.eraseOp(op);
+      return success();
+    }
+    buildRowsByOutputsNest(rewriter, loc, tokens, outputs, loops.outputMajor,
                            [&](OpBuilder &b, Location loc, Value t, Value o) {
                              Value init = accumulate ? memref::LoadOp::create(b, loc, y, ValueRange{t, o}).getResult()
                                                      : f32Constant(b, loc, 0.0);
@@ -36,7 +50,7 @@ struct LowerLinear : OpConversionPattern<LinearOp> {
   }
 
 private:
-  bool outputMajor;
+  MatmulLoops loops;
 };
 
 /// One thread per token: the mean square, then the scaled row.
@@ -131,7 +145,7 @@ Value mlir::ember::buildRmsNormed(OpBuilder &b, Location loc, Value x, Value inv
   return value;
 }
 
-void mlir::ember::populateDenseLoweringPatterns(RewritePatternSet &patterns, bool outputMajor) {
-  patterns.add<LowerLinear>(patterns.getContext(), outputMajor);
+void mlir::ember::populateDenseLoweringPatterns(RewritePatternSet &patterns, const MatmulLoops &matmulLoops) {
+  patterns.add<LowerLinear>(patterns.getContext(), matmulLoops);
   patterns.add<LowerRmsNorm, LowerSiluMul, LowerMemRefCopy>(patterns.getContext());
 }

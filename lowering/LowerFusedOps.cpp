@@ -8,6 +8,7 @@
 #include "lowering/LoopBuilders.h"
 #include "lowering/NgramLoops.h"
 #include "lowering/Passes.h"
+#include "lowering/RowTiledDots.h"
 
 using namespace mlir;
 using namespace mlir::ember;
@@ -26,10 +27,17 @@ Value buildSwiGlu(OpBuilder &b, Location loc, Value inputs, Value f, Value g, Va
   return arith::MulFOp::create(b, loc, buildSilu(b, loc, gate), up);
 }
 
+/// silu(gate) * up, stored at h[t, f].
+void storeSwiGlu(OpBuilder &b, Location loc, Value h, Value t, Value f, ValueRange gateAndUp) {
+  Value value = arith::MulFOp::create(b, loc, buildSilu(b, loc, gateAndUp[0]), gateAndUp[1]);
+  memref::StoreOp::create(b, loc, value, h, ValueRange{t, f});
+}
+
 /// h[t, f] = silu(x[t] . g[f]) * (x[t] . u[f]): both dot products in the
-/// thread that writes h, so neither projection reaches memory.
+/// thread that writes h, so neither projection reaches memory; on the CPU,
+/// row-tiled vector dots of both (RowTiledDots.h).
 struct LowerSwiGlu : OpConversionPattern<SwiGluOp> {
-  LowerSwiGlu(MLIRContext *context, bool outputMajor) : OpConversionPattern(context), outputMajor(outputMajor) {}
+  LowerSwiGlu(MLIRContext *context, const MatmulLoops &loops) : OpConversionPattern(context), loops(loops) {}
 
   LogicalResult matchAndRewrite(SwiGluOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
@@ -37,7 +45,15 @@ struct LowerSwiGlu : OpConversionPattern<SwiGluOp> {
     Value x = adaptor.getX(), h = adaptor.getOut();
     Value tokens = dimOf(rewriter, loc, h, 0), hidden = dimOf(rewriter, loc, h, 1),
           inputs = dimOf(rewriter, loc, x, 1);
-    buildRowsByOutputsNest(rewriter, loc, tokens, hidden, outputMajor,
+    SmallVector<Value> weights{adaptor.getGateWeight(), adaptor.getUpWeight()};
+    if (useRowTiledDots(loops, x, weights)) {
+      buildRowTiledDots(
+          rewriter, loc, x, weights, hidden, loops.vectorLanes,
+          [&](OpBuilder &b, Location loc, Value t, Value f, ValueRange sums) { storeSwiGlu(b, loc, h, t, f, sums); });
+      rewriter.eraseOp(op);
+      return success();
+    }
+    buildRowsByOutputsNest(rewriter, loc, tokens, hidden, loops.outputMajor,
                            [&](OpBuilder &b, Location loc, Value t, Value f) {
                              Value value = buildSwiGlu(
                                  b, loc, inputs, f, adaptor.getGateWeight(), adaptor.getUpWeight(),
@@ -49,7 +65,7 @@ struct LowerSwiGlu : OpConversionPattern<SwiGluOp> {
   }
 
 private:
-  bool outputMajor;
+  MatmulLoops loops;
 };
 
 /// The [T, N] nest of an op whose input is RMSNorm(x), recomputed:
@@ -60,13 +76,16 @@ private:
 /// computes each inverse RMS and normalized row into a [T, D] scratch
 /// buffer (freed after the nest) that the outputs read, so the CPU does
 /// rms_norm's work once, as unfused, and the nest can be output-major
-/// (buildRowsByOutputsNest) with every row ready.
+/// (buildRowsByOutputsNest) with every row ready, or row-tiled vector dots
+/// of the scratch rows with `weights`, each output's sums passed to
+/// `emit(t, n, sums)` (RowTiledDots.h).
 template <typename OpTy>
-void buildNormedNest(OpBuilder &b, Location loc, NormStatistics statistics, bool outputMajor, OpTy op,
-                     typename OpTy::Adaptor adaptor, Value outputs,
-                     function_ref<void(OpBuilder &, Location, Value, Value,
-                                       function_ref<Value(OpBuilder &, Location, Value)>)>
-                         body) {
+void buildNormedNest(
+    OpBuilder &b, Location loc, NormStatistics statistics, const MatmulLoops &loops, OpTy op,
+    typename OpTy::Adaptor adaptor, Value outputs,
+    function_ref<void(OpBuilder &, Location, Value, Value, function_ref<Value(OpBuilder &, Location, Value)>)> body,
+    ValueRange weights, function_ref<void(OpBuilder &, Location, Value, Value, ValueRange)> emit) {
+  bool outputMajor = loops.outputMajor;
   Value x = adaptor.getX();
   Value tokens = dimOf(b, loc, x, 0), width = dimOf(b, loc, x, 1);
   double eps = op.getEps().convertToDouble(), scale = op.getScale().convertToDouble();
@@ -102,23 +121,26 @@ void buildNormedNest(OpBuilder &b, Location loc, NormStatistics statistics, bool
     });
     return SmallVector<Value>{};
   });
-  buildRowsByOutputsNest(b, loc, tokens, outputs, outputMajor, [&](OpBuilder &b, Location loc, Value t, Value n) {
-    body(b, loc, t, n, [&](OpBuilder &b, Location loc, Value i) {
-      return memref::LoadOp::create(b, loc, rows, ValueRange{t, i}).getResult();
+  if (useRowTiledDots(loops, rows, weights))
+    buildRowTiledDots(b, loc, rows, weights, outputs, loops.vectorLanes, emit);
+  else
+    buildRowsByOutputsNest(b, loc, tokens, outputs, outputMajor, [&](OpBuilder &b, Location loc, Value t, Value n) {
+      body(b, loc, t, n, [&](OpBuilder &b, Location loc, Value i) {
+        return memref::LoadOp::create(b, loc, rows, ValueRange{t, i}).getResult();
+      });
     });
-  });
   memref::DeallocOp::create(b, loc, rows);
 }
 
-/// A norm_* lowering, built as `statistics` and `outputMajor` say
+/// A norm_* lowering, built as `statistics` and `loops` say
 /// (buildNormedNest).
 template <typename OpTy> struct NormedPattern : OpConversionPattern<OpTy> {
-  NormedPattern(MLIRContext *context, NormStatistics statistics, bool outputMajor)
-      : OpConversionPattern<OpTy>(context), statistics(statistics), outputMajor(outputMajor) {}
+  NormedPattern(MLIRContext *context, NormStatistics statistics, const MatmulLoops &loops)
+      : OpConversionPattern<OpTy>(context), statistics(statistics), loops(loops) {}
 
 protected:
   NormStatistics statistics;
-  bool outputMajor;
+  MatmulLoops loops;
 };
 
 /// y[t, o] (+)= RMSNorm(x)[t] . w[o].
@@ -131,10 +153,15 @@ struct LowerNormLinear : NormedPattern<NormLinearOp> {
     Value w = adaptor.getWeight(), y = adaptor.getOut();
     Value inputs = dimOf(rewriter, loc, adaptor.getX(), 1);
     bool accumulate = op.getAccumulate();
+    auto emit = [&](OpBuilder &b, Location loc, Value t, Value o, ValueRange sums) {
+      Value sum = sums[0];
+      if (accumulate)
+        sum = arith::AddFOp::create(b, loc, memref::LoadOp::create(b, loc, y, ValueRange{t, o}), sum);
+      memref::StoreOp::create(b, loc, sum, y, ValueRange{t, o});
+    };
     buildNormedNest<NormLinearOp>(
-        rewriter, loc, statistics, outputMajor, op, adaptor, dimOf(rewriter, loc, y, 1),
-        [&](OpBuilder &b, Location loc, Value t, Value o,
-            function_ref<Value(OpBuilder &, Location, Value)> normed) {
+        rewriter, loc, statistics, loops, op, adaptor, dimOf(rewriter, loc, y, 1),
+        [&](OpBuilder &b, Location loc, Value t, Value o, function_ref<Value(OpBuilder &, Location, Value)> normed) {
           Value init = accumulate ? memref::LoadOp::create(b, loc, y, ValueRange{t, o}).getResult()
                                   : f32Constant(b, loc, 0.0);
           Value sum = buildDotProduct(b, loc, inputs, init, normed,
@@ -142,7 +169,8 @@ struct LowerNormLinear : NormedPattern<NormLinearOp> {
                                         return loadF32(b, loc, w, {o, i});
                                       });
           memref::StoreOp::create(b, loc, sum, y, ValueRange{t, o});
-        });
+        },
+        w, emit);
     rewriter.eraseOp(op);
     return success();
   }
@@ -157,14 +185,16 @@ struct LowerNormSwiGlu : NormedPattern<NormSwiGluOp> {
     Location loc = op.getLoc();
     Value h = adaptor.getOut();
     Value inputs = dimOf(rewriter, loc, adaptor.getX(), 1);
+    SmallVector<Value> weights{adaptor.getGateWeight(), adaptor.getUpWeight()};
     buildNormedNest<NormSwiGluOp>(
-        rewriter, loc, statistics, outputMajor, op, adaptor, dimOf(rewriter, loc, h, 1),
-        [&](OpBuilder &b, Location loc, Value t, Value f,
-            function_ref<Value(OpBuilder &, Location, Value)> normed) {
+        rewriter, loc, statistics, loops, op, adaptor, dimOf(rewriter, loc, h, 1),
+        [&](OpBuilder &b, Location loc, Value t, Value f, function_ref<Value(OpBuilder &, Location, Value)> normed) {
           Value value = buildSwiGlu(b, loc, inputs, f, adaptor.getGateWeight(),
                                     adaptor.getUpWeight(), normed);
           memref::StoreOp::create(b, loc, value, h, ValueRange{t, f});
-        });
+        },
+        weights,
+        [&](OpBuilder &b, Location loc, Value t, Value f, ValueRange sums) { storeSwiGlu(b, loc, h, t, f, sums); });
     rewriter.eraseOp(op);
     return success();
   }
@@ -297,11 +327,10 @@ struct LowerExpertDownCombine : OpConversionPattern<ExpertDownCombineOp> {
 
 } // namespace
 
-void mlir::ember::populateFusedLoweringPatterns(RewritePatternSet &patterns,
-                                                GatherBoundsCheck boundsCheck,
-                                                NormStatistics normStatistics, bool outputMajor) {
-  patterns.add<LowerSwiGlu>(patterns.getContext(), outputMajor);
-  patterns.add<LowerNormLinear, LowerNormSwiGlu>(patterns.getContext(), normStatistics, outputMajor);
+void mlir::ember::populateFusedLoweringPatterns(RewritePatternSet &patterns, GatherBoundsCheck boundsCheck,
+                                                NormStatistics normStatistics, const MatmulLoops &matmulLoops) {
+  patterns.add<LowerSwiGlu>(patterns.getContext(), matmulLoops);
+  patterns.add<LowerNormLinear, LowerNormSwiGlu>(patterns.getContext(), normStatistics, matmulLoops);
   patterns.add<LowerNgramEmbed>(patterns.getContext(), boundsCheck);
   patterns.add<LowerFusedRouter>(patterns.getContext());
   patterns.add<LowerMoeGroup, LowerExpertDownCombine>(patterns.getContext());

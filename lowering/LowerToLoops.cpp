@@ -11,10 +11,12 @@
 #include "lowering/KernelOrigin.h"
 #include "lowering/LoopBuilders.h"
 #include "lowering/Passes.h"
+#include "lowering/RowTiledDots.h"
 #include "passes/TrafficModel.h"
 
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 namespace mlir::ember {
 #define GEN_PASS_DEF_EMBERLOWERTOLOOPS
@@ -36,10 +38,11 @@ struct EmberLowerToLoopsPass : mlir::ember::impl::EmberLowerToLoopsBase<EmberLow
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
     populateNgramLoweringPatterns(patterns, boundsCheck);
-    populateDenseLoweringPatterns(patterns, outputMajor);
+    MatmulLoops matmulLoops{outputMajor, vectorLanes};
+    populateDenseLoweringPatterns(patterns, matmulLoops);
     populateAttentionLoweringPatterns(patterns);
     populateMoeLoweringPatterns(patterns);
-    populateFusedLoweringPatterns(patterns, boundsCheck, normStatistics, outputMajor);
+    populateFusedLoweringPatterns(patterns, boundsCheck, normStatistics, matmulLoops);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
   }

@@ -73,6 +73,10 @@ struct LoopOptions {
   /// Fixed by the target: matmul-class nests iterate the outputs outside
   /// the tokens (CPU), so a batch reads each weight row once.
   bool outputMajor = false;
+  /// CPU: > 0 lowers matmul-class ops to row-tiled vector dots of this many
+  /// f32 lanes; -1 (the default) takes the host's vector width; 0 leaves
+  /// them to LLVM's loop vectorizer. Always 0 on the GPU.
+  int64_t vectorLanes = -1;
   /// Fixed by the target: ops with a cooperative GPU strategy become
   /// kernels before the rest become loops (nvptx).
   bool gpuStrategies = false;

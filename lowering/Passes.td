@@ -38,6 +38,15 @@ def EmberLowerToLoops : Pass<"ember-lower-to-loops"> {
     `norm_swiglu`: a batched step then reads each weight row once for all
     its rows while the row is in cache, instead of once per row. Each
     output element is the same computation in either order.
+
+    `vector-lanes` (the CPU pipeline: 16 on hosts with AVX-512, 8 with
+    AVX2, else 4) lowers those four ops, where their rows are contiguous,
+    to explicit SIMD (`lowering/RowTiledDots.h`): for each output unit, the
+    rows go in tiles (8 rows for one weight matrix, 4 for swiglu's two) that
+    share every loaded and widened weight vector, so a batched step widens
+    and loads each weight element once per tile. Each row's sum is the same
+    operations in the same order in any tile, so a row's result does not
+    depend on the rest of its batch.
   }];
   let options = [
     Option<"boundsCheck", "bounds-check", "::mlir::ember::GatherBoundsCheck",
@@ -55,12 +64,17 @@ def EmberLowerToLoops : Pass<"ember-lower-to-loops"> {
     Option<"outputMajor", "output-major", "bool", /*default=*/"false",
            "Put the output units outside the tokens in the nests of linear, "
            "swiglu, norm_linear and norm_swiglu, so each weight row is read "
-           "once per call for all tokens while it is in cache (CPU)">
+           "once per call for all tokens while it is in cache (CPU)">,
+    Option<"vectorLanes", "vector-lanes", "int64_t", /*default=*/"0",
+           "> 0 (CPU): linear, swiglu, norm_linear and norm_swiglu as "
+           "row-tiled vector dot products of this many f32 lanes "
+           "(lowering/RowTiledDots.h), where their rows are contiguous">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::cf::ControlFlowDialect",
                            "::mlir::memref::MemRefDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def EmberInsertFiniteChecks : Pass<"ember-insert-finite-checks", "::mlir::ModuleOp"> {

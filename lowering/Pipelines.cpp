@@ -14,6 +14,7 @@
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/TargetParser/Host.h"
 
 using namespace mlir;
 using namespace mlir::ember;
@@ -88,7 +89,8 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
       pm.addPass(createEmberInsertFiniteChecks());
     if (loops.gpuStrategies && nvptx.cooperativeKernels)
       pm.addPass(createEmberGpuStrategies({nvptx.blockSize, loops.gatherBoundsCheck, nvptx.tensorCoreMinTokens}));
-    pm.addPass(createEmberLowerToLoops({loops.gatherBoundsCheck, loops.normStatistics, loops.outputMajor}));
+    pm.addPass(
+        createEmberLowerToLoops({loops.gatherBoundsCheck, loops.normStatistics, loops.outputMajor, loops.vectorLanes}));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
     return;
@@ -99,7 +101,7 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
     //    innermost dimension.
     addTextualPipeline(pm, "func.func(ember-hoist-static-allocas),"
                            "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
-                           "finalize-memref-to-llvm,"
+                           "finalize-memref-to-llvm,func.func(convert-vector-to-llvm),"
                            "convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
                            "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts");
     return;
@@ -142,9 +144,22 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
   }
 }
 
+/// f32 lanes of the host's widest vector registers: what the CPU artifact,
+/// compiled for this host (HostCodegen.cpp), runs its row-tiled dots with.
+static int64_t hostVectorLanes() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  if (features.lookup("avx512f"))
+    return 16;
+  return features.lookup("avx2") ? 8 : 4;
+}
+
 LoopOptions mlir::ember::loopOptionsFor(Target target, LoopOptions loops) {
   loops.normStatistics = target == Target::Cpu ? NormStatistics::PerToken : NormStatistics::PerThread;
   loops.outputMajor = target == Target::Cpu;
+  if (target != Target::Cpu)
+    loops.vectorLanes = 0;
+  else if (loops.vectorLanes < 0)
+    loops.vectorLanes = hostVectorLanes();
   loops.gpuStrategies = target == Target::Nvptx;
   return loops;
 }
@@ -191,6 +206,10 @@ struct CpuPipelineOptions : PassPipelineOptions<CpuPipelineOptions> {
   Option<std::string> disableFusion{*this, "disable-fusion",
                                     llvm::cl::desc("Comma-separated fusions to skip, or 'all'"),
                                     llvm::cl::init("")};
+  Option<int64_t> vectorLanes{
+      *this, "vector-lanes",
+      llvm::cl::desc("f32 lanes of the row-tiled dots of matmul-class ops; -1: the host's; 0: none"),
+      llvm::cl::init(-1)};
 };
 
 struct NvptxPipelineOptions : PassPipelineOptions<NvptxPipelineOptions> {
@@ -247,8 +266,10 @@ void mlir::ember::registerEmberLoweringPassesAndPipelines() {
   PassPipelineRegistration<CpuPipelineOptions>(
       "ember-cpu-pipeline", "Lower ember IR to the LLVM dialect for the host CPU",
       [](OpPassManager &pm, const CpuPipelineOptions &options) {
+        LoopOptions loops;
+        loops.vectorLanes = options.vectorLanes;
         buildCpuPipeline(pm, phaseOrDefault(options.compileTo, Phase::Llvm),
-                         fusionOrDie(Target::Cpu, options.disableFusion));
+                         fusionOrDie(Target::Cpu, options.disableFusion), loops);
       });
   PassPipelineRegistration<NvptxPipelineOptions>(
       "ember-nvptx-pipeline", "Lower ember IR to PTX kernels (gpu.binary) and host LLVM IR",

@@ -1,5 +1,5 @@
 // RUN: ember-opt %s --ember-lower-to-loops=norm-statistics=per-token --canonicalize --cse | FileCheck %s --check-prefixes=CHECK,TOKENS
-// RUN: ember-opt %s --ember-cpu-pipeline=compile-to=loops | FileCheck %s --check-prefixes=CHECK,OUTPUTS
+// RUN: ember-opt %s --ember-cpu-pipeline="compile-to=loops vector-lanes=0" | FileCheck %s --check-prefixes=CHECK,OUTPUTS
 // RUN: ember-opt %s --ember-nvptx-pipeline="compile-to=loops cooperative-kernels=false" | FileCheck %s --check-prefix=GPU
 
 // Per token (the CPU pipeline): a sequential loop over the tokens computes

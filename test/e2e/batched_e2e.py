@@ -14,7 +14,8 @@ sequences in one step); and queued: two slots for the three prompts, which
 arrive after 0, 4 and 1 steps (--batch 2 --arrivals 0,4,1), so the third
 waits for a slot, takes it from whichever sequence finished, and prefills
 in steps shared with decoding rows. The prompts end at different times
-(their lengths and an EOS differ), so later steps hold fewer rows. Each case also checks
+(their lengths and an EOS differ), so later steps hold fewer rows; a greedy batch of nine puts eight
+sequences' rows in one tile of the CPU's row-tiled dot products. Each case also checks
 that the batch really shared steps: its scheduler steps (each one
 ember_step) are fewer than the sequences' alone, summed. With `--backend cuda` the same runs on the fake CUDA device
 (the nvptx artifact's kernels executed on the CPU).
@@ -30,6 +31,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _tools import backend_args, finish, run, synthesized_models  # noqa: E402
 
 PROMPTS = [[5, 9, 11, 5, 9, 11, 5, 9], [7], [3, 40, 2, 17, 17, 8]]
+# Nine sequences: a decode step's rows 0-7 then make one whole tile of the
+# CPU's row-tiled dot products (lowering/RowTiledDots.h) and row 8 is left
+# over, while alone every sequence's decode row is left over.
+WIDE = [[3 + i, 20 + 2 * i, 7] for i in range(9)]
 MAX_NEW = 12
 MODES = {
     "greedy": [],
@@ -47,11 +52,11 @@ def generate(model, prompts, extra):
     return json.loads(run(argv).strip().splitlines()[-1])
 
 
-def check(model, extra, batch_extra):
+def check(model, extra, batch_extra, prompts=PROMPTS):
     """(ok, message) for one checkpoint and mode."""
-    batch = generate(model, PROMPTS, extra + batch_extra + ["--seed", str(SEED)])
+    batch = generate(model, prompts, extra + batch_extra + ["--seed", str(SEED)])
     steps_alone = 0
-    for i, prompt in enumerate(PROMPTS):
+    for i, prompt in enumerate(prompts):
         alone = generate(model, [prompt], extra + ["--seed", str(SEED + i)])
         steps_alone += alone["stats"]["steps"]
         got, want = batch["sequences"][i], alone["sequences"][0]
@@ -75,6 +80,9 @@ def main():
                 ok, message = (False, error) if error else check(model, extra, QUEUED if queued else [])
                 print(f"{label:20} {name:15} {'ok' if ok else 'FAIL'}  {message}")
                 failed |= not ok
+        ok, message = (False, error) if error else check(model, [], [], WIDE)
+        print(f"{label:20} {'greedy wide':15} {'ok' if ok else 'FAIL'}  {message}")
+        failed |= not ok
     finish(work, failed)
 
 

@@ -114,6 +114,12 @@ static cl::opt<int64_t>
                    cl::desc("Rows of one expert an expert gate/up thread computes together, each expert's "
                             "rows padded to a multiple of it (the moe fusion; 1: no padding)"),
                    cl::init(ec::FusionOptions().moeRowsPerTile), cl::value_desc("N"));
+static cl::opt<int64_t>
+    cpuVectorLanes("cpu-vector-lanes", cl::cat(emberOptions),
+                   cl::desc("cpu: f32 lanes of the row-tiled SIMD dot products of linear, swiglu, norm_linear and "
+                            "norm_swiglu (lowering/RowTiledDots.h); default: the host's (16 with AVX-512, 8 with AVX2, "
+                            "else 4); 0 leaves those loops to LLVM's vectorizer"),
+                   cl::init(-1), cl::value_desc("N"));
 static cl::opt<ec::GatherBoundsCheck> gatherBoundsCheck(
     "gather-bounds-check", cl::cat(emberOptions),
     cl::desc("What a table gather (word embedding, n-gram tables) does with a row id outside "
@@ -400,8 +406,12 @@ int main(int argc, char **argv) {
   if (moeRowsPerTile < 1)
     fail("--moe-rows-per-tile must be >= 1, got " + std::to_string(moeRowsPerTile));
   fusion.moeRowsPerTile = moeRowsPerTile;
+  if (cpuVectorLanes.getNumOccurrences() &&
+      (cpuVectorLanes < 0 || cpuVectorLanes > 64 || (cpuVectorLanes & (cpuVectorLanes - 1)) != 0))
+    fail("--cpu-vector-lanes must be 0 or a power of two up to 64, got " + std::to_string(cpuVectorLanes));
   ec::LoopOptions loops;
   loops.gatherBoundsCheck = gatherBoundsCheck;
+  loops.vectorLanes = cpuVectorLanes;
   loops.checkFinite = checkFinite;
   llvm::ArrayRef<ec::Phase> phases = ec::targetPhases(target);
   // nvptx artifacts carry a manifest of their kernels: what op each is, its
