@@ -222,6 +222,9 @@ int decodeMain(int argc, char **argv) {
   std::printf("ember (%s):  decode %8.3f tokens/s (%.2f ms/token), prefill %.4f s\n",
               where.c_str(),
               emberTokensPerSecond, 1e3 / emberTokensPerSecond, emberPrefillSeconds);
+  if (batch > 1)
+    std::printf("ember per sequence: %.3f tokens/s (a step of %lld rows every %.2f ms)\n",
+                emberTokensPerSecond / batch, (long long)batch, 1e3 * batch / emberTokensPerSecond);
   if (singleStepsTokensPerSecond > 0)
     std::printf("ember batched step (one ember_step of %lld rows) / %lld single-sequence steps: %.3gx (%.3f tokens/s "
                 "single)\n",

@@ -53,7 +53,7 @@ read over the bus; on the CPU all memory is host memory); with
 with them in the other placement and the summary gives the ratio. Each
 benchmark prefills the prompts first, untimed. Every N steps the context is
 full and the prompts are prefilled again with the timer paused. items_per_second = decode tokens/s
-of all B sequences together. The prefill of the B prompts is timed once
+of all B sequences together; the summary also gives them per sequence. The prefill of the B prompts is timed once
 separately (after a warm-up). Unless --no-reference, it then runs
   /usr/bin/python3 )" EMBER_SOURCE_DIR R"(/test/reference/decode_bench.py
       --model <checkpoint> --prompt-len P --new-tokens N --batch B --threads K

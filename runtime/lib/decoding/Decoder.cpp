@@ -209,6 +209,12 @@ void StepRows::append(int64_t slot, const std::vector<int32_t> &run, int64_t sta
   }
 }
 
+void StepRows::append(const StepRows &other) {
+  tokens.insert(tokens.end(), other.tokens.begin(), other.tokens.end());
+  slots.insert(slots.end(), other.slots.begin(), other.slots.end());
+  positions.insert(positions.end(), other.positions.begin(), other.positions.end());
+}
+
 StepRows StepRows::of(int64_t slot, const std::vector<int32_t> &run, int64_t start) {
   StepRows rows;
   rows.append(slot, run, start);

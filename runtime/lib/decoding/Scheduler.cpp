@@ -327,8 +327,7 @@ bool Scheduler::step() {
     bool prompt = sequence->prefilling();
     parts.push_back({sequence.get(), prompt ? sequence->promptRows(decoder_.prefillChunk()) : sequence->nextRows(),
                      prompt});
-    const StepRows &part = parts.back().rows;
-    rows.append(part.slots[0], part.tokens, part.positions[0]);
+    rows.append(parts.back().rows);
   }
   if (!parts.empty()) {
     DecoderOutput output = decoder_.step(rows);

@@ -59,6 +59,8 @@ struct StepRows {
 
   // Appends `run` as the rows of `slot` at positions [start, start + size).
   void append(int64_t slot, const std::vector<int32_t> &run, int64_t start);
+  // Appends the rows of `other`, in order.
+  void append(const StepRows &other);
   size_t size() const { return tokens.size(); }
   // The rows of one sequence: `run` at positions [start, start + size).
   static StepRows of(int64_t slot, const std::vector<int32_t> &run, int64_t start);
