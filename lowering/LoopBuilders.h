@@ -48,6 +48,14 @@ inline void buildRowsByOutputsNest(OpBuilder &b, Location loc, Value tokens, Val
                       [&](OpBuilder &b, Location loc, ValueRange ivs) { body(b, loc, ivs[0], ivs[1]); });
 }
 
+/// Stores a linear's dot product `sum` at out[t, o], added to what out holds
+/// there when the op accumulates (linear and norm_linear's row-tiled dots).
+inline void storeLinearOutput(OpBuilder &b, Location loc, Value out, Value t, Value o, Value sum, bool accumulate) {
+  if (accumulate)
+    sum = arith::AddFOp::create(b, loc, memref::LoadOp::create(b, loc, out, ValueRange{t, o}), sum);
+  memref::StoreOp::create(b, loc, sum, out, ValueRange{t, o});
+}
+
 /// scf.for over [start, end) by `step` carrying `init`; returns the loop
 /// results. (A GPU thread's share of a row: start at its thread id, step
 /// by the block.)

@@ -23,15 +23,11 @@ struct LowerLinear : OpConversionPattern<LinearOp> {
     Value tokens = dimOf(rewriter, loc, y, 0), outputs = dimOf(rewriter, loc, y, 1);
     Value inputs = dimOf(rewriter, loc, x, 1);
     bool accumulate = op.getAccumulate();
-    auto store = [&](OpBuilder &b, Location loc, Value t, Value o, Value sum) {
-      if (accumulate)
-        sum = arith::AddFOp::create(b, loc, memref::LoadOp::create(b, loc, y, ValueRange{t, o}), sum);
-      memref::StoreOp::create(b, loc, sum, y, ValueRange{t, o});
-    };
     if (useRowTiledDots(loops, x, w)) {
-      buildRowTiledDots(
-          rewriter, loc, x, w, outputs, loops.vectorLanes,
-          [&](OpBuilder &b, Location loc, Value t, Value o, ValueRange sums) { store(b, loc, t, o, sums[0]); });
+      buildRowTiledDots(rewriter, loc, x, w, outputs, loops.vectorLanes,
+                        [&](OpBuilder &b, Location loc, Value t, Value o, ValueRange sums) {
+                          storeLinearOutput(b, loc, y, t, o, sums[0], accumulate);
+                        });
       rewriter.eraseOp(op);
       return success();
     }

@@ -154,10 +154,7 @@ struct LowerNormLinear : NormedPattern<NormLinearOp> {
     Value inputs = dimOf(rewriter, loc, adaptor.getX(), 1);
     bool accumulate = op.getAccumulate();
     auto emit = [&](OpBuilder &b, Location loc, Value t, Value o, ValueRange sums) {
-      Value sum = sums[0];
-      if (accumulate)
-        sum = arith::AddFOp::create(b, loc, memref::LoadOp::create(b, loc, y, ValueRange{t, o}), sum);
-      memref::StoreOp::create(b, loc, sum, y, ValueRange{t, o});
+      storeLinearOutput(b, loc, y, t, o, sums[0], accumulate);
     };
     buildNormedNest<NormLinearOp>(
         rewriter, loc, statistics, loops, op, adaptor, dimOf(rewriter, loc, y, 1),
