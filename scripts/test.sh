@@ -30,6 +30,12 @@ if [ ! -d "$PY_TOOLS/jinja2" ]; then
     echo "warning: jinja2 not installed: chat template parity tests will be skipped" >&2
 fi
 
+# ml_dtypes (pinned; it needs only numpy) decodes FP8 E4M3 for the reference.
+if [ ! -d "$PY_TOOLS/ml_dtypes" ]; then
+  python3 -m pip install -q --no-deps --break-system-packages --target "$PY_TOOLS" ml_dtypes==0.4.1 ||
+    echo "warning: ml_dtypes not installed: FP8 checkpoint tests will be skipped" >&2
+fi
+
 status=0
 # -v shows failures in full; skipped tests say why in lit's notes above.
 /usr/lib/llvm-22/bin/lit -v --show-unsupported "$BUILD/test" || status=1

@@ -51,11 +51,12 @@ else:
     lit_config.note("python3-numpy is not installed: the GPU bundle test is SKIPPED")
 
 # Parity tests compare with references from PyPI that scripts/test.sh
-# installs, pinned, under <build>/py-tools: HF tokenizers (the tokenizer)
-# and python jinja2, configured as HF transformers does (chat templates).
+# installs, pinned, under <build>/py-tools: HF tokenizers (the tokenizer),
+# python jinja2, configured as HF transformers does (chat templates), and
+# ml_dtypes (FP8 E4M3 decoding for the reference).
 py_tools = os.path.join(config.ember_obj_root, "py-tools")
 config.environment["PYTHONPATH"] = py_tools
-for module, tests in (("tokenizers", "tokenizer"), ("jinja2", "chat template")):
+for module, tests in (("tokenizers", "tokenizer"), ("jinja2", "chat template"), ("ml_dtypes", "FP8 checkpoint")):
     if subprocess.run([python, "-c", "import " + module], capture_output=True,
                       env=dict(os.environ, PYTHONPATH=py_tools)).returncode == 0:
         config.available_features.add(module)

@@ -42,6 +42,30 @@ RopeScaling parseRopeScaling(const json &object, const std::string &source, cons
   return scaling;
 }
 
+Fp8BlockQuantization parseQuantization(const json &object, const std::string &source, const ConfigLimits &limits) {
+  std::string where = source + ": quantization_config";
+  if (!object.is_object())
+    throw Error(where + " must be an object, got " + object.dump());
+  FieldReader fields(object, where, &limits);
+  auto expectString = [&](const char *name, const char *expected, bool required) {
+    if (!required && !object.contains(name))
+      return;
+    const json &value = fields.field(name);
+    if (!value.is_string() || value.get<std::string>() != expected)
+      throw Error(where + ": field '" + name + "' is " + value.dump() + "; ember reads only \"" + expected + "\"" +
+                  (std::string(name) == "activation_scheme"
+                       ? " (activations stay in f32; static activation scales are not supported)"
+                       : " (block-scaled FP8 E4M3 weights)"));
+  };
+  expectString("quant_method", "fp8", true);
+  expectString("fmt", "e4m3", false);
+  expectString("activation_scheme", "dynamic", false);
+  std::vector<int64_t> block = fields.integers("weight_block_size", 1);
+  if (!object["weight_block_size"].is_array() || block.size() != 2)
+    throw Error(where + ": field 'weight_block_size' must be [rows, cols], got " + object["weight_block_size"].dump());
+  return {block[0], block[1]};
+}
+
 } // namespace
 
 ConfigLimits ConfigLimits::defaults() {
@@ -69,6 +93,7 @@ ConfigLimits ConfigLimits::defaults() {
                        {"ngram_vocab_size_ratio", kRows},
                        {"bos_token_id", kRows},
                        {"eos_token_id", kRows},
+                       {"weight_block_size", kWidth},
                        // Derived: a list of names that long takes seconds
                        // and gigabytes to build (1024 layers of 2^16 experts).
                        {"checkpoint_tensors", int64_t(1) << 20}}};
@@ -151,6 +176,8 @@ ModelConfig ModelConfig::fromJson(const json &object, const std::string &source,
   config.normTopkProb = fields.boolean("norm_topk_prob");
   config.routerBias = fields.boolean("router_bias");
   config.tieWordEmbeddings = fields.boolean("tie_word_embeddings");
+  if (object.contains("quantization_config") && !object["quantization_config"].is_null())
+    config.fp8 = parseQuantization(object["quantization_config"], source, limits);
   config.raw = object;
   config.path = source;
 

@@ -13,6 +13,8 @@ size_t dtypeSize(DType dtype) {
   case DType::BF16:
   case DType::F16:
     return 2;
+  case DType::F8E4M3:
+    return 1;
   }
   throw Error("invalid DType value");
 }
@@ -25,6 +27,8 @@ const char *dtypeName(DType dtype) {
     return "BF16";
   case DType::F16:
     return "F16";
+  case DType::F8E4M3:
+    return "F8_E4M3";
   }
   throw Error("invalid DType value");
 }
@@ -37,15 +41,17 @@ const char *dtypeLowerName(DType dtype) {
     return "bf16";
   case DType::F16:
     return "f16";
+  case DType::F8E4M3:
+    return "f8e4m3";
   }
   throw Error("invalid DType value");
 }
 
 DType parseDType(const std::string &name) {
-  for (DType dtype : {DType::F32, DType::BF16, DType::F16})
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16, DType::F8E4M3})
     if (name == dtypeName(dtype))
       return dtype;
-  throw Error("unsupported dtype '" + name + "' (expected F32, BF16 or F16)");
+  throw Error("unsupported dtype '" + name + "' (expected F32, BF16, F16 or F8_E4M3)");
 }
 
 DType parseDTypeLower(const std::string &name) {
@@ -98,6 +104,35 @@ uint16_t floatToF16(float value) {
   return uint16_t(sign | result);
 }
 
+float f8E4M3ToFloat(uint8_t bits) {
+  uint32_t sign = uint32_t(bits & 0x80u) << 24;
+  uint32_t exponent = (bits >> 3) & 0xfu, mantissa = bits & 0x7u;
+  if (exponent == 0xfu && mantissa == 0x7u)
+    return floatFromBits(sign | 0x7fc00000u);
+  if (exponent == 0) { // zero or subnormal: mantissa * 2^-9
+    float magnitude = std::ldexp(float(mantissa), -9);
+    return sign ? -magnitude : magnitude;
+  }
+  return floatFromBits(sign | ((exponent + 120) << 23) | (mantissa << 20)); // rebias 7 -> 127
+}
+
+uint8_t floatToF8E4M3(float value) {
+  uint32_t bits = floatBits(value);
+  auto sign = uint8_t((bits >> 24) & 0x80u);
+  uint32_t magnitude = bits & 0x7fffffffu;
+  if (magnitude > 0x7f800000u)
+    return uint8_t(sign | 0x7fu);
+  if (magnitude >= 0x43e00000u) // >= 448, infinity included: saturate
+    return uint8_t(sign | 0x7eu);
+  if (magnitude < 0x3c800000u) // below 2^-6: subnormal, in units of 2^-9 (8 is the smallest normal)
+    return uint8_t(sign | uint32_t(std::nearbyint(std::ldexp(floatFromBits(magnitude), 9))));
+  uint32_t result = (magnitude - 0x3c000000u) >> 20; // rebias 127 -> 7, keep 3 mantissa bits
+  uint32_t remainder = magnitude & 0xfffffu;
+  if (remainder > 0x80000u || (remainder == 0x80000u && (result & 1u)))
+    ++result; // below 448 this never reaches 0x7f (NaN)
+  return uint8_t(sign | result);
+}
+
 void convertFromFloat(const float *src, size_t count, DType dtype, std::byte *dst) {
   switch (dtype) {
   case DType::F32:
@@ -115,6 +150,10 @@ void convertFromFloat(const float *src, size_t count, DType dtype, std::byte *ds
       std::memcpy(dst + 2 * i, &half, 2);
     }
     return;
+  case DType::F8E4M3:
+    for (size_t i = 0; i < count; ++i)
+      dst[i] = std::byte(floatToF8E4M3(src[i]));
+    return;
   }
 }
 
@@ -130,6 +169,10 @@ void convertToFloat(const std::byte *src, DType dtype, size_t count, float *dst)
       std::memcpy(&half, src + 2 * i, 2);
       dst[i] = dtype == DType::BF16 ? bf16ToFloat(half) : f16ToFloat(half);
     }
+    return;
+  case DType::F8E4M3:
+    for (size_t i = 0; i < count; ++i)
+      dst[i] = f8E4M3ToFloat(uint8_t(src[i]));
     return;
   }
 }

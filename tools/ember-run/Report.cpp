@@ -41,6 +41,9 @@ void printSummary(const Report &r) {
     std::printf("; decoder %s mapped, copied: %s device-placed, %s host-placed",
                 megabytes(r.weightBytes.mapped).c_str(), megabytes(r.weightBytes.device).c_str(),
                 megabytes(r.weightBytes.host).c_str());
+  if (r.dequantizedBytes)
+    std::printf("; %s of it dequantized from FP8 blocks of %lldx%lld at load", megabytes(r.dequantizedBytes).c_str(),
+                (long long)c.fp8->blockRows, (long long)c.fp8->blockCols);
   std::printf(")\n");
   std::printf("artifact     %s (%s)\n", r.artifactPath.c_str(), r.artifactDescription.c_str());
   if (r.embeddings) {
@@ -125,7 +128,10 @@ nlohmann::json generationJson(const Report &r) {
             {"decode_s", g.decodeSeconds},
             {"steps", g.steps},
             {"weight_bytes",
-             {{"mapped", r.weightBytes.mapped}, {"device", r.weightBytes.device}, {"host", r.weightBytes.host}}},
+             {{"mapped", r.weightBytes.mapped},
+              {"device", r.weightBytes.device},
+              {"host", r.weightBytes.host},
+              {"dequantized_fp8", r.dequantizedBytes}}},
             {"decode_tokens_per_s", g.decodeTokensPerSecond()},
             {"prefill_tokens_per_s", g.prefillTokensPerSecond()},
             {"speculative", rt::drafterName(r.options.drafter)},

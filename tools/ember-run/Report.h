@@ -22,6 +22,7 @@ struct Report {
   std::string backend;
   ember::DType dtype = ember::DType::F32;
   ember::rt::Decoder::WeightBytes weightBytes; // the decoder's weights, by where they are
+  size_t dequantizedBytes = 0;                 // of those, what FP8 block-scaled weights became
   bool zeroCopyTables = false;
   std::string artifactPath, artifactDescription;
   int64_t context = 0;

@@ -423,6 +423,7 @@ int runMain(int argc, char **argv) {
                         mtpWeights ? &*mtpWeights : nullptr);
     report.context = decoder.context();
     report.weightBytes = decoder.weightBytes();
+    report.dequantizedBytes = modelWeights->dequantizedBytes() + (mtpWeights ? mtpWeights->dequantizedBytes() : 0);
     report.loadSeconds = secondsSince(loadStart);
     if (args.has("--dump-mtp-logits"))
       outputs.push_back(rt::stageNpy(args.value("--dump-mtp-logits", ""), promptDraftLogits(decoder, tokens).data(),

@@ -2,6 +2,7 @@
 
 #include "ember/model/CheckpointNames.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -20,6 +21,19 @@ public:
   void linear(const std::string &name, int64_t out, int64_t in) {
     add(name, {out, in}, 0.0, 1.0 / std::sqrt(double(in)), dtype_);
   }
+  // A linear weight the FP8 release quantizes.
+  void quantizable(const std::string &name, int64_t out, int64_t in) {
+    linear(name, out, in);
+    if (!config_.fp8)
+      return;
+    SynthTensor weight = tensors_.back();
+    tensors_.back().spec.dtype = DType::F8E4M3;
+    tensors_.back().fp8 = SynthTensor::Fp8Source{name, {out, in}, false};
+    auto [blockRows, blockCols] = *config_.fp8;
+    add(fp8ScaleName(name), {(out + blockRows - 1) / blockRows, (in + blockCols - 1) / blockCols}, weight.mean,
+        weight.stddev, DType::F32);
+    tensors_.back().fp8 = SynthTensor::Fp8Source{name, {out, in}, true};
+  }
   void norm(const std::string &name, int64_t size) { add(name, {size}, 1.0, 0.05, dtype_); }
   void embedding(const std::string &name, int64_t rows, int64_t width) { add(name, {rows, width}, 0.0, 0.5, dtype_); }
   // The router's selection bias stays F32 whatever the weight dtype, as in HF.
@@ -29,19 +43,19 @@ public:
   void attention(const std::string &prefix) {
     const ModelConfig &c = config_;
     int64_t D = c.hiddenSize, H = c.numAttentionHeads;
-    linear(prefix + "q_a_proj.weight", c.qLoraRank, D);
+    quantizable(prefix + "q_a_proj.weight", c.qLoraRank, D);
     norm(prefix + "q_a_layernorm.weight", c.qLoraRank);
-    linear(prefix + "q_b_proj.weight", H * (c.qkNopeHeadDim + c.qkRopeHeadDim), c.qLoraRank);
-    linear(prefix + "kv_a_proj_with_mqa.weight", c.kvLoraRank + c.qkRopeHeadDim, D);
+    quantizable(prefix + "q_b_proj.weight", H * (c.qkNopeHeadDim + c.qkRopeHeadDim), c.qLoraRank);
+    quantizable(prefix + "kv_a_proj_with_mqa.weight", c.kvLoraRank + c.qkRopeHeadDim, D);
     norm(prefix + "kv_a_layernorm.weight", c.kvLoraRank);
-    linear(prefix + "kv_b_proj.weight", H * (c.qkNopeHeadDim + c.vHeadDim), c.kvLoraRank);
-    linear(prefix + "o_proj.weight", D, H * c.vHeadDim);
+    quantizable(prefix + "kv_b_proj.weight", H * (c.qkNopeHeadDim + c.vHeadDim), c.kvLoraRank);
+    quantizable(prefix + "o_proj.weight", D, H * c.vHeadDim);
   }
 
   void swiglu(const std::string &prefix, int64_t hidden) {
-    linear(prefix + "gate_proj.weight", hidden, config_.hiddenSize);
-    linear(prefix + "up_proj.weight", hidden, config_.hiddenSize);
-    linear(prefix + "down_proj.weight", config_.hiddenSize, hidden);
+    quantizable(prefix + "gate_proj.weight", hidden, config_.hiddenSize);
+    quantizable(prefix + "up_proj.weight", hidden, config_.hiddenSize);
+    quantizable(prefix + "down_proj.weight", config_.hiddenSize, hidden);
   }
 
   void keepWithPrevious() { tensors_.back().keepWithPrevious = true; }
@@ -104,7 +118,11 @@ std::vector<SynthTensor> modelTensors(const ModelConfig &config, DType dtype) {
   list.attention(mtp + "self_attn.");
   list.swiglu(mtp + "transformer_layer.mlp.", config.ffnHiddenSize);
   list.norm("model.mtp.norm.weight", D);
-  return list.take();
+  std::vector<SynthTensor> tensors = list.take();
+  std::stable_sort(tensors.begin(), tensors.end(), [](const SynthTensor &a, const SynthTensor &b) {
+    return dtypeSize(a.spec.dtype) > dtypeSize(b.spec.dtype);
+  });
+  return tensors;
 }
 
 } // namespace ember::synth

@@ -45,7 +45,8 @@ uint64_t availableBytes(fs::path path) {
 
 constexpr char kUsage[] = R"(usage: ember-synth --preset <name|file.json> --seed S -o DIR [options]
 
-Writes DIR/config.json (the preset, verbatim), a deterministic random
+Writes DIR/config.json (the preset; with --dtype f8e4m3 plus its
+quantization_config), a deterministic random
 checkpoint of the whole model with the official tensor names (embeddings,
 n-gram tables and projections, every layer, final norm, lm_head, MTP block)
 DIR/tokenizer.json, a byte-level BPE tokenizer for the vocabulary (BOS and
@@ -61,8 +62,17 @@ options:
                              or a path to a config.json-style file (required)
   --seed S                   non-negative integer seed (required)
   -o DIR                     output directory, created if missing (required)
-  --dtype f32|bf16|f16       weight dtype (default bf16; the router's
-                             e_score_correction_bias is always F32)
+  --dtype f32|bf16|f16|f8e4m3
+                             weight dtype (default bf16; the router's
+                             e_score_correction_bias is always F32). f8e4m3
+                             writes the FP8 release format: the attention
+                             projections and the dense and expert MLPs in
+                             F8_E4M3, each with F32 block scales
+                             (<name>_scale_inv, amax / 448 per block), the
+                             rest in bf16, and quantization_config in
+                             config.json
+  --fp8-block-size R,C       with f8e4m3: rows and columns of a scale block
+                             (default 128,128, as the release)
   --shards N                 N = 1 (default) writes model.safetensors; N > 1 writes
                              model-0000k-of-0000N.safetensors + model.safetensors.index.json
   --presets-dir D            where preset names are looked up
@@ -110,23 +120,63 @@ private:
   bool printed_ = false;
 };
 
-// Streams one tensor's values in chunks (the n-gram tables can be GBs).
-void writeTensorValues(const synth::SynthTensor &tensor, uint64_t seed, rt::SafetensorsWriter &writer,
-                       Progress &progress) {
-  constexpr size_t kChunk = size_t(1) << 20;
-  synth::NormalGenerator normal(rt::fnv1a64(tensor.spec.name) ^ (seed * 0x9e3779b97f4a7c15ull));
-  size_t remaining = tensor.spec.nbytes() / ember::dtypeSize(tensor.spec.dtype);
-  std::vector<float> values(std::min(kChunk, remaining));
-  std::vector<std::byte> bytes(values.size() * ember::dtypeSize(tensor.spec.dtype));
-  while (remaining > 0) {
-    size_t count = std::min(kChunk, remaining);
-    for (size_t i = 0; i < count; ++i)
+// The values of an FP8 tensor's weight, one band of blockRows rows at a
+// time, quantized as DeepSeek's FP8 release is: per block, the scale is
+// amax / 448 (the largest E4M3 value; 1 for an all-zero block) and the
+// values are divided by it. Calls band(values, scales) with the divided
+// values [rows, in] and the band's scales [ceil(in / blockCols)].
+template <typename Band>
+void forEachQuantizedBand(const synth::SynthTensor &tensor, const ember::Fp8BlockQuantization &block,
+                          synth::NormalGenerator &normal, Band band) {
+  int64_t rows = tensor.fp8->shape[0], cols = tensor.fp8->shape[1];
+  int64_t scaleCols = (cols + block.blockCols - 1) / block.blockCols;
+  std::vector<float> values, scales(size_t(scaleCols), 0.0f);
+  for (int64_t begin = 0; begin < rows; begin += block.blockRows) {
+    int64_t n = std::min(block.blockRows, rows - begin);
+    values.resize(size_t(n * cols));
+    std::fill(scales.begin(), scales.end(), 0.0f);
+    for (size_t i = 0; i < values.size(); ++i) {
       values[i] = float(tensor.mean + tensor.stddev * normal.next());
-    size_t nbytes = count * ember::dtypeSize(tensor.spec.dtype);
-    ember::convertFromFloat(values.data(), count, tensor.spec.dtype, bytes.data());
-    writer.write(bytes.data(), nbytes);
-    progress.advance(nbytes);
-    remaining -= count;
+      float &amax = scales[i % size_t(cols) / size_t(block.blockCols)];
+      amax = std::max(amax, std::fabs(values[i]));
+    }
+    for (float &scale : scales)
+      scale = scale > 0.0f ? scale / 448.0f : 1.0f;
+    for (size_t i = 0; i < values.size(); ++i)
+      values[i] /= scales[i % size_t(cols) / size_t(block.blockCols)];
+    band(values, scales);
+  }
+}
+
+// Streams one tensor's values in chunks (the n-gram tables can be GBs).
+// Values depend only on (seed, the name of the weight they are drawn from).
+void writeTensorValues(const synth::SynthTensor &tensor, const ember::ModelConfig &config, uint64_t seed,
+                       rt::SafetensorsWriter &writer, Progress &progress) {
+  constexpr size_t kChunk = size_t(1) << 20;
+  const std::string &source = tensor.fp8 ? tensor.fp8->weight : tensor.spec.name;
+  synth::NormalGenerator normal(rt::fnv1a64(source) ^ (seed * 0x9e3779b97f4a7c15ull));
+  std::vector<std::byte> bytes;
+  auto write = [&](const std::vector<float> &values) {
+    bytes.resize(values.size() * ember::dtypeSize(tensor.spec.dtype));
+    ember::convertFromFloat(values.data(), values.size(), tensor.spec.dtype, bytes.data());
+    writer.write(bytes.data(), bytes.size());
+    progress.advance(bytes.size());
+  };
+  if (tensor.fp8) {
+    forEachQuantizedBand(tensor, *config.fp8, normal,
+                         [&](const std::vector<float> &values, const std::vector<float> &scales) {
+                           write(tensor.fp8->scales ? scales : values);
+                         });
+    return;
+  }
+  size_t remaining = tensor.spec.nbytes() / ember::dtypeSize(tensor.spec.dtype);
+  std::vector<float> values;
+  while (remaining > 0) {
+    values.resize(std::min(kChunk, remaining));
+    for (float &value : values)
+      value = float(tensor.mean + tensor.stddev * normal.next());
+    write(values);
+    remaining -= values.size();
   }
 }
 
@@ -140,8 +190,21 @@ void removeStaleCheckpointFiles(const fs::path &dir, const std::set<std::string>
   }
 }
 
+// "R,C": the rows and columns of an FP8 scale block, each in [1, 2^16].
+std::vector<int64_t> parseBlockSize(const std::string &text) {
+  size_t comma = text.find(',');
+  std::optional<int64_t> rows = ember::parseWholeInteger(text.substr(0, comma));
+  std::optional<int64_t> cols =
+      comma == std::string::npos ? std::nullopt : ember::parseWholeInteger(text.substr(comma + 1));
+  constexpr int64_t kLargest = int64_t(1) << 16;
+  if (!rows || !cols || *rows < 1 || *cols < 1 || *rows > kLargest || *cols > kLargest)
+    throw Error("--fp8-block-size must be R,C with each in [1, 65536], got '" + text + "'");
+  return {*rows, *cols};
+}
+
 int synthMain(int argc, char **argv) {
-  rt::CommandLine args(argc, argv, {"--preset", "--seed", "-o", "--dtype", "--shards", "--presets-dir"}, {"--help"});
+  rt::CommandLine args(
+      argc, argv, {"--preset", "--seed", "-o", "--dtype", "--fp8-block-size", "--shards", "--presets-dir"}, {"--help"});
   if (args.has("--help")) {
     std::cout << kUsage;
     return 0;
@@ -150,18 +213,38 @@ int synthMain(int argc, char **argv) {
   args.required("--seed");
   auto seed = uint64_t(args.integer("--seed", 0));
   fs::path outDir = args.required("-o");
-  ember::DType dtype = ember::parseDTypeLower(args.value("--dtype", "bf16"));
+  std::string dtypeText = args.value("--dtype", "bf16");
+  bool fp8 = dtypeText == ember::dtypeLowerName(ember::DType::F8E4M3);
+  if (args.has("--fp8-block-size") && !fp8)
+    throw Error("--fp8-block-size needs --dtype f8e4m3");
+  if (!fp8 && dtypeText != "f32" && dtypeText != "bf16" && dtypeText != "f16")
+    throw Error("--dtype: unknown dtype '" + dtypeText + "' (expected f32, bf16, f16 or f8e4m3)");
+  // FP8 checkpoints keep every unquantized tensor in bf16, as the release does.
+  ember::DType dtype = fp8 ? ember::DType::BF16 : ember::parseDTypeLower(dtypeText);
   long long shardCount = args.integer("--shards", 1);
   if (shardCount < 1 || shardCount > 99999)
     throw Error("--shards must be between 1 and 99999, got " + std::to_string(shardCount));
   int shards = int(shardCount);
 
   ember::ModelConfig config = ember::ModelConfig::load(presetPath);
+  std::string configText = ember::readFile(presetPath);
+  config.fp8.reset(); // a preset's own quantization_config does not quantize unless asked
+  if (fp8) {          // the preset plus its quantization_config, keys in their order
+    nlohmann::ordered_json configJson = nlohmann::ordered_json::parse(configText);
+    configJson["quantization_config"] = {
+        {"activation_scheme", "dynamic"},
+        {"fmt", "e4m3"},
+        {"quant_method", "fp8"},
+        {"weight_block_size", parseBlockSize(args.value("--fp8-block-size", "128,128"))}};
+    configText = configJson.dump(2) + "\n";
+    config = ember::ModelConfig::fromJson(nlohmann::json::parse(configText), presetPath);
+  }
   std::vector<synth::SynthTensor> tensors = synth::modelTensors(config, dtype);
   uint64_t totalBytes = 0, params = 0;
   for (const synth::SynthTensor &tensor : tensors) {
     totalBytes += tensor.spec.nbytes();
-    params += tensor.spec.nbytes() / ember::dtypeSize(tensor.spec.dtype);
+    if (!(tensor.fp8 && tensor.fp8->scales))
+      params += tensor.spec.nbytes() / ember::dtypeSize(tensor.spec.dtype);
   }
 
   // Checked before anything is created: a checkpoint the disk cannot hold
@@ -214,7 +297,7 @@ int synthMain(int argc, char **argv) {
     }
     writers.push_back(std::make_unique<rt::SafetensorsWriter>((outDir / fileName).string(), specs));
     for (size_t i : members[size_t(shard)])
-      writeTensorValues(tensors[i], seed, *writers.back(), progress);
+      writeTensorValues(tensors[i], config, seed, *writers.back(), progress);
     writers.back()->finish();
     written.insert(fileName);
   }
@@ -228,7 +311,6 @@ int synthMain(int argc, char **argv) {
     index->write(text.data(), text.size());
     written.insert("model.safetensors.index.json");
   }
-  std::string configText = ember::readFile(presetPath);
   rt::AtomicOutputFile configFile((outDir / "config.json").string());
   configFile.write(configText.data(), configText.size());
   std::string tokenizerText = synth::synthTokenizer(config).dump(1) + "\n";
@@ -250,7 +332,8 @@ int synthMain(int argc, char **argv) {
 
   std::printf("ember-synth: wrote %s: %zu tensors, %.2f MB, %llu params (%s, %d shard%s, seed %llu)\n",
               outDir.string().c_str(), tensors.size(), totalBytes / 1e6, (unsigned long long)params,
-              ember::dtypeLowerName(dtype), shards, shards == 1 ? "" : "s", (unsigned long long)seed);
+              fp8 ? "f8e4m3 block-scaled, the rest bf16" : ember::dtypeLowerName(dtype), shards, shards == 1 ? "" : "s",
+              (unsigned long long)seed);
   return 0;
 }
 

@@ -41,6 +41,31 @@ static void streamPart(const TensorView &part, DType dtype, size_t offset, const
   }
 }
 
+// A block-scaled matrix part, dequantized in chunks of whole rows.
+static void streamScaledPart(const TensorView &part, const TensorView &scaleInv, const BlockScales &blocks, DType dtype,
+                             size_t offset, const ConcatenatedRows::Sink &sink) {
+  int64_t rows = part.shape[0], cols = part.shape[1];
+  int64_t scaleCols = (cols + blocks.blockCols - 1) / blocks.blockCols;
+  std::vector<float> scales(scaleInv.nbytes / dtypeSize(scaleInv.dtype));
+  convertToFloat(scaleInv.data, scaleInv.dtype, scales.size(), scales.data());
+  int64_t chunkRows = std::max<int64_t>(1, int64_t(ConcatenatedRows::kStreamChunkBytes / sizeof(float)) / cols);
+  std::vector<float> floats(size_t(std::min(chunkRows, rows) * cols));
+  std::vector<std::byte> converted(floats.size() * dtypeSize(dtype));
+  for (int64_t begin = 0; begin < rows; begin += chunkRows) {
+    int64_t n = std::min(chunkRows, rows - begin);
+    size_t count = size_t(n * cols);
+    convertToFloat(part.data + size_t(begin * cols) * dtypeSize(part.dtype), part.dtype, count, floats.data());
+    for (int64_t row = 0; row < n; ++row) {
+      const float *scaleRow = scales.data() + (begin + row) / blocks.blockRows * scaleCols;
+      float *values = floats.data() + row * cols;
+      for (int64_t col = 0; col < cols; ++col)
+        values[col] *= scaleRow[col / blocks.blockCols];
+    }
+    convertFromFloat(floats.data(), count, dtype, converted.data());
+    sink(offset + size_t(begin * cols) * dtypeSize(dtype), converted.data(), count * dtypeSize(dtype));
+  }
+}
+
 void ConcatenatedRows::streamTo(const Sink &sink) const {
   if (zeroCopy_) {
     TensorView whole = *parts_.front();
@@ -50,14 +75,20 @@ void ConcatenatedRows::streamTo(const Sink &sink) const {
     return;
   }
   size_t offset = 0;
-  for (const TensorView *part : parts_) {
-    streamPart(*part, dtype_, offset, sink);
-    offset += part->nbytes / dtypeSize(part->dtype) * dtypeSize(dtype_);
+  for (size_t i = 0; i < parts_.size(); ++i) {
+    const TensorView &part = *parts_[i];
+    const TensorView *scaleInv = i < scales_.scaleInv.size() ? scales_.scaleInv[i] : nullptr;
+    if (scaleInv)
+      streamScaledPart(part, *scaleInv, scales_, dtype_, offset, sink);
+    else
+      streamPart(part, dtype_, offset, sink);
+    offset += part.nbytes / dtypeSize(part.dtype) * dtypeSize(dtype_);
   }
 }
 
-ConcatenatedRows::ConcatenatedRows(const std::vector<const TensorView *> &parts, DType dtype, Copy copy)
-    : dtype_(dtype), parts_(parts) {
+ConcatenatedRows::ConcatenatedRows(const std::vector<const TensorView *> &parts, DType dtype, Copy copy,
+                                   BlockScales scales)
+    : dtype_(dtype), parts_(parts), scales_(std::move(scales)) {
   if (parts.empty())
     throw Error("ConcatenatedRows: no tensors given");
   const TensorView &first = *parts.front();
@@ -70,7 +101,7 @@ ConcatenatedRows::ConcatenatedRows(const std::vector<const TensorView *> &parts,
     if (part.shape.empty() || Shape(part.shape.begin() + 1, part.shape.end()) != rowShape_)
       throw Error(part.file + ": tensor '" + part.name + "' has shape " + formatShape(part.shape) +
                   ", expected rows of shape " + formatShape(rowShape_) + " like tensor '" + first.name + "'");
-    zeroCopy = zeroCopy && part.dtype == dtype;
+    zeroCopy = zeroCopy && part.dtype == dtype && !(i < scales_.scaleInv.size() && scales_.scaleInv[i]);
     if (i > 0) {
       const TensorView &previous = *parts[i - 1];
       zeroCopy = zeroCopy && part.file == previous.file && part.data == previous.data + previous.nbytes;

@@ -23,7 +23,51 @@ void checkNoMissingTensors(const std::vector<AbiWeight> &weights, const Checkpoi
               (missing.size() == 1 ? "" : "s") + " the model needs: " + list);
 }
 
-DType checkpointWeightDType(const Checkpoint &checkpoint) { return checkpoint.get(kWordEmbeddingName).dtype; }
+DType checkpointWeightDType(const Checkpoint &checkpoint) {
+  const TensorView &embedding = checkpoint.get(kWordEmbeddingName);
+  if (embedding.dtype == DType::F8E4M3)
+    throw Error(embedding.file + ": tensor '" + embedding.name +
+                "' is F8_E4M3; ember compiles for the word embedding's dtype, which must be F32, BF16 or F16 (FP8 "
+                "releases keep it in BF16 and quantize only linear weights)");
+  return embedding.dtype;
+}
+
+// The scale tensor of each F8_E4M3 piece, checked against the config's
+// block size; null for the other pieces.
+static BlockScales blockScalesOf(const ModelConfig &config, const AbiWeight &weight,
+                                 const std::vector<const TensorView *> &pieces, const Checkpoint &checkpoint) {
+  BlockScales scales;
+  for (const TensorView *piece : pieces) {
+    scales.scaleInv.push_back(nullptr);
+    if (piece->dtype != DType::F8E4M3)
+      continue;
+    std::string where = piece->file + ": tensor '" + piece->name + "' is F8_E4M3";
+    if (weight.alwaysF32 || piece->shape.size() != 2)
+      throw Error(where + ", but ember reads FP8 only for block-scaled matrices, and the model needs '" + weight.name +
+                  "' in " + (weight.alwaysF32 ? "F32" : "F32, BF16 or F16"));
+    if (!config.fp8)
+      throw Error(where + ", but " + config.path +
+                  " has no quantization_config: its weight_block_size is needed to read FP8 weights");
+    const TensorView *scaleInv = checkpoint.find(fp8ScaleName(piece->name));
+    if (!scaleInv)
+      throw Error(where + ", but the checkpoint " + checkpoint.dir() + " has no '" + fp8ScaleName(piece->name) +
+                  "' (its block scales)");
+    auto [blockRows, blockCols] = *config.fp8;
+    Shape expected{(piece->shape[0] + blockRows - 1) / blockRows, (piece->shape[1] + blockCols - 1) / blockCols};
+    if (scaleInv->shape != expected)
+      throw Error(scaleInv->file + ": tensor '" + scaleInv->name + "': expected shape " + formatShape(expected) +
+                  " (the blocks of " + formatShape(piece->shape) + " at weight_block_size [" +
+                  std::to_string(blockRows) + ", " + std::to_string(blockCols) + "]), got " +
+                  formatShape(scaleInv->shape));
+    if (scaleInv->dtype == DType::F8E4M3)
+      throw Error(scaleInv->file + ": tensor '" + scaleInv->name +
+                  "' is F8_E4M3; block scales must be F32, BF16 or F16");
+    scales.scaleInv.back() = scaleInv;
+    scales.blockRows = blockRows;
+    scales.blockCols = blockCols;
+  }
+  return scales;
+}
 
 // Checks every name before the dtype lookup, so a bare directory gets the
 // full list rather than just the first missing name.
@@ -36,16 +80,23 @@ ModelWeights::ModelWeights(const ModelConfig &config, const Checkpoint &checkpoi
     : ModelWeights(config, checkpoint, checkedWeightDType(config, checkpoint)) {}
 
 ModelWeights::ModelWeights(const ModelConfig &config, const Checkpoint &checkpoint, DType dtype)
-    : ModelWeights(modelWeights(config), checkpoint, dtype) {}
+    : ModelWeights(config, modelWeights(config), checkpoint, dtype) {}
 
-ModelWeights::ModelWeights(std::vector<AbiWeight> abi, const Checkpoint &checkpoint, DType dtype) : dtype_(dtype) {
+ModelWeights::ModelWeights(const ModelConfig &config, std::vector<AbiWeight> abi, const Checkpoint &checkpoint,
+                           DType dtype)
+    : dtype_(dtype) {
   checkNoMissingTensors(abi, checkpoint);
   weights_.reserve(abi.size());
   for (AbiWeight &weight : abi) {
     std::vector<const TensorView *> pieces;
     for (const AbiPiece &piece : weight.pieces)
       pieces.push_back(&checkpoint.get(piece.name, piece.shape));
-    ConcatenatedRows buffer(pieces, weight.alwaysF32 ? DType::F32 : dtype, ConcatenatedRows::Copy::Deferred);
+    BlockScales scales = blockScalesOf(config, weight, pieces, checkpoint);
+    for (size_t i = 0; i < pieces.size(); ++i)
+      if (scales.scaleInv[i])
+        dequantizedBytes_ += pieces[i]->nbytes * dtypeSize(dtype);
+    ConcatenatedRows buffer(pieces, weight.alwaysF32 ? DType::F32 : dtype, ConcatenatedRows::Copy::Deferred,
+                            std::move(scales));
     weights_.push_back({std::move(weight), std::move(buffer)});
   }
 }
@@ -57,7 +108,7 @@ std::optional<ModelWeights> loadMtpWeights(const ModelConfig &config, const Chec
     anyMtp = anyMtp || (weight.name.rfind("model.mtp.", 0) == 0 && checkpoint.find(weight.name));
   if (!anyMtp)
     return std::nullopt;
-  return ModelWeights(std::move(abi), checkpoint, dtype);
+  return ModelWeights(config, std::move(abi), checkpoint, dtype);
 }
 
 size_t ModelWeights::mappedBytes() const {

@@ -159,6 +159,41 @@ TEST_F(ConfigErrors, RopeScalingMustBeYarnWithOriginalLength) {
                         "rope_scaling: missing field 'original_max_position_embeddings'");
 }
 
+TEST_F(ConfigErrors, Fp8QuantizationConfig) {
+  json release = {
+      {"activation_scheme", "dynamic"}, {"fmt", "e4m3"}, {"quant_method", "fp8"}, {"weight_block_size", {128, 64}}};
+  ModelConfig fp8 = loadModified([&](json &c) { c["quantization_config"] = release; });
+  ASSERT_TRUE(fp8.fp8.has_value());
+  EXPECT_EQ(fp8.fp8->blockRows, 128);
+  EXPECT_EQ(fp8.fp8->blockCols, 64);
+  EXPECT_FALSE(loadModified([](json &c) { c["quantization_config"] = nullptr; }).fp8.has_value());
+  auto withField = [&](const char *field, json value) {
+    return [=](json &c) {
+      c["quantization_config"] = release;
+      c["quantization_config"][field] = value;
+    };
+  };
+  EXPECT_ERROR_CONTAINS(loadModified(withField("quant_method", "awq")), path(),
+                        "quantization_config: field 'quant_method' is \"awq\"; ember reads only \"fp8\"");
+  EXPECT_ERROR_CONTAINS(loadModified(withField("fmt", "e5m2")), "field 'fmt' is \"e5m2\"; ember reads only \"e4m3\"");
+  EXPECT_ERROR_CONTAINS(loadModified(withField("activation_scheme", "static")),
+                        "static activation scales are not supported");
+  EXPECT_ERROR_CONTAINS(loadModified(withField("weight_block_size", {128})),
+                        "field 'weight_block_size' must be [rows, cols], got [128]");
+  EXPECT_ERROR_CONTAINS(loadModified(withField("weight_block_size", 128)),
+                        "field 'weight_block_size' must be [rows, cols], got 128");
+  EXPECT_ERROR_CONTAINS(loadModified(withField("weight_block_size", {0, 128})),
+                        "quantization_config: field 'weight_block_size' must be >= 1, got 0");
+  EXPECT_ERROR_CONTAINS(loadModified(withField("weight_block_size", {128, 1 << 20})), "field 'weight_block_size'",
+                        "65536");
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["quantization_config"] = "fp8"; }),
+                        "quantization_config must be an object, got \"fp8\"");
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) {
+                          c["quantization_config"] = {{"fmt", "e4m3"}};
+                        }),
+                        "quantization_config: missing field 'quant_method'");
+}
+
 TEST_F(ConfigErrors, TopkAtMostAllExperts) {
   EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["moe_topk"] = 13; }), path(),
                         "field 'moe_topk' (13) must be <= n_routed_experts + zero_expert_num (12)");

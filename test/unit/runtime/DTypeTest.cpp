@@ -18,8 +18,37 @@ TEST(DType, NamesRoundTrip) {
   EXPECT_STREQ(dtypeLowerName(DType::F16), "f16");
   EXPECT_EQ(dtypeSize(DType::F32), 4u);
   EXPECT_EQ(dtypeSize(DType::BF16), 2u);
-  EXPECT_ERROR_CONTAINS(parseDType("I64"), "'I64'", "F32, BF16 or F16");
+  EXPECT_ERROR_CONTAINS(parseDType("I64"), "'I64'", "F32, BF16, F16 or F8_E4M3");
   EXPECT_ERROR_CONTAINS(parseDTypeLower("fp8"), "'fp8'", "f32, bf16 or f16");
+}
+
+TEST(DType, F8E4M3) {
+  EXPECT_EQ(parseDType("F8_E4M3"), DType::F8E4M3);
+  EXPECT_EQ(dtypeSize(DType::F8E4M3), 1u);
+  EXPECT_ERROR_CONTAINS(parseDTypeLower("f8e4m3"), "expected f32, bf16 or f16"); // not an artifact dtype
+  EXPECT_EQ(f8E4M3ToFloat(0x38), 1.0f);
+  EXPECT_EQ(f8E4M3ToFloat(0xb8), -1.0f);
+  EXPECT_EQ(f8E4M3ToFloat(0x7e), 448.0f);               // the largest finite value
+  EXPECT_EQ(f8E4M3ToFloat(0x08), std::ldexp(1.0f, -6)); // the smallest normal
+  EXPECT_EQ(f8E4M3ToFloat(0x01), std::ldexp(1.0f, -9)); // the smallest subnormal
+  EXPECT_EQ(f8E4M3ToFloat(0x07), std::ldexp(7.0f, -9));
+  EXPECT_TRUE(std::isnan(f8E4M3ToFloat(0x7f)));
+  EXPECT_TRUE(std::isnan(f8E4M3ToFloat(0xff)));
+  // Every code survives a round trip through float (NaN as NaN, signs kept).
+  for (uint32_t bits = 0; bits < 256; ++bits)
+    ASSERT_EQ(floatToF8E4M3(f8E4M3ToFloat(uint8_t(bits))), bits) << bits;
+  // Ties go to even; beyond 448 (infinity too) saturates.
+  EXPECT_EQ(floatToF8E4M3(1.0625f), 0x38); // halfway between 1 and 1.125
+  EXPECT_EQ(floatToF8E4M3(1.1875f), 0x3a); // halfway between 1.125 and 1.25
+  EXPECT_EQ(floatToF8E4M3(std::nextafter(1.0625f, 2.0f)), 0x39);
+  EXPECT_EQ(floatToF8E4M3(std::ldexp(1.0f, -10)), 0x00);  // half the smallest subnormal
+  EXPECT_EQ(floatToF8E4M3(std::ldexp(3.0f, -10)), 0x02);  // 1.5 units: tie to even (2)
+  EXPECT_EQ(floatToF8E4M3(std::ldexp(15.0f, -10)), 0x08); // 7.5 units: rounds up into the smallest normal
+  EXPECT_EQ(floatToF8E4M3(460.0f), 0x7e);
+  EXPECT_EQ(floatToF8E4M3(-1e9f), 0xfe);
+  EXPECT_EQ(floatToF8E4M3(std::numeric_limits<float>::infinity()), 0x7e);
+  EXPECT_EQ(floatToF8E4M3(std::numeric_limits<float>::quiet_NaN()), 0x7f);
+  EXPECT_EQ(floatToF8E4M3(-0.0f), 0x80);
 }
 
 TEST(DType, F16Normals) {

@@ -156,5 +156,81 @@ TEST(ModelWeights, ShapeMismatchNamesFileTensorAndShapes) {
                         "tensor 'model.layers.0.mlp.experts.1.down_proj.weight': expected shape [6, 2], got [2, 6]");
 }
 
+// micro with quantization_config (blocks of 1 x 4), and its checkpoint in bf16
+// but for q_a_proj [2, 6]: F8_E4M3 values 0..11 with block scales [2, 2].
+constexpr char kQuantized[] = "model.layers.0.self_attn.0.q_a_proj.weight";
+
+ModelConfig fp8MicroConfig() {
+  nlohmann::json raw = test::microConfig().raw;
+  raw["quantization_config"] = {{"quant_method", "fp8"}, {"weight_block_size", {1, 4}}};
+  return ModelConfig::fromJson(raw, "micro-fp8");
+}
+
+std::vector<TensorData> fp8Tensors(const ModelConfig &config) {
+  std::vector<TensorData> tensors = test::modelTensors(config, DType::BF16);
+  for (TensorData &tensor : tensors)
+    if (tensor.spec.name == kQuantized)
+      tensor = test::iotaTensor(kQuantized, DType::F8E4M3, {2, 6});
+  // First: the writer keeps every tensor aligned to its element size.
+  tensors.insert(tensors.begin(),
+                 test::tensorFrom(fp8ScaleName(kQuantized), DType::F32, {2, 2}, {1.0f, 0.5f, 2.0f, 0.25f}));
+  return tensors;
+}
+
+const ModelWeights::Weight &weightNamed(const ModelWeights &weights, const std::string &name) {
+  for (const ModelWeights::Weight &weight : weights.weights())
+    if (weight.abi.name == name)
+      return weight;
+  throw Error("no weight " + name);
+}
+
+TEST(ModelWeights, Fp8BlocksAreDequantizedIntoTheWeightDType) {
+  test::TempDir dir;
+  ModelConfig config = fp8MicroConfig();
+  writeSafetensors(dir.file("model.safetensors"), fp8Tensors(config));
+  Checkpoint checkpoint(dir.path());
+  ModelWeights weights(config, checkpoint);
+  EXPECT_EQ(weights.dtype(), DType::BF16);
+  const ModelWeights::Weight &weight = weightNamed(weights, kQuantized);
+  EXPECT_FALSE(weight.buffer.isZeroCopy());
+  EXPECT_EQ(weight.buffer.dtype(), DType::BF16);
+  EXPECT_EQ(valuesOf(weight.buffer),
+            (std::vector<float>{0, 1, 2, 3, 4 * 0.5f, 5 * 0.5f, 6 * 2, 7 * 2, 8 * 2, 9 * 2, 10 * 0.25f, 11 * 0.25f}));
+  EXPECT_EQ(weights.dequantizedBytes(), 12u * 2u);
+}
+
+TEST(ModelWeights, Fp8ScaleErrorsNameTheTensors) {
+  test::TempDir dir;
+  ModelConfig config = fp8MicroConfig();
+  auto load = [&](const ModelConfig &c, std::vector<TensorData> tensors) {
+    writeSafetensors(dir.file("model.safetensors"), tensors);
+    return ModelWeights(c, Checkpoint(dir.path()));
+  };
+  std::vector<TensorData> tensors = fp8Tensors(config);
+  EXPECT_ERROR_CONTAINS(load(test::microConfig(), tensors), dir.file("model.safetensors"),
+                        std::string("tensor '") + kQuantized + "' is F8_E4M3, but micro has no quantization_config");
+  std::vector<TensorData> unscaled(tensors.begin() + 1, tensors.end());
+  EXPECT_ERROR_CONTAINS(load(config, unscaled), "has no '" + fp8ScaleName(kQuantized) + "' (its block scales)");
+  std::vector<TensorData> misshapen = tensors;
+  misshapen.front() = test::tensorFrom(fp8ScaleName(kQuantized), DType::F32, {2, 1}, {1.0f, 1.0f});
+  EXPECT_ERROR_CONTAINS(load(config, misshapen),
+                        "tensor '" + fp8ScaleName(kQuantized) +
+                            "': expected shape [2, 2] (the blocks of [2, 6] at weight_block_size [1, 4]), got [2, 1]");
+  std::vector<TensorData> fp8Scales = tensors;
+  fp8Scales.front().spec.dtype = DType::F8E4M3;
+  fp8Scales.front().data.resize(4);
+  EXPECT_ERROR_CONTAINS(load(config, fp8Scales), "block scales must be F32, BF16 or F16");
+  std::vector<TensorData> fp8Norm = tensors;
+  for (TensorData &tensor : fp8Norm)
+    if (tensor.spec.name == "model.norm.weight")
+      tensor = test::iotaTensor("model.norm.weight", DType::F8E4M3, {6});
+  EXPECT_ERROR_CONTAINS(load(config, fp8Norm), "tensor 'model.norm.weight' is F8_E4M3, but ember reads FP8 only for "
+                                               "block-scaled matrices");
+  std::vector<TensorData> fp8Embedding = tensors;
+  fp8Embedding[1] = test::iotaTensor(kWordEmbeddingName, DType::F8E4M3, {16, 6});
+  EXPECT_ERROR_CONTAINS(load(config, fp8Embedding), "tensor 'model.embed_tokens.weight' is F8_E4M3; ember compiles "
+                                                    "for the word embedding's dtype");
+}
+
 } // namespace
 } // namespace ember::rt

@@ -16,6 +16,17 @@ namespace ember::rt {
 // a view; otherwise the data is copied once into an owned buffer, converting
 // the dtype where it differs, or, deferred, only streamed where its user
 // places it (streamTo). The parts must outlive it.
+//
+// Block-scaled FP8 parts (F8_E4M3 matrices of an FP8 checkpoint) are
+// dequantized on the way: value * scaleInv[row / blockRows][col / blockCols]
+// in f32, then converted to the buffer's dtype (as DeepSeek's FP8-to-BF16
+// conversion does). The caller has checked each scale tensor's shape.
+struct BlockScales {
+  std::vector<const TensorView *> scaleInv; // one per part; null: the part is not scaled
+  int64_t blockRows = 0;
+  int64_t blockCols = 0;
+};
+
 class ConcatenatedRows {
 public:
   enum class Copy { Now, Deferred };
@@ -23,7 +34,8 @@ public:
   explicit ConcatenatedRows(const std::vector<const TensorView *> &parts);
   // Parts of any dtype, converted to `dtype`. Deferred: a buffer that is
   // not a view is never held (data() is null).
-  ConcatenatedRows(const std::vector<const TensorView *> &parts, DType dtype, Copy copy = Copy::Now);
+  ConcatenatedRows(const std::vector<const TensorView *> &parts, DType dtype, Copy copy = Copy::Now,
+                   BlockScales scales = {});
   ConcatenatedRows(ConcatenatedRows &&) = default;
   ConcatenatedRows &operator=(ConcatenatedRows &&) = default;
 
@@ -49,6 +61,7 @@ private:
   Shape rowShape_;
   bool zeroCopy_ = false;
   std::vector<const TensorView *> parts_;
+  BlockScales scales_;
   std::vector<std::byte> owned_; // moving a vector keeps its buffer, so data_ stays valid
 };
 

@@ -15,15 +15,17 @@ namespace ember::rt {
 // of the artifact's weight dtype (f32 where alwaysF32) — a view of the mapped
 // file when its pieces already lie there back to back in that dtype, else
 // streamed (ConcatenatedRows::streamTo) straight to where the Decoder places
-// it, with no host copy of its own. Extra checkpoint tensors (e.g.
-// model.mtp.*) are ignored. Valid while the Checkpoint lives.
+// it, with no host copy of its own. F8_E4M3 pieces of an FP8 checkpoint
+// are dequantized with their `_scale_inv` blocks on the way (BlockScales);
+// their scales are checked here. Extra checkpoint tensors (e.g. model.mtp.*)
+// are ignored. Valid while the Checkpoint lives.
 class ModelWeights {
 public:
   // The weight dtype is the checkpoint's: checkpointWeightDType().
   ModelWeights(const ModelConfig &config, const Checkpoint &checkpoint);
   ModelWeights(const ModelConfig &config, const Checkpoint &checkpoint, DType dtype);
   // Any argument list, e.g. mtpWeights(config, ...).
-  ModelWeights(std::vector<AbiWeight> abi, const Checkpoint &checkpoint, DType dtype);
+  ModelWeights(const ModelConfig &config, std::vector<AbiWeight> abi, const Checkpoint &checkpoint, DType dtype);
 
   struct Weight {
     AbiWeight abi;
@@ -33,10 +35,12 @@ public:
   DType dtype() const { return dtype_; }
   size_t mappedBytes() const; // views of the checkpoint
   size_t copiedBytes() const; // to be gathered or converted on their way to backend memory
+  size_t dequantizedBytes() const { return dequantizedBytes_; } // of those, what FP8 pieces become
 
 private:
   std::vector<Weight> weights_;
   DType dtype_;
+  size_t dequantizedBytes_ = 0;
 };
 
 // The MTP drafter's weights (mtpWeights) in `dtype`, or nothing when the
@@ -45,7 +49,8 @@ private:
 std::optional<ModelWeights> loadMtpWeights(const ModelConfig &config, const Checkpoint &checkpoint, DType dtype);
 
 // The dtype an artifact for this checkpoint is compiled for: that of
-// model.embed_tokens.weight.
+// model.embed_tokens.weight, which must not be F8_E4M3 (FP8 releases keep
+// it in BF16).
 DType checkpointWeightDType(const Checkpoint &checkpoint);
 
 // Throws one error naming the model directory and the tensors of `weights`

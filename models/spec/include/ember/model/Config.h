@@ -41,8 +41,18 @@ struct RopeScaling {
   nlohmann::json raw;
 };
 
+// quantization_config of an FP8 release (the DeepSeek-V3 format): linear
+// weights stored F8_E4M3, each `<name>` with `<name>_scale_inv` of shape
+// [ceil(out / blockRows), ceil(in / blockCols)], the factor every value of
+// its block of blockRows x blockCols is multiplied by. Activations are not
+// quantized by ember ("dynamic" is the only activation scheme accepted).
+struct Fp8BlockQuantization {
+  int64_t blockRows = 0;
+  int64_t blockCols = 0;
+};
+
 // HF config.json of LongCat-Flash-Lite (docs/design.md §1). Every key is
-// required except rope_scaling.
+// required except rope_scaling and quantization_config.
 struct ModelConfig {
   int64_t vocabSize = 0;
   int64_t hiddenSize = 0;
@@ -79,6 +89,7 @@ struct ModelConfig {
   bool normTopkProb = false;
   bool routerBias = false;
   bool tieWordEmbeddings = false;
+  std::optional<Fp8BlockQuantization> fp8; // quantization_config, when present
   nlohmann::json raw;
   std::string path; // where it was loaded from (for messages)
 
