@@ -153,7 +153,10 @@ GenerationFlags::GenerationFlags(const rt::CommandLine &args, int64_t defaultPro
       dtype(ember::parseDTypeLower(args.value("--dtype", "bf16"))), seed(uint64_t(args.integer("--seed", 1))),
       backend(rt::parseBackendKind(args.value("--backend", "cpu"))),
       disabledFusions(args.value("--disable-fusion", "")), cooperativeKernels(!args.has("--no-cooperative-kernels")),
-      profileKernels(args.has("--profile") || args.has("--profile-json")) {
+      profileKernels(args.has("--profile") || args.has("--profile-json")),
+      randomWeights(args.value("--weights", "checkpoint") == "random") {
+  if (std::string weights = args.value("--weights", "checkpoint"); weights != "checkpoint" && weights != "random")
+    throw Error("--weights must be checkpoint or random, got '" + weights + "'");
   if (!cooperativeKernels && backend == rt::BackendKind::Cpu)
     throw Error("--no-cooperative-kernels applies to GPU kernels: use it with --backend cuda");
   if (promptLen < 1)
@@ -177,12 +180,31 @@ std::unique_ptr<rt::Backend> openBackend(const GenerationFlags &flags) {
 
 } // namespace
 
+static std::string checkpointOf(const GenerationFlags &flags) {
+  if (flags.randomWeights)
+    return "";
+  return obtainCheckpoint(flags.cacheDir, flags.presetPath, ember::ModelConfig::load(flags.presetPath), flags.seed,
+                          flags.dtype);
+}
+
+static std::optional<rt::Checkpoint> openCheckpoint(const std::string &modelDir) {
+  if (modelDir.empty())
+    return std::nullopt;
+  return rt::Checkpoint(modelDir);
+}
+
+static rt::ModelWeights weightsOf(const GenerationFlags &flags, const ember::ModelConfig &config,
+                                  const std::optional<rt::Checkpoint> &checkpoint) {
+  if (!checkpoint)
+    return rt::ModelWeights::random(config, flags.dtype, flags.seed);
+  return rt::ModelWeights(config, *checkpoint);
+}
+
 BenchModel::BenchModel(const GenerationFlags &flags)
-    : cacheDir(flags.cacheDir), backend(openBackend(flags)),
-      modelDir(obtainCheckpoint(flags.cacheDir, flags.presetPath, ember::ModelConfig::load(flags.presetPath),
-                                flags.seed, flags.dtype)),
-      config(ember::ModelConfig::load((fs::path(modelDir) / "config.json").string())), checkpoint(modelDir),
-      weights(config, checkpoint), artifact(compileArtifact(compileFlagsOf(flags))) {}
+    : cacheDir(flags.cacheDir), backend(openBackend(flags)), modelDir(checkpointOf(flags)),
+      configPath(modelDir.empty() ? flags.presetPath : (fs::path(modelDir) / "config.json").string()),
+      config(ember::ModelConfig::load(configPath)), checkpoint(openCheckpoint(modelDir)),
+      weights(weightsOf(flags, config, checkpoint)), artifact(compileArtifact(compileFlagsOf(flags))) {}
 
 std::vector<std::string> compileFlagsOf(const GenerationFlags &flags) {
   std::vector<std::string> compileFlags = fusionFlags(flags.disabledFusions);
@@ -217,8 +239,7 @@ rt::ArtifactCache::Artifact compileForBackend(const rt::Backend &backend, const 
 }
 
 rt::ArtifactCache::Artifact BenchModel::compileArtifact(const std::vector<std::string> &extraFlags) const {
-  return compileForBackend(*backend, cacheDir, config, (fs::path(modelDir) / "config.json").string(),
-                           weights.dtype(), extraFlags);
+  return compileForBackend(*backend, cacheDir, config, configPath, weights.dtype(), extraFlags);
 }
 
 void BenchModel::describe(const std::string &presetPath) const {
@@ -228,7 +249,9 @@ void BenchModel::describe(const std::string &presetPath) const {
               (long long)config.hiddenSize, (long long)config.vocabSize, (long long)config.nRoutedExperts,
               (long long)config.zeroExpertNum, (long long)config.moeTopk, weights.mappedBytes() / 1e9,
               weights.copiedBytes() / 1e9);
-  std::printf("checkpoint %s; artifact %s\n", modelDir.c_str(), artifact.path.c_str());
+  std::printf("checkpoint %s; artifact %s\n",
+              modelDir.empty() ? "none (random weights generated as they load)" : modelDir.c_str(),
+              artifact.path.c_str());
 }
 
 } // namespace ember::bench
@@ -278,8 +301,8 @@ ModelledStep modelCall(const rt::Backend &backend, const std::string &configPath
 
 ModelledStep modelDecodeStep(const BenchModel &model, int64_t rows, int64_t position,
                              const std::vector<std::string> &extraFlags) {
-  return modelCall(*model.backend, (fs::path(model.modelDir) / "config.json").string(), model.weights.dtype(),
-                   extraFlags, ember::kStepFunction, rows, position);
+  return modelCall(*model.backend, model.configPath, model.weights.dtype(), extraFlags, ember::kStepFunction, rows,
+                   position);
 }
 
 nlohmann::json runPythonReference(const std::string &script, const std::vector<std::string> &args,

@@ -17,8 +17,9 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
-#include <set>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -71,7 +72,8 @@ std::string obtainCheckpoint(const std::string &cacheDir, const std::string &pre
 // (ember-compile's, for the artifact; default none),
 // --no-cooperative-kernels (cuda: ember-compile --cooperative-kernels=false,
 // every op one thread per element) and, where the benchmark takes them,
-// --profile and --profile-json (kernel profiling).
+// --profile and --profile-json (kernel profiling) and --weights
+// checkpoint|random (random: ModelWeights::random, no checkpoint).
 struct GenerationFlags {
   GenerationFlags(const rt::CommandLine &args, int64_t defaultPromptLen, int64_t defaultNewTokens,
                   const char *benchmark);
@@ -83,6 +85,7 @@ struct GenerationFlags {
   std::string disabledFusions;
   bool cooperativeKernels;
   bool profileKernels;
+  bool randomWeights;
 };
 
 // ember-compile's flags for the comma-separated fusions to skip ("" = none).
@@ -90,7 +93,8 @@ std::vector<std::string> fusionFlags(const std::string &disabledFusions);
 // ember-compile's flags for the artifact of `flags` (fusions, strategies).
 std::vector<std::string> compileFlagsOf(const GenerationFlags &flags);
 
-// The checkpoint of `flags` (obtainCheckpoint), its decoder weights, the
+// The checkpoint of `flags` (obtainCheckpoint) and its decoder weights, or,
+// with --weights random, weights generated in place and no checkpoint; the
 // backend, and the artifact compiled for it from the cache (on a miss).
 struct BenchModel {
   explicit BenchModel(const GenerationFlags &flags);
@@ -103,9 +107,10 @@ struct BenchModel {
   // Before the checkpoint: an unusable one (or one that cannot profile
   // kernels, with --profile) fails before any synthesis.
   std::unique_ptr<rt::Backend> backend;
-  std::string modelDir;
+  std::string modelDir; // empty with random weights
+  std::string configPath;
   ember::ModelConfig config;
-  rt::Checkpoint checkpoint;
+  std::optional<rt::Checkpoint> checkpoint;
   rt::ModelWeights weights;
   rt::ArtifactCache::Artifact artifact;
 };

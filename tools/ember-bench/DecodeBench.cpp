@@ -63,9 +63,10 @@ ReferenceResult runReference(const std::string &checkpoint, int64_t promptLen, i
 int decodeMain(int argc, char **argv) {
   rt::CommandLine args(argc, argv,
                        {"--preset", "--prompt-len", "--new-tokens", "--batch", "--dtype", "--seed", "--threads",
-                        "--cache-dir", "--presets-dir", "--backend", "--disable-fusion", "--profile-json", "--tables"},
-                       {"--no-reference", "--profile", "--no-cooperative-kernels",
-                        "--compare-tables"}); // --help never gets here: benchmark::Initialize handles it
+                        "--cache-dir", "--presets-dir", "--backend", "--disable-fusion", "--profile-json", "--tables",
+                        "--weights"},
+                       {"--no-reference", "--profile", "--no-cooperative-kernels", "--compare-tables",
+                        "--compile-only"}); // --help never gets here: benchmark::Initialize handles it
   GenerationFlags flags(args, 32, 32, "decode");
   int64_t promptLen = flags.promptLen, newTokens = flags.newTokens;
   int64_t threads = args.integer("--threads", 1);
@@ -74,7 +75,7 @@ int decodeMain(int argc, char **argv) {
   int64_t batch = args.integer("--batch", 1);
   if (batch < 1)
     throw Error("--batch must be at least 1");
-  bool reference = !args.has("--no-reference");
+  bool reference = !args.has("--no-reference") && !flags.randomWeights;
   rt::Placement tables = rt::parsePlacement(args.value("--tables", "host"), "--tables");
   rt::Placement otherTables = tables == rt::Placement::Host ? rt::Placement::Device : rt::Placement::Host;
 
@@ -84,14 +85,25 @@ int decodeMain(int argc, char **argv) {
   std::string preset = fs::path(flags.presetPath).stem().string(), modelDir, where, bandwidthLine;
   {
     BenchModel model(flags);
+    if (args.has("--compile-only")) {
+      std::printf("%s\n", model.artifact.path.c_str());
+      return 0;
+    }
     modelDir = model.modelDir;
     where = std::string(model.backend->name()) == "cpu" ? "compiled CPU, 1 thread" : model.backend->name();
     const ember::ModelConfig &config = model.config;
     if (args.has("--compare-tables") && model.backend->hostAccessible())
       throw Error(std::string("--compare-tables needs a device: on the ") + model.backend->name() +
                   " backend both placements are host memory");
+    auto loadStart = std::chrono::steady_clock::now();
     rt::Decoder decoder(config, model.weights, model.artifact.path, *model.backend,
                         {promptLen + newTokens, batch, 0, tables});
+    // Loading the whole model (137 GB in bf16) takes a while: say how long.
+    rt::Decoder::WeightBytes loaded = decoder.weightBytes();
+    double loadSeconds = secondsSince(loadStart);
+    std::fprintf(stderr, "weights loaded in %.1f s: %.2f GB device, %.2f GB host, %.2f GB mapped (%.2f GB/s)\n",
+                 loadSeconds, loaded.device / 1e9, loaded.host / 1e9, loaded.mapped / 1e9,
+                 (loaded.device + loaded.host) / 1e9 / loadSeconds);
     std::optional<rt::Decoder> otherDecoder;
     if (args.has("--compare-tables"))
       otherDecoder.emplace(config, model.weights, model.artifact.path, *model.backend,
@@ -237,7 +249,8 @@ int decodeMain(int argc, char **argv) {
                 rt::placementName(otherTables));
   std::printf("%s", bandwidthLine.c_str());
   if (!pytorch) {
-    std::printf("PyTorch reference: not run (--no-reference)\n");
+    std::printf("PyTorch reference: not run (%s)\n",
+                flags.randomWeights ? "--weights random: it reads a checkpoint" : "--no-reference");
   } else if (!pytorch->ok) {
     std::printf("PyTorch reference: unavailable: %s\n", pytorch->message.c_str());
   } else {

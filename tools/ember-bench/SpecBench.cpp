@@ -117,7 +117,7 @@ int specMain(int argc, char **argv) {
 
   BenchModel model(flags);
   std::optional<rt::ModelWeights> mtpWeights =
-      rt::loadMtpWeights(model.config, model.checkpoint, model.weights.dtype());
+      rt::loadMtpWeights(model.config, *model.checkpoint, model.weights.dtype());
   if (!mtpWeights)
     throw Error(model.modelDir + ": the checkpoint has no MTP block (model.mtp.* tensors)");
   rt::Decoder decoder(model.config, model.weights, model.artifact.path, *model.backend,

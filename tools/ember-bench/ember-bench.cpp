@@ -146,6 +146,16 @@ options (decode):
                              (ember-compile --cooperative-kernels=false), the
                              baseline of the cooperative strategies
   --no-reference             do not run the PyTorch reference
+  --weights checkpoint|random
+                             checkpoint (default): the synthesized checkpoint;
+                             random: no checkpoint, the weights are generated
+                             as they load, straight into backend memory (for
+                             configs no disk holds, e.g. the whole model:
+                             --preset models/longcat-flash-lite/config.json);
+                             the reference, which reads a checkpoint, is not run
+  --compile-only             compile the artifact (or find it in the cache),
+                             print its path and exit: how scripts/gpu-bundle
+                             records it
   --profile                  after the benchmark (so its figures carry no
                              profiling cost), prefill again and profile N decode
                              steps of the batch: each kernel launch's device time

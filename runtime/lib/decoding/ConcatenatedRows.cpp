@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <future>
+#include <thread>
 
 namespace ember::rt {
 
@@ -66,7 +68,36 @@ static void streamScaledPart(const TensorView &part, const TensorView &scaleInv,
   }
 }
 
+// Generated values in chunks, each chunk split among the host's threads.
+static void streamGenerated(const ConcatenatedRows::Generator &generate, size_t count, DType dtype,
+                            const ConcatenatedRows::Sink &sink) {
+  size_t chunk = ConcatenatedRows::kStreamChunkBytes / dtypeSize(dtype);
+  size_t threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::byte> converted(std::min(chunk, count) * dtypeSize(dtype));
+  for (size_t begin = 0; begin < count; begin += chunk) {
+    size_t n = std::min(chunk, count - begin), slice = (n + threads - 1) / threads;
+    std::vector<std::future<void>> workers;
+    for (size_t from = 0; from < n; from += slice)
+      workers.push_back(std::async(std::launch::async, [&, from] {
+        constexpr size_t kBlock = 4096; // floats that stay in L1, not a slice-sized buffer to fault in
+        float floats[kBlock];
+        for (size_t at = from, end = std::min(from + slice, n); at < end; at += kBlock) {
+          size_t length = std::min(kBlock, end - at);
+          generate(begin + at, length, floats);
+          convertFromFloat(floats, length, dtype, converted.data() + at * dtypeSize(dtype));
+        }
+      }));
+    for (std::future<void> &worker : workers)
+      worker.get();
+    sink(begin * dtypeSize(dtype), converted.data(), n * dtypeSize(dtype));
+  }
+}
+
 void ConcatenatedRows::streamTo(const Sink &sink) const {
+  if (generate_) {
+    streamGenerated(generate_, nbytes_ / dtypeSize(dtype_), dtype_, sink);
+    return;
+  }
   if (zeroCopy_) {
     TensorView whole = *parts_.front();
     whole.data = data_;
@@ -85,6 +116,11 @@ void ConcatenatedRows::streamTo(const Sink &sink) const {
     offset += part.nbytes / dtypeSize(part.dtype) * dtypeSize(dtype_);
   }
 }
+
+ConcatenatedRows::ConcatenatedRows(const Shape &shape, DType dtype, Generator generate)
+    : nbytes_(size_t(elementCount(shape, "a generated weight")) * dtypeSize(dtype)), dtype_(dtype),
+      rows_(shape.empty() ? 1 : shape[0]), rowShape_(shape.empty() ? shape : Shape(shape.begin() + 1, shape.end())),
+      generate_(std::move(generate)) {}
 
 ConcatenatedRows::ConcatenatedRows(const std::vector<const TensorView *> &parts, DType dtype, Copy copy,
                                    BlockScales scales)

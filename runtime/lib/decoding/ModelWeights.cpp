@@ -3,6 +3,8 @@
 #include "ember/model/CheckpointNames.h"
 #include "ember/model/Error.h"
 
+#include <cmath>
+
 namespace ember::rt {
 
 void checkNoMissingTensors(const std::vector<AbiWeight> &weights, const Checkpoint &checkpoint) {
@@ -99,6 +101,40 @@ ModelWeights::ModelWeights(const ModelConfig &config, std::vector<AbiWeight> abi
                             std::move(scales));
     weights_.push_back({std::move(weight), std::move(buffer)});
   }
+}
+
+// splitmix64: a counter-based generator, so any range of a weight can be
+// generated on its own.
+static uint64_t mixBits(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+ModelWeights ModelWeights::random(const ModelConfig &config, DType dtype, uint64_t seed) {
+  ModelWeights weights(dtype);
+  std::vector<AbiWeight> abi = modelWeights(config);
+  for (size_t index = 0; index < abi.size(); ++index) {
+    AbiWeight &weight = abi[index];
+    double mean = 0, stddev = 1.0 / std::sqrt(double(weight.shape.back()));
+    if (weight.alwaysF32)
+      stddev = 0.01;
+    else if (weight.gathered)
+      stddev = 0.5;
+    else if (weight.shape.size() == 1)
+      mean = 1, stddev = 0.05;
+    // Uniform on [mean - sqrt(3) stddev, mean + sqrt(3) stddev): that standard deviation.
+    float low = float(mean - std::sqrt(3.0) * stddev), width = float(2 * std::sqrt(3.0) * stddev);
+    uint64_t key = mixBits(seed ^ (uint64_t(index) << 48));
+    ConcatenatedRows buffer(weight.shape, weight.alwaysF32 ? DType::F32 : dtype,
+                            [=](uint64_t first, size_t count, float *out) {
+                              for (size_t i = 0; i < count; ++i)
+                                out[i] = low + width * float(mixBits(key + first + i) >> 40) * 0x1p-24f;
+                            });
+    weights.weights_.push_back({std::move(weight), std::move(buffer)});
+  }
+  return weights;
 }
 
 std::optional<ModelWeights> loadMtpWeights(const ModelConfig &config, const Checkpoint &checkpoint, DType dtype) {

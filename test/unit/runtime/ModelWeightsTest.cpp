@@ -6,6 +6,7 @@
 #include "TestSupport.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace ember::rt {
 namespace {
@@ -156,6 +157,68 @@ TEST(ModelWeights, ShapeMismatchNamesFileTensorAndShapes) {
                         "tensor 'model.layers.0.mlp.experts.1.down_proj.weight': expected shape [6, 2], got [2, 6]");
 }
 
+const ModelWeights::Weight &weightNamed(const ModelWeights &weights, const std::string &name) {
+  for (const ModelWeights::Weight &weight : weights.weights())
+    if (weight.abi.name == name)
+      return weight;
+  throw Error("no weight " + name);
+}
+
+TEST(ModelWeights, GeneratedRowsStreamEveryElementOnceInOrder) {
+  // Two more elements than a stream chunk holds: a second chunk of 2.
+  const int64_t width = int64_t(ConcatenatedRows::kStreamChunkBytes / sizeof(float) / 2) + 1;
+  auto label = [](uint64_t element) { return float(element % 1000003); }; // exact in float
+  ConcatenatedRows rows({2, width}, DType::F32, [&](uint64_t first, size_t count, float *out) {
+    for (size_t i = 0; i < count; ++i)
+      out[i] = label(first + i);
+  });
+  EXPECT_EQ(rows.data(), nullptr);
+  EXPECT_FALSE(rows.isZeroCopy());
+  EXPECT_EQ(rows.rows(), 2);
+  EXPECT_EQ(rows.rowShape(), (Shape{width}));
+  std::vector<float> values = valuesOf(rows);
+  ASSERT_EQ(values.size(), size_t(2 * width));
+  for (size_t i = 0; i < values.size(); ++i)
+    ASSERT_EQ(values[i], label(i)) << i;
+}
+
+TEST(ModelWeights, RandomWeightsHaveTheAbisShapesAndAStableSpread) {
+  ModelConfig config = ModelConfig::load(std::string(EMBER_PRESETS_DIR) + "/tiny.json");
+  ModelWeights weights = ModelWeights::random(config, DType::BF16, 7);
+  std::vector<AbiWeight> abi = modelWeights(config);
+  ASSERT_EQ(weights.weights().size(), abi.size());
+  EXPECT_EQ(weights.mappedBytes(), 0u);
+  for (size_t i = 0; i < abi.size(); ++i) {
+    const ModelWeights::Weight &weight = weights.weights()[i];
+    EXPECT_EQ(weight.abi.name, abi[i].name);
+    EXPECT_EQ(weight.buffer.dtype(), abi[i].alwaysF32 ? DType::F32 : DType::BF16);
+    EXPECT_EQ(weight.buffer.nbytes(), size_t(elementCount(abi[i].shape, "")) * dtypeSize(weight.buffer.dtype()));
+  }
+  auto meanAndSpread = [&](const std::string &name) {
+    std::vector<float> values = valuesOf(weightNamed(weights, name).buffer);
+    double sum = 0, squares = 0;
+    for (float value : values)
+      sum += value;
+    double mean = sum / double(values.size());
+    for (float value : values)
+      squares += (value - mean) * (value - mean);
+    return std::pair{mean, std::sqrt(squares / double(values.size()))};
+  };
+  auto [embeddingMean, embeddingSpread] = meanAndSpread(kWordEmbeddingName); // 512 x 96 values
+  EXPECT_NEAR(embeddingMean, 0.0, 0.01);
+  EXPECT_NEAR(embeddingSpread, 0.5, 0.01);
+  auto [normMean, normSpread] = meanAndSpread("model.norm.weight");
+  EXPECT_NEAR(normMean, 1.0, 0.02);
+  EXPECT_NEAR(normSpread, 0.05, 0.02);
+  auto [headMean, headSpread] = meanAndSpread("lm_head.weight"); // [512, 96]: 1/sqrt(96)
+  EXPECT_NEAR(headSpread, 1.0 / std::sqrt(96.0), 0.003);
+  // The same seed gives the same values; another seed others.
+  EXPECT_EQ(valuesOf(ModelWeights::random(config, DType::BF16, 7).weights()[0].buffer),
+            valuesOf(weights.weights()[0].buffer));
+  EXPECT_NE(valuesOf(ModelWeights::random(config, DType::BF16, 8).weights()[0].buffer),
+            valuesOf(weights.weights()[0].buffer));
+}
+
 // micro with quantization_config (blocks of 1 x 4), and its checkpoint in bf16
 // but for q_a_proj [2, 6]: F8_E4M3 values 0..11 with block scales [2, 2].
 constexpr char kQuantized[] = "model.layers.0.self_attn.0.q_a_proj.weight";
@@ -175,13 +238,6 @@ std::vector<TensorData> fp8Tensors(const ModelConfig &config) {
   tensors.insert(tensors.begin(),
                  test::tensorFrom(fp8ScaleName(kQuantized), DType::F32, {2, 2}, {1.0f, 0.5f, 2.0f, 0.25f}));
   return tensors;
-}
-
-const ModelWeights::Weight &weightNamed(const ModelWeights &weights, const std::string &name) {
-  for (const ModelWeights::Weight &weight : weights.weights())
-    if (weight.abi.name == name)
-      return weight;
-  throw Error("no weight " + name);
 }
 
 TEST(ModelWeights, Fp8BlocksAreDequantizedIntoTheWeightDType) {

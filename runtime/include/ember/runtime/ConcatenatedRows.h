@@ -30,6 +30,12 @@ struct BlockScales {
 class ConcatenatedRows {
 public:
   enum class Copy { Now, Deferred };
+  // Values computed rather than read (random weights of a model no disk
+  // holds): generate(first, count, out) writes elements [first, first +
+  // count) of the row-major buffer. streamTo calls it from several threads
+  // at once, on disjoint ranges; data() is null.
+  using Generator = std::function<void(uint64_t first, size_t count, float *out)>;
+  ConcatenatedRows(const Shape &shape, DType dtype, Generator generate);
   // All parts must share one dtype, which the buffer keeps.
   explicit ConcatenatedRows(const std::vector<const TensorView *> &parts);
   // Parts of any dtype, converted to `dtype`. Deferred: a buffer that is
@@ -62,6 +68,7 @@ private:
   bool zeroCopy_ = false;
   std::vector<const TensorView *> parts_;
   BlockScales scales_;
+  Generator generate_;
   std::vector<std::byte> owned_; // moving a vector keeps its buffer, so data_ stays valid
 };
 

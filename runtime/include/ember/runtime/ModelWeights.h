@@ -24,6 +24,14 @@ public:
   // The weight dtype is the checkpoint's: checkpointWeightDType().
   ModelWeights(const ModelConfig &config, const Checkpoint &checkpoint);
   ModelWeights(const ModelConfig &config, const Checkpoint &checkpoint, DType dtype);
+  // modelWeights(config) with random values generated as they are loaded,
+  // with no checkpoint: benchmarks of models no disk here holds (the whole
+  // LongCat-Flash-Lite is 137 GB in bf16). Values are uniform with the
+  // spread that keeps activations O(1), as ember-synth's: standard
+  // deviation 1/sqrt(in) for matrices, 0.5 for the word embedding and
+  // n-gram tables, 1 +- 0.05 for norms, 0.01 for the router's bias. Element
+  // i of weight w depends only on (seed, w, i).
+  static ModelWeights random(const ModelConfig &config, DType dtype, uint64_t seed);
   // Any argument list, e.g. mtpWeights(config, ...).
   ModelWeights(const ModelConfig &config, std::vector<AbiWeight> abi, const Checkpoint &checkpoint, DType dtype);
 
@@ -38,6 +46,7 @@ public:
   size_t dequantizedBytes() const { return dequantizedBytes_; } // of those, what FP8 pieces become
 
 private:
+  explicit ModelWeights(DType dtype) : dtype_(dtype) {}
   std::vector<Weight> weights_;
   DType dtype_;
   size_t dequantizedBytes_ = 0;
