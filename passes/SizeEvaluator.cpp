@@ -66,7 +66,7 @@ SmallVector<int64_t> SizeEvaluator::unresolved(Value memref) {
 /// The entry function's arguments: token-indexed buffers ([T, ...]: the
 /// only dynamic size is the first) have T rows; persistent per-slot tables
 /// (the [slots, context] token table, the [.., slots, context, W] caches)
-/// are taken as one slot holding the P + T positions of the step.
+/// are taken as S slots, each holding P positions and its share of the T.
 SmallVector<int64_t> SizeEvaluator::entryShape(MemRefType type) const {
   SmallVector<int64_t> shape(type.getShape());
   int64_t dynamic = type.getNumDynamicDims(), seen = 0;
@@ -76,7 +76,7 @@ SmallVector<int64_t> SizeEvaluator::entryShape(MemRefType type) const {
   }
   for (int64_t &size : shape)
     if (ShapedType::isDynamic(size))
-      size = ++seen == dynamic ? position + tokens : 1;
+      size = ++seen == dynamic ? position + (tokens + sequences - 1) / sequences : sequences;
   return shape;
 }
 

@@ -24,8 +24,8 @@ class SizeEvaluator {
 public:
   /// With a `diagnoseAs` ("traffic model"), a buffer whose sizes cannot be
   /// resolved is an error it names (reported once, see failedToResolve).
-  SizeEvaluator(int64_t tokens, int64_t position, const char *diagnoseAs)
-      : tokens(tokens), position(position), diagnoseAs(diagnoseAs) {}
+  SizeEvaluator(int64_t tokens, int64_t position, const char *diagnoseAs, int64_t sequences = 1)
+      : tokens(tokens), position(position), sequences(sequences), diagnoseAs(diagnoseAs) {}
   virtual ~SizeEvaluator();
 
   /// The buffer a value views: the value no view or call argument derives
@@ -59,6 +59,7 @@ public:
   bool failedToResolve() const { return unresolvedSizes; }
 
   const int64_t tokens, position;
+  const int64_t sequences; // the slots of the per-slot tables
 
 protected:
   /// Values and buffers this class cannot resolve: subclasses that know

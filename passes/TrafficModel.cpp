@@ -44,8 +44,8 @@ namespace {
 class StepTraffic final : public TrafficContext {
 public:
   StepTraffic(ModuleOp module, const TrafficOptions &options)
-      : TrafficContext(options.tokens, options.position), module(module),
-        sizes(options.tokens, options.position, "traffic model") {}
+      : TrafficContext(options.tokens, options.position, options.sequences), module(module),
+        sizes(options.tokens, options.position, "traffic model", options.sequences) {}
 
   LogicalResult run(func::FuncOp entry, TrafficReport &report);
 
@@ -185,9 +185,10 @@ FailureOr<TrafficReport> mlir::ember::modelTraffic(ModuleOp module, const Traffi
 
 void mlir::ember::printTrafficReport(const TrafficReport &report, llvm::raw_ostream &os) {
   const TrafficOptions &o = report.options;
-  os << llvm::formatv("traffic model of @{0}: T = {1} new tokens after P = {2} cached positions; "
+  std::string sequences = o.sequences == 1 ? "" : llvm::formatv(" of S = {0} sequences, each", o.sequences).str();
+  os << llvm::formatv("traffic model of @{0}: T = {1} new tokens{2} after P = {3} cached positions; "
                       "bytes read + written per step (a kernel's summed over its launches)\n",
-                      o.function, o.tokens, o.position);
+                      o.function, o.tokens, sequences, o.position);
   auto row = [&](StringRef kernel, StringRef op, StringRef launches,
                  ArrayRef<std::string> columns) {
     os << llvm::formatv("{0,-24} {1,-26} {2,8}", kernel, op, launches);

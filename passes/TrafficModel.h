@@ -36,6 +36,7 @@ struct TrafficOptions {
   std::string function = "ember_step";
   int64_t tokens = 1;      // T
   int64_t position = 4096; // P
+  int64_t sequences = 1;   // S: the sequences of the T tokens, each after P cached positions
 };
 
 /// One kernel: an op of the walked functions, summed over its launches.

@@ -186,13 +186,14 @@ void MlaAbsorbOp::addTraffic(TrafficContext &ctx) {
 }
 
 void MlaAttentionOp::addTraffic(TrafficContext &ctx) {
-  // Causal: the T new tokens together attend to the P + T rows up to the last.
+  // Causal: the T new tokens of S sequences attend to their sequences' P
+  // cached rows each and to the T new ones.
   Value cache = getCache();
   ctx.readAll(getQLat(), kActivations);
   ctx.readAll(getQRope(), kActivations);
   ctx.readAll(getSlots(), kActivations);
   ctx.readAll(getPositions(), kActivations);
-  int64_t rows = ctx.position + ctx.shape(getQLat())[0];
+  int64_t rows = ctx.sequences * ctx.position + ctx.shape(getQLat())[0];
   ctx.read(cache, rows * dim(cache, 2) * elementBytes(cache), kKv);
   ctx.writeAll(getOut());
 }

@@ -40,13 +40,17 @@ int64_t elementBytes(Value memref);
 
 class TrafficContext {
 public:
-  TrafficContext(int64_t tokens, int64_t position) : tokens(tokens), position(position) {}
+  TrafficContext(int64_t tokens, int64_t position, int64_t sequences = 1)
+      : tokens(tokens), position(position), sequences(sequences) {}
   virtual ~TrafficContext();
 
   /// T: the tokens the step processes (the batch of a decode step).
   const int64_t tokens;
   /// P: the cached positions before them (what attention reads besides T).
   const int64_t position;
+  /// S: the sequences the T tokens belong to, each after P cached positions
+  /// of its own (a batched decode step: S = T; a prompt's chunk: 1).
+  const int64_t sequences;
 
   /// The sizes of `memref`, its dynamic ones resolved for this step.
   virtual llvm::SmallVector<int64_t> shape(Value memref) = 0;

@@ -271,7 +271,7 @@ std::string runCompiler(const std::vector<std::string> &arguments) {
 
 ModelledStep modelCall(const rt::Backend &backend, const std::string &configPath, ember::DType dtype,
                        const std::vector<std::string> &extraFlags, const std::string &function, int64_t tokens,
-                       int64_t position) {
+                       int64_t position, int64_t sequences) {
   std::vector<std::string> command{"--config",
                                    configPath,
                                    "--weight-dtype",
@@ -281,7 +281,8 @@ ModelledStep modelCall(const rt::Backend &backend, const std::string &configPath
                                    "--report",
                                    "--report-function=" + function,
                                    "--batch=" + std::to_string(tokens),
-                                   "--report-position=" + std::to_string(position)};
+                                   "--report-position=" + std::to_string(position),
+                                   "--report-sequences=" + std::to_string(sequences)};
   std::vector<std::string> backendFlags = backend.compileFlags();
   command.insert(command.end(), backendFlags.begin(), backendFlags.end());
   command.insert(command.end(), extraFlags.begin(), extraFlags.end());
@@ -302,7 +303,7 @@ ModelledStep modelCall(const rt::Backend &backend, const std::string &configPath
 ModelledStep modelDecodeStep(const BenchModel &model, int64_t rows, int64_t position,
                              const std::vector<std::string> &extraFlags) {
   return modelCall(*model.backend, model.configPath, model.weights.dtype(), extraFlags, ember::kStepFunction, rows,
-                   position);
+                   position, rows);
 }
 
 nlohmann::json runPythonReference(const std::string &script, const std::vector<std::string> &args,

@@ -153,15 +153,17 @@ struct ModelledStep {
   int64_t kernels = 0;
   double bytes = 0;
 };
-// One decode step of `rows` rows (ember_step) after `position` cached positions.
+// One decode step of `rows` sequences (ember_step, a row each) after
+// `position` cached positions each.
 ModelledStep modelDecodeStep(const BenchModel &model, int64_t rows, int64_t position,
                              const std::vector<std::string> &extraFlags);
-// One call of the entry point `function` on `tokens` rows after `position`
-// cached positions, as ember-compile --report (--report-function, --batch,
+// One call of the entry point `function` on `tokens` rows of `sequences`
+// sequences, each after `position` cached positions, as ember-compile
+// --report (--report-function, --batch, --report-sequences,
 // --report-position) models it for the config at configPath.
 ModelledStep modelCall(const rt::Backend &backend, const std::string &configPath, ember::DType dtype,
                        const std::vector<std::string> &extraFlags, const std::string &function, int64_t tokens,
-                       int64_t position);
+                       int64_t position, int64_t sequences = 1);
 
 // Achieved bandwidth over the modelled bytes, and as fractions of the
 // device memory's peak and of the copy rate measured in this run ("-"

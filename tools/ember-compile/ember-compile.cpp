@@ -143,6 +143,11 @@ static cl::opt<bool> report("report", cl::cat(emberOptions),
                                      "fused phase) and, for nvptx, each kernel's launch shape (grid, "
                                      "block, loop iterations per thread) instead of compiling"));
 static cl::opt<int64_t> batch("batch", cl::cat(emberOptions), cl::desc("--report: tokens per step (T)"), cl::init(1));
+static cl::opt<int64_t> reportSequences("report-sequences", cl::cat(emberOptions),
+                                        cl::desc("--report: the sequences the T tokens belong to (S), each after P "
+                                                 "cached positions of its own: T for a batched decode step "
+                                                 "(default 1: a prompt's chunk)"),
+                                        cl::init(1));
 static cl::opt<int64_t> reportPosition("report-position", cl::cat(emberOptions),
                                        cl::desc("--report: cached positions before the step (P); default "
                                                 "min(4096, max_position_embeddings - T)"),
@@ -262,6 +267,7 @@ ec::TrafficOptions reportOptions(const ::ember::ModelConfig &config) {
   ec::TrafficOptions options;
   options.function = reportFunction;
   options.tokens = batch;
+  options.sequences = reportSequences;
   options.position = reportPosition >= 0
                          ? int64_t(reportPosition)
                          : std::max<int64_t>(0, std::min<int64_t>(4096, config.maxPositionEmbeddings - batch));
@@ -355,6 +361,9 @@ int main(int argc, char **argv) {
     fail("--report and --compile-to cannot be combined");
   if (batch < 1)
     fail("--batch must be at least 1");
+  if (reportSequences < 1 || reportSequences > batch)
+    fail("--report-sequences must be between 1 and --batch (" + std::to_string(batch) + "), got " +
+         std::to_string(reportSequences));
 
   ::ember::ModelConfig config;
   ec::WeightType weightType;
