@@ -23,54 +23,12 @@ static DType commonDType(const std::vector<const TensorView *> &parts) {
 ConcatenatedRows::ConcatenatedRows(const std::vector<const TensorView *> &parts)
     : ConcatenatedRows(parts, commonDType(parts)) {}
 
-// `part` converted to `dtype`, through float in bounded chunks, so a large
-// tensor needs no float copy of its own; the same dtype goes as it lies.
-static void streamPart(const TensorView &part, DType dtype, size_t offset, const ConcatenatedRows::Sink &sink) {
-  constexpr size_t kChunkBytes = ConcatenatedRows::kStreamChunkBytes;
-  if (part.dtype == dtype) {
-    for (size_t begin = 0; begin < part.nbytes; begin += kChunkBytes)
-      sink(offset + begin, part.data + begin, std::min(kChunkBytes, part.nbytes - begin));
-    return;
-  }
-  size_t count = part.nbytes / dtypeSize(part.dtype), chunk = kChunkBytes / sizeof(float);
-  std::vector<float> floats(std::min(chunk, count));
-  std::vector<std::byte> converted(floats.size() * dtypeSize(dtype));
-  for (size_t begin = 0; begin < count; begin += chunk) {
-    size_t n = std::min(chunk, count - begin);
-    convertToFloat(part.data + begin * dtypeSize(part.dtype), part.dtype, n, floats.data());
-    convertFromFloat(floats.data(), n, dtype, converted.data());
-    sink(offset + begin * dtypeSize(dtype), converted.data(), n * dtypeSize(dtype));
-  }
-}
-
-// A block-scaled matrix part, dequantized in chunks of whole rows.
-static void streamScaledPart(const TensorView &part, const TensorView &scaleInv, const BlockScales &blocks, DType dtype,
-                             size_t offset, const ConcatenatedRows::Sink &sink) {
-  int64_t rows = part.shape[0], cols = part.shape[1];
-  int64_t scaleCols = (cols + blocks.blockCols - 1) / blocks.blockCols;
-  std::vector<float> scales(scaleInv.nbytes / dtypeSize(scaleInv.dtype));
-  convertToFloat(scaleInv.data, scaleInv.dtype, scales.size(), scales.data());
-  int64_t chunkRows = std::max<int64_t>(1, int64_t(ConcatenatedRows::kStreamChunkBytes / sizeof(float)) / cols);
-  std::vector<float> floats(size_t(std::min(chunkRows, rows) * cols));
-  std::vector<std::byte> converted(floats.size() * dtypeSize(dtype));
-  for (int64_t begin = 0; begin < rows; begin += chunkRows) {
-    int64_t n = std::min(chunkRows, rows - begin);
-    size_t count = size_t(n * cols);
-    convertToFloat(part.data + size_t(begin * cols) * dtypeSize(part.dtype), part.dtype, count, floats.data());
-    for (int64_t row = 0; row < n; ++row) {
-      const float *scaleRow = scales.data() + (begin + row) / blocks.blockRows * scaleCols;
-      float *values = floats.data() + row * cols;
-      for (int64_t col = 0; col < cols; ++col)
-        values[col] *= scaleRow[col / blocks.blockCols];
-    }
-    convertFromFloat(floats.data(), count, dtype, converted.data());
-    sink(offset + size_t(begin * cols) * dtypeSize(dtype), converted.data(), count * dtypeSize(dtype));
-  }
-}
-
-// Generated values in chunks, each chunk split among the host's threads.
-static void streamGenerated(const ConcatenatedRows::Generator &generate, size_t count, DType dtype,
-                            const ConcatenatedRows::Sink &sink) {
+// Elements [0, count) as `dtype`, in chunks of at most kStreamChunkBytes:
+// each chunk's floats come from fill(first, length, out) on all host
+// threads at once (a slice each, in blocks that stay in L1), are converted
+// and go to sink at `offset` plus their place.
+static void streamFilled(size_t count, DType dtype, size_t offset, const ConcatenatedRows::Generator &fill,
+                         const ConcatenatedRows::Sink &sink) {
   size_t chunk = ConcatenatedRows::kStreamChunkBytes / dtypeSize(dtype);
   size_t threads = std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::byte> converted(std::min(chunk, count) * dtypeSize(dtype));
@@ -79,23 +37,69 @@ static void streamGenerated(const ConcatenatedRows::Generator &generate, size_t 
     std::vector<std::future<void>> workers;
     for (size_t from = 0; from < n; from += slice)
       workers.push_back(std::async(std::launch::async, [&, from] {
-        constexpr size_t kBlock = 4096; // floats that stay in L1, not a slice-sized buffer to fault in
+        constexpr size_t kBlock = 4096;
         float floats[kBlock];
         for (size_t at = from, end = std::min(from + slice, n); at < end; at += kBlock) {
           size_t length = std::min(kBlock, end - at);
-          generate(begin + at, length, floats);
+          fill(begin + at, length, floats);
           convertFromFloat(floats, length, dtype, converted.data() + at * dtypeSize(dtype));
         }
       }));
     for (std::future<void> &worker : workers)
       worker.get();
-    sink(begin * dtypeSize(dtype), converted.data(), n * dtypeSize(dtype));
+    sink(offset + begin * dtypeSize(dtype), converted.data(), n * dtypeSize(dtype));
   }
+}
+
+// `part` in `dtype`: as it lies when it has that dtype, else converted.
+static void streamPart(const TensorView &part, DType dtype, size_t offset, const ConcatenatedRows::Sink &sink) {
+  constexpr size_t kChunkBytes = ConcatenatedRows::kStreamChunkBytes;
+  if (part.dtype == dtype) {
+    for (size_t begin = 0; begin < part.nbytes; begin += kChunkBytes)
+      sink(offset + begin, part.data + begin, std::min(kChunkBytes, part.nbytes - begin));
+    return;
+  }
+  size_t size = dtypeSize(part.dtype);
+  streamFilled(
+      part.nbytes / size, dtype, offset,
+      [&](uint64_t first, size_t count, float *out) {
+        convertToFloat(part.data + first * size, part.dtype, count, out);
+      },
+      sink);
+}
+
+// A block-scaled matrix part, dequantized: each value times its block's scale.
+static void streamScaledPart(const TensorView &part, const TensorView &scaleInv, const BlockScales &blocks, DType dtype,
+                             size_t offset, const ConcatenatedRows::Sink &sink) {
+  uint64_t cols = uint64_t(part.shape[1]), blockRows = uint64_t(blocks.blockRows),
+           blockCols = uint64_t(blocks.blockCols);
+  uint64_t scaleCols = (cols + blockCols - 1) / blockCols;
+  std::vector<float> scales(scaleInv.nbytes / dtypeSize(scaleInv.dtype));
+  convertToFloat(scaleInv.data, scaleInv.dtype, scales.size(), scales.data());
+  size_t size = dtypeSize(part.dtype);
+  streamFilled(
+      part.nbytes / size, dtype, offset,
+      [&](uint64_t first, size_t count, float *out) {
+        convertToFloat(part.data + first * size, part.dtype, count, out);
+        // Walks the elements by row and block: no division per element.
+        uint64_t row = first / cols, col = first % cols, block = col / blockCols, inBlock = col % blockCols;
+        const float *scaleRow = scales.data() + row / blockRows * scaleCols;
+        for (size_t i = 0; i < count; ++i) {
+          out[i] *= scaleRow[block];
+          if (++inBlock == blockCols)
+            inBlock = 0, ++block;
+          if (++col == cols) {
+            col = block = inBlock = 0;
+            scaleRow = scales.data() + ++row / blockRows * scaleCols;
+          }
+        }
+      },
+      sink);
 }
 
 void ConcatenatedRows::streamTo(const Sink &sink) const {
   if (generate_) {
-    streamGenerated(generate_, nbytes_ / dtypeSize(dtype_), dtype_, sink);
+    streamFilled(nbytes_ / dtypeSize(dtype_), dtype_, 0, generate_, sink);
     return;
   }
   if (zeroCopy_) {
