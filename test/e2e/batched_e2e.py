@@ -9,8 +9,9 @@ different lengths (EOS inside one) run as one batch, then each on its own;
 the generated ids and every generated token's log-probability (printed with
 all 17 digits by --json --logprobs) must be identical, bit for bit: greedy,
 sampled (sequence i of the batch samples with seed + i, so alone it runs with
-that seed), and with prompt-lookup speculation (rows of drafts of several
-sequences in one step); and queued: two slots for the three prompts, which
+that seed), with prompt-lookup speculation (rows of drafts of several
+sequences in one step), with MTP speculation, sampled (the sequences that
+draft share each drafter call and one verifying forward); and queued: two slots for the three prompts, which
 arrive after 0, 4 and 1 steps (--batch 2 --arrivals 0,4,1), so the third
 waits for a slot, takes it from whichever sequence finished, and prefills
 in steps shared with decoding rows. The prompts end at different times
@@ -40,6 +41,7 @@ MODES = {
     "greedy": [],
     "sampled": ["--temperature", "0.9", "--top-k", "20"],
     "ngram": ["--speculative", "ngram", "--draft-steps", "3"],
+    "mtp": ["--speculative", "mtp", "--draft-steps", "3", "--temperature", "0.9"],
 }
 # Only for the batch: the runs alone need no slots or arrivals.
 QUEUED = ["--batch", "2", "--arrivals", "0,4,1"]

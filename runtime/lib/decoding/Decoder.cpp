@@ -260,12 +260,12 @@ DecoderOutput Decoder::prefill(int64_t slot, const std::vector<int32_t> &tokens)
   // ember_embed writes table rows that ember_forward never reads, so the
   // next chunk's embedding may overlap this chunk's layers.
   DecoderOutput result;
-  EmbeddingQueue embeddings(*this, slot);
-  embeddings.push(chunkAt(0), 0);
+  EmbeddingQueue embeddings(*this);
+  embeddings.push(StepRows::of(slot, chunkAt(0), 0));
   for (int64_t start = 0; start < total; start += prefillChunk_) {
     std::vector<float> chunk = embeddings.pop();
     if (start + prefillChunk_ < total)
-      embeddings.push(chunkAt(start + prefillChunk_), start + prefillChunk_);
+      embeddings.push(StepRows::of(slot, chunkAt(start + prefillChunk_), start + prefillChunk_));
     DecoderOutput part = forward(StepRows::of(slot, chunkAt(start), start), chunk);
     result.logits.insert(result.logits.end(), part.logits.begin(), part.logits.end());
     result.hidden.insert(result.hidden.end(), part.hidden.begin(), part.hidden.end());
@@ -358,12 +358,12 @@ DecoderOutput Decoder::draft(const StepRows &rows, const std::vector<float> &hid
   return result;
 }
 
-void EmbeddingQueue::push(std::vector<int32_t> tokens, int64_t start) {
+void EmbeddingQueue::push(StepRows rows) {
   std::shared_future<std::vector<float>> previous = pending_.empty() ? decltype(previous)() : pending_.back();
-  auto embed = [&decoder = decoder_, slot = slot_, previous, tokens = std::move(tokens), start] {
+  auto embed = [&decoder = decoder_, previous, rows = std::move(rows)] {
     if (previous.valid())
       previous.wait(); // its error, if any, reaches the caller through pop()
-    return decoder.embed(StepRows::of(slot, tokens, start));
+    return decoder.embed(rows);
   };
   pending_.push_back(std::async(std::launch::async, std::move(embed)).share());
 }

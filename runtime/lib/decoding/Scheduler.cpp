@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <utility>
 
 namespace ember::rt {
@@ -69,14 +70,49 @@ public:
     verify({rows.tokens.begin() + 1, rows.tokens.end()}, {}, output);
   }
 
-  // One target forward of its own, plain or verifying a draft: the MTP
-  // drafter's rows depend on its own sequential calls.
-  void advanceAlone() {
-    int64_t position = int64_t(context_.size()) - 1, steps = draftRoom(position);
-    if (options_.drafter == DrafterKind::Mtp && steps > 0)
-      return advanceWithMtp(position, steps);
-    StepRows rows = nextRows();
-    advance(rows, decoder_.step(rows));
+  // MTP drafting (docs/design.md §3) for a decode step, in phases that
+  // Scheduler::speculateWithMtp runs over every such sequence at once: the
+  // drafter's catch-up rows (the target's hidden states of the tokens
+  // accepted last time), a draft drawn from its last row, then one drafter
+  // row per further draft (the previous draft with the drafter's own hidden
+  // state), and last the target's verification of all drafts. Each draft's
+  // n-gram embedding starts as soon as it is drawn (EmbeddingQueue), and
+  // verification reuses them (paper 4.2).
+  bool drafting() const { return usesMtp() && !prefilling() && draftRoom(position()) > 0; }
+  StepRows catchUpRows() const { return StepRows::of(result_.slot, mtpTokens_, mtpStart_); }
+  const std::vector<float> &catchUpHidden() const { return mtpHidden_; }
+  // The last token's row, whose embedding verification starts with.
+  StepRows lastTokenRow() const { return StepRows::of(result_.slot, {context_.back()}, position()); }
+  // Draws a draft from the drafter's last row of `draft` (this sequence's
+  // rows); true while more drafts are wanted.
+  bool propose(const DecoderOutput &draft) {
+    int64_t width = config_.hiddenSize, row = int64_t(draft.hidden.size()) / width - 1;
+    proposals_.push_back(distribution(draft.logits, row, drafts_, "drafter"));
+    drafts_.push_back(drawToken(proposals_.back(), rng_));
+    draftHidden_.assign(draft.hidden.begin() + row * width, draft.hidden.end());
+    return int64_t(drafts_.size()) < draftRoom(position()) && !config_.isEos(drafts_.back());
+  }
+  // The newest draft's row: for its embedding, and (at the position before,
+  // with draftHidden()) for the drafter's next row.
+  StepRows newestDraftRow(int64_t shift = 0) const {
+    return StepRows::of(result_.slot, {drafts_.back()}, position() + int64_t(drafts_.size()) + shift);
+  }
+  const std::vector<float> &draftHidden() const { return draftHidden_; }
+  StepRows verificationRows() const {
+    std::vector<int32_t> verified{context_.back()};
+    verified.insert(verified.end(), drafts_.begin(), drafts_.end());
+    return StepRows::of(result_.slot, verified, position());
+  }
+  // The target's rows for verificationRows(): emits what they accept and
+  // keeps their hidden states for the drafter's next catch-up.
+  void takeVerification(const DecoderOutput &output) {
+    int64_t start = position();
+    std::vector<int32_t> emitted = verify(drafts_, proposals_, output);
+    mtpTokens_ = emitted;
+    mtpHidden_.assign(output.hidden.begin(), output.hidden.begin() + int64_t(emitted.size()) * config_.hiddenSize);
+    mtpStart_ = start;
+    drafts_.clear();
+    proposals_.clear();
   }
 
 private:
@@ -98,6 +134,8 @@ private:
     mtpTokens_.assign(context_.begin() + 1, context_.end());
     mtpStart_ = 0;
   }
+
+  int64_t position() const { return int64_t(context_.size()) - 1; } // of the last token
 
   double secondsSinceSubmitted() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - submitted_).count();
@@ -154,44 +192,6 @@ private:
     } catch (const Error &error) {
       return ". The re-run of " + positions + " with checks after every op failed: " + error.what();
     }
-  }
-
-  // MTP drafting (docs/design.md §3): the first draft row catches the drafter's
-  // cache up on the target's hidden states of the tokens accepted last
-  // time; later rows feed the drafter its own hidden state. Each draft
-  // token's n-gram embedding starts as soon as it is proposed and runs
-  // during the next draft step (EmbeddingQueue); verification reuses those
-  // embeddings (paper 4.2).
-  void advanceWithMtp(int64_t position, int64_t steps) {
-    EmbeddingQueue queue(decoder_, result_.slot);
-    queue.push({context_.back()}, position);
-    DecoderOutput draft = decoder_.draft(StepRows::of(result_.slot, mtpTokens_, mtpStart_), mtpHidden_);
-    int64_t row = int64_t(mtpTokens_.size()) - 1, width = config_.hiddenSize;
-    std::vector<int32_t> drafts;
-    std::vector<std::vector<double>> proposals;
-    while (true) {
-      proposals.push_back(distribution(draft.logits, row, drafts, "drafter"));
-      drafts.push_back(drawToken(proposals.back(), rng_));
-      int64_t index = int64_t(drafts.size());
-      queue.push({drafts.back()}, position + index);
-      if (index == steps || config_.isEos(drafts.back()))
-        break;
-      std::vector<float> hidden(draft.hidden.begin() + row * width, draft.hidden.begin() + (row + 1) * width);
-      draft = decoder_.draft(StepRows::of(result_.slot, {drafts.back()}, position + index - 1), hidden);
-      row = 0;
-    }
-    std::vector<float> embeddings;
-    while (!queue.empty()) {
-      std::vector<float> rows = queue.pop();
-      embeddings.insert(embeddings.end(), rows.begin(), rows.end());
-    }
-    std::vector<int32_t> verified{context_.back()};
-    verified.insert(verified.end(), drafts.begin(), drafts.end());
-    DecoderOutput output = decoder_.forward(StepRows::of(result_.slot, verified, position), embeddings);
-    std::vector<int32_t> emitted = verify(drafts, proposals, output);
-    mtpTokens_ = emitted;
-    mtpHidden_.assign(output.hidden.begin(), output.hidden.begin() + int64_t(emitted.size()) * width);
-    mtpStart_ = position;
   }
 
   // Accepts a prefix of `drafts` by the target's rows in `output` and emits
@@ -274,7 +274,94 @@ private:
   std::vector<int32_t> mtpTokens_;
   std::vector<float> mtpHidden_;
   int64_t mtpStart_ = 0;
+  // This step's drafts, the drafter's distributions they were drawn from,
+  // and the drafter's hidden state after the newest.
+  std::vector<int32_t> drafts_;
+  std::vector<std::vector<double>> proposals_;
+  std::vector<float> draftHidden_;
 };
+
+// Rows [first, first + count) of `output`.
+static DecoderOutput outputRows(const DecoderOutput &output, int64_t first, int64_t count, const ModelConfig &config) {
+  int64_t vocab = config.vocabSize, width = config.hiddenSize;
+  DecoderOutput rows;
+  rows.logits.assign(output.logits.begin() + first * vocab, output.logits.begin() + (first + count) * vocab);
+  rows.hidden.assign(output.hidden.begin() + first * width, output.hidden.begin() + (first + count) * width);
+  return rows;
+}
+
+// Sequence::drafting's phases over all of `sequences` at once: one drafter
+// call per draft step over the sequences still drafting, one embedding call
+// per step over the drafts it drew, one target forward verifying them all.
+// A sequence's calls see the same rows as it alone would, so it draws the
+// same drafts and accepts the same tokens.
+void Scheduler::speculateWithMtp(const std::vector<Sequence *> &sequences) {
+  const ModelConfig &config = decoder_.config();
+  EmbeddingQueue queue(decoder_);
+  std::vector<std::vector<Sequence *>> embedded; // whose row each pushed call's rows are, in order
+  StepRows lastTokens;
+  for (Sequence *sequence : sequences)
+    lastTokens.append(sequence->lastTokenRow());
+  queue.push(std::move(lastTokens));
+  embedded.push_back(sequences);
+
+  StepRows rows;
+  std::vector<float> hidden;
+  std::vector<int64_t> counts;
+  for (Sequence *sequence : sequences) {
+    rows.append(sequence->catchUpRows());
+    hidden.insert(hidden.end(), sequence->catchUpHidden().begin(), sequence->catchUpHidden().end());
+    counts.push_back(int64_t(sequence->catchUpRows().size()));
+  }
+  std::vector<Sequence *> active = sequences;
+  while (!active.empty()) {
+    DecoderOutput draft = decoder_.draft(rows, hidden);
+    std::vector<Sequence *> more;
+    StepRows drawn, next;
+    std::vector<float> nextHidden;
+    int64_t first = 0;
+    for (size_t i = 0; i < active.size(); ++i) {
+      bool wantsMore = active[i]->propose(outputRows(draft, first, counts[i], config));
+      first += counts[i];
+      drawn.append(active[i]->newestDraftRow());
+      if (!wantsMore)
+        continue;
+      more.push_back(active[i]);
+      next.append(active[i]->newestDraftRow(-1));
+      nextHidden.insert(nextHidden.end(), active[i]->draftHidden().begin(), active[i]->draftHidden().end());
+    }
+    queue.push(std::move(drawn));
+    embedded.push_back(active);
+    active = std::move(more);
+    rows = std::move(next);
+    hidden = std::move(nextHidden);
+    counts.assign(active.size(), 1);
+  }
+
+  // Each sequence's embeddings in its verification order: its last token,
+  // then its drafts.
+  std::map<Sequence *, std::vector<float>> embeddings;
+  int64_t width = config.hiddenSize;
+  for (const std::vector<Sequence *> &owners : embedded) {
+    std::vector<float> call = queue.pop();
+    for (size_t row = 0; row < owners.size(); ++row)
+      embeddings[owners[row]].insert(embeddings[owners[row]].end(), call.begin() + int64_t(row) * width,
+                                     call.begin() + int64_t(row + 1) * width);
+  }
+  StepRows verified;
+  std::vector<float> verifiedEmbeddings;
+  for (Sequence *sequence : sequences) {
+    verified.append(sequence->verificationRows());
+    verifiedEmbeddings.insert(verifiedEmbeddings.end(), embeddings[sequence].begin(), embeddings[sequence].end());
+  }
+  DecoderOutput output = decoder_.forward(verified, verifiedEmbeddings);
+  int64_t first = 0;
+  for (Sequence *sequence : sequences) {
+    auto count = int64_t(sequence->verificationRows().size());
+    sequence->takeVerification(outputRows(output, first, count, config));
+    first += count;
+  }
+}
 
 Scheduler::Scheduler(Decoder &decoder) : decoder_(decoder), slotBusy_(size_t(decoder.slots()), false) {}
 
@@ -313,15 +400,15 @@ bool Scheduler::step() {
     bool prompt;
   };
   std::vector<Part> parts;
-  std::vector<Sequence *> alone;
+  std::vector<Sequence *> drafting;
   StepRows rows;
   for (const std::unique_ptr<Sequence> &sequence : running_) {
     if (sequence->prefilling() && running_.size() == 1) {
       sequence->prefillAlone();
       continue;
     }
-    if (!sequence->prefilling() && sequence->usesMtp()) {
-      alone.push_back(sequence.get());
+    if (sequence->drafting()) {
+      drafting.push_back(sequence.get());
       continue;
     }
     bool prompt = sequence->prefilling();
@@ -331,12 +418,10 @@ bool Scheduler::step() {
   }
   if (!parts.empty()) {
     DecoderOutput output = decoder_.step(rows);
-    int64_t vocab = decoder_.config().vocabSize, width = decoder_.config().hiddenSize, first = 0;
+    int64_t first = 0;
     for (const Part &part : parts) {
       auto count = int64_t(part.rows.size());
-      DecoderOutput slice;
-      slice.logits.assign(output.logits.begin() + first * vocab, output.logits.begin() + (first + count) * vocab);
-      slice.hidden.assign(output.hidden.begin() + first * width, output.hidden.begin() + (first + count) * width);
+      DecoderOutput slice = outputRows(output, first, count, decoder_.config());
       if (part.prompt)
         part.sequence->takePromptRows(slice);
       else
@@ -344,8 +429,8 @@ bool Scheduler::step() {
       first += count;
     }
   }
-  for (Sequence *sequence : alone)
-    sequence->advanceAlone();
+  if (!drafting.empty())
+    speculateWithMtp(drafting);
   ++steps_;
 
   // Finished sequences leave; their slots take the next requests.

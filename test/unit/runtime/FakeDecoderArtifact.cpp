@@ -38,6 +38,8 @@ __attribute__((visibility("default"))) FakeDecoderCall fake_decoder_last_call;
 // Drafter rows that found the table, their hidden input or the drafter's
 // cache inconsistent (their logits are NaN).
 __attribute__((visibility("default"))) int64_t fake_drafter_inconsistent_rows = 0;
+// Calls of ember_mtp so far: sequences drafting together share them.
+__attribute__((visibility("default"))) int64_t fake_drafter_calls = 0;
 
 #ifdef EMBER_FAKE_NVPTX_DECODER
 void *mgpuStreamCreate();
@@ -159,6 +161,7 @@ void mtp(void **args) {
   auto &lmHead = arg<void, 2>(args, 7 + 17);
   fake_decoder_last_call = {"mtp", rows.slot(0), rows.position(0), tokens.sizes[0], {}, cache, logits, hiddenOut,
                             lmHead};
+  ++fake_drafter_calls;
   for (int64_t t = 0; t < tokens.sizes[0]; ++t) {
     float *own = cacheRow(cache, 0, rows.slot(t), rows.position(t));
     own[0] = float(tokens.aligned[t]);

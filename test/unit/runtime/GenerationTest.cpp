@@ -187,6 +187,29 @@ TEST_F(GenerationTest, ContinuousBatchingEqualsEachSequenceAlone) {
   }
 }
 
+// Sequences drafting with MTP share each drafter call and one verifying
+// forward: two prompts of one length, whose drafts the fake rejects at the
+// same positions, draft in lockstep with as many drafter calls as one alone.
+TEST_F(GenerationTest, MtpSequencesDraftTogether) {
+  config_.eosTokenId = -1;
+  std::vector<std::vector<int32_t>> prompts = {{3, 7, 1}, {9, 4, 2}};
+  std::vector<int64_t> callsAlone;
+  for (const std::vector<int32_t> &prompt : prompts) {
+    Decoder alone = decoder(1);
+    int64_t before = test::fakeDrafterCalls();
+    BatchGeneration result = run({prompt}, DrafterKind::Mtp, 10, 3, 0, &alone);
+    callsAlone.push_back(test::fakeDrafterCalls() - before);
+    ASSERT_GT(result.stats.draftedTokens, 0);
+  }
+  ASSERT_EQ(callsAlone[0], callsAlone[1]); // in lockstep
+  Decoder session = decoder(2);
+  int64_t before = test::fakeDrafterCalls();
+  BatchGeneration result = run(prompts, DrafterKind::Mtp, 10, 3, 0, &session);
+  EXPECT_EQ(test::fakeDrafterCalls() - before, callsAlone[0]);
+  for (size_t i = 0; i < prompts.size(); ++i)
+    EXPECT_EQ(result.sequences[i].tokens, expected(prompts[i], 10)) << "prompt " << i;
+}
+
 // One slot, three prompts: each waits for the one before to finish and
 // overwrites its rows from position 0; a prompt due later than the others
 // finish arrives as soon as nothing else runs.

@@ -174,9 +174,9 @@ private:
 // Destroying the queue waits for the calls still running.
 class EmbeddingQueue {
 public:
-  EmbeddingQueue(Decoder &decoder, int64_t slot) : decoder_(decoder), slot_(slot) {}
-  // Starts embedding `tokens` at positions [start, start + T).
-  void push(std::vector<int32_t> tokens, int64_t start);
+  explicit EmbeddingQueue(Decoder &decoder) : decoder_(decoder) {}
+  // Starts embedding `rows` (of any slots).
+  void push(StepRows rows);
   // The oldest pushed call's embeddings [T, D], once it is done; rethrows
   // its error.
   std::vector<float> pop();
@@ -184,7 +184,6 @@ public:
 
 private:
   Decoder &decoder_;
-  int64_t slot_;
   std::deque<std::shared_future<std::vector<float>>> pending_; // last: its destructor waits
 };
 

@@ -34,10 +34,11 @@ public:
   int64_t submit(std::vector<int32_t> prompt, const GenerationOptions &options);
 
   // Runs one step: admits queued requests into free slots, runs one
-  // ember_step over every running sequence's rows (a sequence using the MTP
-  // drafter drafts and verifies with calls of its own, its drafter being
-  // sequential), and retires the sequences that finished. Returns false,
-  // doing nothing, when no request is queued or running.
+  // ember_step over every running sequence's rows (the sequences drafting
+  // with MTP draft together, a drafter call per draft step, and are
+  // verified together in one ember_forward), and retires the sequences
+  // that finished. Returns false, doing nothing, when no request is queued
+  // or running.
   bool step();
 
   bool idle() const { return queued_.empty() && running_.empty(); }
@@ -52,6 +53,7 @@ public:
 private:
   class Sequence;
   void admit();
+  void speculateWithMtp(const std::vector<Sequence *> &sequences);
 
   Decoder &decoder_;
   std::deque<std::unique_ptr<Sequence>> queued_;
