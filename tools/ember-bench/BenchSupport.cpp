@@ -1,8 +1,10 @@
 #include "BenchSupport.h"
 
-#include "ember/runtime/Decoder.h"
 #include "ember/model/Error.h"
 #include "ember/model/ModelAbi.h"
+#include "ember/model/Parsing.h"
+#include "ember/runtime/CommandLine.h"
+#include "ember/runtime/Decoder.h"
 #include "ember/runtime/Process.h"
 
 #include <cstdio>
@@ -57,6 +59,19 @@ void SummaryReporter::ReportRuns(const std::vector<Run> &runs) {
 const benchmark::BenchmarkReporter::Run *SummaryReporter::find(const std::string &name) const {
   auto it = results_.find(name);
   return it == results_.end() ? nullptr : &it->second;
+}
+
+std::vector<int64_t> parseCountList(const std::string &text, const char *flag) {
+  std::vector<int64_t> values;
+  if (text.empty())
+    return values;
+  for (const std::string &item : rt::splitList(text, ',')) {
+    std::optional<int64_t> value = ember::parseWholeInteger(item);
+    if (!value || *value < 1)
+      throw Error(std::string(flag) + " expects a comma-separated list of counts >= 1, got '" + text + "'");
+    values.push_back(*value);
+  }
+  return values;
 }
 
 double counter(const benchmark::BenchmarkReporter::Run &run, const char *name) {

@@ -55,6 +55,10 @@ private:
   std::set<std::string> medians_;
 };
 
+// "1,8,64": counts >= 1 (rows, batches); "" is none. Else an error naming
+// `flag`.
+std::vector<int64_t> parseCountList(const std::string &text, const char *flag);
+
 // The counter `name` of a run, 0 when it has none.
 double counter(const benchmark::BenchmarkReporter::Run &run, const char *name);
 

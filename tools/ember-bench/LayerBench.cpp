@@ -37,20 +37,6 @@ struct LayerCase {
   int64_t tokens, start;
 };
 
-// "1,8,64"; "" is no row counts.
-std::vector<int64_t> parseTokenList(const std::string &text, const char *flag) {
-  std::vector<int64_t> values;
-  if (text.empty())
-    return values;
-  for (const std::string &item : rt::splitList(text, ',')) {
-    std::optional<int64_t> value = ember::parseWholeInteger(item);
-    if (!value || *value < 1)
-      throw Error(std::string(flag) + " expects a comma-separated list of row counts >= 1, got '" + text + "'");
-    values.push_back(*value);
-  }
-  return values;
-}
-
 // "small" for presets/small.json, "longcat-flash-lite" for
 // longcat-flash-lite/config.json.
 std::string presetName(const std::string &presetPath) {
@@ -295,7 +281,7 @@ int layerMain(int argc, char **argv) {
     throw Error("--context must be in [1, " + std::to_string(preset.maxPositionEmbeddings) +
                 "] (max_position_embeddings of " + presetPath + "), got " + std::to_string(context));
   std::vector<LayerCase> cases;
-  for (int64_t tokens : parseTokenList(args.value("--decode-tokens", "1,8,64"), "--decode-tokens")) {
+  for (int64_t tokens : parseCountList(args.value("--decode-tokens", "1,8,64"), "--decode-tokens")) {
     if (tokens > context)
       throw Error("--decode-tokens " + std::to_string(tokens) + " exceeds --context " + std::to_string(context));
     cases.push_back({"decode-T" + std::to_string(tokens), tokens, context - tokens});

@@ -132,7 +132,11 @@ options (decode):
   --prompt-len P             prompt tokens, P >= 1 (default 32)
   --new-tokens N             decode steps per prefill, N >= 1 (default 32); the
                              KV cache holds P + N positions
-  --batch B                  sequences decoded together, B >= 1 (default 1)
+  --batch B[,B...]           sequences decoded together, B >= 1 (default 1); a
+                             list (e.g. 1,8,32,128) times each batch in one run,
+                             the weights loaded once (BM_EmberDecodeStep/B<B>,
+                             ...) and a summary per batch; the prefill timed is
+                             that of the largest batch's prompts
   --dtype bf16|f32           checkpoint (and compiled weight) dtype (default bf16)
   --seed S                   seed of the checkpoint and of ember's prompt (default 1)
   --threads K                PyTorch threads for the reference (default 1)
