@@ -5,11 +5,13 @@
 On CUDA, ember-run --tables host (the default) keeps the gathered weights
 in pinned host memory that kernels read over the bus, everything else in
 device memory; --tables device puts all of it on the device. Whatever the
-placement, each generation (greedy, and sampled with speculation) must give
-the same ids and log-probabilities, bit for bit, and --json's
-stats.weight_bytes must say where the bytes went: in host memory exactly
-the word embedding and the n-gram tables, as the checkpoint's own headers
-size them; in all, every byte of the decoder's weights. On the CPU every
+placement, each generation (greedy, and sampled with n-gram or MTP
+speculation) must give the same ids and log-probabilities, bit for bit, and
+--json's stats.weight_bytes must say where the bytes went: in host memory
+exactly the word embedding and the n-gram tables, as the checkpoint's own
+headers size them; in all, every byte of the decoder's weights, and with
+the MTP drafter only its own tensors more (it shares the target's word
+embedding and lm_head, placed once). On the CPU every
 weight the checkpoint holds back to back stays mapped from it, whatever
 --tables says. With `--backend cuda` this runs on the fake CUDA device,
 whose pinned memory has a device address of its own (so a kernel handed
@@ -27,7 +29,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _tools import backend_args, finish, run, synthesized_models  # noqa: E402
 
 PROMPTS = [[5, 9, 11, 5, 9, 11, 5, 9], [3, 40, 2, 17]]
-MODES = {"greedy": [], "sampled ngram": ["--temperature", "0.9", "--speculative", "ngram"]}
+MODES = {"greedy": [], "sampled ngram": ["--temperature", "0.9", "--speculative", "ngram"],
+         "sampled mtp": ["--temperature", "0.9", "--speculative", "mtp"]}
 DTYPE_BYTES = {"F32": 4, "BF16": 2, "F16": 2}
 
 
@@ -58,6 +61,7 @@ def check(model):
     gathered = sizes["model.embed_tokens.weight"] + sum(
         size for name, size in sizes.items() if name.startswith("model.ngram_embeddings.embedders."))
     cuda = backend_args() == ["--backend", "cuda"]
+    totals = {}
     for mode, extra in MODES.items():
         runs = {tables: generate(model, extra + ["--tables", tables]) for tables in ("host", "device")}
         for key in ("generated_ids", "logprobs"):
@@ -65,8 +69,10 @@ def check(model):
             want = [s[key] for s in runs["device"]["sequences"]]
             if got != want:
                 return False, f"{mode}: {key} {got} with the tables in host memory, {want} in device memory"
-        weights = {tables: r["stats"]["weight_bytes"] for tables, r in runs.items()}
-        total = weights["device"]["device"] + weights["device"]["host"] + weights["device"]["mapped"]
+        weights = {tables: {where: r["stats"]["weight_bytes"][where] for where in ("mapped", "device", "host")}
+                   for tables, r in runs.items()}
+        total = sum(weights["device"].values())
+        totals[mode] = total
         want_host = {"host": gathered if cuda else 0, "device": 0}
         for tables, placed in weights.items():
             if placed["host"] != want_host[tables]:
@@ -74,7 +80,13 @@ def check(model):
                               f"want {want_host[tables]}"
             if sum(placed.values()) != total or (placed["mapped"] != 0) == cuda:
                 return False, f"{mode} --tables {tables}: {placed}, {total} bytes in all"
-    return True, f"{gathered} bytes of tables, {total} of weights"
+    # The drafter adds its own tensors only: it shares the target's word
+    # embedding and lm_head, placed once.
+    mtp_own = sum(size for name, size in sizes.items() if name.startswith("model.mtp."))
+    if totals["sampled mtp"] != totals["greedy"] + mtp_own:
+        return False, (f"with the MTP drafter {totals['sampled mtp']} bytes of weights, want the target's "
+                       f"{totals['greedy']} + the drafter's own {mtp_own}")
+    return True, f"{gathered} bytes of tables, {totals['greedy']} of weights, {mtp_own} more with the drafter"
 
 
 def main():

@@ -154,8 +154,16 @@ Decoder::BoundWeights Decoder::bind(const std::vector<ModelWeights::Weight> &wei
   for (size_t i = begin; i < end; ++i) {
     const ModelWeights::Weight &weight = weights[i];
     const ConcatenatedRows &buffer = weight.buffer;
+    std::string pieces = dtypeName(buffer.dtype());
+    for (const AbiPiece &piece : weight.abi.pieces)
+      pieces += "\n" + piece.name;
+    if (auto shared = boundByPieces_.find(pieces); shared != boundByPieces_.end() && !weight.abi.pieces.empty()) {
+      bound.args.addMemRef(shared->second, weight.abi.shape); // placed once, for the target
+      continue;
+    }
     if (backend_.hostAccessible() && buffer.isZeroCopy()) {
       bound.args.addMemRef(buffer.data(), weight.abi.shape);
+      boundByPieces_[pieces] = buffer.data();
       weightBytes_.mapped += buffer.nbytes();
       continue;
     }
@@ -171,6 +179,7 @@ Decoder::BoundWeights Decoder::bind(const std::vector<ModelWeights::Weight> &wei
     }
     (placement == Placement::Host ? weightBytes_.host : weightBytes_.device) += buffer.nbytes();
     bound.args.addMemRef(target, weight.abi.shape);
+    boundByPieces_[pieces] = target;
   }
   return bound;
 }

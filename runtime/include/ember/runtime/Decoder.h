@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -147,6 +148,9 @@ private:
     std::vector<DeviceBuffer> uploads;
   };
   BoundWeights bind(const std::vector<ModelWeights::Weight> &weights, size_t begin, size_t end);
+  // What bind placed, by the checkpoint tensors a weight is made of: the
+  // drafter shares the target's word embedding and lm_head.
+  std::map<std::string, const void *> boundByPieces_;
   // Throws, naming the row, unless every row's slot and position are in
   // range and distinct (and, when the call reads them, its token).
   void checkRows(const StepRows &rows, const char *what, bool readsTokens) const;
