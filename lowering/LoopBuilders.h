@@ -135,17 +135,13 @@ inline Value buildDotProduct(OpBuilder &b, Location loc, Value extent, Value ini
                              })[0];
 }
 
+struct MatmulLoops; // RowTiledDots.h
+
 /// down[expert, d, :] . h[row, :] over `width`: one routed expert's output
-/// unit d, shared by expert_down and expert_down_combine.
-inline Value buildExpertDownDot(OpBuilder &b, Location loc, Value down, Value h, Value expert, Value d,
-                                Value row, Value width) {
-  return buildDotProduct(
-      b, loc, width, f32Constant(b, loc, 0.0),
-      [&](OpBuilder &b, Location loc, Value f) { return loadF32(b, loc, down, {expert, d, f}); },
-      [&](OpBuilder &b, Location loc, Value f) {
-        return memref::LoadOp::create(b, loc, h, ValueRange{row, f}).getResult();
-      });
-}
+/// unit d, shared by expert_down and expert_down_combine; a SIMD dot where
+/// `loops` asks for them.
+Value buildExpertDownDot(OpBuilder &b, Location loc, const MatmulLoops &loops, Value down, Value h, Value expert,
+                         Value d, Value row, Value width);
 
 /// silu(z) = z / (1 + exp(-z)).
 inline Value buildSilu(OpBuilder &b, Location loc, Value z) {
@@ -222,11 +218,10 @@ void buildMoeCombine(OpBuilder &b, Location loc, int64_t numRouted, Value x, Val
 // Conversion patterns, one file per op family.
 enum class GatherBoundsCheck;
 enum class NormStatistics;
-struct MatmulLoops; // RowTiledDots.h
 void populateNgramLoweringPatterns(RewritePatternSet &patterns, GatherBoundsCheck boundsCheck);
 void populateDenseLoweringPatterns(RewritePatternSet &patterns, const MatmulLoops &matmulLoops);
-void populateAttentionLoweringPatterns(RewritePatternSet &patterns);
-void populateMoeLoweringPatterns(RewritePatternSet &patterns);
+void populateAttentionLoweringPatterns(RewritePatternSet &patterns, const MatmulLoops &matmulLoops);
+void populateMoeLoweringPatterns(RewritePatternSet &patterns, const MatmulLoops &matmulLoops);
 void populateFusedLoweringPatterns(RewritePatternSet &patterns, GatherBoundsCheck boundsCheck,
                                    NormStatistics normStatistics, const MatmulLoops &matmulLoops);
 

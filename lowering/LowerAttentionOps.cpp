@@ -1,8 +1,10 @@
 //===- LowerAttentionOps.cpp - RoPE and latent attention to scf.parallel ---===//
 #include "dialects/Ember/EmberDialect.h"
 #include "lowering/LoopBuilders.h"
+#include "lowering/RowTiledDots.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace mlir::ember;
@@ -59,13 +61,42 @@ Value headBlockStart(OpBuilder &b, Location loc, Value kvB, Value heads, Value h
 }
 
 /// One thread per (token, head, latent column): kv_b is read down a column.
+/// Where `loops` asks for SIMD and the latent width is a multiple of its
+/// lanes, one per (token, head, lanes latent columns) instead: q[n] times
+/// kv_b's contiguous row segment, accumulated over n in order.
 struct LowerMlaAbsorb : OpConversionPattern<MlaAbsorbOp> {
-  using OpConversionPattern::OpConversionPattern;
+  LowerMlaAbsorb(MLIRContext *context, const MatmulLoops &loops) : OpConversionPattern(context), loops(loops) {}
   LogicalResult matchAndRewrite(MlaAbsorbOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value q = adaptor.getQNope(), kvB = adaptor.getKvB(), out = adaptor.getOut();
     Value heads = dimOf(rewriter, loc, q, 1), nope = dimOf(rewriter, loc, q, 2);
+    int64_t latent = cast<MemRefType>(out.getType()).getDimSize(2), lanes = loops.vectorLanes;
+    if (lanes > 0 && !ShapedType::isDynamic(latent) && latent % lanes == 0 && hasContiguousRows(kvB) &&
+        hasContiguousRows(out)) {
+      auto vectorType = VectorType::get({lanes}, rewriter.getF32Type());
+      auto storedType = VectorType::get({lanes}, cast<MemRefType>(kvB.getType()).getElementType());
+      buildParallelNest(
+          rewriter, loc, {dimOf(rewriter, loc, out, 0), heads, indexConstant(rewriter, loc, latent / lanes)},
+          [&](OpBuilder &b, Location loc, ValueRange ivs) {
+            Value t = ivs[0], h = ivs[1];
+            Value c0 = arith::MulIOp::create(b, loc, ivs[2], indexConstant(b, loc, lanes));
+            Value base = headBlockStart(b, loc, kvB, heads, h);
+            Value zeros = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vectorType, 0.0f));
+            Value sum =
+                buildSequentialLoop(b, loc, nope, zeros, [&](OpBuilder &b, Location loc, Value n, ValueRange acc) {
+                  Value row = arith::AddIOp::create(b, loc, base, n);
+                  Value weights = vector::LoadOp::create(b, loc, storedType, kvB, ValueRange{row, c0});
+                  if (storedType != vectorType)
+                    weights = arith::ExtFOp::create(b, loc, vectorType, weights);
+                  Value scalar = vector::BroadcastOp::create(b, loc, vectorType, loadF32(b, loc, q, {t, h, n}));
+                  return SmallVector<Value>{vector::FMAOp::create(b, loc, scalar, weights, acc[0])};
+                })[0];
+            vector::StoreOp::create(b, loc, sum, out, ValueRange{t, h, c0});
+          });
+      rewriter.eraseOp(op);
+      return success();
+    }
     buildParallelNest(
         rewriter, loc, {dimOf(rewriter, loc, out, 0), heads, dimOf(rewriter, loc, out, 2)},
         [&](OpBuilder &b, Location loc, ValueRange ivs) {
@@ -82,6 +113,8 @@ struct LowerMlaAbsorb : OpConversionPattern<MlaAbsorbOp> {
     rewriter.eraseOp(op);
     return success();
   }
+
+  MatmulLoops loops;
 };
 
 /// One thread per (token, head): the score maximum, then exp-weighted latent
@@ -153,15 +186,16 @@ struct LowerMlaAttention : OpConversionPattern<MlaAttentionOp> {
 };
 
 /// One thread per (token, head, value column): a dot product along kv_b's
-/// contiguous latent dimension.
+/// contiguous latent dimension (a SIMD one where `loops` asks for it).
 struct LowerMlaUpValue : OpConversionPattern<MlaUpValueOp> {
-  using OpConversionPattern::OpConversionPattern;
+  LowerMlaUpValue(MLIRContext *context, const MatmulLoops &loops) : OpConversionPattern(context), loops(loops) {}
   LogicalResult matchAndRewrite(MlaUpValueOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value oLat = adaptor.getOLat(), kvB = adaptor.getKvB(), out = adaptor.getOut();
     Value heads = dimOf(rewriter, loc, out, 1), values = dimOf(rewriter, loc, out, 2);
     Value latent = dimOf(rewriter, loc, oLat, 2);
+    bool vectorDots = useRowTiledDots(loops, oLat, kvB);
     buildParallelNest(
         rewriter, loc, {dimOf(rewriter, loc, out, 0), heads, values},
         [&](OpBuilder &b, Location loc, ValueRange ivs) {
@@ -170,20 +204,28 @@ struct LowerMlaUpValue : OpConversionPattern<MlaUpValueOp> {
                                           arith::AddIOp::create(b, loc, h, indexConstant(b, loc, 1)));
           // The value rows are the last Dv rows of head h's block.
           Value row = arith::AddIOp::create(b, loc, arith::SubIOp::create(b, loc, blockEnd, values), v);
-          Value sum = buildDotProduct(
-              b, loc, latent, f32Constant(b, loc, 0.0),
-              [&](OpBuilder &b, Location loc, Value c) { return loadF32(b, loc, oLat, {t, h, c}); },
-              [&](OpBuilder &b, Location loc, Value c) { return loadF32(b, loc, kvB, {row, c}); });
+          Value sum = vectorDots ? buildTiledDots(b, loc, {MemRefRow{oLat, {t, h}}}, {MemRefRow{kvB, {row}}}, latent,
+                                                  loops.vectorLanes)[0]
+                                 : buildDotProduct(
+                                       b, loc, latent, f32Constant(b, loc, 0.0),
+                                       [&](OpBuilder &b, Location loc, Value c) {
+                                         return loadF32(b, loc, oLat, {t, h, c});
+                                       },
+                                       [&](OpBuilder &b, Location loc, Value c) {
+                                         return loadF32(b, loc, kvB, {row, c});
+                                       });
           memref::StoreOp::create(b, loc, sum, out, ivs);
         });
     rewriter.eraseOp(op);
     return success();
   }
+
+  MatmulLoops loops;
 };
 
 } // namespace
 
-void mlir::ember::populateAttentionLoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerRope, LowerMlaAbsorb, LowerMlaAttention, LowerMlaUpValue>(
-      patterns.getContext());
+void mlir::ember::populateAttentionLoweringPatterns(RewritePatternSet &patterns, const MatmulLoops &matmulLoops) {
+  patterns.add<LowerRope, LowerMlaAttention>(patterns.getContext());
+  patterns.add<LowerMlaAbsorb, LowerMlaUpValue>(patterns.getContext(), matmulLoops);
 }

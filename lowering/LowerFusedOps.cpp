@@ -254,7 +254,7 @@ private:
 /// token's logits from a scratch row of its own instead of a [T, R+Z]
 /// buffer.
 struct LowerFusedRouter : OpConversionPattern<FusedRouterOp> {
-  using OpConversionPattern::OpConversionPattern;
+  LowerFusedRouter(MLIRContext *context, const MatmulLoops &loops) : OpConversionPattern(context), loops(loops) {}
   LogicalResult matchAndRewrite(FusedRouterOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
@@ -273,10 +273,17 @@ struct LowerFusedRouter : OpConversionPattern<FusedRouterOp> {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToStart(fill.getBody());
         Value e = fill.getInductionVar();
-        Value logit = buildDotProduct(
-            b, loc, inputs, f32Constant(b, loc, 0.0),
-            [&](OpBuilder &b, Location loc, Value i) { return loadF32(b, loc, u, {t, i}); },
-            [&](OpBuilder &b, Location loc, Value i) { return loadF32(b, loc, classifier, {e, i}); });
+        Value logit = useRowTiledDots(loops, u, classifier)
+                          ? buildTiledDots(b, loc, {MemRefRow{u, {t}}}, {MemRefRow{classifier, {e}}}, inputs,
+                                           loops.vectorLanes)[0]
+                          : buildDotProduct(
+                                b, loc, inputs, f32Constant(b, loc, 0.0),
+                                [&](OpBuilder &b, Location loc, Value i) {
+                                  return loadF32(b, loc, u, {t, i});
+                                },
+                                [&](OpBuilder &b, Location loc, Value i) {
+                                  return loadF32(b, loc, classifier, {e, i});
+                                });
         memref::StoreOp::create(b, loc, logit, logits, ValueRange{e});
       }
       auto logit = [&](OpBuilder &b, Location loc, Value e) {
@@ -288,6 +295,8 @@ struct LowerFusedRouter : OpConversionPattern<FusedRouterOp> {
     rewriter.eraseOp(op);
     return success();
   }
+
+  MatmulLoops loops;
 };
 
 /// moe_dispatch's counting sort with counts, padding and each assignment's row.
@@ -306,20 +315,22 @@ struct LowerMoeGroup : OpConversionPattern<MoeGroupOp> {
 /// moe_combine's loop (buildMoeCombine) with expert_down's dot product over
 /// the assignment's sorted row of h in place of the load of y.
 struct LowerExpertDownCombine : OpConversionPattern<ExpertDownCombineOp> {
-  using OpConversionPattern::OpConversionPattern;
+  LowerExpertDownCombine(MLIRContext *context, const MatmulLoops &loops) : OpConversionPattern(context), loops(loops) {}
   LogicalResult matchAndRewrite(ExpertDownCombineOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value h = adaptor.getH(), down = adaptor.getDown(), rows = adaptor.getRows();
     Value width = dimOf(rewriter, loc, h, 1);
     auto routedOutput = [&](OpBuilder &b, Location loc, Value assignment, Value d, Value expert) {
-      return buildExpertDownDot(b, loc, down, h, expert, d, loadIndex(b, loc, rows, assignment), width);
+      return buildExpertDownDot(b, loc, loops, down, h, expert, d, loadIndex(b, loc, rows, assignment), width);
     };
     buildMoeCombine(rewriter, loc, op.getNRouted(), adaptor.getX(), adaptor.getExperts(),
                     adaptor.getWeights(), adaptor.getOut(), routedOutput);
     rewriter.eraseOp(op);
     return success();
   }
+
+  MatmulLoops loops;
 };
 
 } // namespace
@@ -329,6 +340,6 @@ void mlir::ember::populateFusedLoweringPatterns(RewritePatternSet &patterns, Gat
   patterns.add<LowerSwiGlu>(patterns.getContext(), matmulLoops);
   patterns.add<LowerNormLinear, LowerNormSwiGlu>(patterns.getContext(), normStatistics, matmulLoops);
   patterns.add<LowerNgramEmbed>(patterns.getContext(), boundsCheck);
-  patterns.add<LowerFusedRouter>(patterns.getContext());
-  patterns.add<LowerMoeGroup, LowerExpertDownCombine>(patterns.getContext());
+  patterns.add<LowerFusedRouter, LowerExpertDownCombine>(patterns.getContext(), matmulLoops);
+  patterns.add<LowerMoeGroup>(patterns.getContext());
 }

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/Ember/EmberDialect.h"
 #include "lowering/LoopBuilders.h"
+#include "lowering/RowTiledDots.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 
@@ -90,7 +91,7 @@ struct LowerMoeDispatch : OpConversionPattern<MoeDispatchOp> {
 /// sequence or of others batched with it) its expert got this step. The
 /// GPU kernel shares each weight read between the tile's rows instead.
 struct LowerExpertGateUp : OpConversionPattern<ExpertGateUpOp> {
-  using OpConversionPattern::OpConversionPattern;
+  LowerExpertGateUp(MLIRContext *context, const MatmulLoops &loops) : OpConversionPattern(context), loops(loops) {}
   LogicalResult matchAndRewrite(ExpertGateUpOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
@@ -106,20 +107,27 @@ struct LowerExpertGateUp : OpConversionPattern<ExpertGateUpOp> {
         arith::CeilDivUIOp::create(rewriter, loc, rows, indexConstant(rewriter, loc, tile));
 
     // h[row, f] = SwiGLU of x[token] by `expert`, one pass over D.
+    bool vectorDots = useRowTiledDots(loops, x, {gate, up});
     auto computeRow = [&](OpBuilder &b, Location loc, Value expert, Value f, Value token, Value row) {
-      auto fastmath = reductionFastMath(b.getContext());
-      SmallVector<Value> zeros(2, f32Constant(b, loc, 0.0));
-      ValueRange sums = buildSequentialLoop(
-          b, loc, width, zeros, [&](OpBuilder &b, Location loc, Value d, ValueRange acc) {
-            Value g = loadF32(b, loc, gate, ValueRange{expert, f, d});
-            Value u = loadF32(b, loc, up, ValueRange{expert, f, d});
-            Value input = memref::LoadOp::create(b, loc, x, ValueRange{token, d});
-            SmallVector<Value> next;
-            for (auto [weight, sum] : {std::pair{g, acc[0]}, std::pair{u, acc[1]}})
-              next.push_back(arith::AddFOp::create(
-                  b, loc, sum, arith::MulFOp::create(b, loc, weight, input, fastmath), fastmath));
-            return next;
-          });
+      SmallVector<Value> sums;
+      if (vectorDots) {
+        sums = buildTiledDots(b, loc, {MemRefRow{x, {token}}},
+                              {MemRefRow{gate, {expert, f}}, MemRefRow{up, {expert, f}}}, width, loops.vectorLanes);
+      } else {
+        auto fastmath = reductionFastMath(b.getContext());
+        SmallVector<Value> zeros(2, f32Constant(b, loc, 0.0));
+        sums = llvm::to_vector(
+            buildSequentialLoop(b, loc, width, zeros, [&](OpBuilder &b, Location loc, Value d, ValueRange acc) {
+              Value g = loadF32(b, loc, gate, ValueRange{expert, f, d});
+              Value u = loadF32(b, loc, up, ValueRange{expert, f, d});
+              Value input = memref::LoadOp::create(b, loc, x, ValueRange{token, d});
+              SmallVector<Value> next;
+              for (auto [weight, sum] : {std::pair{g, acc[0]}, std::pair{u, acc[1]}})
+                next.push_back(arith::AddFOp::create(b, loc, sum,
+                                                     arith::MulFOp::create(b, loc, weight, input, fastmath), fastmath));
+              return next;
+            }));
+      }
       Value value = arith::MulFOp::create(b, loc, buildSilu(b, loc, sums[0]), sums[1]);
       memref::StoreOp::create(b, loc, value, h, ValueRange{row, f});
     };
@@ -140,12 +148,14 @@ struct LowerExpertGateUp : OpConversionPattern<ExpertGateUpOp> {
     rewriter.eraseOp(op);
     return success();
   }
+
+  MatmulLoops loops;
 };
 
 /// One iteration per (sorted row, output unit): a dot product over F for
 /// real experts, stored at the row's assignment.
 struct LowerExpertDown : OpConversionPattern<ExpertDownOp> {
-  using OpConversionPattern::OpConversionPattern;
+  LowerExpertDown(MLIRContext *context, const MatmulLoops &loops) : OpConversionPattern(context), loops(loops) {}
   LogicalResult matchAndRewrite(ExpertDownOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
@@ -160,7 +170,7 @@ struct LowerExpertDown : OpConversionPattern<ExpertDownOp> {
           RoutedRow row = loadRoutedRow(b, loc, adaptor.getOrder(), adaptor.getExperts(), k, p);
           Value real = arith::CmpIOp::create(b, loc, CmpIPredicate::ult, row.expert, numRouted);
           scf::IfOp::create(b, loc, real, [&](OpBuilder &b, Location loc) {
-            Value value = buildExpertDownDot(b, loc, down, h, row.expert, d, p, width);
+            Value value = buildExpertDownDot(b, loc, loops, down, h, row.expert, d, p, width);
             memref::StoreOp::create(b, loc, value, y, ValueRange{row.assignment, d});
             scf::YieldOp::create(b, loc);
           });
@@ -168,6 +178,8 @@ struct LowerExpertDown : OpConversionPattern<ExpertDownOp> {
     rewriter.eraseOp(op);
     return success();
   }
+
+  MatmulLoops loops;
 };
 
 /// buildMoeCombine reading the expert outputs from y.
@@ -471,7 +483,21 @@ void mlir::ember::buildPaddedExpertGrouping(OpBuilder &b, Location loc, Value ex
   });
 }
 
-void mlir::ember::populateMoeLoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerRouterTopk, LowerMoeDispatch, LowerExpertGateUp, LowerExpertDown,
-               LowerMoeCombine>(patterns.getContext());
+Value mlir::ember::buildExpertDownDot(OpBuilder &b, Location loc, const MatmulLoops &loops, Value down, Value h,
+                                      Value expert, Value d, Value row, Value width) {
+  if (useRowTiledDots(loops, h, down))
+    return buildTiledDots(b, loc, {MemRefRow{h, {row}}}, {MemRefRow{down, {expert, d}}}, width, loops.vectorLanes)[0];
+  return buildDotProduct(
+      b, loc, width, f32Constant(b, loc, 0.0),
+      [&](OpBuilder &b, Location loc, Value f) {
+        return loadF32(b, loc, down, {expert, d, f});
+      },
+      [&](OpBuilder &b, Location loc, Value f) {
+        return memref::LoadOp::create(b, loc, h, ValueRange{row, f}).getResult();
+      });
+}
+
+void mlir::ember::populateMoeLoweringPatterns(RewritePatternSet &patterns, const MatmulLoops &matmulLoops) {
+  patterns.add<LowerRouterTopk, LowerMoeDispatch, LowerMoeCombine>(patterns.getContext());
+  patterns.add<LowerExpertGateUp, LowerExpertDown>(patterns.getContext(), matmulLoops);
 }

@@ -40,8 +40,8 @@ struct EmberLowerToLoopsPass : mlir::ember::impl::EmberLowerToLoopsBase<EmberLow
     populateNgramLoweringPatterns(patterns, boundsCheck);
     MatmulLoops matmulLoops{outputMajor, vectorLanes};
     populateDenseLoweringPatterns(patterns, matmulLoops);
-    populateAttentionLoweringPatterns(patterns);
-    populateMoeLoweringPatterns(patterns);
+    populateAttentionLoweringPatterns(patterns, matmulLoops);
+    populateMoeLoweringPatterns(patterns, matmulLoops);
     populateFusedLoweringPatterns(patterns, boundsCheck, normStatistics, matmulLoops);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();

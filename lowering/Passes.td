@@ -46,7 +46,11 @@ def EmberLowerToLoops : Pass<"ember-lower-to-loops"> {
     share every loaded and widened weight vector, so a batched step widens
     and loads each weight element once per tile. Each row's sum is the same
     operations in the same order in any tile, so a row's result does not
-    depend on the rest of its batch.
+    depend on the rest of its batch. The same SIMD dots, one input row at a
+    time, serve the routed experts (`expert_gate_up`, `expert_down`,
+    `expert_down_combine`), `mla_up_v` and the logits of `fused_router`;
+    `mla_absorb` adds `q[n]` times kv_b's contiguous row segments instead
+    of reading kv_b down its columns.
   }];
   let options = [
     Option<"boundsCheck", "bounds-check", "::mlir::ember::GatherBoundsCheck",
@@ -66,9 +70,10 @@ def EmberLowerToLoops : Pass<"ember-lower-to-loops"> {
            "swiglu, norm_linear and norm_swiglu, so each weight row is read "
            "once per call for all tokens while it is in cache (CPU)">,
     Option<"vectorLanes", "vector-lanes", "int64_t", /*default=*/"0",
-           "> 0 (CPU): linear, swiglu, norm_linear and norm_swiglu as "
-           "row-tiled vector dot products of this many f32 lanes "
-           "(lowering/RowTiledDots.h), where their rows are contiguous">
+           "> 0 (CPU): the matmul-class ops (linear, swiglu, norm_*, the "
+           "experts, mla_absorb, mla_up_v, the router's logits) as vector "
+           "dot products of this many f32 lanes (lowering/RowTiledDots.h), "
+           "where their rows are contiguous">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::cf::ControlFlowDialect",

@@ -16,7 +16,7 @@
 // CPU: llvm.intr.maximum
 // CPU: llvm.intr.exp
 // CPU: llvm.intr.umin
-// CPU: llvm.fpext %{{.*}} : bf16 to f32
+// CPU: llvm.fpext %{{.*}} : vector<{{[0-9]+}}xbf16> to vector<{{[0-9]+}}xf32>
 // CPU: llvm.intr.exp
 // CPU-LABEL: llvm.func @_mlir_ciface_moe(
 

@@ -116,9 +116,10 @@ static cl::opt<int64_t>
                    cl::init(ec::FusionOptions().moeRowsPerTile), cl::value_desc("N"));
 static cl::opt<int64_t>
     cpuVectorLanes("cpu-vector-lanes", cl::cat(emberOptions),
-                   cl::desc("cpu: f32 lanes of the row-tiled SIMD dot products of linear, swiglu, norm_linear and "
-                            "norm_swiglu (lowering/RowTiledDots.h); default: the host's (16 with AVX-512, 8 with AVX2, "
-                            "else 4); 0 leaves those loops to LLVM's vectorizer"),
+                   cl::desc("cpu: f32 lanes of the SIMD dot products of the matmul-class ops (linear, swiglu, "
+                            "norm_linear, norm_swiglu, the routed experts, mla_absorb, mla_up_v, the router's logits; "
+                            "lowering/RowTiledDots.h); default: the host's (16 with AVX-512, 8 with AVX2, else 4); 0 "
+                            "leaves those loops to LLVM's vectorizer"),
                    cl::init(-1), cl::value_desc("N"));
 static cl::opt<ec::GatherBoundsCheck> gatherBoundsCheck(
     "gather-bounds-check", cl::cat(emberOptions),
