@@ -2,11 +2,13 @@
 
 #include "ember/model/Error.h"
 #include "ember/model/JsonFields.h"
+#include "ember/model/ModelAbi.h"
 #include "ember/model/Parsing.h"
 
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -15,6 +17,54 @@ namespace ember {
 using nlohmann::json;
 
 namespace {
+
+/// A size derived from config fields in int64, empty once a step overflowed
+/// (a field raised past its default limit can make any product overflow);
+/// `text` spells the expression in field names for messages.
+struct DerivedSize {
+  std::optional<int64_t> value;
+  std::string text;
+};
+
+DerivedSize fieldSize(const char *name, int64_t value) { return {value, name}; }
+
+DerivedSize operator*(const DerivedSize &a, const DerivedSize &b) {
+  int64_t product;
+  bool fits = a.value && b.value && !__builtin_mul_overflow(*a.value, *b.value, &product);
+  return {fits ? std::optional(product) : std::nullopt, a.text + "*" + b.text};
+}
+
+DerivedSize operator+(const DerivedSize &a, const DerivedSize &b) {
+  int64_t sum;
+  bool fits = a.value && b.value && !__builtin_add_overflow(*a.value, *b.value, &sum);
+  return {fits ? std::optional(sum) : std::nullopt, "(" + a.text + "+" + b.text + ")"};
+}
+
+// E, the number of n-gram tables.
+DerivedSize ngramTablesOf(const ModelConfig &c) {
+  return fieldSize("emb_split_num", c.embSplitNum) * fieldSize("(emb_neighbor_num-1)", c.embNeighborNum - 1);
+}
+
+// sum of m + 2i + 1 over the E tables i.
+DerivedSize ngramTotalRowsOf(const ModelConfig &c) {
+  DerivedSize tables = ngramTablesOf(c);
+  DerivedSize vocab = fieldSize("ngram_vocab_size_ratio", c.ngramVocabSizeRatio) * fieldSize("vocab_size", c.vocabSize);
+  return tables * vocab + tables * tables;
+}
+
+// Per layer: 2 sublayers x (2 norms + 7 attention + 3 MLP), the router's 2,
+// and gate/up/down per routed expert. Besides: embed_tokens, the E tables
+// and E projections, model.norm and lm_head.
+DerivedSize checkpointTensorsOf(const ModelConfig &c) {
+  DerivedSize tables = ngramTablesOf(c);
+  return fieldSize("num_layers", c.numLayers) *
+             (fieldSize("3", 3) * fieldSize("n_routed_experts", c.nRoutedExperts) + fieldSize("26", 26)) +
+         fieldSize("2", 2) * tables + fieldSize("3", 3);
+}
+
+std::string describe(const DerivedSize &size) {
+  return size.value ? std::to_string(*size.value) : "more than " + std::to_string(std::numeric_limits<int64_t>::max());
+}
 
 RopeScaling parseRopeScaling(const json &object, const std::string &source, const ConfigLimits &limits) {
   std::string where = source + ": rope_scaling";
@@ -96,7 +146,10 @@ ConfigLimits ConfigLimits::defaults() {
                        {"weight_block_size", kWidth},
                        // Derived: a list of names that long takes seconds
                        // and gigabytes to build (1024 layers of 2^16 experts).
-                       {"checkpoint_tensors", int64_t(1) << 20}}};
+                       {"checkpoint_tensors", int64_t(1) << 20},
+                       // Derived: every weight as f32, 16 TiB (the 68.5B
+                       // LongCat-Flash-Lite needs 274 GB).
+                       {"model_bytes", int64_t(1) << 44}}};
 }
 
 ConfigLimits ConfigLimits::fromEnvironment() {
@@ -182,8 +235,18 @@ ModelConfig ModelConfig::fromJson(const json &object, const std::string &source,
   config.path = source;
 
   auto fail = [&](const std::string &message) { throw Error(source + ": " + message); };
-  int64_t tables = config.numNgramTables();
-  if (config.hiddenSize % tables != 0)
+  // Every size below is computed with overflow checks, and divisibility is
+  // checked only once the divisor is known to be a sane size.
+  auto require = [&](const DerivedSize &size) {
+    if (!size.value)
+      fail(size.text + " overflows int64");
+    return *size.value;
+  };
+  DerivedSize hidden = fieldSize("hidden_size", config.hiddenSize);
+  DerivedSize heads = fieldSize("num_attention_heads", config.numAttentionHeads);
+  DerivedSize tablesSize = ngramTablesOf(config);
+  int64_t tables = require(tablesSize);
+  if (tables > config.hiddenSize || config.hiddenSize % tables != 0)
     fail("field 'hidden_size' (" + std::to_string(config.hiddenSize) +
          ") must be divisible by emb_split_num*(emb_neighbor_num-1) = " + std::to_string(tables));
   std::vector<std::pair<const char *, int64_t>> tokenIds{{"bos_token_id", config.bosTokenId}};
@@ -202,20 +265,55 @@ ModelConfig ModelConfig::fromJson(const json &object, const std::string &source,
     if (config.ropeScaling->originalMaxPositionEmbeddings == 0)
       fail("rope_scaling: missing field 'original_max_position_embeddings' (YaRN needs it)");
   }
-  if (config.moeTopk > config.nRoutedExperts + config.zeroExpertNum)
+  int64_t allExperts = require(fieldSize("n_routed_experts", config.nRoutedExperts) +
+                               fieldSize("zero_expert_num", config.zeroExpertNum));
+  if (config.moeTopk > allExperts)
     fail("field 'moe_topk' (" + std::to_string(config.moeTopk) + ") must be <= n_routed_experts + zero_expert_num (" +
-         std::to_string(config.nRoutedExperts + config.zeroExpertNum) + ")");
+         std::to_string(allExperts) + ")");
   // Table-local ids are int32 (docs/design.md §2); the largest table has m + 2E - 1 rows.
-  if (config.ngramVocabSizeRatio > std::numeric_limits<int32_t>::max() / config.vocabSize ||
-      config.ngramTableRows(tables - 1) > std::numeric_limits<int32_t>::max())
+  DerivedSize ngramVocab =
+      fieldSize("ngram_vocab_size_ratio", config.ngramVocabSizeRatio) * fieldSize("vocab_size", config.vocabSize);
+  DerivedSize largestTable = ngramVocab + fieldSize("2", 2) * tablesSize;
+  if (!largestTable.value || *largestTable.value > std::numeric_limits<int32_t>::max())
     fail("ngram_vocab_size_ratio*vocab_size (" + std::to_string(config.ngramVocabSizeRatio) + "*" +
          std::to_string(config.vocabSize) + ") is too large: n-gram ids must fit in int32");
-  if (int64_t tensors = config.checkpointTensorCount(); tensors > limits.maximum("checkpoint_tensors"))
-    fail("the config names " + std::to_string(tensors) + " checkpoint tensors (num_layers " +
+  // The extents modelWeights() derives from two or more fields.
+  require(ngramTotalRowsOf(config));
+  require(heads *
+          (fieldSize("qk_nope_head_dim", config.qkNopeHeadDim) + fieldSize("qk_rope_head_dim", config.qkRopeHeadDim)));
+  require(heads * (fieldSize("qk_nope_head_dim", config.qkNopeHeadDim) + fieldSize("v_head_dim", config.vHeadDim)));
+  require(fieldSize("kv_lora_rank", config.kvLoraRank) + fieldSize("qk_rope_head_dim", config.qkRopeHeadDim));
+  require(fieldSize("2", 2) * hidden);
+  DerivedSize tensors = checkpointTensorsOf(config);
+  if (!tensors.value || *tensors.value > limits.maximum("checkpoint_tensors"))
+    fail("the config names " + describe(tensors) + " checkpoint tensors (num_layers " +
          std::to_string(config.numLayers) + " x (3 x n_routed_experts " + std::to_string(config.nRoutedExperts) +
          " + 26) + 2 x " + std::to_string(tables) + " n-gram tables + 3), beyond ember's limit of " +
          std::to_string(limits.maximum("checkpoint_tensors")) + " (raise it with " + kLimitsVariable +
          "=checkpoint_tensors=N)");
+  // Every tensor's bytes and their sum, as f32 (the widest dtype). Every
+  // layer has the same shapes, so the lists of one and of two layers give
+  // the sum without listing thousands of layers.
+  auto listedBytes = [&](int64_t layers) {
+    ModelConfig probe = config;
+    probe.numLayers = layers;
+    DerivedSize bytes{0, "the weights' bytes"};
+    for (const AbiWeight &weight : modelWeights(probe))
+      bytes =
+          bytes + fieldSize("4", 4) *
+                      DerivedSize{elementCount(weight.shape, source + ": tensor '" + weight.name + "'"), weight.name};
+    return bytes;
+  };
+  DerivedSize oneLayer = listedBytes(1), twoLayers = listedBytes(2);
+  DerivedSize modelBytes{std::nullopt, "the weights' bytes"};
+  if (oneLayer.value && twoLayers.value) {
+    DerivedSize perLayer{*twoLayers.value - *oneLayer.value, "a layer's bytes"};
+    modelBytes = DerivedSize{*oneLayer.value - *perLayer.value, "the other weights' bytes"} +
+                 fieldSize("num_layers", config.numLayers) * perLayer;
+  }
+  if (!modelBytes.value || *modelBytes.value > limits.maximum("model_bytes"))
+    fail("the model's weights need " + describe(modelBytes) + " bytes as f32, beyond ember's limit of " +
+         std::to_string(limits.maximum("model_bytes")) + " (raise it with " + kLimitsVariable + "=model_bytes=N)");
   return config;
 }
 
@@ -229,17 +327,9 @@ std::vector<int64_t> ModelConfig::ngramRowOffsets() const {
   return offsets;
 }
 
-int64_t ModelConfig::ngramTotalRows() const {
-  int64_t tables = numNgramTables();
-  return tables * ngramVocab() + tables * tables; // sum of m + 2i + 1 over i < E
-}
+int64_t ModelConfig::ngramTotalRows() const { return *ngramTotalRowsOf(*this).value; }
 
-int64_t ModelConfig::checkpointTensorCount() const {
-  // Per layer: 2 sublayers x (2 norms + 7 attention + 3 MLP), the router's
-  // 2, and gate/up/down per routed expert. Besides: embed_tokens, the E
-  // tables and E projections, model.norm and lm_head.
-  return numLayers * (2 * 12 + 2 + 3 * nRoutedExperts) + 2 * numNgramTables() + 3;
-}
+int64_t ModelConfig::checkpointTensorCount() const { return *checkpointTensorsOf(*this).value; }
 
 std::string resolvePresetPath(const std::string &preset, const std::string &presetsDir) {
   namespace fs = std::filesystem;

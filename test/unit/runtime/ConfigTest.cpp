@@ -279,5 +279,57 @@ TEST_F(ConfigErrors, TheEnvironmentMovesTheLimits) {
   }
 }
 
+// With every limit raised as far as it goes, no product may overflow:
+// each reproducer once crashed (SIGFPE on hidden_size % 0), wrapped the
+// tensor count past its limit (then ran out of memory), or printed a
+// negative sum of experts.
+TEST_F(ConfigErrors, RaisedLimitsStillGiveCheckedArithmetic) {
+  ScopedLimits limits("emb_split_num=9223372036854775807,emb_neighbor_num=9223372036854775807,"
+                      "n_routed_experts=9223372036854775807,zero_expert_num=9223372036854775807,"
+                      "moe_topk=9223372036854775807,hidden_size=9223372036854775807,"
+                      "num_attention_heads=9223372036854775807,v_head_dim=9223372036854775807,"
+                      "checkpoint_tensors=9223372036854775807");
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) {
+                          c["emb_split_num"] = int64_t(1) << 62;
+                          c["emb_neighbor_num"] = 5;
+                        }),
+                        path(), ": emb_split_num*(emb_neighbor_num-1) overflows int64");
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["n_routed_experts"] = int64_t(6148914691236517206); }),
+                        "the config names more than 9223372036854775807 checkpoint tensors (num_layers 2 x (3 x "
+                        "n_routed_experts 6148914691236517206 + 26) + 2 x 12 n-gram tables + 3)");
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) {
+                          c["n_routed_experts"] = INT64_MAX;
+                          c["zero_expert_num"] = INT64_MAX;
+                          c["moe_topk"] = INT64_MAX;
+                        }),
+                        "n_routed_experts+zero_expert_num) overflows int64");
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["num_attention_heads"] = int64_t(1) << 60; }),
+                        "num_attention_heads*(qk_nope_head_dim+qk_rope_head_dim) overflows int64");
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["hidden_size"] = int64_t(3) << 40; }),
+                        "tensor 'model.ngram_embeddings.post_projs.*.weight': shape [12, 3298534883328, 274877906944] "
+                        "has too many elements");
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["hidden_size"] = int64_t(3) << 20; }), "the model's weights need ",
+                        " bytes as f32, beyond ember's limit of 17592186044416 (raise it with "
+                        "EMBER_CONFIG_LIMITS=model_bytes=N)");
+}
+
+// The derived byte limit counts every weight as f32.
+TEST_F(ConfigErrors, ModelBytesBoundTheWholeWeightList) {
+  ModelConfig tiny = ModelConfig::load(presetPath("tiny"));
+  int64_t bytes = 0;
+  for (const AbiWeight &weight : modelWeights(tiny))
+    bytes += 4 * elementCount(weight.shape, weight.name);
+  std::string atLimit = "model_bytes=" + std::to_string(bytes);
+  {
+    ScopedLimits limits(atLimit.c_str());
+    EXPECT_EQ(ModelConfig::load(presetPath("tiny")).hiddenSize, tiny.hiddenSize);
+  }
+  std::string belowLimit = "model_bytes=" + std::to_string(bytes - 1);
+  ScopedLimits limits(belowLimit.c_str());
+  EXPECT_ERROR_CONTAINS(ModelConfig::load(presetPath("tiny")), "the model's weights need " + std::to_string(bytes) +
+                                                                   " bytes as f32, beyond ember's limit of " +
+                                                                   std::to_string(bytes - 1));
+}
+
 } // namespace
 } // namespace ember::rt

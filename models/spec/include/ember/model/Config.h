@@ -13,9 +13,11 @@ namespace ember {
 
 // Upper bounds on a config's integer fields. A field above its bound is
 // refused as it is read, naming the field and the bound, before any size is
-// computed from it: within the bounds every product the tools form (a
-// tensor's elements, its bytes, the n-gram geometry) fits in int64, and an
-// absurd model fails up front instead of running out of memory or disk.
+// computed from it, so an absurd model fails up front instead of running out
+// of memory or disk. Whatever the bounds, every size fromJson derives (the
+// n-gram geometry, a tensor's elements and bytes, their sum as the derived
+// limit "model_bytes") is computed with overflow checks, and a product that
+// overflows int64 is an error naming its fields.
 // The defaults are far above LongCat-Flash-Lite's sizes; the environment
 // variable EMBER_CONFIG_LIMITS="field=N,field=N" raises (or lowers) them,
 // for ember-compile, ember-run and ember-synth alike.
@@ -107,10 +109,10 @@ struct ModelConfig {
   int64_t ngramTableWidth() const { return hiddenSize / numNgramTables(); }         // D/E
   // Exclusive prefix sums of M_i: row offset of table i in the concatenation.
   std::vector<int64_t> ngramRowOffsets() const;
-  int64_t ngramTotalRows() const; // sum of M_i
+  int64_t ngramTotalRows() const; // sum of M_i (of a config fromJson accepted)
   // Tensors in the checkpoint modelWeights() lists (the MTP layer aside):
   // one per routed expert and projection in every layer, so it is bounded
-  // as the derived limit "checkpoint_tensors".
+  // as the derived limit "checkpoint_tensors" (of a config fromJson accepted).
   int64_t checkpointTensorCount() const;
 };
 
