@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <random>
 #include <sstream>
 
@@ -178,6 +179,9 @@ GenerationFlags::GenerationFlags(const rt::CommandLine &args, int64_t defaultPro
     throw Error("--prompt-len must be at least 1");
   if (newTokens < 1)
     throw Error("--new-tokens must be at least 1");
+  if (newTokens > std::numeric_limits<int64_t>::max() - promptLen)
+    throw Error("--prompt-len " + std::to_string(promptLen) + " + --new-tokens " + std::to_string(newTokens) +
+                " is more than 2^63 positions");
   if (dtype != ember::DType::BF16 && dtype != ember::DType::F32)
     throw Error(std::string("--dtype must be bf16 or f32 for ") + benchmark);
   rt::checkFitsContext(ember::ModelConfig::load(presetPath), promptLen + newTokens, promptLen, newTokens);

@@ -8,8 +8,9 @@
 
 #include "BenchSupport.h"
 
-#include "ember/runtime/Decoder.h"
 #include "ember/model/Error.h"
+#include "ember/runtime/AtomicFile.h"
+#include "ember/runtime/Decoder.h"
 #include "ember/runtime/KernelProfile.h"
 
 #include <nlohmann/json.hpp>
@@ -125,8 +126,11 @@ int decodeMain(int argc, char **argv) {
                        {"--preset", "--prompt-len", "--new-tokens", "--batch", "--dtype", "--seed", "--threads",
                         "--cache-dir", "--presets-dir", "--backend", "--disable-fusion", "--profile-json", "--tables",
                         "--weights"},
-                       {"--no-reference", "--profile", "--no-cooperative-kernels", "--compare-tables",
-                        "--compile-only"}); // --help never gets here: benchmark::Initialize handles it
+                       {"--no-reference", "--profile", "--no-cooperative-kernels", "--compare-tables", "--compile-only",
+                        "--force"}); // --help never gets here: benchmark::Initialize handles it
+  // Before any work: a bad --profile-json fails now, not after the benchmark.
+  if (args.has("--profile-json"))
+    rt::checkOutputPath(args.value("--profile-json", ""), "--profile-json", args.has("--force"));
   GenerationFlags flags(args, 32, 32, "decode");
   int64_t promptLen = flags.promptLen, newTokens = flags.newTokens;
   int64_t threads = args.integer("--threads", 1);

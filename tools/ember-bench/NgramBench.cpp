@@ -82,6 +82,9 @@ int ngramMain(int argc, char **argv) {
   ember::DType dtype = ember::parseDTypeLower(args.value("--dtype", "bf16"));
   auto seed = uint64_t(args.integer("--seed", 1));
   ember::ModelConfig config = ember::ModelConfig::load(presetPath);
+  if (tokens > config.maxPositionEmbeddings)
+    throw Error("--tokens " + std::to_string(tokens) + " exceeds the preset's max_position_embeddings (" +
+                std::to_string(config.maxPositionEmbeddings) + ")");
 
   rt::ArtifactCache cache(rt::resolveCacheDir(args.value("--cache-dir", "")), rt::defaultCompilerPath());
   if (!cache.isCached(config, dtype))

@@ -171,7 +171,9 @@ options (decode):
                              copy ceiling, then a total row)
   --profile-json FILE        profile as --profile does and write that table as
                              JSON to FILE (as ember-run --profile-json; alone,
-                             it prints no table)
+                             it prints no table); FILE is checked before the
+                             benchmark runs
+  --force                    replace a read-only --profile-json FILE
 
 options (spec):
   --preset <name|file.json>  as for ngram (required), e.g. small or tiny

@@ -78,6 +78,8 @@ static cl::opt<std::string>
                cl::desc("Output: a shared library (nvptx: host code with the kernels embedded); "
                         "with --compile-to, the IR (default stdout)"),
                cl::value_desc("path"));
+static cl::opt<bool> forceOutput("force", cl::cat(emberOptions), cl::desc("Replace a read-only -o file"),
+                                 cl::init(false));
 static cl::opt<std::string>
     kernelFormat("kernel-format", cl::cat(emberOptions),
                  cl::desc("nvptx: how kernels are embedded: ptx (JIT-compiled by the driver), cubin, "
@@ -373,7 +375,7 @@ int main(int argc, char **argv) {
     weightType = weightTypeFromFlag();
     // Before any work: a bad -o fails now, not after the compile.
     if (!outputPath.empty() && outputPath != "-") {
-      rt::checkOutputPath(outputPath, "-o");
+      rt::checkOutputPath(outputPath, "-o", forceOutput);
       // What a killed compile left beside this -o.
       llvm::SmallString<256> folder(outputPath.getValue());
       llvm::sys::path::remove_filename(folder);

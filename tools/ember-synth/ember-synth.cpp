@@ -5,13 +5,14 @@
 #include "NormalGenerator.h"
 #include "SynthTokenizer.h"
 
-#include "ember/runtime/AtomicFile.h"
-#include "ember/runtime/CommandLine.h"
 #include "ember/model/Config.h"
 #include "ember/model/Error.h"
+#include "ember/model/Parsing.h"
+#include "ember/runtime/ArtifactCache.h"
+#include "ember/runtime/AtomicFile.h"
+#include "ember/runtime/CommandLine.h"
 #include "ember/runtime/Hash.h"
 #include "ember/runtime/SafetensorsWriter.h"
-#include "ember/model/Parsing.h"
 
 #include <nlohmann/json.hpp>
 
@@ -55,7 +56,10 @@ DIR/tokenizer_config.json with ember's own chat template (numbered
 "[Round N] USER:... ASSISTANT:..." turns, for ember-run --chat).
 Values depend only on (seed, tensor name). Files are written as temporaries
 and renamed into place at the end; older model*.safetensors files and index
-in DIR that this run did not write are removed.
+in DIR that this run did not write are removed. Before any byte is written,
+every file it will write is checked: not a folder or special file, not
+read-only (without --force); temporaries a killed run left in DIR are
+removed.
 
 options:
   --preset <name|file.json>  preset name (looked up as <presets-dir>/<name>.json)
@@ -77,6 +81,7 @@ options:
                              model-0000k-of-0000N.safetensors + model.safetensors.index.json
   --presets-dir D            where preset names are looked up
                              (default )" EMBER_PRESETS_DIR R"()
+  --force                    replace read-only files in DIR
   --help                     print this help
 )";
 
@@ -203,8 +208,9 @@ std::vector<int64_t> parseBlockSize(const std::string &text) {
 }
 
 int synthMain(int argc, char **argv) {
-  rt::CommandLine args(
-      argc, argv, {"--preset", "--seed", "-o", "--dtype", "--fp8-block-size", "--shards", "--presets-dir"}, {"--help"});
+  rt::CommandLine args(argc, argv,
+                       {"--preset", "--seed", "-o", "--dtype", "--fp8-block-size", "--shards", "--presets-dir"},
+                       {"--help", "--force"});
   if (args.has("--help")) {
     std::cout << kUsage;
     return 0;
@@ -277,6 +283,18 @@ int synthMain(int argc, char **argv) {
     }
     members[shard].push_back(i);
     inShard += tensors[i].spec.nbytes();
+  }
+
+  std::vector<std::string> outputs = {"config.json", "tokenizer.json", "tokenizer_config.json"};
+  for (int shard = 0; shard < shards; ++shard)
+    outputs.push_back(shards == 1 ? "model.safetensors" : shardFileName(shard, shards));
+  if (shards > 1)
+    outputs.push_back("model.safetensors.index.json");
+  if (fs::is_directory(outDir)) {
+    for (const std::string &name : outputs) {
+      rt::checkOutputPath((outDir / name).string(), "-o", args.has("--force"));
+      rt::sweepStaleTemporaries(outDir.string(), name + ".tmp.");
+    }
   }
 
   std::error_code ec;
