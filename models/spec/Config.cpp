@@ -292,25 +292,18 @@ ModelConfig ModelConfig::fromJson(const json &object, const std::string &source,
          std::to_string(limits.maximum("checkpoint_tensors")) + " (raise it with " + kLimitsVariable +
          "=checkpoint_tensors=N)");
   // Every tensor's bytes and their sum, as f32 (the widest dtype). Every
-  // layer has the same shapes, so the lists of one and of two layers give
-  // the sum without listing thousands of layers.
-  auto listedBytes = [&](int64_t layers) {
-    ModelConfig probe = config;
-    probe.numLayers = layers;
-    DerivedSize bytes{0, "the weights' bytes"};
-    for (const AbiWeight &weight : modelWeights(probe))
-      bytes =
-          bytes + fieldSize("4", 4) *
-                      DerivedSize{elementCount(weight.shape, source + ": tensor '" + weight.name + "'"), weight.name};
-    return bytes;
-  };
-  DerivedSize oneLayer = listedBytes(1), twoLayers = listedBytes(2);
-  DerivedSize modelBytes{std::nullopt, "the weights' bytes"};
-  if (oneLayer.value && twoLayers.value) {
-    DerivedSize perLayer{*twoLayers.value - *oneLayer.value, "a layer's bytes"};
-    modelBytes = DerivedSize{*oneLayer.value - *perLayer.value, "the other weights' bytes"} +
-                 fieldSize("num_layers", config.numLayers) * perLayer;
+  // layer has the same shapes, so the list of one layer gives the sum
+  // without listing thousands of layers.
+  ModelConfig oneLayer = config;
+  oneLayer.numLayers = 1;
+  DerivedSize layerBytes{0, "a layer's bytes"}, otherBytes{0, "the other weights' bytes"};
+  for (const AbiWeight &weight : modelWeights(oneLayer)) {
+    DerivedSize bytes = fieldSize("4", 4) *
+                        DerivedSize{elementCount(weight.shape, source + ": tensor '" + weight.name + "'"), weight.name};
+    DerivedSize &sum = weight.name.rfind("model.layers.", 0) == 0 ? layerBytes : otherBytes;
+    sum.value = (DerivedSize{sum.value, ""} + bytes).value; // the text stays short
   }
+  DerivedSize modelBytes = otherBytes + fieldSize("num_layers", config.numLayers) * layerBytes;
   if (!modelBytes.value || *modelBytes.value > limits.maximum("model_bytes"))
     fail("the model's weights need " + describe(modelBytes) + " bytes as f32, beyond ember's limit of " +
          std::to_string(limits.maximum("model_bytes")) + " (raise it with " + kLimitsVariable + "=model_bytes=N)");
