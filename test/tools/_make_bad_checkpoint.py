@@ -102,6 +102,7 @@ HEADER_CORRUPTIONS = {
     "weight-nan": non_finite(float("nan")),
     "weight-inf": non_finite(float("inf")),
     "layer-weight-nan": non_finite(float("nan"), "model.layers.1.self_attn.0.q_a_proj.weight"),
+    "lm-head-nan": non_finite(float("nan"), "lm_head.weight"),
     "missing-tensor": missing_tensor,
     "missing-layer": missing_layer,
     "wrong-shape": wrong_shape,

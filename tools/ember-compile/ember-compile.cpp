@@ -50,6 +50,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 
 #include <unistd.h>
 
@@ -224,19 +225,47 @@ ec::KernelFormat chooseKernelFormat() {
   return ec::findCudaTool("fatbinary").empty() ? ec::KernelFormat::Cubin : ec::KernelFormat::Fatbin;
 }
 
+/// Removes the kernel folders ("<tmp>/ember-kernels-*") of nvptx compiles
+/// killed midway: while a compile runs, its folder holds
+/// "running.tmp.<pid>", and a folder whose process is gone is left over.
+void sweepKilledKernelFolders() {
+  llvm::SmallString<128> temporary;
+  llvm::sys::path::system_temp_directory(/*ErasedOnReboot=*/true, temporary);
+  std::error_code ec;
+  for (const auto &folder : std::filesystem::directory_iterator(temporary.str().str(), ec)) {
+    if (folder.path().filename().string().rfind("ember-kernels-", 0) != 0 || !folder.is_directory(ec))
+      continue;
+    for (const auto &entry : std::filesystem::directory_iterator(folder.path(), ec)) {
+      std::string name = entry.path().filename().string();
+      if (name.rfind("running.tmp.", 0) == 0 && rt::temporaryOwnerIsGone(name)) {
+        std::filesystem::remove_all(folder.path(), ec);
+        break;
+      }
+    }
+  }
+}
+
 /// Replaces the PTX in the module by the chosen kernel format and marks the
 /// module as an nvptx artifact; PTX, cubins, the ptxas log and report go to
 /// the dump directory, else to a temporary one that is kept only when ptxas
 /// fails or a kernel spills.
 ec::KernelFormat embedKernels(ModuleOp module) {
   ec::KernelFormat format = chooseKernelFormat();
-  std::string workDir = dumpDir;
+  std::string workDir = dumpDir, runningMark;
   if (workDir.empty()) {
+    sweepKilledKernelFolders();
     llvm::SmallString<128> created;
     if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("ember-kernels", created))
       fail("cannot create a temporary directory: " + ec.message());
     workDir = created.str().str();
+    runningMark = workDir + "/running.tmp." + std::to_string(::getpid());
+    writeFile(runningMark, "");
   }
+  // A folder kept for a failure is the user's now: no sweep may take it.
+  auto keep = [&] {
+    if (!runningMark.empty())
+      llvm::sys::fs::remove(runningMark);
+  };
   ec::PtxasReport ptxas;
   llvm::Error error = ec::assembleKernels(module, format, chip, workDir, ptxas);
   std::string table = ec::formatPtxasReport(ptxas.kernels, chip);
@@ -244,8 +273,10 @@ ec::KernelFormat embedKernels(ModuleOp module) {
     writeFile(dumpDir + "/ptxas.log", ptxas.log);
     writeFile(dumpDir + "/ptxas-report.txt", table);
   }
-  if (error)
+  if (error) {
+    keep();
     fail(llvm::toString(std::move(error)));
+  }
   if (format == ec::KernelFormat::Ptx) {
     if (ptxasReport)
       llvm::errs() << "ember-compile: no ptxas report: kernels are embedded as PTX, not "
@@ -257,8 +288,10 @@ ec::KernelFormat embedKernels(ModuleOp module) {
   // Spills cost local-memory traffic in every thread: fail, keeping the PTX
   // (the work directory) for the reproducing command.
   std::string spills = ec::describeSpills(ptxas.kernels);
-  if (!spills.empty() && !allowSpills)
+  if (!spills.empty() && !allowSpills) {
+    keep();
     fail("register spills (--allow-spills accepts them):\n" + spills + "PTX kept in " + workDir);
+  }
   if (dumpDir.empty())
     llvm::sys::fs::remove_directories(workDir);
   ec::addNvptxArtifactMarker(module, chip, format);

@@ -167,29 +167,27 @@ private:
   int fd_;
 };
 
-// The pid at the end of a temporary's name ("<key>.so.tmp.<pid>", and
-// ember-compile's "<...>.o.tmp.<pid>"), or 0.
-pid_t temporaryOwner(const std::string &name) {
+} // namespace
+
+// The pid is at the end of a temporary's name ("<key>.so.tmp.<pid>", and
+// ember-compile's "<...>.o.tmp.<pid>").
+bool temporaryOwnerIsGone(const std::string &name) {
   size_t mark = name.rfind(".tmp.");
   if (mark == std::string::npos)
-    return 0;
+    return false;
   std::string digits = name.substr(mark + 5);
   if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos)
-    return 0;
-  return pid_t(std::stol(digits));
+    return false;
+  pid_t owner = pid_t(std::stol(digits));
+  // kill(pid, 0) fails with ESRCH only when no such process exists.
+  return owner > 0 && ::kill(owner, 0) != 0 && errno == ESRCH;
 }
-
-} // namespace
 
 void sweepStaleTemporaries(const std::string &dir, const std::string &prefix) {
   std::error_code ec;
   for (const fs::directory_entry &entry : fs::directory_iterator(dir, ec)) {
     std::string name = entry.path().filename().string();
-    if (name.rfind(prefix, 0) != 0)
-      continue;
-    pid_t owner = temporaryOwner(name);
-    // kill(pid, 0) fails with ESRCH only when no such process exists.
-    if (owner > 0 && ::kill(owner, 0) != 0 && errno == ESRCH)
+    if (name.rfind(prefix, 0) == 0 && temporaryOwnerIsGone(name))
       fs::remove(entry.path(), ec);
   }
 }

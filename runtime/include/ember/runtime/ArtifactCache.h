@@ -42,6 +42,8 @@ std::string defaultCompilerPath();
 // With `prefix`, only names starting with it (ember-compile sweeps its own
 // leftovers beside -o, nothing else of a user's folder).
 void sweepStaleTemporaries(const std::string &dir, const std::string &prefix = "");
+// Whether `name` is a temporary ("...tmp.<pid>") whose process is gone.
+bool temporaryOwnerIsGone(const std::string &name);
 
 // Compiled model artifacts (decoder and n-gram embedding in one library), keyed by what they depend on and
 // compiled on a miss by running ember-compile as a subprocess. The target and its flags are a backend's
