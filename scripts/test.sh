@@ -17,24 +17,21 @@ if [ ! -x "$CUDA_TOOLS/nvidia/cu13/bin/nvdisasm" ]; then
     echo "warning: cuobjdump/nvdisasm wheels not installed: SASS checks will be skipped" >&2
 fi
 
-# HF tokenizers (pinned, no dependencies needed to import it) for the
-# tokenizer parity tests.
+# The Python test references, pinned, from PyPI: HF tokenizers (the
+# tokenizer parity tests), jinja2 with its one dependency (the chat template
+# parity tests), ml_dtypes (FP8 E4M3 for the checkpoint reference). A failed
+# install fails the run: the parity tests would otherwise be skipped.
 PY_TOOLS="$BUILD/py-tools"
-if [ ! -d "$PY_TOOLS/tokenizers" ]; then
-  python3 -m pip install -q --no-deps --break-system-packages --target "$PY_TOOLS" tokenizers==0.21.1 ||
-    echo "warning: HF tokenizers not installed: tokenizer parity tests will be skipped" >&2
-fi
-# jinja2 (pinned, with its one dependency) for the chat template parity tests.
-if [ ! -d "$PY_TOOLS/jinja2" ]; then
-  python3 -m pip install -q --no-deps --break-system-packages --target "$PY_TOOLS" jinja2==3.1.4 markupsafe==2.1.5 ||
-    echo "warning: jinja2 not installed: chat template parity tests will be skipped" >&2
-fi
-
-# ml_dtypes (pinned; it needs only numpy) decodes FP8 E4M3 for the reference.
-if [ ! -d "$PY_TOOLS/ml_dtypes" ]; then
-  python3 -m pip install -q --no-deps --break-system-packages --target "$PY_TOOLS" ml_dtypes==0.4.1 ||
-    echo "warning: ml_dtypes not installed: FP8 checkpoint tests will be skipped" >&2
-fi
+install_reference() {
+  local module="$1"
+  shift
+  [ -d "$PY_TOOLS/$module" ] && return
+  python3 -m pip install -q --no-deps --break-system-packages --target "$PY_TOOLS" "$@" ||
+    { echo "error: pip could not install $* into $PY_TOOLS (the parity tests need it)" >&2; exit 1; }
+}
+install_reference tokenizers tokenizers==0.21.1
+install_reference jinja2 jinja2==3.1.4 markupsafe==2.1.5
+install_reference ml_dtypes ml_dtypes==0.4.1
 
 status=0
 # -v shows failures in full; skipped tests say why in lit's notes above.

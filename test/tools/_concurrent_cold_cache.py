@@ -19,8 +19,8 @@ def main():
     for run, (out, err) in zip(runs, outputs):
         if run.returncode != 0:
             sys.exit(f"ember-run failed ({run.returncode}): {err}")
-    # ember-compile prints one summary line per compile ("ember-compile: <config> -> <output> ...").
-    compiles = sum(err.count("ember-compile: ") for _, err in outputs)
+    # The summary says "(cache miss, compiled in ...)" or "(cache hit)".
+    compiles = sum(out.count("(cache miss") for out, _ in outputs)
     print(f"{compiles} compile for {len(runs)} processes")
     ids = {line for out, _ in outputs for line in out.splitlines() if line.startswith("generated ")}
     print("same ids" if len(ids) == 1 else f"different ids: {ids}")

@@ -81,6 +81,9 @@ static cl::opt<std::string>
                cl::value_desc("path"));
 static cl::opt<bool> forceOutput("force", cl::cat(emberOptions), cl::desc("Replace a read-only -o file"),
                                  cl::init(false));
+static cl::opt<bool> quiet("quiet", cl::cat(emberOptions),
+                           cl::desc("No summary line on stderr (the artifact cache's compiles: their caller reports)"),
+                           cl::init(false));
 static cl::opt<std::string>
     kernelFormat("kernel-format", cl::cat(emberOptions),
                  cl::desc("nvptx: how kernels are embedded: ptx (JIT-compiled by the driver), cubin, "
@@ -437,6 +440,8 @@ int main(int argc, char **argv) {
 
   if (target == ec::Target::Nvptx && !ec::lookupChip(chip))
     fail("--chip " + chip + " is not a chip ember compiles for (" + ec::supportedChips() + ")");
+  if (target != ec::Target::Nvptx && chip.getNumOccurrences())
+    fail("--chip applies to --target nvptx (the CPU target compiles for the host)");
   ec::NvptxOptions nvptx;
   nvptx.chip = chip;
   nvptx.features = ptxFeatures;
@@ -536,7 +541,8 @@ int main(int argc, char **argv) {
   if (!dumpDir.empty())
     writeFile(llvm::formatv("{0}/{1:2}-llvm-ir.ll", dumpDir, phases.size()).str(), optimizedIr);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  llvm::errs() << llvm::formatv("ember-compile: {0} -> {1} ({2}{3}) in {4:F2} s\n", configPath, outputPath, targetName,
-                                details, seconds);
+  if (!quiet)
+    llvm::errs() << llvm::formatv("ember-compile: {0} -> {1} ({2}{3}) in {4:F2} s\n", configPath, outputPath,
+                                  targetName, details, seconds);
   return 0;
 }

@@ -129,8 +129,9 @@ bool ArtifactCache::isCached(const ModelConfig &config, DType dtype) const {
 
 std::vector<std::string> ArtifactCache::compileCommand(const std::string &configPath, DType dtype,
                                                        const std::string &outputPath) const {
-  std::vector<std::string> command{compilerPath_, "--config", configPath, "--weight-dtype", dtypeLowerName(dtype),
-                                   "--target", target_};
+  // --quiet: the caller reports the compile ("compiling ... done in").
+  std::vector<std::string> command{compilerPath_,         "--config", configPath, "--weight-dtype",
+                                   dtypeLowerName(dtype), "--target", target_,    "--quiet"};
   command.insert(command.end(), targetFlags_.begin(), targetFlags_.end());
   command.insert(command.end(), {"-o", outputPath});
   return command;

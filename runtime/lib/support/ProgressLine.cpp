@@ -22,7 +22,7 @@ void GenerationProgressLine::operator()(int64_t generated) {
   double rate = double(generated - 1) / sinceFirst, remaining = double(maxNewTokens_ - generated) / rate;
   std::fprintf(out_, "%sgenerated %lld/%lld tokens, first after %.2f s, %.1f tokens/s, about %.0f s left%s",
                terminal_ ? "\r" : "", (long long)generated, (long long)maxNewTokens_, firstAfter, rate, remaining,
-               terminal_ ? "" : "\n");
+               terminal_ ? "\033[K" : "\n"); // erase what a longer line left to the right
   std::fflush(out_);
 }
 

@@ -63,8 +63,9 @@ TEST(ProgressLine, OnATerminalOneLineRedrawnEvery200Ms) {
   capture.now += 100ms;
   line(5);
   line.finish();
-  EXPECT_EQ(capture.read(), "\rgenerated 3/20 tokens, first after 1.00 s, 2.0 tokens/s, about 8 s left"
-                            "\rgenerated 5/20 tokens, first after 1.00 s, 3.3 tokens/s, about 4 s left\n");
+  // Each redraw erases the rest of the line ("about 10 s" -> "about 9 s" left a character behind).
+  EXPECT_EQ(capture.read(), "\rgenerated 3/20 tokens, first after 1.00 s, 2.0 tokens/s, about 8 s left\033[K"
+                            "\rgenerated 5/20 tokens, first after 1.00 s, 3.3 tokens/s, about 4 s left\033[K\n");
 }
 
 TEST(ProgressLine, SilentWithoutAStreamOrBeforeTheFirstToken) {
