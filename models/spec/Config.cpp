@@ -273,7 +273,7 @@ ModelConfig ModelConfig::fromJson(const json &object, const std::string &source,
   // Table-local ids are int32 (docs/design.md §2); the largest table has m + 2E - 1 rows.
   DerivedSize ngramVocab =
       fieldSize("ngram_vocab_size_ratio", config.ngramVocabSizeRatio) * fieldSize("vocab_size", config.vocabSize);
-  DerivedSize largestTable = ngramVocab + fieldSize("2", 2) * tablesSize;
+  DerivedSize largestTable = ngramVocab + fieldSize("2", 2) * tablesSize + fieldSize("-1", -1); // m + 2E - 1
   if (!largestTable.value || *largestTable.value > std::numeric_limits<int32_t>::max())
     fail("ngram_vocab_size_ratio*vocab_size (" + std::to_string(config.ngramVocabSizeRatio) + "*" +
          std::to_string(config.vocabSize) + ") is too large: n-gram ids must fit in int32");

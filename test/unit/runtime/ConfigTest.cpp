@@ -140,6 +140,18 @@ TEST_F(ConfigErrors, EosTokenIdMayBeAList) {
 TEST_F(ConfigErrors, NgramIdsMustFitInt32) {
   EXPECT_ERROR_CONTAINS(loadModified([](json &c) { c["ngram_vocab_size_ratio"] = 5'000'000; }),
                         "n-gram ids must fit in int32");
+  // The largest of tiny's E = 12 tables has m + 2E - 1 rows: m = 572 *
+  // 3754342 = 2^31 - 24 makes exactly 2^31 - 1, one more does not fit.
+  EXPECT_EQ(loadModified([](json &c) {
+              c["vocab_size"] = 572;
+              c["ngram_vocab_size_ratio"] = 3754342;
+            }).ngramTableRows(11),
+            int64_t(INT32_MAX));
+  EXPECT_ERROR_CONTAINS(loadModified([](json &c) {
+                          c["vocab_size"] = 525;
+                          c["ngram_vocab_size_ratio"] = 4090445;
+                        }),
+                        "ngram_vocab_size_ratio*vocab_size (4090445*525) is too large: n-gram ids must fit in int32");
 }
 
 TEST_F(ConfigErrors, RopeScalingNeedsTypeAndFactor) {
