@@ -129,11 +129,11 @@ bool ArtifactCache::isCached(const ModelConfig &config, DType dtype) const {
 
 std::vector<std::string> ArtifactCache::compileCommand(const std::string &configPath, DType dtype,
                                                        const std::string &outputPath) const {
-  // --quiet: the caller reports the compile ("compiling ... done in").
   std::vector<std::string> command{compilerPath_,         "--config", configPath, "--weight-dtype",
-                                   dtypeLowerName(dtype), "--target", target_,    "--quiet"};
+                                   dtypeLowerName(dtype), "--target", target_};
   command.insert(command.end(), targetFlags_.begin(), targetFlags_.end());
-  command.insert(command.end(), {"-o", outputPath});
+  // --quiet: the caller reports the compile ("compiling ... done in").
+  command.insert(command.end(), {"-o", outputPath, "--quiet"});
   return command;
 }
 

@@ -94,6 +94,8 @@ TEST(ArtifactCache, CompilesOnMissThenHits) {
   EXPECT_NE(log.find("--config /models/tiny/config.json --weight-dtype f16 --target cpu -o " + first.path + ".tmp."),
             std::string::npos)
       << log;
+  // The cache's caller reports the compile; the compiler prints no summary of its own.
+  EXPECT_NE(log.find(" --quiet\n"), std::string::npos) << log;
 
   ArtifactCache::Artifact second = cache.getOrCompile(config, "/models/tiny/config.json", DType::F16);
   EXPECT_TRUE(second.cacheHit);
