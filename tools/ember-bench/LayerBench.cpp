@@ -139,10 +139,9 @@ MatmulCeiling measureMatmulCeiling(const std::string &script, const rt::Backend 
 // The one-layer model in backend memory and the calls of its ember_forward.
 class LayerModel {
 public:
-  LayerModel(rt::Backend &backend, const ember::ModelConfig &config, ember::DType dtype, const std::string &artifactPath,
-             int64_t context, int64_t maxTokens, uint64_t seed)
-      : backend_(backend), config_(config), artifact_(backend, artifactPath), context_(context) {
-    artifact_.checkModel(config, dtype);
+  LayerModel(rt::Backend &backend, const ember::ModelConfig &config, ember::DType dtype,
+             const std::string &artifactPath, int64_t context, int64_t maxTokens, uint64_t seed)
+      : backend_(backend), config_(config), artifact_(backend, artifactPath, config, dtype), context_(context) {
     RandomFill weights(dtype, seed), floats(ember::DType::F32, seed + 1);
     std::vector<ember::AbiWeight> abi = ember::modelWeights(config);
     for (size_t i = ember::kEmbeddingWeights; i < abi.size(); ++i) {

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <unistd.h>
 
 namespace ember::rt {
@@ -52,11 +53,11 @@ public:
   void copyToHost(void *host, const void *device, size_t bytes) override { std::memcpy(host, device, bytes); }
 
   std::unique_ptr<SharedLibrary> openArtifact(const std::string &path) override {
-    auto library = std::make_unique<SharedLibrary>(path);
-    // Its host code expects device memory: refuse it rather than crash.
-    if (auto *kernels = static_cast<const char *>(library->findSymbol("ember_nvptx_kernels")))
-      throw Error(path + " is an nvptx artifact (CUDA kernels: " + kernels + "): run it with --backend cuda");
-    return library;
+    // Its host code expects device memory: refuse it rather than crash, and
+    // before dlopen runs its constructors (they load its kernels).
+    if (std::optional<std::string> kernels = readExportedString(path, "ember_nvptx_kernels"))
+      throw Error(path + " is an nvptx artifact (CUDA kernels: " + *kernels + "): run it with --backend cuda");
+    return std::make_unique<SharedLibrary>(path);
   }
 };
 

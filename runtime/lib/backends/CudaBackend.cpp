@@ -10,6 +10,7 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 namespace ember::rt {
@@ -18,6 +19,29 @@ using namespace cuda;
 
 namespace {
 std::atomic<CudaSession *> session{nullptr};
+
+// "sm_90" -> 90, or -1.
+int smNumber(const std::string &chip) {
+  return chip.rfind("sm_", 0) == 0 && chip.size() > 3 && chip.find_first_not_of("0123456789", 3) == std::string::npos
+             ? std::stoi(chip.substr(3))
+             : -1;
+}
+
+// Throws unless kernels marked `kernels` ("<chip> <format>", the artifact's
+// ember_nvptx_kernels) run on a GPU of `deviceChip`: a cubin only on its own
+// major version at the same or a newer minor one (CUDA's binary
+// compatibility), PTX (alone or in a fatbin) on its chip or any newer one,
+// through the driver's JIT.
+void checkKernelsRunOn(const std::string &path, const std::string &kernels, const std::string &deviceName,
+                       const std::string &deviceChip) {
+  std::string chip = kernels.substr(0, kernels.find(' ')), format = kernels.substr(kernels.find(' ') + 1);
+  int built = smNumber(chip), device = smNumber(deviceChip);
+  bool runs = format == "cubin" ? built / 10 == device / 10 && built <= device : built <= device;
+  if (built < 0 || device < 0 || !runs)
+    throw Error(path + ": its kernels were compiled for " + chip + " (" + format + "), which " + deviceName + " (" +
+                deviceChip + ") cannot run; compile for this GPU (ember-compile --target nvptx --chip " + deviceChip +
+                ")");
+}
 } // namespace
 
 CUresult CudaSession::bind() const noexcept {
@@ -203,14 +227,18 @@ public:
   // the shim reads their ember ops from its kernel manifest meanwhile.
   std::unique_ptr<SharedLibrary> openArtifact(const std::string &path) override {
     ready("opening " + path);
-    auto library = std::make_unique<SharedLibrary>(path);
-    auto *kernels = static_cast<const char *>(library->findSymbol("ember_nvptx_kernels"));
-    std::string error = takeMgpuError();
-    if (!kernels)
+    // Read from the file: dlopen runs the artifact's constructors, which load
+    // its kernels on the device.
+    std::optional<std::string> kernels = readExportedString(path, "ember_nvptx_kernels");
+    if (!kernels && isElf64File(path))
       throw Error(path + " is not an nvptx artifact (it lacks ember_nvptx_kernels): --backend cuda runs what "
                          "ember-compile --target nvptx produces");
+    if (kernels)
+      checkKernelsRunOn(path, *kernels, s_.deviceName, s_.chip);
+    auto library = std::make_unique<SharedLibrary>(path);
+    std::string error = takeMgpuError();
     if (!error.empty())
-      throw Error(path + ": loading its kernels (" + kernels + ") on " + s_.deviceName + " (" + s_.chip +
+      throw Error(path + ": loading its kernels (" + kernels.value_or("?") + ") on " + s_.deviceName + " (" + s_.chip +
                   ") failed: " + error);
     return library;
   }

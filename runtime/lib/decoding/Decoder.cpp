@@ -18,11 +18,14 @@ static PackedFn entryPoint(const SharedLibrary &library, const char *function) {
   return reinterpret_cast<PackedFn>(library.symbol(std::string(function) + kPackedSuffix));
 }
 
-void DecoderArtifact::checkModel(const ModelConfig &config, DType weights) const {
-  checkModelStamp(*library_, config, weights);
+static std::unique_ptr<SharedLibrary> openStamped(Backend &backend, const std::string &path, const ModelConfig &config,
+                                                  DType weights) {
+  checkModelStamp(path, config, weights);
+  return backend.openArtifact(path);
 }
 
-DecoderArtifact::DecoderArtifact(Backend &backend, const std::string &path) : library_(backend.openArtifact(path)) {
+DecoderArtifact::DecoderArtifact(Backend &backend, const std::string &path, const ModelConfig &config, DType weights)
+    : library_(openStamped(backend, path, config, weights)) {
   step = entryPoint(*library_, kStepFunction);
   embed = entryPoint(*library_, kEmbedFunction);
   forward = entryPoint(*library_, kForwardFunction);
@@ -186,11 +189,10 @@ Decoder::BoundWeights Decoder::bind(const std::vector<ModelWeights::Weight> &wei
 
 Decoder::Decoder(const ModelConfig &config, const ModelWeights &weights, const std::string &artifactPath,
                  Backend &backend, const DecoderOptions &options, const ModelWeights *mtpWeights)
-    : config_(config), backend_(backend), artifact_(backend, artifactPath), weightsDType_(weights.dtype()),
-      checkedArtifact_(options.checkedArtifact), maxContext_(options.maxContext),
+    : config_(config), backend_(backend), artifact_(backend, artifactPath, config, weights.dtype()),
+      weightsDType_(weights.dtype()), checkedArtifact_(options.checkedArtifact), maxContext_(options.maxContext),
       context_(contextLimit(config, options.maxContext)), slots_(options.slots), prefillChunk_(options.prefillChunk),
       tables_(options.tables) {
-  artifact_.checkModel(config, weights.dtype());
   sequenceStateBytes(config, maxContext_, slots_, mtpWeights != nullptr, backend.memoryCapacityBytes());
   if (prefillChunk_ < 0)
     throw Error("--prefill-chunk must be >= 0 (0: the whole prompt in one call), got " +
@@ -291,8 +293,7 @@ DecoderOutput Decoder::step(const StepRows &rows) { return runStep(artifact_.ste
 std::optional<std::string> Decoder::findFirstNonFinite(int64_t slot, const std::vector<int32_t> &tokens) {
   if (!checkedArtifact_)
     return std::nullopt;
-  DecoderArtifact checked(backend_, checkedArtifact_());
-  checked.checkModel(config_, weightsDType_);
+  DecoderArtifact checked(backend_, checkedArtifact_(), config_, weightsDType_);
   resetFiniteChecks();
   runStep(checked.step, StepRows::of(slot, tokens, 0));
   return firstNonFiniteOutput().value_or("every op output was finite");

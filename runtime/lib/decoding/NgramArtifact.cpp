@@ -3,11 +3,13 @@
 
 namespace ember::rt {
 
-NgramArtifact::NgramArtifact(const std::string &path)
-    : library_(path), embed_(reinterpret_cast<NgramEmbedFn>(library_.symbol(kNgramEmbedSymbol))) {}
-
-void NgramArtifact::checkModel(const ModelConfig &config, DType weights) const {
-  checkModelStamp(library_, config, weights);
+static const std::string &stampedPath(const std::string &path, const ModelConfig &config, DType weights) {
+  checkModelStamp(path, config, weights);
+  return path;
 }
+
+NgramArtifact::NgramArtifact(const std::string &path, const ModelConfig &config, DType weights)
+    : library_(stampedPath(path, config, weights)),
+      embed_(reinterpret_cast<NgramEmbedFn>(library_.symbol(kNgramEmbedSymbol))) {}
 
 } // namespace ember::rt

@@ -72,9 +72,8 @@ NgramEmbeddingRunner::NgramEmbeddingRunner(const ModelConfig &config, const Chec
 
 NgramEmbeddingRunner::NgramEmbeddingRunner(const ModelConfig &config, NgramWeights weights,
                                            const std::string &artifactPath)
-    : config_(config), weights_(std::move(weights)), artifact_(std::make_unique<NgramArtifact>(artifactPath)) {
-  artifact_->checkModel(config_, weights_.dtype);
-}
+    : config_(config), weights_(std::move(weights)),
+      artifact_(std::make_unique<NgramArtifact>(artifactPath, config_, weights_.dtype)) {}
 
 void NgramEmbeddingRunner::run(const std::vector<int32_t> &tokens, float *embOut, int32_t *idsOut) const {
   if (tokens.empty())

@@ -14,20 +14,24 @@ std::string modelStamp(const ModelConfig &config, DType weights) {
          std::to_string(config.numLayers) + " layers), weights " + dtypeLowerName(weights);
 }
 
-void checkModelStamp(const SharedLibrary &artifact, const ModelConfig &config, DType weights) {
-  std::string expected = modelStamp(config, weights);
-  const auto *stamp = static_cast<const char *>(artifact.findSymbol(kModelStampSymbol));
-  if (!stamp)
-    throw Error(artifact.path() + ": the artifact carries no " + kModelStampSymbol +
-                " (an ember-compile from before artifacts were stamped?); compile it again for " + expected);
-  if (std::string(kAnyModelStamp) == stamp)
+void checkModelStamp(const std::string &path, const ModelConfig &config, DType weights) {
+  // A missing or non-ELF file gets dlopen's message when it is opened.
+  if (!isElf64File(path))
     return;
-  if (!artifact.sealed())
-    throw Error(artifact.path() + ": the artifact is not sealed (bytes were appended to it, or an ember-compile " +
+  checkElfComplete(path);
+  std::string expected = modelStamp(config, weights);
+  std::optional<std::string> stamp = readExportedString(path, kModelStampSymbol);
+  if (!stamp)
+    throw Error(path + ": the artifact carries no " + kModelStampSymbol +
+                " (an ember-compile from before artifacts were stamped?); compile it again for " + expected);
+  if (*stamp == kAnyModelStamp)
+    return;
+  if (!checkArtifactSeal(path))
+    throw Error(path + ": the artifact is not sealed (bytes were appended to it, or an ember-compile " +
                 "from before artifacts were sealed wrote it); compile it again for " + expected);
-  if (expected != stamp)
-    throw Error(artifact.path() + ": the artifact was compiled for " + stamp + ", but the model is " + expected +
-                " (" + config.path + ")");
+  if (expected != *stamp)
+    throw Error(path + ": the artifact was compiled for " + *stamp + ", but the model is " + expected + " (" +
+                config.path + ")");
 }
 
 } // namespace ember::rt

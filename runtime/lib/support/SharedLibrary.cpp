@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <vector>
 
 namespace ember::rt {
@@ -22,7 +23,7 @@ static std::string lastDlError() {
 // Throws when `path` is an ELF file whose headers reach past its end (a
 // truncated artifact: dlopen maps it and the first access beyond the end
 // raises SIGBUS). Files that are not 64-bit ELF are left to dlopen's message.
-static void checkElfComplete(const std::string &path) {
+void checkElfComplete(const std::string &path) {
   std::ifstream file(path, std::ios::binary);
   Elf64_Ehdr header{};
   if (!file.read(reinterpret_cast<char *>(&header), sizeof header) ||
@@ -93,9 +94,7 @@ void sealArtifact(const std::string &path) {
     throw Error(path + ": cannot append the artifact's seal");
 }
 
-// Throws when `path` ends in a seal that does not match what precedes it;
-// returns whether it is sealed.
-static bool checkSeal(const std::string &path) {
+bool checkArtifactSeal(const std::string &path) {
   std::error_code error;
   uint64_t size = std::filesystem::file_size(path, error);
   std::ifstream file(path, std::ios::binary);
@@ -115,9 +114,71 @@ static bool checkSeal(const std::string &path) {
   return true;
 }
 
+bool isElf64File(const std::string &path) {
+  std::ifstream file(path, std::ios::binary);
+  Elf64_Ehdr header{};
+  return file.read(reinterpret_cast<char *>(&header), sizeof header) &&
+         std::memcmp(header.e_ident, ELFMAG, SELFMAG) == 0 && header.e_ident[EI_CLASS] == ELFCLASS64;
+}
+
+std::optional<std::string> readExportedString(const std::string &path, const std::string &name) {
+  std::ifstream file(path, std::ios::binary);
+  std::error_code error;
+  uint64_t size = std::filesystem::file_size(path, error);
+  Elf64_Ehdr header{};
+  if (error || !file.read(reinterpret_cast<char *>(&header), sizeof header) ||
+      std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 || header.e_ident[EI_CLASS] != ELFCLASS64 ||
+      header.e_shentsize != sizeof(Elf64_Shdr) || header.e_shoff > size ||
+      uint64_t(header.e_shnum) * sizeof(Elf64_Shdr) > size - header.e_shoff)
+    return std::nullopt;
+  // Reads `count` bytes at `offset`, or nothing past the end of the file.
+  auto readAt = [&](uint64_t offset, uint64_t count) -> std::optional<std::vector<char>> {
+    if (offset > size || count > size - offset)
+      return std::nullopt;
+    std::vector<char> bytes(count);
+    file.clear();
+    if (!file.seekg(std::streamoff(offset)) || !file.read(bytes.data(), std::streamsize(count)))
+      return std::nullopt;
+    return bytes;
+  };
+  std::vector<Elf64_Shdr> sections(header.e_shnum);
+  std::optional<std::vector<char>> table = readAt(header.e_shoff, sections.size() * sizeof(Elf64_Shdr));
+  if (!table)
+    return std::nullopt;
+  std::memcpy(sections.data(), table->data(), table->size());
+  for (const Elf64_Shdr &symbols : sections) {
+    if (symbols.sh_type != SHT_DYNSYM || symbols.sh_link >= sections.size())
+      continue;
+    std::optional<std::vector<char>> names =
+        readAt(sections[symbols.sh_link].sh_offset, sections[symbols.sh_link].sh_size);
+    std::optional<std::vector<char>> entries = readAt(symbols.sh_offset, symbols.sh_size);
+    if (!names || !entries)
+      return std::nullopt;
+    for (size_t at = 0; at + sizeof(Elf64_Sym) <= entries->size(); at += sizeof(Elf64_Sym)) {
+      Elf64_Sym symbol;
+      std::memcpy(&symbol, entries->data() + at, sizeof symbol);
+      // The name and its NUL, all inside the string table.
+      if (symbol.st_name >= names->size() || names->size() - symbol.st_name <= name.size() ||
+          std::memcmp(names->data() + symbol.st_name, name.c_str(), name.size() + 1) != 0 ||
+          symbol.st_shndx == SHN_UNDEF || symbol.st_shndx >= sections.size())
+        continue;
+      // The symbol's bytes: its section's file offset plus its place in it.
+      const Elf64_Shdr &home = sections[symbol.st_shndx];
+      if (home.sh_type == SHT_NOBITS || symbol.st_value < home.sh_addr || symbol.st_size > 4096)
+        return std::nullopt;
+      std::optional<std::vector<char>> bytes =
+          readAt(home.sh_offset + (symbol.st_value - home.sh_addr), symbol.st_size);
+      if (!bytes)
+        return std::nullopt;
+      return std::string(bytes->data(), strnlen(bytes->data(), bytes->size()));
+    }
+  }
+  return std::nullopt;
+}
+
 SharedLibrary::SharedLibrary(const std::string &path) : path_(path) {
   checkElfComplete(path);
-  sealed_ = checkSeal(path);
+  sealed_ = checkArtifactSeal(path);
   dlerror(); // clear any stale error
   // A name without '/' would make dlopen search the library paths instead
   // of the working directory.

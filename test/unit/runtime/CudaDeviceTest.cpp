@@ -6,6 +6,7 @@
 // stream discipline is tested here; whether the device overlaps the two
 // streams needs a GPU.
 
+#include "ember/model/Parsing.h"
 #include "ember/runtime/Backend.h"
 #include "ember/runtime/CudaDriver.h"
 #include "ember/runtime/Decoder.h"
@@ -60,6 +61,31 @@ protected:
   std::unique_ptr<Backend> backend_;
   FakeCudaCallsFn calls_ = nullptr;
 };
+
+// The kernels' chip (the artifact's ember_nvptx_kernels, read from the
+// file before anything of it is loaded) must run on the device (sm_90):
+// PTX of its chip or an older one (the driver JITs it), a cubin of the same
+// major version and no newer minor one (ember-run-chip.test, with ptxas).
+// FakeKernelArtifact is marked "sm_90 ptx"; copies are patched to others.
+TEST_F(FakeCudaDeviceTest, ArtifactsForAnotherChipAreRefusedBeforeLoading) {
+  std::string bytes = readFile(EMBER_FAKE_KERNEL_ARTIFACT);
+  size_t at = bytes.find("sm_90 ptx");
+  ASSERT_NE(at, std::string::npos);
+  test::TempDir dir;
+  auto patched = [&](const std::string &mark) {
+    std::string copy = bytes, path = dir.file(mark.substr(0, 5) + ".so");
+    copy.replace(at, mark.size(), mark);
+    test::writeBytes(path, copy);
+    return path;
+  };
+  EXPECT_NO_THROW(backend_->openArtifact(patched("sm_80 ptx")));
+  std::string newer = patched("sm_91 ptx");
+  EXPECT_ERROR_CONTAINS(backend_->openArtifact(newer), newer, ": its kernels were compiled for sm_91 (ptx), which ",
+                        " (sm_90) cannot run; compile for this "
+                        "GPU (ember-compile --target nvptx --chip sm_90)");
+  EXPECT_EQ(dlopen(newer.c_str(), RTLD_NOW | RTLD_NOLOAD), nullptr);
+  EXPECT_ERROR_CONTAINS(backend_->openArtifact(patched("sm_9x ptx")), "compiled for sm_9x (ptx)");
+}
 
 TEST_F(FakeCudaDeviceTest, EachThreadWorksOnItsOwnStream) {
   EXPECT_EQ(device_, "Fake CUDA device, sm_90");

@@ -1,6 +1,9 @@
 #include "ember/runtime/Decoder.h"
 #include "ember/model/Error.h"
+#include "ember/model/Parsing.h"
 #include "ember/runtime/Generate.h"
+#include "ember/runtime/ModelStamp.h"
+#include "ember/runtime/SharedLibrary.h"
 
 #include "FakeDecoderAccess.h"
 #include "ModelCheckpoint.h"
@@ -253,20 +256,44 @@ TEST(Decoder, GreedyTokenTakesTheLowestIndexOnTies) {
   EXPECT_EQ(greedyToken(logits.data(), 1), 0);
 }
 
-TEST(DecoderArtifact, MissingSymbolNamesFileAndSymbol) {
+TEST(DecoderArtifact, LoadErrorsNameTheFile) {
   std::unique_ptr<Backend> cpu = makeCpuBackend();
-  EXPECT_ERROR_CONTAINS(DecoderArtifact(*cpu, "/nonexistent/a.so"), "/nonexistent/a.so",
+  ModelConfig tiny = ModelConfig::load(std::string(EMBER_PRESETS_DIR) + "/tiny.json");
+  EXPECT_ERROR_CONTAINS(DecoderArtifact(*cpu, "/nonexistent/a.so", tiny, DType::BF16), "/nonexistent/a.so",
                         "cannot load compiled artifact");
-  // libc is a loadable library without the decoder entry points.
+  // libc is a loadable library, but no artifact: it carries no stamp.
   Dl_info libc{};
   ASSERT_NE(dladdr(reinterpret_cast<void *>(&std::fclose), &libc), 0);
-  EXPECT_ERROR_CONTAINS(DecoderArtifact(*cpu, libc.dli_fname), std::string(libc.dli_fname),
-                        "artifact lacks symbol 'ember_step_packed'");
+  EXPECT_ERROR_CONTAINS(DecoderArtifact(*cpu, libc.dli_fname, tiny, DType::BF16), std::string(libc.dli_fname),
+                        "the artifact carries no ember_model_stamp");
   // A bare name is a file of the working directory, not a library looked up
   // on the loader's paths.
-  EXPECT_ERROR_CONTAINS(DecoderArtifact(*cpu, "libm.so.6"), "libm.so.6: cannot load compiled artifact: ./libm.so.6");
-  DecoderArtifact artifact(*cpu, EMBER_FAKE_ARTIFACT);
+  EXPECT_ERROR_CONTAINS(DecoderArtifact(*cpu, "libm.so.6", tiny, DType::BF16),
+                        "libm.so.6: cannot load compiled artifact: ./libm.so.6");
+  DecoderArtifact artifact(*cpu, EMBER_FAKE_ARTIFACT, tiny, DType::BF16);
   EXPECT_NE(artifact.embed, artifact.forward);
+}
+
+// The stamp is read from the file: an artifact that is refused is never
+// dlopen'ed, so none of its code (an nvptx artifact's constructors load its
+// kernels) runs. The fake artifact with its stamp patched to another
+// model's (and so unsealed) is refused and not loaded.
+TEST(DecoderArtifact, TheStampIsCheckedBeforeTheLibraryIsLoaded) {
+  EXPECT_EQ(readExportedString(EMBER_FAKE_ARTIFACT, kModelStampSymbol), std::string(kAnyModelStamp));
+  EXPECT_EQ(readExportedString(EMBER_FAKE_ARTIFACT, "no_such_symbol"), std::nullopt);
+  test::TempDir dir;
+  std::string bytes = readFile(EMBER_FAKE_ARTIFACT), other = "a different model stamp";
+  ASSERT_EQ(other.size(), std::string(kAnyModelStamp).size());
+  size_t at = bytes.find(kAnyModelStamp);
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(at, other.size(), other);
+  std::string patched = dir.file("patched.so");
+  test::writeBytes(patched, bytes);
+  EXPECT_EQ(readExportedString(patched, kModelStampSymbol), other);
+  std::unique_ptr<Backend> cpu = makeCpuBackend();
+  ModelConfig tiny = ModelConfig::load(std::string(EMBER_PRESETS_DIR) + "/tiny.json");
+  EXPECT_ERROR_CONTAINS(DecoderArtifact(*cpu, patched, tiny, DType::BF16), patched, "the artifact is not sealed");
+  EXPECT_EQ(dlopen(patched.c_str(), RTLD_NOW | RTLD_NOLOAD), nullptr);
 }
 
 } // namespace

@@ -44,7 +44,8 @@ __attribute__((visibility("default"))) int64_t fake_drafter_calls = 0;
 #ifdef EMBER_FAKE_NVPTX_DECODER
 void *mgpuStreamCreate();
 void mgpuStreamSynchronize(void *stream);
-__attribute__((visibility("default"))) extern const char ember_nvptx_kernels[] = "fake decoder";
+__attribute__((visibility("default"))) extern const char ember_nvptx_kernels[] =
+    "sm_90 ptx"; // the fake device is sm_90
 __attribute__((visibility("default"))) FakeDecoderStreams fake_decoder_streams;
 #endif
 }

@@ -119,11 +119,13 @@ TEST(NgramEmbedding, ValidateTokens) {
 }
 
 TEST(NgramArtifact, LoadErrorsCarryDlerror) {
-  EXPECT_ERROR_CONTAINS(NgramArtifact("/nonexistent/artifact.so"), "/nonexistent/artifact.so",
+  ModelConfig tiny = ModelConfig::load(std::string(EMBER_PRESETS_DIR) + "/tiny.json");
+  EXPECT_ERROR_CONTAINS(NgramArtifact("/nonexistent/artifact.so", tiny, DType::BF16), "/nonexistent/artifact.so",
                         "cannot load compiled artifact", "No such file");
   test::TempDir dir;
   test::writeBytes(dir.file("junk.so"), "not an ELF file");
-  EXPECT_ERROR_CONTAINS(NgramArtifact(dir.file("junk.so")), "junk.so", "cannot load compiled artifact");
+  EXPECT_ERROR_CONTAINS(NgramArtifact(dir.file("junk.so"), tiny, DType::BF16), "junk.so",
+                        "cannot load compiled artifact");
 }
 
 TEST(NgramEmbedding, RunnerPassesDescriptorsOfTheRightShape) {

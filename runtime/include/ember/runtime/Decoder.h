@@ -20,14 +20,13 @@ namespace ember::rt {
 using PackedFn = void (*)(void **args);
 
 // The decoder entry points of a compiled artifact (`<name>_packed`, arguments
-// as ModelAbi.h lists them), opened by a backend.
+// as ModelAbi.h lists them), opened by a backend once its stamp says it was
+// compiled for this model (ModelStamp.h).
 class DecoderArtifact {
 public:
-  DecoderArtifact(Backend &backend, const std::string &path);
+  DecoderArtifact(Backend &backend, const std::string &path, const ModelConfig &config, DType weights);
 
   const std::string &path() const { return library_->path(); }
-  // Throws unless the artifact was compiled for this model (ModelStamp.h).
-  void checkModel(const ModelConfig &config, DType weights) const;
   PackedFn step, embed, forward, mtp;
 
 private:

@@ -7,8 +7,6 @@
 
 namespace ember::rt {
 
-class SharedLibrary;
-
 // What an artifact was compiled for: ember-compile exports it as
 // `const char ember_model_stamp[]`, and the runtime refuses an artifact whose
 // stamp is not the model's before it calls anything in it. Another config's
@@ -22,8 +20,10 @@ inline constexpr char kAnyModelStamp[] = "any model (test double)";
 // hidden D, L layers), weights <dtype>".
 std::string modelStamp(const ModelConfig &config, DType weights);
 
-// Throws, naming the artifact and both stamps, unless `artifact` carries
-// modelStamp(config, weights) (or kAnyModelStamp).
-void checkModelStamp(const SharedLibrary &artifact, const ModelConfig &config, DType weights);
+// Throws, naming the artifact and both stamps, unless the artifact file at
+// `path` carries modelStamp(config, weights) (or kAnyModelStamp). It reads
+// the stamp from the file, before anything of it is loaded or run (an nvptx
+// artifact's constructors load its kernels at dlopen).
+void checkModelStamp(const std::string &path, const ModelConfig &config, DType weights);
 
 } // namespace ember::rt

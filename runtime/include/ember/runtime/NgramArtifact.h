@@ -26,15 +26,14 @@ using NgramEmbedFn = void (*)(MemRefDescriptor<int32_t, 1> *tokens, MemRefDescri
 
 inline constexpr char kNgramEmbedSymbol[] = "_mlir_ciface_ember_ngram_embed";
 
-// The n-gram embedding entry point of a compiled artifact.
+// The n-gram embedding entry point of a compiled artifact, opened once its
+// stamp says it was compiled for this model (ModelStamp.h).
 class NgramArtifact {
 public:
-  explicit NgramArtifact(const std::string &path);
+  NgramArtifact(const std::string &path, const ModelConfig &config, DType weights);
 
   const std::string &path() const { return library_.path(); }
   NgramEmbedFn embed() const { return embed_; }
-  // Throws unless the artifact was compiled for this model (ModelStamp.h).
-  void checkModel(const ModelConfig &config, DType weights) const;
 
 private:
   SharedLibrary library_;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 namespace ember::rt {
@@ -8,6 +9,21 @@ namespace ember::rt {
 // "EMBERSUM", then the FNV-1a 64 of every byte before them and their count
 // (both little endian). The ELF loader ignores bytes past the segments.
 void sealArtifact(const std::string &path);
+// Throws when `path` ends in a seal that does not match what precedes it;
+// returns whether it is sealed.
+bool checkArtifactSeal(const std::string &path);
+
+// Throws when `path` is an ELF file whose headers reach past its end (a
+// truncated artifact: dlopen maps it and the first access beyond the end
+// raises SIGBUS).
+void checkElfComplete(const std::string &path);
+// Whether `path` starts with the ELF64 magic (anything else is left to
+// dlopen's message).
+bool isElf64File(const std::string &path);
+// The NUL-terminated string an ELF64 shared library exports as `name`
+// (a dynamic symbol), read from the file without loading it: nothing for a
+// file that is not ELF64, lacks the symbol or whose tables point past it.
+std::optional<std::string> readExportedString(const std::string &path, const std::string &name);
 
 // A compiled artifact (shared library), dlopen'ed with RTLD_NOW | RTLD_LOCAL.
 // Before dlopen, a file that is sealed must match its seal, and an ELF file
