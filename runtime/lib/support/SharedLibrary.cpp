@@ -20,14 +20,17 @@ static std::string lastDlError() {
   return message ? message : "unknown dlopen error";
 }
 
-// Throws when `path` is an ELF file whose headers reach past its end (a
-// truncated artifact: dlopen maps it and the first access beyond the end
-// raises SIGBUS). Files that are not 64-bit ELF are left to dlopen's message.
+// Reads `file`'s ELF header; false unless it is ELF64.
+static bool readElf64Header(std::ifstream &file, Elf64_Ehdr &header) {
+  return file.read(reinterpret_cast<char *>(&header), sizeof header) &&
+         std::memcmp(header.e_ident, ELFMAG, SELFMAG) == 0 && header.e_ident[EI_CLASS] == ELFCLASS64;
+}
+
+// Files that are not 64-bit ELF are left to dlopen's message.
 void checkElfComplete(const std::string &path) {
   std::ifstream file(path, std::ios::binary);
   Elf64_Ehdr header{};
-  if (!file.read(reinterpret_cast<char *>(&header), sizeof header) ||
-      std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 || header.e_ident[EI_CLASS] != ELFCLASS64)
+  if (!readElf64Header(file, header))
     return;
   std::error_code error;
   uint64_t size = std::filesystem::file_size(path, error), reach = 0;
@@ -117,8 +120,7 @@ bool checkArtifactSeal(const std::string &path) {
 bool isElf64File(const std::string &path) {
   std::ifstream file(path, std::ios::binary);
   Elf64_Ehdr header{};
-  return file.read(reinterpret_cast<char *>(&header), sizeof header) &&
-         std::memcmp(header.e_ident, ELFMAG, SELFMAG) == 0 && header.e_ident[EI_CLASS] == ELFCLASS64;
+  return readElf64Header(file, header);
 }
 
 std::optional<std::string> readExportedString(const std::string &path, const std::string &name) {
@@ -126,9 +128,7 @@ std::optional<std::string> readExportedString(const std::string &path, const std
   std::error_code error;
   uint64_t size = std::filesystem::file_size(path, error);
   Elf64_Ehdr header{};
-  if (error || !file.read(reinterpret_cast<char *>(&header), sizeof header) ||
-      std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 || header.e_ident[EI_CLASS] != ELFCLASS64 ||
-      header.e_shentsize != sizeof(Elf64_Shdr) || header.e_shoff > size ||
+  if (error || !readElf64Header(file, header) || header.e_shentsize != sizeof(Elf64_Shdr) || header.e_shoff > size ||
       uint64_t(header.e_shnum) * sizeof(Elf64_Shdr) > size - header.e_shoff)
     return std::nullopt;
   // Reads `count` bytes at `offset`, or nothing past the end of the file.
@@ -178,7 +178,7 @@ std::optional<std::string> readExportedString(const std::string &path, const std
 
 SharedLibrary::SharedLibrary(const std::string &path) : path_(path) {
   checkElfComplete(path);
-  sealed_ = checkArtifactSeal(path);
+  checkArtifactSeal(path);
   dlerror(); // clear any stale error
   // A name without '/' would make dlopen search the library paths instead
   // of the working directory.
@@ -189,8 +189,6 @@ SharedLibrary::SharedLibrary(const std::string &path) : path_(path) {
 }
 
 SharedLibrary::~SharedLibrary() { dlclose(handle_); }
-
-void *SharedLibrary::findSymbol(const std::string &name) const { return dlsym(handle_, name.c_str()); }
 
 void *SharedLibrary::symbol(const std::string &name) const {
   dlerror();

@@ -38,17 +38,11 @@ public:
 
   // Throws "<path>: artifact lacks symbol '<name>': <dlerror>".
   void *symbol(const std::string &name) const;
-  // nullptr when the library does not define `name`.
-  void *findSymbol(const std::string &name) const;
   const std::string &path() const { return path_; }
-  // The file ends in a seal that matched (checkModelStamp requires it of
-  // every artifact but test doubles).
-  bool sealed() const { return sealed_; }
 
 private:
   std::string path_;
   void *handle_ = nullptr;
-  bool sealed_ = false;
 };
 
 } // namespace ember::rt
