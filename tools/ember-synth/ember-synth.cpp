@@ -291,10 +291,12 @@ int synthMain(int argc, char **argv) {
   if (shards > 1)
     outputs.push_back("model.safetensors.index.json");
   if (fs::is_directory(outDir)) {
-    for (const std::string &name : outputs) {
+    for (const std::string &name : outputs)
       rt::checkOutputPath((outDir / name).string(), "-o", args.has("--force"));
-      rt::sweepStaleTemporaries(outDir.string(), name + ".tmp.");
-    }
+    // What a killed run left: one pass over DIR per name prefix of the
+    // outputs, not one per output (up to 99999 shards).
+    for (const char *prefix : {"model", "config.json.", "tokenizer"})
+      rt::sweepStaleTemporaries(outDir.string(), prefix);
   }
 
   std::error_code ec;
