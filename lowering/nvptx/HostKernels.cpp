@@ -324,7 +324,9 @@ struct EmberCopyKernelsToHostPass
 /// the body through params[i] (cuLaunchKernel's kernelParams) and the ids
 /// from ids[0..11], and calls it; `<entry>_param_bytes` is the size of the
 /// kernel's parameter buffer: every argument at the next multiple of its
-/// alignment.
+/// alignment. `<entry>_param_count` and `<entry>_param_sizes` (bytes of each
+/// argument) let the device stand-in copy the arguments when it captures a
+/// launch into a CUDA graph, as the driver does.
 void addEntryPoint(LLVM::LLVMFuncOp body, OpBuilder &builder, const DataLayout &layout) {
   MLIRContext *context = body.getContext();
   Location loc = body.getLoc();
@@ -341,6 +343,7 @@ void addEntryPoint(LLVM::LLVMFuncOp body, OpBuilder &builder, const DataLayout &
   size_t numParams = types.size() - kNumIds;
   SmallVector<Value> arguments;
   int64_t bytes = 0;
+  SmallVector<int64_t> sizes;
   for (auto [index, type] : llvm::enumerate(types)) {
     bool isId = index >= numParams;
     Value base = isId ? ids : params;
@@ -349,14 +352,21 @@ void addEntryPoint(LLVM::LLVMFuncOp body, OpBuilder &builder, const DataLayout &
                                      ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(position)});
     Value address = isId ? slot : LLVM::LoadOp::create(builder, loc, pointer, slot).getResult();
     arguments.push_back(LLVM::LoadOp::create(builder, loc, type, address));
-    if (!isId)
-      bytes = llvm::alignTo(bytes, layout.getTypeABIAlignment(type)) + int64_t(layout.getTypeSize(type));
+    if (isId)
+      continue;
+    sizes.push_back(int64_t(layout.getTypeSize(type)));
+    bytes = llvm::alignTo(bytes, layout.getTypeABIAlignment(type)) + sizes.back();
   }
   LLVM::CallOp::create(builder, loc, body, arguments);
   LLVM::ReturnOp::create(builder, loc, ValueRange());
   builder.setInsertionPointAfter(entry);
   LLVM::GlobalOp::create(builder, loc, i64, /*isConstant=*/true, LLVM::Linkage::External, name + "_param_bytes",
                          builder.getI64IntegerAttr(bytes));
+  LLVM::GlobalOp::create(builder, loc, i64, /*isConstant=*/true, LLVM::Linkage::External, name + "_param_count",
+                         builder.getI64IntegerAttr(int64_t(sizes.size())));
+  auto sizesType = RankedTensorType::get({int64_t(sizes.size())}, i64);
+  LLVM::GlobalOp::create(builder, loc, LLVM::LLVMArrayType::get(i64, sizes.size()), /*isConstant=*/true,
+                         LLVM::Linkage::External, name + "_param_sizes", DenseIntElementsAttr::get(sizesType, sizes));
   if (body->hasAttr(kCooperativeAttr))
     LLVM::GlobalOp::create(builder, loc, i64, /*isConstant=*/true, LLVM::Linkage::External,
                            name + kCooperativeSuffix.str(), builder.getI64IntegerAttr(1));

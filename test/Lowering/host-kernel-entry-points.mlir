@@ -16,6 +16,8 @@
 // CHECK: llvm.load %[[ID11]] : !llvm.ptr -> i64
 // CHECK: llvm.call @__ember_host_body_k(
 // CHECK: llvm.mlir.global external constant @__ember_host_k_param_bytes(32 : i64)
+// CHECK: llvm.mlir.global external constant @__ember_host_k_param_count(5 : i64)
+// CHECK: llvm.mlir.global external constant @__ember_host_k_param_sizes(dense<[8, 8, 8, 4, 4]> : tensor<5xi64>) {{.*}} : !llvm.array<5 x i64>
 llvm.func @__ember_host_body_k(%a: !llvm.ptr, %b: !llvm.ptr, %c: i64, %d: f32, %e: i32,
     %bx: i64, %by: i64, %bz: i64, %tx: i64, %ty: i64, %tz: i64,
     %gx: i64, %gy: i64, %gz: i64, %dx: i64, %dy: i64, %dz: i64) {

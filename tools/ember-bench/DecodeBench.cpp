@@ -62,7 +62,8 @@ ReferenceResult runReference(const std::string &checkpoint, int64_t promptLen, i
 // What one batch size measured, for the summary.
 struct BatchFigures {
   int64_t batch = 0;
-  double tokensPerSecond = 0, singleStepsTokensPerSecond = 0, otherTablesTokensPerSecond = 0;
+  double tokensPerSecond = 0, singleStepsTokensPerSecond = 0, otherTablesTokensPerSecond = 0,
+         launchedTokensPerSecond = 0;
   std::string bandwidthLine;
   std::optional<ReferenceResult> reference;
 };
@@ -98,6 +99,9 @@ void printSummary(const BatchFigures &f, const std::string &preset, const Genera
                 rt::placementName(tables), rt::placementName(otherTables),
                 f.tokensPerSecond / f.otherTablesTokensPerSecond, f.otherTablesTokensPerSecond,
                 rt::placementName(otherTables));
+  if (f.launchedTokensPerSecond > 0)
+    std::printf("ember step as a CUDA graph / launching each kernel: %.3gx (%.3f tokens/s launching)\n",
+                f.tokensPerSecond / f.launchedTokensPerSecond, f.launchedTokensPerSecond);
   std::printf("%s", f.bandwidthLine.c_str());
   if (!f.reference) {
     std::printf("PyTorch reference: not run (%s)\n",
@@ -125,7 +129,7 @@ int decodeMain(int argc, char **argv) {
   rt::CommandLine args(argc, argv,
                        {"--preset", "--prompt-len", "--new-tokens", "--batch", "--dtype", "--seed", "--threads",
                         "--cache-dir", "--presets-dir", "--backend", "--disable-fusion", "--profile-json", "--tables",
-                        "--weights"},
+                        "--weights", "--cuda-graphs"},
                        {"--no-reference", "--profile", "--no-cooperative-kernels", "--compare-tables", "--compile-only",
                         "--force"}); // --help never gets here: benchmark::Initialize handles it
   // Before any work: a bad --profile-json fails now, not after the benchmark.
@@ -144,6 +148,8 @@ int decodeMain(int argc, char **argv) {
   bool reference = !args.has("--no-reference") && !flags.randomWeights;
   rt::Placement tables = rt::parsePlacement(args.value("--tables", "host"), "--tables");
   rt::Placement otherTables = tables == rt::Placement::Host ? rt::Placement::Device : rt::Placement::Host;
+  rt::DecoderOptions decoderOptions{0, slots, 0, tables};
+  decoderOptions.cudaGraphs = rt::parseOnOff(args.value("--cuda-graphs", "on"), "--cuda-graphs");
 
   double emberPrefillSeconds = 0;
   std::vector<BatchFigures> figures;
@@ -163,8 +169,8 @@ int decodeMain(int argc, char **argv) {
                   " backend both placements are host memory");
     // One decoder for every batch of the list: the weights load once.
     auto loadStart = std::chrono::steady_clock::now();
-    rt::Decoder decoder(config, model.weights, model.artifact.path, *model.backend,
-                        {promptLen + newTokens, slots, 0, tables});
+    decoderOptions.maxContext = promptLen + newTokens;
+    rt::Decoder decoder(config, model.weights, model.artifact.path, *model.backend, decoderOptions);
     // Loading the whole model (137 GB in bf16) takes a while: say how long.
     rt::Decoder::WeightBytes loaded = decoder.weightBytes();
     double loadSeconds = secondsSince(loadStart);
@@ -172,9 +178,11 @@ int decodeMain(int argc, char **argv) {
                  loadSeconds, loaded.device / 1e9, loaded.host / 1e9, loaded.mapped / 1e9,
                  (loaded.device + loaded.host) / 1e9 / loadSeconds);
     std::optional<rt::Decoder> otherDecoder;
-    if (args.has("--compare-tables"))
-      otherDecoder.emplace(config, model.weights, model.artifact.path, *model.backend,
-                           rt::DecoderOptions{promptLen + newTokens, slots, 0, otherTables});
+    if (args.has("--compare-tables")) {
+      rt::DecoderOptions otherOptions = decoderOptions;
+      otherOptions.tables = otherTables;
+      otherDecoder.emplace(config, model.weights, model.artifact.path, *model.backend, otherOptions);
+    }
     // One prompt per slot (slot 0's is the batch-1 prompt), all of length P,
     // so the slots advance in lockstep: every slot is at `position`.
     std::vector<std::vector<int32_t>> prompts;
@@ -218,6 +226,13 @@ int decodeMain(int argc, char **argv) {
         next[size_t(slot)] = rt::greedyToken(stepOutput.logits.data() + slot * vocab, vocab);
       ++position;
     };
+    // The same step with every kernel launched from the host: the baseline
+    // of CUDA graphs.
+    auto launchedStep = [&](rt::Decoder &decoder, int64_t batch) {
+      decoder.setCudaGraphs(false);
+      decodeStep(decoder, batch);
+      decoder.setCudaGraphs(decoderOptions.cudaGraphs);
+    };
     auto singleSteps = [&](rt::Decoder &decoder, int64_t batch) {
       for (int64_t slot = 0; slot < batch; ++slot) {
         rt::DecoderOutput stepOutput = decoder.step(slot, {next[size_t(slot)]}, position);
@@ -250,6 +265,8 @@ int decodeMain(int argc, char **argv) {
         registerSteps(benchmarkName("BM_EmberSingleSteps", batch, several), decoder, batch, singleSteps);
       if (otherDecoder)
         registerSteps(benchmarkName("BM_EmberDecodeStepOtherTables", batch, several), *otherDecoder, batch, decodeStep);
+      if (decoderOptions.cudaGraphs && !model.backend->hostAccessible())
+        registerSteps(benchmarkName("BM_EmberDecodeStepLaunched", batch, several), decoder, batch, launchedStep);
     }
 
     SummaryReporter reporter;
@@ -266,6 +283,7 @@ int decodeMain(int argc, char **argv) {
         throw Error(benchmarkName("BM_EmberDecodeStep", batch, several) + " did not run (check --benchmark_filter)");
       batchFigures.singleStepsTokensPerSecond = measured("BM_EmberSingleSteps");
       batchFigures.otherTablesTokensPerSecond = measured("BM_EmberDecodeStepOtherTables");
+      batchFigures.launchedTokensPerSecond = measured("BM_EmberDecodeStepLaunched");
       // A step is one call of `batch` rows, a row per sequence; the steps'
       // positions average that of the middle one.
       // A GPU bundle has no ember-compile: the figures are left out, not the run.
@@ -289,6 +307,9 @@ int decodeMain(int argc, char **argv) {
       }
       figures.push_back(batchFigures);
     }
+    if (rt::GraphCounts graphs = decoder.graphCounts(); graphs.captured)
+      std::fprintf(stderr, "cuda graphs: %lld captured, %lld calls launched as one (--cuda-graphs off: none)\n",
+                   (long long)graphs.captured, (long long)graphs.launched);
     // Apart from the benchmark, whose times the events would slow: N decode
     // steps of the largest batch after a prefill that is not profiled.
     if (flags.profileKernels) {

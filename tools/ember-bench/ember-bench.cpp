@@ -50,7 +50,11 @@ ratio of the two (measured in the same run). --tables host|device places
 the word embedding and n-gram tables (default host: pinned host memory
 read over the bus; on the CPU all memory is host memory); with
 --compare-tables (CUDA only), BM_EmberDecodeStepOtherTables times the step
-with them in the other placement and the summary gives the ratio. Each
+with them in the other placement and the summary gives the ratio. On CUDA
+each decode step runs as one CUDA graph launch once captured, and
+BM_EmberDecodeStepLaunched times the step launching every kernel from the
+host, the ratio in the summary; --cuda-graphs off launches them in every
+benchmark. Each
 benchmark prefills the prompts first, untimed. Every N steps the context is
 full and the prompts are prefilled again with the timer paused. items_per_second = decode tokens/s
 of all B sequences together; the summary also gives them per sequence. The prefill of the B prompts is timed once

@@ -46,6 +46,9 @@ void printSummary(const Report &r) {
                 (long long)c.fp8->blockRows, (long long)c.fp8->blockCols);
   std::printf(")\n");
   std::printf("artifact     %s (%s)\n", r.artifactPath.c_str(), r.artifactDescription.c_str());
+  if (r.graphs.captured)
+    std::printf("cuda graphs  %lld captured, %lld calls launched as one\n", (long long)r.graphs.captured,
+                (long long)r.graphs.launched);
   if (r.embeddings) {
     std::printf("run time     %.3f ms (n-gram embedding)\n", r.embeddingSeconds * 1e3);
     std::printf("embeddings   [%lld, %lld]  %s\n", length, (long long)c.hiddenSize, statistics(*r.embeddings).c_str());
@@ -132,6 +135,7 @@ nlohmann::json generationJson(const Report &r) {
               {"device", r.weightBytes.device},
               {"host", r.weightBytes.host},
               {"dequantized_fp8", r.dequantizedBytes}}},
+            {"cuda_graphs", {{"captured", r.graphs.captured}, {"launched", r.graphs.launched}}},
             {"decode_tokens_per_s", g.decodeTokensPerSecond()},
             {"prefill_tokens_per_s", g.prefillTokensPerSecond()},
             {"speculative", rt::drafterName(r.options.drafter)},

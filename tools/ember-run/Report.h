@@ -26,6 +26,7 @@ struct Report {
   bool zeroCopyTables = false;
   std::string artifactPath, artifactDescription;
   int64_t context = 0;
+  ember::rt::GraphCounts graphs; // the decoder's calls run as CUDA graphs
   double loadSeconds = 0; // from the start to a ready decoder: config, weights, artifact (compiled on a miss)
   std::optional<ember::rt::BatchGeneration> generation; // absent with --embeddings-only
   ember::rt::GenerationOptions options;

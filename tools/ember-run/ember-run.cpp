@@ -124,6 +124,9 @@ options:
                            over the bus, a few rows per token) or device; the
                            other weights are device memory (on the CPU all of
                            it is host memory)
+  --cuda-graphs on|off     on CUDA, run a call of up to 128 rows (a decode step)
+                           as one CUDA graph launch from its second time on
+                           instead of launching each kernel (default on)
   --dump-logits FILE       write the float32 [T, vocab_size] prefill logits as .npy
   --dump-step-logits FILE  write float32 [n, vocab_size] as .npy: row i holds the
                            logits generated token i was chosen from (row 0 = the
@@ -260,7 +263,7 @@ int runMain(int argc, char **argv) {
                        {"--model", "--prompt-ids", "--prompt", "--prompt-file", "--batch", "--arrivals", "--max-new-tokens",
                         "--max-context", "--prefill-chunk", "--temperature", "--min-p", "--repetition-penalty", "--stop",
                         "--top-k", "--top-p", "--seed", "--speculative", "--draft-steps", "--backend", "--tables",
-                        "--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--dump-embeddings",
+                        "--cuda-graphs", "--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--dump-embeddings",
                         "--dump-ngram-ids", "--artifact", "--cache-dir", "--profile-json", "--system", "--messages"},
                        {"--embeddings-only", "--json", "--quiet", "--profile", "--force", "--check-weights",
                         "--logprobs", "--chat", "--help"});
@@ -328,6 +331,7 @@ int runMain(int argc, char **argv) {
     throw Error("--dump-mtp-logits needs a prompt of at least 2 tokens, got " + std::to_string(tokens.size()));
   rt::BackendKind backendKind = rt::parseBackendKind(args.value("--backend", "auto"));
   rt::Placement tables = rt::parsePlacement(args.value("--tables", "host"), "--tables");
+  bool cudaGraphs = rt::parseOnOff(args.value("--cuda-graphs", "on"), "--cuda-graphs");
 
   std::string configPath = (fs::path(modelDir) / "config.json").string();
   ember::ModelConfig config = ember::ModelConfig::load(configPath);
@@ -413,6 +417,7 @@ int runMain(int argc, char **argv) {
   std::vector<std::unique_ptr<rt::AtomicOutputFile>> outputs;
   if (!embeddingsOnly) {
     rt::DecoderOptions decoderOptions{maxContext, batch, prefillChunk, tables};
+    decoderOptions.cudaGraphs = cudaGraphs;
     if (!args.has("--artifact"))
       decoderOptions.checkedArtifact = [&, dtype = report.dtype] {
         if (!quiet)
@@ -439,6 +444,7 @@ int runMain(int argc, char **argv) {
     rt::GenerationProgressLine progress(options.maxNewTokens * int64_t(prompts.size()),
                                         quiet || streaming ? nullptr : stderr, isatty(fileno(stderr)) == 1);
     report.generation = rt::generate(decoder, prompts, options, std::ref(progress), arrivals);
+    report.graphs = decoder.graphCounts();
     progress.finish();
     if (streaming)
       std::cout << stream->finish() << "\n\n";

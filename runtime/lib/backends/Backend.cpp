@@ -72,6 +72,10 @@ void requireKernelProfiling(const Backend &backend) {
 
 void Backend::setKernelProfiling(bool) { requireKernelProfiling(*this); }
 
+void ArtifactCalls::run(PackedFn function, PackedArgs &args, bool) { function(args.data()); }
+
+std::unique_ptr<ArtifactCalls> Backend::artifactCalls(bool) { return std::make_unique<ArtifactCalls>(); }
+
 KernelProfile Backend::takeKernelProfile() {
   requireKernelProfiling(*this);
   return {};

@@ -91,6 +91,16 @@ CUresult CudaSession::threadStream(CUstream *stream) const noexcept {
   return CUDA_SUCCESS;
 }
 
+CUstream CudaSession::readyStream(const std::string &doing) const {
+  std::string error = takeMgpuError();
+  if (!error.empty())
+    throw Error("CUDA error in compiled code, found before " + doing + ": " + error);
+  driver->check(bind(), "cuCtxSetCurrent");
+  CUstream stream = nullptr;
+  driver->check(threadStream(&stream), "cuStreamCreate");
+  return stream;
+}
+
 CudaSession *cudaSessionOrNull() { return session.load(); }
 
 CudaSession &openCudaSession() {
@@ -243,6 +253,8 @@ public:
     return library;
   }
 
+  std::unique_ptr<ArtifactCalls> artifactCalls(bool graphs) override { return makeCudaArtifactCalls(s_, graphs); }
+
   bool profilesKernels() const override { return true; }
   void setKernelProfiling(bool on) override { kernelProfilingOn = on; }
   KernelProfile takeKernelProfile() override {
@@ -323,17 +335,7 @@ private:
     return milliseconds > 0 ? 2.0 * double(bytes) * copies / (milliseconds / 1e3) : 0;
   }
 
-  // Throws what the artifact's last call ran into, naming what we were about
-  // to do; binds the context to this thread and returns the thread's stream.
-  CUstream ready(const std::string &doing) {
-    std::string error = takeMgpuError();
-    if (!error.empty())
-      throw Error("CUDA error in compiled code, found before " + doing + ": " + error);
-    driver().check(s_.bind(), "cuCtxSetCurrent");
-    CUstream stream = nullptr;
-    driver().check(s_.threadStream(&stream), "cuStreamCreate");
-    return stream;
-  }
+  CUstream ready(const std::string &doing) { return s_.readyStream(doing); }
 
   CudaSession &s_;
   std::mutex mappedHostMutex_;

@@ -3,6 +3,7 @@
 // State shared by the CUDA backend and the mgpu* functions compiled nvptx
 // artifacts call (CudaShim.cpp). Private to the runtime library.
 
+#include "ember/runtime/Backend.h"
 #include "ember/runtime/CudaDriver.h"
 
 #include <array>
@@ -46,6 +47,10 @@ struct CudaSession {
   // until it ends; the stream then returns to a pool for the next thread.
   // Needs the context bound.
   cuda::CUresult threadStream(cuda::CUstream *stream) const noexcept;
+  // Throws what an artifact's last call ran into (takeMgpuError), naming
+  // what the caller was about to do; binds the context to this thread and
+  // returns the thread's stream.
+  cuda::CUstream readyStream(const std::string &doing) const;
 
   mutable std::mutex idleStreamsMutex;
   mutable std::vector<cuda::CUstream> idleStreams;
@@ -60,5 +65,14 @@ CudaSession *cudaSessionOrNull();
 // artifact's generated code cannot handle exceptions, so the shim records
 // failures (and stops launching work) and the backend throws them.
 std::string takeMgpuError();
+
+// While the calling thread captures a CUDA graph of an artifact call, the
+// shim leaves out the synchronization the artifact's host code ends with:
+// it is not allowed in a capture, and the graph's launch is synchronized
+// instead.
+void setCapturingGraph(bool capturing);
+
+// The CUDA backend's ArtifactCalls (CudaGraphs.cpp).
+std::unique_ptr<ArtifactCalls> makeCudaArtifactCalls(const CudaSession &session, bool graphs);
 
 } // namespace ember::rt

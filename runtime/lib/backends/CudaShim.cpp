@@ -81,6 +81,12 @@ void registerModule(CUmodule module, const void *image, const char *function) {
 
 } // namespace
 
+namespace {
+thread_local bool capturingGraph = false;
+} // namespace
+
+void setCapturingGraph(bool capturing) { capturingGraph = capturing; }
+
 std::string takeMgpuError() {
   std::lock_guard<std::mutex> lock(errorMutex);
   hasPendingError = false;
@@ -187,8 +193,10 @@ CUstream mgpuStreamCreate() {
 void mgpuStreamDestroy(CUstream) {}
 
 // Where asynchronous kernel faults surface, and profiled launches get their
-// times.
+// times. Left out while capturing a graph (setCapturingGraph).
 void mgpuStreamSynchronize(CUstream stream) {
+  if (capturingGraph)
+    return;
   const CudaSession *s = ready(__func__);
   if (!s || !succeeded(*s, s->driver->cuStreamSynchronize(stream), __func__, "cuStreamSynchronize"))
     return;

@@ -87,13 +87,36 @@ int64_t product(const Shape &shape) {
   return count;
 }
 
-// The arguments of one entry-point call of `rows`. Host tensors go straight
+// Staging sets kept at once: a few entry points at a few row counts.
+constexpr size_t kMaxStagingSets = 16;
+
+// The arguments of one call of `function` on `rows`. Host tensors go straight
 // to the artifact when the backend's memory is host memory; otherwise they
-// are staged through scratch device buffers and outputs copied back after.
+// are staged through device buffers and outputs copied back after. With
+// `staging`, a call of up to kMaxRepeatedRows rows takes the buffers the last
+// such call left there and leaves its own: its arguments repeat.
 class Call {
 public:
-  Call(Backend &backend, const StepRows &rows)
-      : backend_(backend), rows_(int64_t(rows.positions.size())), start_(modelledStart(rows)) {}
+  Call(Backend &backend, ArtifactCalls &calls, PackedFn function, const StepRows &rows, CallStaging *staging)
+      : backend_(backend), calls_(calls), function_(function), rows_(int64_t(rows.positions.size())),
+        start_(modelledStart(rows)),
+        staging_(staging && !backend.hostAccessible() && rows_ <= kMaxRepeatedRows ? staging : nullptr) {
+    if (!staging_)
+      return;
+    std::lock_guard<std::mutex> lock(staging_->mutex);
+    if (auto idle = staging_->idle.find({function_, rows_}); idle != staging_->idle.end()) {
+      scratch_ = std::move(idle->second);
+      staging_->idle.erase(idle);
+    }
+  }
+  ~Call() {
+    if (!staging_ || !finished_)
+      return;
+    std::lock_guard<std::mutex> lock(staging_->mutex);
+    if (staging_->idle.size() >= kMaxStagingSets)
+      staging_->idle.erase(staging_->idle.begin());
+    staging_->idle.emplace(std::make_pair(function_, rows_), std::move(scratch_)); // kept if another call left one
+  }
 
   template <typename T> void input(const std::vector<T> &host, const Shape &shape) {
     args_.addMemRef(stage(host.data(), product(shape) * sizeof(T), false), shape);
@@ -114,13 +137,14 @@ public:
   }
   void weights(const PackedArgs &weights) { args_.addAll(weights); }
 
-  void run(PackedFn function) {
+  void run() {
     {
       ArtifactCallScope scope(rows_, start_); // the kernel profile's modelled bytes
-      function(args_.data());
+      calls_.run(function_, args_, staging_ != nullptr);
     }
     for (const auto &readback : readbacks_)
       readback();
+    finished_ = true;
   }
 
 private:
@@ -134,16 +158,25 @@ private:
   void *stage(const void *host, size_t bytes, bool isOutput) {
     if (backend_.hostAccessible())
       return const_cast<void *>(host);
-    scratch_.emplace_back(backend_, bytes, isOutput ? "a call's output" : "a call's input");
+    size_t index = staged_++;
+    if (index == scratch_.size())
+      scratch_.emplace_back();
+    if (scratch_[index].bytes() != bytes || !scratch_[index].data())
+      scratch_[index] = DeviceBuffer(backend_, bytes, isOutput ? "a call's output" : "a call's input");
     if (!isOutput)
-      backend_.copyToDevice(scratch_.back().data(), host, bytes);
-    return scratch_.back().data();
+      backend_.copyToDevice(scratch_[index].data(), host, bytes);
+    return scratch_[index].data();
   }
 
   Backend &backend_;
+  ArtifactCalls &calls_;
+  PackedFn function_;
   int64_t rows_, start_;
+  CallStaging *staging_;
   PackedArgs args_;
   std::vector<DeviceBuffer> scratch_;
+  size_t staged_ = 0;
+  bool finished_ = false;
   std::vector<std::function<void()>> readbacks_;
 };
 
@@ -190,7 +223,8 @@ Decoder::BoundWeights Decoder::bind(const std::vector<ModelWeights::Weight> &wei
 Decoder::Decoder(const ModelConfig &config, const ModelWeights &weights, const std::string &artifactPath,
                  Backend &backend, const DecoderOptions &options, const ModelWeights *mtpWeights)
     : config_(config), backend_(backend), artifact_(backend, artifactPath, config, weights.dtype()),
-      weightsDType_(weights.dtype()), checkedArtifact_(options.checkedArtifact), maxContext_(options.maxContext),
+      calls_(backend.artifactCalls(options.cudaGraphs)), weightsDType_(weights.dtype()),
+      checkedArtifact_(options.checkedArtifact), maxContext_(options.maxContext),
       context_(contextLimit(config, options.maxContext)), slots_(options.slots), prefillChunk_(options.prefillChunk),
       tables_(options.tables) {
   sequenceStateBytes(config, maxContext_, slots_, mtpWeights != nullptr, backend.memoryCapacityBytes());
@@ -295,15 +329,15 @@ std::optional<std::string> Decoder::findFirstNonFinite(int64_t slot, const std::
     return std::nullopt;
   DecoderArtifact checked(backend_, checkedArtifact_(), config_, weightsDType_);
   resetFiniteChecks();
-  runStep(checked.step, StepRows::of(slot, tokens, 0));
+  runStep(checked.step, StepRows::of(slot, tokens, 0), /*repeats=*/false); // a one-off artifact
   return firstNonFiniteOutput().value_or("every op output was finite");
 }
 
-DecoderOutput Decoder::runStep(PackedFn function, const StepRows &rows) {
+DecoderOutput Decoder::runStep(PackedFn function, const StepRows &rows, bool repeats) {
   checkRows(rows, "step", true);
   auto count = int64_t(rows.size());
   DecoderOutput result;
-  Call call(backend_, rows);
+  Call call(backend_, *calls_, function, rows, repeats ? staging_.get() : nullptr);
   call.input(rows.tokens, {count});
   call.coordinates(rows);
   call.state(tokenTable_, {slots_, context_});
@@ -311,7 +345,7 @@ DecoderOutput Decoder::runStep(PackedFn function, const StepRows &rows) {
   call.output(result.logits, {count, config_.vocabSize});
   call.output(result.hidden, {count, config_.hiddenSize});
   call.weights(allWeights_);
-  call.run(function);
+  call.run();
   return result;
 }
 
@@ -319,13 +353,13 @@ std::vector<float> Decoder::embed(const StepRows &rows) {
   checkRows(rows, "embed", true);
   auto count = int64_t(rows.size());
   std::vector<float> embeddings;
-  Call call(backend_, rows);
+  Call call(backend_, *calls_, artifact_.embed, rows, staging_.get());
   call.input(rows.tokens, {count});
   call.coordinates(rows);
   call.state(tokenTable_, {slots_, context_});
   call.output(embeddings, {count, config_.hiddenSize});
   call.weights(embeddingWeights_.args);
-  call.run(artifact_.embed);
+  call.run();
   return embeddings;
 }
 
@@ -336,14 +370,14 @@ DecoderOutput Decoder::forward(const StepRows &rows, const std::vector<float> &e
     throw Error("decoder forward: " + std::to_string(embeddings.size()) + " embedding values for " +
                 std::to_string(count) + " rows of " + std::to_string(config_.hiddenSize));
   DecoderOutput result;
-  Call call(backend_, rows);
+  Call call(backend_, *calls_, artifact_.forward, rows, staging_.get());
   call.input(embeddings, {count, config_.hiddenSize});
   call.coordinates(rows);
   call.state(kvCache_, {kvCacheSublayers(config_), slots_, context_, kvCacheRowWidth(config_)});
   call.output(result.logits, {count, config_.vocabSize});
   call.output(result.hidden, {count, config_.hiddenSize});
   call.weights(layerWeights_.args);
-  call.run(artifact_.forward);
+  call.run();
   return result;
 }
 
@@ -356,7 +390,7 @@ DecoderOutput Decoder::draft(const StepRows &rows, const std::vector<float> &hid
     throw Error("decoder draft: hidden_in has " + std::to_string(hiddenIn.size()) + " values, expected " +
                 std::to_string(count) + " x " + std::to_string(config_.hiddenSize));
   DecoderOutput result;
-  Call call(backend_, rows);
+  Call call(backend_, *calls_, artifact_.mtp, rows, staging_.get());
   call.input(rows.tokens, {count});
   call.coordinates(rows);
   call.input(hiddenIn, {count, config_.hiddenSize});
@@ -364,7 +398,7 @@ DecoderOutput Decoder::draft(const StepRows &rows, const std::vector<float> &hid
   call.output(result.logits, {count, config_.vocabSize});
   call.output(result.hidden, {count, config_.hiddenSize});
   call.weights(mtpWeights_->args);
-  call.run(artifact_.mtp);
+  call.run();
   return result;
 }
 

@@ -102,6 +102,12 @@ std::vector<std::string> splitList(const std::string &text, char separator) {
   return items;
 }
 
+bool parseOnOff(const std::string &text, const std::string &flag) {
+  if (text == "on" || text == "off")
+    return text == "on";
+  throw Error(flag + " must be on or off, got '" + text + "'");
+}
+
 std::vector<int32_t> parseTokenIds(const std::string &text, const std::string &flag) {
   if (text.empty())
     throw Error(flag + ": a list is empty (expected comma-separated token ids, e.g. 1,5,9)");

@@ -30,10 +30,19 @@ void PackedArgs::addMemRef(const void *data, const Shape &shape) {
                 " is not supported (ranks 1 to 4)");
   }
   pointers_.push_back(std::visit([](auto &value) -> void * { return &value; }, storage_.back()));
+  sizes_.push_back(std::visit([](auto &value) { return sizeof value; }, storage_.back()));
 }
 
 void PackedArgs::addAll(const PackedArgs &other) {
   pointers_.insert(pointers_.end(), other.pointers_.begin(), other.pointers_.end());
+  sizes_.insert(sizes_.end(), other.sizes_.begin(), other.sizes_.end());
+}
+
+std::string PackedArgs::fingerprint() const {
+  std::string bytes;
+  for (size_t i = 0; i < pointers_.size(); ++i)
+    bytes.append(static_cast<const char *>(pointers_[i]), sizes_[i]);
+  return bytes;
 }
 
 } // namespace ember::rt

@@ -178,8 +178,13 @@ protected:
     weights_ = std::make_unique<ModelWeights>(config_, *checkpoint_);
     mtpWeights_ = loadMtpWeights(config_, *checkpoint_, DType::F32);
   }
+  // Without CUDA graphs: the fake decoder artifact computes in its host
+  // code, which a graph does not replay (a compiled nvptx artifact's host
+  // code only launches kernels).
   Decoder decoder(int64_t prefillChunk = 0) {
-    return Decoder(config_, *weights_, EMBER_FAKE_ARTIFACT, *backend_, {64, 1, prefillChunk}, &*mtpWeights_);
+    DecoderOptions options{64, 1, prefillChunk};
+    options.cudaGraphs = false;
+    return Decoder(config_, *weights_, EMBER_FAKE_ARTIFACT, *backend_, options, &*mtpWeights_);
   }
   FakeDecoderStreams &streams() {
     auto &recorded = test::fakeDecoderVariable<FakeDecoderStreams>("fake_decoder_streams");

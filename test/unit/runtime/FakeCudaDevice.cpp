@@ -3,6 +3,8 @@
 // so the CUDA backend's allocations, copies and streams run without a GPU.
 // Kernels run on the host (FakeCudaKernels.cpp). Every call that takes or
 // creates a stream is recorded with the calling thread (fake_cuda_calls).
+// Work issued to a capturing stream is recorded into a graph instead of
+// running, and what a capture does not allow breaks it (FakeCudaGraphs.cpp).
 // Allocations over 1 TiB fail with CUDA_ERROR_OUT_OF_MEMORY.
 
 #include "FakeCudaDevice.h"
@@ -95,6 +97,17 @@ int fake_cuda::recordCall(const char *function, void *stream) {
   return kSuccess;
 }
 
+int fake_cuda::freeDeviceMemory(void *device) {
+  std::lock_guard<std::mutex> lock(allocationsMutex);
+  auto found = allocations.find(static_cast<const std::byte *>(device));
+  if (found == allocations.end())
+    return kInvalidValue; // not an allocation of this device
+  allocatedBytes -= found->second;
+  allocations.erase(found);
+  std::free(device);
+  return kSuccess;
+}
+
 extern "C" {
 
 __attribute__((visibility("default"))) size_t fake_cuda_calls(FakeCudaCall *out, size_t capacity) {
@@ -170,20 +183,21 @@ int allocate(Pointer *pointer, size_t bytes, int fill) {
   return kSuccess;
 }
 
-int cuMemAllocManaged(Pointer *pointer, size_t bytes, unsigned) { return allocate(pointer, bytes, 0); }
+int cuMemAllocManaged(Pointer *pointer, size_t bytes, unsigned) {
+  if (void *capturing = threadCaptureStream())
+    return breakCapture(capturing, kCaptureUnsupported);
+  return allocate(pointer, bytes, 0);
+}
 int cuMemAllocAsync(Pointer *pointer, size_t bytes, void *stream) {
   recordCall("cuMemAllocAsync", stream);
-  return allocate(pointer, bytes, 0xA5); // like device memory, not zeroed
+  int result = allocate(pointer, bytes, 0xA5); // like device memory, not zeroed
+  if (result == kSuccess && isCapturing(stream))
+    return captureAllocation(stream, host(*pointer));
+  return result;
 }
 int cuMemFreeAsync(Pointer pointer, void *stream) {
-  std::lock_guard<std::mutex> lock(allocationsMutex);
-  auto found = allocations.find(static_cast<const std::byte *>(host(pointer)));
-  if (found == allocations.end())
-    return kInvalidValue; // not an allocation of this device
-  allocatedBytes -= found->second;
-  allocations.erase(found);
-  std::free(host(pointer));
-  return recordCall("cuMemFreeAsync", stream);
+  recordCall("cuMemFreeAsync", stream);
+  return isCapturing(stream) ? captureFree(stream, host(pointer)) : freeDeviceMemory(host(pointer));
 }
 // Copies and memsets reach only device memory: a host pointer where a
 // device one belongs is CUDA_ERROR_INVALID_VALUE, as the driver says.
@@ -191,15 +205,33 @@ static bool reachable(Pointer pointer, size_t bytes) {
   return isDeviceRange(host(pointer), bytes) || isMappedHostRange(host(pointer), bytes);
 }
 
+// Records `op` when `stream` captures; nullopt: run it now.
+static std::optional<int> captured(void *stream, GraphOp op) {
+  if (!isCapturing(stream))
+    return std::nullopt;
+  return captureOp(stream, std::move(op));
+}
+// A copy between the device and `hostMemory` joins a capture only from
+// pinned memory; the driver refuses pageable memory there.
+static std::optional<int> capturedHostCopy(void *stream, const void *hostMemory, size_t bytes, GraphOp op) {
+  if (isCapturing(stream) && !isPinnedHostRange(hostMemory, bytes))
+    return breakCapture(stream, kCaptureUnsupported);
+  return captured(stream, std::move(op));
+}
+
 int cuMemsetD8Async(Pointer pointer, unsigned char value, size_t count, void *stream) {
   if (!reachable(pointer, count))
     return kInvalidValue;
+  if (auto result = captured(stream, [=](void *s) { return cuMemsetD8Async(pointer, value, count, s); }))
+    return *result;
   std::memset(host(pointer), value, count);
   return recordCall("cuMemsetD8Async", stream);
 }
 int cuMemsetD16Async(Pointer pointer, unsigned short value, size_t count, void *stream) {
   if (!reachable(pointer, count * sizeof(unsigned short)))
     return kInvalidValue;
+  if (auto result = captured(stream, [=](void *s) { return cuMemsetD16Async(pointer, value, count, s); }))
+    return *result;
   for (size_t i = 0; i < count; ++i)
     static_cast<unsigned short *>(host(pointer))[i] = value;
   return recordCall("cuMemsetD16Async", stream);
@@ -207,6 +239,8 @@ int cuMemsetD16Async(Pointer pointer, unsigned short value, size_t count, void *
 int cuMemsetD32Async(Pointer pointer, unsigned value, size_t count, void *stream) {
   if (!reachable(pointer, count * sizeof(unsigned)))
     return kInvalidValue;
+  if (auto result = captured(stream, [=](void *s) { return cuMemsetD32Async(pointer, value, count, s); }))
+    return *result;
   for (size_t i = 0; i < count; ++i)
     static_cast<unsigned *>(host(pointer))[i] = value;
   return recordCall("cuMemsetD32Async", stream);
@@ -214,18 +248,26 @@ int cuMemsetD32Async(Pointer pointer, unsigned value, size_t count, void *stream
 int cuMemcpyHtoDAsync_v2(Pointer device, const void *source, size_t bytes, void *stream) {
   if (!reachable(device, bytes))
     return kInvalidValue;
+  if (auto result = capturedHostCopy(stream, source, bytes,
+                                     [=](void *s) { return cuMemcpyHtoDAsync_v2(device, source, bytes, s); }))
+    return *result;
   std::memcpy(host(device), source, bytes);
   return recordCall("cuMemcpyHtoDAsync_v2", stream);
 }
 int cuMemcpyDtoHAsync_v2(void *destination, Pointer device, size_t bytes, void *stream) {
   if (!reachable(device, bytes))
     return kInvalidValue;
+  if (auto result = capturedHostCopy(stream, destination, bytes,
+                                     [=](void *s) { return cuMemcpyDtoHAsync_v2(destination, device, bytes, s); }))
+    return *result;
   std::memcpy(destination, host(device), bytes);
   return recordCall("cuMemcpyDtoHAsync_v2", stream);
 }
 int cuMemcpyAsync(Pointer destination, Pointer source, size_t bytes, void *stream) {
   if (!reachable(destination, bytes) || !reachable(source, bytes))
     return kInvalidValue;
+  if (auto result = captured(stream, [=](void *s) { return cuMemcpyAsync(destination, source, bytes, s); }))
+    return *result;
   std::memcpy(host(destination), host(source), bytes);
   return recordCall("cuMemcpyAsync", stream);
 }
@@ -235,8 +277,14 @@ int cuStreamCreate(void **stream, unsigned) {
   return recordCall("cuStreamCreate", *stream);
 }
 // Kernels and copies finish before their call returns.
-int cuStreamSynchronize(void *stream) { return recordCall("cuStreamSynchronize", stream); }
-int cuStreamWaitEvent(void *stream, void *, unsigned) { return recordCall("cuStreamWaitEvent", stream); }
+int cuStreamSynchronize(void *stream) {
+  recordCall("cuStreamSynchronize", stream);
+  return isCapturing(stream) ? breakCapture(stream, kCaptureUnsupported) : kSuccess;
+}
+int cuStreamWaitEvent(void *stream, void *, unsigned) {
+  recordCall("cuStreamWaitEvent", stream);
+  return isCapturing(stream) ? breakCapture(stream, kNotSupported) : kSuccess;
+}
 
 int cuEventCreate(void **event, unsigned flags) {
   auto created = std::make_unique<FakeEvent>(FakeEvent{(flags & kEventDisableTiming) == 0});
@@ -253,6 +301,8 @@ int cuEventRecord(void *event, void *stream) {
   FakeEvent *fake = liveEvent(event);
   if (!fake)
     return kInvalidHandle;
+  if (isCapturing(stream))
+    return breakCapture(stream, kNotSupported);
   fake->recorded = std::chrono::steady_clock::now();
   fake->isRecorded = true;
   return recordCall("cuEventRecord", stream);

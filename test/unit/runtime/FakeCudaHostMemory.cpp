@@ -49,11 +49,23 @@ bool fake_cuda::isMappedHostRange(const void *device, size_t bytes) {
   return false;
 }
 
+bool fake_cuda::isPinnedHostRange(const void *hostMemory, size_t bytes) {
+  auto *address = static_cast<const std::byte *>(hostMemory);
+  std::lock_guard<std::mutex> lock(hostMutex);
+  auto after = hostAllocations.upper_bound(const_cast<std::byte *>(address));
+  if (after == hostAllocations.begin())
+    return false;
+  auto found = std::prev(after);
+  return address + bytes <= found->first + found->second.bytes;
+}
+
 extern "C" {
 
 int cuMemHostAlloc(void **pointer, size_t bytes, unsigned flags) {
   if (bytes == 0 || (flags & ~(kPortable | kDeviceMap | kWriteCombined)))
     return kInvalidValue;
+  if (void *capturing = threadCaptureStream())
+    return breakCapture(capturing, kCaptureUnsupported);
   recordCall("cuMemHostAlloc", nullptr);
   int file = memfd_create("fake-cuda-pinned", MFD_CLOEXEC);
   if (file < 0)

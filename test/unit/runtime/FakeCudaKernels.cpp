@@ -31,6 +31,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
+
+extern "C" int cuLaunchKernel(void *function, unsigned gridX, unsigned gridY, unsigned gridZ, unsigned blockX,
+                              unsigned blockY, unsigned blockZ, unsigned sharedBytes, void *stream, void **params,
+                              void **extra);
 
 namespace {
 
@@ -47,6 +52,7 @@ struct FakeFunction {
   std::string name;
   HostKernel run = nullptr;
   int64_t paramBytes = 0;
+  std::vector<int64_t> paramSizes; // each argument's bytes, for capturing a launch
   bool cooperative = false;
   int maxDynamicSharedBytes = kDefaultSharedBytes;
 };
@@ -90,6 +96,30 @@ void installHooks(void *library) {
 // globals: one block runs at a time in the process.
 std::mutex cooperativeLaunches;
 
+struct LaunchShape {
+  unsigned gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes;
+};
+
+// Records a launch into `stream`'s capture with copies of its arguments, as
+// the driver copies kernelParams when it captures. The graph refers to the
+// function: it must not outlive the function's module.
+int captureLaunch(FakeFunction &function, LaunchShape shape, void *stream, void **params) {
+  if (function.paramSizes.empty() && function.paramBytes > 0)
+    return breakCapture(stream, kNotSupported); // an artifact without _param_sizes
+  auto values = std::make_shared<std::vector<std::vector<std::byte>>>();
+  for (size_t i = 0; i < function.paramSizes.size(); ++i) {
+    auto *value = static_cast<const std::byte *>(params[i]);
+    values->emplace_back(value, value + function.paramSizes[i]);
+  }
+  return captureOp(stream, [&function, shape, values](void *launchStream) {
+    std::vector<void *> pointers;
+    for (std::vector<std::byte> &value : *values)
+      pointers.push_back(value.data());
+    return cuLaunchKernel(&function, shape.gridX, shape.gridY, shape.gridZ, shape.blockX, shape.blockY, shape.blockZ,
+                          shape.sharedBytes, launchStream, pointers.data(), nullptr);
+  });
+}
+
 } // namespace
 
 namespace fake_cuda {
@@ -105,6 +135,10 @@ const char *errorName(int error) {
   case kNotSupported: return "CUDA_ERROR_NOT_SUPPORTED";
   case kLaunchFailed: return "CUDA_ERROR_LAUNCH_FAILED";
   case kIllegalAddress: return "CUDA_ERROR_ILLEGAL_ADDRESS";
+  case kIllegalState: return "CUDA_ERROR_ILLEGAL_STATE";
+  case kCaptureUnsupported: return "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED";
+  case kCaptureInvalidated: return "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED";
+  case kCaptureWrongThread: return "CUDA_ERROR_STREAM_CAPTURE_WRONG_THREAD";
   }
   return nullptr;
 }
@@ -120,6 +154,10 @@ const char *errorString(int error) {
   case kNotSupported: return "operation not supported";
   case kLaunchFailed: return "unspecified launch failure";
   case kIllegalAddress: return "an illegal memory access was encountered";
+  case kIllegalState: return "the operation is not permitted in this state";
+  case kCaptureUnsupported: return "operation not permitted when stream is capturing";
+  case kCaptureInvalidated: return "operation failed due to a previous error during capture";
+  case kCaptureWrongThread: return "attempt to terminate a thread-local capture sequence from another thread";
   }
   return nullptr;
 }
@@ -185,6 +223,10 @@ int cuModuleGetFunction(void **function, void *module, const char *name) {
     auto *paramBytes =
         library ? static_cast<const int64_t *>(dlsym(library, (symbol + "_param_bytes").c_str())) : nullptr;
     bool cooperative = library && dlsym(library, (symbol + "_cooperative").c_str());
+    auto *paramCount =
+        library ? static_cast<const int64_t *>(dlsym(library, (symbol + "_param_count").c_str())) : nullptr;
+    auto *paramSizes =
+        library ? static_cast<const int64_t *>(dlsym(library, (symbol + "_param_sizes").c_str())) : nullptr;
     if (library) {
       installHooks(library);
       dlclose(library); // the module's object stays loaded while the module does
@@ -194,7 +236,9 @@ int cuModuleGetFunction(void **function, void *module, const char *name) {
       return kNotFound;
     }
     entry = std::make_unique<FakeFunction>(
-        FakeFunction{name, reinterpret_cast<HostKernel>(run), *paramBytes, cooperative});
+        FakeFunction{name, reinterpret_cast<HostKernel>(run), *paramBytes, {}, cooperative});
+    if (paramCount && paramSizes)
+      entry->paramSizes.assign(paramSizes, paramSizes + *paramCount);
   }
   *function = entry.get();
   return kSuccess;
@@ -240,6 +284,8 @@ int cuLaunchKernel(void *function, unsigned gridX, unsigned gridY, unsigned grid
       fake->paramBytes > kMaxParamBytes || (fake->paramBytes > 0 && !params))
     return kInvalidValue;
   recordCall("cuLaunchKernel", stream);
+  if (isCapturing(stream))
+    return captureLaunch(*fake, {gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes}, stream, params);
   int64_t ids[12] = {0, 0, 0, 0, 0, 0, gridX, gridY, gridZ, blockX, blockY, blockZ};
   faults = 0;
   // The blocks run in order; the first whose threads faulted fails the launch.

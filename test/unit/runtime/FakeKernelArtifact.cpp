@@ -77,6 +77,8 @@ template <typename Apply> void applyToElement(void **params, const int64_t *ids,
   }                                                                                                                  \
   extern "C" {                                                                                                       \
   __attribute__((visibility("default"))) extern const int64_t __ember_host_##name##_param_bytes = 40;               \
+  __attribute__((visibility("default"))) extern const int64_t __ember_host_##name##_param_count = 5;                \
+  __attribute__((visibility("default"))) extern const int64_t __ember_host_##name##_param_sizes[] = {8, 8, 8, 8, 8};\
   }
 FAKE_KERNELS(FAKE_KERNEL_HOST)
 
@@ -142,6 +144,32 @@ extern "C" __attribute__((visibility("default"))) void fake_kernels_launch(const
   void *params[] = {&allocated, &aligned, &offset, &size, &stride};
   mgpuLaunchKernel(mgpuModuleGetFunction(kernels.module, kernel), grid[0], grid[1], grid[2], block[0], block[1],
                    block[2], sharedBytes, stream, params, nullptr, 5);
+  mgpuStreamSynchronize(stream);
+  mgpuStreamDestroy(stream);
+}
+
+// A packed entry point (`void **args`, args[0] a memref<?xf32> descriptor)
+// as compiled host code makes one: it stages the buffer in a temporary
+// (stream-ordered allocation, device copies), adds 1 there with
+// fake_layer__add_3, copies it back, frees the temporary and waits. For
+// the CUDA graph tests: every kind of work a capture records.
+extern "C" __attribute__((visibility("default"))) void fake_kernels_add_one_packed(void **args) {
+  struct MemRef1D {
+    float *allocated, *aligned;
+    int64_t offset, size, stride;
+  };
+  const MemRef1D &buffer = *static_cast<const MemRef1D *>(args[0]);
+  void *stream = mgpuStreamCreate();
+  uint64_t bytes = uint64_t(buffer.size) * sizeof(float);
+  auto *temporary = static_cast<float *>(mgpuMemAlloc(bytes, stream, 0));
+  mgpuMemcpy(temporary, buffer.aligned + buffer.offset, bytes, stream);
+  float *allocated = temporary, *aligned = temporary;
+  int64_t offset = 0, size = buffer.size, stride = 1;
+  void *params[] = {&allocated, &aligned, &offset, &size, &stride};
+  mgpuLaunchKernel(mgpuModuleGetFunction(kernels.module, "fake_layer__add_3"), (size + 127) / 128, 1, 1, 128, 1, 1, 0,
+                   stream, params, nullptr, 5);
+  mgpuMemcpy(buffer.aligned + buffer.offset, temporary, bytes, stream);
+  mgpuMemFree(temporary, stream);
   mgpuStreamSynchronize(stream);
   mgpuStreamDestroy(stream);
 }

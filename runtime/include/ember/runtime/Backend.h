@@ -5,6 +5,7 @@
 // artifact's packed entry points with memref descriptors that point there.
 
 #include "ember/runtime/KernelProfile.h"
+#include "ember/runtime/PackedArgs.h"
 #include "ember/runtime/SharedLibrary.h"
 
 #include <cstddef>
@@ -24,6 +25,26 @@ enum class Placement { Device, Host };
 // "device" or "host"; throws "<option> must be device or host, got 'x'".
 Placement parsePlacement(const std::string &name, const std::string &option);
 const char *placementName(Placement placement);
+
+// An artifact's calls as CUDA graphs: graphs captured, and calls run by
+// launching one.
+struct GraphCounts {
+  int64_t captured = 0, launched = 0;
+};
+
+// Runs one artifact's entry points. Made by the backend for each opened
+// artifact and destroyed before it: graphs of its kernels die with it.
+class ArtifactCalls {
+public:
+  virtual ~ArtifactCalls() = default;
+  // function(args). `repeats`: the caller passes the same buffers to later
+  // calls of `function` with these shapes (only what they hold changes), so
+  // the CUDA backend may capture the call into a graph and replay it.
+  virtual void run(PackedFn function, PackedArgs &args, bool repeats);
+  virtual GraphCounts graphCounts() const { return {}; }
+  // Turns CUDA graphs on or off from the next call on (benchmarks compare).
+  virtual void setGraphs(bool) {}
+};
 
 class Backend {
 public:
@@ -60,6 +81,10 @@ public:
 
   // Opens an artifact compiled for compileTarget().
   virtual std::unique_ptr<SharedLibrary> openArtifact(const std::string &path) = 0;
+  // Runs calls of an artifact opened here. `graphs`: replay repeated calls
+  // as CUDA graphs (where the backend has them), one launch for all of a
+  // call's kernels, instead of launching each kernel from the host.
+  virtual std::unique_ptr<ArtifactCalls> artifactCalls(bool graphs);
 
   // Kernel profiling (--profile), where the backend can time kernels on the
   // device (CUDA: with events): while on, every kernel launch is timed and

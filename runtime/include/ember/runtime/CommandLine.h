@@ -40,6 +40,8 @@ private:
 // has three, "" one).
 std::vector<std::string> splitList(const std::string &text, char separator);
 
+// "on" or "off"; throws "<flag> must be on or off, got 'x'".
+bool parseOnOff(const std::string &text, const std::string &flag);
 
 // Comma-separated int32 token ids, e.g. "1,5,9"; throws "<flag>: item 2
 // ('x') is not an integer token id" (or "<flag>: a list is empty").

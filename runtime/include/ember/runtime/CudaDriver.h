@@ -24,6 +24,8 @@ using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
 using CUevent = struct CUevent_st *;
 using CUmemoryPool = struct CUmemPoolHandle_st *;
+using CUgraph = struct CUgraph_st *;
+using CUgraphExec = struct CUgraphExec_st *;
 
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr int CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK = 1;
@@ -48,6 +50,12 @@ constexpr unsigned CU_EVENT_DISABLE_TIMING = 2;
 constexpr unsigned CU_MEM_ATTACH_GLOBAL = 1;
 constexpr unsigned CU_MEMHOSTALLOC_DEVICEMAP = 0x02;
 constexpr unsigned CU_MEMHOSTALLOC_WRITECOMBINED = 0x04;
+// Only the capturing thread's unsafe calls (a synchronization, say) break
+// a capture, not other threads' work.
+constexpr int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
+// Graph allocations still live when the graph is launched again are freed
+// first.
+constexpr unsigned long long CUDA_GRAPH_INSTANTIATE_FLAG_AUTO_FREE_ON_LAUNCH = 1;
 // PTX ISA 8.0, which ember's kernels use, came with CUDA 12.0.
 constexpr int kMinimumDriverVersion = 12000;
 } // namespace cuda
@@ -108,7 +116,14 @@ private:
   X(cuEventDestroy, "cuEventDestroy_v2", CUresult (*)(CUevent))                                                      \
   X(cuEventRecord, "cuEventRecord", CUresult (*)(CUevent, CUstream))                                                 \
   X(cuEventSynchronize, "cuEventSynchronize", CUresult (*)(CUevent))                                                 \
-  X(cuEventElapsedTime, "cuEventElapsedTime", CUresult (*)(float *, CUevent, CUevent))
+  X(cuEventElapsedTime, "cuEventElapsedTime", CUresult (*)(float *, CUevent, CUevent))                              \
+  X(cuStreamBeginCapture, "cuStreamBeginCapture_v2", CUresult (*)(CUstream, int))                                    \
+  X(cuStreamEndCapture, "cuStreamEndCapture", CUresult (*)(CUstream, CUgraph *))                                     \
+  X(cuGraphInstantiate, "cuGraphInstantiateWithFlags",                                                              \
+    CUresult (*)(CUgraphExec *, CUgraph, unsigned long long))                                                        \
+  X(cuGraphLaunch, "cuGraphLaunch", CUresult (*)(CUgraphExec, CUstream))                                             \
+  X(cuGraphExecDestroy, "cuGraphExecDestroy", CUresult (*)(CUgraphExec))                                             \
+  X(cuGraphDestroy, "cuGraphDestroy", CUresult (*)(CUgraph))
 
 class CudaDriver {
 public:
@@ -141,6 +156,8 @@ public:
   using CUstream = cuda::CUstream;
   using CUevent = cuda::CUevent;
   using CUmemoryPool = cuda::CUmemoryPool;
+  using CUgraph = cuda::CUgraph;
+  using CUgraphExec = cuda::CUgraphExec;
   EMBER_CUDA_INIT_FUNCTIONS(EMBER_CUDA_MEMBER)
   EMBER_CUDA_FUNCTIONS(EMBER_CUDA_MEMBER)
 #undef EMBER_CUDA_MEMBER

@@ -11,13 +11,12 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace ember::rt {
-
-using PackedFn = void (*)(void **args);
 
 // The decoder entry points of a compiled artifact (`<name>_packed`, arguments
 // as ModelAbi.h lists them), opened by a backend once its stamp says it was
@@ -83,6 +82,23 @@ struct DecoderOptions {
   // The path of the same model built with ember-compile --check-finite
   // (compiled when first asked for), for findFirstNonFinite; empty: none.
   std::function<std::string()> checkedArtifact;
+  // On CUDA, calls of up to kMaxRepeatedRows rows run as CUDA graphs from
+  // their second time on (ArtifactCalls); false launches every kernel from
+  // the host.
+  bool cudaGraphs = true;
+};
+
+// Calls of up to this many rows (decode steps, speculative verifies, small
+// batches) keep their staging buffers for the next call of the same entry
+// point and row count, which is what lets the CUDA backend replay them.
+inline constexpr int64_t kMaxRepeatedRows = 128;
+
+// The device buffers of a call's staged inputs and outputs, in order, kept
+// for the next call of the same entry point with as many rows (at most
+// kMaxRepeatedRows).
+struct CallStaging {
+  std::mutex mutex;
+  std::map<std::pair<PackedFn, int64_t>, std::vector<DeviceBuffer>> idle;
 };
 
 // The compiled decoder with per-slot state in backend memory: the N-gram
@@ -132,6 +148,9 @@ public:
   };
   const WeightBytes &weightBytes() const { return weightBytes_; }
 
+  // How many calls ran as CUDA graphs (none on the CPU).
+  GraphCounts graphCounts() const { return calls_->graphCounts(); }
+  void setCudaGraphs(bool on) { calls_->setGraphs(on); }
   bool hasDrafter() const { return mtpWeights_.has_value(); }
   const ModelConfig &config() const { return config_; }
   Backend &backend() const { return backend_; }
@@ -153,11 +172,13 @@ private:
   // Throws, naming the row, unless every row's slot and position are in
   // range and distinct (and, when the call reads them, its token).
   void checkRows(const StepRows &rows, const char *what, bool readsTokens) const;
-  DecoderOutput runStep(PackedFn function, const StepRows &rows);
+  DecoderOutput runStep(PackedFn function, const StepRows &rows, bool repeats = true);
 
   ModelConfig config_;
   Backend &backend_;
   DecoderArtifact artifact_;
+  std::unique_ptr<ArtifactCalls> calls_; // destroyed before the artifact
+  std::unique_ptr<CallStaging> staging_ = std::make_unique<CallStaging>(); // a pointer: Decoder moves
   DType weightsDType_;
   std::function<std::string()> checkedArtifact_;
   int64_t maxContext_, context_, slots_, prefillChunk_;

@@ -5,10 +5,14 @@
 
 #include <cstdint>
 #include <deque>
+#include <string>
 #include <variant>
 #include <vector>
 
 namespace ember::rt {
+
+// A compiled artifact's packed entry point: `<name>_packed(void **args)`.
+using PackedFn = void (*)(void **args);
 
 // The argument array of an MLIR `<name>_packed(void **args)` entry point:
 // args[i] points to argument i, a memref descriptor (every ember entry point
@@ -23,12 +27,16 @@ public:
 
   void **data() { return pointers_.data(); }
   size_t size() const { return pointers_.size(); }
+  // The bytes of every argument (addresses, sizes, strides): equal for two
+  // calls exactly when the entry point sees the same arguments.
+  std::string fingerprint() const;
 
 private:
   using Slot = std::variant<MemRefDescriptor<void, 1>, MemRefDescriptor<void, 2>, MemRefDescriptor<void, 3>,
                             MemRefDescriptor<void, 4>>;
   std::deque<Slot> storage_;
   std::vector<void *> pointers_;
+  std::vector<size_t> sizes_; // of each pointee
 };
 
 } // namespace ember::rt
