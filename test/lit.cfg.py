@@ -37,6 +37,22 @@ config.substitutions.append(("%mlir_lib_dir",
 config.substitutions.append(("%fake_cuda", "env LD_LIBRARY_PATH=" +
                              os.path.join(config.ember_obj_root, "test", "fake-cuda-device")))
 
+# Permission errors are tested unprivileged: root passes access(2) on any
+# folder. As root, %unprivileged runs the command as nobody (util-linux's
+# setpriv), where nobody can reach the build (a checkout under /root may be
+# closed to it); otherwise it runs the command as it is.
+drop_to_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+if os.geteuid() != 0:
+    config.available_features.add("unprivileged")
+    config.substitutions.append(("%unprivileged", ""))
+elif shutil.which("setpriv") and subprocess.run(
+        drop_to_nobody + ["test", "-x", os.path.join(config.ember_tools_dir, "ember-run")]).returncode == 0:
+    config.available_features.add("unprivileged")
+    config.substitutions.append(("%unprivileged", " ".join(drop_to_nobody)))
+else:
+    lit_config.note("the tests run as root and nobody cannot reach " + config.ember_tools_dir +
+                    ": permission checks that need an unprivileged user are SKIPPED")
+
 # End-to-end tests compare against the PyTorch reference: they need torch.
 if subprocess.run([python, "-c", "import torch"], capture_output=True).returncode == 0:
     config.available_features.add("torch")
