@@ -40,6 +40,12 @@ protected:
     backend_->copyToDevice(buffer.data(), values.data(), kCount * sizeof(float));
     return buffer;
   }
+  // fake_kernels_add_one_packed's arguments: the buffer as a memref.
+  static PackedArgs argsOf(const DeviceBuffer &buffer) {
+    PackedArgs args;
+    args.addMemRef(buffer.data(), {kCount});
+    return args;
+  }
   std::vector<float> contents(const DeviceBuffer &buffer) {
     std::vector<float> values(kCount);
     backend_->copyToHost(values.data(), buffer.data(), kCount * sizeof(float));
@@ -54,8 +60,7 @@ protected:
 TEST_F(CudaGraphTest, RepeatedCallsAreCapturedOnceThenReplayed) {
   std::unique_ptr<ArtifactCalls> calls = backend_->artifactCalls(/*graphs=*/true);
   DeviceBuffer buffer = filled(0);
-  PackedArgs args;
-  args.addMemRef(buffer.data(), {kCount});
+  PackedArgs args = argsOf(buffer);
   for (int call = 0; call < 4; ++call)
     calls->run(addOne_, args, /*repeats=*/true);
   EXPECT_EQ(contents(buffer), std::vector<float>(kCount, 4));
@@ -70,8 +75,7 @@ TEST_F(CudaGraphTest, RepeatedCallsAreCapturedOnceThenReplayed) {
 
   // Other arguments are another call: it runs directly the first time.
   DeviceBuffer other = filled(0);
-  PackedArgs otherArgs;
-  otherArgs.addMemRef(other.data(), {kCount});
+  PackedArgs otherArgs = argsOf(other);
   calls->run(addOne_, otherArgs, true);
   EXPECT_EQ(contents(other), std::vector<float>(kCount, 1));
   EXPECT_EQ(calls->graphCounts().captured, 1);
@@ -87,8 +91,7 @@ TEST_F(CudaGraphTest, RepeatedCallsAreCapturedOnceThenReplayed) {
 TEST_F(CudaGraphTest, GraphsOffLaunchesEveryKernel) {
   std::unique_ptr<ArtifactCalls> calls = backend_->artifactCalls(/*graphs=*/false);
   DeviceBuffer buffer = filled(0);
-  PackedArgs args;
-  args.addMemRef(buffer.data(), {kCount});
+  PackedArgs args = argsOf(buffer);
   for (int call = 0; call < 3; ++call)
     calls->run(addOne_, args, true);
   EXPECT_EQ(contents(buffer), std::vector<float>(kCount, 3));

@@ -59,6 +59,16 @@ std::mutex mutex;
 std::map<void *, Capture> captures; // by stream
 std::set<void *> liveGraphs, liveExecs;
 
+// A graph or executable graph of `live`; CUDA_ERROR_INVALID_VALUE for a
+// handle it does not hold.
+int destroy(std::set<void *> &live, void *handle) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!live.erase(handle))
+    return kInvalidValue;
+  delete static_cast<FakeGraph *>(handle);
+  return kSuccess;
+}
+
 Capture *captureOf(void *stream) {
   auto found = captures.find(stream);
   return found == captures.end() ? nullptr : &found->second;
@@ -172,21 +182,8 @@ int cuGraphInstantiateWithFlags(void **exec, void *graph, unsigned long long) {
   return kSuccess;
 }
 
-int cuGraphDestroy(void *graph) {
-  std::lock_guard<std::mutex> lock(mutex);
-  if (!liveGraphs.erase(graph))
-    return kInvalidValue;
-  delete static_cast<FakeGraph *>(graph);
-  return kSuccess;
-}
-
-int cuGraphExecDestroy(void *exec) {
-  std::lock_guard<std::mutex> lock(mutex);
-  if (!liveExecs.erase(exec))
-    return kInvalidValue;
-  delete static_cast<FakeGraph *>(exec);
-  return kSuccess;
-}
+int cuGraphDestroy(void *graph) { return destroy(liveGraphs, graph); }
+int cuGraphExecDestroy(void *exec) { return destroy(liveExecs, exec); }
 
 // The records run in order on the calling thread; the first failure ends
 // the launch with its result (a kernel's CUDA_ERROR_ILLEGAL_ADDRESS, say).
