@@ -2,7 +2,7 @@
 # Builds the libFuzzer harnesses of test/fuzz with clang (ASan + UBSan,
 # every report fatal) in $EMBER_FUZZ_BUILD_DIR (default ./build-fuzz) and
 # runs each for EMBER_FUZZ_SECONDS (default 20) from its seed corpus:
-#   scripts/fuzz.sh [HARNESS...]        (default: all eight)
+#   scripts/fuzz.sh [HARNESS...]        (default: all nine)
 # Seeds are copied: the committed corpus never changes. A finding leaves
 # its input in <build>/fuzz-findings/<harness>/ and fails the run; turn it
 # into a regression test (test/unit/runtime) before fixing it. Installs
@@ -12,7 +12,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SECONDS_EACH="${EMBER_FUZZ_SECONDS:-20}"
 HARNESSES=("$@")
 [ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(FuzzSafetensors FuzzCheckpointIndex FuzzConfigJson FuzzConfigFields FuzzTokenIds
-                                         FuzzTokenizer FuzzTokenizerJson FuzzChatTemplate)
+                                         FuzzTokenizer FuzzTokenizerJson FuzzChatTemplate FuzzServeRequest)
 
 EMBER_EXTRA_PACKAGES="clang-22 libclang-rt-22-dev" EMBER_SETUP_ONLY_PACKAGES=1 source "$ROOT/scripts/setup.sh"
 BUILD="${EMBER_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}" # after setup.sh, which sets BUILD to the main build

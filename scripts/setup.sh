@@ -6,7 +6,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${EMBER_BUILD_DIR:-$ROOT/build}"
 
 packages=(cmake ninja-build g++ ccache lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
-          nlohmann-json3-dev libpcre2-dev pkg-config libgtest-dev libbenchmark-dev libboost-context-dev ${EMBER_EXTRA_PACKAGES:-})
+          nlohmann-json3-dev libcpp-httplib-dev libpcre2-dev pkg-config libgtest-dev libbenchmark-dev libboost-context-dev ${EMBER_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -68,17 +68,25 @@ else:
 
 # Parity tests compare with references from PyPI that scripts/test.sh
 # installs, pinned, under <build>/py-tools: HF tokenizers (the tokenizer),
-# python jinja2, configured as HF transformers does (chat templates), and
-# ml_dtypes (FP8 E4M3 decoding for the reference).
+# python jinja2, configured as HF transformers does (chat templates),
+# ml_dtypes (FP8 E4M3 decoding for the reference) and OpenAI's Python client
+# (ember-serve's API).
 py_tools = os.path.join(config.ember_obj_root, "py-tools")
 config.environment["PYTHONPATH"] = py_tools
-for module, tests in (("tokenizers", "tokenizer"), ("jinja2", "chat template"), ("ml_dtypes", "FP8 checkpoint")):
+for module, tests in (("tokenizers", "tokenizer"), ("jinja2", "chat template"), ("ml_dtypes", "FP8 checkpoint"),
+                      ("openai", "ember-serve client")):
     if subprocess.run([python, "-c", "import " + module], capture_output=True,
                       env=dict(os.environ, PYTHONPATH=py_tools)).returncode == 0:
         config.available_features.add(module)
     else:
         lit_config.note(f"{py_tools} has no {module}: {tests} parity tests are SKIPPED "
                         "(scripts/test.sh installs it)")
+
+# ember-serve's raw HTTP checks use curl.
+if shutil.which("curl"):
+    config.available_features.add("curl")
+else:
+    lit_config.note("curl not found: ember-serve's raw server-sent events test is SKIPPED (apt-get install curl)")
 
 # SASS checks read ember's cubins with cuobjdump and nvdisasm: the pinned
 # NVIDIA wheels scripts/test.sh installs under <build>/cuda-tools.

@@ -88,10 +88,7 @@ void printSummary(const Report &r) {
 nlohmann::json Report::text(const rt::Generation &sequence) const {
   if (!tokenizer)
     return nlohmann::json();
-  std::string text = tokenizer->decode(sequence.tokens, /*skipSpecialTokens=*/true);
-  if (!sequence.stopString.empty()) // it stopped where the text first held it
-    text.resize(text.find(sequence.stopString));
-  return text;
+  return rt::generatedText(*tokenizer, sequence);
 }
 
 std::string speculationLine(const Report &r) {

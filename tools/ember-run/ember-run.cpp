@@ -5,6 +5,7 @@
 
 #include "Prompt.h"
 #include "Report.h"
+#include "ToolArtifact.h"
 
 #include "ember/runtime/ArtifactCache.h"
 #include "ember/runtime/GenerationConfig.h"
@@ -33,6 +34,8 @@
 
 namespace fs = std::filesystem;
 using namespace ember;
+using ember::tools::artifactCache;
+using ember::tools::obtainArtifact;
 
 namespace {
 
@@ -110,6 +113,9 @@ options:
                            of a JSON list, '["a","b"]'); the text ends before it;
                            needs DIR/tokenizer.json; a streamed text holds back
                            what may begin a stop string until it cannot
+  --ignore-eos             generate --max-new-tokens tokens whatever they are:
+                           EOS does not end a sequence (fixed lengths, e.g. to
+                           compare with ember-serve's ignore_eos)
   --logprobs               "logprobs" in --json: each generated token's log-
                            probability under the model (log_softmax of its logits)
   --seed S                 sampling seed (default 0); sequence i uses S + i
@@ -201,34 +207,6 @@ std::vector<float> promptDraftLogits(rt::Decoder &decoder, const std::vector<int
   return decoder.draft(rt::StepRows::of(0, {prompt.begin() + 1, prompt.end()}, 0), hidden).logits;
 }
 
-rt::ArtifactCache artifactCache(const rt::CommandLine &args, const rt::Backend &backend, bool checkFinite = false) {
-  std::vector<std::string> flags = backend.compileFlags();
-  if (checkFinite)
-    flags.push_back("--check-finite");
-  return rt::ArtifactCache(rt::resolveCacheDir(args.value("--cache-dir", "")), rt::defaultCompilerPath(),
-                           backend.compileTarget(), flags);
-}
-
-// The artifact named by --artifact, else the cached one (compiled on a miss).
-std::string obtainArtifact(const rt::CommandLine &args, const ember::ModelConfig &config, const std::string &configPath,
-                           ember::DType dtype, const rt::Backend &backend, bool quiet, std::string &description) {
-  if (args.has("--artifact")) {
-    description = "given with --artifact";
-    return args.value("--artifact", "");
-  }
-  rt::ArtifactCache cache = artifactCache(args, backend);
-  if (!quiet && !cache.isCached(config, dtype))
-    std::cerr << "compiling the model of " << fs::path(configPath).parent_path().string() << " (cache miss) ..."
-              << std::flush;
-  rt::ArtifactCache::Artifact artifact = cache.getOrCompile(config, configPath, dtype);
-  if (!quiet && !artifact.cacheHit)
-    std::fprintf(stderr, " done in %.2f s\n", artifact.compileSeconds);
-  char text[64];
-  std::snprintf(text, sizeof text, "cache miss, compiled in %.2f s", artifact.compileSeconds);
-  description = artifact.cacheHit ? "cache hit" : text;
-  return artifact.path;
-}
-
 // --check-weights: every tensor of the checkpoint scanned for NaN and Inf.
 int checkWeights(const std::string &modelDir) {
   rt::Checkpoint checkpoint(modelDir);
@@ -266,7 +244,7 @@ int runMain(int argc, char **argv) {
                         "--cuda-graphs", "--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--dump-embeddings",
                         "--dump-ngram-ids", "--artifact", "--cache-dir", "--profile-json", "--system", "--messages"},
                        {"--embeddings-only", "--json", "--quiet", "--profile", "--force", "--check-weights",
-                        "--logprobs", "--chat", "--help"});
+                        "--logprobs", "--ignore-eos", "--chat", "--help"});
   if (args.has("--help")) {
     std::cout << kUsage;
     return 0;
@@ -320,6 +298,7 @@ int runMain(int argc, char **argv) {
   options.stopStrings = stopStrings(args);
   options.tokenizer = tokenizer ? &*tokenizer : nullptr;
   options.logprobs = args.has("--logprobs");
+  options.ignoreEos = args.has("--ignore-eos");
   options.sampling.seed = uint64_t(args.integer("--seed", 0));
   options.drafter = rt::parseDrafterKind(args.value("--speculative", "none"));
   options.draftSteps = args.integer("--draft-steps", 3);
@@ -339,13 +318,7 @@ int runMain(int argc, char **argv) {
     std::fprintf(stderr, "note: --max-context %lld exceeds the model's max_position_embeddings; the KV cache holds %lld "
                          "positions\n",
                  (long long)maxContext, (long long)rt::contextLimit(config, maxContext));
-  for (int64_t eos : generationConfig.eosTokenIds) {
-    if (eos >= config.vocabSize)
-      throw Error(generationConfig.path + ": eos_token_id " + std::to_string(eos) + " is not below vocab_size " +
-                  std::to_string(config.vocabSize));
-    if (!config.isEos(eos))
-      config.moreEosTokenIds.push_back(eos);
-  }
+  rt::addEosTokens(generationConfig, config);
   // A default max-new-tokens is cut to what the context holds (the last
   // token needs no position); a given one that does not fit is an error.
   if (!args.has("--max-new-tokens"))
@@ -439,7 +412,7 @@ int runMain(int argc, char **argv) {
     std::optional<rt::TextStream> stream;
     if (streaming) {
       stream.emplace(*tokenizer, /*skipSpecialTokens=*/true, options.stopStrings);
-      options.onToken = [&](int64_t, int32_t token) { std::cout << stream->push(token) << std::flush; };
+      options.onToken = [&](int64_t, int32_t token, double) { std::cout << stream->push(token) << std::flush; };
     }
     rt::GenerationProgressLine progress(options.maxNewTokens * int64_t(prompts.size()),
                                         quiet || streaming ? nullptr : stderr, isatty(fileno(stderr)) == 1);

@@ -107,6 +107,14 @@ void validateGenerationOptions(const Decoder &decoder, const GenerationOptions &
     throw Error("--speculative mtp needs the MTP weights (model.mtp.*), which the checkpoint lacks");
 }
 
+std::string generatedText(const Tokenizer &tokenizer, const Generation &generation) {
+  std::string text = tokenizer.decode(generation.tokens, /*skipSpecialTokens=*/true);
+  // It stopped where the text first held it.
+  if (size_t stop = text.find(generation.stopString); !generation.stopString.empty() && stop != std::string::npos)
+    text.resize(stop);
+  return text;
+}
+
 BatchGeneration generate(Decoder &decoder, const std::vector<std::vector<int32_t>> &prompts,
                          const GenerationOptions &options, const GenerationProgress &progress,
                          const std::vector<int64_t> &arrivals) {
@@ -130,8 +138,11 @@ BatchGeneration generate(Decoder &decoder, const std::vector<std::vector<int32_t
     return arrivals.empty() || arrivals[i] <= scheduler.steps() || scheduler.idle();
   };
   while (true) {
-    for (; next < prompts.size() && arrived(next); ++next)
-      scheduler.submit(prompts[next], options);
+    for (; next < prompts.size() && arrived(next); ++next) {
+      GenerationOptions own = options;
+      own.sampling.seed = options.sampling.seed + next;
+      scheduler.submit(prompts[next], own);
+    }
     if (!scheduler.step())
       break;
     for (auto &[id, generation] : scheduler.takeFinished())

@@ -49,4 +49,14 @@ GenerationConfig readGenerationConfig(const std::string &modelDir) {
   return config;
 }
 
+void addEosTokens(const GenerationConfig &generation, ModelConfig &config) {
+  for (int64_t eos : generation.eosTokenIds) {
+    if (eos >= config.vocabSize)
+      throw Error(generation.path + ": eos_token_id " + std::to_string(eos) + " is not below vocab_size " +
+                  std::to_string(config.vocabSize));
+    if (!config.isEos(eos))
+      config.moreEosTokenIds.push_back(eos);
+  }
+}
+
 } // namespace ember::rt

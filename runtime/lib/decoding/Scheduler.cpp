@@ -13,13 +13,13 @@ namespace ember::rt {
 
 // One request's progress: queued, then in a slot its prompt fed in chunks,
 // then decoding. The last generated token (`context.back()`, at position
-// `context.size() - 1`) has not been fed to the target yet. Request `id`
-// samples with seed + id.
+// `context.size() - 1`) has not been fed to the target yet. It samples
+// with its options' seed.
 class Scheduler::Sequence {
 public:
   Sequence(Decoder &decoder, const GenerationOptions &options, int64_t id, std::vector<int32_t> prompt)
       : decoder_(decoder), options_(options), config_(decoder.config()), id_(id), context_(std::move(prompt)),
-        rng_(options.sampling.seed + uint64_t(id)), submitted_(std::chrono::steady_clock::now()) {
+        rng_(options.sampling.seed), submitted_(std::chrono::steady_clock::now()) {
     result_.promptTokens = int64_t(context_.size());
   }
 
@@ -90,7 +90,7 @@ public:
     proposals_.push_back(distribution(draft.logits, row, drafts_, "drafter"));
     drafts_.push_back(drawToken(proposals_.back(), rng_));
     draftHidden_.assign(draft.hidden.begin() + row * width, draft.hidden.end());
-    return int64_t(drafts_.size()) < draftRoom(position()) && !config_.isEos(drafts_.back());
+    return int64_t(drafts_.size()) < draftRoom(position()) && (options_.ignoreEos || !config_.isEos(drafts_.back()));
   }
   // The newest draft's row: for its embedding, and (at the position before,
   // with draftHidden()) for the drafter's next row.
@@ -223,13 +223,14 @@ private:
       result_.tokens.push_back(tokens[i]);
       context_.push_back(tokens[i]);
       emitted.push_back(tokens[i]);
+      double logprob = options_.logprobs ? logSoftmaxAt(&*row, tokens[i]) : std::nan("");
       if (options_.logprobs)
-        result_.logprobs.push_back(logSoftmaxAt(&*row, tokens[i]));
+        result_.logprobs.push_back(logprob);
       if (generated() == 1)
         result_.firstTokenSeconds = secondsSinceSubmitted();
       if (options_.onToken)
-        options_.onToken(id_, tokens[i]);
-      bool stopped = config_.isEos(tokens[i]) || reachedStopString(tokens[i]);
+        options_.onToken(id_, tokens[i], logprob);
+      bool stopped = (config_.isEos(tokens[i]) && !options_.ignoreEos) || reachedStopString(tokens[i]);
       done_ = stopped || generated() >= options_.maxNewTokens;
       if (done_)
         result_.finishReason = stopped ? "stop" : "length";
@@ -445,6 +446,22 @@ bool Scheduler::step() {
     finished_.emplace_back(id, (*it)->take());
     it = running_.erase(it);
   }
+  return true;
+}
+
+bool Scheduler::cancel(int64_t id) {
+  auto hasId = [id](const std::unique_ptr<Sequence> &sequence) { return sequence->id() == id; };
+  if (auto it = std::find_if(queued_.begin(), queued_.end(), hasId); it != queued_.end()) {
+    queued_.erase(it);
+    return true;
+  }
+  auto it = std::find_if(running_.begin(), running_.end(), hasId);
+  if (it == running_.end())
+    return false;
+  // The slot's cache rows are simply overwritten by the next prefill.
+  slotBusy_[size_t((*it)->slot())] = false;
+  finishedTokens_ += (*it)->generated();
+  running_.erase(it);
   return true;
 }
 

@@ -30,9 +30,9 @@ struct GenerationOptions {
   // Keep Generation::chosenFrom: V floats per generated token (0.5 MB each
   // at the real vocabulary), so only when asked for (--dump-step-logits).
   bool keepStepLogits = false;
-  // Called with each token as it is generated (the prompt's index, token),
-  // e.g. to stream its text.
-  std::function<void(int64_t, int32_t)> onToken;
+  // Called with each token as it is generated (the request's id, token, its
+  // log-probability with `logprobs`, else NaN), e.g. to stream its text.
+  std::function<void(int64_t, int32_t, double)> onToken;
   // A sequence stops once its decoded text (special tokens left out)
   // contains one of these; needs `tokenizer`.
   std::vector<std::string> stopStrings;
@@ -40,6 +40,9 @@ struct GenerationOptions {
   // Keep each generated token's log-probability under the model
   // (log_softmax of its logits row, before any sampling option).
   bool logprobs = false;
+  // Generate maxNewTokens tokens whatever they are: EOS does not end the
+  // sequence (fixed lengths for benchmarks, as vLLM's ignore_eos).
+  bool ignoreEos = false;
 };
 
 struct SpeculationStats {
@@ -84,6 +87,10 @@ struct BatchGeneration {
   double prefillTokensPerSecond() const;
   double targetForwardsPerToken() const; // target forwards / generated tokens
 };
+
+// What a client reads of a generation: its tokens decoded without special
+// tokens, cut where the stop string that ended it begins.
+std::string generatedText(const Tokenizer &tokenizer, const Generation &generation);
 
 // Called after each verification with the tokens generated so far (all sequences).
 using GenerationProgress = std::function<void(int64_t generated)>;

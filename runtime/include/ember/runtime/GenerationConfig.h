@@ -3,6 +3,8 @@
 // A model folder's generation_config.json (HF): the defaults a generation
 // takes when the command line does not say.
 
+#include "ember/model/Config.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,5 +28,9 @@ struct GenerationConfig {
 // config. A field of the wrong type or range is an error naming the file
 // and the field; fields ember does not use are ignored.
 GenerationConfig readGenerationConfig(const std::string &modelDir);
+
+// Adds generation's eos_token_id values to the ids `config` stops at;
+// throws, naming the file, for one not below vocab_size.
+void addEosTokens(const GenerationConfig &generation, ModelConfig &config);
 
 } // namespace ember::rt

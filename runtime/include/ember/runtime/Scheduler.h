@@ -27,10 +27,11 @@ public:
   explicit Scheduler(Decoder &decoder);
   ~Scheduler();
 
-  // Queues a request; it is admitted at the start of a step when a slot is
-  // free, in the order submitted. Returns its id (0, 1, ... in submission
-  // order). Throws, naming the limit, unless the prompt and the tokens to
-  // generate fit the context and the options are valid.
+  // Queues a request, which samples with options.sampling.seed; it is
+  // admitted at the start of a step when a slot is free, in the order
+  // submitted. Returns its id (0, 1, ... in submission order). Throws,
+  // naming the limit, unless the prompt and the tokens to generate fit the
+  // context and the options are valid.
   int64_t submit(std::vector<int32_t> prompt, const GenerationOptions &options);
 
   // Runs one step: admits queued requests into free slots, runs one
@@ -41,7 +42,13 @@ public:
   // or running.
   bool step();
 
+  // Drops a queued or running request (its client went away): its slot is
+  // free for the next step, and it never appears in takeFinished. False
+  // when no such request is queued or running.
+  bool cancel(int64_t id);
+
   bool idle() const { return queued_.empty() && running_.empty(); }
+  int64_t queued() const { return int64_t(queued_.size()); }
   int64_t steps() const { return steps_; }
   int64_t running() const { return int64_t(running_.size()); }
   // Tokens generated so far by every request.
