@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # ember under AddressSanitizer + UndefinedBehaviorSanitizer, every report
 # fatal, LeakSanitizer on: builds the compiler (ember-compile, ember-opt),
-# the runtime and its tools, the test fakes and every unit test with
-# -DEMBER_SANITIZE=ON in $EMBER_SANITIZE_BUILD_DIR (default ./build-san),
+# the runtime and its tools (ember-serve too), the test fakes and every
+# unit test with -DEMBER_SANITIZE=ON in $EMBER_SANITIZE_BUILD_DIR (default ./build-san),
 # then runs the unit tests and the lit suites (IR, compile, tools, the
-# tokenizer, the chat templates, end-to-end) with them. LLVM and MLIR
+# tokenizer, the chat templates, ember-serve, end-to-end) with them. LLVM and MLIR
 # themselves are Debian's shared libraries, uninstrumented. The fake CUDA
 # device stays uninstrumented too (it emulates every GPU thread);
 # LeakSanitizer still sees its allocations.
@@ -14,8 +14,10 @@ MAIN="${EMBER_BUILD_DIR:-$ROOT/build}"
 SAN="${EMBER_SANITIZE_BUILD_DIR:-$ROOT/build-san}"
 
 cmake -G Ninja -S "$ROOT" -B "$SAN" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBER_SANITIZE=ON >/dev/null
-tests=(EmberCompilerTests EmberRuntimeTests EmberCudaTests EmberCudaDeviceTests EmberFakeCudaBlocksTests)
-ninja -C "$SAN" -j2 ember-compile ember-opt ember-run ember-synth ember-bench ember-tokenize EmberFakeArtifact \
+tests=(EmberCompilerTests EmberRuntimeTests EmberCudaTests EmberCudaDeviceTests EmberFakeCudaBlocksTests
+       EmberServeTests)
+ninja -C "$SAN" -j2 ember-compile ember-opt ember-run ember-serve ember-synth ember-bench ember-tokenize \
+  EmberFakeArtifact \
   "${tests[@]}"
 # HF tokenizers and jinja2 for the parity tests, as scripts/test.sh installed them.
 [ ! -d "$MAIN/py-tools" ] || ln -sfn "$MAIN/py-tools" "$SAN/py-tools"
@@ -33,6 +35,7 @@ status=0
 # speculative_e2e (11 minutes unsanitized, the suite's longest) runs in the
 # main suite only; the speculative paths run here in ember-run-speculative.
 /usr/lib/llvm-22/bin/lit -v --show-unsupported --filter-out 'speculative_e2e' "$SAN/test/Dialect" "$SAN/test/Passes" \
-  "$SAN/test/Lowering" "$SAN/test/compile" "$SAN/test/tools" "$SAN/test/tokenizer" "$SAN/test/chat" "$SAN/test/e2e" ||
+  "$SAN/test/Lowering" "$SAN/test/compile" "$SAN/test/tools" "$SAN/test/tokenizer" "$SAN/test/chat" \
+  "$SAN/test/serve" "$SAN/test/e2e" ||
   status=1
 exit $status

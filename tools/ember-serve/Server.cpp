@@ -114,6 +114,12 @@ Server::Server(const ServedModel &model, Engine &engine, Metrics &metrics, const
   http_->set_read_timeout(limits.readTimeoutSeconds, 0);
   http_->set_write_timeout(limits.readTimeoutSeconds, 0);
   http_->set_keep_alive_timeout(5);
+  // SO_REUSEADDR only: cpp-httplib's default, SO_REUSEPORT, would let a
+  // second server bind the same port and take half of its connections.
+  http_->set_socket_options([](socket_t socket) {
+    int yes = 1;
+    setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   routes();
   http_->set_error_handler([maxBody = limits.maxBodyBytes](const httplib::Request &request,
                                                            httplib::Response &response) {

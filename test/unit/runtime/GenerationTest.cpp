@@ -7,12 +7,14 @@
 
 #include "ember/runtime/Decoder.h"
 #include "ember/runtime/Generate.h"
+#include "ember/runtime/Scheduler.h"
 
 #include "FakeDecoderAccess.h"
 #include "ModelCheckpoint.h"
 #include "TestSupport.h"
 
 #include <cmath>
+#include <map>
 
 namespace ember::rt {
 namespace {
@@ -222,6 +224,77 @@ TEST_F(GenerationTest, QueuedSequencesReuseTheSlot) {
     EXPECT_EQ(result.sequences[i].tokens, expected(prompts[i], 6)) << "prompt " << i;
     EXPECT_EQ(result.sequences[i].slot, 0);
   }
+}
+
+// A request cancelled while running leaves its slot to the next one, which
+// generates what it would alone; a cancelled queued request never runs.
+TEST_F(GenerationTest, CancelledRequestsFreeTheirSlot) {
+  config_.eosTokenId = -1;
+  Decoder session = decoder(1);
+  Scheduler scheduler(session);
+  GenerationOptions options;
+  options.maxNewTokens = 50;
+  int64_t running = scheduler.submit({5, 1, 12}, options);
+  int64_t queued = scheduler.submit({9}, options);
+  options.maxNewTokens = 6;
+  int64_t next = scheduler.submit({7, 7}, options);
+  ASSERT_TRUE(scheduler.step() && scheduler.step());
+  EXPECT_EQ(scheduler.running(), 1);
+  EXPECT_EQ(scheduler.queued(), 2);
+  EXPECT_TRUE(scheduler.cancel(queued));
+  EXPECT_TRUE(scheduler.cancel(running));
+  EXPECT_FALSE(scheduler.cancel(running)) << "already gone";
+  EXPECT_FALSE(scheduler.cancel(99)) << "never submitted";
+  std::vector<std::pair<int64_t, Generation>> finished;
+  while (scheduler.step())
+    for (auto &entry : scheduler.takeFinished())
+      finished.push_back(std::move(entry));
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0].first, next);
+  EXPECT_EQ(finished[0].second.tokens, expected({7, 7}, 6));
+  EXPECT_TRUE(scheduler.idle());
+}
+
+// Each request samples with its own seed: the same prompt and seed give the
+// same tokens whatever else was submitted before.
+TEST_F(GenerationTest, RequestsSampleWithTheirOwnSeed) {
+  config_.eosTokenId = -1;
+  Decoder session = decoder(2);
+  Scheduler scheduler(session);
+  GenerationOptions options;
+  options.maxNewTokens = 12;
+  options.sampling.temperature = 1.5;
+  options.sampling.seed = 5;
+  scheduler.submit({3, 4}, options);
+  scheduler.submit({3, 4}, options);
+  options.sampling.seed = 6;
+  scheduler.submit({3, 4}, options);
+  std::map<int64_t, std::vector<int32_t>> tokens;
+  while (scheduler.step())
+    for (auto &[id, generation] : scheduler.takeFinished())
+      tokens[id] = generation.tokens;
+  ASSERT_EQ(tokens.size(), 3u);
+  EXPECT_EQ(tokens[0], tokens[1]);
+  EXPECT_NE(tokens[0], tokens[2]) << "another seed drew the same 12 tokens";
+}
+
+// ignoreEos: a sequence that would end at EOS generates all its tokens.
+TEST_F(GenerationTest, IgnoreEosGeneratesEveryToken) {
+  std::vector<int32_t> prompt;
+  for (int32_t first = 0; first < config_.vocabSize && prompt.empty(); ++first)
+    if (std::vector<int32_t> alone = expected({first}, 12); alone.size() < 12)
+      prompt = {first};
+  ASSERT_FALSE(prompt.empty()) << "no prompt of the fake reaches EOS within 12 tokens";
+  std::vector<int32_t> untilEos = expected(prompt, 12);
+  Decoder session = decoder(1);
+  GenerationOptions options;
+  options.maxNewTokens = 12;
+  options.ignoreEos = true;
+  Generation generation = std::move(generate(session, {prompt}, options).sequences[0]);
+  ASSERT_EQ(generation.tokens.size(), 12u);
+  EXPECT_EQ(std::vector<int32_t>(generation.tokens.begin(), generation.tokens.begin() + int64_t(untilEos.size())),
+            untilEos);
+  EXPECT_EQ(generation.finishReason, "length");
 }
 
 } // namespace
