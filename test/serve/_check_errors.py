@@ -137,6 +137,20 @@ def main():
               (last["choices"][0]["finish_reason"], usage["usage"]["completion_tokens"], events[-2],
                server.process.wait(60)))
 
+    # A second signal while draining stops at once, the stream cut short.
+    server = EmberServe(model, "--batch", "1").__enter__()
+    connection, response = streaming(server.url, dict(long_run, max_tokens=4000))
+    server.process.send_signal(15)
+    wait_for(lambda: "a second signal stops at once" in "".join(server.stderr), "the drain to begin")
+    server.process.send_signal(2)
+    status = server.process.wait(60)
+    try:
+        tail = response.read().decode()
+    except http.client.IncompleteRead as cut:  # the chunked body ends without its last chunk
+        tail = cut.partial.decode()
+    print("a second signal while draining: exit %d, %s" %
+          (status, "the stream cut before [DONE]" if "[DONE]" not in tail else "the stream completed"))
+
 
 if __name__ == "__main__":
     main()

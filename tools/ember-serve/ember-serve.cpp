@@ -16,6 +16,7 @@
 #include "ember/runtime/Safetensors.h"
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -35,7 +36,7 @@ sequence slot when one is free, and every decoder step runs the rows of all
 running requests in one call. A request generates the same tokens as
 ember-run with the same prompt, options and seed, whatever it shares steps
 with. SIGTERM or SIGINT: new requests get 503, those in flight finish, then
-the server exits 0.
+the server exits 0 (a second signal exits 1 at once).
 
 endpoints:
   POST /v1/completions       {"prompt": text or token ids, ...}
@@ -189,7 +190,13 @@ int serveMain(int argc, char **argv) {
   sigwait(&stopSignals, &signal);
   if (!quiet)
     std::cerr << "ember-serve: " << (signal == SIGTERM ? "SIGTERM" : "SIGINT")
-              << ": finishing the requests in flight ..." << std::endl;
+              << ": finishing the requests in flight (a second signal stops at once) ..." << std::endl;
+  std::thread([&stopSignals] {
+    int again = 0;
+    sigwait(&stopSignals, &again);
+    std::cerr << "ember-serve: stopped without draining" << std::endl;
+    std::_Exit(1);
+  }).detach();
   server.shutdown();
   listener.join();
   if (!quiet)
