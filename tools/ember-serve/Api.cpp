@@ -91,7 +91,7 @@ void refuseUnsupported(const json &body) {
   if (const json *tools = field(body, "tools"); tools && !tools->empty())
     refuse("tools", "tool calls are not parsed");
   if (const json *format = field(body, "response_format");
-      format && !(format->is_object() && format->value("type", "") == "text"))
+      format && !(format->is_object() && format->value("type", json()) == "text"))
     refuse("response_format", "output is not constrained (only {\"type\": \"text\"})");
   integerField(body, "n", 1, 1, "1 (one choice per request)");
   integerField(body, "best_of", 1, 1, "1 (one choice per request)");

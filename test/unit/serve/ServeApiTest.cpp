@@ -90,7 +90,8 @@ TEST(ServeApiTest, OptionsAndTheirRanges) {
                            R"({"prompt": "x", "echo": true})",
                            R"({"prompt": "x", "frequency_penalty": 0.5})",
                            R"({"prompt": "x", "model": 3})",
-                           R"({"prompt": "x", "response_format": {"type": "json_object"}})"})
+                           R"({"prompt": "x", "response_format": {"type": "json_object"}})",
+                           R"({"prompt": "x", "response_format": {"type": 5}})"})
     EXPECT_EQ(refusal(body).first, 422) << body;
   EXPECT_EQ(refusal(R"({"messages": [{"role": "user", "content": "x"}], "top_logprobs": 2})", Endpoint::ChatCompletions)
                 .second,
