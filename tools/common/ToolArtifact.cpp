@@ -33,4 +33,18 @@ std::string obtainArtifact(const rt::CommandLine &args, const ModelConfig &confi
   return artifact.path;
 }
 
+std::function<std::string()> diagnosticArtifact(const rt::CommandLine &args, const ModelConfig &config,
+                                                const std::string &configPath, DType dtype,
+                                                const rt::Backend &backend, bool quiet) {
+  if (args.has("--artifact"))
+    return {};
+  // The decoder calls it later: everything it uses is copied but the
+  // backend, which outlives the decoder.
+  return [&backend, args, config, configPath, dtype, quiet] {
+    if (!quiet)
+      std::cerr << "\nnon-finite logits: compiling the diagnostic build (--check-finite) ...\n";
+    return artifactCache(args, backend, true).getOrCompile(config, configPath, dtype).path;
+  };
+}
+
 } // namespace ember::tools

@@ -8,6 +8,7 @@
 #include "ember/runtime/Backend.h"
 #include "ember/runtime/CommandLine.h"
 
+#include <functional>
 #include <string>
 
 namespace ember::tools {
@@ -20,5 +21,12 @@ rt::ArtifactCache artifactCache(const rt::CommandLine &args, const rt::Backend &
 // saying so on stderr unless quiet). `description` says which.
 std::string obtainArtifact(const rt::CommandLine &args, const ModelConfig &config, const std::string &configPath,
                            DType dtype, const rt::Backend &backend, bool quiet, std::string &description);
+
+// DecoderOptions::checkedArtifact: the diagnostic build (--check-finite,
+// cached like the model), compiled when non-finite logits call for it;
+// none with --artifact.
+std::function<std::string()> diagnosticArtifact(const rt::CommandLine &args, const ModelConfig &config,
+                                                const std::string &configPath, DType dtype,
+                                                const rt::Backend &backend, bool quiet);
 
 } // namespace ember::tools

@@ -34,7 +34,6 @@
 
 namespace fs = std::filesystem;
 using namespace ember;
-using ember::tools::artifactCache;
 using ember::tools::obtainArtifact;
 
 namespace {
@@ -391,12 +390,8 @@ int runMain(int argc, char **argv) {
   if (!embeddingsOnly) {
     rt::DecoderOptions decoderOptions{maxContext, batch, prefillChunk, tables};
     decoderOptions.cudaGraphs = cudaGraphs;
-    if (!args.has("--artifact"))
-      decoderOptions.checkedArtifact = [&, dtype = report.dtype] {
-        if (!quiet)
-          std::cerr << "\nnon-finite logits: compiling the diagnostic build (--check-finite) ...\n";
-        return artifactCache(args, *backend, true).getOrCompile(config, configPath, dtype).path;
-      };
+    decoderOptions.checkedArtifact =
+        tools::diagnosticArtifact(args, config, configPath, report.dtype, *backend, quiet);
     rt::Decoder decoder(config, *modelWeights, report.artifactPath, *backend, decoderOptions,
                         mtpWeights ? &*mtpWeights : nullptr);
     report.context = decoder.context();

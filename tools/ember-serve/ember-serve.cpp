@@ -170,6 +170,8 @@ int serveMain(int argc, char **argv) {
       tools::obtainArtifact(args, config, configPath, weights.dtype(), *backend, quiet, artifactDescription);
   rt::DecoderOptions decoderOptions{maxContext, slots, prefillChunk, tables};
   decoderOptions.cudaGraphs = cudaGraphs;
+  decoderOptions.checkedArtifact =
+      tools::diagnosticArtifact(args, config, configPath, weights.dtype(), *backend, quiet);
   rt::Decoder decoder(config, weights, artifact, *backend, decoderOptions, mtpWeights ? &*mtpWeights : nullptr);
 
   std::string name = args.value("--served-model-name", fs::path(modelDir).lexically_normal().filename().string());
