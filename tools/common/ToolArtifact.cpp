@@ -34,8 +34,8 @@ std::string obtainArtifact(const rt::CommandLine &args, const ModelConfig &confi
 }
 
 std::function<std::string()> diagnosticArtifact(const rt::CommandLine &args, const ModelConfig &config,
-                                                const std::string &configPath, DType dtype,
-                                                const rt::Backend &backend, bool quiet) {
+                                                const std::string &configPath, DType dtype, const rt::Backend &backend,
+                                                bool quiet) {
   if (args.has("--artifact"))
     return {};
   // The decoder calls it later: everything it uses is copied but the

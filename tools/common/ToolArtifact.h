@@ -26,7 +26,7 @@ std::string obtainArtifact(const rt::CommandLine &args, const ModelConfig &confi
 // cached like the model), compiled when non-finite logits call for it;
 // none with --artifact.
 std::function<std::string()> diagnosticArtifact(const rt::CommandLine &args, const ModelConfig &config,
-                                                const std::string &configPath, DType dtype,
-                                                const rt::Backend &backend, bool quiet);
+                                                const std::string &configPath, DType dtype, const rt::Backend &backend,
+                                                bool quiet);
 
 } // namespace ember::tools
