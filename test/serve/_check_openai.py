@@ -120,19 +120,20 @@ def main():
         expect("chat logprobs count", len(content), len(response.choices[0].model_extra.get("token_ids") or content))
         print("logprobs: %d values as ember-run --logprobs, chat gives %d" % (len(got), len(content)))
 
-    # Speculation is a server option: prompt lookup drafts, the output stays
-    # plain greedy decoding's, and /metrics counts the drafts.
+    # Speculation is a server option: prompt lookup or the MTP block drafts,
+    # the output stays plain greedy decoding's, and /metrics counts the drafts.
     repetitive = "one two three one two three one two three one two"
     reference = ember_run(model, "--prompt", repetitive, "--temperature", "0")
-    with EmberServe(model, "--speculative", "ngram") as server:
-        client = openai.OpenAI(base_url=server.url + "/v1", api_key="none", max_retries=0, timeout=300)
-        response = client.completions.create(model=name, prompt=repetitive, max_tokens=MAX_TOKENS, temperature=0,
-                                             extra_body={"return_token_ids": True})
-        check_response("speculative ngram", response.choices[0], response.usage, reference)
-        metrics = urllib.request.urlopen(server.url + "/metrics").read().decode()
-        drafted = re.search(r"^ember_speculative_drafted_tokens_total (\d+)$", metrics, re.M).group(1)
-        print("speculative ngram: %d tokens as plain greedy ember-run, %s drafted" %
-              (len(reference["generated_ids"]), "some" if int(drafted) > 0 else "none"))
+    for mode in ("ngram", "mtp"):
+        with EmberServe(model, "--speculative", mode) as server:
+            client = openai.OpenAI(base_url=server.url + "/v1", api_key="none", max_retries=0, timeout=300)
+            response = client.completions.create(model=name, prompt=repetitive, max_tokens=MAX_TOKENS,
+                                                 temperature=0, extra_body={"return_token_ids": True})
+            check_response("speculative " + mode, response.choices[0], response.usage, reference)
+            metrics = urllib.request.urlopen(server.url + "/metrics").read().decode()
+            drafted = re.search(r"^ember_speculative_drafted_tokens_total (\d+)$", metrics, re.M).group(1)
+            print("speculative %s: %d tokens as plain greedy ember-run, %s drafted" %
+                  (mode, len(reference["generated_ids"]), "some" if int(drafted) > 0 else "none"))
 
 
 if __name__ == "__main__":
