@@ -76,7 +76,8 @@ private:
   };
   void run();
   void onToken(PendingRequest &request, int32_t token, double logprob);
-  // Engine thread: the requests the scheduler holds, by id.
+  // Engine thread only: hand new requests to the scheduler, drop the
+  // cancelled ones, run a step and finish what it completed.
   void admit(std::vector<Submission> submissions);
   void drop(const std::vector<std::shared_ptr<PendingRequest>> &cancelled);
   void step();

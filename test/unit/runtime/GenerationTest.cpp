@@ -226,6 +226,15 @@ TEST_F(GenerationTest, QueuedSequencesReuseTheSlot) {
   }
 }
 
+// Steps `scheduler` until it is idle: what finished, by request id.
+std::map<int64_t, Generation> runToEnd(Scheduler &scheduler) {
+  std::map<int64_t, Generation> finished;
+  while (scheduler.step())
+    for (auto &[id, generation] : scheduler.takeFinished())
+      finished[id] = std::move(generation);
+  return finished;
+}
+
 // A request cancelled while running leaves its slot to the next one, which
 // generates what it would alone; a cancelled queued request never runs.
 TEST_F(GenerationTest, CancelledRequestsFreeTheirSlot) {
@@ -245,13 +254,10 @@ TEST_F(GenerationTest, CancelledRequestsFreeTheirSlot) {
   EXPECT_TRUE(scheduler.cancel(running));
   EXPECT_FALSE(scheduler.cancel(running)) << "already gone";
   EXPECT_FALSE(scheduler.cancel(99)) << "never submitted";
-  std::vector<std::pair<int64_t, Generation>> finished;
-  while (scheduler.step())
-    for (auto &entry : scheduler.takeFinished())
-      finished.push_back(std::move(entry));
+  std::map<int64_t, Generation> finished = runToEnd(scheduler);
   ASSERT_EQ(finished.size(), 1u);
-  EXPECT_EQ(finished[0].first, next);
-  EXPECT_EQ(finished[0].second.tokens, expected({7, 7}, 6));
+  EXPECT_EQ(finished.begin()->first, next);
+  EXPECT_EQ(finished.begin()->second.tokens, expected({7, 7}, 6));
   EXPECT_TRUE(scheduler.idle());
 }
 
@@ -269,13 +275,10 @@ TEST_F(GenerationTest, RequestsSampleWithTheirOwnSeed) {
   scheduler.submit({3, 4}, options);
   options.sampling.seed = 6;
   scheduler.submit({3, 4}, options);
-  std::map<int64_t, std::vector<int32_t>> tokens;
-  while (scheduler.step())
-    for (auto &[id, generation] : scheduler.takeFinished())
-      tokens[id] = generation.tokens;
-  ASSERT_EQ(tokens.size(), 3u);
-  EXPECT_EQ(tokens[0], tokens[1]);
-  EXPECT_NE(tokens[0], tokens[2]) << "another seed drew the same 12 tokens";
+  std::map<int64_t, Generation> finished = runToEnd(scheduler);
+  ASSERT_EQ(finished.size(), 3u);
+  EXPECT_EQ(finished[0].tokens, finished[1].tokens);
+  EXPECT_NE(finished[0].tokens, finished[2].tokens) << "another seed drew the same 12 tokens";
 }
 
 // ignoreEos: a sequence that would end at EOS generates all its tokens.
