@@ -116,31 +116,49 @@ std::optional<GemvShape> mlir::ember::gemvShape(Operation *op) {
                  llvm::all_of(operands, hasIdentityLayout) && ShapedType::isStatic(outputCount(*gemv));
   if (!aligned)
     return std::nullopt;
-  return GemvShape{int64_t(gemv->weights.size()), outputCount(*gemv)};
+  return GemvShape{int64_t(gemv->weights.size()), outputCount(*gemv),
+                   int64_t(llvm::divideCeil(inputs, kWarpSize * width))};
 }
 
 void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig &config, Attribute decision) {
   GemvOp gemv = *asGemv(op);
   Location loc = op->getLoc();
-  int64_t width = vectorWidth(gemv), warps = config.warpsPerBlock, group = config.tokensPerWarp;
+  int64_t width = vectorWidth(gemv), rows = config.rowsPerBlock, slices = config.slicesPerRow,
+          group = config.tokensPerWarp;
   int64_t inputs = inputWidth(gemv), outputs = outputCount(gemv);
   int64_t weightCount = gemv.weights.size();
   bool normed = bool(gemv.normWeight);
+  // Accumulators per token: one vector per weight, then the sum of squares
+  // when normed.
+  int64_t perToken = weightCount + (normed ? 1 : 0);
   Value tokens = dimOf(b, loc, gemv.out, 0);
-  Value gridX = indexConstant(b, loc, llvm::divideCeil(outputs, warps));
+  Value gridX = indexConstant(b, loc, llvm::divideCeil(outputs, rows));
   Value gridY = arith::CeilDivUIOp::create(b, loc, tokens, indexConstant(b, loc, group));
   auto vectorType = VectorType::get({width}, b.getF32Type());
-  auto body = [&](OpBuilder &b, Location loc, const KernelIds &ids, ValueRange) {
-    Value row = arith::AddIOp::create(
-        b, loc, arith::MulIOp::create(b, loc, ids.blockX, indexConstant(b, loc, warps)), ids.threadY);
-    Value firstToken = arith::MulIOp::create(b, loc, ids.blockY, indexConstant(b, loc, group));
-    SmallVector<Value> tokenOf;
-    for (int64_t j = 0; j < group; ++j)
-      tokenOf.push_back(clampToLastToken(b, loc, indexAdd(b, loc, firstToken, indexConstant(b, loc, j)), tokens));
-    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, indexConstant(b, loc, outputs));
-    // The condition is the same for all lanes of a warp, so its shuffles
-    // stay convergent.
-    scf::IfOp::create(b, loc, inRange, [&](OpBuilder &b, Location loc) {
+  SmallVector<Type, 1> workgroup;
+  if (slices > 1) // [row of the block][slice][token of the group][accumulator]
+    workgroup.push_back(workgroupF32(b.getContext(), rows * slices * group * perToken));
+  auto body = [&](OpBuilder &b, Location loc, const KernelIds &ids, ValueRange scratch) {
+    auto constant = [&](int64_t value) { return indexConstant(b, loc, value); };
+    Value rowInBlock = ids.threadY, slice = constant(0);
+    if (slices > 1) {
+      rowInBlock = arith::DivUIOp::create(b, loc, ids.threadY, constant(slices));
+      slice = arith::RemUIOp::create(b, loc, ids.threadY, constant(slices));
+    }
+    Value row = indexAdd(b, loc, indexMul(b, loc, ids.blockX, constant(rows)), rowInBlock);
+    Value firstToken = indexMul(b, loc, ids.blockY, constant(group));
+    SmallVector<Value> tokenOf, validToken;
+    for (int64_t j = 0; j < group; ++j) {
+      Value token = indexAdd(b, loc, firstToken, constant(j));
+      tokenOf.push_back(clampToLastToken(b, loc, token, tokens));
+      validToken.push_back(indexLess(b, loc, token, tokens));
+    }
+    Value inRange = indexLess(b, loc, row, constant(outputs));
+    Value lane0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, ids.threadX, constant(0));
+
+    // The warp's share of `row`: its slice's 16-byte runs, consecutive lanes
+    // at consecutive addresses, the slices' runs interleaved.
+    auto partialSums = [&](OpBuilder &b, Location loc, Value row) {
       GemvRowIndices at = rowIndices(b, loc, gemv, row);
       auto inputIndex = [&](Value token, Value k) {
         SmallVector<Value, 3> index{token};
@@ -148,16 +166,12 @@ void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig 
         index.push_back(k);
         return index;
       };
-      SmallVector<Value, 3> outputIndex{Value()};
-      llvm::append_range(outputIndex, at.outputSuffix);
-      // Accumulators: per token, one vector per weight, then the sum of
-      // squares when normed.
-      int64_t perToken = weightCount + (normed ? 1 : 0);
       Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vectorType, 0.0f));
       SmallVector<Value> init(group * perToken, zero);
-      Value start = arith::MulIOp::create(b, loc, ids.threadX, indexConstant(b, loc, width));
+      Value lane = indexAdd(b, loc, indexMul(b, loc, slice, constant(kWarpSize)), ids.threadX);
+      Value start = indexMul(b, loc, lane, constant(width));
       auto loop = scf::ForOp::create(
-          b, loc, start, indexConstant(b, loc, inputs), indexConstant(b, loc, kWarpSize * width), init,
+          b, loc, start, constant(inputs), constant(kWarpSize * slices * width), init,
           [&](OpBuilder &b, Location loc, Value k, ValueRange acc) {
             auto fastmath = arith::FastMathFlags::contract;
             SmallVector<Value> w;
@@ -180,35 +194,73 @@ void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig 
             }
             scf::YieldOp::create(b, loc, next);
           });
-      Value lane0 =
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, ids.threadX, indexConstant(b, loc, 0));
-      // Tokens past the end skip their reductions; the condition is the
-      // same for the whole warp.
-      for (int64_t j = 0; j < group; ++j) {
-        Value token = arith::AddIOp::create(b, loc, firstToken, indexConstant(b, loc, j));
-        Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, token, tokens);
-        scf::IfOp::create(b, loc, valid, [&](OpBuilder &b, Location loc) {
-          SmallVector<Value> dots;
-          for (int64_t m = 0; m < perToken; ++m)
-            dots.push_back(buildWarpVectorSum(b, loc, loop.getResult(j * perToken + m)));
-          if (normed) {
-            Value inverse =
-                buildRmsInverseFromSum(b, loc, dots.back(), indexConstant(b, loc, inputs), gemv.eps);
-            Value factor = arith::MulFOp::create(b, loc, inverse, f32Constant(b, loc, gemv.scale));
-            dots.pop_back();
-            for (Value &dot : dots)
-              dot = arith::MulFOp::create(b, loc, dot, factor);
-          }
-          scf::IfOp::create(b, loc, lane0, [&](OpBuilder &b, Location loc) {
-            outputIndex.front() = token;
-            storeGemvOutput(b, loc, gemv, dots, outputIndex);
-            scf::YieldOp::create(b, loc);
-          });
-          scf::YieldOp::create(b, loc);
-        });
+      return loop.getResults();
+    };
+    // Stores token j's output of `row` from its whole sums (lane 0 only).
+    auto store = [&](OpBuilder &b, Location loc, Value row, int64_t j, SmallVector<Value> dots) {
+      if (normed) {
+        Value inverse = buildRmsInverseFromSum(b, loc, dots.back(), constant(inputs), gemv.eps);
+        Value factor = arith::MulFOp::create(b, loc, inverse, f32Constant(b, loc, gemv.scale));
+        dots.pop_back();
+        for (Value &dot : dots)
+          dot = arith::MulFOp::create(b, loc, dot, factor);
       }
-      scf::YieldOp::create(b, loc);
+      SmallVector<Value, 3> outputIndex{tokenOf[j]};
+      llvm::append_range(outputIndex, rowIndices(b, loc, gemv, row).outputSuffix);
+      storeGemvOutput(b, loc, gemv, dots, outputIndex);
+    };
+
+    if (slices == 1) {
+      // The conditions are the same for all lanes of a warp, so its
+      // shuffles stay convergent; tokens past the end skip their reductions.
+      buildIf(b, loc, inRange, [&](OpBuilder &b, Location loc) {
+        ValueRange sums = partialSums(b, loc, row);
+        for (int64_t j = 0; j < group; ++j)
+          buildIf(b, loc, validToken[j], [&](OpBuilder &b, Location loc) {
+            SmallVector<Value> dots;
+            for (int64_t m = 0; m < perToken; ++m)
+              dots.push_back(buildWarpVectorSum(b, loc, sums[j * perToken + m]));
+            buildIf(b, loc, lane0, [&](OpBuilder &b, Location loc) { store(b, loc, row, j, dots); });
+          });
+      });
+      return;
+    }
+    // Split-K: every warp reaches the barrier, so rows past the end read the
+    // last row and store nothing. Lane 0 of each slice leaves its sums in
+    // workgroup memory; lane 0 of slice 0 adds them up in slice order
+    // (deterministic) and stores.
+    Value lastRow = constant(outputs - 1);
+    ValueRange sums = partialSums(b, loc, arith::MinUIOp::create(b, loc, row, lastRow));
+    SmallVector<Value> warpSums;
+    for (Value sum : sums)
+      warpSums.push_back(buildWarpVectorSum(b, loc, sum));
+    auto scratchIndex = [&](OpBuilder &b, Location loc, Value slice, int64_t at) {
+      Value warp = indexAdd(b, loc, indexMul(b, loc, rowInBlock, constant(slices)), slice);
+      return indexAdd(b, loc, indexMul(b, loc, warp, constant(group * perToken)), constant(at));
+    };
+    buildIf(b, loc, lane0, [&](OpBuilder &b, Location loc) {
+      for (auto [at, sum] : llvm::enumerate(warpSums))
+        memref::StoreOp::create(b, loc, sum, scratch[0], scratchIndex(b, loc, slice, at));
+    });
+    gpu::BarrierOp::create(b, loc);
+    Value firstSlice = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, slice, constant(0));
+    Value stores = arith::AndIOp::create(b, loc, arith::AndIOp::create(b, loc, inRange, firstSlice), lane0);
+    buildIf(b, loc, stores, [&](OpBuilder &b, Location loc) {
+      for (int64_t j = 0; j < group; ++j)
+        buildIf(b, loc, validToken[j], [&](OpBuilder &b, Location loc) {
+          SmallVector<Value> dots;
+          for (int64_t m = 0; m < perToken; ++m) {
+            Value total;
+            for (int64_t s = 0; s < slices; ++s) {
+              Value part = memref::LoadOp::create(b, loc, scratch[0],
+                                                  ValueRange{scratchIndex(b, loc, constant(s), j * perToken + m)});
+              total = s ? arith::AddFOp::create(b, loc, total, part).getResult() : part;
+            }
+            dots.push_back(total);
+          }
+          store(b, loc, row, j, dots);
+        });
     });
   };
-  buildCooperativeLaunch(b, loc, gridX, gridY, {kWarpSize, warps, 1}, {}, decision, body);
+  buildCooperativeLaunch(b, loc, gridX, gridY, {kWarpSize, rows * slices, 1}, workgroup, decision, body);
 }

@@ -47,9 +47,11 @@ struct OpStrategy {
 
 /// warp_per_row: blocks of `warps` warps; grid x over groups of output rows
 /// (dim 1), grid y over groups of tokens or tiles of rows (dim 0); thread x
-/// along the reduction, thread y the rows.
-OpStrategy warpPerRow(int64_t warps, std::function<void(OpBuilder &, Attribute)> build) {
-  return OpStrategy{"warp_per_row", {kWarpSize, warps, 1}, {1, 0, kNone}, {kNone, 1, kNone}, std::move(build)};
+/// along the reduction, thread y the rows (and, as block_split_k, the
+/// slices of each row's reduction).
+OpStrategy warpPerRow(int64_t warps, std::function<void(OpBuilder &, Attribute)> build,
+                      StringRef name = "warp_per_row") {
+  return OpStrategy{name, {kWarpSize, warps, 1}, {1, 0, kNone}, {kNone, 1, kNone}, std::move(build)};
 }
 
 /// block_per_row: a block of `threads` per token (grid x, dim 0), thread x
@@ -98,20 +100,28 @@ std::optional<OpStrategy> selectOpStrategy(Operation *op, int64_t blockSize, Gat
                                            int64_t minTokens) {
   int64_t threads = std::max(kWarpSize, blockSize), warps = threads / kWarpSize;
   if (std::optional<GemvShape> gemv = gemvShape(op)) {
-    // Fewer warps per block where the rows would leave SMs idle at one token
-    // group: at least kGemvMinBlocks blocks, down to one warp per block.
-    int64_t rowWarps = warps;
-    while (rowWarps > 1 && llvm::divideCeil(gemv->rows, rowWarps) < kGemvMinBlocks)
-      rowWarps /= 2;
-    GemvConfig config{rowWarps, std::max<int64_t>(1, 4 / gemv->weights)};
+    // Fewer rows per block where the rows would leave SMs idle at one token
+    // group: at least kGemvMinBlocks blocks, down to one row per block. The
+    // warps freed split each row's reduction instead (split-K), as long as
+    // every slice gets a step of the row: more loads in flight per SM.
+    int64_t rows = warps;
+    while (rows > 1 && llvm::divideCeil(gemv->rows, rows) < kGemvMinBlocks)
+      rows /= 2;
+    int64_t slices = warps / rows;
+    while (slices > 1 && slices > gemv->warpSteps)
+      slices /= 2;
+    GemvConfig config{rows, slices, std::max<int64_t>(1, 4 / gemv->weights)};
     bool tensorCores = minTokens > 0 && fitsTensorCoreKernel(op);
-    return warpPerRow(rowWarps, [op, config, tensorCores, minTokens](OpBuilder &b, Attribute decision) {
-      auto gemv = [&](OpBuilder &b) { buildGemvKernel(b, op, config, decision); };
-      if (tensorCores)
-        buildTokenSwitch(b, op, minTokens, decision, gemv);
-      else
-        gemv(b);
-    });
+    return warpPerRow(
+        rows * slices,
+        [op, config, tensorCores, minTokens](OpBuilder &b, Attribute decision) {
+          auto gemv = [&](OpBuilder &b) { buildGemvKernel(b, op, config, decision); };
+          if (tensorCores)
+            buildTokenSwitch(b, op, minTokens, decision, gemv);
+          else
+            gemv(b);
+        },
+        slices > 1 ? "block_split_k" : "warp_per_row");
   }
   if (auto expert = dyn_cast<ExpertGateUpOp>(op); expert && fitsExpertGateUpKernel(expert))
     return warpPerRow(warps, [expert, warps](OpBuilder &b, Attribute decision) {

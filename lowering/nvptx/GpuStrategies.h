@@ -18,18 +18,22 @@
 
 namespace mlir::ember {
 
-/// warp_per_row (GemvKernels.cpp).
+/// warp_per_row (GemvKernels.cpp), and its split-K form block_split_k
+/// (slicesPerRow > 1): blocks of rowsPerBlock x slicesPerRow warps.
 struct GemvConfig {
-  int64_t warpsPerBlock = 4;
+  int64_t rowsPerBlock = 4;
+  /// Warps that split each row's reduction; their partial sums meet in
+  /// workgroup memory across one barrier.
+  int64_t slicesPerRow = 1;
   /// Tokens whose dot products a warp computes from one read of its row.
   int64_t tokensPerWarp = 4;
 };
 /// A GEMV-class op that warp_per_row can take (static input width, a
 /// multiple of one 16-byte load of each weight, identity layouts): its
-/// weight matrices (linear, norm_linear: 1; swiglu, norm_swiglu: 2) and
-/// output rows.
+/// weight matrices (linear, norm_linear: 1; swiglu, norm_swiglu: 2), output
+/// rows, and the steps of 32 16-byte loads a warp takes along one row.
 struct GemvShape {
-  int64_t weights, rows;
+  int64_t weights, rows, warpSteps;
 };
 std::optional<GemvShape> gemvShape(Operation *op);
 void buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig &config, Attribute decision);

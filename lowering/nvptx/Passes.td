@@ -28,7 +28,10 @@ def EmberGpuStrategies : Pass<"ember-gpu-strategies", "ModuleOp"> {
       output); for `ngram_embed` a warp per output row after the block
       gathered its tokens' n-gram rows into workgroup memory.
     * `block_split_k` for `mla_absorb`: lanes along the latent, slices of
-      the block's warps splitting the reduction, one barrier.
+      the block's warps splitting the reduction, one barrier; and for the
+      `warp_per_row` GEMVs whose rows are too few to give 264 blocks of
+      whole warps: fewer rows per block, their warps splitting each row
+      (split-K), the slices' sums meeting in workgroup memory.
     * `block_per_row` for `rms_norm` and `router_topk`: a block per token,
       warp shuffles and barriers over workgroup memory.
     * `split_kv` for `mla_attention`: flash-decoding, a partial kernel per

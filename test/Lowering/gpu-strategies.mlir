@@ -33,6 +33,40 @@ func.func @linear(%x: memref<?x256xf32>, %w: memref<48x256xbf16>, %y: memref<?x4
 
 // -----
 
+// Split-K (block_split_k): 48 f32 rows of K = 1024 give a block per row, and
+// its 4 warps split the row (8 steps of 32 16-byte loads; slice s takes
+// steps s and s + 4: it starts at (32 s + lane) * 4 and strides 512). Each
+// warp's lane 0 leaves its 4 tokens' sums in workgroup memory
+// ([row of the block][slice][token]: 16 floats); after the barrier lane 0 of
+// slice 0 adds the 4 slices in order and adds to y; every warp reaches the
+// barrier, so a row past the end reads row 47 and stores nothing.
+// CHECK-LABEL: func @linear_split_k
+// CHECK-SAME: (%[[X:[^:]*]]: memref<?x1024xf32>, %[[W:[^:]*]]: memref<48x1024xf32>, %[[Y:[^:]*]]: memref<?x48xf32>)
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
+// CHECK: gpu.launch {{.*}} threads({{.*}}) in (%{{.*}} = %[[C32]], %{{.*}} = %[[C4]], %{{.*}}) workgroup(%[[SCRATCH:.*]] : memref<16xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[SLICE:.*]] = arith.remui %{{.*}}, %[[C4]] : index
+// CHECK: %[[C47:.*]] = arith.constant 47 : index
+// CHECK-NEXT: %[[ROW:.*]] = arith.minui %{{.*}}, %[[C47]] : index
+// CHECK: %[[FIRST:.*]] = arith.muli %[[SLICE]], %[[C32]] : index
+// CHECK: %[[LANE:.*]] = arith.addi %[[FIRST]], %{{.*}} : index
+// CHECK: %[[START:.*]] = arith.muli %[[LANE]], %[[C4]] : index
+// CHECK: scf.for %{{.*}} = %[[START]] to %{{.*}} step %[[C512:.*]] iter_args
+// CHECK: vector.load %[[W]][%[[ROW]], %{{.*}}] {alignment = 16 : i64} : memref<48x1024xf32>, vector<4xf32>
+// CHECK-COUNT-20: gpu.shuffle xor
+// CHECK-COUNT-4: memref.store {{.*}}, %[[SCRATCH]]
+// CHECK: gpu.barrier
+// CHECK-COUNT-4: memref.load %[[SCRATCH]]
+// CHECK: memref.load %[[Y]]
+// CHECK: memref.store {{.*}}, %[[Y]]
+// CHECK: op = "linear", index = 0, strategy = "block_split_k", block = [32, 4, 1], grid_dims = [1, 0, -1], thread_dims = [-1, 1, -1]>}
+func.func @linear_split_k(%x: memref<?x1024xf32>, %w: memref<48x1024xf32>, %y: memref<?x48xf32>) {
+  ember.linear %x, %w into %y {accumulate} : memref<?x1024xf32>, memref<48x1024xf32> into memref<?x48xf32>
+  return
+}
+
+// -----
+
 // mla_up_v is warp_per_row per head: output (h, v) = row h * 16 + v dots
 // o_lat[t, h] with kv_b row h * (Dn + Dv) + Dn + v (Dn = Dv = 16, so 32 h +
 // 16 + v) and stores v[t, h, v]; 4 heads x 16 values = 64 rows.

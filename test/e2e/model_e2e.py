@@ -22,9 +22,10 @@ than the tolerance (a near tie), the case passes with a note and the
 comparison stops there.
 On `--backend cuda` (the fake CUDA device in CI, which runs the nvptx
 artifact's own kernels on the CPU) the same cases check the GPU kernels.
-Usage: model_e2e.py WORKDIR [--reference-only] [--backend cpu|cuda]
+Usage: model_e2e.py WORKDIR [--reference-only] [--backend cpu|cuda] [--preset NAME]
   (WORKDIR is created afresh and removed again when all pass;
-   --reference-only runs ember-synth and the reference but not ember-run).
+   --reference-only runs ember-synth and the reference but not ember-run;
+   --preset runs that preset's seed-2 cases instead, as split_k.test does).
 """
 
 import json
@@ -191,7 +192,10 @@ def main():
     os.makedirs(cache)
     results = []  # (label, status, message, ratio, n)
     print(f"{'case':<44} {'status':<6} {'gen':>3} {'max rel err':>11}")
-    for preset, seed, dtype, label, model, error in synthesized_models(work, PRESETS, SEEDS, DTYPES):
+    presets, seeds = PRESETS, SEEDS
+    if "--preset" in sys.argv:
+        presets, seeds = [sys.argv[sys.argv.index("--preset") + 1]], [2]
+    for preset, seed, dtype, label, model, error in synthesized_models(work, presets, seeds, DTYPES):
         if error:
             print(f"FAIL {label}: {error}")
             results.append((label, "FAIL", error, 0.0, 0))
