@@ -11,13 +11,18 @@ all 17 digits by --json --logprobs) must be identical, bit for bit: greedy,
 sampled (sequence i of the batch samples with seed + i, so alone it runs with
 that seed), with prompt-lookup speculation (rows of drafts of several
 sequences in one step), with MTP speculation, sampled (the sequences that
-draft share each drafter call and one verifying forward); and queued: two slots for the three prompts, which
+draft share each drafter call and one verifying forward), with prompts fed in
+chunks of 2 (--prefill-chunk 2: a chunk's n-gram embedding runs ahead, during
+the step before, on a second thread), sampled; and queued: two slots for the three prompts, which
 arrive after 0, 4 and 1 steps (--batch 2 --arrivals 0,4,1), so the third
 waits for a slot, takes it from whichever sequence finished, and prefills
 in steps shared with decoding rows. The prompts end at different times
 (their lengths and an EOS differ), so later steps hold fewer rows; a greedy batch of nine puts eight
-sequences' rows in one tile of the CPU's row-tiled dot products. Each case also checks
-that the batch really shared steps: its scheduler steps (each one
+sequences' rows in one tile of the CPU's row-tiled dot products; and a
+40-token prompt fed in chunks of 2 (20 steps) next to a 1-token one, which
+finishes (at most 12 tokens) while the long one is still prefilling, so the
+long one prefills the rest of its prompt alone. Each case but that one
+also checks that the batch really shared steps: its scheduler steps (each one
 ember_step) are fewer than the sequences' alone, summed. With `--backend cuda` the same runs on the fake CUDA device
 (the nvptx artifact's kernels executed on the CPU).
 Usage: batched_e2e.py WORKDIR (created afresh, removed again when all pass).
@@ -36,12 +41,15 @@ PROMPTS = [[5, 9, 11, 5, 9, 11, 5, 9], [7], [3, 40, 2, 17, 17, 8]]
 # CPU's row-tiled dot products (lowering/RowTiledDots.h) and row 8 is left
 # over, while alone every sequence's decode row is left over.
 WIDE = [[3 + i, 20 + 2 * i, 7] for i in range(9)]
+# The 1-token prompt finishes within 12 steps; the 40-token one takes 20.
+LEFT_ALONE = [[3 + (7 * i) % 90 for i in range(40)], [7]]
 MAX_NEW = 12
 MODES = {
     "greedy": [],
     "sampled": ["--temperature", "0.9", "--top-k", "20"],
     "ngram": ["--speculative", "ngram", "--draft-steps", "3"],
     "mtp": ["--speculative", "mtp", "--draft-steps", "3", "--temperature", "0.9"],
+    "chunked": ["--prefill-chunk", "2", "--temperature", "0.9"],
 }
 # Only for the batch: the runs alone need no slots or arrivals.
 QUEUED = ["--batch", "2", "--arrivals", "0,4,1"]
@@ -54,8 +62,9 @@ def generate(model, prompts, extra):
     return json.loads(run(argv).strip().splitlines()[-1])
 
 
-def check(model, extra, batch_extra, prompts=PROMPTS):
-    """(ok, message) for one checkpoint and mode."""
+def check(model, extra, batch_extra, prompts=PROMPTS, shares_steps=True):
+    """(ok, message) for one checkpoint and mode; shares_steps: the batch
+    must also take fewer steps than the sequences alone."""
     batch = generate(model, prompts, extra + batch_extra + ["--seed", str(SEED)])
     steps_alone = 0
     for i, prompt in enumerate(prompts):
@@ -66,7 +75,7 @@ def check(model, extra, batch_extra, prompts=PROMPTS):
             if got[key] != want[key]:
                 return False, f"sequence {i}: {key} {got[key]} in the batch, {want[key]} alone"
     steps = batch["stats"]["steps"]
-    if steps >= steps_alone:
+    if shares_steps and steps >= steps_alone:
         return False, f"the batch ran {steps} steps, the sequences alone {steps_alone}"
     return True, f"{steps} steps vs {steps_alone} alone"
 
@@ -82,9 +91,13 @@ def main():
                 ok, message = (False, error) if error else check(model, extra, QUEUED if queued else [])
                 print(f"{label:20} {name:15} {'ok' if ok else 'FAIL'}  {message}")
                 failed |= not ok
-        ok, message = (False, error) if error else check(model, [], [], WIDE)
-        print(f"{label:20} {'greedy wide':15} {'ok' if ok else 'FAIL'}  {message}")
-        failed |= not ok
+        # Left alone, the long prompt prefills the rest in one step, as it
+        # would alone: the steps are not fewer.
+        for name, extra, prompts, shares in (("greedy wide", [], WIDE, True),
+                                              ("left alone", ["--prefill-chunk", "2"], LEFT_ALONE, False)):
+            ok, message = (False, error) if error else check(model, extra, [], prompts, shares)
+            print(f"{label:20} {name:15} {'ok' if ok else 'FAIL'}  {message}")
+            failed |= not ok
     finish(work, failed)
 
 

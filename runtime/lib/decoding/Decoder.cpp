@@ -292,26 +292,27 @@ void Decoder::checkRows(const StepRows &rows, const char *what, bool readsTokens
   }
 }
 
-DecoderOutput Decoder::prefill(int64_t slot, const std::vector<int32_t> &tokens) {
-  if (int64_t(tokens.size()) > context_)
-    throw Error("prompt of " + std::to_string(tokens.size()) + " tokens exceeds " +
-                contextLimitText(config_, maxContext_));
+DecoderOutput Decoder::prefill(int64_t slot, const std::vector<int32_t> &tokens, int64_t start) {
   auto total = int64_t(tokens.size());
+  if (start + total > context_)
+    throw Error("prompt of " + std::to_string(start + total) + " tokens exceeds " +
+                contextLimitText(config_, maxContext_));
   if (prefillChunk_ == 0 || total <= prefillChunk_)
-    return step(slot, tokens, 0);
-  auto chunkAt = [&](int64_t start) {
-    return std::vector<int32_t>(tokens.begin() + start, tokens.begin() + std::min(start + prefillChunk_, total));
+    return step(slot, tokens, start);
+  auto chunkAt = [&](int64_t offset) {
+    return StepRows::of(slot, {tokens.begin() + offset, tokens.begin() + std::min(offset + prefillChunk_, total)},
+                        start + offset);
   };
   // ember_embed writes table rows that ember_forward never reads, so the
   // next chunk's embedding may overlap this chunk's layers.
   DecoderOutput result;
   EmbeddingQueue embeddings(*this);
-  embeddings.push(StepRows::of(slot, chunkAt(0), 0));
-  for (int64_t start = 0; start < total; start += prefillChunk_) {
+  embeddings.push(chunkAt(0));
+  for (int64_t offset = 0; offset < total; offset += prefillChunk_) {
     std::vector<float> chunk = embeddings.pop();
-    if (start + prefillChunk_ < total)
-      embeddings.push(StepRows::of(slot, chunkAt(start + prefillChunk_), start + prefillChunk_));
-    DecoderOutput part = forward(StepRows::of(slot, chunkAt(start), start), chunk);
+    if (offset + prefillChunk_ < total)
+      embeddings.push(chunkAt(offset + prefillChunk_));
+    DecoderOutput part = forward(chunkAt(offset), chunk);
     result.logits.insert(result.logits.end(), part.logits.begin(), part.logits.end());
     result.hidden.insert(result.hidden.end(), part.hidden.begin(), part.hidden.end());
   }

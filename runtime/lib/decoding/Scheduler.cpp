@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <utility>
 
 namespace ember::rt {
@@ -32,14 +33,19 @@ public:
   bool usesMtp() const { return options_.drafter == DrafterKind::Mtp; }
 
   bool prefilling() const { return prefilled_ < result_.promptTokens; }
-  // The prompt's next rows: at most `chunk` tokens (0: the rest).
-  StepRows promptRows(int64_t chunk) const {
-    int64_t end = chunk > 0 ? std::min(result_.promptTokens, prefilled_ + chunk) : result_.promptTokens;
-    return StepRows::of(result_.slot, {context_.begin() + prefilled_, context_.begin() + end}, prefilled_);
+  // The prompt's next rows after `skip` more: at most `chunk` tokens (0:
+  // the rest); none when the prompt ends before.
+  StepRows promptRows(int64_t chunk, int64_t skip = 0) const {
+    int64_t begin = std::min(result_.promptTokens, prefilled_ + skip);
+    int64_t end = chunk > 0 ? std::min(result_.promptTokens, begin + chunk) : result_.promptTokens;
+    return StepRows::of(result_.slot, {context_.begin() + begin, context_.begin() + end}, begin);
   }
-  // The whole prompt in calls of its own (Decoder::prefill: in chunks, the
-  // next chunk's n-gram embedding overlapping this one's layers).
-  void prefillAlone() { takePromptRows(decoder_.prefill(result_.slot, context_)); }
+  // The rest of the prompt in calls of its own (Decoder::prefill: in chunks,
+  // the next chunk's n-gram embedding overlapping this one's layers).
+  void prefillAlone() {
+    std::vector<int32_t> rest(context_.begin() + prefilled_, context_.begin() + result_.promptTokens);
+    takePromptRows(decoder_.prefill(result_.slot, rest, prefilled_));
+  }
   // The target's rows for the prompt rows given last (promptRows or
   // prefillAlone); the last of them yields the first token.
   void takePromptRows(const DecoderOutput &output) {
@@ -364,7 +370,9 @@ void Scheduler::speculateWithMtp(const std::vector<Sequence *> &sequences) {
   }
 }
 
-Scheduler::Scheduler(Decoder &decoder) : decoder_(decoder), slotBusy_(size_t(decoder.slots()), false) {}
+Scheduler::Scheduler(Decoder &decoder)
+    : decoder_(decoder), aheadQueue_(std::make_unique<EmbeddingQueue>(decoder)),
+      slotBusy_(size_t(decoder.slots()), false) {}
 
 Scheduler::~Scheduler() = default;
 
@@ -388,18 +396,81 @@ void Scheduler::admit() {
   }
 }
 
+struct Scheduler::Part {
+  Sequence *sequence;
+  StepRows rows;
+  bool prompt;
+};
+
+DecoderOutput Scheduler::run(const std::vector<Part> &parts, const StepRows &rows, const Ahead &last) {
+  // The chunk after each prompt chunk of this step, to embed while this
+  // step's layers run.
+  Ahead next;
+  StepRows nextRows;
+  for (const Part &part : parts)
+    if (part.prompt)
+      if (StepRows following = part.sequence->promptRows(decoder_.prefillChunk(), int64_t(part.rows.size()));
+          following.size()) {
+        nextRows.append(following);
+        next.rows.emplace_back(part.sequence->id(), std::move(following));
+      }
+  if (next.rows.empty() && last.rows.empty())
+    return decoder_.step(rows);
+
+  // The embeddings in row order: the rows embedded ahead from there, the
+  // rest now. The rest is embedded before the next chunks start, whose
+  // n-grams read the table rows it writes.
+  int64_t width = decoder_.config().hiddenSize;
+  std::vector<float> embeddings(rows.size() * size_t(width));
+  auto aheadOffset = [&](const Part &part) -> std::optional<size_t> {
+    size_t offset = 0;
+    for (const auto &[id, embedded] : last.rows) {
+      if (id == part.sequence->id() && embedded.positions == part.rows.positions)
+        return offset;
+      offset += embedded.size();
+    }
+    return std::nullopt;
+  };
+  StepRows rest;
+  std::vector<size_t> restAt; // the first row of each part in `rest`
+  size_t row = 0;
+  for (const Part &part : parts) {
+    if (std::optional<size_t> offset = part.prompt ? aheadOffset(part) : std::nullopt) {
+      std::copy_n(last.embeddings.begin() + ptrdiff_t(*offset * size_t(width)), part.rows.size() * size_t(width),
+                  embeddings.begin() + ptrdiff_t(row * size_t(width)));
+    } else {
+      for (size_t t = 0; t < part.rows.size(); ++t)
+        restAt.push_back(row + t);
+      rest.append(part.rows);
+    }
+    row += part.rows.size();
+  }
+  if (rest.size()) {
+    std::vector<float> now = decoder_.embed(rest);
+    for (size_t t = 0; t < restAt.size(); ++t)
+      std::copy_n(now.begin() + ptrdiff_t(t * size_t(width)), width,
+                  embeddings.begin() + ptrdiff_t(restAt[t] * size_t(width)));
+  }
+  if (!next.rows.empty()) {
+    aheadQueue_->push(std::move(nextRows));
+    ahead_ = std::move(next);
+  }
+  return decoder_.forward(rows, embeddings);
+}
+
 bool Scheduler::step() {
+  // Whatever ran ahead is done before this step's calls: a prompt chunk
+  // embedded ahead is used below, or, its sequence cancelled or now
+  // prefilling alone, dropped (its table rows are written again).
+  Ahead last = std::exchange(ahead_, {});
+  if (!last.rows.empty())
+    last.embeddings = aheadQueue_->pop();
   admit();
   if (running_.empty())
     return false;
   // One call over every sequence's rows. A prompt alone in the batch
   // prefills in calls of its own, which overlap its chunks' n-gram
   // embedding with their layers; its tokens are the same either way.
-  struct Part {
-    Sequence *sequence;
-    StepRows rows;
-    bool prompt;
-  };
   std::vector<Part> parts;
   std::vector<Sequence *> drafting;
   StepRows rows;
@@ -418,7 +489,7 @@ bool Scheduler::step() {
     rows.append(parts.back().rows);
   }
   if (!parts.empty()) {
-    DecoderOutput output = decoder_.step(rows);
+    DecoderOutput output = run(parts, rows, last);
     int64_t first = 0;
     for (const Part &part : parts) {
       auto count = int64_t(part.rows.size());

@@ -24,5 +24,6 @@ inline const FakeDecoderCall &fakeDecoderLastCall() {
 
 inline int64_t &fakeDrafterInconsistentRows() { return fakeDecoderVariable<int64_t>("fake_drafter_inconsistent_rows"); }
 inline int64_t &fakeDrafterCalls() { return fakeDecoderVariable<int64_t>("fake_drafter_calls"); }
+inline int64_t &fakeEmbeddedRows() { return fakeDecoderVariable<int64_t>("fake_embedded_rows"); }
 
 } // namespace ember::rt::test

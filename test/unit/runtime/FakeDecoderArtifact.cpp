@@ -40,6 +40,8 @@ __attribute__((visibility("default"))) FakeDecoderCall fake_decoder_last_call;
 __attribute__((visibility("default"))) int64_t fake_drafter_inconsistent_rows = 0;
 // Calls of ember_mtp so far: sequences drafting together share them.
 __attribute__((visibility("default"))) int64_t fake_drafter_calls = 0;
+// Rows ember_embed embedded (ember_step's own embedding not counted).
+__attribute__((visibility("default"))) int64_t fake_embedded_rows = 0;
 
 #ifdef EMBER_FAKE_NVPTX_DECODER
 void *mgpuStreamCreate();
@@ -190,6 +192,7 @@ void mtp(void **args) {
 extern "C" {
 __attribute__((visibility("default"))) void ember_embed_packed(void **args) {
   EntryStream stream("embed");
+  fake_embedded_rows += arg<int32_t, 1>(args, 0).sizes[0];
   embed(arg<int32_t, 1>(args, 0), Rows(args, 1), arg<int32_t, 2>(args, 3), arg<float, 2>(args, 4));
 }
 

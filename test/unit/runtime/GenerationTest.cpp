@@ -30,8 +30,9 @@ protected:
     mtpWeights_ = loadMtpWeights(config_, *checkpoint_, DType::F32);
   }
 
-  Decoder decoder(int64_t slots) {
-    return Decoder(config_, *weights_, EMBER_FAKE_ARTIFACT, *backend_, {kDefaultMaxContext, slots}, &*mtpWeights_);
+  Decoder decoder(int64_t slots, int64_t prefillChunk = 0) {
+    return Decoder(config_, *weights_, EMBER_FAKE_ARTIFACT, *backend_, {kDefaultMaxContext, slots, prefillChunk},
+                   &*mtpWeights_);
   }
 
   BatchGeneration run(const std::vector<std::vector<int32_t>> &prompts, DrafterKind drafter, int64_t maxNewTokens,
@@ -187,6 +188,41 @@ TEST_F(GenerationTest, ContinuousBatchingEqualsEachSequenceAlone) {
     }
     EXPECT_LT(result.steps, stepsAlone); // the sequences shared steps
   }
+}
+
+// A prompt prefilled in chunks next to another sequence, which then
+// finishes: left alone mid-prompt, it prefills the rest of its prompt in
+// calls of its own (not the whole prompt again) and continues as alone.
+TEST_F(GenerationTest, PromptLeftAloneMidPrefillPrefillsTheRest) {
+  config_.eosTokenId = -1;
+  std::vector<std::vector<int32_t>> prompts = {{3, 7, 1, 5, 2, 9, 4, 4, 6, 1, 8}, {9}};
+  Decoder session = decoder(2, /*prefillChunk=*/2);
+  BatchGeneration result = run(prompts, DrafterKind::None, 3, 3, 0, &session);
+  ASSERT_EQ(result.sequences.size(), prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    EXPECT_EQ(result.sequences[i].tokens, expected(prompts[i], 3)) << "prompt " << i;
+    EXPECT_EQ(result.sequences[i].prefillLogits.size(), prompts[i].size() * size_t(config_.vocabSize))
+        << "prompt " << i;
+  }
+}
+
+// Two prompts fed in chunks of 2 next to each other: each chunk after a
+// prompt's first is embedded ahead (ember_embed on a second thread, during
+// the step before), the rest of a step's rows when it starts, and the
+// tokens are those of each prompt alone. Steps: [3 7][9 4] embedded now,
+// [1 5][2 8] ahead; [2 9][8] ahead; [4] ahead, prompt 2's first decode row
+// now; then decode steps (ember_step). So ember_embed embeds the 12 prompt
+// rows and that decode row, each once.
+TEST_F(GenerationTest, PromptChunksAreEmbeddedAhead) {
+  config_.eosTokenId = -1;
+  std::vector<std::vector<int32_t>> prompts = {{3, 7, 1, 5, 2, 9, 4}, {9, 4, 2, 8, 8}};
+  Decoder session = decoder(2, /*prefillChunk=*/2);
+  int64_t before = test::fakeEmbeddedRows();
+  BatchGeneration result = run(prompts, DrafterKind::None, 4, 3, 0, &session);
+  ASSERT_EQ(result.sequences.size(), prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i)
+    EXPECT_EQ(result.sequences[i].tokens, expected(prompts[i], 4)) << "prompt " << i;
+  EXPECT_EQ(test::fakeEmbeddedRows() - before, 13);
 }
 
 // Sequences drafting with MTP share each drafter call and one verifying

@@ -114,12 +114,12 @@ public:
           const DecoderOptions &options = {}, const ModelWeights *mtpWeights = nullptr);
 
   // `tokens` at positions [start, start + T) of `slot`; earlier positions are
-  // history. prefill is step at start 0, in chunks of prefillChunk tokens
-  // when that is set: the next chunk's embedding (n-gram ids and gathers,
-  // which need nothing but the tokens) then runs on a second thread (an
-  // EmbeddingQueue) while the current chunk's layers run. The result is the
-  // same as one call's.
-  DecoderOutput prefill(int64_t slot, const std::vector<int32_t> &tokens);
+  // history. prefill is step, in chunks of prefillChunk tokens when that is
+  // set: the next chunk's embedding (n-gram ids and gathers, which need
+  // nothing but the tokens) then runs on a second thread (an EmbeddingQueue)
+  // while the current chunk's layers run. The result is the same as one
+  // call's.
+  DecoderOutput prefill(int64_t slot, const std::vector<int32_t> &tokens, int64_t start = 0);
   DecoderOutput step(int64_t slot, const std::vector<int32_t> &tokens, int64_t start);
   // One call over rows of any sequences (the batched step): the weights are
   // read once for all rows. Throws, naming the row, for a slot, position or

@@ -4,7 +4,8 @@
 // slot when there is one, and from then on share every step with the
 // sequences already running. A step is one ember_step over the rows of all
 // of them: each decoding sequence's last token (and its prompt-lookup
-// drafts), and the next chunk of each admitted prompt. A sequence leaves at
+// drafts), and the next chunk of each admitted prompt; the chunk after it
+// is embedded meanwhile, on a second thread. A sequence leaves at
 // EOS, a stop string or its token limit, and its slot takes the next
 // queued request. Each request keeps its own generation options (sampling,
 // seed, limits, speculation); the rows of a sequence never see another's,
@@ -59,10 +60,22 @@ public:
 
 private:
   class Sequence;
+  struct Part;
+  // Prompt chunks whose embedding ran ahead, on a second thread during the
+  // step before (the I/O scheduling of the n-gram gathers, which need
+  // nothing but the tokens): by sequence id, in the order embedded.
+  struct Ahead {
+    std::vector<std::pair<int64_t, StepRows>> rows;
+    std::vector<float> embeddings; // [rows, D], once taken from the queue
+  };
   void admit();
+  // The step's call over `parts` (their rows concatenated in `rows`).
+  DecoderOutput run(const std::vector<Part> &parts, const StepRows &rows, const Ahead &last);
   void speculateWithMtp(const std::vector<Sequence *> &sequences);
 
   Decoder &decoder_;
+  std::unique_ptr<EmbeddingQueue> aheadQueue_;
+  Ahead ahead_; // pushed to aheadQueue_, embeddings not taken yet
   std::deque<std::unique_ptr<Sequence>> queued_;
   std::vector<std::unique_ptr<Sequence>> running_;
   std::vector<bool> slotBusy_;
