@@ -126,7 +126,7 @@ void mlir::ember::addPhasePasses(OpPassManager &pm, Phase phase, const NvptxOpti
                           "convert-scf-to-cf,convert-nvvm-to-llvm,expand-strided-metadata,"
                           "lower-affine,func.func(convert-vector-to-llvm),convert-arith-to-llvm,convert-index-to-llvm,"
                           "canonicalize,cse,"
-                          "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
+                          "gpu.module(convert-nvgpu-to-nvvm,convert-gpu-to-nvvm,canonicalize,cse,"
                           "reconcile-unrealized-casts)",
                           nvptx.chip, nvptx.features,
                           nvptx.libdevice.empty() ? "" : " l=" + nvptx.libdevice)

@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "llvm/Support/MathExtras.h"
@@ -32,6 +33,7 @@ using namespace mlir::ember;
 
 namespace {
 
+using mlir::ember::kWarpSize; // not the NVGPU dialect's global one
 constexpr int64_t kNone = -1;
 /// Blocks a GEMV should launch for one group of tokens: two per SM of an
 /// H100/H200 (132).

@@ -10,10 +10,11 @@
 // parameter array.
 //
 // Cooperative kernels work too: the device stand-in runs a block's threads
-// as fibers. A barrier, shuffle or warp-wide MMA (nvvm.mma.sync m16n8k16
-// on bf16) becomes a call of a hook the stand-in installs
-// (`__ember_host_barrier_hook`, `__ember_host_shuffle_hook`,
-// `__ember_host_mma_m16n8k16_bf16_hook`), and workgroup memory a global of
+// as fibers. A barrier, shuffle, warp-wide MMA (nvvm.mma.sync m16n8k16
+// on bf16) or ldmatrix (nvgpu.ldmatrix, four 8 x 8 b16 matrices) becomes a
+// call of a hook the stand-in installs (`__ember_host_barrier_hook`,
+// `__ember_host_shuffle_hook`, `__ember_host_mma_m16n8k16_bf16_hook`,
+// `__ember_host_ldmatrix_x4_b16_hook`), and workgroup memory a global of
 // the artifact, shared by the threads of the one block that runs at a time.
 //
 // Every load and store of a host copy checks its indices against the
@@ -29,9 +30,10 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
@@ -55,9 +57,8 @@ constexpr unsigned kNumIds = 12;
 enum IdBase : unsigned { kBlockId = 0, kThreadId = 3, kGridDim = 6, kBlockDim = 9 };
 
 constexpr llvm::StringLiteral kBarrier = "__ember_host_barrier", kShuffle = "__ember_host_shuffle",
-                              kMma = "__ember_host_mma_m16n8k16_bf16", kFault = "__ember_host_fault",
-                              kHookSuffix = "_hook",
-                              kCooperativeSuffix = "_cooperative";
+                              kMma = "__ember_host_mma_m16n8k16_bf16", kLdMatrix = "__ember_host_ldmatrix_x4_b16",
+                              kFault = "__ember_host_fault", kHookSuffix = "_hook", kCooperativeSuffix = "_cooperative";
 
 /// Whether `mma` is the one MMA the stand-in runs: m16n8k16, bf16
 /// operands (A row-major, B column-major), f32 accumulators.
@@ -69,15 +70,25 @@ bool isHostMma(NVVM::MmaOp mma) {
          mma.getOperandC().size() == 4 && llvm::all_of(mma.getOperandC().getTypes(), [](Type t) { return t.isF32(); });
 }
 
-/// The first gpu or nvvm op a host copy cannot run, or null: the ids,
-/// barriers, shuffles of 32-bit values (without their `valid` flag) and
-/// isHostMma MMAs are replaced.
+/// Whether `load` is the one ldmatrix the stand-in runs: four 8 x 8
+/// matrices of 16-bit elements, not transposed, a lane's word of each.
+bool isHostLdMatrix(nvgpu::LdMatrixOp load) {
+  auto type = cast<VectorType>(load.getRes().getType());
+  return load.getNumTiles() == 4 && !load.getTranspose() && type.getElementType().isInteger(32) &&
+         load.getIndices().size() == 1 && cast<MemRefType>(load.getSrcMemref().getType()).getLayout().isIdentity();
+}
+
+/// The first gpu, nvgpu or nvvm op a host copy cannot run, or null: the
+/// ids, barriers, shuffles of 32-bit values (without their `valid` flag),
+/// isHostMma MMAs and isHostLdMatrix loads are replaced.
 Operation *findUnsupported(gpu::GPUFuncOp kernel) {
   Operation *unsupported = nullptr;
   kernel.walk([&](Operation *op) {
     if (auto mma = dyn_cast<NVVM::MmaOp>(op); mma && isHostMma(mma))
       return WalkResult::advance();
-    if (isa<NVVM::NVVMDialect>(op->getDialect())) {
+    if (auto load = dyn_cast<nvgpu::LdMatrixOp>(op); load && isHostLdMatrix(load))
+      return WalkResult::advance();
+    if (isa<NVVM::NVVMDialect, nvgpu::NVGPUDialect>(op->getDialect())) {
       unsupported = op;
       return WalkResult::interrupt();
     }
@@ -96,7 +107,9 @@ Operation *findUnsupported(gpu::GPUFuncOp kernel) {
 /// Declares the hook calls once per module: `void barrier()`,
 /// `i32 shuffle(i32 value, i32 offset, i32 width, i32 mode)`,
 /// `void mma(i64 a, i64 b, i64 cd)` (addresses of i32[4], i32[2] and
-/// f32[4]: the lane's fragments, D replacing C) and `void fault()`.
+/// f32[4]: the lane's fragments, D replacing C), `void ldmatrix(i64 row,
+/// i64 words)` (the lane's row address; i32[4] for its words) and
+/// `void fault()`.
 void declareHooks(ModuleOp module, OpBuilder &builder) {
   if (module.lookupSymbol(kBarrier))
     return;
@@ -108,6 +121,7 @@ void declareHooks(ModuleOp module, OpBuilder &builder) {
       .setPrivate();
   Type i64 = builder.getI64Type();
   func::FuncOp::create(builder, module.getLoc(), kMma, builder.getFunctionType({i64, i64, i64}, {})).setPrivate();
+  func::FuncOp::create(builder, module.getLoc(), kLdMatrix, builder.getFunctionType({i64, i64}, {})).setPrivate();
   func::FuncOp::create(builder, module.getLoc(), kFault, builder.getFunctionType({}, {})).setPrivate();
 }
 
@@ -229,6 +243,47 @@ void replaceMmas(func::FuncOp host) {
   }
 }
 
+/// ldmatrix on the host: the lane's row address (its 16 bytes checked
+/// against the memref's bounds like any load; one outside calls the fault
+/// hook and reads the first row instead) to the ldmatrix hook, which fills
+/// a buffer on the lane's stack with its words once the whole warp has
+/// called it.
+void replaceLdMatrices(func::FuncOp host) {
+  SmallVector<nvgpu::LdMatrixOp> loads;
+  host.walk([&](nvgpu::LdMatrixOp load) { loads.push_back(load); });
+  if (loads.empty())
+    return;
+  OpBuilder b = OpBuilder::atBlockBegin(&host.getBody().front());
+  Location loc = host.getLoc();
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  Value words = memref::AllocaOp::create(b, loc, MemRefType::get({4}, i32));
+  Value wordsAddress =
+      arith::IndexCastOp::create(b, loc, i64, memref::ExtractAlignedPointerAsIndexOp::create(b, loc, words));
+  for (nvgpu::LdMatrixOp load : loads) {
+    b.setInsertionPoint(load);
+    Value memref = load.getSrcMemref(), index = load.getIndices().front();
+    Value inside = inBounds(b, loc, memref, index, 4);
+    Value outside = arith::XOrIOp::create(b, loc, inside, arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+    scf::IfOp::create(b, loc, outside, [&](OpBuilder &b, Location loc) {
+      func::CallOp::create(b, loc, kFault, TypeRange{}, ValueRange{});
+      scf::YieldOp::create(b, loc);
+    });
+    Value safe = arith::SelectOp::create(b, loc, inside, index, arith::ConstantIndexOp::create(b, loc, 0));
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+    Value row = arith::AddIOp::create(b, loc, base,
+                                      arith::MulIOp::create(b, loc, safe, arith::ConstantIndexOp::create(b, loc, 4)));
+    func::CallOp::create(b, loc, kLdMatrix, TypeRange{},
+                         ValueRange{arith::IndexCastOp::create(b, loc, i64, row), wordsAddress});
+    Value result = arith::ConstantOp::create(b, loc, b.getZeroAttr(load.getRes().getType()));
+    for (int64_t i = 0; i < 4; ++i) {
+      Value word = memref::LoadOp::create(b, loc, words, ValueRange{arith::ConstantIndexOp::create(b, loc, i)});
+      result = vector::InsertOp::create(b, loc, word, result, ArrayRef<int64_t>{i, 0});
+    }
+    load.getRes().replaceAllUsesWith(result);
+    load.erase();
+  }
+}
+
 /// Workgroup memory on the host: one private global per attribution, in
 /// the default memory space (loads and stores do not look at it).
 void replaceWorkgroupMemory(gpu::GPUFuncOp kernel, func::FuncOp host, Block &entry, OpBuilder &builder) {
@@ -282,7 +337,7 @@ LogicalResult copyToHost(gpu::GPUFuncOp kernel, OpBuilder &builder) {
     else if (auto shuffle = dyn_cast<gpu::ShuffleOp>(op)) {
       replaceShuffle(shuffle);
       cooperative = true;
-    } else if (isa<NVVM::MmaOp>(op)) {
+    } else if (isa<NVVM::MmaOp, nvgpu::LdMatrixOp>(op)) {
       cooperative = true;
     } else if (auto barrier = dyn_cast<gpu::BarrierOp>(op)) {
       OpBuilder at(barrier);
@@ -299,6 +354,7 @@ LogicalResult copyToHost(gpu::GPUFuncOp kernel, OpBuilder &builder) {
     host->setAttr(kCooperativeAttr, builder.getUnitAttr());
   guardAccesses(host);
   replaceMmas(host); // after the guards: its buffers are in bounds
+  replaceLdMatrices(host);
   return success();
 }
 
@@ -402,7 +458,7 @@ struct EmberHostKernelEntryPointsPass
     ModuleOp module = getOperation();
     DataLayout layout = DataLayout::closest(module);
     OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
-    for (StringRef name : {kBarrier, kShuffle, kMma, kFault})
+    for (StringRef name : {kBarrier, kShuffle, kMma, kLdMatrix, kFault})
       if (auto hook = module.lookupSymbol<LLVM::LLVMFuncOp>(name); hook && hook.isExternal())
         defineHook(hook, builder);
     for (auto body : llvm::to_vector(module.getOps<LLVM::LLVMFuncOp>())) {

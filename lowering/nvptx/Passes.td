@@ -54,7 +54,7 @@ def EmberGpuStrategies : Pass<"ember-gpu-strategies", "ModuleOp"> {
            "(mma_sync_tile); 0 never">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect", "::mlir::LLVM::LLVMDialect",
-                           "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
+                           "::mlir::nvgpu::NVGPUDialect", "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
                            "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::math::MathDialect", "::mlir::cf::ControlFlowDialect"];
 }
@@ -146,6 +146,9 @@ def EmberCopyKernelsToHost : Pass<"ember-copy-kernels-to-host", "ModuleOp"> {
     artifact (one block runs at a time), and the copy is marked
     `ember.cooperative`. Other gpu ops (reductions, a shuffle's `valid`
     flag) and private attributions are refused, naming the kernel.
+    `nvvm.mma.sync` (m16n8k16 on bf16) and `nvgpu.ldmatrix` (four 8 x 8
+    matrices of 16-bit elements) become calls of `__ember_host_mma_m16n8k16_bf16`
+    and `__ember_host_ldmatrix_x4_b16`, which exchange the warp's fragments.
     Every `memref` and `vector` load and store of a copy is guarded by a
     bounds check: out of bounds it is skipped (a load gives 0) and
     `__ember_host_fault` is called, so that the stand-in fails the launch
@@ -153,7 +156,7 @@ def EmberCopyKernelsToHost : Pass<"ember-copy-kernels-to-host", "ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
-                           "::mlir::LLVM::LLVMDialect"];
+                           "::mlir::vector::VectorDialect", "::mlir::LLVM::LLVMDialect"];
 }
 
 def EmberHostKernelEntryPoints : Pass<"ember-host-kernel-entry-points", "ModuleOp"> {

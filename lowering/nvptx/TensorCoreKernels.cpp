@@ -20,8 +20,11 @@
 // Fragments as the PTX ISA lays out m16n8k16 (lane = 4 * group + t):
 // A rows group and group + 8, columns 2t, 2t + 1 (+ 8); B column group,
 // rows 2t, 2t + 1 (+ 8); C rows group and group + 8, columns 2t, 2t + 1.
-// Workgroup rows hold BK / 2 words (bf16 pairs) padded by 4, so the 8 rows
-// x 4 words a fragment load touches fall into 32 distinct banks.
+// Fragments come from workgroup memory by ldmatrix.x4 (four 8 x 8 blocks
+// per instruction: one A fragment, or the B fragments of two n tiles).
+// Workgroup rows hold BK / 2 words (bf16 pairs) padded by 4 (48 or 80
+// bytes: 16-byte aligned, as ldmatrix's row addresses must be), so the 8
+// rows x 4 words of one matrix fall into 32 distinct banks.
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Ember/EmberDialect.h"
@@ -33,6 +36,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
@@ -97,6 +101,18 @@ Value packBf16(OpBuilder &b, Location loc, Value values) {
   return vector::BitCastOp::create(b, loc, VectorType::get({type.getNumElements() / 2}, b.getI32Type()), bf16);
 }
 
+/// ldmatrix.x4 of 8 x 8 blocks of 16-bit elements (not transposed): this
+/// lane's row address is 32-bit word `word` of the workgroup buffer `tile`;
+/// the lane's word of each of the four matrices.
+SmallVector<Value, 4> loadMatrices(OpBuilder &b, Location loc, Value tile, Value word) {
+  auto type = VectorType::get({4, 1}, b.getI32Type());
+  Value matrices = nvgpu::LdMatrixOp::create(b, loc, type, tile, ValueRange{word}, /*transpose=*/false, 4);
+  SmallVector<Value, 4> words;
+  for (int64_t i = 0; i < 4; ++i)
+    words.push_back(vector::ExtractOp::create(b, loc, matrices, ArrayRef<int64_t>{i, 0}));
+  return words;
+}
+
 } // namespace
 
 bool mlir::ember::fitsTensorCoreKernel(Operation *op) {
@@ -141,6 +157,12 @@ void mlir::ember::buildTensorCoreKernel(OpBuilder &b, Operation *op, Attribute d
     auto stagedWord = [&](Value row, Value column) { // column in elements, even
       return indexAdd(b, loc, indexMul(b, loc, row, stride), divConst(b, loc, column, 2));
     };
+    // The row this lane addresses for ldmatrix.x4 (lanes 8i..8i + 7 give
+    // matrix i's 8 rows): matrices 0 and 2 rows 0-7, 1 and 3 rows 8-15;
+    // 2 and 3 the second 8 columns (k). That is an A fragment, a0..a3.
+    Value matrixRow = indexAdd(b, loc, remConst(b, loc, lane, 8),
+                               mulConst(b, loc, remConst(b, loc, divConst(b, loc, lane, 8), 2), 8));
+    Value matrixColumn = mulConst(b, loc, divConst(b, loc, lane, 16), 8);
 
     // This thread's loads of every step: x rows (tokens past the end read
     // the last one) and weight rows (rows past the end the last one).
@@ -218,28 +240,29 @@ void mlir::ember::buildTensorCoreKernel(OpBuilder &b, Operation *op, Attribute d
           Value next =
               arith::MinUIOp::create(b, loc, addConst(b, loc, k0, tile.bk), indexConstant(b, loc, inputs - tile.bk));
           SmallVector<Value> nextRegs = loadStep(b, loc, next);
-          // (3) MMAs on the staged tile.
+          // (3) MMAs on the staged tile, their fragments loaded by
+          // ldmatrix.x4: matrix i of lane l's row address is the i-th 8 x 8
+          // block of the fragment.
           SmallVector<Value> out(acc);
-          auto fragmentWord = [&](Value tile, Value row, int64_t word) {
-            return memref::LoadOp::create(
-                       b, loc, tile, indexAdd(b, loc, indexMul(b, loc, row, stride), addConst(b, loc, inGroup, word)))
-                .getResult();
+          auto fragments = [&](Value tile, Value firstRow, int64_t word) {
+            Value address = indexAdd(b, loc, stagedWord(indexAdd(b, loc, firstRow, matrixRow), matrixColumn),
+                                     indexConstant(b, loc, word));
+            return loadMatrices(b, loc, tile, address);
           };
           for (int64_t kk = 0; kk < tile.bk / kMmaK; ++kk) {
             int64_t word = kk * kMmaK / 2;
             SmallVector<SmallVector<Value, 4>> aFragments; // per m tile: hi, then lo
-            for (int64_t mi = 0; mi < kMTiles; ++mi) {
-              Value row = indexAdd(b, loc, addConst(b, loc, warpToken, mi * kMmaM), group);
-              Value row8 = addConst(b, loc, row, 8);
+            SmallVector<Value, 4> bPair;
+            for (int64_t mi = 0; mi < kMTiles; ++mi)
               for (Value half : {xHi, xLo})
-                aFragments.push_back({fragmentWord(half, row, word), fragmentWord(half, row8, word),
-                                      fragmentWord(half, row, word + 4), fragmentWord(half, row8, word + 4)});
-            }
+                aFragments.push_back(fragments(half, addConst(b, loc, warpToken, mi * kMmaM), word));
             for (int64_t m = 0; m < weightCount; ++m)
               for (int64_t ni = 0; ni < tile.nTiles; ++ni) {
-                Value row = indexAdd(b, loc, addConst(b, loc, warpRow, ni * kMmaN), group);
-                SmallVector<Value, 2> bFragment{fragmentWord(wTiles[m], row, word),
-                                                fragmentWord(wTiles[m], row, word + 4)};
+                // One ldmatrix.x4 holds the B fragments of tiles ni and ni + 1:
+                // its rows 0-7 are tile ni's, 8-15 tile ni + 1's.
+                if (ni % 2 == 0)
+                  bPair = fragments(wTiles[m], addConst(b, loc, warpRow, ni * kMmaN), word);
+                SmallVector<Value, 2> bFragment{bPair[ni % 2], bPair[ni % 2 + 2]};
                 for (int64_t mi = 0; mi < kMTiles; ++mi) {
                   int64_t first = m * tile.accumulators + (mi * tile.nTiles + ni) * 4;
                   for (int64_t half = 0; half < 2; ++half) {

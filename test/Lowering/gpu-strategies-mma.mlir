@@ -8,7 +8,9 @@
 // ceil(T / 64), 128 threads. Per step of 16 along K each thread loads 2
 // vectors of x and one of 8 bf16 weights, stages x as bf16 hi and lo words
 // (rows of 8 words + 4 of padding: 64 x 12 = 768), and after one barrier
-// loads the next step while 2 (m) x 4 (n) x 2 (hi, lo) = 16 MMAs run.
+// loads the next step while 2 (m) x 4 (n) x 2 (hi, lo) = 16 MMAs run. Their
+// fragments come by ldmatrix.x4: one per m tile and half (A), one per two n
+// tiles (B); no fragment word is loaded on its own.
 // CHECK-LABEL: func @linear
 // CHECK-SAME: (%[[X:[^:]*]]: memref<?x64xf32>, %[[W:[^:]*]]: memref<80x64xbf16>, %[[Y:[^:]*]]: memref<?x80xf32>)
 // CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
@@ -33,7 +35,16 @@
 // CHECK: gpu.barrier
 // CHECK-COUNT-2: vector.load %[[X]]
 // CHECK: vector.load %[[W]]
-// CHECK-COUNT-16: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// CHECK-NOT: memref.load %[[HI]]
+// CHECK: nvgpu.ldmatrix %[[HI]][%{{.*}}] {numTiles = 4 : i32, transpose = false} : memref<768xi32, #gpu.address_space<workgroup>> -> vector<4x1xi32>
+// CHECK: nvgpu.ldmatrix %[[LO]]
+// CHECK: nvgpu.ldmatrix %[[HI]]
+// CHECK: nvgpu.ldmatrix %[[LO]]
+// CHECK-NOT: memref.load %[[WT]]
+// CHECK: nvgpu.ldmatrix %[[WT]]
+// CHECK-COUNT-8: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// CHECK: nvgpu.ldmatrix %[[WT]]
+// CHECK-COUNT-8: nvvm.mma.sync
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: gpu.barrier
 // CHECK: scf.yield

@@ -36,7 +36,7 @@ namespace {
 constexpr int kWarpSize = 32;
 constexpr size_t kStackBytes = 256 * 1024;
 
-enum class Stop { NotStarted, Shuffle, Mma, Barrier, Exited };
+enum class Stop { NotStarted, Shuffle, Mma, LdMatrix, Barrier, Exited };
 
 // A fiber's stack, with a guard page below it so that an overflow faults.
 struct Stack {
@@ -85,7 +85,8 @@ struct MmaFragments {
 struct Warp {
   int32_t values[2][kWarpSize] = {};
   MmaFragments mma[2][kWarpSize] = {};
-  int64_t releases = 0; // the warp's completed shuffles and MMAs; their parity picks the buffer
+  int64_t rows[2][kWarpSize] = {}; // ldmatrix row addresses
+  int64_t releases = 0;            // the warp's completed shuffles, MMAs and ldmatrix; their parity picks the buffer
   int64_t size = 0, atWarpStop = 0;
   bool open = false; // its lanes go on from a shuffle this round
 };
@@ -107,6 +108,8 @@ struct Block {
 thread_local Block *activeBlock = nullptr;
 thread_local std::vector<std::unique_ptr<Stack>> stackPool;
 
+bool isWarpStop(Stop stop) { return stop == Stop::Shuffle || stop == Stop::Mma || stop == Stop::LdMatrix; }
+
 // Back to the scheduler, waiting at `stop` (not once the block failed).
 void yield(Stop stop) {
   Block &block = *activeBlock;
@@ -114,7 +117,7 @@ void yield(Stop stop) {
     return;
   Fiber &fiber = block.fibers[block.current];
   block.stops[block.current] = stop;
-  if (stop == Stop::Shuffle || stop == Stop::Mma)
+  if (isWarpStop(stop))
     ++block.warps[block.current / kWarpSize].atWarpStop;
   else
     ++block.atBarrier;
@@ -139,6 +142,8 @@ const char *stopName(Stop stop) {
   case Stop::NotStarted: return "not started";
   case Stop::Shuffle: return "at a shuffle";
   case Stop::Mma: return "at an mma";
+  case Stop::LdMatrix:
+    return "at an ldmatrix";
   case Stop::Barrier: return "at a barrier";
   case Stop::Exited: return "exited";
   }
@@ -226,6 +231,29 @@ extern "C" void fakeCudaMma(int64_t a, int64_t b, int64_t cd) {
   }
 }
 
+extern "C" void fakeCudaLdMatrix(int64_t row, int64_t words) {
+  Block &block = *activeBlock;
+  int thread = block.current, lane = thread % kWarpSize;
+  Warp &warp = block.warps[thread / kWarpSize];
+  // The hardware needs the whole warp and 16-byte aligned rows.
+  if (!block.failed && (warp.size != kWarpSize || row % 16 != 0)) {
+    block.failed = true;
+    block.error = "ldmatrix in warp " + std::to_string(thread / kWarpSize) + ": " +
+                  (warp.size != kWarpSize ? std::to_string(warp.size) + " threads (it needs 32)"
+                                          : "lane " + std::to_string(lane) + "'s row address is not 16-byte aligned");
+  }
+  int parity = int(warp.releases & 1);
+  warp.rows[parity][lane] = row;
+  yield(Stop::LdMatrix);
+  if (block.failed)
+    return;
+  // Matrix i's rows come from lanes 8i..8i + 7; this lane gets word
+  // lane % 4 of row lane / 4 of each.
+  auto *out = reinterpret_cast<uint32_t *>(words);
+  for (int i = 0; i < 4; ++i)
+    std::memcpy(&out[i], reinterpret_cast<const char *>(warp.rows[parity][8 * i + lane / 4]) + 4 * (lane % 4), 4);
+}
+
 namespace fake_cuda {
 
 bool runCooperativeBlock(HostKernel run, void **params, const int64_t ids[12], std::string &error) {
@@ -271,7 +299,7 @@ bool runCooperativeBlock(HostKernel run, void **params, const int64_t ids[12], s
       warp.open = warp.atWarpStop == warp.size;
       auto first = block.stops.begin() + int64_t(index) * kWarpSize;
       if (warp.open && !block.failed && std::any_of(first, first + warp.size, [&](Stop s) { return s != *first; })) {
-        block.error = "a warp's lanes disagree on a shuffle or an MMA:" + describeStall(block);
+        block.error = "a warp's lanes disagree on a shuffle, an MMA or an ldmatrix:" + describeStall(block);
         block.failed = true;
       }
       if (warp.open) {
@@ -282,7 +310,7 @@ bool runCooperativeBlock(HostKernel run, void **params, const int64_t ids[12], s
     bool progress = false;
     for (int64_t thread = 0; thread < threads; ++thread) {
       Stop stop = block.stops[size_t(thread)];
-      bool warpStop = stop == Stop::Shuffle || stop == Stop::Mma;
+      bool warpStop = isWarpStop(stop);
       bool runs = stop == Stop::NotStarted || (warpStop && block.warps[thread / kWarpSize].open) ||
                   (stop == Stop::Barrier && barrierOpen) || (block.failed && stop != Stop::Exited);
       if (!runs)

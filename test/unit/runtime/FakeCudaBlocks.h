@@ -15,6 +15,10 @@ int32_t fakeCudaShuffle(int32_t value, int32_t offset, int32_t width, int32_t mo
 // `a` (4 words), `b` (2 words) and `cd` (4 floats) address the lane's
 // fragments as the PTX ISA lays them out; D replaces C.
 void fakeCudaMma(int64_t a, int64_t b, int64_t cd);
+// ldmatrix.sync.aligned.m8n8.x4.b16 of the calling warp: `row` is the
+// lane's row address (lanes 8i..8i + 7 give matrix i's rows; 16-byte
+// aligned), `words` receives the lane's word of each matrix.
+void fakeCudaLdMatrix(int64_t row, int64_t words);
 }
 
 namespace fake_cuda {

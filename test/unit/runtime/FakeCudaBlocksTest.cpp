@@ -1,6 +1,7 @@
 // The fake CUDA device's cooperative blocks (FakeCudaBlocks.cpp) keep the
 // hardware's contract: shuffles exchange values within a warp as
-// shfl.sync does, an MMA multiplies the warp's fragments as mma.sync does, a
+// shfl.sync does, an MMA multiplies the warp's fragments as mma.sync does,
+// ldmatrix hands out the rows the lanes address as ldmatrix.x4 does, a
 // barrier holds every thread until all arrive, and a block whose threads
 // disagree on a barrier, shuffle or MMA fails instead of running.
 
@@ -218,6 +219,51 @@ TEST(FakeCudaBlocks, AWarpSplitBetweenShuffleAndMmaFailsTheBlock) {
   std::string error;
   EXPECT_FALSE(runCooperativeBlock(shuffleOrMma, nullptr, ids, error));
   EXPECT_NE(error.find("thread 0+ at a shuffle; thread 1+ at an mma"), std::string::npos) << error;
+}
+
+// ldmatrix.x4 as the PTX ISA states it: lanes 8i..8i + 7 give the row
+// addresses of matrix i (8 x 8 16-bit elements, 4 words a row), and lane l
+// receives word l % 4 of row l / 4 of each. The rows here are those of an
+// m16n8k16 A fragment: matrix i is rows 8 (i % 2).. of a 16-row tile, words
+// 4 (i / 2).. of its 12-word rows (8 words and 4 of padding).
+struct LdMatrixOperands {
+  alignas(16) uint32_t tile[16][12];
+  uint32_t words[32][4];
+  int misalignedLane = -1; // this lane's address 4 bytes off
+};
+
+void warpLdMatrix(void **params, const int64_t *ids) {
+  auto &m = *static_cast<LdMatrixOperands *>(params[0]);
+  int lane = int(threadOf(ids));
+  const uint32_t *row = &m.tile[lane % 8 + 8 * (lane / 8 % 2)][4 * (lane / 16)];
+  fakeCudaLdMatrix(int64_t(row) + (lane == m.misalignedLane ? 4 : 0), int64_t(m.words[lane]));
+}
+
+TEST(FakeCudaBlocks, LdMatrixGivesEachLaneItsWordOfEachMatrix) {
+  LdMatrixOperands m{};
+  for (int r = 0; r < 16; ++r)
+    for (int c = 0; c < 12; ++c)
+      m.tile[r][c] = uint32_t(r * 100 + c);
+  int64_t ids[12];
+  idsFor(32, 1, ids);
+  void *params[] = {&m};
+  std::string error;
+  ASSERT_TRUE(runCooperativeBlock(warpLdMatrix, params, ids, error)) << error;
+  for (int lane = 0; lane < 32; ++lane)
+    for (int i = 0; i < 4; ++i)
+      EXPECT_EQ(m.words[lane][i], m.tile[lane / 4 + 8 * (i % 2)][4 * (i / 2) + lane % 4])
+          << "lane " << lane << ", matrix " << i;
+}
+
+TEST(FakeCudaBlocks, AnLdMatrixRowNotAlignedTo16BytesFailsTheBlock) {
+  LdMatrixOperands m{};
+  m.misalignedLane = 9;
+  int64_t ids[12];
+  idsFor(32, 1, ids);
+  void *params[] = {&m};
+  std::string error;
+  EXPECT_FALSE(runCooperativeBlock(warpLdMatrix, params, ids, error));
+  EXPECT_NE(error.find("lane 9's row address is not 16-byte aligned"), std::string::npos) << error;
 }
 
 } // namespace

@@ -79,7 +79,7 @@ bool isKernelImage(const void *image) {
 thread_local int64_t faults = 0;
 void fakeCudaFault() { ++faults; }
 
-// Points the artifact's barrier, shuffle and MMA hooks at the fibers' ones, and
+// Points the artifact's barrier, shuffle, MMA and ldmatrix hooks at the fibers' ones, and
 // its fault hook at the counter.
 void installHooks(void *library) {
   if (auto *barrier = static_cast<void **>(dlsym(library, "__ember_host_barrier_hook")))
@@ -88,6 +88,8 @@ void installHooks(void *library) {
     *shuffle = reinterpret_cast<void *>(&fakeCudaShuffle);
   if (auto *mma = static_cast<void **>(dlsym(library, "__ember_host_mma_m16n8k16_bf16_hook")))
     *mma = reinterpret_cast<void *>(&fakeCudaMma);
+  if (auto *load = static_cast<void **>(dlsym(library, "__ember_host_ldmatrix_x4_b16_hook")))
+    *load = reinterpret_cast<void *>(&fakeCudaLdMatrix);
   if (auto *fault = static_cast<void **>(dlsym(library, "__ember_host_fault_hook")))
     *fault = reinterpret_cast<void *>(&fakeCudaFault);
 }
