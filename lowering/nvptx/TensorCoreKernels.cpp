@@ -241,8 +241,7 @@ void mlir::ember::buildTensorCoreKernel(OpBuilder &b, Operation *op, Attribute d
               arith::MinUIOp::create(b, loc, addConst(b, loc, k0, tile.bk), indexConstant(b, loc, inputs - tile.bk));
           SmallVector<Value> nextRegs = loadStep(b, loc, next);
           // (3) MMAs on the staged tile, their fragments loaded by
-          // ldmatrix.x4: matrix i of lane l's row address is the i-th 8 x 8
-          // block of the fragment.
+          // ldmatrix.x4.
           SmallVector<Value> out(acc);
           auto fragments = [&](Value tile, Value firstRow, int64_t word) {
             Value address = indexAdd(b, loc, stagedWord(indexAdd(b, loc, firstRow, matrixRow), matrixColumn),
@@ -259,7 +258,8 @@ void mlir::ember::buildTensorCoreKernel(OpBuilder &b, Operation *op, Attribute d
             for (int64_t m = 0; m < weightCount; ++m)
               for (int64_t ni = 0; ni < tile.nTiles; ++ni) {
                 // One ldmatrix.x4 holds the B fragments of tiles ni and ni + 1:
-                // its rows 0-7 are tile ni's, 8-15 tile ni + 1's.
+                // matrices 0 and 2 are tile ni's two k halves, 1 and 3 tile
+                // ni + 1's (rows 8-15).
                 if (ni % 2 == 0)
                   bPair = fragments(wTiles[m], addConst(b, loc, warpRow, ni * kMmaN), word);
                 SmallVector<Value, 2> bFragment{bPair[ni % 2], bPair[ni % 2 + 2]};

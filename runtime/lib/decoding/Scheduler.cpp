@@ -432,7 +432,7 @@ DecoderOutput Scheduler::run(const std::vector<Part> &parts, const StepRows &row
     return std::nullopt;
   };
   StepRows rest;
-  std::vector<size_t> restAt; // the first row of each part in `rest`
+  std::vector<size_t> restAt; // the step row of each row of `rest`
   size_t row = 0;
   for (const Part &part : parts) {
     if (std::optional<size_t> offset = part.prompt ? aheadOffset(part) : std::nullopt) {
