@@ -139,6 +139,7 @@ void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig 
   if (slices > 1) // [row of the block][slice][token of the group][accumulator]
     workgroup.push_back(workgroupF32(b.getContext(), rows * slices * group * perToken));
   auto body = [&](OpBuilder &b, Location loc, const KernelIds &ids, ValueRange scratch) {
+    // Constants of the body's top level; nested builders make their own.
     auto constant = [&](int64_t value) { return indexConstant(b, loc, value); };
     Value rowInBlock = ids.threadY, slice = constant(0);
     if (slices > 1) {
@@ -168,10 +169,10 @@ void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig 
       };
       Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vectorType, 0.0f));
       SmallVector<Value> init(group * perToken, zero);
-      Value lane = indexAdd(b, loc, indexMul(b, loc, slice, constant(kWarpSize)), ids.threadX);
-      Value start = indexMul(b, loc, lane, constant(width));
+      Value lane = indexAdd(b, loc, indexMul(b, loc, slice, indexConstant(b, loc, kWarpSize)), ids.threadX);
+      Value start = indexMul(b, loc, lane, indexConstant(b, loc, width));
       auto loop = scf::ForOp::create(
-          b, loc, start, constant(inputs), constant(kWarpSize * slices * width), init,
+          b, loc, start, indexConstant(b, loc, inputs), indexConstant(b, loc, kWarpSize * slices * width), init,
           [&](OpBuilder &b, Location loc, Value k, ValueRange acc) {
             auto fastmath = arith::FastMathFlags::contract;
             SmallVector<Value> w;
@@ -199,7 +200,7 @@ void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig 
     // Stores token j's output of `row` from its whole sums (lane 0 only).
     auto store = [&](OpBuilder &b, Location loc, Value row, int64_t j, SmallVector<Value> dots) {
       if (normed) {
-        Value inverse = buildRmsInverseFromSum(b, loc, dots.back(), constant(inputs), gemv.eps);
+        Value inverse = buildRmsInverseFromSum(b, loc, dots.back(), indexConstant(b, loc, inputs), gemv.eps);
         Value factor = arith::MulFOp::create(b, loc, inverse, f32Constant(b, loc, gemv.scale));
         dots.pop_back();
         for (Value &dot : dots)
@@ -235,8 +236,9 @@ void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig 
     for (Value sum : sums)
       warpSums.push_back(buildWarpVectorSum(b, loc, sum));
     auto scratchIndex = [&](OpBuilder &b, Location loc, Value slice, int64_t at) {
-      Value warp = indexAdd(b, loc, indexMul(b, loc, rowInBlock, constant(slices)), slice);
-      return indexAdd(b, loc, indexMul(b, loc, warp, constant(group * perToken)), constant(at));
+      Value warp = indexAdd(b, loc, indexMul(b, loc, rowInBlock, indexConstant(b, loc, slices)), slice);
+      return indexAdd(b, loc, indexMul(b, loc, warp, indexConstant(b, loc, group * perToken)),
+                      indexConstant(b, loc, at));
     };
     buildIf(b, loc, lane0, [&](OpBuilder &b, Location loc) {
       for (auto [at, sum] : llvm::enumerate(warpSums))
@@ -252,8 +254,8 @@ void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig 
           for (int64_t m = 0; m < perToken; ++m) {
             Value total;
             for (int64_t s = 0; s < slices; ++s) {
-              Value part = memref::LoadOp::create(b, loc, scratch[0],
-                                                  ValueRange{scratchIndex(b, loc, constant(s), j * perToken + m)});
+              Value part = memref::LoadOp::create(
+                  b, loc, scratch[0], ValueRange{scratchIndex(b, loc, indexConstant(b, loc, s), j * perToken + m)});
               total = s ? arith::AddFOp::create(b, loc, total, part).getResult() : part;
             }
             dots.push_back(total);

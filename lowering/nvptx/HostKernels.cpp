@@ -205,6 +205,12 @@ void replaceShuffle(gpu::ShuffleOp shuffle) {
   shuffle.erase();
 }
 
+/// The address of `memref`'s first element as i64, for a hook.
+Value addressOf(OpBuilder &b, Location loc, Value memref) {
+  return arith::IndexCastOp::create(b, loc, b.getI64Type(),
+                                    memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref));
+}
+
 /// MMAs on the host: the lane's fragments through buffers on its stack
 /// (allocated once, at the start of `host`) to the MMA hook, which gives
 /// every lane its part of D once the whole warp has called it.
@@ -215,14 +221,13 @@ void replaceMmas(func::FuncOp host) {
     return;
   OpBuilder b = OpBuilder::atBlockBegin(&host.getBody().front());
   Location loc = host.getLoc();
-  Type i32 = b.getI32Type(), f32 = b.getF32Type(), i64 = b.getI64Type();
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
   Value a = memref::AllocaOp::create(b, loc, MemRefType::get({4}, i32));
   Value bFragment = memref::AllocaOp::create(b, loc, MemRefType::get({2}, i32));
   Value cd = memref::AllocaOp::create(b, loc, MemRefType::get({4}, f32));
   SmallVector<Value> addresses;
   for (Value buffer : {a, bFragment, cd})
-    addresses.push_back(arith::IndexCastOp::create(
-        b, loc, i64, memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer)));
+    addresses.push_back(addressOf(b, loc, buffer));
   for (NVVM::MmaOp mma : mmas) {
     b.setInsertionPoint(mma);
     auto store = [&](ValueRange values, Value buffer) {
@@ -257,8 +262,7 @@ void replaceLdMatrices(func::FuncOp host) {
   Location loc = host.getLoc();
   Type i32 = b.getI32Type(), i64 = b.getI64Type();
   Value words = memref::AllocaOp::create(b, loc, MemRefType::get({4}, i32));
-  Value wordsAddress =
-      arith::IndexCastOp::create(b, loc, i64, memref::ExtractAlignedPointerAsIndexOp::create(b, loc, words));
+  Value wordsAddress = addressOf(b, loc, words);
   for (nvgpu::LdMatrixOp load : loads) {
     b.setInsertionPoint(load);
     Value memref = load.getSrcMemref(), index = load.getIndices().front();
@@ -269,11 +273,10 @@ void replaceLdMatrices(func::FuncOp host) {
       scf::YieldOp::create(b, loc);
     });
     Value safe = arith::SelectOp::create(b, loc, inside, index, arith::ConstantIndexOp::create(b, loc, 0));
-    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
-    Value row = arith::AddIOp::create(b, loc, base,
-                                      arith::MulIOp::create(b, loc, safe, arith::ConstantIndexOp::create(b, loc, 4)));
-    func::CallOp::create(b, loc, kLdMatrix, TypeRange{},
-                         ValueRange{arith::IndexCastOp::create(b, loc, i64, row), wordsAddress});
+    Value offset = arith::IndexCastOp::create(
+        b, loc, i64, arith::MulIOp::create(b, loc, safe, arith::ConstantIndexOp::create(b, loc, 4)));
+    Value row = arith::AddIOp::create(b, loc, addressOf(b, loc, memref), offset);
+    func::CallOp::create(b, loc, kLdMatrix, TypeRange{}, ValueRange{row, wordsAddress});
     Value result = arith::ConstantOp::create(b, loc, b.getZeroAttr(load.getRes().getType()));
     for (int64_t i = 0; i < 4; ++i) {
       Value word = memref::LoadOp::create(b, loc, words, ValueRange{arith::ConstantIndexOp::create(b, loc, i)});
