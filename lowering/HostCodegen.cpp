@@ -88,6 +88,33 @@ void addPackedEntryPoints(llvm::Module &module) {
   }
 }
 
+/// Defines `__truncsfbf2` (f32 to bf16, rounding to nearest even, NaN kept
+/// quiet) in the library itself. x86 without AVX512-BF16 has no
+/// instruction for it, so the code generator calls this libcall wherever a
+/// bf16 value passes through a register (a phi, a select), and Debian 12's
+/// libgcc (GCC 12) does not provide it: the library would not load. Hidden,
+/// so each library resolves it to its own copy.
+void addBf16Truncation(llvm::Module &module) {
+  constexpr llvm::StringLiteral name = "__truncsfbf2";
+  if (llvm::Function *existing = module.getFunction(name); existing && !existing->isDeclaration())
+    return;
+  llvm::LLVMContext &context = module.getContext();
+  auto *i16 = llvm::Type::getInt16Ty(context), *i32 = llvm::Type::getInt32Ty(context);
+  auto *type = llvm::FunctionType::get(llvm::Type::getBFloatTy(context), {llvm::Type::getFloatTy(context)}, false);
+  auto *function = llvm::cast<llvm::Function>(module.getOrInsertFunction(name, type).getCallee());
+  function->setLinkage(llvm::Function::ExternalLinkage);
+  function->setVisibility(llvm::GlobalValue::HiddenVisibility);
+  llvm::IRBuilder<> builder(llvm::BasicBlock::Create(context, "entry", function));
+  llvm::Value *value = function->getArg(0);
+  llvm::Value *bits = builder.CreateBitCast(value, i32);
+  llvm::Value *odd = builder.CreateAnd(builder.CreateLShr(bits, 16), 1);
+  llvm::Value *rounded = builder.CreateAdd(bits, builder.CreateAdd(odd, builder.getInt32(0x7fff)));
+  llvm::Value *high = builder.CreateTrunc(builder.CreateLShr(rounded, 16), i16);
+  llvm::Value *nan = builder.CreateFCmpUNO(value, value);
+  llvm::Value *result = builder.CreateSelect(nan, builder.getInt16(0x7fc0), high);
+  builder.CreateRet(builder.CreateBitCast(result, type->getReturnType()));
+}
+
 struct HostModule {
   std::unique_ptr<llvm::LLVMContext> context;
   std::unique_ptr<llvm::Module> module;
@@ -118,6 +145,9 @@ llvm::Expected<HostModule> translateAndOptimize(ModuleOp module) {
   host.module->setTargetTriple(host.machine->getTargetTriple());
   addPackedEntryPoints(*host.module);
   optimize(*host.module, *host.machine);
+  // After the optimizer, which would drop it: only the code generator
+  // calls it.
+  addBf16Truncation(*host.module);
   return host;
 }
 

@@ -214,6 +214,9 @@ using MoeRoutedOutput =
 /// order; expert_down_combine computes the output where moe_combine loads it.
 void buildMoeCombine(OpBuilder &b, Location loc, int64_t numRouted, Value x, Value experts,
                      Value weights, Value out, MoeRoutedOutput routedOutput);
+/// Its element (t, d), for kernels that give each thread one.
+void buildMoeCombineElement(OpBuilder &b, Location loc, int64_t numRouted, Value x, Value experts, Value weights,
+                            Value out, MoeRoutedOutput routedOutput, Value t, Value d);
 
 // Conversion patterns, one file per op family.
 enum class GatherBoundsCheck;

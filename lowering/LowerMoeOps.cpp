@@ -201,10 +201,6 @@ struct LowerMoeCombine : OpConversionPattern<MoeCombineOp> {
 
 } // namespace
 
-/// The max and the sum of the softmax are sequential loops; the k rounds
-/// are an argmax over the experts that come strictly after the previous
-/// choice in (score descending, index ascending) order, so no scratch memory
-/// is needed.
 ExpertTileRow mlir::ember::buildExpertTileRow(OpBuilder &b, Location loc, const ExpertTileOperands &operands,
                                               const ExpertTile &tile, Value p) {
   Value inRange = arith::CmpIOp::create(b, loc, CmpIPredicate::ult, p, operands.rows);
@@ -241,6 +237,10 @@ void mlir::ember::buildExpertTile(OpBuilder &b, Location loc, const ExpertTileOp
   });
 }
 
+/// The max and the sum of the softmax are sequential loops; the k rounds
+/// are an argmax over the experts that come strictly after the previous
+/// choice in (score descending, index ascending) order, so no scratch memory
+/// is needed.
 void mlir::ember::buildRouterTopk(OpBuilder &b, Location loc, Value t, Value numExperts, Value k,
                                   function_ref<Value(OpBuilder &, Location, Value)> logit,
                                   Value bias, Value experts, Value weights, double scalingValue) {
@@ -298,36 +298,35 @@ void mlir::ember::buildRouterTopk(OpBuilder &b, Location loc, Value t, Value num
 
 /// One iteration per (token, hidden unit): the weighted sum over the k
 /// choices in order, zero experts reading x, then one add into out.
-void mlir::ember::buildMoeCombine(OpBuilder &b, Location loc, int64_t numRoutedValue, Value x,
-                                  Value experts, Value weights, Value out,
-                                  MoeRoutedOutput routedOutput) {
-  Value tokens = dimOf(b, loc, out, 0), hidden = dimOf(b, loc, out, 1);
+void mlir::ember::buildMoeCombineElement(OpBuilder &b, Location loc, int64_t numRoutedValue, Value x, Value experts,
+                                         Value weights, Value out, MoeRoutedOutput routedOutput, Value t, Value d) {
   Value k = dimOf(b, loc, experts, 1);
   Value numRouted = indexConstant(b, loc, numRoutedValue);
-  buildParallelNest(b, loc, ValueRange{tokens, hidden}, [&](OpBuilder &b, Location loc,
-                                                            ValueRange ivs) {
-    Value t = ivs[0], d = ivs[1];
-    Value input = memref::LoadOp::create(b, loc, x, ValueRange{t, d});
-    Value rowBase = arith::MulIOp::create(b, loc, t, k);
-    Value sum = buildSequentialLoop(
-        b, loc, k, f32Constant(b, loc, 0.0),
-        [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
-          Value expert = loadIndex(b, loc, experts, ValueRange{t, j});
-          Value zeroExpert = arith::CmpIOp::create(b, loc, CmpIPredicate::uge, expert, numRouted);
-          auto pick = scf::IfOp::create(
-              b, loc, zeroExpert,
-              [&](OpBuilder &b, Location loc) { scf::YieldOp::create(b, loc, input); },
-              [&](OpBuilder &b, Location loc) {
-                Value assignment = arith::AddIOp::create(b, loc, rowBase, j);
-                scf::YieldOp::create(b, loc, routedOutput(b, loc, assignment, d, expert));
-              });
-          Value weight = memref::LoadOp::create(b, loc, weights, ValueRange{t, j});
-          Value term = arith::MulFOp::create(b, loc, weight, pick.getResult(0));
-          return SmallVector<Value>{arith::AddFOp::create(b, loc, acc[0], term)};
-        })[0];
-    Value residual = memref::LoadOp::create(b, loc, out, ValueRange{t, d});
-    memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, residual, sum), out,
-                            ValueRange{t, d});
+  Value input = memref::LoadOp::create(b, loc, x, ValueRange{t, d});
+  Value rowBase = arith::MulIOp::create(b, loc, t, k);
+  Value sum = buildSequentialLoop(
+      b, loc, k, f32Constant(b, loc, 0.0), [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
+        Value expert = loadIndex(b, loc, experts, ValueRange{t, j});
+        Value zeroExpert = arith::CmpIOp::create(b, loc, CmpIPredicate::uge, expert, numRouted);
+        auto pick = scf::IfOp::create(
+            b, loc, zeroExpert, [&](OpBuilder &b, Location loc) { scf::YieldOp::create(b, loc, input); },
+            [&](OpBuilder &b, Location loc) {
+              Value assignment = arith::AddIOp::create(b, loc, rowBase, j);
+              scf::YieldOp::create(b, loc, routedOutput(b, loc, assignment, d, expert));
+            });
+        Value weight = memref::LoadOp::create(b, loc, weights, ValueRange{t, j});
+        Value term = arith::MulFOp::create(b, loc, weight, pick.getResult(0));
+        return SmallVector<Value>{arith::AddFOp::create(b, loc, acc[0], term)};
+      })[0];
+  Value residual = memref::LoadOp::create(b, loc, out, ValueRange{t, d});
+  memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, residual, sum), out, ValueRange{t, d});
+}
+
+void mlir::ember::buildMoeCombine(OpBuilder &b, Location loc, int64_t numRouted, Value x, Value experts, Value weights,
+                                  Value out, MoeRoutedOutput routedOutput) {
+  Value tokens = dimOf(b, loc, out, 0), hidden = dimOf(b, loc, out, 1);
+  buildParallelNest(b, loc, ValueRange{tokens, hidden}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
+    buildMoeCombineElement(b, loc, numRouted, x, experts, weights, out, routedOutput, ivs[0], ivs[1]);
   });
 }
 

@@ -68,33 +68,40 @@ int64_t threadsForRow(int64_t width, int64_t threads) {
   return std::clamp<int64_t>(llvm::PowerOf2Ceil(width), kWarpSize, threads);
 }
 
-/// `small` below `minTokens` tokens, mma_sync_tile from there: the launch is
-/// picked at run time, since T is a kernel argument. The GEMV comes first,
-/// so decode keeps its kernel names.
-void buildTokenSwitch(OpBuilder &b, Operation *op, int64_t minTokens, Attribute decision,
-                      function_ref<void(OpBuilder &)> small) {
-  Location loc = op->getLoc();
-  auto warpDecision = cast<GpuKernelAttr>(decision);
-  auto tileDecision = GpuKernelAttr::get(b.getContext(), warpDecision.getOp(), warpDecision.getIndex(),
-                                         "mma_sync_tile", {kTensorCoreThreads, 1, 1}, {1, 0, kNone},
-                                         {kNone, kNone, kNone});
-  Value tokens = dimOf(b, loc, asGemv(op)->out, 0);
-  Value few = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tokens, indexConstant(b, loc, minTokens));
-  scf::IfOp::create(
-      b, loc, few,
-      [&](OpBuilder &b, Location loc) {
-        small(b);
-        scf::YieldOp::create(b, loc);
-      },
-      [&](OpBuilder &b, Location loc) {
-        buildTensorCoreKernel(b, op, tileDecision);
-        scf::YieldOp::create(b, loc);
-      });
+using KernelBuild = std::function<void(OpBuilder &, Attribute decision)>;
+
+/// `small` alone, or, where `tensorCores`, `small` below `minTokens` tokens
+/// and the mma_sync_tile kernel `tile` from there (T = dim 0 of op's
+/// `tokenRows`): the launch is picked at run time, since T is a kernel
+/// argument. The small kernel comes first, so decode keeps its kernel names.
+KernelBuild withTensorCores(Operation *op, bool tensorCores, Value tokenRows, int64_t minTokens, KernelBuild small,
+                            KernelBuild tile) {
+  if (!tensorCores)
+    return small;
+  return [=, loc = op->getLoc()](OpBuilder &b, Attribute decision) {
+    auto warpDecision = cast<GpuKernelAttr>(decision);
+    auto tileDecision =
+        GpuKernelAttr::get(b.getContext(), warpDecision.getOp(), warpDecision.getIndex(), "mma_sync_tile",
+                           {kTensorCoreThreads, 1, 1}, {1, 0, kNone}, {kNone, kNone, kNone});
+    Value tokens = dimOf(b, loc, tokenRows, 0);
+    Value few = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tokens, indexConstant(b, loc, minTokens));
+    scf::IfOp::create(
+        b, loc, few,
+        [&](OpBuilder &b, Location loc) {
+          small(b, decision);
+          scf::YieldOp::create(b, loc);
+        },
+        [&](OpBuilder &b, Location loc) {
+          tile(b, tileDecision);
+          scf::YieldOp::create(b, loc);
+        });
+  };
 }
 
 /// The kernel configuration step for ops: warp_per_row for the GEMV class
-/// (mla_up_v included; with bf16 weights, mma_sync_tile at `minTokens`
-/// tokens or more), the n-gram embedding and the routed experts, block_split_k for
+/// (mla_up_v included), the n-gram embedding and the routed experts (with
+/// bf16 weights, mma_sync_tile at `minTokens` tokens or more for the GEMV
+/// class but mla_up_v, and for the experts), block_split_k for
 /// mla_absorb, block_per_row for rms_norm and router_topk, split_kv for
 /// mla_attention. Blocks hold whole warps: at least 32
 /// threads, at most `blockSize` when it is larger.
@@ -114,25 +121,33 @@ std::optional<OpStrategy> selectOpStrategy(Operation *op, int64_t blockSize, Gat
       slices /= 2;
     GemvConfig config{rows, slices, std::max<int64_t>(1, 4 / gemv->weights)};
     bool tensorCores = minTokens > 0 && fitsTensorCoreKernel(op);
-    return warpPerRow(
-        rows * slices,
-        [op, config, tensorCores, minTokens](OpBuilder &b, Attribute decision) {
-          auto gemv = [&](OpBuilder &b) { buildGemvKernel(b, op, config, decision); };
-          if (tensorCores)
-            buildTokenSwitch(b, op, minTokens, decision, gemv);
-          else
-            gemv(b);
-        },
-        slices > 1 ? "block_split_k" : "warp_per_row");
+    return warpPerRow(rows * slices,
+                      withTensorCores(
+                          op, tensorCores, asGemv(op)->out, minTokens,
+                          [op, config](OpBuilder &b, Attribute decision) { buildGemvKernel(b, op, config, decision); },
+                          [op](OpBuilder &b, Attribute decision) { buildTensorCoreKernel(b, op, decision); }),
+                      slices > 1 ? "block_split_k" : "warp_per_row");
   }
   if (auto expert = dyn_cast<ExpertGateUpOp>(op); expert && fitsExpertGateUpKernel(expert))
-    return warpPerRow(warps, [expert, warps](OpBuilder &b, Attribute decision) {
-      buildExpertGateUpKernel(b, expert, warps, decision);
-    });
+    return warpPerRow(warps,
+                      withTensorCores(
+                          op, minTokens > 0 && fitsExpertGateUpTensorCoreKernel(expert), expert.getExperts(), minTokens,
+                          [expert, warps](OpBuilder &b, Attribute decision) mutable {
+                            buildExpertGateUpKernel(b, expert, warps, decision);
+                          },
+                          [expert](OpBuilder &b, Attribute decision) mutable {
+                            buildExpertGateUpTensorCoreKernel(b, expert, decision);
+                          }));
   if (auto combine = dyn_cast<ExpertDownCombineOp>(op); combine && fitsExpertDownCombineKernel(combine))
-    return warpPerRow(warps, [combine, warps](OpBuilder &b, Attribute decision) {
-      buildExpertDownCombineKernel(b, combine, warps, decision);
-    });
+    return warpPerRow(warps, withTensorCores(
+                                 op, minTokens > 0 && fitsExpertDownCombineTensorCoreKernels(combine), combine.getOut(),
+                                 minTokens,
+                                 [combine, warps](OpBuilder &b, Attribute decision) mutable {
+                                   buildExpertDownCombineKernel(b, combine, warps, decision);
+                                 },
+                                 [combine](OpBuilder &b, Attribute decision) mutable {
+                                   buildExpertDownCombineTensorCoreKernels(b, combine, decision);
+                                 }));
   if (auto ngram = dyn_cast<NgramEmbedOp>(op))
     if (std::optional<NgramKernelConfig> config = ngramKernelConfig(ngram, warps, kGemvMinBlocks, kNgramWorkgroupBytes))
       return warpPerRow(warps, [ngram, config = *config, boundsCheck](OpBuilder &b, Attribute decision) {

@@ -51,11 +51,23 @@ void buildTensorCoreKernel(OpBuilder &b, Operation *op, Attribute decision);
 /// 16-byte load of the weights, a static hidden width and identity layouts.
 bool fitsExpertGateUpKernel(ExpertGateUpOp op);
 void buildExpertGateUpKernel(OpBuilder &b, ExpertGateUpOp op, int64_t warps, Attribute decision);
+/// mma_sync_tile for expert_gate_up at prefill (ExpertTensorCoreKernels.cpp):
+/// a block per (window of 64 sorted rows, 32 hidden units), one pass of the
+/// tile per expert in the window. Needs what warp_per_row needs, bf16
+/// weights and D a multiple of 32.
+bool fitsExpertGateUpTensorCoreKernel(ExpertGateUpOp op);
+void buildExpertGateUpTensorCoreKernel(OpBuilder &b, ExpertGateUpOp op, Attribute decision);
 /// warp_per_row for expert_down_combine: a warp per (token, output); needs
 /// static widths, F a multiple of one 16-byte load of down, and identity
 /// layouts for h and down.
 bool fitsExpertDownCombineKernel(ExpertDownCombineOp op);
 void buildExpertDownCombineKernel(OpBuilder &b, ExpertDownCombineOp op, int64_t warps, Attribute decision);
+/// mma_sync_tile for expert_down_combine at prefill (ExpertTensorCoreKernels.cpp):
+/// the experts' outputs by sorted row on tensor cores (the grouped GEMM of
+/// expert_gate_up's, one weight) into a [rows, D] buffer, then the
+/// combine. Needs what warp_per_row needs, bf16 down and F a multiple of 16.
+bool fitsExpertDownCombineTensorCoreKernels(ExpertDownCombineOp op);
+void buildExpertDownCombineTensorCoreKernels(OpBuilder &b, ExpertDownCombineOp op, Attribute decision);
 
 /// block_per_row for rms_norm (RowReductionKernels.cpp): `threads` a
 /// multiple of 32.
