@@ -113,6 +113,14 @@ inline Value loadIndex(OpBuilder &b, Location loc, Value memref, ValueRange indi
   Value value = memref::LoadOp::create(b, loc, memref, indices);
   return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), value);
 }
+/// An index as the i32 the MoE buffers hold (the inverse of loadIndex).
+inline Value toI32(OpBuilder &b, Location loc, Value index) {
+  return arith::IndexCastUIOp::create(b, loc, b.getI32Type(), index);
+}
+/// The (token, choice) of assignment `a` = t * k + j.
+inline std::pair<Value, Value> splitAssignment(OpBuilder &b, Location loc, Value a, Value k) {
+  return {arith::DivUIOp::create(b, loc, a, k), arith::RemUIOp::create(b, loc, a, k)};
+}
 
 /// Flags for dot-product reductions: reassociation lets the CPU backend
 /// vectorize them (results then differ from a sequential sum by rounding).

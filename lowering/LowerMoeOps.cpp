@@ -26,16 +26,6 @@ namespace {
 using arith::CmpFPredicate;
 using arith::CmpIPredicate;
 
-/// An index as the i32 the MoE buffers hold (the inverse of loadIndex).
-Value toI32(OpBuilder &b, Location loc, Value index) {
-  return arith::IndexCastUIOp::create(b, loc, b.getI32Type(), index);
-}
-
-/// The (token, choice) of assignment `a` = t * k + j.
-std::pair<Value, Value> splitAssignment(OpBuilder &b, Location loc, Value a, Value k) {
-  return {arith::DivUIOp::create(b, loc, a, k), arith::RemUIOp::create(b, loc, a, k)};
-}
-
 /// The token and expert (as index) of sorted row `p`: a = order[p].
 struct RoutedRow {
   Value assignment, token, expert;

@@ -75,7 +75,7 @@ void buildGroupedGemm(OpBuilder &b, Location loc, const GroupedGemm &gemm, Attri
     Value window = indexMul(b, loc, ids.blockY, indexConstant(b, loc, kTileTokens));
     Value firstOutput = indexMul(b, loc, ids.blockX, indexConstant(b, loc, tile.rows));
     auto storeIndex = [](OpBuilder &b, Location loc, Value value, Value buffer, Value at) {
-      memref::StoreOp::create(b, loc, arith::IndexCastOp::create(b, loc, b.getI32Type(), value), buffer, at);
+      memref::StoreOp::create(b, loc, toI32(b, loc, value), buffer, at);
     };
     // (1) Row r's key and x row (row 0 where it computes nothing).
     Value tid = ids.threadX;
@@ -197,7 +197,7 @@ void mlir::ember::buildExpertDownCombineTensorCoreKernels(OpBuilder &b, ExpertDo
   Value y = memref::AllocOp::create(b, loc, MemRefType::get({ShapedType::kDynamic, outputs}, b.getF32Type()),
                                     ValueRange{hRows});
   auto expertOf = [&](OpBuilder &b, Location loc, Value a) {
-    Value t = arith::DivUIOp::create(b, loc, a, k), j = arith::RemUIOp::create(b, loc, a, k);
+    auto [t, j] = splitAssignment(b, loc, a, k);
     return loadIndex(b, loc, experts, ValueRange{t, j});
   };
   // (1) Each h row's owner: the real assignment a whose row it is
@@ -209,9 +209,8 @@ void mlir::ember::buildExpertDownCombineTensorCoreKernels(OpBuilder &b, ExpertDo
     Value p = loadIndex(b, loc, rows, a);
     Value owned =
         arith::AndIOp::create(b, loc, indexLess(b, loc, expertOf(b, loc, a), numRouted), indexLess(b, loc, p, hRows));
-    buildIf(b, loc, owned, [&](OpBuilder &b, Location loc) {
-      memref::StoreOp::create(b, loc, arith::IndexCastOp::create(b, loc, i32, a), owner, p);
-    });
+    buildIf(b, loc, owned,
+            [&](OpBuilder &b, Location loc) { memref::StoreOp::create(b, loc, toI32(b, loc, a), owner, p); });
   });
   // (2) y[p, d] = down[e, d, :] . h[p, :] on tensor cores, e the expert of
   // p's owner.
