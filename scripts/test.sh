@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds ember and runs every test: the lit suite (IR, tools, end-to-end
 # against the PyTorch reference) and the GoogleTest binaries via ctest;
-# then the unit tests and the lit suites (but the longest end-to-end test)
+# then the unit tests and the lit suites (but the slow tests sanitize.sh names)
 # again under ASan + UBSan (scripts/sanitize.sh, ./build-san), and each
 # libFuzzer harness for EMBER_FUZZ_SECONDS (default 20; scripts/fuzz.sh,
 # clang, ./build-fuzz).

@@ -1,5 +1,4 @@
 # RUN: %python %s %t
-# RUN: %fake_cuda %python %s %t.cuda --backend cuda
 """A batched decode step gives every sequence exactly what it gets alone.
 
 ember-run decodes all sequences of a batch in one ember_step per step (each

@@ -1,6 +1,5 @@
 # REQUIRES: torch, ml_dtypes
 # RUN: %python %s %t
-# RUN: %fake_cuda %python %s %t.cuda --backend cuda
 """FP8 block-scaled checkpoints (the release format) vs. the PyTorch reference.
 
 ember-synth --dtype f8e4m3 writes the attention projections and the dense

@@ -1,6 +1,5 @@
 # REQUIRES: torch
 # RUN: %python %s %t
-# RUN: %fake_cuda %python %s %t.cuda --backend cuda
 """ember-run's whole model (prefill + cached greedy decode) vs. the PyTorch reference.
 
 For random checkpoints from ember-synth (presets tiny, tiny-n3k2, tiny-yarn x

@@ -1,6 +1,5 @@
 # REQUIRES: torch
 # RUN: %python %s %t
-# RUN: %fake_cuda %python %s %t.cuda --backend cuda
 """ember-run's compiled n-gram embedding vs. the PyTorch reference.
 
 For random checkpoints from ember-synth (presets x seeds x dtypes, plus one

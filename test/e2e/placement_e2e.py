@@ -1,5 +1,4 @@
 # RUN: %python %s %t
-# RUN: %fake_cuda %python %s %t.cuda --backend cuda
 """The word embedding and n-gram tables in host or device memory (--tables).
 
 On CUDA, ember-run --tables host (the default) keeps the gathered weights
