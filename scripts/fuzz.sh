@@ -16,7 +16,9 @@ HARNESSES=("$@")
 
 EMBER_EXTRA_PACKAGES="clang-22 libclang-rt-22-dev" EMBER_SETUP_ONLY_PACKAGES=1 source "$ROOT/scripts/setup.sh"
 BUILD="${EMBER_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}" # after setup.sh, which sets BUILD to the main build
+# -O1 -g1 as scripts/sanitize.sh, for the same reason.
 cmake -G Ninja -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBER_FUZZ=ON \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
   -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 >/dev/null
 ninja -C "$BUILD" -j2 "${HARNESSES[@]}"
 

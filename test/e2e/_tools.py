@@ -36,11 +36,11 @@ def finish(work, failed):
     shutil.rmtree(work)
 
 
-def fake_device_seeds(seeds):
-    """`seeds` on the CPU, its first alone on the fake CUDA device: the seeds
-    vary the weights, not the kernels, and a run there takes seconds where
-    the CPU takes milliseconds."""
-    return seeds[:1] if backend_args() == ["--backend", "cuda"] else seeds
+def on_fake_device():
+    """Whether the test runs on the fake CUDA device, where a run takes
+    seconds (the CPU takes milliseconds): tests checking a property that the
+    seeds and dtypes do not change run fewer checkpoints there."""
+    return backend_args() == ["--backend", "cuda"]
 
 
 def synthesized_models(work, presets, seeds, dtypes):
