@@ -2,8 +2,9 @@
 """Speculative greedy decoding generates exactly what plain greedy decoding does.
 
 For random checkpoints from ember-synth (presets tiny and tiny-n3k2 x seeds
-1, 2 x dtypes f32, bf16; on the fake CUDA device seed 1 in bf16), a batch of prompts (one sequence slot each: random,
-repetitive, with EOS inside, a single token) is generated for 24 tokens with
+1, 2 x dtypes f32, bf16; on the fake CUDA device seed 1 in bf16), a batch
+of prompts (one sequence slot each: random, repetitive, with EOS inside, a
+single token) is generated for 24 tokens with
 ember-run plainly, with the MTP drafter at 1, 3 and 5 draft steps, and with
 the prompt-lookup drafter. Every run must give the same ids per sequence;
 rejected drafts (the synthetic MTP block is untrained, so most are rejected)

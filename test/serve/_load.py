@@ -70,8 +70,8 @@ def main():
             own = clients[c]
             for r in range(REQUESTS_EACH):
                 index = c * REQUESTS_EACH + r
-                round_start.wait(timeout=300)
                 try:
+                    round_start.wait(timeout=300)
                     results[index] = streamed(own, name, request_options(index))
                 except Exception as error:  # reported below, with the others
                     failures.append("request %d: %r" % (index, error))
