@@ -112,7 +112,7 @@ def main():
         # Batching, in measures that hold at any pace of the clients: the
         # rounds' tails run few sequences, but some step ran more than half
         # the slots, and most of the sequences' steps were shared with others.
-        delta = lambda key: after[key] - before.get(key, 0)
+        delta = lambda key: served(after, key) - served(before, key)
         steps = delta("ember_step_running_sequences_count")
         sequence_steps = delta("ember_step_running_sequences_sum")
         alone = delta('ember_step_running_sequences_bucket{le="1"}')
