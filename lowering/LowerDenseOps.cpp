@@ -23,11 +23,14 @@ struct LowerLinear : OpConversionPattern<LinearOp> {
     Value tokens = dimOf(rewriter, loc, y, 0), outputs = dimOf(rewriter, loc, y, 1);
     Value inputs = dimOf(rewriter, loc, x, 1);
     bool accumulate = op.getAccumulate();
-    if (useRowTiledDots(loops, x, w)) {
-      buildRowTiledDots(rewriter, loc, x, w, outputs, loops.vectorLanes,
-                        [&](OpBuilder &b, Location loc, Value t, Value o, ValueRange sums) {
-                          storeLinearOutput(b, loc, y, t, o, sums[0], accumulate);
-                        });
+    BlockScales scales = BlockScales::of(adaptor.getWeightScale(), op.getWeightBlock());
+    if (useRowTiledDots(loops, x, w, scales)) {
+      buildRowTiledDots(
+          rewriter, loc, x, w, outputs, loops.vectorLanes,
+          [&](OpBuilder &b, Location loc, Value t, Value o, ValueRange sums) {
+            storeLinearOutput(b, loc, y, t, o, sums[0], accumulate);
+          },
+          scales);
       rewriter.eraseOp(op);
       return success();
     }
@@ -37,8 +40,12 @@ struct LowerLinear : OpConversionPattern<LinearOp> {
                                                      : f32Constant(b, loc, 0.0);
                              Value sum = buildDotProduct(
                                  b, loc, inputs, init,
-                                 [&](OpBuilder &b, Location loc, Value i) { return loadF32(b, loc, x, {t, i}); },
-                                 [&](OpBuilder &b, Location loc, Value i) { return loadF32(b, loc, w, {o, i}); });
+                                 [&](OpBuilder &b, Location loc, Value i) {
+                                   return loadF32(b, loc, x, {t, i});
+                                 },
+                                 [&](OpBuilder &b, Location loc, Value i) {
+                                   return loadWeightF32(b, loc, w, scales, {o, i});
+                                 });
                              memref::StoreOp::create(b, loc, sum, y, ValueRange{t, o});
                            });
     rewriter.eraseOp(op);

@@ -77,14 +77,15 @@ private:
 /// buffer (freed after the nest) that the outputs read, so the CPU does
 /// rms_norm's work once, as unfused, and the nest can be output-major
 /// (buildRowsByOutputsNest) with every row ready, or row-tiled vector dots
-/// of the scratch rows with `weights`, each output's sums passed to
-/// `emit(t, n, sums)` (RowTiledDots.h).
+/// of the scratch rows with `weights` (and their `scales`, if any), each
+/// output's sums passed to `emit(t, n, sums)` (RowTiledDots.h).
 template <typename OpTy>
 void buildNormedNest(
     OpBuilder &b, Location loc, NormStatistics statistics, const MatmulLoops &loops, OpTy op,
     typename OpTy::Adaptor adaptor, Value outputs,
     function_ref<void(OpBuilder &, Location, Value, Value, function_ref<Value(OpBuilder &, Location, Value)>)> body,
-    ValueRange weights, function_ref<void(OpBuilder &, Location, Value, Value, ValueRange)> emit) {
+    ValueRange weights, function_ref<void(OpBuilder &, Location, Value, Value, ValueRange)> emit,
+    ArrayRef<BlockScales> scales = {}) {
   bool outputMajor = loops.outputMajor;
   Value x = adaptor.getX();
   Value tokens = dimOf(b, loc, x, 0), width = dimOf(b, loc, x, 1);
@@ -121,8 +122,8 @@ void buildNormedNest(
     });
     return SmallVector<Value>{};
   });
-  if (useRowTiledDots(loops, rows, weights))
-    buildRowTiledDots(b, loc, rows, weights, outputs, loops.vectorLanes, emit);
+  if (useRowTiledDots(loops, rows, weights, scales))
+    buildRowTiledDots(b, loc, rows, weights, outputs, loops.vectorLanes, emit, scales);
   else
     buildRowsByOutputsNest(b, loc, tokens, outputs, outputMajor, [&](OpBuilder &b, Location loc, Value t, Value n) {
       body(b, loc, t, n, [&](OpBuilder &b, Location loc, Value i) {
@@ -153,6 +154,7 @@ struct LowerNormLinear : NormedPattern<NormLinearOp> {
     Value w = adaptor.getWeight(), y = adaptor.getOut();
     Value inputs = dimOf(rewriter, loc, adaptor.getX(), 1);
     bool accumulate = op.getAccumulate();
+    BlockScales scales = BlockScales::of(adaptor.getWeightScale(), op.getWeightBlock());
     auto emit = [&](OpBuilder &b, Location loc, Value t, Value o, ValueRange sums) {
       storeLinearOutput(b, loc, y, t, o, sums[0], accumulate);
     };
@@ -161,13 +163,12 @@ struct LowerNormLinear : NormedPattern<NormLinearOp> {
         [&](OpBuilder &b, Location loc, Value t, Value o, function_ref<Value(OpBuilder &, Location, Value)> normed) {
           Value init = accumulate ? memref::LoadOp::create(b, loc, y, ValueRange{t, o}).getResult()
                                   : f32Constant(b, loc, 0.0);
-          Value sum = buildDotProduct(b, loc, inputs, init, normed,
-                                      [&](OpBuilder &b, Location loc, Value i) {
-                                        return loadF32(b, loc, w, {o, i});
-                                      });
+          Value sum = buildDotProduct(b, loc, inputs, init, normed, [&](OpBuilder &b, Location loc, Value i) {
+            return loadWeightF32(b, loc, w, scales, {o, i});
+          });
           memref::StoreOp::create(b, loc, sum, y, ValueRange{t, o});
         },
-        w, emit);
+        w, emit, scales);
     rewriter.eraseOp(op);
     return success();
   }

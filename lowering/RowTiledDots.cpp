@@ -17,9 +17,10 @@ bool mlir::ember::hasContiguousRows(Value memref) {
   return type && type.getRank() > 0 && succeeded(type.getStridesAndOffset(strides, offset)) && strides.back() == 1;
 }
 
-bool mlir::ember::useRowTiledDots(const MatmulLoops &loops, Value x, ValueRange weights) {
+bool mlir::ember::useRowTiledDots(const MatmulLoops &loops, Value x, ValueRange weights, ArrayRef<BlockScales> scales) {
   return loops.vectorLanes > 0 && cast<MemRefType>(x.getType()).getElementType().isF32() && hasContiguousRows(x) &&
-         llvm::all_of(weights, hasContiguousRows);
+         llvm::all_of(weights, hasContiguousRows) &&
+         llvm::all_of(scales, [&](const BlockScales &s) { return scalesFitLanes(s, loops.vectorLanes); });
 }
 
 SmallVector<Value> mlir::ember::buildTiledDots(OpBuilder &b, Location loc, ArrayRef<MemRefRow> inputs,
@@ -38,13 +39,8 @@ SmallVector<Value> mlir::ember::buildTiledDots(OpBuilder &b, Location loc, Array
       b, loc, indexConstant(b, loc, 0), vectorEnd, indexConstant(b, loc, lanes), SmallVector<Value>(count, zeros),
       [&](OpBuilder &b, Location loc, Value k, ValueRange acc) {
         SmallVector<Value> weightVectors;
-        for (const MemRefRow &weight : weights) {
-          auto elementType = cast<MemRefType>(weight.memref.getType()).getElementType();
-          Value loaded =
-              vector::LoadOp::create(b, loc, VectorType::get({lanes}, elementType), weight.memref, at(weight, k));
-          weightVectors.push_back(elementType.isF32() ? loaded
-                                                      : arith::ExtFOp::create(b, loc, vectorType, loaded).getResult());
-        }
+        for (const MemRefRow &weight : weights)
+          weightVectors.push_back(loadWeightVectorF32(b, loc, weight.memref, weight.scales, at(weight, k), lanes));
         SmallVector<Value> next;
         for (auto [i, input] : llvm::enumerate(inputs)) {
           Value inputVector = vector::LoadOp::create(b, loc, vectorType, input.memref, at(input, k));
@@ -61,7 +57,8 @@ SmallVector<Value> mlir::ember::buildTiledDots(OpBuilder &b, Location loc, Array
         for (auto [i, input] : llvm::enumerate(inputs)) {
           Value inputValue = loadF32(b, loc, input.memref, at(input, k));
           for (auto [j, weight] : llvm::enumerate(weights)) {
-            Value product = arith::MulFOp::create(b, loc, inputValue, loadF32(b, loc, weight.memref, at(weight, k)));
+            Value product = arith::MulFOp::create(b, loc, inputValue,
+                                                  loadWeightF32(b, loc, weight.memref, weight.scales, at(weight, k)));
             next.push_back(arith::AddFOp::create(b, loc, acc[i * weights.size() + j], product));
           }
         }
@@ -75,14 +72,15 @@ SmallVector<Value> mlir::ember::buildTiledDots(OpBuilder &b, Location loc, Array
 
 void mlir::ember::buildRowTiledDots(OpBuilder &b, Location loc, Value x, ValueRange weights, Value outputs,
                                     int64_t lanes,
-                                    function_ref<void(OpBuilder &, Location, Value, Value, ValueRange)> emit) {
+                                    function_ref<void(OpBuilder &, Location, Value, Value, ValueRange)> emit,
+                                    ArrayRef<BlockScales> scales) {
   Value tokens = dimOf(b, loc, x, 0), width = dimOf(b, loc, x, 1);
   int64_t tileRows = std::max<int64_t>(1, kTileAccumulators / int64_t(weights.size()));
   buildParallelNest(b, loc, {outputs}, [&](OpBuilder &b, Location loc, ValueRange ivs) {
     Value o = ivs[0];
     SmallVector<MemRefRow> weightRows;
-    for (Value weight : weights)
-      weightRows.push_back({weight, {o}});
+    for (auto [index, weight] : llvm::enumerate(weights))
+      weightRows.push_back({weight, {o}, scales.empty() ? BlockScales() : scales[index]});
     // `rows` rows from t0, their sums emitted row by row.
     auto buildTile = [&](OpBuilder &b, Location loc, Value t0, int64_t rows) {
       SmallVector<Value> rowIndices;

@@ -11,6 +11,7 @@
 #ifndef EMBER_LOWERING_ROWTILEDDOTS_H
 #define EMBER_LOWERING_ROWTILEDDOTS_H
 
+#include "lowering/BlockScaledWeights.h"
 #include "lowering/LoopBuilders.h"
 
 namespace mlir::ember {
@@ -29,13 +30,16 @@ struct MatmulLoops {
 bool hasContiguousRows(Value memref);
 
 /// Whether `loops` asks for row-tiled vector dots and the operands allow
-/// them: f32 rows of `x`, every operand's rows contiguous.
-bool useRowTiledDots(const MatmulLoops &loops, Value x, ValueRange weights);
+/// them: f32 rows of `x`, every operand's rows contiguous, each weight's
+/// block scales (if any) shared by a vector's lanes.
+bool useRowTiledDots(const MatmulLoops &loops, Value x, ValueRange weights, ArrayRef<BlockScales> scales = {});
 
-/// Row `prefix` of `memref`: the elements memref[prefix..., k], contiguous in k.
+/// Row `prefix` of `memref`: the elements memref[prefix..., k], contiguous in
+/// k; a weight's with its block scales, if it has them.
 struct MemRefRow {
   Value memref;
   SmallVector<Value, 3> prefix;
+  BlockScales scales = {};
 };
 
 /// The dot products over k in [0, width) of every f32 input row with every
@@ -50,12 +54,14 @@ SmallVector<Value> buildTiledDots(OpBuilder &b, Location loc, ArrayRef<MemRefRow
 
 /// For every output unit o (an scf.parallel) and every row t of `x`
 /// ([T, K], f32): the dot products of x[t] with row o of each of `weights`
-/// ([O, K], any float type), passed to emit(t, o, sums). Rows go in tiles
+/// ([O, K], any float type; `scales` per weight, or empty), passed to
+/// emit(t, o, sums). Rows go in tiles
 /// that share each loaded weight vector; a row's sums are the same
 /// operations in any tile (buildTiledDots), so they never depend on the
 /// other rows of the call.
 void buildRowTiledDots(OpBuilder &b, Location loc, Value x, ValueRange weights, Value outputs, int64_t lanes,
-                       function_ref<void(OpBuilder &, Location, Value, Value, ValueRange)> emit);
+                       function_ref<void(OpBuilder &, Location, Value, Value, ValueRange)> emit,
+                       ArrayRef<BlockScales> scales = {});
 
 } // namespace mlir::ember
 

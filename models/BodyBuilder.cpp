@@ -74,7 +74,7 @@ void BodyBuilder::rmsNorm(Value x, Value weight, Value out, double eps, double s
 }
 
 void BodyBuilder::linear(Value x, Value weight, Value out, bool accumulate) {
-  LinearOp::create(b, loc, x, weight, out, accumulate);
+  LinearOp::create(b, loc, x, weight, /*weight_scale=*/Value(), out, accumulate, /*weight_block=*/nullptr);
 }
 
 void BodyBuilder::mlp(Value x, ValueRange weights, Value residual) {

@@ -83,9 +83,9 @@ struct FuseNorm : mlir::ember::impl::EmberFuseNormBase<FuseNorm> {
     for (Operation *consumer : consumers) {
       OpBuilder b(consumer);
       if (auto linear = dyn_cast<LinearOp>(consumer))
-        NormLinearOp::create(b, linear.getLoc(), x, norm.getWeight(), linear.getWeight(),
-                             linear.getOut(), norm.getEpsAttr(), norm.getScaleAttr(),
-                             linear.getAccumulateAttr());
+        NormLinearOp::create(b, linear.getLoc(), x, norm.getWeight(), linear.getWeight(), linear.getWeightScale(),
+                             linear.getOut(), norm.getEpsAttr(), norm.getScaleAttr(), linear.getAccumulateAttr(),
+                             linear.getWeightBlockAttr());
       else if (auto swiglu = dyn_cast<SwiGluOp>(consumer))
         NormSwiGluOp::create(b, swiglu.getLoc(), x, norm.getWeight(), swiglu.getGateWeight(),
                              swiglu.getUpWeight(), swiglu.getOut(), norm.getEpsAttr(),

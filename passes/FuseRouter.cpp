@@ -31,7 +31,8 @@ struct FuseRouter : mlir::ember::impl::EmberFuseRouterBase<FuseRouter> {
   void fuse(RouterTopkOp op) {
     Value logits = op.getLogits();
     auto linear = logits.getDefiningOp<memref::AllocOp>() ? findLinear(op) : LinearOp();
-    if (!linear || linear.getAccumulate() || linear.getOut() != logits)
+    // fused_router's classifier takes no block scales.
+    if (!linear || linear.getAccumulate() || linear.getOut() != logits || linear.getWeightScale())
       return;
     // The logits feed nothing else, so the buffer can go.
     if (!llvm::all_of(logits.getUsers(), [&](Operation *user) {

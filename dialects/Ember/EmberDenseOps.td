@@ -12,17 +12,25 @@ def Ember_LinearOp : Ember_Op<"linear", [Ember_OwnTraffic]> {
     (the residual stream), so residual adds need no op of their own. Its own op
     rather than linalg so the fusion passes can match weight reads by role.
 
+    An F8E4M3FN `w` comes with its block scales: `f32(w[o, i])` is then
+    `e4m3(w[o, i]) * weight_scale[o / R][i / C]` for `weight_block = [R, C]`.
+
     ```mlir
     ember.linear %x, %w into %y {accumulate}
         : memref<?x96xf32>, memref<48x96xbf16> into memref<?x48xf32>
+    ember.linear %x, %w scaled %s into %y {weight_block = array<i64: 32, 64>}
+        : memref<?x96xf32>, memref<48x96xf8E4M3FN> scaled memref<2x2xf32> into memref<?x48xf32>
     ```
   }];
   let arguments = (ins Arg<F32MemRef, "x [T, in]", [MemRead]>:$x,
-                       Arg<Ember_WeightMemRef, "w [out, in]", [MemRead]>:$weight,
+                       Arg<Ember_QuantizableWeightMemRef, "w [out, in]", [MemRead]>:$weight,
+                       Arg<Optional<F32MemRef>, "block scales of an F8E4M3FN w", [MemRead]>:$weight_scale,
                        Arg<F32MemRef, "y [T, out]", [MemRead, MemWrite]>:$out,
-                       UnitAttr:$accumulate);
+                       UnitAttr:$accumulate,
+                       OptionalAttr<DenseI64ArrayAttr>:$weight_block);
   let assemblyFormat = [{
-    $x `,` $weight `into` $out attr-dict `:` type($x) `,` type($weight) `into` type($out)
+    $x `,` $weight (`scaled` $weight_scale^)? `into` $out attr-dict
+    `:` type($x) `,` type($weight) (`scaled` type($weight_scale)^)? `into` type($out)
   }];
   let hasVerifier = 1;
 }

@@ -67,7 +67,8 @@ LogicalResult FusedRouterOp::verify() {
 LogicalResult NormLinearOp::verify() {
   Value x = getX(), w = getWeight(), y = getOut();
   if (failed(verifyRmsNormInput(*this, x, getNormWeight(), "norm_weight", getEps().convertToDouble())) ||
-      failed(verifyRank(*this, w, "weight", 2)) || failed(verifyRank(*this, y, "out", 2)))
+      failed(verifyRank(*this, w, "weight", 2)) || failed(verifyRank(*this, y, "out", 2)) ||
+      failed(verifyBlockScales(*this, w, "weight", getWeightScale(), getWeightBlock())))
     return failure();
   return success(succeeded(verifyDimsAgree(*this, x, "x", 1, w, "weight", 1)) &&
                  succeeded(verifyDimsAgree(*this, y, "out", 0, x, "x", 0)) &&

@@ -109,6 +109,8 @@ def Ember_NormLinearOp : Ember_Op<"norm_linear", [Ember_OwnTraffic]> {
     `x` is `[T, D]`, `norm_weight` `[D]`, `weight` `[out, D]`, `out` `[T, out]`
     (which must not alias `x`).
 
+    `weight` may be F8E4M3FN with block scales, as `ember.linear`'s.
+
     ```mlir
     ember.norm_linear %x, %g, %w into %y {eps = 1.0e-05 : f32}
         : memref<?x96xf32>, memref<96xbf16>, memref<48x96xbf16> into memref<?x48xf32>
@@ -116,14 +118,16 @@ def Ember_NormLinearOp : Ember_Op<"norm_linear", [Ember_OwnTraffic]> {
   }];
   let arguments = (ins Arg<F32MemRef, "x [T, D] (before the norm)", [MemRead]>:$x,
                        Arg<Ember_WeightMemRef, "RMSNorm weight [D]", [MemRead]>:$norm_weight,
-                       Arg<Ember_WeightMemRef, "w [out, D]", [MemRead]>:$weight,
+                       Arg<Ember_QuantizableWeightMemRef, "w [out, D]", [MemRead]>:$weight,
+                       Arg<Optional<F32MemRef>, "block scales of an F8E4M3FN w", [MemRead]>:$weight_scale,
                        Arg<F32MemRef, "y [T, out]", [MemRead, MemWrite]>:$out,
                        F32Attr:$eps,
                        DefaultValuedAttr<F32Attr, "1.0">:$scale,
-                       UnitAttr:$accumulate);
+                       UnitAttr:$accumulate,
+                       OptionalAttr<DenseI64ArrayAttr>:$weight_block);
   let assemblyFormat = [{
-    $x `,` $norm_weight `,` $weight `into` $out attr-dict
-    `:` type($x) `,` type($norm_weight) `,` type($weight) `into` type($out)
+    $x `,` $norm_weight `,` $weight (`scaled` $weight_scale^)? `into` $out attr-dict
+    `:` type($x) `,` type($norm_weight) `,` type($weight) (`scaled` type($weight_scale)^)? `into` type($out)
   }];
   let hasVerifier = 1;
 }

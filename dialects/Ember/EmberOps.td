@@ -8,6 +8,11 @@ include "EmberInterfaces.td"
 
 // Weights may be stored in f32, bf16 or f16; compute is always f32.
 def Ember_WeightMemRef : MemRefOf<[F32, BF16, F16]>;
+// The matmul weights an FP8 checkpoint quantizes may also stay F8E4M3FN
+// (OCP E4M3FN), with a block-scale operand (`weight_scale`, f32: one factor
+// per `weight_block` = [R, C] block of the last two dims); the kernels
+// dequantize as they read (docs/dialect.md).
+def Ember_QuantizableWeightMemRef : MemRefOf<[F32, BF16, F16, F8E4M3FN]>;
 // Per-row coordinates of a step's T rows (tokens of any sequences): the
 // slot (sequence) each row belongs to and its position in that sequence.
 def Ember_RowIndexMemRef : MemRefRankOf<[I32], [1]>;

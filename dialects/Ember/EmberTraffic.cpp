@@ -122,6 +122,8 @@ void NgramCombineOp::addTraffic(TrafficContext &ctx) {
 void LinearOp::addTraffic(TrafficContext &ctx) {
   ctx.readAll(getX(), kActivations);
   ctx.readAll(getWeight(), kWeights);
+  if (Value scale = getWeightScale())
+    ctx.readAll(scale, kWeights);
   if (getAccumulate())
     ctx.readAll(getOut());
   ctx.writeAll(getOut());
@@ -160,6 +162,8 @@ void NormLinearOp::addTraffic(TrafficContext &ctx) {
   ctx.readAll(getX(), kActivations);
   ctx.readAll(getNormWeight(), kWeights);
   ctx.readAll(getWeight(), kWeights);
+  if (Value scale = getWeightScale())
+    ctx.readAll(scale, kWeights);
   if (getAccumulate())
     ctx.readAll(getOut());
   ctx.writeAll(getOut());

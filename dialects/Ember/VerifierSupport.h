@@ -60,6 +60,13 @@ LogicalResult verifyRouterChoices(Operation *op, uint64_t nRouted, Value scores,
                                   StringRef scoresName, unsigned expertDim, Value bias,
                                   Value experts, Value weights);
 
+/// An F8E4M3FN `weight` [..., rows, cols] needs its block scales: `scale`
+/// (f32) of the weight's rank, its leading dims, then ceil(rows / R) and
+/// ceil(cols / C) for `block` = [R, C] (both >= 1). Any other weight takes
+/// neither.
+LogicalResult verifyBlockScales(Operation *op, Value weight, StringRef weightName, Value scale,
+                                std::optional<ArrayRef<int64_t>> block);
+
 /// Every operand's rank, in operand order.
 LogicalResult verifyOperandRanks(Operation *op,
                           std::initializer_list<std::tuple<Value, StringRef, int64_t>> operands);

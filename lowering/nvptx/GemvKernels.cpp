@@ -22,6 +22,12 @@ using namespace mlir;
 using namespace mlir::ember;
 
 std::optional<GemvOp> mlir::ember::asGemv(Operation *op) {
+  // Block-scaled FP8 weights keep the generic loops (thread_per_element)
+  // until these kernels dequantize.
+  if (auto linear = dyn_cast<LinearOp>(op); linear && linear.getWeightScale())
+    return std::nullopt;
+  if (auto norm = dyn_cast<NormLinearOp>(op); norm && norm.getWeightScale())
+    return std::nullopt;
   if (auto linear = dyn_cast<LinearOp>(op))
     return GemvOp{linear.getX(), {}, linear.getOut(), {linear.getWeight()}, 0, 1, linear.getAccumulate(), false};
   if (auto norm = dyn_cast<NormLinearOp>(op))

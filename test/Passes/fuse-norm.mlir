@@ -212,3 +212,18 @@ func.func @input_freed_between(%g: memref<8xf32>, %w: memref<4x8xf32>, %out: mem
   memref.dealloc %a : memref<2x4xf32>
   return
 }
+
+// -----
+
+// An FP8 linear's block scales go with its weight into the norm_linear.
+// CHECK-LABEL: func @fp8_weight
+// CHECK-SAME: (%[[R:[^:]+]]: memref<2x8xf32>, %[[G:[^:]+]]: memref<8xbf16>, %[[W:[^:]+]]: memref<4x8xf8E4M3FN>, %[[S:[^:]+]]: memref<1x1xf32>, %[[Y:[^:]+]]: memref<2x4xf32>)
+func.func @fp8_weight(%r: memref<2x8xf32>, %g: memref<8xbf16>, %w: memref<4x8xf8E4M3FN>, %s: memref<1x1xf32>, %y: memref<2x4xf32>) {
+  // CHECK-NOT: ember.rms_norm
+  // CHECK: ember.norm_linear %[[R]], %[[G]], %[[W]] scaled %[[S]] into %[[Y]] {eps = 9.99999997E-7 : f32, weight_block = array<i64: 128, 128>}
+  %normed = memref.alloc() : memref<2x8xf32>
+  ember.rms_norm %r, %g into %normed {eps = 1.0e-6 : f32} : memref<2x8xf32>, memref<8xbf16> into memref<2x8xf32>
+  ember.linear %normed, %w scaled %s into %y {weight_block = array<i64: 128, 128>} : memref<2x8xf32>, memref<4x8xf8E4M3FN> scaled memref<1x1xf32> into memref<2x4xf32>
+  memref.dealloc %normed : memref<2x8xf32>
+  return
+}

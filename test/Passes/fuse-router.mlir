@@ -133,3 +133,19 @@ func.func @output_is_input(%u: memref<2x3xf32>, %c: memref<12x3xf32>, %bias: mem
 // OFF-NOT: ember.fused_router
 // RUN: ember-opt %s --split-input-file --ember-fusion-pipeline | FileCheck %s --check-prefix=ON
 // ON: ember.fused_router
+
+// -----
+
+// Not fused: fused_router's classifier takes no FP8 block scales.
+// CHECK-LABEL: func @fp8_classifier
+// CHECK-NOT: ember.fused_router
+// CHECK: ember.linear
+// CHECK: ember.router_topk
+func.func @fp8_classifier(%u: memref<2x8xf32>, %c: memref<12x8xf8E4M3FN>, %s: memref<1x1xf32>, %bias: memref<12xf32>,
+                          %experts: memref<2x3xi32>, %weights: memref<2x3xf32>) {
+  %logits = memref.alloc() : memref<2x12xf32>
+  ember.linear %u, %c scaled %s into %logits {weight_block = array<i64: 128, 128>} : memref<2x8xf32>, memref<12x8xf8E4M3FN> scaled memref<1x1xf32> into memref<2x12xf32>
+  ember.router_topk %logits, %bias into %experts, %weights {n_routed = 8 : i64, scaling = 1.0 : f32} : memref<2x12xf32>, memref<12xf32> into memref<2x3xi32>, memref<2x3xf32>
+  memref.dealloc %logits : memref<2x12xf32>
+  return
+}

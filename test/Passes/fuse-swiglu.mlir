@@ -77,3 +77,18 @@ func.func @not_fused(%x: memref<2x8xf32>, %y: memref<2x8xf32>, %w: memref<16x8xf
 // OFF-NOT: ember.swiglu
 // RUN: ember-opt %s --split-input-file --ember-fusion-pipeline | FileCheck %s --check-prefix=ON
 // ON: ember.swiglu
+
+// -----
+
+// swiglu takes no block scales: FP8 gate and up projections stay linears.
+// CHECK-LABEL: func @fp8_projections
+// CHECK-NOT: ember.swiglu
+// CHECK-COUNT-2: ember.linear
+// CHECK: ember.silu_mul
+func.func @fp8_projections(%x: memref<?x8xf32>, %wg: memref<16x8xf8E4M3FN>, %wu: memref<16x8xf8E4M3FN>, %s: memref<1x1xf32>,
+                           %gate: memref<?x16xf32>, %up: memref<?x16xf32>) {
+  ember.linear %x, %wg scaled %s into %gate {weight_block = array<i64: 128, 128>} : memref<?x8xf32>, memref<16x8xf8E4M3FN> scaled memref<1x1xf32> into memref<?x16xf32>
+  ember.linear %x, %wu scaled %s into %up {weight_block = array<i64: 128, 128>} : memref<?x8xf32>, memref<16x8xf8E4M3FN> scaled memref<1x1xf32> into memref<?x16xf32>
+  ember.silu_mul %gate, %up into %gate : memref<?x16xf32>, memref<?x16xf32> into memref<?x16xf32>
+  return
+}

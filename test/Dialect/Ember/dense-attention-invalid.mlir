@@ -29,8 +29,43 @@ func.func @linear_outputs(%x: memref<?x96xf32>, %w: memref<48x96xf32>, %y: memre
 
 // -----
 func.func @linear_weight_type(%x: memref<?x96xf32>, %w: memref<48x96xi8>, %y: memref<?x48xf32>) {
-  // expected-error @+1 {{operand #1 must be memref of 32-bit float or bfloat16 type or 16-bit float values}}
+  // expected-error @+1 {{operand #1 must be memref of 32-bit float or bfloat16 type or 16-bit float or f8E4M3FN type values}}
   ember.linear %x, %w into %y : memref<?x96xf32>, memref<48x96xi8> into memref<?x48xf32>
+  return
+}
+
+// -----
+func.func @fp8_without_scales(%x: memref<?x96xf32>, %w: memref<48x96xf8E4M3FN>, %y: memref<?x48xf32>) {
+  // expected-error @+1 {{an f8E4M3FN weight needs weight_scale and weight_block}}
+  ember.linear %x, %w into %y : memref<?x96xf32>, memref<48x96xf8E4M3FN> into memref<?x48xf32>
+  return
+}
+
+// -----
+func.func @scales_of_bf16(%x: memref<?x96xf32>, %w: memref<48x96xbf16>, %s: memref<1x1xf32>, %y: memref<?x48xf32>) {
+  // expected-error @+1 {{weight_scale and weight_block apply to an f8E4M3FN weight only, got 'bf16'}}
+  ember.linear %x, %w scaled %s into %y {weight_block = array<i64: 128, 128>} : memref<?x96xf32>, memref<48x96xbf16> scaled memref<1x1xf32> into memref<?x48xf32>
+  return
+}
+
+// -----
+func.func @fp8_block(%x: memref<?x96xf32>, %w: memref<48x96xf8E4M3FN>, %s: memref<1x1xf32>, %y: memref<?x48xf32>) {
+  // expected-error @+1 {{weight_block must be [rows, cols], both >= 1}}
+  ember.linear %x, %w scaled %s into %y {weight_block = array<i64: 128, 0>} : memref<?x96xf32>, memref<48x96xf8E4M3FN> scaled memref<1x1xf32> into memref<?x48xf32>
+  return
+}
+
+// -----
+func.func @fp8_scale_rank(%x: memref<?x96xf32>, %w: memref<48x96xf8E4M3FN>, %s: memref<2xf32>, %y: memref<?x48xf32>) {
+  // expected-error @+1 {{weight_scale must have rank 2, got rank 1}}
+  ember.linear %x, %w scaled %s into %y {weight_block = array<i64: 32, 64>} : memref<?x96xf32>, memref<48x96xf8E4M3FN> scaled memref<2xf32> into memref<?x48xf32>
+  return
+}
+
+// -----
+func.func @fp8_scale_shape(%x: memref<?x96xf32>, %w: memref<48x96xf8E4M3FN>, %s: memref<2x1xf32>, %y: memref<?x48xf32>) {
+  // expected-error @+1 {{weight_scale dim 1 (1) must be ceil(weight dim 1 (96) / 64) = 2}}
+  ember.linear %x, %w scaled %s into %y {weight_block = array<i64: 32, 64>} : memref<?x96xf32>, memref<48x96xf8E4M3FN> scaled memref<2x1xf32> into memref<?x48xf32>
   return
 }
 

@@ -18,6 +18,16 @@ func.func @dense(%x: memref<?x96xf32>, %w: memref<48x96xbf16>, %y: memref<?x48xf
   return
 }
 
+// An F8E4M3FN weight with its block scales: [48, 96] in blocks of 32 x 64.
+// CHECK-LABEL: func @fp8_linear
+// CHECK-SAME: (%[[X:.*]]: memref<?x96xf32>, %[[W:.*]]: memref<48x96xf8E4M3FN>, %[[S:.*]]: memref<2x2xf32>, %[[Y:.*]]: memref<?x48xf32>)
+func.func @fp8_linear(%x: memref<?x96xf32>, %w: memref<48x96xf8E4M3FN>, %s: memref<2x2xf32>, %y: memref<?x48xf32>) {
+  // CHECK: ember.linear %[[X]], %[[W]] scaled %[[S]] into %[[Y]] {accumulate, weight_block = array<i64: 32, 64>} : memref<?x96xf32>, memref<48x96xf8E4M3FN> scaled memref<2x2xf32> into memref<?x48xf32>
+  ember.linear %x, %w scaled %s into %y {accumulate, weight_block = array<i64: 32, 64>}
+      : memref<?x96xf32>, memref<48x96xf8E4M3FN> scaled memref<2x2xf32> into memref<?x48xf32>
+  return
+}
+
 // CHECK-LABEL: func @attention
 func.func @attention(%qn: memref<?x4x16xf32>, %kvb: memref<128x32xbf16>, %ql: memref<?x4x32xf32>,
                      %qr: memref<?x4x8xf32, strided<[96, 24, 1], offset: 16>>,

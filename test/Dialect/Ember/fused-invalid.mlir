@@ -481,3 +481,10 @@ func.func @down_combine_h(%x: memref<2x96xf32>, %h: memref<5x32xf32>, %d: memref
   ember.expert_down_combine %x, %h, %d, %e, %w, %rows into %out {n_routed = 8 : i64} : memref<2x96xf32>, memref<5x32xf32>, memref<8x96x32xbf16>, memref<2x3xi32>, memref<2x3xf32>, memref<?xi32> into memref<2x96xf32>
   return
 }
+
+// -----
+func.func @norm_linear_fp8_scale_shape(%x: memref<?x96xf32>, %n: memref<96xf32>, %w: memref<48x96xf8E4M3FN>, %s: memref<1x2xf32>, %y: memref<?x48xf32>) {
+  // expected-error @+1 {{weight_scale dim 1 (2) must be ceil(weight dim 1 (96) / 128) = 1}}
+  ember.norm_linear %x, %n, %w scaled %s into %y {eps = 1.0e-5 : f32, weight_block = array<i64: 128, 128>} : memref<?x96xf32>, memref<96xf32>, memref<48x96xf8E4M3FN> scaled memref<1x2xf32> into memref<?x48xf32>
+  return
+}

@@ -34,6 +34,13 @@ func.func @norm_linear(%x: memref<?x96xf32>, %n: memref<96xbf16>, %w: memref<48x
   return
 }
 
+// CHECK-LABEL: func @fp8_norm_linear
+func.func @fp8_norm_linear(%x: memref<?x96xf32>, %n: memref<96xbf16>, %w: memref<48x96xf8E4M3FN>, %s: memref<1x1xf32>, %y: memref<?x48xf32>) {
+  // CHECK: ember.norm_linear %{{.*}}, %{{.*}}, %{{.*}} scaled %{{.*}} into %{{.*}} {eps = 9.99999974E-6 : f32, weight_block = array<i64: 128, 128>} : memref<?x96xf32>, memref<96xbf16>, memref<48x96xf8E4M3FN> scaled memref<1x1xf32> into memref<?x48xf32>
+  ember.norm_linear %x, %n, %w scaled %s into %y {eps = 1.0e-5 : f32, weight_block = array<i64: 128, 128>} : memref<?x96xf32>, memref<96xbf16>, memref<48x96xf8E4M3FN> scaled memref<1x1xf32> into memref<?x48xf32>
+  return
+}
+
 // CHECK-LABEL: func @norm_swiglu
 func.func @norm_swiglu(%x: memref<?x96xf32>, %n: memref<96xf32>, %g: memref<192x96xbf16>, %u: memref<192x96xbf16>, %h: memref<?x192xf32>) {
   // CHECK: ember.norm_swiglu %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} into %{{.*}} {eps = 9.99999974E-6 : f32} : memref<?x96xf32>, memref<96xf32>, memref<192x96xbf16>, memref<192x96xbf16> into memref<?x192xf32>
