@@ -15,15 +15,29 @@ using namespace mlir::ember;
 
 namespace {
 
+/// A SwiGLU op's gate and up weights with their block scales (if any).
+struct SwiGluWeights {
+  Value gate, up;
+  BlockScales gateScales, upScales;
+
+  template <typename OpTy> static SwiGluWeights of(OpTy op, typename OpTy::Adaptor adaptor) {
+    return {adaptor.getGateWeight(), adaptor.getUpWeight(),
+            BlockScales::of(adaptor.getGateScale(), op.getWeightBlock()),
+            BlockScales::of(adaptor.getUpScale(), op.getWeightBlock())};
+  }
+  SmallVector<Value> weights() const { return {gate, up}; }
+  SmallVector<BlockScales> scales() const { return {gateScales, upScales}; }
+};
+
 /// silu(x[t] . g[f]) * (x[t] . u[f]) over `inputs` elements `xAt(i)` of x[t].
-Value buildSwiGlu(OpBuilder &b, Location loc, Value inputs, Value f, Value g, Value u,
+Value buildSwiGlu(OpBuilder &b, Location loc, Value inputs, Value f, const SwiGluWeights &w,
                   function_ref<Value(OpBuilder &, Location, Value)> xAt) {
-  auto row = [&](Value weight) {
-    return [&, weight](OpBuilder &b, Location loc, Value i) { return loadF32(b, loc, weight, {f, i}); };
+  auto row = [&](Value weight, const BlockScales &scales) {
+    return [&, weight](OpBuilder &b, Location loc, Value i) { return loadWeightF32(b, loc, weight, scales, {f, i}); };
   };
   Value zero = f32Constant(b, loc, 0.0);
-  Value gate = buildDotProduct(b, loc, inputs, zero, xAt, row(g));
-  Value up = buildDotProduct(b, loc, inputs, zero, xAt, row(u));
+  Value gate = buildDotProduct(b, loc, inputs, zero, xAt, row(w.gate, w.gateScales));
+  Value up = buildDotProduct(b, loc, inputs, zero, xAt, row(w.up, w.upScales));
   return arith::MulFOp::create(b, loc, buildSilu(b, loc, gate), up);
 }
 
@@ -45,19 +59,20 @@ struct LowerSwiGlu : OpConversionPattern<SwiGluOp> {
     Value x = adaptor.getX(), h = adaptor.getOut();
     Value tokens = dimOf(rewriter, loc, h, 0), hidden = dimOf(rewriter, loc, h, 1),
           inputs = dimOf(rewriter, loc, x, 1);
-    SmallVector<Value> weights{adaptor.getGateWeight(), adaptor.getUpWeight()};
-    if (useRowTiledDots(loops, x, weights)) {
+    SwiGluWeights w = SwiGluWeights::of(op, adaptor);
+    if (useRowTiledDots(loops, x, w.weights(), w.scales())) {
       buildRowTiledDots(
-          rewriter, loc, x, weights, hidden, loops.vectorLanes,
-          [&](OpBuilder &b, Location loc, Value t, Value f, ValueRange sums) { storeSwiGlu(b, loc, h, t, f, sums); });
+          rewriter, loc, x, w.weights(), hidden, loops.vectorLanes,
+          [&](OpBuilder &b, Location loc, Value t, Value f, ValueRange sums) { storeSwiGlu(b, loc, h, t, f, sums); },
+          w.scales());
       rewriter.eraseOp(op);
       return success();
     }
     buildRowsByOutputsNest(rewriter, loc, tokens, hidden, loops.outputMajor,
                            [&](OpBuilder &b, Location loc, Value t, Value f) {
-                             Value value = buildSwiGlu(
-                                 b, loc, inputs, f, adaptor.getGateWeight(), adaptor.getUpWeight(),
-                                 [&](OpBuilder &b, Location loc, Value i) { return loadF32(b, loc, x, {t, i}); });
+                             Value value = buildSwiGlu(b, loc, inputs, f, w, [&](OpBuilder &b, Location loc, Value i) {
+                               return loadF32(b, loc, x, {t, i});
+                             });
                              memref::StoreOp::create(b, loc, value, h, ValueRange{t, f});
                            });
     rewriter.eraseOp(op);
@@ -183,16 +198,16 @@ struct LowerNormSwiGlu : NormedPattern<NormSwiGluOp> {
     Location loc = op.getLoc();
     Value h = adaptor.getOut();
     Value inputs = dimOf(rewriter, loc, adaptor.getX(), 1);
-    SmallVector<Value> weights{adaptor.getGateWeight(), adaptor.getUpWeight()};
+    SwiGluWeights w = SwiGluWeights::of(op, adaptor);
     buildNormedNest<NormSwiGluOp>(
         rewriter, loc, statistics, loops, op, adaptor, dimOf(rewriter, loc, h, 1),
         [&](OpBuilder &b, Location loc, Value t, Value f, function_ref<Value(OpBuilder &, Location, Value)> normed) {
-          Value value = buildSwiGlu(b, loc, inputs, f, adaptor.getGateWeight(),
-                                    adaptor.getUpWeight(), normed);
+          Value value = buildSwiGlu(b, loc, inputs, f, w, normed);
           memref::StoreOp::create(b, loc, value, h, ValueRange{t, f});
         },
-        weights,
-        [&](OpBuilder &b, Location loc, Value t, Value f, ValueRange sums) { storeSwiGlu(b, loc, h, t, f, sums); });
+        w.weights(),
+        [&](OpBuilder &b, Location loc, Value t, Value f, ValueRange sums) { storeSwiGlu(b, loc, h, t, f, sums); },
+        w.scales());
     rewriter.eraseOp(op);
     return success();
   }

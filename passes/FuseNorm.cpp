@@ -87,9 +87,9 @@ struct FuseNorm : mlir::ember::impl::EmberFuseNormBase<FuseNorm> {
                              linear.getOut(), norm.getEpsAttr(), norm.getScaleAttr(), linear.getAccumulateAttr(),
                              linear.getWeightBlockAttr());
       else if (auto swiglu = dyn_cast<SwiGluOp>(consumer))
-        NormSwiGluOp::create(b, swiglu.getLoc(), x, norm.getWeight(), swiglu.getGateWeight(),
-                             swiglu.getUpWeight(), swiglu.getOut(), norm.getEpsAttr(),
-                             norm.getScaleAttr());
+        NormSwiGluOp::create(b, swiglu.getLoc(), x, norm.getWeight(), swiglu.getGateWeight(), swiglu.getUpWeight(),
+                             swiglu.getGateScale(), swiglu.getUpScale(), swiglu.getOut(), norm.getEpsAttr(),
+                             norm.getScaleAttr(), swiglu.getWeightBlockAttr());
       consumer->erase();
       ++numConsumers;
     }

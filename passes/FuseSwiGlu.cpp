@@ -23,9 +23,9 @@ struct FuseSwiGlu : mlir::ember::impl::EmberFuseSwiGluBase<FuseSwiGlu> {
   void fuse(SiluMulOp op) {
     auto second = dyn_cast_or_null<LinearOp>(op->getPrevNode());
     auto first = second ? dyn_cast_or_null<LinearOp>(second->getPrevNode()) : LinearOp();
-    // swiglu takes no block scales (yet): FP8 projections stay two linears.
+    // One weight_block serves both projections' block scales.
     if (!first || first.getAccumulate() || second.getAccumulate() || first.getX() != second.getX() ||
-        first.getWeightScale() || second.getWeightScale())
+        first.getWeightBlockAttr() != second.getWeightBlockAttr())
       return;
     Value gate = op.getGate(), up = op.getUp(), x = first.getX();
     LinearOp gateLinear = first.getOut() == gate ? first : second.getOut() == gate ? second : LinearOp();
@@ -35,7 +35,8 @@ struct FuseSwiGlu : mlir::ember::impl::EmberFuseSwiGluBase<FuseSwiGlu> {
     if (!gateLinear || upLinear.getOut() != up || gate == up || gate == x || up == x || op.getOut() == x)
       return;
     OpBuilder b(op);
-    SwiGluOp::create(b, op.getLoc(), x, gateLinear.getWeight(), upLinear.getWeight(), op.getOut());
+    SwiGluOp::create(b, op.getLoc(), x, gateLinear.getWeight(), upLinear.getWeight(), gateLinear.getWeightScale(),
+                     upLinear.getWeightScale(), op.getOut(), gateLinear.getWeightBlockAttr());
     Value out = op.getOut();
     op->erase();
     gateLinear->erase();

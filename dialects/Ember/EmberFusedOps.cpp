@@ -17,7 +17,16 @@ static LogicalResult verifySwiGluShapes(Operation *op, Value x, Value g, Value u
                  succeeded(verifyDimsAgree(op, h, "out", 1, g, "gate_weight", 0)));
 }
 
+/// Each SwiGLU weight with its block scales (verifyBlockScales).
+static LogicalResult verifySwiGluScales(Operation *op, Value gate, Value gateScale, Value up, Value upScale,
+                                        std::optional<ArrayRef<int64_t>> block) {
+  return success(succeeded(verifyBlockScales(op, gate, "gate_weight", gateScale, block)) &&
+                 succeeded(verifyBlockScales(op, up, "up_weight", upScale, block)));
+}
+
 LogicalResult SwiGluOp::verify() {
+  if (failed(verifySwiGluScales(*this, getGateWeight(), getGateScale(), getUpWeight(), getUpScale(), getWeightBlock())))
+    return failure();
   return verifySwiGluShapes(*this, getX(), getGateWeight(), getUpWeight(), getOut());
 }
 
@@ -77,7 +86,8 @@ LogicalResult NormLinearOp::verify() {
 
 LogicalResult NormSwiGluOp::verify() {
   Value x = getX(), g = getGateWeight(), u = getUpWeight(), h = getOut();
-  if (failed(verifyRmsNormInput(*this, x, getNormWeight(), "norm_weight", getEps().convertToDouble())))
+  if (failed(verifyRmsNormInput(*this, x, getNormWeight(), "norm_weight", getEps().convertToDouble())) ||
+      failed(verifySwiGluScales(*this, g, getGateScale(), u, getUpScale(), getWeightBlock())))
     return failure();
   return verifySwiGluShapes(*this, x, g, u, h);
 }

@@ -3,13 +3,14 @@
 // group of unfused ops into: one kernel instead of several, with the
 // intermediate results kept in registers instead of written to memory.
 
-def Ember_SwiGluOp : Ember_Op<"swiglu", [Ember_OwnTraffic]> {
+def Ember_SwiGluOp : Ember_Op<"swiglu", [Ember_OwnTraffic, AttrSizedOperandSegments]> {
   let summary = "Fused SwiGLU up-projection: h = silu(x Wg^T) * (x Wu^T)";
   let description = [{
     `h[t, f] = silu(sum_i x[t, i] g[f, i]) * sum_i x[t, i] u[f, i]`: the gate
     and up projections and `silu_mul` in one kernel (ember-fuse-swiglu), so
     neither `[T, F]` projection is written to memory and `x` is read once
-    per output.
+    per output. Both weights may be F8E4M3FN with block scales, as
+    `ember.linear`'s (one `weight_block` for both).
 
     ```mlir
     ember.swiglu %x, %g, %u into %h
@@ -17,12 +18,16 @@ def Ember_SwiGluOp : Ember_Op<"swiglu", [Ember_OwnTraffic]> {
     ```
   }];
   let arguments = (ins Arg<F32MemRef, "x [T, D]", [MemRead]>:$x,
-                       Arg<Ember_WeightMemRef, "gate weight [F, D]", [MemRead]>:$gate_weight,
-                       Arg<Ember_WeightMemRef, "up weight [F, D]", [MemRead]>:$up_weight,
-                       Arg<F32MemRef, "h [T, F]", [MemWrite]>:$out);
+                       Arg<Ember_QuantizableWeightMemRef, "gate weight [F, D]", [MemRead]>:$gate_weight,
+                       Arg<Ember_QuantizableWeightMemRef, "up weight [F, D]", [MemRead]>:$up_weight,
+                       Arg<Optional<F32MemRef>, "block scales of an F8E4M3FN gate weight", [MemRead]>:$gate_scale,
+                       Arg<Optional<F32MemRef>, "block scales of an F8E4M3FN up weight", [MemRead]>:$up_scale,
+                       Arg<F32MemRef, "h [T, F]", [MemWrite]>:$out,
+                       OptionalAttr<DenseI64ArrayAttr>:$weight_block);
   let assemblyFormat = [{
-    $x `,` $gate_weight `,` $up_weight `into` $out attr-dict `:` type($x) `,` type($gate_weight) `,`
-        type($up_weight) `into` type($out)
+    $x `,` $gate_weight `,` $up_weight (`scaled` $gate_scale^ `,` $up_scale)? `into` $out attr-dict
+        `:` type($x) `,` type($gate_weight) `,` type($up_weight)
+        (`scaled` type($gate_scale)^ `,` type($up_scale))? `into` type($out)
   }];
   let hasVerifier = 1;
 }
@@ -132,14 +137,15 @@ def Ember_NormLinearOp : Ember_Op<"norm_linear", [Ember_OwnTraffic]> {
   let hasVerifier = 1;
 }
 
-def Ember_NormSwiGluOp : Ember_Op<"norm_swiglu", [Ember_OwnTraffic]> {
+def Ember_NormSwiGluOp : Ember_Op<"norm_swiglu", [Ember_OwnTraffic, AttrSizedOperandSegments]> {
   let summary = "ember.swiglu on RMSNorm(x), the norm recomputed in the matmuls";
   let description = [{
     `ember.rms_norm %x, %norm_weight` followed by `ember.swiglu` of its output
     in one kernel (ember-fuse-norm): `h[t, f] = silu(n[t] . g[f]) * (n[t] . u[f])`
     with `n` RMSNorm(x) as in `ember.norm_linear`, recomputed where the
     SwiGLU would load it. `x` is `[T, D]`, `norm_weight` `[D]`, the gate and
-    up weights `[F, D]`, `out` `[T, F]` (which must not alias `x`).
+    up weights `[F, D]` (both may be F8E4M3FN with block scales, as
+    `ember.swiglu`'s), `out` `[T, F]` (which must not alias `x`).
 
     ```mlir
     ember.norm_swiglu %x, %n, %g, %u into %h {eps = 1.0e-05 : f32}
@@ -149,14 +155,18 @@ def Ember_NormSwiGluOp : Ember_Op<"norm_swiglu", [Ember_OwnTraffic]> {
   }];
   let arguments = (ins Arg<F32MemRef, "x [T, D] (before the norm)", [MemRead]>:$x,
                        Arg<Ember_WeightMemRef, "RMSNorm weight [D]", [MemRead]>:$norm_weight,
-                       Arg<Ember_WeightMemRef, "gate weight [F, D]", [MemRead]>:$gate_weight,
-                       Arg<Ember_WeightMemRef, "up weight [F, D]", [MemRead]>:$up_weight,
+                       Arg<Ember_QuantizableWeightMemRef, "gate weight [F, D]", [MemRead]>:$gate_weight,
+                       Arg<Ember_QuantizableWeightMemRef, "up weight [F, D]", [MemRead]>:$up_weight,
+                       Arg<Optional<F32MemRef>, "block scales of an F8E4M3FN gate weight", [MemRead]>:$gate_scale,
+                       Arg<Optional<F32MemRef>, "block scales of an F8E4M3FN up weight", [MemRead]>:$up_scale,
                        Arg<F32MemRef, "h [T, F]", [MemWrite]>:$out,
                        F32Attr:$eps,
-                       DefaultValuedAttr<F32Attr, "1.0">:$scale);
+                       DefaultValuedAttr<F32Attr, "1.0">:$scale,
+                       OptionalAttr<DenseI64ArrayAttr>:$weight_block);
   let assemblyFormat = [{
-    $x `,` $norm_weight `,` $gate_weight `,` $up_weight `into` $out attr-dict
-    `:` type($x) `,` type($norm_weight) `,` type($gate_weight) `,` type($up_weight) `into` type($out)
+    $x `,` $norm_weight `,` $gate_weight `,` $up_weight (`scaled` $gate_scale^ `,` $up_scale)? `into` $out attr-dict
+    `:` type($x) `,` type($norm_weight) `,` type($gate_weight) `,` type($up_weight)
+    (`scaled` type($gate_scale)^ `,` type($up_scale))? `into` type($out)
   }];
   let hasVerifier = 1;
 }

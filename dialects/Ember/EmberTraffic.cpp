@@ -154,6 +154,9 @@ void SwiGluOp::addTraffic(TrafficContext &ctx) {
   ctx.readAll(getX(), kActivations);
   ctx.readAll(getGateWeight(), kWeights);
   ctx.readAll(getUpWeight(), kWeights);
+  for (Value scale : {getGateScale(), getUpScale()})
+    if (scale)
+      ctx.readAll(scale, kWeights);
   ctx.writeAll(getOut());
 }
 
@@ -174,6 +177,9 @@ void NormSwiGluOp::addTraffic(TrafficContext &ctx) {
   ctx.readAll(getNormWeight(), kWeights);
   ctx.readAll(getGateWeight(), kWeights);
   ctx.readAll(getUpWeight(), kWeights);
+  for (Value scale : {getGateScale(), getUpScale()})
+    if (scale)
+      ctx.readAll(scale, kWeights);
   ctx.writeAll(getOut());
 }
 

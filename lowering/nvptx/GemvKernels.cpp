@@ -28,6 +28,10 @@ std::optional<GemvOp> mlir::ember::asGemv(Operation *op) {
     return std::nullopt;
   if (auto norm = dyn_cast<NormLinearOp>(op); norm && norm.getWeightScale())
     return std::nullopt;
+  if (auto swiglu = dyn_cast<SwiGluOp>(op); swiglu && swiglu.getGateScale())
+    return std::nullopt;
+  if (auto norm = dyn_cast<NormSwiGluOp>(op); norm && norm.getGateScale())
+    return std::nullopt;
   if (auto linear = dyn_cast<LinearOp>(op))
     return GemvOp{linear.getX(), {}, linear.getOut(), {linear.getWeight()}, 0, 1, linear.getAccumulate(), false};
   if (auto norm = dyn_cast<NormLinearOp>(op))

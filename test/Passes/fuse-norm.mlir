@@ -227,3 +227,20 @@ func.func @fp8_weight(%r: memref<2x8xf32>, %g: memref<8xbf16>, %w: memref<4x8xf8
   memref.dealloc %normed : memref<2x8xf32>
   return
 }
+
+// -----
+
+// An FP8 swiglu's block scales go into the norm_swiglu.
+// CHECK-LABEL: func @fp8_swiglu
+// CHECK-SAME: (%[[R:[^:]+]]: memref<2x8xf32>, %[[G:[^:]+]]: memref<8xbf16>, %[[WG:[^:]+]]: memref<4x8xf8E4M3FN>, %[[WU:[^:]+]]: memref<4x8xf8E4M3FN>, %[[SG:[^:]+]]: memref<1x1xf32>, %[[SU:[^:]+]]: memref<1x1xf32>, %[[H:[^:]+]]: memref<2x4xf32>)
+func.func @fp8_swiglu(%r: memref<2x8xf32>, %g: memref<8xbf16>, %wg: memref<4x8xf8E4M3FN>, %wu: memref<4x8xf8E4M3FN>,
+                      %sg: memref<1x1xf32>, %su: memref<1x1xf32>, %h: memref<2x4xf32>) {
+  // CHECK-NOT: ember.rms_norm
+  // CHECK: ember.norm_swiglu %[[R]], %[[G]], %[[WG]], %[[WU]] scaled %[[SG]], %[[SU]] into %[[H]] {eps = 9.99999997E-7 : f32, weight_block = array<i64: 128, 128>}
+  %normed = memref.alloc() : memref<2x8xf32>
+  ember.rms_norm %r, %g into %normed {eps = 1.0e-6 : f32} : memref<2x8xf32>, memref<8xbf16> into memref<2x8xf32>
+  ember.swiglu %normed, %wg, %wu scaled %sg, %su into %h {weight_block = array<i64: 128, 128>}
+      : memref<2x8xf32>, memref<4x8xf8E4M3FN>, memref<4x8xf8E4M3FN> scaled memref<1x1xf32>, memref<1x1xf32> into memref<2x4xf32>
+  memref.dealloc %normed : memref<2x8xf32>
+  return
+}

@@ -80,15 +80,31 @@ func.func @not_fused(%x: memref<2x8xf32>, %y: memref<2x8xf32>, %w: memref<16x8xf
 
 // -----
 
-// swiglu takes no block scales: FP8 gate and up projections stay linears.
+// FP8 gate and up projections: their block scales go into the swiglu.
 // CHECK-LABEL: func @fp8_projections
+// CHECK-SAME: (%[[X:[^:]+]]: memref<?x8xf32>, %[[WG:[^:]+]]: memref<16x8xf8E4M3FN>, %[[WU:[^:]+]]: memref<16x8xf8E4M3FN>, %[[SG:[^:]+]]: memref<1x1xf32>, %[[SU:[^:]+]]: memref<1x1xf32>, %[[GATE:[^:]+]]: memref<?x16xf32>,
+// CHECK: ember.swiglu %[[X]], %[[WG]], %[[WU]] scaled %[[SG]], %[[SU]] into %[[GATE]] {weight_block = array<i64: 128, 128>}
+// CHECK-NOT: ember.linear
+func.func @fp8_projections(%x: memref<?x8xf32>, %wg: memref<16x8xf8E4M3FN>, %wu: memref<16x8xf8E4M3FN>, %sg: memref<1x1xf32>,
+                           %su: memref<1x1xf32>, %gate: memref<?x16xf32>, %up: memref<?x16xf32>) {
+  ember.linear %x, %wu scaled %su into %up {weight_block = array<i64: 128, 128>} : memref<?x8xf32>, memref<16x8xf8E4M3FN> scaled memref<1x1xf32> into memref<?x16xf32>
+  ember.linear %x, %wg scaled %sg into %gate {weight_block = array<i64: 128, 128>} : memref<?x8xf32>, memref<16x8xf8E4M3FN> scaled memref<1x1xf32> into memref<?x16xf32>
+  ember.silu_mul %gate, %up into %gate : memref<?x16xf32>, memref<?x16xf32> into memref<?x16xf32>
+  return
+}
+
+// -----
+
+// Not fused: one FP8 and one bf16 projection (a swiglu has one
+// weight_block for both weights).
+// CHECK-LABEL: func @mixed_projections
 // CHECK-NOT: ember.swiglu
 // CHECK-COUNT-2: ember.linear
 // CHECK: ember.silu_mul
-func.func @fp8_projections(%x: memref<?x8xf32>, %wg: memref<16x8xf8E4M3FN>, %wu: memref<16x8xf8E4M3FN>, %s: memref<1x1xf32>,
-                           %gate: memref<?x16xf32>, %up: memref<?x16xf32>) {
+func.func @mixed_projections(%x: memref<?x8xf32>, %wg: memref<16x8xf8E4M3FN>, %wu: memref<16x8xbf16>, %s: memref<1x1xf32>,
+                             %gate: memref<?x16xf32>, %up: memref<?x16xf32>) {
   ember.linear %x, %wg scaled %s into %gate {weight_block = array<i64: 128, 128>} : memref<?x8xf32>, memref<16x8xf8E4M3FN> scaled memref<1x1xf32> into memref<?x16xf32>
-  ember.linear %x, %wu scaled %s into %up {weight_block = array<i64: 128, 128>} : memref<?x8xf32>, memref<16x8xf8E4M3FN> scaled memref<1x1xf32> into memref<?x16xf32>
+  ember.linear %x, %wu into %up : memref<?x8xf32>, memref<16x8xbf16> into memref<?x16xf32>
   ember.silu_mul %gate, %up into %gate : memref<?x16xf32>, memref<?x16xf32> into memref<?x16xf32>
   return
 }

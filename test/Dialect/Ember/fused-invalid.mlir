@@ -488,3 +488,17 @@ func.func @norm_linear_fp8_scale_shape(%x: memref<?x96xf32>, %n: memref<96xf32>,
   ember.norm_linear %x, %n, %w scaled %s into %y {eps = 1.0e-5 : f32, weight_block = array<i64: 128, 128>} : memref<?x96xf32>, memref<96xf32>, memref<48x96xf8E4M3FN> scaled memref<1x2xf32> into memref<?x48xf32>
   return
 }
+
+// -----
+func.func @swiglu_mixed_weights(%x: memref<?x96xf32>, %g: memref<192x96xf8E4M3FN>, %u: memref<192x96xbf16>, %sg: memref<2x1xf32>, %su: memref<2x1xf32>, %h: memref<?x192xf32>) {
+  // expected-error @+1 {{weight_scale and weight_block apply to an f8E4M3FN up_weight only, got 'bf16'}}
+  ember.swiglu %x, %g, %u scaled %sg, %su into %h {weight_block = array<i64: 128, 128>} : memref<?x96xf32>, memref<192x96xf8E4M3FN>, memref<192x96xbf16> scaled memref<2x1xf32>, memref<2x1xf32> into memref<?x192xf32>
+  return
+}
+
+// -----
+func.func @norm_swiglu_fp8_scale_shape(%x: memref<?x96xf32>, %n: memref<96xf32>, %g: memref<192x96xf8E4M3FN>, %u: memref<192x96xf8E4M3FN>, %sg: memref<2x1xf32>, %su: memref<1x1xf32>, %h: memref<?x192xf32>) {
+  // expected-error @+1 {{weight_scale dim 0 (1) must be ceil(up_weight dim 0 (192) / 128) = 2}}
+  ember.norm_swiglu %x, %n, %g, %u scaled %sg, %su into %h {eps = 1.0e-5 : f32, weight_block = array<i64: 128, 128>} : memref<?x96xf32>, memref<96xf32>, memref<192x96xf8E4M3FN>, memref<192x96xf8E4M3FN> scaled memref<2x1xf32>, memref<1x1xf32> into memref<?x192xf32>
+  return
+}

@@ -41,6 +41,18 @@ func.func @fp8_norm_linear(%x: memref<?x96xf32>, %n: memref<96xbf16>, %w: memref
   return
 }
 
+// CHECK-LABEL: func @fp8_swiglu
+func.func @fp8_swiglu(%x: memref<?x96xf32>, %n: memref<96xf32>, %g: memref<192x96xf8E4M3FN>, %u: memref<192x96xf8E4M3FN>,
+                      %sg: memref<2x1xf32>, %su: memref<2x1xf32>, %h: memref<?x192xf32>) {
+  // CHECK: ember.swiglu %{{.*}}, %{{.*}}, %{{.*}} scaled %{{.*}}, %{{.*}} into %{{.*}} {weight_block = array<i64: 128, 128>} : memref<?x96xf32>, memref<192x96xf8E4M3FN>, memref<192x96xf8E4M3FN> scaled memref<2x1xf32>, memref<2x1xf32> into memref<?x192xf32>
+  ember.swiglu %x, %g, %u scaled %sg, %su into %h {weight_block = array<i64: 128, 128>}
+      : memref<?x96xf32>, memref<192x96xf8E4M3FN>, memref<192x96xf8E4M3FN> scaled memref<2x1xf32>, memref<2x1xf32> into memref<?x192xf32>
+  // CHECK: ember.norm_swiglu %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} scaled %{{.*}}, %{{.*}} into %{{.*}} {eps = 9.99999974E-6 : f32, weight_block = array<i64: 128, 128>} : memref<?x96xf32>, memref<96xf32>, memref<192x96xf8E4M3FN>, memref<192x96xf8E4M3FN> scaled memref<2x1xf32>, memref<2x1xf32> into memref<?x192xf32>
+  ember.norm_swiglu %x, %n, %g, %u scaled %sg, %su into %h {eps = 1.0e-5 : f32, weight_block = array<i64: 128, 128>}
+      : memref<?x96xf32>, memref<96xf32>, memref<192x96xf8E4M3FN>, memref<192x96xf8E4M3FN> scaled memref<2x1xf32>, memref<2x1xf32> into memref<?x192xf32>
+  return
+}
+
 // CHECK-LABEL: func @norm_swiglu
 func.func @norm_swiglu(%x: memref<?x96xf32>, %n: memref<96xf32>, %g: memref<192x96xbf16>, %u: memref<192x96xbf16>, %h: memref<?x192xf32>) {
   // CHECK: ember.norm_swiglu %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} into %{{.*}} {eps = 9.99999974E-6 : f32} : memref<?x96xf32>, memref<96xf32>, memref<192x96xbf16>, memref<192x96xbf16> into memref<?x192xf32>
