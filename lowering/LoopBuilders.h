@@ -145,11 +145,13 @@ inline Value buildDotProduct(OpBuilder &b, Location loc, Value extent, Value ini
 
 struct MatmulLoops; // RowTiledDots.h
 
-/// down[expert, d, :] . h[row, :] over `width`: one routed expert's output
-/// unit d, shared by expert_down and expert_down_combine; a SIMD dot where
-/// `loops` asks for them.
-Value buildExpertDownDot(OpBuilder &b, Location loc, const MatmulLoops &loops, Value down, Value h, Value expert,
-                         Value d, Value row, Value width);
+struct BlockScales; // BlockScaledWeights.h
+
+/// down[expert, d, :] . h[row, :] over `width` (down dequantized with its
+/// block `scales`, if any): one routed expert's output unit d, shared by
+/// expert_down and expert_down_combine; a SIMD dot where `loops` asks for them.
+Value buildExpertDownDot(OpBuilder &b, Location loc, const MatmulLoops &loops, Value down, const BlockScales &scales,
+                         Value h, Value expert, Value d, Value row, Value width);
 
 /// silu(z) = z / (1 + exp(-z)).
 inline Value buildSilu(OpBuilder &b, Location loc, Value z) {

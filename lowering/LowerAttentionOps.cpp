@@ -70,12 +70,12 @@ struct LowerMlaAbsorb : OpConversionPattern<MlaAbsorbOp> {
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value q = adaptor.getQNope(), kvB = adaptor.getKvB(), out = adaptor.getOut();
+    BlockScales scales = BlockScales::of(adaptor.getKvBScale(), op.getWeightBlock());
     Value heads = dimOf(rewriter, loc, q, 1), nope = dimOf(rewriter, loc, q, 2);
     int64_t latent = cast<MemRefType>(out.getType()).getDimSize(2), lanes = loops.vectorLanes;
     if (lanes > 0 && !ShapedType::isDynamic(latent) && latent % lanes == 0 && hasContiguousRows(kvB) &&
-        hasContiguousRows(out)) {
+        hasContiguousRows(out) && scalesFitLanes(scales, lanes)) {
       auto vectorType = VectorType::get({lanes}, rewriter.getF32Type());
-      auto storedType = VectorType::get({lanes}, cast<MemRefType>(kvB.getType()).getElementType());
       buildParallelNest(
           rewriter, loc, {dimOf(rewriter, loc, out, 0), heads, indexConstant(rewriter, loc, latent / lanes)},
           [&](OpBuilder &b, Location loc, ValueRange ivs) {
@@ -86,9 +86,7 @@ struct LowerMlaAbsorb : OpConversionPattern<MlaAbsorbOp> {
             Value sum =
                 buildSequentialLoop(b, loc, nope, zeros, [&](OpBuilder &b, Location loc, Value n, ValueRange acc) {
                   Value row = arith::AddIOp::create(b, loc, base, n);
-                  Value weights = vector::LoadOp::create(b, loc, storedType, kvB, ValueRange{row, c0});
-                  if (storedType != vectorType)
-                    weights = arith::ExtFOp::create(b, loc, vectorType, weights);
+                  Value weights = loadWeightVectorF32(b, loc, kvB, scales, ValueRange{row, c0}, lanes);
                   Value scalar = vector::BroadcastOp::create(b, loc, vectorType, loadF32(b, loc, q, {t, h, n}));
                   return SmallVector<Value>{vector::FMAOp::create(b, loc, scalar, weights, acc[0])};
                 })[0];
@@ -104,9 +102,11 @@ struct LowerMlaAbsorb : OpConversionPattern<MlaAbsorbOp> {
           Value base = headBlockStart(b, loc, kvB, heads, h);
           Value sum = buildDotProduct(
               b, loc, nope, f32Constant(b, loc, 0.0),
-              [&](OpBuilder &b, Location loc, Value n) { return loadF32(b, loc, q, {t, h, n}); },
               [&](OpBuilder &b, Location loc, Value n) {
-                return loadF32(b, loc, kvB, {arith::AddIOp::create(b, loc, base, n), c});
+                return loadF32(b, loc, q, {t, h, n});
+              },
+              [&](OpBuilder &b, Location loc, Value n) {
+                return loadWeightF32(b, loc, kvB, scales, {arith::AddIOp::create(b, loc, base, n), c});
               });
           memref::StoreOp::create(b, loc, sum, out, ivs);
         });
@@ -195,7 +195,8 @@ struct LowerMlaUpValue : OpConversionPattern<MlaUpValueOp> {
     Value oLat = adaptor.getOLat(), kvB = adaptor.getKvB(), out = adaptor.getOut();
     Value heads = dimOf(rewriter, loc, out, 1), values = dimOf(rewriter, loc, out, 2);
     Value latent = dimOf(rewriter, loc, oLat, 2);
-    bool vectorDots = useRowTiledDots(loops, oLat, kvB);
+    BlockScales scales = BlockScales::of(adaptor.getKvBScale(), op.getWeightBlock());
+    bool vectorDots = useRowTiledDots(loops, oLat, kvB, scales);
     buildParallelNest(
         rewriter, loc, {dimOf(rewriter, loc, out, 0), heads, values},
         [&](OpBuilder &b, Location loc, ValueRange ivs) {
@@ -204,15 +205,15 @@ struct LowerMlaUpValue : OpConversionPattern<MlaUpValueOp> {
                                           arith::AddIOp::create(b, loc, h, indexConstant(b, loc, 1)));
           // The value rows are the last Dv rows of head h's block.
           Value row = arith::AddIOp::create(b, loc, arith::SubIOp::create(b, loc, blockEnd, values), v);
-          Value sum = vectorDots ? buildTiledDots(b, loc, {MemRefRow{oLat, {t, h}}}, {MemRefRow{kvB, {row}}}, latent,
-                                                  loops.vectorLanes)[0]
+          Value sum = vectorDots ? buildTiledDots(b, loc, {MemRefRow{oLat, {t, h}}}, {MemRefRow{kvB, {row}, scales}},
+                                                  latent, loops.vectorLanes)[0]
                                  : buildDotProduct(
                                        b, loc, latent, f32Constant(b, loc, 0.0),
                                        [&](OpBuilder &b, Location loc, Value c) {
                                          return loadF32(b, loc, oLat, {t, h, c});
                                        },
                                        [&](OpBuilder &b, Location loc, Value c) {
-                                         return loadF32(b, loc, kvB, {row, c});
+                                         return loadWeightF32(b, loc, kvB, scales, {row, c});
                                        });
           memref::StoreOp::create(b, loc, sum, out, ivs);
         });

@@ -336,9 +336,10 @@ struct LowerExpertDownCombine : OpConversionPattern<ExpertDownCombineOp> {
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value h = adaptor.getH(), down = adaptor.getDown(), rows = adaptor.getRows();
+    BlockScales scales = BlockScales::of(adaptor.getDownScale(), op.getWeightBlock());
     Value width = dimOf(rewriter, loc, h, 1);
     auto routedOutput = [&](OpBuilder &b, Location loc, Value assignment, Value d, Value expert) {
-      return buildExpertDownDot(b, loc, loops, down, h, expert, d, loadIndex(b, loc, rows, assignment), width);
+      return buildExpertDownDot(b, loc, loops, down, scales, h, expert, d, loadIndex(b, loc, rows, assignment), width);
     };
     buildMoeCombine(rewriter, loc, op.getNRouted(), adaptor.getX(), adaptor.getExperts(),
                     adaptor.getWeights(), adaptor.getOut(), routedOutput);

@@ -97,19 +97,22 @@ struct LowerExpertGateUp : OpConversionPattern<ExpertGateUpOp> {
         arith::CeilDivUIOp::create(rewriter, loc, rows, indexConstant(rewriter, loc, tile));
 
     // h[row, f] = SwiGLU of x[token] by `expert`, one pass over D.
-    bool vectorDots = useRowTiledDots(loops, x, {gate, up});
+    BlockScales gateScales = BlockScales::of(adaptor.getGateScale(), op.getWeightBlock()),
+                upScales = BlockScales::of(adaptor.getUpScale(), op.getWeightBlock());
+    bool vectorDots = useRowTiledDots(loops, x, {gate, up}, {gateScales, upScales});
     auto computeRow = [&](OpBuilder &b, Location loc, Value expert, Value f, Value token, Value row) {
       SmallVector<Value> sums;
       if (vectorDots) {
         sums = buildTiledDots(b, loc, {MemRefRow{x, {token}}},
-                              {MemRefRow{gate, {expert, f}}, MemRefRow{up, {expert, f}}}, width, loops.vectorLanes);
+                              {MemRefRow{gate, {expert, f}, gateScales}, MemRefRow{up, {expert, f}, upScales}}, width,
+                              loops.vectorLanes);
       } else {
         auto fastmath = reductionFastMath(b.getContext());
         SmallVector<Value> zeros(2, f32Constant(b, loc, 0.0));
         sums = llvm::to_vector(
             buildSequentialLoop(b, loc, width, zeros, [&](OpBuilder &b, Location loc, Value d, ValueRange acc) {
-              Value g = loadF32(b, loc, gate, ValueRange{expert, f, d});
-              Value u = loadF32(b, loc, up, ValueRange{expert, f, d});
+              Value g = loadWeightF32(b, loc, gate, gateScales, ValueRange{expert, f, d});
+              Value u = loadWeightF32(b, loc, up, upScales, ValueRange{expert, f, d});
               Value input = memref::LoadOp::create(b, loc, x, ValueRange{token, d});
               SmallVector<Value> next;
               for (auto [weight, sum] : {std::pair{g, acc[0]}, std::pair{u, acc[1]}})
@@ -150,6 +153,7 @@ struct LowerExpertDown : OpConversionPattern<ExpertDownOp> {
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value h = adaptor.getH(), down = adaptor.getDown(), y = adaptor.getY();
+    BlockScales scales = BlockScales::of(adaptor.getDownScale(), op.getWeightBlock());
     Value rows = dimOf(rewriter, loc, h, 0), width = dimOf(rewriter, loc, h, 1);
     Value hidden = dimOf(rewriter, loc, y, 1);
     Value k = dimOf(rewriter, loc, adaptor.getExperts(), 1);
@@ -160,7 +164,7 @@ struct LowerExpertDown : OpConversionPattern<ExpertDownOp> {
           RoutedRow row = loadRoutedRow(b, loc, adaptor.getOrder(), adaptor.getExperts(), k, p);
           Value real = arith::CmpIOp::create(b, loc, CmpIPredicate::ult, row.expert, numRouted);
           scf::IfOp::create(b, loc, real, [&](OpBuilder &b, Location loc) {
-            Value value = buildExpertDownDot(b, loc, loops, down, h, row.expert, d, p, width);
+            Value value = buildExpertDownDot(b, loc, loops, down, scales, h, row.expert, d, p, width);
             memref::StoreOp::create(b, loc, value, y, ValueRange{row.assignment, d});
             scf::YieldOp::create(b, loc);
           });
@@ -472,14 +476,16 @@ void mlir::ember::buildPaddedExpertGrouping(OpBuilder &b, Location loc, Value ex
   });
 }
 
-Value mlir::ember::buildExpertDownDot(OpBuilder &b, Location loc, const MatmulLoops &loops, Value down, Value h,
-                                      Value expert, Value d, Value row, Value width) {
-  if (useRowTiledDots(loops, h, down))
-    return buildTiledDots(b, loc, {MemRefRow{h, {row}}}, {MemRefRow{down, {expert, d}}}, width, loops.vectorLanes)[0];
+Value mlir::ember::buildExpertDownDot(OpBuilder &b, Location loc, const MatmulLoops &loops, Value down,
+                                      const BlockScales &scales, Value h, Value expert, Value d, Value row,
+                                      Value width) {
+  if (useRowTiledDots(loops, h, down, scales))
+    return buildTiledDots(b, loc, {MemRefRow{h, {row}}}, {MemRefRow{down, {expert, d}, scales}}, width,
+                          loops.vectorLanes)[0];
   return buildDotProduct(
       b, loc, width, f32Constant(b, loc, 0.0),
       [&](OpBuilder &b, Location loc, Value f) {
-        return loadF32(b, loc, down, {expert, d, f});
+        return loadWeightF32(b, loc, down, scales, {expert, d, f});
       },
       [&](OpBuilder &b, Location loc, Value f) {
         return memref::LoadOp::create(b, loc, h, ValueRange{row, f}).getResult();

@@ -119,12 +119,12 @@ void BodyBuilder::attention(Value x, ValueRange w, Value cache, Value slots, Val
 
   // 3. Absorbed attention on the latent cache, then values and o_proj.
   Value qLatent = alloc({H, latent});
-  MlaAbsorbOp::create(b, loc, qNope, w[5], qLatent);
+  MlaAbsorbOp::create(b, loc, qNope, w[5], /*kv_b_scale=*/Value(), qLatent, /*weight_block=*/nullptr);
   Value attended = alloc({H, latent});
   MlaAttentionOp::create(b, loc, qLatent, qRope, cache, slots, positions, attended,
                          b.getF32FloatAttr(::ember::attentionSoftmaxScale(c)));
   Value values = alloc({H, c.vHeadDim});
-  MlaUpValueOp::create(b, loc, attended, w[5], values);
+  MlaUpValueOp::create(b, loc, attended, w[5], /*kv_b_scale=*/Value(), values, /*weight_block=*/nullptr);
   Value flat = memref::CollapseShapeOp::create(b, loc, values, splitHeads);
   linear(flat, w[6], residual, /*accumulate=*/true);
 }
@@ -142,9 +142,10 @@ std::tuple<Value, Value, Value> BodyBuilder::moe(Value u, ValueRange w) {
   Value order = alloc({}, b.getI32Type(), assignments);
   MoeDispatchOp::create(b, loc, experts, order, routed);
   Value hidden = alloc({c.expertFfnHiddenSize}, {}, assignments);
-  ExpertGateUpOp::create(b, loc, u, w[2], w[3], experts, order, hidden);
+  ExpertGateUpOp::create(b, loc, u, w[2], w[3], /*gate_scale=*/Value(), /*up_scale=*/Value(), experts, order, hidden,
+                         /*rows_per_tile=*/1, /*weight_block=*/nullptr);
   Value outputs = alloc({c.hiddenSize}, {}, assignments);
-  ExpertDownOp::create(b, loc, hidden, w[4], experts, order, outputs);
+  ExpertDownOp::create(b, loc, hidden, w[4], /*down_scale=*/Value(), experts, order, outputs, /*weight_block=*/nullptr);
   return {experts, weights, outputs};
 }
 

@@ -148,9 +148,9 @@ struct FuseMoeCombine : mlir::ember::impl::EmberFuseMoeCombineBase<FuseMoeCombin
     c.gateUp.setRowsPerTile(rowsPerTile);
 
     b.setInsertionPoint(combine);
-    ExpertDownCombineOp::create(b, combine.getLoc(), combine.getX(), h, c.down.getDown(),
-                                combine.getExperts(), combine.getWeights(), rows,
-                                combine.getOut(), combine.getNRoutedAttr());
+    ExpertDownCombineOp::create(b, combine.getLoc(), combine.getX(), h, c.down.getDown(), c.down.getDownScale(),
+                                combine.getExperts(), combine.getWeights(), rows, combine.getOut(),
+                                combine.getNRoutedAttr(), c.down.getWeightBlockAttr());
     SmallVector<Value> created{rows, counts};
     if (rowsPerTile > 1)
       created.append({order, h});

@@ -43,7 +43,8 @@ static LogicalResult verifyKvB(Operation *op, Value kvB, int64_t heads, int64_t 
 LogicalResult MlaAbsorbOp::verify() {
   Value q = getQNope(), kvB = getKvB(), out = getOut();
   if (failed(verifyRank(*this, q, "q_nope", 3)) || failed(verifyRank(*this, kvB, "kv_b", 2)) ||
-      failed(verifyRank(*this, out, "out", 3)))
+      failed(verifyRank(*this, out, "out", 3)) ||
+      failed(verifyBlockScales(*this, kvB, "kv_b", getKvBScale(), getWeightBlock())))
     return failure();
   if (failed(verifyDimsAgree(*this, out, "out", 0, q, "q_nope", 0)) ||
       failed(verifyDimsAgree(*this, out, "out", 1, q, "q_nope", 1)) ||
@@ -77,7 +78,8 @@ LogicalResult MlaAttentionOp::verify() {
 LogicalResult MlaUpValueOp::verify() {
   Value oLat = getOLat(), kvB = getKvB(), out = getOut();
   if (failed(verifyRank(*this, oLat, "o_lat", 3)) || failed(verifyRank(*this, kvB, "kv_b", 2)) ||
-      failed(verifyRank(*this, out, "out", 3)))
+      failed(verifyRank(*this, out, "out", 3)) ||
+      failed(verifyBlockScales(*this, kvB, "kv_b", getKvBScale(), getWeightBlock())))
     return failure();
   if (failed(verifyDimsAgree(*this, out, "out", 0, oLat, "o_lat", 0)) ||
       failed(verifyDimsAgree(*this, out, "out", 1, oLat, "o_lat", 1)) ||

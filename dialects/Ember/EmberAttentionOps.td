@@ -36,7 +36,8 @@ def Ember_MlaAbsorbOp : Ember_Op<"mla_absorb", [Ember_OwnTraffic]> {
   let description = [{
     `q_lat[t, h, c] = sum_n q_nope[t, h, n] * f32(kv_b[h (Dn + Dv) + n, c])`
     with Dn = dim(q_nope, 2) and kv_b `[H (Dn + Dv), C]` (HF layout of
-    `kv_b_proj`), so that `q_lat . c_kv` equals `q_nope . k_nope`.
+    `kv_b_proj`), so that `q_lat . c_kv` equals `q_nope . k_nope`. `kv_b` may
+    be F8E4M3FN with block scales, as `ember.linear`'s weight.
 
     ```mlir
     ember.mla_absorb %q_nope, %kv_b into %q_lat
@@ -44,10 +45,13 @@ def Ember_MlaAbsorbOp : Ember_Op<"mla_absorb", [Ember_OwnTraffic]> {
     ```
   }];
   let arguments = (ins Arg<F32MemRef, "q_nope [T, H, Dn]", [MemRead]>:$q_nope,
-                       Arg<Ember_WeightMemRef, "kv_b [H (Dn + Dv), C]", [MemRead]>:$kv_b,
-                       Arg<F32MemRef, "q_lat [T, H, C]", [MemWrite]>:$out);
+                       Arg<Ember_QuantizableWeightMemRef, "kv_b [H (Dn + Dv), C]", [MemRead]>:$kv_b,
+                       Arg<Optional<F32MemRef>, "block scales of an F8E4M3FN kv_b", [MemRead]>:$kv_b_scale,
+                       Arg<F32MemRef, "q_lat [T, H, C]", [MemWrite]>:$out,
+                       OptionalAttr<DenseI64ArrayAttr>:$weight_block);
   let assemblyFormat = [{
-    $q_nope `,` $kv_b `into` $out attr-dict `:` type($q_nope) `,` type($kv_b) `into` type($out)
+    $q_nope `,` $kv_b (`scaled` $kv_b_scale^)? `into` $out attr-dict
+    `:` type($q_nope) `,` type($kv_b) (`scaled` type($kv_b_scale)^)? `into` type($out)
   }];
   let hasVerifier = 1;
 }
@@ -88,7 +92,8 @@ def Ember_MlaUpValueOp : Ember_Op<"mla_up_v", [Ember_OwnTraffic]> {
   let summary = "expand the attended latent to per-head values with kv_b";
   let description = [{
     `out[t, h, v] = sum_c o_lat[t, h, c] * f32(kv_b[h (Dn + Dv) + Dn + v, c])`
-    with Dv = dim(out, 2) and Dn = rows(kv_b) / H - Dv.
+    with Dv = dim(out, 2) and Dn = rows(kv_b) / H - Dv. `kv_b` may be
+    F8E4M3FN with block scales, as `ember.linear`'s weight.
 
     ```mlir
     ember.mla_up_v %o_lat, %kv_b into %o
@@ -96,10 +101,13 @@ def Ember_MlaUpValueOp : Ember_Op<"mla_up_v", [Ember_OwnTraffic]> {
     ```
   }];
   let arguments = (ins Arg<F32MemRef, "o_lat [T, H, C]", [MemRead]>:$o_lat,
-                       Arg<Ember_WeightMemRef, "kv_b [H (Dn + Dv), C]", [MemRead]>:$kv_b,
-                       Arg<F32MemRef, "values [T, H, Dv]", [MemWrite]>:$out);
+                       Arg<Ember_QuantizableWeightMemRef, "kv_b [H (Dn + Dv), C]", [MemRead]>:$kv_b,
+                       Arg<Optional<F32MemRef>, "block scales of an F8E4M3FN kv_b", [MemRead]>:$kv_b_scale,
+                       Arg<F32MemRef, "values [T, H, Dv]", [MemWrite]>:$out,
+                       OptionalAttr<DenseI64ArrayAttr>:$weight_block);
   let assemblyFormat = [{
-    $o_lat `,` $kv_b `into` $out attr-dict `:` type($o_lat) `,` type($kv_b) `into` type($out)
+    $o_lat `,` $kv_b (`scaled` $kv_b_scale^)? `into` $out attr-dict
+    `:` type($o_lat) `,` type($kv_b) (`scaled` type($kv_b_scale)^)? `into` type($out)
   }];
   let hasVerifier = 1;
 }

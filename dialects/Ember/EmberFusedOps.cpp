@@ -127,7 +127,8 @@ LogicalResult ExpertDownCombineOp::verify() {
                                         {weights, "weights", 2},
                                         {rows, "rows", 1},
                                         {out, "out", 2}})) ||
-      failed(verifyNumRouted(*this, getNRouted())) || failed(verifyTopK(*this, experts)))
+      failed(verifyNumRouted(*this, getNRouted())) || failed(verifyTopK(*this, experts)) ||
+      failed(verifyBlockScales(*this, down, "down", getDownScale(), getWeightBlock())))
     return failure();
   // Real experts (id < n_routed) index down: it must hold exactly them.
   int64_t numRouted = memrefType(down).getDimSize(0);

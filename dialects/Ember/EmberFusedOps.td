@@ -229,7 +229,8 @@ def Ember_ExpertDownCombineOp : Ember_Op<"expert_down_combine", [Ember_OwnTraffi
     the `[T*k, D]` expert outputs never reach memory. `x` and `out` are
     `[T, D]`, `h` by row of `order` (`expert_gate_up`; at least `T*k`
     rows, more when moe_group padded the groups), `down` the stacked
-    `[R, D, F]` weights, `experts`/`weights` `[T, k]`, `rows` `[T*k]` from
+    `[R, D, F]` weights (F8E4M3FN with block scales, as `ember.expert_down`'s,
+    or any weight type), `experts`/`weights` `[T, k]`, `rows` `[T*k]` from
     `ember.moe_group`.
 
     ```mlir
@@ -241,16 +242,18 @@ def Ember_ExpertDownCombineOp : Ember_Op<"expert_down_combine", [Ember_OwnTraffi
   }];
   let arguments = (ins Arg<F32MemRef, "MoE inputs [T, D]", [MemRead]>:$x,
                        Arg<F32MemRef, "activations by row of order [>= T*k, F]", [MemRead]>:$h,
-                       Arg<Ember_WeightMemRef, "down projections [R, D, F]", [MemRead]>:$down,
+                       Arg<Ember_QuantizableWeightMemRef, "down projections [R, D, F]", [MemRead]>:$down,
+                       Arg<Optional<F32MemRef>, "block scales of F8E4M3FN down projections", [MemRead]>:$down_scale,
                        Arg<I32MemRef, "chosen experts [T, k]", [MemRead]>:$experts,
                        Arg<F32MemRef, "routing weights [T, k]", [MemRead]>:$weights,
                        Arg<I32MemRef, "sorted row of each assignment [T*k]", [MemRead]>:$rows,
                        Arg<F32MemRef, "residual stream [T, D]", [MemRead, MemWrite]>:$out,
-                       I64Attr:$n_routed);
+                       I64Attr:$n_routed,
+                       OptionalAttr<DenseI64ArrayAttr>:$weight_block);
   let assemblyFormat = [{
-    $x `,` $h `,` $down `,` $experts `,` $weights `,` $rows `into` $out attr-dict
-    `:` type($x) `,` type($h) `,` type($down) `,` type($experts) `,` type($weights) `,`
-        type($rows) `into` type($out)
+    $x `,` $h `,` $down (`scaled` $down_scale^)? `,` $experts `,` $weights `,` $rows `into` $out attr-dict
+    `:` type($x) `,` type($h) `,` type($down) (`scaled` type($down_scale)^)? `,` type($experts) `,`
+        type($weights) `,` type($rows) `into` type($out)
   }];
   let hasVerifier = 1;
 }

@@ -140,12 +140,14 @@ LogicalResult ExpertGateUpOp::verify() {
   Value x = getX(), gate = getGate(), up = getUp(), experts = getExperts(), order = getOrder(),
         h = getH();
   if (failed(verifyOperandRanks(*this, {{x, "x", 2},
-                                 {gate, "gate", 3},
-                                 {up, "up", 3},
-                                 {experts, "experts", 2},
-                                 {order, "order", 1},
-                                 {h, "h", 2}})) ||
-      failed(verifyTopK(*this, experts)) || failed(verifyRowsPerTile(*this, getRowsPerTile())))
+                                        {gate, "gate", 3},
+                                        {up, "up", 3},
+                                        {experts, "experts", 2},
+                                        {order, "order", 1},
+                                        {h, "h", 2}})) ||
+      failed(verifyTopK(*this, experts)) || failed(verifyRowsPerTile(*this, getRowsPerTile())) ||
+      failed(verifyBlockScales(*this, gate, "gate", getGateScale(), getWeightBlock())) ||
+      failed(verifyBlockScales(*this, up, "up", getUpScale(), getWeightBlock())))
     return failure();
   return success(succeeded(verifyDimsAgree(*this, up, "up", 0, gate, "gate", 0)) &&
                  succeeded(verifyDimsAgree(*this, up, "up", 1, gate, "gate", 1)) &&
@@ -167,12 +169,10 @@ LogicalResult ExpertGateUpOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &)
 
 LogicalResult ExpertDownOp::verify() {
   Value h = getH(), down = getDown(), experts = getExperts(), order = getOrder(), y = getY();
-  if (failed(verifyOperandRanks(*this, {{h, "h", 2},
-                                 {down, "down", 3},
-                                 {experts, "experts", 2},
-                                 {order, "order", 1},
-                                 {y, "y", 2}})) ||
-      failed(verifyTopK(*this, experts)))
+  if (failed(verifyOperandRanks(
+          *this, {{h, "h", 2}, {down, "down", 3}, {experts, "experts", 2}, {order, "order", 1}, {y, "y", 2}})) ||
+      failed(verifyTopK(*this, experts)) ||
+      failed(verifyBlockScales(*this, down, "down", getDownScale(), getWeightBlock())))
     return failure();
   return success(succeeded(verifyDimsAgree(*this, down, "down", 2, h, "h", 1)) &&
                  succeeded(verifyDimsAgree(*this, y, "y", 1, down, "down", 1)) &&

@@ -75,7 +75,7 @@ def Ember_MoeDispatchOp : Ember_Op<"moe_dispatch", [Ember_DefaultTraffic]> {
   let hasFolder = 1;
 }
 
-def Ember_ExpertGateUpOp : Ember_Op<"expert_gate_up", [Ember_OwnTraffic]> {
+def Ember_ExpertGateUpOp : Ember_Op<"expert_gate_up", [Ember_OwnTraffic, AttrSizedOperandSegments]> {
   let summary = "gate and up projections of the routed experts, SwiGLU-activated";
   let description = [{
     For each row p of `order` with `a = order[p]`, `t = a / k`, `j = a % k`,
@@ -86,7 +86,9 @@ def Ember_ExpertGateUpOp : Ember_Op<"expert_gate_up", [Ember_OwnTraffic]> {
     with `silu(z) = z / (1 + exp(-z))`. Other rows (zero experts, the -1
     padding of `ember.moe_group`) are left untouched. `x` is `[T, D]`,
     `gate`/`up` are the stacked HF weights `[R, F, D]` (R is their dim 0;
-    f32, bf16 or f16, widened to f32), `experts` is `[T, k]`, `order` has
+    f32, bf16 or f16, widened to f32; or F8E4M3FN with block scales
+    `[R, ceil(F / R'), ceil(D / C')]` for `weight_block` = [R', C'], as
+    `ember.linear`'s), `experts` is `[T, k]`, `order` has
     at least T*k rows (`ember.moe_dispatch`'s `[T*k]`, or moe_group's padded
     groups) and `h` is `[rows of order, F]`. With W > 1 one thread computes
     a whole tile of one hidden unit (the GPU kernel reads each weight element
@@ -102,16 +104,19 @@ def Ember_ExpertGateUpOp : Ember_Op<"expert_gate_up", [Ember_OwnTraffic]> {
     ```
   }];
   let arguments = (ins Arg<F32MemRef, "expert inputs [T, D]", [MemRead]>:$x,
-                       Arg<Ember_WeightMemRef, "gate projections [R, F, D]", [MemRead]>:$gate,
-                       Arg<Ember_WeightMemRef, "up projections [R, F, D]", [MemRead]>:$up,
+                       Arg<Ember_QuantizableWeightMemRef, "gate projections [R, F, D]", [MemRead]>:$gate,
+                       Arg<Ember_QuantizableWeightMemRef, "up projections [R, F, D]", [MemRead]>:$up,
+                       Arg<Optional<F32MemRef>, "block scales of F8E4M3FN gate projections", [MemRead]>:$gate_scale,
+                       Arg<Optional<F32MemRef>, "block scales of F8E4M3FN up projections", [MemRead]>:$up_scale,
                        Arg<I32MemRef, "chosen experts [T, k]", [MemRead]>:$experts,
                        Arg<I32MemRef, "grouped assignment ids [>= T*k]", [MemRead]>:$order,
                        Arg<F32MemRef, "activations by row of order [>= T*k, F]", [MemWrite]>:$h,
-                       DefaultValuedAttr<I64Attr, "1">:$rows_per_tile);
+                       DefaultValuedAttr<I64Attr, "1">:$rows_per_tile,
+                       OptionalAttr<DenseI64ArrayAttr>:$weight_block);
   let assemblyFormat = [{
-    $x `,` $gate `,` $up `,` $experts `,` $order `into` $h attr-dict
-    `:` type($x) `,` type($gate) `,` type($up) `,` type($experts) `,` type($order)
-    `into` type($h)
+    $x `,` $gate `,` $up (`scaled` $gate_scale^ `,` $up_scale)? `,` $experts `,` $order `into` $h attr-dict
+    `:` type($x) `,` type($gate) `,` type($up) (`scaled` type($gate_scale)^ `,` type($up_scale))? `,`
+        type($experts) `,` type($order) `into` type($h)
   }];
   let hasVerifier = 1;
   let hasFolder = 1;
@@ -125,7 +130,8 @@ def Ember_ExpertDownOp : Ember_Op<"expert_down", [Ember_OwnTraffic]> {
     The output is indexed by assignment a (not by sorted row), so that
     `ember.moe_combine` reads token t's j-th expert output at row `t * k + j`.
     Zero-expert rows of `y` are left untouched. `h` is `[T*k, F]`, `down` the
-    stacked HF weights `[R, D, F]` (f32, bf16 or f16), `experts` `[T, k]`,
+    stacked HF weights `[R, D, F]` (f32, bf16 or f16, or F8E4M3FN with block
+    scales as `ember.expert_gate_up`'s), `experts` `[T, k]`,
     `order` `[T*k]`, `y` `[T*k, D]`.
 
     ```mlir
@@ -135,13 +141,15 @@ def Ember_ExpertDownOp : Ember_Op<"expert_down", [Ember_OwnTraffic]> {
     ```
   }];
   let arguments = (ins Arg<F32MemRef, "activations by sorted row [T*k, F]", [MemRead]>:$h,
-                       Arg<Ember_WeightMemRef, "down projections [R, D, F]", [MemRead]>:$down,
+                       Arg<Ember_QuantizableWeightMemRef, "down projections [R, D, F]", [MemRead]>:$down,
+                       Arg<Optional<F32MemRef>, "block scales of F8E4M3FN down projections", [MemRead]>:$down_scale,
                        Arg<I32MemRef, "chosen experts [T, k]", [MemRead]>:$experts,
                        Arg<I32MemRef, "sorted assignment ids [T*k]", [MemRead]>:$order,
-                       Arg<F32MemRef, "expert outputs by assignment [T*k, D]", [MemWrite]>:$y);
+                       Arg<F32MemRef, "expert outputs by assignment [T*k, D]", [MemWrite]>:$y,
+                       OptionalAttr<DenseI64ArrayAttr>:$weight_block);
   let assemblyFormat = [{
-    $h `,` $down `,` $experts `,` $order `into` $y attr-dict
-    `:` type($h) `,` type($down) `,` type($experts) `,` type($order) `into` type($y)
+    $h `,` $down (`scaled` $down_scale^)? `,` $experts `,` $order `into` $y attr-dict
+    `:` type($h) `,` type($down) (`scaled` type($down_scale)^)? `,` type($experts) `,` type($order) `into` type($y)
   }];
   let hasVerifier = 1;
   let hasFolder = 1;

@@ -192,6 +192,8 @@ void MlaAbsorbOp::addTraffic(TrafficContext &ctx) {
   Value qNope = getQNope(), kvB = getKvB();
   ctx.readAll(qNope, kActivations);
   ctx.read(kvB, dim(qNope, 1) * dim(qNope, 2) * dim(kvB, 1) * elementBytes(kvB), kWeights);
+  if (Value scale = getKvBScale())
+    ctx.readAll(scale, kWeights);
   ctx.writeAll(getOut());
 }
 
@@ -213,6 +215,8 @@ void MlaUpValueOp::addTraffic(TrafficContext &ctx) {
   Value out = getOut(), kvB = getKvB();
   ctx.readAll(getOLat(), kActivations);
   ctx.read(kvB, dim(out, 1) * dim(out, 2) * dim(kvB, 1) * elementBytes(kvB), kWeights);
+  if (Value scale = getKvBScale())
+    ctx.readAll(scale, kWeights);
   ctx.writeAll(out);
 }
 
@@ -268,6 +272,9 @@ void ExpertGateUpOp::addTraffic(TrafficContext &ctx) {
   ctx.readAll(getX(), kActivations);
   ctx.read(getGate(), activatedExpertBytes(ctx, getExperts(), getGate()), kWeights);
   ctx.read(getUp(), activatedExpertBytes(ctx, getExperts(), getUp()), kWeights);
+  for (Value scale : {getGateScale(), getUpScale()})
+    if (scale)
+      ctx.read(scale, activatedExpertBytes(ctx, getExperts(), scale), kWeights);
   readRouting(ctx, getExperts(), getOrder());
   // Every assignment row when no assignment picks a zero expert.
   ctx.write(getH(), assignmentRowBytes(ctx, getExperts(), getH()));
@@ -276,6 +283,8 @@ void ExpertGateUpOp::addTraffic(TrafficContext &ctx) {
 void ExpertDownOp::addTraffic(TrafficContext &ctx) {
   ctx.readAll(getH(), kActivations);
   ctx.read(getDown(), activatedExpertBytes(ctx, getExperts(), getDown()), kWeights);
+  if (Value scale = getDownScale())
+    ctx.read(scale, activatedExpertBytes(ctx, getExperts(), scale), kWeights);
   readRouting(ctx, getExperts(), getOrder());
   ctx.writeAll(getY());
 }
@@ -287,6 +296,8 @@ void ExpertDownCombineOp::addTraffic(TrafficContext &ctx) {
   ctx.readAll(getX(), kActivations);
   ctx.read(getH(), assignmentRowBytes(ctx, getExperts(), getH()), kActivations);
   ctx.read(getDown(), activatedExpertBytes(ctx, getExperts(), getDown()), kWeights);
+  if (Value scale = getDownScale())
+    ctx.read(scale, activatedExpertBytes(ctx, getExperts(), scale), kWeights);
   readRouting(ctx, getExperts(), getRows());
   ctx.readAll(getWeights(), kActivations);
   ctx.readAll(getOut());

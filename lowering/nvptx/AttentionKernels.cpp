@@ -258,6 +258,9 @@ void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const S
 }
 
 bool mlir::ember::fitsAbsorbKernel(MlaAbsorbOp op) {
+  // Block-scaled FP8 kv_b keeps the loops' kernel until this one dequantizes.
+  if (op.getKvBScale())
+    return false;
   auto qNope = cast<MemRefType>(op.getQNope().getType()), kvB = cast<MemRefType>(op.getKvB().getType());
   int64_t heads = qNope.getDimSize(1), keys = qNope.getDimSize(2), rows = kvB.getDimSize(0), latent = kvB.getDimSize(1);
   return ShapedType::isStatic(heads) && ShapedType::isStatic(keys) && ShapedType::isStatic(rows) &&

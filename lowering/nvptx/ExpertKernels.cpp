@@ -26,6 +26,9 @@ int64_t vectorWidth(ExpertGateUpOp op) { return elementsPerVectorLoad(ValueRange
 } // namespace
 
 bool mlir::ember::fitsExpertGateUpKernel(ExpertGateUpOp op) {
+  // Block-scaled FP8 experts keep the loops' kernel until these dequantize.
+  if (op.getGateScale())
+    return false;
   int64_t inputs = cast<MemRefType>(op.getX().getType()).getDimSize(1);
   int64_t hidden = cast<MemRefType>(op.getH().getType()).getDimSize(1);
   return ShapedType::isStatic(inputs) && ShapedType::isStatic(hidden) && inputs % vectorWidth(op) == 0 &&
@@ -99,6 +102,8 @@ void mlir::ember::buildExpertGateUpKernel(OpBuilder &b, ExpertGateUpOp op, int64
 // x[t, d] and the residual. The k terms are summed per lane before the
 // shuffles, so the rounding differs from the loops' j-ordered sum.
 bool mlir::ember::fitsExpertDownCombineKernel(ExpertDownCombineOp op) {
+  if (op.getDownScale())
+    return false;
   int64_t hidden = cast<MemRefType>(op.getH().getType()).getDimSize(1);
   int64_t outputs = cast<MemRefType>(op.getOut().getType()).getDimSize(1);
   return ShapedType::isStatic(hidden) && ShapedType::isStatic(outputs) &&

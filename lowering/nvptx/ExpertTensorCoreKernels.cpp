@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Ember/EmberDialect.h"
+#include "lowering/BlockScaledWeights.h"
 #include "lowering/LoopBuilders.h"
 #include "lowering/RowTiledDots.h"
 #include "lowering/nvptx/GpuKernelBuilders.h"
@@ -243,9 +244,9 @@ void mlir::ember::buildExpertDownCombineTensorCoreKernels(OpBuilder &b, ExpertDo
                 scf::YieldOp::create(b, loc, memref::LoadOp::create(b, loc, y, ValueRange{p, d}).getResult());
               },
               [&](OpBuilder &b, Location loc) {
-                scf::YieldOp::create(
-                    b, loc,
-                    buildExpertDownDot(b, loc, MatmulLoops{}, down, h, expert, d, p, indexConstant(b, loc, hidden)));
+                scf::YieldOp::create(b, loc,
+                                     buildExpertDownDot(b, loc, MatmulLoops{}, down, BlockScales{}, h, expert, d, p,
+                                                        indexConstant(b, loc, hidden)));
               });
           return pick.getResult(0);
         };

@@ -32,6 +32,8 @@ std::optional<GemvOp> mlir::ember::asGemv(Operation *op) {
     return std::nullopt;
   if (auto norm = dyn_cast<NormSwiGluOp>(op); norm && norm.getGateScale())
     return std::nullopt;
+  if (auto upValue = dyn_cast<MlaUpValueOp>(op); upValue && upValue.getKvBScale())
+    return std::nullopt;
   if (auto linear = dyn_cast<LinearOp>(op))
     return GemvOp{linear.getX(), {}, linear.getOut(), {linear.getWeight()}, 0, 1, linear.getAccumulate(), false};
   if (auto norm = dyn_cast<NormLinearOp>(op))

@@ -18,3 +18,32 @@ func.func @fp8(%x: memref<?x256xf32>, %w: memref<48x256xf8E4M3FN>, %s: memref<1x
       : memref<?x256xf32>, memref<48x256xf8E4M3FN> scaled memref<1x2xf32> into memref<?x48xf32>
   return
 }
+
+// The other ops that read weights, with FP8 ones: thread_per_element as
+// well, where bf16 weights would get block_split_k (mla_absorb) or
+// warp_per_row.
+// GPU-DAG: gpu_kernel<op = "mla_absorb", index = 0, strategy = "thread_per_element"
+// GPU-DAG: gpu_kernel<op = "mla_up_v", index = 1, strategy = "thread_per_element"
+// GPU-DAG: gpu_kernel<op = "expert_gate_up", index = 2, strategy = "thread_per_element"
+// GPU-DAG: gpu_kernel<op = "expert_down_combine", index = 3, strategy = "thread_per_element"
+// PTX-DAG: gpu.binary @fp8_others__mla_absorb_0
+// PTX-DAG: gpu.binary @fp8_others__expert_down_combine_3
+func.func @fp8_others(%qn: memref<?x4x16xf32>, %kvb: memref<128x512xf8E4M3FN>, %kvs: memref<1x4xf32>,
+                      %ql: memref<?x4x512xf32>, %o: memref<?x4x16xf32>,
+                      %x: memref<?x256xf32>, %gate: memref<8x128x256xf8E4M3FN>, %up: memref<8x128x256xf8E4M3FN>,
+                      %down: memref<8x256x128xf8E4M3FN>, %gs: memref<8x1x2xf32>, %ds: memref<8x2x1xf32>,
+                      %experts: memref<?x2xi32>, %weights: memref<?x2xf32>, %order: memref<?xi32>,
+                      %h: memref<?x128xf32>, %r: memref<?x256xf32>) {
+  ember.mla_absorb %qn, %kvb scaled %kvs into %ql {weight_block = array<i64: 128, 128>}
+      : memref<?x4x16xf32>, memref<128x512xf8E4M3FN> scaled memref<1x4xf32> into memref<?x4x512xf32>
+  ember.mla_up_v %ql, %kvb scaled %kvs into %o {weight_block = array<i64: 128, 128>}
+      : memref<?x4x512xf32>, memref<128x512xf8E4M3FN> scaled memref<1x4xf32> into memref<?x4x16xf32>
+  ember.expert_gate_up %x, %gate, %up scaled %gs, %gs, %experts, %order into %h {weight_block = array<i64: 128, 128>}
+      : memref<?x256xf32>, memref<8x128x256xf8E4M3FN>, memref<8x128x256xf8E4M3FN> scaled memref<8x1x2xf32>,
+        memref<8x1x2xf32>, memref<?x2xi32>, memref<?xi32> into memref<?x128xf32>
+  ember.expert_down_combine %x, %h, %down scaled %ds, %experts, %weights, %order into %r
+      {n_routed = 8 : i64, weight_block = array<i64: 128, 128>}
+      : memref<?x256xf32>, memref<?x128xf32>, memref<8x256x128xf8E4M3FN> scaled memref<8x2x1xf32>, memref<?x2xi32>,
+        memref<?x2xf32>, memref<?xi32> into memref<?x256xf32>
+  return
+}

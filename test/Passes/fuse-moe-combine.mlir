@@ -372,3 +372,34 @@ func.func @bad_option() {
 // RUN: ember-opt %s --split-input-file --ember-fusion-pipeline | FileCheck %s --check-prefix=ON
 // ON: ember.moe_group
 // ON: ember.expert_down_combine
+
+// -----
+
+// FP8 experts: expert_gate_up keeps its block scales, and expert_down's go
+// into the expert_down_combine.
+// CHECK-LABEL: func @fp8_experts
+// CHECK-SAME: (%[[U:[^:]+]]: memref<?x8xf32>, %[[G:[^:]+]]: memref<4x4x8xf8E4M3FN>, %[[UP:[^:]+]]: memref<4x4x8xf8E4M3FN>, %[[D:[^:]+]]: memref<4x8x4xf8E4M3FN>, %[[S:[^:]+]]: memref<4x1x1xf32>,
+// CHECK: ember.expert_gate_up %[[U]], %[[G]], %[[UP]] scaled %[[S]], %[[S]], %{{.*}} into %{{.*}} {rows_per_tile = 4 : i64, weight_block = array<i64: 128, 128>}
+// CHECK: ember.expert_down_combine %[[U]], %{{.*}}, %[[D]] scaled %[[S]], %{{.*}} into %{{.*}} {n_routed = 4 : i64, weight_block = array<i64: 128, 128>}
+func.func @fp8_experts(%u: memref<?x8xf32>, %gate: memref<4x4x8xf8E4M3FN>, %up: memref<4x4x8xf8E4M3FN>,
+                       %down: memref<4x8x4xf8E4M3FN>, %s: memref<4x1x1xf32>,
+                       %experts: memref<?x2xi32>, %weights: memref<?x2xf32>, %r: memref<?x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %t = memref.dim %u, %c0 : memref<?x8xf32>
+  %n = arith.muli %t, %c2 : index
+  %order = memref.alloc(%n) : memref<?xi32>
+  ember.moe_dispatch %experts into %order {n_routed = 4 : i64} : memref<?x2xi32> into memref<?xi32>
+  %h = memref.alloc(%n) : memref<?x4xf32>
+  ember.expert_gate_up %u, %gate, %up scaled %s, %s, %experts, %order into %h {weight_block = array<i64: 128, 128>}
+      : memref<?x8xf32>, memref<4x4x8xf8E4M3FN>, memref<4x4x8xf8E4M3FN> scaled memref<4x1x1xf32>, memref<4x1x1xf32>,
+        memref<?x2xi32>, memref<?xi32> into memref<?x4xf32>
+  %y = memref.alloc(%n) : memref<?x8xf32>
+  ember.expert_down %h, %down scaled %s, %experts, %order into %y {weight_block = array<i64: 128, 128>}
+      : memref<?x4xf32>, memref<4x8x4xf8E4M3FN> scaled memref<4x1x1xf32>, memref<?x2xi32>, memref<?xi32> into memref<?x8xf32>
+  ember.moe_combine %u, %y, %experts, %weights into %r {n_routed = 4 : i64} : memref<?x8xf32>, memref<?x8xf32>, memref<?x2xi32>, memref<?x2xf32> into memref<?x8xf32>
+  memref.dealloc %order : memref<?xi32>
+  memref.dealloc %h : memref<?x4xf32>
+  memref.dealloc %y : memref<?x8xf32>
+  return
+}

@@ -292,3 +292,10 @@ func.func @up_v_rows(%ol: memref<?x3x32xf32>, %kvb: memref<128x32xf32>, %out: me
   ember.mla_up_v %ol, %kvb into %out : memref<?x3x32xf32>, memref<128x32xf32> into memref<?x3x16xf32>
   return
 }
+
+// -----
+func.func @absorb_fp8_scale_shape(%q: memref<?x4x16xf32>, %kvb: memref<128x32xf8E4M3FN>, %s: memref<2x1xf32>, %ql: memref<?x4x32xf32>) {
+  // expected-error @+1 {{weight_scale dim 0 (2) must be ceil(kv_b dim 0 (128) / 128) = 1}}
+  ember.mla_absorb %q, %kvb scaled %s into %ql {weight_block = array<i64: 128, 128>} : memref<?x4x16xf32>, memref<128x32xf8E4M3FN> scaled memref<2x1xf32> into memref<?x4x32xf32>
+  return
+}

@@ -28,6 +28,15 @@ func.func @fp8_linear(%x: memref<?x96xf32>, %w: memref<48x96xf8E4M3FN>, %s: memr
   return
 }
 
+// CHECK-LABEL: func @fp8_kv_b
+func.func @fp8_kv_b(%qn: memref<?x4x16xf32>, %kvb: memref<128x32xf8E4M3FN>, %s: memref<1x1xf32>, %ql: memref<?x4x32xf32>, %o: memref<?x4x16xf32>) {
+  // CHECK: ember.mla_absorb %{{.*}}, %{{.*}} scaled %{{.*}} into %{{.*}} {weight_block = array<i64: 128, 128>} : memref<?x4x16xf32>, memref<128x32xf8E4M3FN> scaled memref<1x1xf32> into memref<?x4x32xf32>
+  ember.mla_absorb %qn, %kvb scaled %s into %ql {weight_block = array<i64: 128, 128>} : memref<?x4x16xf32>, memref<128x32xf8E4M3FN> scaled memref<1x1xf32> into memref<?x4x32xf32>
+  // CHECK: ember.mla_up_v %{{.*}}, %{{.*}} scaled %{{.*}} into %{{.*}} {weight_block = array<i64: 128, 128>} : memref<?x4x32xf32>, memref<128x32xf8E4M3FN> scaled memref<1x1xf32> into memref<?x4x16xf32>
+  ember.mla_up_v %ql, %kvb scaled %s into %o {weight_block = array<i64: 128, 128>} : memref<?x4x32xf32>, memref<128x32xf8E4M3FN> scaled memref<1x1xf32> into memref<?x4x16xf32>
+  return
+}
+
 // CHECK-LABEL: func @attention
 func.func @attention(%qn: memref<?x4x16xf32>, %kvb: memref<128x32xbf16>, %ql: memref<?x4x32xf32>,
                      %qr: memref<?x4x8xf32, strided<[96, 24, 1], offset: 16>>,

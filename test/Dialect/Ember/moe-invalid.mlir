@@ -166,7 +166,7 @@ func.func @gate_up_h_rank(%x: memref<?x96xf32>, %gate: memref<8x32x96xbf16>, %up
 }
 // -----
 func.func @gate_up_weight_type(%x: memref<?x96xf32>, %gate: memref<8x32x96xf64>, %up: memref<8x32x96xbf16>, %experts: memref<?x3xi32>, %order: memref<?xi32>, %h: memref<?x32xf32>) {
-  // expected-error @+1 {{operand #1 must be memref of 32-bit float or bfloat16 type or 16-bit float values}}
+  // expected-error @+1 {{operand #1 must be memref of 32-bit float or bfloat16 type or 16-bit float or f8E4M3FN type values}}
   ember.expert_gate_up %x, %gate, %up, %experts, %order into %h : memref<?x96xf32>, memref<8x32x96xf64>, memref<8x32x96xbf16>, memref<?x3xi32>, memref<?xi32> into memref<?x32xf32>
   return
 }
@@ -390,5 +390,19 @@ func.func @combine_weights_k(%x: memref<?x96xf32>, %y: memref<?x96xf32>, %expert
 func.func @combine_y_count(%x: memref<?x96xf32>, %y: memref<5x96xf32>, %experts: memref<2x3xi32>, %weights: memref<?x3xf32>, %out: memref<?x96xf32>) {
   // expected-error @+1 {{y dim 0 (5) must equal T*k = experts dim 0 * dim 1 (2 * 3 = 6)}}
   ember.moe_combine %x, %y, %experts, %weights into %out {n_routed = 8 : i64} : memref<?x96xf32>, memref<5x96xf32>, memref<2x3xi32>, memref<?x3xf32> into memref<?x96xf32>
+  return
+}
+
+// -----
+func.func @expert_fp8_scale_shape(%x: memref<?x96xf32>, %gate: memref<8x32x96xf8E4M3FN>, %up: memref<8x32x96xf8E4M3FN>, %sg: memref<8x1x1xf32>, %su: memref<4x1x1xf32>, %experts: memref<?x3xi32>, %order: memref<?xi32>, %h: memref<?x32xf32>) {
+  // expected-error @+1 {{weight_scale dim 0 (4) must be ceil(up dim 0 (8) / 1) = 8}}
+  ember.expert_gate_up %x, %gate, %up scaled %sg, %su, %experts, %order into %h {weight_block = array<i64: 128, 128>} : memref<?x96xf32>, memref<8x32x96xf8E4M3FN>, memref<8x32x96xf8E4M3FN> scaled memref<8x1x1xf32>, memref<4x1x1xf32>, memref<?x3xi32>, memref<?xi32> into memref<?x32xf32>
+  return
+}
+
+// -----
+func.func @expert_down_fp8_without_scales(%h: memref<?x32xf32>, %down: memref<8x96x32xf8E4M3FN>, %experts: memref<?x3xi32>, %order: memref<?xi32>, %y: memref<?x96xf32>) {
+  // expected-error @+1 {{an f8E4M3FN down needs weight_scale and weight_block}}
+  ember.expert_down %h, %down, %experts, %order into %y : memref<?x32xf32>, memref<8x96x32xf8E4M3FN>, memref<?x3xi32>, memref<?xi32> into memref<?x96xf32>
   return
 }

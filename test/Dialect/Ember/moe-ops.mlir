@@ -46,6 +46,15 @@ func.func @expert_gate_up_static(%x: memref<2x96xf32>, %gate: memref<8x32x96xf16
   return
 }
 
+// CHECK-LABEL: func @fp8_experts
+func.func @fp8_experts(%x: memref<?x96xf32>, %gate: memref<8x32x96xf8E4M3FN>, %up: memref<8x32x96xf8E4M3FN>, %down: memref<8x96x32xf8E4M3FN>, %s: memref<8x1x1xf32>, %experts: memref<?x3xi32>, %order: memref<?xi32>, %h: memref<?x32xf32>, %y: memref<?x96xf32>) {
+  // CHECK: ember.expert_gate_up %{{.*}}, %{{.*}}, %{{.*}} scaled %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} into %{{.*}} {weight_block = array<i64: 128, 128>} : memref<?x96xf32>, memref<8x32x96xf8E4M3FN>, memref<8x32x96xf8E4M3FN> scaled memref<8x1x1xf32>, memref<8x1x1xf32>, memref<?x3xi32>, memref<?xi32> into memref<?x32xf32>
+  ember.expert_gate_up %x, %gate, %up scaled %s, %s, %experts, %order into %h {weight_block = array<i64: 128, 128>} : memref<?x96xf32>, memref<8x32x96xf8E4M3FN>, memref<8x32x96xf8E4M3FN> scaled memref<8x1x1xf32>, memref<8x1x1xf32>, memref<?x3xi32>, memref<?xi32> into memref<?x32xf32>
+  // CHECK: ember.expert_down %{{.*}}, %{{.*}} scaled %{{.*}}, %{{.*}}, %{{.*}} into %{{.*}} {weight_block = array<i64: 128, 128>} : memref<?x32xf32>, memref<8x96x32xf8E4M3FN> scaled memref<8x1x1xf32>, memref<?x3xi32>, memref<?xi32> into memref<?x96xf32>
+  ember.expert_down %h, %down scaled %s, %experts, %order into %y {weight_block = array<i64: 128, 128>} : memref<?x32xf32>, memref<8x96x32xf8E4M3FN> scaled memref<8x1x1xf32>, memref<?x3xi32>, memref<?xi32> into memref<?x96xf32>
+  return
+}
+
 // CHECK-LABEL: func @expert_down
 // CHECK-SAME: (%[[H:.*]]: memref<?x32xf32>, %[[D:.*]]: memref<8x96x32xf16>, %[[E:.*]]: memref<?x3xi32>, %[[O:.*]]: memref<?xi32>, %[[Y:.*]]: memref<?x96xf32>)
 func.func @expert_down(%h: memref<?x32xf32>, %down: memref<8x96x32xf16>, %experts: memref<?x3xi32>, %order: memref<?xi32>, %y: memref<?x96xf32>) {
