@@ -1,9 +1,10 @@
 //===- BlockScaledWeights.h - reading FP8 block-scaled weights --*- C++ -*-===//
 //
-// An FP8 checkpoint's matmul weights (docs/design.md §4) stay F8E4M3FN in
-// memory, one byte per weight, with an f32 factor per [R, C] block of their
-// last two dims; the kernels dequantize as they read, so a step streams half
-// the bytes of bf16. Both targets' loops read weights through these helpers.
+// The matmul ops take the weights of an FP8 checkpoint (docs/design.md §4)
+// as F8E4M3FN, one byte per weight, with an f32 factor per [R, C] block of
+// their last two dims (docs/dialect.md); the kernels dequantize as they read,
+// streaming half the bytes of bf16. Both targets' loops read weights through
+// these helpers.
 //
 //===----------------------------------------------------------------------===//
 #ifndef EMBER_LOWERING_BLOCKSCALEDWEIGHTS_H
@@ -32,8 +33,7 @@ struct BlockScales {
 /// sign, then exponent and mantissa shifted to f16's, with E4M3's exponent
 /// bias 7 against f16's 15), is widened to f32 by the target's conversion
 /// (subnormals exact), and the missing 2^8 is folded into `factor`. The NaN
-/// bytes 0x7F / 0xFF read as +-480: the loader refuses checkpoints holding
-/// them.
+/// bytes 0x7F / 0xFF read as +-480, not as NaN.
 Value dequantizeE4M3FN(OpBuilder &b, Location loc, Value bytes, Value factor);
 
 /// weight[indices] as f32: widened, or for an F8E4M3FN weight dequantized
