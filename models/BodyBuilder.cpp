@@ -21,6 +21,22 @@ constexpr double kLatentNormEps = 1e-6; // q_a_layernorm / kv_a_layernorm (docs/
 BodyBuilder::BodyBuilder(OpBuilder &b, Location loc, const ::ember::ModelConfig &config, Value tokenRows)
     : b(b), loc(loc), c(config), count(memref::DimOp::create(b, loc, tokenRows, 0)) {}
 
+void BodyBuilder::bindBlockScales(ValueRange weights, ArrayRef<::ember::AbiWeight> abi, ValueRange scales) {
+  auto scale = scales.begin();
+  for (auto [weight, entry] : llvm::zip_equal(weights, abi))
+    if (entry.fp8) {
+      assert(scale != scales.end() && "a block-scale argument per FP8 weight");
+      blockScales[weight] = *scale++;
+    }
+  assert(scale == scales.end() && "no block-scale argument left over");
+}
+
+DenseI64ArrayAttr BodyBuilder::blockOf(Value weight) const {
+  if (!scaleOf(weight) || !c.fp8)
+    return nullptr;
+  return b.getDenseI64ArrayAttr({c.fp8->blockRows, c.fp8->blockCols});
+}
+
 Value BodyBuilder::alloc(ArrayRef<int64_t> trailing, Type element, Value rows) {
   SmallVector<int64_t> shape{kDynamic};
   shape.append(trailing.begin(), trailing.end());
@@ -74,7 +90,7 @@ void BodyBuilder::rmsNorm(Value x, Value weight, Value out, double eps, double s
 }
 
 void BodyBuilder::linear(Value x, Value weight, Value out, bool accumulate) {
-  LinearOp::create(b, loc, x, weight, /*weight_scale=*/Value(), out, accumulate, /*weight_block=*/nullptr);
+  LinearOp::create(b, loc, x, weight, scaleOf(weight), out, accumulate, blockOf(weight));
 }
 
 void BodyBuilder::mlp(Value x, ValueRange weights, Value residual) {
@@ -119,12 +135,12 @@ void BodyBuilder::attention(Value x, ValueRange w, Value cache, Value slots, Val
 
   // 3. Absorbed attention on the latent cache, then values and o_proj.
   Value qLatent = alloc({H, latent});
-  MlaAbsorbOp::create(b, loc, qNope, w[5], /*kv_b_scale=*/Value(), qLatent, /*weight_block=*/nullptr);
+  MlaAbsorbOp::create(b, loc, qNope, w[5], scaleOf(w[5]), qLatent, blockOf(w[5]));
   Value attended = alloc({H, latent});
   MlaAttentionOp::create(b, loc, qLatent, qRope, cache, slots, positions, attended,
                          b.getF32FloatAttr(::ember::attentionSoftmaxScale(c)));
   Value values = alloc({H, c.vHeadDim});
-  MlaUpValueOp::create(b, loc, attended, w[5], /*kv_b_scale=*/Value(), values, /*weight_block=*/nullptr);
+  MlaUpValueOp::create(b, loc, attended, w[5], scaleOf(w[5]), values, blockOf(w[5]));
   Value flat = memref::CollapseShapeOp::create(b, loc, values, splitHeads);
   linear(flat, w[6], residual, /*accumulate=*/true);
 }
@@ -142,10 +158,10 @@ std::tuple<Value, Value, Value> BodyBuilder::moe(Value u, ValueRange w) {
   Value order = alloc({}, b.getI32Type(), assignments);
   MoeDispatchOp::create(b, loc, experts, order, routed);
   Value hidden = alloc({c.expertFfnHiddenSize}, {}, assignments);
-  ExpertGateUpOp::create(b, loc, u, w[2], w[3], /*gate_scale=*/Value(), /*up_scale=*/Value(), experts, order, hidden,
-                         /*rows_per_tile=*/1, /*weight_block=*/nullptr);
+  ExpertGateUpOp::create(b, loc, u, w[2], w[3], scaleOf(w[2]), scaleOf(w[3]), experts, order, hidden,
+                         /*rows_per_tile=*/1, blockOf(w[2]));
   Value outputs = alloc({c.hiddenSize}, {}, assignments);
-  ExpertDownOp::create(b, loc, hidden, w[4], /*down_scale=*/Value(), experts, order, outputs, /*weight_block=*/nullptr);
+  ExpertDownOp::create(b, loc, hidden, w[4], scaleOf(w[4]), experts, order, outputs, blockOf(w[4]));
   return {experts, weights, outputs};
 }
 
@@ -153,7 +169,8 @@ SmallVector<Type> mlir::ember::weightTypes(OpBuilder &b, ArrayRef<::ember::AbiWe
                                            WeightType weightType) {
   SmallVector<Type> types;
   for (const ::ember::AbiWeight &weight : weights)
-    types.push_back(MemRefType::get(
-        weight.shape, weight.alwaysF32 ? b.getF32Type() : weightElementType(b, weightType)));
+    types.push_back(MemRefType::get(weight.shape, weight.alwaysF32 ? b.getF32Type()
+                                                  : weight.fp8     ? Type(b.getType<Float8E4M3FNType>())
+                                                                   : weightElementType(b, weightType)));
   return types;
 }

@@ -28,6 +28,11 @@ public:
   Value alloc(ArrayRef<int64_t> trailing, Type element = {}, Value rows = {});
   void freeAll();
 
+  /// The FP8 weight format (ModelAbi.h): `scales[i]` holds the block scales
+  /// of the i-th weight of `weights` whose AbiWeight is fp8; the ops given
+  /// such a weight take them.
+  void bindBlockScales(ValueRange weights, ArrayRef<::ember::AbiWeight> abi, ValueRange scales);
+
   /// `source[:, ..., offset:offset+size]` along the last dim.
   Value lastDimSlice(Value source, int64_t offset, int64_t size);
   /// `cache[sublayer, :, :, :]`: one attention sublayer's [slots, context, W]
@@ -55,7 +60,13 @@ public:
   Value count; // T: the row count of every temporary
 
 private:
+  /// The block scales of `weight` and the config's weight_block_size; null
+  /// for a weight without them.
+  Value scaleOf(Value weight) const { return blockScales.lookup(weight); }
+  DenseI64ArrayAttr blockOf(Value weight) const;
+
   SmallVector<Value> buffers;
+  llvm::DenseMap<Value, Value> blockScales;
 };
 
 /// The memref types of ABI weight arguments (AbiWeight::alwaysF32 ones are

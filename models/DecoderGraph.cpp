@@ -31,22 +31,53 @@ MemRefType layerCacheType(OpBuilder &b, const ::ember::ModelConfig &c) {
                          StridedLayoutAttr::get(b.getContext(), kDynamic, {kDynamic, kDynamic, width, 1}));
 }
 
+/// The argument types ModelAbi.h gives every entry point.
+struct AbiTypes {
+  AbiTypes(OpBuilder &b, const ::ember::ModelConfig &c, WeightType weightType)
+      : abi(::ember::modelWeights(c, weightType == WeightType::FP8)),
+        rowIndex(MemRefType::get({kDynamic}, b.getI32Type())),
+        tokenTable(MemRefType::get({kDynamic, kDynamic}, b.getI32Type())),
+        kvCache(MemRefType::get({::ember::kvCacheSublayers(c), kDynamic, kDynamic, ::ember::kvCacheRowWidth(c)},
+                                b.getF32Type())),
+        logits(MemRefType::get({kDynamic, c.vocabSize}, b.getF32Type())),
+        rows(MemRefType::get({kDynamic, c.hiddenSize}, b.getF32Type())), weights(weightTypes(b, abi, weightType)),
+        scales(weightType == WeightType::FP8 ? ::ember::kFp8ScalesPerLayer * c.numLayers : 0) {}
+  std::vector<::ember::AbiWeight> abi;          // modelWeights(config), block scales last in the FP8 format
+  MemRefType rowIndex;                          // tokens, slots, positions [T]
+  MemRefType tokenTable, kvCache, logits, rows; // rows: embeddings, hidden [T, D]
+  SmallVector<Type> weights;                    // of abi
+  int64_t scales;                               // the block-scale arguments at the end of abi
+
+  /// Layer 0's weights (every layer's have the same types), and the types
+  /// of its block scales.
+  ArrayRef<::ember::AbiWeight> layerWeights() const {
+    return ArrayRef(abi).slice(::ember::kEmbeddingWeights, ::ember::kWeightsPerLayer);
+  }
+  ArrayRef<Type> layerTypes() const {
+    return ArrayRef(weights).slice(::ember::kEmbeddingWeights, ::ember::kWeightsPerLayer);
+  }
+  ArrayRef<Type> layerScaleTypes() const {
+    return ArrayRef(weights).take_back(scales).take_front(scales ? ::ember::kFp8ScalesPerLayer : 0);
+  }
+};
+
 /// @ember_shortcut_layer(r [T, D], slots [T], positions [T],
-/// cache [2, slots, S, C+R], 29 layer weights): one shortcut layer of
-/// docs/design.md §3 on r in place.
-void buildLayerFunction(OpBuilder &b, Location loc, const ::ember::ModelConfig &c,
-                        ArrayRef<Type> layerWeightTypes, Type residualType, Type rowIndexType,
+/// cache [2, slots, S, C+R], 29 layer weights[, their block scales]): one
+/// shortcut layer of docs/design.md §3 on r in place.
+void buildLayerFunction(OpBuilder &b, Location loc, const ::ember::ModelConfig &c, const AbiTypes &types,
                         MemRefType cacheType) {
   OpBuilder::InsertionGuard guard(b);
-  SmallVector<Type> inputs{residualType, rowIndexType, rowIndexType, cacheType};
-  inputs.append(layerWeightTypes.begin(), layerWeightTypes.end());
+  SmallVector<Type> inputs{types.rows, types.rowIndex, types.rowIndex, cacheType};
+  llvm::append_range(inputs, types.layerTypes());
+  llvm::append_range(inputs, types.layerScaleTypes());
   auto func = func::FuncOp::create(b, loc, kLayerFunction, b.getFunctionType(inputs, {}));
   func.setPrivate();
   b.setInsertionPointToStart(func.addEntryBlock());
   Value r = func.getArgument(0), slots = func.getArgument(1), positions = func.getArgument(2),
         cache = func.getArgument(3);
-  ValueRange w = func.getArguments().drop_front(4);
+  ValueRange w = func.getArguments().slice(4, ::ember::kWeightsPerLayer);
   BodyBuilder body(b, loc, c, r);
+  body.bindBlockScales(w, types.layerWeights(), func.getArguments().drop_front(4 + ::ember::kWeightsPerLayer));
   auto sublayerCache = [&](int64_t sublayer) { return body.sublayerCache(cache, sublayer); };
   // Per sublayer s: w[12 s + 0..1] norms, w[12 s + 2..8] attention, w[12 s + 9..11] MLP.
   auto sub = [&](int64_t s, int64_t index, int64_t count) { return w.slice(12 * s + index, count); };
@@ -68,21 +99,6 @@ void buildLayerFunction(OpBuilder &b, Location loc, const ::ember::ModelConfig &
   body.freeAll();
   func::ReturnOp::create(b, loc);
 }
-
-/// The argument types ModelAbi.h gives every entry point.
-struct AbiTypes {
-  AbiTypes(OpBuilder &b, const ::ember::ModelConfig &c, WeightType weightType)
-      : rowIndex(MemRefType::get({kDynamic}, b.getI32Type())),
-        tokenTable(MemRefType::get({kDynamic, kDynamic}, b.getI32Type())),
-        kvCache(MemRefType::get({::ember::kvCacheSublayers(c), kDynamic, kDynamic, ::ember::kvCacheRowWidth(c)},
-                                b.getF32Type())),
-        logits(MemRefType::get({kDynamic, c.vocabSize}, b.getF32Type())),
-        rows(MemRefType::get({kDynamic, c.hiddenSize}, b.getF32Type())),
-        weights(weightTypes(b, ::ember::modelWeights(c), weightType)) {}
-  MemRefType rowIndex; // tokens, slots, positions [T]
-  MemRefType tokenTable, kvCache, logits, rows; // rows: embeddings, hidden [T, D]
-  SmallVector<Type> weights;                           // modelWeights(config)
-};
 
 /// ember_embed(tokens, slots, positions, token_table, embeddings, 3
 /// embedding weights): the N-gram cache learns the new tokens; the embedding
@@ -133,12 +149,15 @@ func::FuncOp buildForwardFunction(OpBuilder &b, Location loc, const ::ember::Mod
     Value view = memref::SubViewOp::create(b, loc, cache, offsets, sizes, strides);
     SmallVector<Value> operands{r, slots, positions, memref::CastOp::create(b, loc, layerCacheType(b, c), view)};
     llvm::append_range(operands, w.slice(::ember::kWeightsPerLayer * layer, ::ember::kWeightsPerLayer));
+    if (types.scales)
+      llvm::append_range(
+          operands, w.take_back(types.scales).slice(::ember::kFp8ScalesPerLayer * layer, ::ember::kFp8ScalesPerLayer));
     auto call = func::CallOp::create(b, loc, kLayerFunction, TypeRange{}, operands);
     // Where the diagnostic build's NaN checks say they are (checkpoint names).
     call->setAttr("ember.scope", b.getStringAttr("model.layers." + std::to_string(layer)));
   }
 
-  ValueRange head = w.take_back(2);
+  ValueRange head = w.slice(::ember::kWeightsPerLayer * c.numLayers, 2); // the block scales follow
   body.rmsNorm(r, head[0], hidden, c.rmsNormEps);
   body.linear(hidden, head[1], logits);
   body.freeAll();
@@ -199,9 +218,7 @@ OwningOpRef<ModuleOp> mlir::ember::buildDecoderModule(MLIRContext &context,
   OpBuilder b(&context);
   b.setInsertionPointToEnd(module->getBody());
   AbiTypes types(b, config, weightType);
-  buildLayerFunction(b, loc, config,
-                     ArrayRef<Type>(types.weights).slice(::ember::kEmbeddingWeights, ::ember::kWeightsPerLayer),
-                     types.rows, types.rowIndex, layerCacheType(b, config));
+  buildLayerFunction(b, loc, config, types, layerCacheType(b, config));
   func::FuncOp embed = buildEmbedFunction(b, loc, config, ngram, types);
   func::FuncOp forward = buildForwardFunction(b, loc, config, types);
   buildStepFunction(b, loc, config, types, embed, forward);

@@ -24,7 +24,9 @@ void mlir::ember::buildMtpFunction(OpBuilder &b, Location loc, const ::ember::Mo
       MemRefType::get({1, kDynamic, kDynamic, ::ember::kvCacheRowWidth(c)}, f32),
       MemRefType::get({kDynamic, c.vocabSize}, f32), rowsType};
   // The types do not depend on which checkpoint tensor the word embedding is.
-  llvm::append_range(inputs, weightTypes(b, ::ember::mtpWeights(c, /*ownEmbedding=*/false), weightType));
+  std::vector<::ember::AbiWeight> abi =
+      ::ember::mtpWeights(c, /*ownEmbedding=*/false, /*fp8=*/weightType == WeightType::FP8);
+  llvm::append_range(inputs, weightTypes(b, abi, weightType));
   func::FuncOp func = createEntryFunction(b, loc, ::ember::kMtpFunction, inputs);
   ValueRange args = func.getArguments();
   Value tokens = args[0], slots = args[1], positions = args[2], hiddenIn = args[3], cache = args[4],
@@ -32,11 +34,13 @@ void mlir::ember::buildMtpFunction(OpBuilder &b, Location loc, const ::ember::Mo
   // mtpWeights order: embedding, enorm, hnorm, eh_proj, input_layernorm,
   // 7 attention, post_attention_layernorm, 3 MLP, norm, lm_head.
   static_assert(::ember::kMtpWeightCount == 18, "the indices below follow mtpWeights");
-  ValueRange w = args.drop_front(7);
+  ValueRange w = args.slice(7, ::ember::kMtpWeightCount);
   Value embedding = w[0], enorm = w[1], hnorm = w[2], ehProj = w[3], inputNorm = w[4],
         postNorm = w[12], finalNorm = w[16], lmHead = w[17];
   ValueRange attentionWeights = w.slice(5, 7), mlpWeights = w.slice(13, 3);
   BodyBuilder body(b, loc, c, tokens);
+  body.bindBlockScales(w, ArrayRef(abi).take_front(::ember::kMtpWeightCount),
+                       args.drop_front(7 + ::ember::kMtpWeightCount));
 
   // 1. The ordinary word embedding: a one-table gather with ids [T, 1].
   SmallVector<ReassociationIndices> unitColumn{{0, 1}};

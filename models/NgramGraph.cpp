@@ -71,7 +71,9 @@ func::FuncOp mlir::ember::createEntryFunction(OpBuilder &b, Location loc, String
 Type mlir::ember::weightElementType(OpBuilder &b, WeightType type) {
   switch (type) {
   case WeightType::F32: return b.getF32Type();
-  case WeightType::BF16: return b.getBF16Type();
+  case WeightType::BF16:
+  case WeightType::FP8:
+    return b.getBF16Type();
   case WeightType::F16: return b.getF16Type();
   }
   llvm_unreachable("unknown weight type");

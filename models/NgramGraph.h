@@ -10,7 +10,10 @@
 
 namespace mlir::ember {
 
-enum class WeightType { F32, BF16, F16 };
+/// How an artifact's weights are stored. FP8 is the FP8 weight format of
+/// ModelAbi.h: the matmul weights an FP8 release quantizes as F8E4M3FN with
+/// their block scales, every other weight bf16.
+enum class WeightType { F32, BF16, F16, FP8 };
 
 /// What the n-gram embedding graph depends on (docs/design.md §2), taken from
 /// config.json: sizes are all compile-time constants of the graph.

@@ -1,6 +1,7 @@
 #include "ember/model/ModelAbi.h"
 
 #include "ember/model/CheckpointNames.h"
+#include "ember/model/Error.h"
 
 #include <algorithm>
 #include <cmath>
@@ -19,6 +20,7 @@ public:
     weights_.push_back({name, std::move(shape), false, std::move(pieces)});
   }
   void markGathered() { weights_.back().gathered = true; }
+  void markFp8Quantized() { weights_.back().fp8Quantized = true; }
   std::vector<AbiWeight> take() { return std::move(weights_); }
 
 private:
@@ -31,22 +33,58 @@ private:
 static void addAttentionWeights(WeightList &list, const ModelConfig &c, const std::string &prefix) {
   int64_t D = c.hiddenSize, H = c.numAttentionHeads;
   list.single(prefix + "q_a_proj.weight", {c.qLoraRank, D});
+  list.markFp8Quantized();
   list.single(prefix + "q_a_layernorm.weight", {c.qLoraRank});
   list.single(prefix + "q_b_proj.weight", {H * (c.qkNopeHeadDim + c.qkRopeHeadDim), c.qLoraRank});
+  list.markFp8Quantized();
   list.single(prefix + "kv_a_proj_with_mqa.weight", {c.kvLoraRank + c.qkRopeHeadDim, D});
+  list.markFp8Quantized();
   list.single(prefix + "kv_a_layernorm.weight", {c.kvLoraRank});
   list.single(prefix + "kv_b_proj.weight", {H * (c.qkNopeHeadDim + c.vHeadDim), c.kvLoraRank});
+  list.markFp8Quantized();
   list.single(prefix + "o_proj.weight", {D, H * c.vHeadDim});
+  list.markFp8Quantized();
 }
 
 // A dense SwiGLU's gate, up and down projections, names under `prefix`.
 static void addMlpWeights(WeightList &list, const ModelConfig &c, const std::string &prefix) {
   list.single(prefix + "gate_proj.weight", {c.ffnHiddenSize, c.hiddenSize});
+  list.markFp8Quantized();
   list.single(prefix + "up_proj.weight", {c.ffnHiddenSize, c.hiddenSize});
+  list.markFp8Quantized();
   list.single(prefix + "down_proj.weight", {c.hiddenSize, c.ffnHiddenSize});
+  list.markFp8Quantized();
 }
 
-std::vector<AbiWeight> modelWeights(const ModelConfig &c) {
+// The FP8 weight format (ModelAbi.h): the quantized weights as F8E4M3, then
+// their block scales.
+static std::vector<AbiWeight> withFp8Scales(std::vector<AbiWeight> weights, const ModelConfig &c) {
+  if (!c.fp8)
+    throw Error(c.path + ": FP8 weights need the block size of quantization_config.weight_block_size, and the "
+                         "config has no quantization_config");
+  auto blocks = [&](const Shape &matrix) {
+    return Shape{(matrix[0] + c.fp8->blockRows - 1) / c.fp8->blockRows,
+                 (matrix[1] + c.fp8->blockCols - 1) / c.fp8->blockCols};
+  };
+  std::vector<AbiWeight> scales;
+  for (AbiWeight &weight : weights) {
+    if (!weight.fp8Quantized)
+      continue;
+    weight.fp8 = true;
+    AbiWeight scale{fp8ScaleName(weight.name), {}, /*alwaysF32=*/true, {}};
+    for (const AbiPiece &piece : weight.pieces)
+      scale.pieces.push_back({fp8ScaleName(piece.name), blocks(piece.shape)});
+    // One matrix, or the experts' stacked along a leading dim.
+    scale.shape = scale.pieces.front().shape;
+    if (weight.shape.size() == 3)
+      scale.shape.insert(scale.shape.begin(), int64_t(weight.pieces.size()));
+    scales.push_back(std::move(scale));
+  }
+  weights.insert(weights.end(), std::make_move_iterator(scales.begin()), std::make_move_iterator(scales.end()));
+  return weights;
+}
+
+std::vector<AbiWeight> modelWeights(const ModelConfig &c, bool fp8) {
   WeightList list;
   int64_t D = c.hiddenSize, E = c.numNgramTables(), W = c.ngramTableWidth();
   int64_t R = c.nRoutedExperts, allExperts = c.nRoutedExperts + c.zeroExpertNum;
@@ -80,14 +118,15 @@ std::vector<AbiWeight> modelWeights(const ModelConfig &c) {
       for (int64_t e = 0; e < R; ++e)
         experts.push_back({prefix + "mlp.experts." + std::to_string(e) + "." + proj + ".weight", pieceShape});
       list.joined(prefix + "mlp.experts.*." + proj + ".weight", {R, pieceShape[0], pieceShape[1]}, experts);
+      list.markFp8Quantized();
     }
   }
   list.single("model.norm.weight", {D});
   list.single("lm_head.weight", {c.vocabSize, D});
-  return list.take();
+  return fp8 ? withFp8Scales(list.take(), c) : list.take();
 }
 
-std::vector<AbiWeight> mtpWeights(const ModelConfig &c, bool ownEmbedding) {
+std::vector<AbiWeight> mtpWeights(const ModelConfig &c, bool ownEmbedding, bool fp8) {
   WeightList list;
   int64_t D = c.hiddenSize;
   const std::string prefix = "model.mtp.layers.0.";
@@ -102,7 +141,7 @@ std::vector<AbiWeight> mtpWeights(const ModelConfig &c, bool ownEmbedding) {
   addMlpWeights(list, c, prefix + "transformer_layer.mlp.");
   list.single("model.mtp.norm.weight", {D});
   list.single("lm_head.weight", {c.vocabSize, D});
-  return list.take();
+  return fp8 ? withFp8Scales(list.take(), c) : list.take();
 }
 
 namespace {

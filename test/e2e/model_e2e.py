@@ -120,8 +120,9 @@ def rel(got, want):
     return float(np.abs(got.astype(np.float64) - want).max()) / scale if scale else float("inf")
 
 
-def check_case(model, cfg, weights, tokens, out, cache, reference_only):
-    """Returns (status, message, worst relative error, #generated)."""
+def check_case(model, cfg, weights, tokens, out, cache, reference_only, extra_args=()):
+    """Returns (status, message, worst relative error, #generated); ember-run
+    gets `extra_args` besides its usual flags."""
     t0 = time.perf_counter()
     want_prefill = ref.forward(tokens, weights, cfg).numpy().astype(np.float64)
     want_ids, want_rows = ref.greedy_generate(weights, cfg, tokens, MAX_NEW)
@@ -139,7 +140,7 @@ def check_case(model, cfg, weights, tokens, out, cache, reference_only):
     stdout = run(["ember-run", "--model", model,
                   "--prompt-ids", ",".join(str(t) for t in tokens), *chunk,
                   "--dump-logits", logits_path, "--max-new-tokens", str(MAX_NEW),
-                  "--dump-step-logits", steps_path, "--json", "--cache-dir", cache, *backend_args()])
+                  "--dump-step-logits", steps_path, "--json", "--cache-dir", cache, *backend_args(), *extra_args])
     lines = stdout.strip().splitlines()
     try:
         got_ids = [int(x) for x in json.loads(lines[-1])["generated_ids"]]

@@ -48,12 +48,12 @@ def _load_file(path):
     return tensors, dtypes
 
 
-def _dequantize_fp8(tensors, dtypes, model_dir):
+def _dequantize_fp8(tensors, dtypes, model_dir, round_fp8):
     """The FP8 release format (quantization_config in config.json): each
     F8_E4M3 weight times its block of `<name>_scale_inv` ([ceil(out/rows),
-    ceil(in/cols)]) in float32, rounded to the dtype of the unquantized
-    weights (that of model.embed_tokens.weight), as DeepSeek's FP8-to-BF16
-    conversion does. The scale tensors are dropped."""
+    ceil(in/cols)]) in float32, with `round_fp8` rounded to the dtype of the
+    unquantized weights (that of model.embed_tokens.weight), as DeepSeek's
+    FP8-to-BF16 conversion does. The scale tensors are dropped."""
     quantized = [name for name, dtype in dtypes.items() if dtype == "F8_E4M3"]
     if not quantized:
         return
@@ -64,11 +64,12 @@ def _dequantize_fp8(tensors, dtypes, model_dir):
         w = tensors[name]
         scale = tensors.pop(name + "_scale_inv")
         blocks = scale.repeat_interleave(rows, 0).repeat_interleave(cols, 1)[:w.shape[0], :w.shape[1]]
-        tensors[name] = (w * blocks).to(rounded).to(torch.float32)
+        tensors[name] = (w * blocks).to(rounded).to(torch.float32) if round_fp8 else w * blocks
 
 
-def load_safetensors(model_dir):
-    """All tensors of a (possibly sharded) checkpoint, as float32."""
+def load_safetensors(model_dir, round_fp8=True):
+    """All tensors of a (possibly sharded) checkpoint, as float32; FP8 ones
+    dequantized (_dequantize_fp8)."""
     index = os.path.join(model_dir, "model.safetensors.index.json")
     if os.path.exists(index):
         with open(index) as f:
@@ -80,7 +81,7 @@ def load_safetensors(model_dir):
         file_tensors, file_dtypes = _load_file(os.path.join(model_dir, name))
         tensors.update(file_tensors)
         dtypes.update(file_dtypes)
-    _dequantize_fp8(tensors, dtypes, model_dir)
+    _dequantize_fp8(tensors, dtypes, model_dir, round_fp8)
     return tensors
 
 

@@ -72,8 +72,12 @@ static cl::opt<std::string> chip("chip", cl::cat(emberOptions),
 static cl::opt<std::string> ptxFeatures("ptx-features", cl::cat(emberOptions),
                                         cl::desc("PTX ISA features (CUDA 13 ptxas: +ptx78..+ptx90)"),
                                         cl::init("+ptx80"));
-static cl::opt<std::string> weightDType("weight-dtype", cl::cat(emberOptions),
-                                        cl::desc("Storage type of the weights: f32, bf16 or f16"), cl::init("bf16"));
+static cl::opt<std::string>
+    weightDType("weight-dtype", cl::cat(emberOptions),
+                cl::desc("Storage type of the weights: f32, bf16, f16, or f8e4m3 (an FP8 release's format: the "
+                         "matmul weights it quantizes in F8E4M3 with their block scales, from the config's "
+                         "quantization_config, dequantized inside the kernels; the rest bf16)"),
+                cl::init("bf16"));
 static cl::opt<std::string>
     outputPath("o", cl::cat(emberOptions),
                cl::desc("Output: a shared library (nvptx: host code with the kernels embedded); "
@@ -196,16 +200,32 @@ std::string printIr(ModuleOp module) {
   return text;
 }
 
-ec::WeightType weightTypeFromFlag() {
-  switch (::ember::parseDTypeLower(weightDType)) {
+/// --weight-dtype, as the model stamp names it (F8E4M3: the FP8 weight
+/// format, which needs the config's quantization_config).
+::ember::DType weightDTypeFromFlag(const ::ember::ModelConfig &config) {
+  if (weightDType != ::ember::dtypeLowerName(::ember::DType::F8E4M3)) {
+    for (::ember::DType dtype : {::ember::DType::F32, ::ember::DType::BF16, ::ember::DType::F16})
+      if (weightDType == ::ember::dtypeLowerName(dtype))
+        return dtype;
+    throw ::ember::Error("unknown --weight-dtype '" + weightDType + "' (expected f32, bf16, f16 or f8e4m3)");
+  }
+  if (!config.fp8)
+    throw ::ember::Error("--weight-dtype f8e4m3 needs the block size of quantization_config.weight_block_size, "
+                         "and " +
+                         config.path + " has no quantization_config");
+  return ::ember::DType::F8E4M3;
+}
+
+ec::WeightType weightTypeOf(::ember::DType dtype) {
+  switch (dtype) {
   case ::ember::DType::F32:
     return ec::WeightType::F32;
   case ::ember::DType::BF16:
     return ec::WeightType::BF16;
   case ::ember::DType::F16:
     return ec::WeightType::F16;
-  case ::ember::DType::F8E4M3: // parseDTypeLower never gives it
-    break;
+  case ::ember::DType::F8E4M3:
+    return ec::WeightType::FP8;
   }
   llvm_unreachable("unknown dtype");
 }
@@ -405,10 +425,10 @@ int main(int argc, char **argv) {
          std::to_string(reportSequences));
 
   ::ember::ModelConfig config;
-  ec::WeightType weightType;
+  ::ember::DType weightsDType;
   try {
     config = ::ember::ModelConfig::load(configPath);
-    weightType = weightTypeFromFlag();
+    weightsDType = weightDTypeFromFlag(config);
     // Before any work: a bad -o fails now, not after the compile.
     if (!outputPath.empty() && outputPath != "-") {
       rt::checkOutputPath(outputPath, "-o", forceOutput);
@@ -425,7 +445,7 @@ int main(int argc, char **argv) {
   DialectRegistry registry;
   ec::registerAllEmberDialects(registry);
   MLIRContext context(registry);
-  OwningOpRef<ModuleOp> module = ec::buildDecoderModule(context, config, weightType);
+  OwningOpRef<ModuleOp> module = ec::buildDecoderModule(context, config, weightTypeOf(weightsDType));
   if (!module)
     fail("cannot build the decoder graph for " + configPath);
   if (!dumpDir.empty()) {
@@ -514,7 +534,7 @@ int main(int argc, char **argv) {
     writeFile(outputPath.empty() ? "-" : outputPath.getValue(), *ir);
     return 0;
   }
-  ec::addExportedString(*module, rt::kModelStampSymbol, rt::modelStamp(config, ::ember::parseDTypeLower(weightDType)));
+  ec::addExportedString(*module, rt::kModelStampSymbol, rt::modelStamp(config, weightsDType));
   std::string details;
   if (target == ec::Target::Nvptx) {
     auto binaries = module->getOps<gpu::BinaryOp>();

@@ -129,6 +129,13 @@ options:
                            over the bus, a few rows per token) or device; the
                            other weights are device memory (on the CPU all of
                            it is host memory)
+  --fp8-weights MODE       an FP8 checkpoint's quantized weights (quantization_config
+                           in config.json): dequantize (default: into bf16 as
+                           they load) or kernels (kept in F8_E4M3 with their
+                           block scales, half the bytes, and dequantized inside
+                           the kernels; the artifact is compiled with
+                           --weight-dtype f8e4m3; on CUDA only one thread per
+                           output reads them so far, docs/gpu.md)
   --cuda-graphs on|off     on CUDA, run a call of up to 128 rows (a decode step)
                            as one CUDA graph launch from its second time on
                            instead of launching each kernel (default on)
@@ -240,8 +247,9 @@ int runMain(int argc, char **argv) {
                        {"--model", "--prompt-ids", "--prompt", "--prompt-file", "--batch", "--arrivals", "--max-new-tokens",
                         "--max-context", "--prefill-chunk", "--temperature", "--min-p", "--repetition-penalty", "--stop",
                         "--top-k", "--top-p", "--seed", "--speculative", "--draft-steps", "--backend", "--tables",
-                        "--cuda-graphs", "--dump-logits", "--dump-step-logits", "--dump-mtp-logits", "--dump-embeddings",
-                        "--dump-ngram-ids", "--artifact", "--cache-dir", "--profile-json", "--system", "--messages"},
+                        "--cuda-graphs", "--fp8-weights", "--dump-logits", "--dump-step-logits", "--dump-mtp-logits",
+                        "--dump-embeddings", "--dump-ngram-ids", "--artifact", "--cache-dir", "--profile-json",
+                        "--system", "--messages"},
                        {"--embeddings-only", "--json", "--quiet", "--profile", "--force", "--check-weights",
                         "--logprobs", "--ignore-eos", "--chat", "--help"});
   if (args.has("--help")) {
@@ -310,9 +318,14 @@ int runMain(int argc, char **argv) {
   rt::BackendKind backendKind = rt::parseBackendKind(args.value("--backend", "auto"));
   rt::Placement tables = rt::parsePlacement(args.value("--tables", "host"), "--tables");
   bool cudaGraphs = rt::parseOnOff(args.value("--cuda-graphs", "on"), "--cuda-graphs");
+  std::string fp8Weights = args.value("--fp8-weights", "dequantize");
+  if (fp8Weights != "dequantize" && fp8Weights != "kernels")
+    throw Error("--fp8-weights must be dequantize or kernels, got '" + fp8Weights + "'");
 
   std::string configPath = (fs::path(modelDir) / "config.json").string();
   ember::ModelConfig config = ember::ModelConfig::load(configPath);
+  if (fp8Weights == "kernels" && !config.fp8)
+    throw Error("--fp8-weights kernels needs an FP8 checkpoint, and " + configPath + " has no quantization_config");
   if (maxContext > config.maxPositionEmbeddings && args.has("--max-context") && !quiet)
     std::fprintf(stderr, "note: --max-context %lld exceeds the model's max_position_embeddings; the KV cache holds %lld "
                          "positions\n",
@@ -335,7 +348,11 @@ int runMain(int argc, char **argv) {
   std::optional<rt::ModelWeights> modelWeights, mtpWeights;
   std::optional<rt::NgramWeights> ngramWeights;
   if (!embeddingsOnly) {
-    modelWeights.emplace(config, checkpoint); // first: it lists every missing tensor
+    // First: it lists every missing tensor.
+    if (fp8Weights == "kernels")
+      modelWeights.emplace(config, checkpoint, DType::F8E4M3);
+    else
+      modelWeights.emplace(config, checkpoint);
     bool needDrafter = options.drafter == rt::DrafterKind::Mtp || args.has("--dump-mtp-logits");
     if (needDrafter && !(mtpWeights = rt::loadMtpWeights(config, checkpoint, modelWeights->dtype())))
       throw Error(modelDir + ": the checkpoint has no MTP block (model.mtp.* tensors), which " +

@@ -82,7 +82,27 @@ ModelWeights::ModelWeights(const ModelConfig &config, const Checkpoint &checkpoi
     : ModelWeights(config, checkpoint, checkedWeightDType(config, checkpoint)) {}
 
 ModelWeights::ModelWeights(const ModelConfig &config, const Checkpoint &checkpoint, DType dtype)
-    : ModelWeights(config, modelWeights(config), checkpoint, dtype) {}
+    : ModelWeights(config, modelWeights(config, dtype == DType::F8E4M3), checkpoint, dtype) {}
+
+// What a weight is passed as: f32 where it always is, its F8_E4M3 bytes in
+// the FP8 weight format, bf16 for that format's other weights.
+static DType argumentDType(const AbiWeight &weight, DType dtype) {
+  if (weight.alwaysF32)
+    return DType::F32;
+  if (weight.fp8)
+    return DType::F8E4M3;
+  return dtype == DType::F8E4M3 ? DType::BF16 : dtype;
+}
+
+// In the FP8 weight format the quantized weights are passed as they lie:
+// the checkpoint must hold them in F8_E4M3.
+static void checkFp8Pieces(const AbiWeight &weight, const std::vector<const TensorView *> &pieces) {
+  for (const TensorView *piece : pieces)
+    if (piece->dtype != DType::F8E4M3)
+      throw Error(piece->file + ": tensor '" + piece->name + "' is " + dtypeName(piece->dtype) +
+                  ", but FP8 weights (--fp8-weights kernels) take '" + weight.name +
+                  "' as F8_E4M3 with block scales, as an FP8 release holds it");
+}
 
 ModelWeights::ModelWeights(const ModelConfig &config, std::vector<AbiWeight> abi, const Checkpoint &checkpoint,
                            DType dtype)
@@ -93,12 +113,16 @@ ModelWeights::ModelWeights(const ModelConfig &config, std::vector<AbiWeight> abi
     std::vector<const TensorView *> pieces;
     for (const AbiPiece &piece : weight.pieces)
       pieces.push_back(&checkpoint.get(piece.name, piece.shape));
-    BlockScales scales = blockScalesOf(config, weight, pieces, checkpoint);
-    for (size_t i = 0; i < pieces.size(); ++i)
+    DType argument = argumentDType(weight, dtype);
+    BlockScales scales;
+    if (weight.fp8)
+      checkFp8Pieces(weight, pieces);
+    else
+      scales = blockScalesOf(config, weight, pieces, checkpoint);
+    for (size_t i = 0; i < scales.scaleInv.size(); ++i)
       if (scales.scaleInv[i])
-        dequantizedBytes_ += pieces[i]->nbytes * dtypeSize(dtype);
-    ConcatenatedRows buffer(pieces, weight.alwaysF32 ? DType::F32 : dtype, ConcatenatedRows::Copy::Deferred,
-                            std::move(scales));
+        dequantizedBytes_ += pieces[i]->nbytes * dtypeSize(argument);
+    ConcatenatedRows buffer(pieces, argument, ConcatenatedRows::Copy::Deferred, std::move(scales));
     weights_.push_back({std::move(weight), std::move(buffer)});
   }
 }
@@ -138,7 +162,8 @@ ModelWeights ModelWeights::random(const ModelConfig &config, DType dtype, uint64
 }
 
 std::optional<ModelWeights> loadMtpWeights(const ModelConfig &config, const Checkpoint &checkpoint, DType dtype) {
-  std::vector<AbiWeight> abi = mtpWeights(config, checkpoint.find(kMtpWordEmbeddingName) != nullptr);
+  std::vector<AbiWeight> abi =
+      mtpWeights(config, checkpoint.find(kMtpWordEmbeddingName) != nullptr, dtype == DType::F8E4M3);
   bool anyMtp = false;
   for (const AbiWeight &weight : abi)
     anyMtp = anyMtp || (weight.name.rfind("model.mtp.", 0) == 0 && checkpoint.find(weight.name));

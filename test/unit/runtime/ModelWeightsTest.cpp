@@ -288,5 +288,64 @@ TEST(ModelWeights, Fp8ScaleErrorsNameTheTensors) {
                                                     "for the word embedding's dtype");
 }
 
+// The FP8 weight format's checkpoint: every weight an FP8 release quantizes
+// in F8_E4M3 (values 0, 1, 2, ...), its block scales all 2 (first, so the
+// writer keeps them aligned), the rest bf16.
+std::vector<TensorData> fp8FormatTensors(const ModelConfig &config) {
+  std::vector<TensorData> tensors = test::modelTensors(config, DType::BF16), scales;
+  for (const AbiWeight &weight : modelWeights(config, /*fp8=*/true))
+    for (const AbiPiece &piece : weight.pieces) {
+      if (weight.fp8)
+        for (TensorData &tensor : tensors)
+          if (tensor.spec.name == piece.name)
+            tensor = test::iotaTensor(piece.name, DType::F8E4M3, piece.shape);
+      const std::string suffix = fp8ScaleName("");
+      if (piece.name.size() > suffix.size() && piece.name.rfind(suffix) == piece.name.size() - suffix.size())
+        scales.push_back(test::tensorFrom(piece.name, DType::F32, piece.shape,
+                                          std::vector<float>(size_t(elementCount(piece.shape, piece.name)), 2.0f)));
+    }
+  scales.insert(scales.end(), tensors.begin(), tensors.end());
+  return scales;
+}
+
+TEST(ModelWeights, Fp8FormatPassesTheQuantizedBytesAndTheirScales) {
+  test::TempDir dir;
+  ModelConfig config = fp8MicroConfig();
+  writeSafetensors(dir.file("model.safetensors"), fp8FormatTensors(config));
+  Checkpoint checkpoint(dir.path());
+  ModelWeights weights(config, checkpoint, DType::F8E4M3);
+  EXPECT_EQ(weights.dtype(), DType::F8E4M3);
+  EXPECT_EQ(weights.weights().size(), modelWeights(config).size() + size_t(kFp8ScalesPerLayer * config.numLayers));
+  const ModelWeights::Weight &quantized = weightNamed(weights, kQuantized);
+  EXPECT_EQ(quantized.buffer.dtype(), DType::F8E4M3);
+  EXPECT_TRUE(quantized.buffer.isZeroCopy()); // the checkpoint's bytes, not dequantized
+  EXPECT_EQ(valuesOf(quantized.buffer), valuesOf(ConcatenatedRows({&checkpoint.get(kQuantized)}, DType::F32)));
+  const ModelWeights::Weight &scale = weightNamed(weights, fp8ScaleName(kQuantized));
+  EXPECT_EQ(scale.buffer.dtype(), DType::F32);
+  EXPECT_EQ(valuesOf(scale.buffer), std::vector<float>(4, 2.0f));
+  EXPECT_EQ(weightNamed(weights, "model.norm.weight").buffer.dtype(), DType::BF16);
+  EXPECT_EQ(weights.dequantizedBytes(), 0u);
+}
+
+TEST(ModelWeights, Fp8FormatErrorsNameTheTensors) {
+  test::TempDir dir;
+  auto load = [&](const ModelConfig &c, const std::vector<TensorData> &tensors) {
+    writeSafetensors(dir.file("model.safetensors"), tensors);
+    return ModelWeights(c, Checkpoint(dir.path()), DType::F8E4M3);
+  };
+  ModelConfig config = fp8MicroConfig();
+  EXPECT_ERROR_CONTAINS(load(test::microConfig(), fp8FormatTensors(config)),
+                        "micro: FP8 weights need the block size of quantization_config.weight_block_size");
+  // Only q_a quantized: the other quantized weights' scales are missing.
+  EXPECT_ERROR_CONTAINS(load(config, fp8Tensors(config)), "'model.layers.0.self_attn.0.q_b_proj.weight_scale_inv'");
+  std::vector<TensorData> bf16Weight = fp8FormatTensors(config);
+  for (TensorData &tensor : bf16Weight)
+    if (tensor.spec.name == kQuantized)
+      tensor = test::iotaTensor(kQuantized, DType::BF16, tensor.spec.shape);
+  EXPECT_ERROR_CONTAINS(load(config, bf16Weight), std::string("tensor '") + kQuantized +
+                                                      "' is BF16, but FP8 weights (--fp8-weights kernels) take '" +
+                                                      kQuantized + "' as F8_E4M3");
+}
+
 } // namespace
 } // namespace ember::rt

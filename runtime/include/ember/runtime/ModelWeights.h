@@ -23,6 +23,9 @@ class ModelWeights {
 public:
   // The weight dtype is the checkpoint's: checkpointWeightDType().
   ModelWeights(const ModelConfig &config, const Checkpoint &checkpoint);
+  // `dtype` F8E4M3 is the FP8 weight format (ModelAbi.h): the quantized
+  // weights as the checkpoint's F8_E4M3 bytes (which it must hold), their
+  // block scales in f32 after the last weight, the rest bf16.
   ModelWeights(const ModelConfig &config, const Checkpoint &checkpoint, DType dtype);
   // modelWeights(config) with random values generated as they are loaded,
   // with no checkpoint: benchmarks of models no disk here holds (the whole
@@ -52,9 +55,10 @@ private:
   size_t dequantizedBytes_ = 0;
 };
 
-// The MTP drafter's weights (mtpWeights) in `dtype`, or nothing when the
-// checkpoint has no model.mtp.* tensors at all; throws listing the missing
-// ones when it has only some.
+// The MTP drafter's weights (mtpWeights) in `dtype` (F8E4M3: the FP8 weight
+// format, as the target's), or nothing when the checkpoint has no
+// model.mtp.* tensors at all; throws listing the missing ones when it has
+// only some.
 std::optional<ModelWeights> loadMtpWeights(const ModelConfig &config, const Checkpoint &checkpoint, DType dtype);
 
 // The dtype an artifact for this checkpoint is compiled for: that of

@@ -78,6 +78,12 @@ struct AbiWeight {
   // the n-gram tables): the runtime may keep it in host memory that kernels
   // read over the bus.
   bool gathered = false;
+  // An FP8 release quantizes it (F8_E4M3 with `<name>_scale_inv` blocks):
+  // the attention projections and the dense and expert MLPs.
+  bool fp8Quantized = false;
+  // Passed as F8E4M3 bytes, its block scales among the trailing arguments
+  // (the FP8 weight format, below).
+  bool fp8 = false;
 };
 
 // Weight arguments in call order:
@@ -95,7 +101,16 @@ struct AbiWeight {
 //     mlp.router.classifier [R+Z, D], mlp.router.e_score_correction_bias [R+Z] (f32),
 //     mlp.experts.*.gate_proj [R, Fe, D], .up_proj [R, Fe, D], .down_proj [R, D, Fe] (stacked)
 //   model.norm.weight [D], lm_head.weight [V, D]
-std::vector<AbiWeight> modelWeights(const ModelConfig &config);
+//
+// The FP8 weight format (`fp8`, an artifact compiled with --weight-dtype
+// f8e4m3 for a config with quantization_config): every fp8Quantized weight
+// is passed as its F8E4M3 bytes, the others as bf16, and after the last
+// weight come the block scales of the F8E4M3 ones, in their order, f32
+// [ceil(rows / R), ceil(cols / C)] (stacked [E, ...] for the experts) for
+// weight_block_size [R, C]. The scales of layer l are then the
+// fp8ScalesPerLayer() arguments from that layer's first. Throws for fp8
+// without quantization_config.
+std::vector<AbiWeight> modelWeights(const ModelConfig &config, bool fp8 = false);
 
 // Weight arguments of ember_mtp, in call order (model.mtp.layers.0. = P):
 //   word embedding [V, D]: model.mtp.embed_tokens.weight when the checkpoint
@@ -106,12 +121,17 @@ std::vector<AbiWeight> modelWeights(const ModelConfig &config);
 //   P post_attention_layernorm [D],
 //   P transformer_layer.mlp.{gate_proj [F, D], up_proj [F, D], down_proj [D, F]}
 //   model.mtp.norm.weight [D], lm_head.weight [V, D] (shared with the target)
-std::vector<AbiWeight> mtpWeights(const ModelConfig &config, bool ownEmbedding);
+std::vector<AbiWeight> mtpWeights(const ModelConfig &config, bool ownEmbedding, bool fp8 = false);
 inline constexpr char kMtpWordEmbeddingName[] = "model.mtp.embed_tokens.weight";
 inline constexpr int kMtpWeightCount = 18;
 
 // Number of weight arguments per layer in modelWeights (2 x 12 + 5).
 inline constexpr int kWeightsPerLayer = 29;
+// Block-scale arguments per layer in the FP8 weight format: per sublayer
+// q_a, q_b, kv_a, kv_b, o_proj and the MLP's three, then the experts' three.
+inline constexpr int kFp8ScalesPerLayer = 2 * 8 + 3;
+// Those of the MTP layer (mtpWeights): its attention projections and MLP.
+inline constexpr int kMtpFp8Scales = 8;
 
 // Latent KV cache geometry: one row of kv_lora + rope floats per token per
 // attention sublayer.
