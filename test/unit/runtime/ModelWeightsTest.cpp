@@ -293,16 +293,17 @@ TEST(ModelWeights, Fp8ScaleErrorsNameTheTensors) {
 // writer keeps them aligned), the rest bf16.
 std::vector<TensorData> fp8FormatTensors(const ModelConfig &config) {
   std::vector<TensorData> tensors = test::modelTensors(config, DType::BF16), scales;
-  for (const AbiWeight &weight : modelWeights(config, /*fp8=*/true))
-    for (const AbiPiece &piece : weight.pieces) {
-      if (weight.fp8)
+  std::vector<AbiWeight> abi = modelWeights(config, /*fp8=*/true);
+  size_t weightCount = modelWeights(config).size(); // the block scales follow the weights
+  for (size_t index = 0; index < abi.size(); ++index)
+    for (const AbiPiece &piece : abi[index].pieces) {
+      if (index >= weightCount)
+        scales.push_back(test::tensorFrom(piece.name, DType::F32, piece.shape,
+                                          std::vector<float>(size_t(elementCount(piece.shape, piece.name)), 2.0f)));
+      else if (abi[index].fp8)
         for (TensorData &tensor : tensors)
           if (tensor.spec.name == piece.name)
             tensor = test::iotaTensor(piece.name, DType::F8E4M3, piece.shape);
-      const std::string suffix = fp8ScaleName("");
-      if (piece.name.size() > suffix.size() && piece.name.rfind(suffix) == piece.name.size() - suffix.size())
-        scales.push_back(test::tensorFrom(piece.name, DType::F32, piece.shape,
-                                          std::vector<float>(size_t(elementCount(piece.shape, piece.name)), 2.0f)));
     }
   scales.insert(scales.end(), tensors.begin(), tensors.end());
   return scales;

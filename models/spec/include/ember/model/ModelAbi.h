@@ -129,9 +129,8 @@ inline constexpr int kMtpWeightCount = 18;
 inline constexpr int kWeightsPerLayer = 29;
 // Block-scale arguments per layer in the FP8 weight format: per sublayer
 // q_a, q_b, kv_a, kv_b, o_proj and the MLP's three, then the experts' three.
+// (mtpWeights has 8: its attention projections and MLP.)
 inline constexpr int kFp8ScalesPerLayer = 2 * 8 + 3;
-// Those of the MTP layer (mtpWeights): its attention projections and MLP.
-inline constexpr int kMtpFp8Scales = 8;
 
 // Latent KV cache geometry: one row of kv_lora + rope floats per token per
 // attention sublayer.
