@@ -67,9 +67,10 @@ Value mlir::ember::loadWeightF32(OpBuilder &b, Location loc, Value weight, const
 }
 
 Value mlir::ember::loadWeightVectorF32(OpBuilder &b, Location loc, Value weight, const BlockScales &scales,
-                                       ValueRange indices, int64_t lanes) {
+                                       ValueRange indices, int64_t lanes, llvm::MaybeAlign alignment) {
   Type element = cast<MemRefType>(weight.getType()).getElementType();
-  Value loaded = vector::LoadOp::create(b, loc, VectorType::get({lanes}, element), weight, indices);
+  Value loaded = vector::LoadOp::create(b, loc, VectorType::get({lanes}, element), weight, indices,
+                                        /*nontemporal=*/false, alignment);
   if (scales)
     return dequantizeE4M3FN(b, loc, loaded, scaleAt(b, loc, scales, indices));
   if (element.isF32())

@@ -11,6 +11,7 @@
 #define EMBER_LOWERING_BLOCKSCALEDWEIGHTS_H
 
 #include "mlir/IR/Builders.h"
+#include "llvm/Support/Alignment.h"
 
 #include <optional>
 
@@ -43,9 +44,9 @@ Value loadWeightF32(OpBuilder &b, Location loc, Value weight, const BlockScales 
 /// `lanes` consecutive elements weight[prefix..., k .. k + lanes) as a
 /// vector of f32, dequantized like loadWeightF32; for block scales, `lanes`
 /// must divide the block's columns and k be a multiple of `lanes`, so the
-/// lanes share one scale.
+/// lanes share one scale. One load, `alignment` aligned where given.
 Value loadWeightVectorF32(OpBuilder &b, Location loc, Value weight, const BlockScales &scales, ValueRange indices,
-                          int64_t lanes);
+                          int64_t lanes, llvm::MaybeAlign alignment = {});
 
 /// Whether a `lanes`-wide vector of the weight shares one scale.
 inline bool scalesFitLanes(const BlockScales &scales, int64_t lanes) { return !scales || scales.cols % lanes == 0; }

@@ -2,9 +2,10 @@
 //
 // GEMV and skinny GEMM for the ops that multiply activations by weight rows
 // (linear, norm_linear, swiglu, norm_swiglu, and per head mla_up_v): one
-// warp per output row and
-// group of tokens. Each lane streams its share of the row with 16-byte
-// loads, consecutive lanes at consecutive addresses, so a warp reads 512
+// warp per output row and group of tokens. Each lane streams its share of
+// the row with 16-byte loads (8 bf16 or 16 FP8 weights, the latter
+// dequantized as they arrive, BlockScaledWeights.h), consecutive lanes at
+// consecutive addresses, so a warp reads 512
 // contiguous bytes per step; the weight row is read once for the group's
 // tokens, whose activations come from L2. The lanes' partial sums meet by
 // warp shuffles. A recomputed RMSNorm costs no pass of its own: the sum of
@@ -13,57 +14,60 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Ember/EmberDialect.h"
+#include "lowering/BlockScaledWeights.h"
 #include "lowering/LoopBuilders.h"
 #include "lowering/nvptx/GemvOperands.h"
 #include "lowering/nvptx/GpuKernelBuilders.h"
 #include "lowering/nvptx/GpuStrategies.h"
 
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <numeric>
+
 using namespace mlir;
 using namespace mlir::ember;
 
 std::optional<GemvOp> mlir::ember::asGemv(Operation *op) {
-  // Block-scaled FP8 weights keep the generic loops (thread_per_element)
-  // until these kernels dequantize.
-  if (auto linear = dyn_cast<LinearOp>(op); linear && linear.getWeightScale())
-    return std::nullopt;
-  if (auto norm = dyn_cast<NormLinearOp>(op); norm && norm.getWeightScale())
-    return std::nullopt;
-  if (auto swiglu = dyn_cast<SwiGluOp>(op); swiglu && swiglu.getGateScale())
-    return std::nullopt;
-  if (auto norm = dyn_cast<NormSwiGluOp>(op); norm && norm.getGateScale())
-    return std::nullopt;
-  if (auto upValue = dyn_cast<MlaUpValueOp>(op); upValue && upValue.getKvBScale())
-    return std::nullopt;
-  if (auto linear = dyn_cast<LinearOp>(op))
-    return GemvOp{linear.getX(), {}, linear.getOut(), {linear.getWeight()}, 0, 1, linear.getAccumulate(), false};
-  if (auto norm = dyn_cast<NormLinearOp>(op))
-    return GemvOp{norm.getX(),
-                  norm.getNormWeight(),
-                  norm.getOut(),
-                  {norm.getWeight()},
-                  norm.getEps().convertToDouble(),
-                  norm.getScale().convertToDouble(),
-                  norm.getAccumulate(),
-                  false};
+  auto gemvOp = [](Value x, Value normWeight, Value out, SmallVector<Value, 2> weights,
+                   SmallVector<BlockScales, 2> scales) {
+    GemvOp gemv{x, normWeight, out, std::move(weights), std::move(scales)};
+    gemv.swiglu = gemv.weights.size() == 2;
+    return gemv;
+  };
+  auto withNorm = [](GemvOp gemv, auto norm) {
+    gemv.eps = norm.getEps().convertToDouble();
+    gemv.scale = norm.getScale().convertToDouble();
+    return gemv;
+  };
+  if (auto linear = dyn_cast<LinearOp>(op)) {
+    GemvOp gemv = gemvOp(linear.getX(), {}, linear.getOut(), {linear.getWeight()},
+                         {BlockScales::of(linear.getWeightScale(), linear.getWeightBlock())});
+    gemv.accumulate = linear.getAccumulate();
+    return gemv;
+  }
+  if (auto norm = dyn_cast<NormLinearOp>(op)) {
+    GemvOp gemv = gemvOp(norm.getX(), norm.getNormWeight(), norm.getOut(), {norm.getWeight()},
+                         {BlockScales::of(norm.getWeightScale(), norm.getWeightBlock())});
+    gemv.accumulate = norm.getAccumulate();
+    return withNorm(gemv, norm);
+  }
   if (auto swiglu = dyn_cast<SwiGluOp>(op))
-    return GemvOp{swiglu.getX(), {}, swiglu.getOut(), {swiglu.getGateWeight(), swiglu.getUpWeight()},
-                  0,             1,  false,           true};
+    return gemvOp(swiglu.getX(), {}, swiglu.getOut(), {swiglu.getGateWeight(), swiglu.getUpWeight()},
+                  {BlockScales::of(swiglu.getGateScale(), swiglu.getWeightBlock()),
+                   BlockScales::of(swiglu.getUpScale(), swiglu.getWeightBlock())});
   if (auto norm = dyn_cast<NormSwiGluOp>(op))
-    return GemvOp{norm.getX(),
-                  norm.getNormWeight(),
-                  norm.getOut(),
-                  {norm.getGateWeight(), norm.getUpWeight()},
-                  norm.getEps().convertToDouble(),
-                  norm.getScale().convertToDouble(),
-                  false,
-                  true};
+    return withNorm(gemvOp(norm.getX(), norm.getNormWeight(), norm.getOut(), {norm.getGateWeight(), norm.getUpWeight()},
+                           {BlockScales::of(norm.getGateScale(), norm.getWeightBlock()),
+                            BlockScales::of(norm.getUpScale(), norm.getWeightBlock())}),
+                    norm);
   if (auto upValue = dyn_cast<MlaUpValueOp>(op)) {
     auto out = cast<MemRefType>(upValue.getOut().getType());
     int64_t heads = out.getDimSize(1), values = out.getDimSize(2),
             rows = cast<MemRefType>(upValue.getKvB().getType()).getDimSize(0);
     if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(values) || ShapedType::isDynamic(rows))
       return std::nullopt;
-    GemvOp gemv{upValue.getOLat(), {}, upValue.getOut(), {upValue.getKvB()}};
+    GemvOp gemv = gemvOp(upValue.getOLat(), {}, upValue.getOut(), {upValue.getKvB()},
+                         {BlockScales::of(upValue.getKvBScale(), upValue.getWeightBlock())});
     gemv.headRows = values;
     gemv.headStride = rows / heads; // Dn + Dv
     gemv.headOffset = gemv.headStride - values;
@@ -110,8 +114,16 @@ GemvRowIndices rowIndices(OpBuilder &b, Location loc, const GemvOp &gemv, Value 
   return {weightRow, {head}, {head, within}};
 }
 
-/// Elements per lane and step: one 16-byte load of the narrowest weight.
-int64_t vectorWidth(const GemvOp &gemv) { return elementsPerVectorLoad(gemv.weights); }
+/// Elements per lane and step: one 16-byte load of the narrowest weight, or
+/// fewer where an FP8 weight's blocks are narrower than that, so that the
+/// elements of a load share one scale.
+int64_t vectorWidth(const GemvOp &gemv) {
+  int64_t width = elementsPerVectorLoad(gemv.weights);
+  for (const BlockScales &scales : gemv.scales)
+    while (!scalesFitLanes(scales, width))
+      width /= 2;
+  return width;
+}
 
 } // namespace
 
@@ -146,7 +158,10 @@ void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig 
   Value tokens = dimOf(b, loc, gemv.out, 0);
   Value gridX = indexConstant(b, loc, llvm::divideCeil(outputs, rows));
   Value gridY = arith::CeilDivUIOp::create(b, loc, tokens, indexConstant(b, loc, group));
-  auto vectorType = VectorType::get({width}, b.getF32Type());
+  // The accumulators are at most 8 wide: a 16-byte load of FP8 weights
+  // adds its two halves into one, which keeps the registers of bf16's.
+  int64_t lanes = std::min<int64_t>(width, 8), chunks = width / lanes;
+  auto vectorType = VectorType::get({lanes}, b.getF32Type());
   SmallVector<Type, 1> workgroup;
   if (slices > 1) // [row of the block][slice][token of the group][accumulator]
     workgroup.push_back(workgroupF32(b.getContext(), rows * slices * group * perToken));
@@ -188,22 +203,36 @@ void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig 
           [&](OpBuilder &b, Location loc, Value k, ValueRange acc) {
             auto fastmath = arith::FastMathFlags::contract;
             SmallVector<Value> w;
-            for (Value weight : gemv.weights)
-              w.push_back(loadVectorF32(b, loc, weight, {at.weightRow, k}, width, kVectorLoadBytes));
-            Value g = normed ? loadVectorF32(b, loc, gemv.normWeight, {k}, width,
-                                             std::min(kVectorLoadBytes, width * 2))
-                             : Value();
+            for (auto [weight, scales] : llvm::zip(gemv.weights, gemv.scales))
+              w.push_back(loadWeightVectorF32(b, loc, weight, scales, {at.weightRow, k}, width,
+                                              llvm::MaybeAlign(vectorLoadAlignment(weight, width))));
+            Value g =
+                normed ? loadVectorF32(b, loc, gemv.normWeight, {k}, width, vectorLoadAlignment(gemv.normWeight, width))
+                       : Value();
+            // sum + lhs * rhs, chunk by chunk of the accumulator's lanes.
+            auto multiplyAdd = [&](Value sum, Value lhs, Value rhs) {
+              for (int64_t c = 0; c < chunks; ++c) {
+                auto part = [&](Value vector) -> Value {
+                  if (chunks == 1)
+                    return vector;
+                  SmallVector<int64_t> positions(lanes);
+                  std::iota(positions.begin(), positions.end(), c * lanes);
+                  return vector::ShuffleOp::create(b, loc, vector, vector, positions);
+                };
+                sum = arith::AddFOp::create(b, loc, sum, arith::MulFOp::create(b, loc, part(lhs), part(rhs), fastmath),
+                                            fastmath);
+              }
+              return sum;
+            };
             SmallVector<Value> next;
             for (int64_t j = 0; j < group; ++j) {
-              Value x = loadVectorF32(b, loc, gemv.x, inputIndex(tokenOf[j], k), width, kVectorLoadBytes);
+              Value x =
+                  loadVectorF32(b, loc, gemv.x, inputIndex(tokenOf[j], k), width, vectorLoadAlignment(gemv.x, width));
               Value xg = normed ? arith::MulFOp::create(b, loc, x, g, fastmath).getResult() : x;
               for (int64_t m = 0; m < weightCount; ++m)
-                next.push_back(arith::AddFOp::create(b, loc, acc[j * perToken + m],
-                                                     arith::MulFOp::create(b, loc, xg, w[m], fastmath),
-                                                     fastmath));
+                next.push_back(multiplyAdd(acc[j * perToken + m], xg, w[m]));
               if (normed)
-                next.push_back(arith::AddFOp::create(b, loc, acc[j * perToken + weightCount],
-                                                     arith::MulFOp::create(b, loc, x, x, fastmath), fastmath));
+                next.push_back(multiplyAdd(acc[j * perToken + weightCount], x, x));
             }
             scf::YieldOp::create(b, loc, next);
           });

@@ -8,6 +8,8 @@
 #ifndef EMBER_LOWERING_NVPTX_GEMVOPERANDS_H
 #define EMBER_LOWERING_NVPTX_GEMVOPERANDS_H
 
+#include "lowering/BlockScaledWeights.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/SmallVector.h"
@@ -21,6 +23,8 @@ namespace mlir::ember {
 struct GemvOp {
   Value x, normWeight, out;
   SmallVector<Value, 2> weights;
+  /// Per weight: its block scales when it is FP8 (empty otherwise).
+  SmallVector<BlockScales, 2> scales;
   double eps = 0, scale = 1;
   bool accumulate = false, swiglu = false;
   /// Per head (mla_up_v): x and out are [T, H, *]; output o = h * headRows

@@ -112,6 +112,11 @@ int64_t mlir::ember::elementsPerVectorLoad(ValueRange memrefs) {
   return most;
 }
 
+int64_t mlir::ember::vectorLoadAlignment(Value memref, int64_t width) {
+  Type element = cast<MemRefType>(memref.getType()).getElementType();
+  return std::min(kVectorLoadBytes, width * element.getIntOrFloatBitWidth() / 8);
+}
+
 bool mlir::ember::hasIdentityLayout(Value memref) {
   return cast<MemRefType>(memref.getType()).getLayout().isIdentity();
 }

@@ -95,6 +95,10 @@ MemRefType workgroupMemRef(Type element, int64_t count);
 int64_t elementsPerVectorLoad(Value memref);
 int64_t elementsPerVectorLoad(ValueRange memrefs);
 
+/// The alignment of `width` consecutive elements of `memref` from a multiple
+/// of `width` (rows a multiple of `width` long): their bytes, at most 16.
+int64_t vectorLoadAlignment(Value memref, int64_t width);
+
 /// Whether `memref` has the identity layout (so its base pointer is the
 /// allocation's, aligned for vector loads).
 bool hasIdentityLayout(Value memref);

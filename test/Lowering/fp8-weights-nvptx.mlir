@@ -1,32 +1,51 @@
 // RUN: ember-opt %s --ember-nvptx-pipeline=compile-to=gpu | FileCheck %s --check-prefix=GPU
 // RUN: ember-opt %s --ember-nvptx-pipeline="chip=sm_90 features=+ptx80" | FileCheck %s --check-prefix=PTX
 
-// A linear with block-scaled FP8 weights for a GPU. The GEMV kernels do
-// not dequantize yet, so it keeps the loops' kernel (thread_per_element),
-// whose threads read each weight byte sign-extended, move it into an f16's
-// bit pattern (shift by 7, mask 0xBF80 = -16512 as b16) and widen it with
-// the hardware's cvt.f32.f16; the block's scale is times 2^8 (0f43800000).
-// GPU: gpu_kernel<op = "linear", index = 0, strategy = "thread_per_element"
+// A linear with block-scaled FP8 weights on the GPU run by the GEMV kernel
+// (warp_per_row), each lane loading 16 weights at once (16 bytes), the
+// block's scale beside them. It moves each byte into an f16's bit pattern
+// (sign-extended, shifted by 7, masked with 0xBF80, two f16 per b32:
+// -1082081408 is 0xBF80BF80), widens it with the hardware's cvt.f32.f16 and
+// multiplies by the scale times 2^8 (0f43800000), then by x; the lanes'
+// sums meet by shuffles.
+// GPU: gpu_kernel<op = "linear", index = 0, strategy = "warp_per_row"
 // PTX: gpu.binary @fp8__linear_0
-// PTX-SAME: ld.global.s8 \09[[BYTE:%rs[0-9]+]]
-// PTX-SAME: shl.b16 \09[[SHIFTED:%rs[0-9]+]], [[BYTE]], 7;
-// PTX-SAME: and.b16 \09[[HALF:%rs[0-9]+]], [[SHIFTED]], -16512;
-// PTX-SAME: cvt.f32.f16 \09{{%r[0-9]+}}, [[HALF]];
-// PTX-SAME: mul.rn.f32 \09{{%r[0-9]+}}, {{%r[0-9]+}}, 0f43800000;
+// PTX-SAME: ld.global.v4.b32 \09{[[W0:%r[0-9]+]], {{%r[0-9]+}}, {{%r[0-9]+}}, {{%r[0-9]+}}}
+// PTX-SAME: ld.global.b32 \09[[SCALE:%r[0-9]+]]
+// PTX-SAME: shl.b16 \09{{%rs[0-9]+}}, {{%rs[0-9]+}}, 7;
+// PTX-SAME: and.b32 \09{{%r[0-9]+}}, {{%r[0-9]+}}, -1082081408;
+// PTX-SAME: cvt.f32.f16 \09{{%r[0-9]+}}, {{%rs[0-9]+}};
+// PTX-SAME: mul.rn.f32 \09{{%r[0-9]+}}, [[SCALE]], 0f43800000;
+// PTX-SAME: fma.rn.f32
+// PTX-SAME: shfl.sync.bfly.b32
 func.func @fp8(%x: memref<?x256xf32>, %w: memref<48x256xf8E4M3FN>, %s: memref<1x2xf32>, %y: memref<?x48xf32>) {
   ember.linear %x, %w scaled %s into %y {weight_block = array<i64: 128, 128>}
       : memref<?x256xf32>, memref<48x256xf8E4M3FN> scaled memref<1x2xf32> into memref<?x48xf32>
   return
 }
 
-// The other ops that read weights, with FP8 ones: thread_per_element as
-// well, where bf16 weights would get block_split_k (mla_absorb) or
-// warp_per_row.
+// Blocks 24 wide: 8 weights (8 bytes) per load, so that a load's weights
+// share one scale.
+// GPU: gpu_kernel<op = "linear", index = 0, strategy = "warp_per_row"
+// PTX: gpu.binary @narrow_blocks__linear_0
+// PTX-SAME: ld.global.v2.b32
+// PTX-SAME: cvt.f32.f16
+func.func @narrow_blocks(%x: memref<?x96xf32>, %w: memref<48x96xf8E4M3FN>, %s: memref<2x4xf32>,
+                         %y: memref<?x48xf32>) {
+  ember.linear %x, %w scaled %s into %y {weight_block = array<i64: 32, 24>}
+      : memref<?x96xf32>, memref<48x96xf8E4M3FN> scaled memref<2x4xf32> into memref<?x48xf32>
+  return
+}
+
+// The other ops that read weights, with FP8 ones: mla_up_v is the GEMV per
+// head; the rest keep the loops' kernel (thread_per_element), where bf16
+// weights would get block_split_k (mla_absorb) or warp_per_row (experts).
 // GPU-DAG: gpu_kernel<op = "mla_absorb", index = 0, strategy = "thread_per_element"
-// GPU-DAG: gpu_kernel<op = "mla_up_v", index = 1, strategy = "thread_per_element"
+// GPU-DAG: gpu_kernel<op = "mla_up_v", index = 1, strategy = "warp_per_row"
 // GPU-DAG: gpu_kernel<op = "expert_gate_up", index = 2, strategy = "thread_per_element"
 // GPU-DAG: gpu_kernel<op = "expert_down_combine", index = 3, strategy = "thread_per_element"
 // PTX-DAG: gpu.binary @fp8_others__mla_absorb_0
+// PTX-DAG: gpu.binary @fp8_others__mla_up_v_1
 // PTX-DAG: gpu.binary @fp8_others__expert_down_combine_3
 func.func @fp8_others(%qn: memref<?x4x16xf32>, %kvb: memref<128x512xf8E4M3FN>, %kvs: memref<1x4xf32>,
                       %ql: memref<?x4x512xf32>, %o: memref<?x4x16xf32>,
