@@ -2,8 +2,9 @@
 //
 // mla_absorb as block_split_k (buildAbsorbKernel, at the end): its
 // reduction runs down kv_b's key rows of a head, so consecutive outputs c
-// are consecutive addresses of each row. Lanes take 16-byte runs of c (a
-// slice of up to 32 lanes covers the block's tile of columns) and the
+// are consecutive addresses of each row. Lanes take runs of 8 columns of c
+// (16 bytes of bf16, 8 of FP8; a slice of up to 32 lanes covers the block's
+// tile of columns) and the
 // block's slices split the rows n; their partial sums meet in workgroup
 // memory across one barrier. A block per (head, tile of columns, group of
 // tokens).
@@ -257,15 +258,20 @@ void mlir::ember::buildSplitKvAttention(OpBuilder &b, MlaAttentionOp op, const S
   memref::DeallocOp::create(b, loc, stats);
 }
 
+/// kv_b's block scales, empty for bf16.
+static BlockScales kvBScales(MlaAbsorbOp op) { return BlockScales::of(op.getKvBScale(), op.getWeightBlock()); }
+
+/// The columns of a lane's run: each lane keeps a sum per column and token,
+/// so a run of FP8 weights is 8 wide (8-byte loads), like bf16's.
+static int64_t absorbRunWidth(MlaAbsorbOp op) {
+  return accumulatorLanes(weightVectorWidth(op.getKvB(), kvBScales(op)));
+}
+
 bool mlir::ember::fitsAbsorbKernel(MlaAbsorbOp op) {
-  // Block-scaled FP8 kv_b keeps the loops' kernel until this one dequantizes.
-  if (op.getKvBScale())
-    return false;
   auto qNope = cast<MemRefType>(op.getQNope().getType()), kvB = cast<MemRefType>(op.getKvB().getType());
   int64_t heads = qNope.getDimSize(1), keys = qNope.getDimSize(2), rows = kvB.getDimSize(0), latent = kvB.getDimSize(1);
   return ShapedType::isStatic(heads) && ShapedType::isStatic(keys) && ShapedType::isStatic(rows) &&
-         ShapedType::isStatic(latent) && latent % elementsPerVectorLoad(op.getKvB()) == 0 &&
-         hasIdentityLayout(op.getKvB());
+         ShapedType::isStatic(latent) && latent % absorbRunWidth(op) == 0 && hasIdentityLayout(op.getKvB());
 }
 
 void mlir::ember::buildAbsorbKernel(OpBuilder &b, MlaAbsorbOp op, int64_t warps, int64_t minBlocks,
@@ -280,7 +286,8 @@ void mlir::ember::buildAbsorbKernel(OpBuilder &b, MlaAbsorbOp op, int64_t warps,
   // with a run of `width` columns per lane: the block's tile of columns.
   // Slices narrow (down to 8 lanes, 128 contiguous bytes a row) while the
   // tiles would leave fewer than `minBlocks` blocks.
-  int64_t width = elementsPerVectorLoad(kvB);
+  int64_t width = absorbRunWidth(op);
+  BlockScales scales = kvBScales(op);
   int64_t lanes = std::min<int64_t>(kWarpSize, int64_t(llvm::bit_floor(uint64_t(latent / width))));
   while (lanes > 8 && heads * int64_t(llvm::divideCeil(latent, lanes * width)) < minBlocks)
     lanes /= 2;
@@ -317,7 +324,7 @@ void mlir::ember::buildAbsorbKernel(OpBuilder &b, MlaAbsorbOp op, int64_t warps,
       ValueRange sums = buildStridedLoop(
           b, loc, slice, indexConstant(b, loc, keys), indexConstant(b, loc, slices), SmallVector<Value>(group, zero),
           [&](OpBuilder &b, Location loc, Value n, ValueRange acc) {
-            Value w = loadVectorF32(b, loc, kvB, {indexAdd(b, loc, firstRow, n), column}, width, kVectorLoadBytes);
+            Value w = loadWeightVector(b, loc, kvB, scales, {indexAdd(b, loc, firstRow, n), column}, width);
             SmallVector<Value> next;
             for (int64_t j = 0; j < group; ++j) {
               Value q = vector::BroadcastOp::create(b, loc, vectorType, loadF32(b, loc, qNope, {tokenOf[j], head, n}));

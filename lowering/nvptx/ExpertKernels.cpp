@@ -3,7 +3,8 @@
 // expert_gate_up as a grouped GEMV over moe_group's sorted rows: a warp per
 // (tile of W rows of one expert, hidden unit f). The tile's rows and expert
 // are the loops' (buildExpertTile); the lanes stream gate[e, f, :] and
-// up[e, f, :] with 16-byte loads once for all of the tile's computed rows,
+// up[e, f, :] with 16-byte loads (bf16, or FP8 dequantized as they arrive,
+// like the GEMVs') once for all of the tile's computed rows,
 // whose x rows come from L2, and each row's two sums meet by warp shuffles.
 // Zero experts' and padding tiles cost their first row's check; no work
 // grows with the experts that received no token.
@@ -21,14 +22,18 @@ using namespace mlir::ember;
 
 namespace {
 
-int64_t vectorWidth(ExpertGateUpOp op) { return elementsPerVectorLoad(ValueRange{op.getGate(), op.getUp()}); }
+BlockScales gateScales(ExpertGateUpOp op) { return BlockScales::of(op.getGateScale(), op.getWeightBlock()); }
+BlockScales upScales(ExpertGateUpOp op) { return BlockScales::of(op.getUpScale(), op.getWeightBlock()); }
+BlockScales downScales(ExpertDownCombineOp op) { return BlockScales::of(op.getDownScale(), op.getWeightBlock()); }
+
+int64_t vectorWidth(ExpertGateUpOp op) {
+  return weightVectorWidth(ValueRange{op.getGate(), op.getUp()}, {gateScales(op), upScales(op)});
+}
+int64_t vectorWidth(ExpertDownCombineOp op) { return weightVectorWidth(op.getDown(), downScales(op)); }
 
 } // namespace
 
 bool mlir::ember::fitsExpertGateUpKernel(ExpertGateUpOp op) {
-  // Block-scaled FP8 experts keep the loops' kernel until these dequantize.
-  if (op.getGateScale())
-    return false;
   int64_t inputs = cast<MemRefType>(op.getX().getType()).getDimSize(1);
   int64_t hidden = cast<MemRefType>(op.getH().getType()).getDimSize(1);
   return ShapedType::isStatic(inputs) && ShapedType::isStatic(hidden) && inputs % vectorWidth(op) == 0 &&
@@ -45,7 +50,8 @@ void mlir::ember::buildExpertGateUpKernel(OpBuilder &b, ExpertGateUpOp op, int64
   ExpertTileOperands operands{op.getOrder(), experts, rows, arith::MulIOp::create(b, loc, dimOf(b, loc, experts, 0), k),
                               k, dimOf(b, loc, gate, 0), tile};
   Value tiles = arith::CeilDivUIOp::create(b, loc, rows, indexConstant(b, loc, tile));
-  auto vectorType = VectorType::get({width}, b.getF32Type());
+  BlockScales gateBlocks = gateScales(op), upBlocks = upScales(op);
+  auto vectorType = VectorType::get({accumulatorLanes(width)}, b.getF32Type());
   auto body = [&](OpBuilder &b, Location loc, const KernelIds &ids, ValueRange) {
     Value f = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, ids.blockX, indexConstant(b, loc, warps)),
                                     ids.threadY);
@@ -61,15 +67,13 @@ void mlir::ember::buildExpertGateUpKernel(OpBuilder &b, ExpertGateUpOp op, int64
         auto loop = scf::ForOp::create(
             b, loc, start, indexConstant(b, loc, inputs), indexConstant(b, loc, kWarpSize * width), init,
             [&](OpBuilder &b, Location loc, Value d, ValueRange acc) {
-              auto fastmath = arith::FastMathFlags::contract;
-              Value g = loadVectorF32(b, loc, gate, {expertTile.expert, f, d}, width, kVectorLoadBytes);
-              Value u = loadVectorF32(b, loc, up, {expertTile.expert, f, d}, width, kVectorLoadBytes);
+              Value g = loadWeightVector(b, loc, gate, gateBlocks, {expertTile.expert, f, d}, width);
+              Value u = loadWeightVector(b, loc, up, upBlocks, {expertTile.expert, f, d}, width);
               SmallVector<Value> next;
               for (auto [r, row] : llvm::enumerate(expertTile.rows)) {
-                Value input = loadVectorF32(b, loc, x, {row.token, d}, width, kVectorLoadBytes);
-                for (auto [weight, sum] : {std::pair{g, acc[2 * r]}, std::pair{u, acc[2 * r + 1]}})
-                  next.push_back(arith::AddFOp::create(
-                      b, loc, sum, arith::MulFOp::create(b, loc, input, weight, fastmath), fastmath));
+                Value input = loadVectorF32(b, loc, x, {row.token, d}, width, vectorLoadAlignment(x, width));
+                next.push_back(addProducts(b, loc, acc[2 * r], input, g));
+                next.push_back(addProducts(b, loc, acc[2 * r + 1], input, u));
               }
               scf::YieldOp::create(b, loc, next);
             });
@@ -102,13 +106,10 @@ void mlir::ember::buildExpertGateUpKernel(OpBuilder &b, ExpertGateUpOp op, int64
 // x[t, d] and the residual. The k terms are summed per lane before the
 // shuffles, so the rounding differs from the loops' j-ordered sum.
 bool mlir::ember::fitsExpertDownCombineKernel(ExpertDownCombineOp op) {
-  if (op.getDownScale())
-    return false;
   int64_t hidden = cast<MemRefType>(op.getH().getType()).getDimSize(1);
   int64_t outputs = cast<MemRefType>(op.getOut().getType()).getDimSize(1);
-  return ShapedType::isStatic(hidden) && ShapedType::isStatic(outputs) &&
-         hidden % elementsPerVectorLoad(op.getDown()) == 0 && hasIdentityLayout(op.getH()) &&
-         hasIdentityLayout(op.getDown());
+  return ShapedType::isStatic(hidden) && ShapedType::isStatic(outputs) && hidden % vectorWidth(op) == 0 &&
+         hasIdentityLayout(op.getH()) && hasIdentityLayout(op.getDown());
 }
 
 void mlir::ember::buildExpertDownCombineKernel(OpBuilder &b, ExpertDownCombineOp op, int64_t warps,
@@ -116,12 +117,14 @@ void mlir::ember::buildExpertDownCombineKernel(OpBuilder &b, ExpertDownCombineOp
   Location loc = op.getLoc();
   Value x = op.getX(), h = op.getH(), down = op.getDown(), experts = op.getExperts(), weights = op.getWeights(),
         rows = op.getRows(), out = op.getOut();
-  int64_t width = elementsPerVectorLoad(down);
+  int64_t width = vectorWidth(op);
   int64_t hidden = cast<MemRefType>(h.getType()).getDimSize(1);
   int64_t outputs = cast<MemRefType>(out.getType()).getDimSize(1);
   Value tokens = dimOf(b, loc, out, 0), k = dimOf(b, loc, experts, 1);
   Value numRouted = indexConstant(b, loc, op.getNRouted());
-  auto vectorType = VectorType::get({width}, b.getF32Type());
+  BlockScales downBlocks = downScales(op);
+  auto vectorType = VectorType::get({accumulatorLanes(width)}, b.getF32Type());
+  auto wideType = VectorType::get({width}, b.getF32Type());
   auto body = [&](OpBuilder &b, Location loc, const KernelIds &ids, ValueRange) {
     Value d = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, ids.blockX, indexConstant(b, loc, warps)),
                                     ids.threadY);
@@ -142,15 +145,14 @@ void mlir::ember::buildExpertDownCombineKernel(OpBuilder &b, ExpertDownCombineOp
               Value assignment = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, t, k), j);
               Value row = loadIndex(b, loc, rows, assignment);
               Value weight = memref::LoadOp::create(b, loc, weights, ValueRange{t, j});
-              Value splat = vector::BroadcastOp::create(b, loc, vectorType, weight);
+              Value splat = vector::BroadcastOp::create(b, loc, wideType, weight);
               auto loop = scf::ForOp::create(
                   b, loc, start, indexConstant(b, loc, hidden), indexConstant(b, loc, kWarpSize * width), acc[0],
                   [&](OpBuilder &b, Location loc, Value f, ValueRange sum) {
-                    Value w = loadVectorF32(b, loc, down, {expert, d, f}, width, kVectorLoadBytes);
-                    Value a = loadVectorF32(b, loc, h, {row, f}, width, kVectorLoadBytes);
-                    Value product = arith::MulFOp::create(
-                        b, loc, arith::MulFOp::create(b, loc, splat, a, fastmath), w, fastmath);
-                    scf::YieldOp::create(b, loc, arith::AddFOp::create(b, loc, sum[0], product, fastmath).getResult());
+                    Value w = loadWeightVector(b, loc, down, downBlocks, {expert, d, f}, width);
+                    Value a = loadVectorF32(b, loc, h, {row, f}, width, vectorLoadAlignment(h, width));
+                    Value weighted = arith::MulFOp::create(b, loc, splat, a, fastmath);
+                    scf::YieldOp::create(b, loc, addProducts(b, loc, sum[0], weighted, w));
                   });
               scf::YieldOp::create(b, loc, loop.getResult(0));
             },

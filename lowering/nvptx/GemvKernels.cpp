@@ -20,10 +20,6 @@
 #include "lowering/nvptx/GpuKernelBuilders.h"
 #include "lowering/nvptx/GpuStrategies.h"
 
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
-
-#include <numeric>
-
 using namespace mlir;
 using namespace mlir::ember;
 
@@ -114,16 +110,8 @@ GemvRowIndices rowIndices(OpBuilder &b, Location loc, const GemvOp &gemv, Value 
   return {weightRow, {head}, {head, within}};
 }
 
-/// Elements per lane and step: one 16-byte load of the narrowest weight, or
-/// fewer where an FP8 weight's blocks are narrower than that, so that the
-/// elements of a load share one scale.
-int64_t vectorWidth(const GemvOp &gemv) {
-  int64_t width = elementsPerVectorLoad(gemv.weights);
-  for (const BlockScales &scales : gemv.scales)
-    while (!scalesFitLanes(scales, width))
-      width /= 2;
-  return width;
-}
+/// Elements per lane and step.
+int64_t vectorWidth(const GemvOp &gemv) { return weightVectorWidth(gemv.weights, gemv.scales); }
 
 } // namespace
 
@@ -158,10 +146,7 @@ void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig 
   Value tokens = dimOf(b, loc, gemv.out, 0);
   Value gridX = indexConstant(b, loc, llvm::divideCeil(outputs, rows));
   Value gridY = arith::CeilDivUIOp::create(b, loc, tokens, indexConstant(b, loc, group));
-  // The accumulators are at most 8 wide: a 16-byte load of FP8 weights
-  // adds its two halves into one, which keeps the registers of bf16's.
-  int64_t lanes = std::min<int64_t>(width, 8), chunks = width / lanes;
-  auto vectorType = VectorType::get({lanes}, b.getF32Type());
+  auto vectorType = VectorType::get({accumulatorLanes(width)}, b.getF32Type());
   SmallVector<Type, 1> workgroup;
   if (slices > 1) // [row of the block][slice][token of the group][accumulator]
     workgroup.push_back(workgroupF32(b.getContext(), rows * slices * group * perToken));
@@ -184,10 +169,10 @@ void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig 
     Value inRange = indexLess(b, loc, row, constant(outputs));
     Value lane0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, ids.threadX, constant(0));
 
-    // The warp's share of `row`: its slice's 16-byte runs, consecutive lanes
-    // at consecutive addresses, the slices' runs interleaved.
-    auto partialSums = [&](OpBuilder &b, Location loc, Value row) {
-      GemvRowIndices at = rowIndices(b, loc, gemv, row);
+    // The warp's share of the row at `at` for the group's first `count`
+    // tokens (zeros for the rest): its slice's 16-byte runs, consecutive
+    // lanes at consecutive addresses, the slices' runs interleaved.
+    auto partialSums = [&](OpBuilder &b, Location loc, const GemvRowIndices &at, int64_t count) {
       auto inputIndex = [&](Value token, Value k) {
         SmallVector<Value, 3> index{token};
         llvm::append_range(index, at.inputPrefix);
@@ -195,48 +180,51 @@ void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig 
         return index;
       };
       Value zero = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vectorType, 0.0f));
-      SmallVector<Value> init(group * perToken, zero);
+      SmallVector<Value> init(count * perToken, zero);
       Value lane = indexAdd(b, loc, indexMul(b, loc, slice, indexConstant(b, loc, kWarpSize)), ids.threadX);
       Value start = indexMul(b, loc, lane, indexConstant(b, loc, width));
       auto loop = scf::ForOp::create(
           b, loc, start, indexConstant(b, loc, inputs), indexConstant(b, loc, kWarpSize * slices * width), init,
           [&](OpBuilder &b, Location loc, Value k, ValueRange acc) {
-            auto fastmath = arith::FastMathFlags::contract;
             SmallVector<Value> w;
             for (auto [weight, scales] : llvm::zip(gemv.weights, gemv.scales))
-              w.push_back(loadWeightVectorF32(b, loc, weight, scales, {at.weightRow, k}, width,
-                                              llvm::MaybeAlign(vectorLoadAlignment(weight, width))));
+              w.push_back(loadWeightVector(b, loc, weight, scales, {at.weightRow, k}, width));
             Value g =
                 normed ? loadVectorF32(b, loc, gemv.normWeight, {k}, width, vectorLoadAlignment(gemv.normWeight, width))
                        : Value();
-            // sum + lhs * rhs, chunk by chunk of the accumulator's lanes.
-            auto multiplyAdd = [&](Value sum, Value lhs, Value rhs) {
-              for (int64_t c = 0; c < chunks; ++c) {
-                auto part = [&](Value vector) -> Value {
-                  if (chunks == 1)
-                    return vector;
-                  SmallVector<int64_t> positions(lanes);
-                  std::iota(positions.begin(), positions.end(), c * lanes);
-                  return vector::ShuffleOp::create(b, loc, vector, vector, positions);
-                };
-                sum = arith::AddFOp::create(b, loc, sum, arith::MulFOp::create(b, loc, part(lhs), part(rhs), fastmath),
-                                            fastmath);
-              }
-              return sum;
-            };
             SmallVector<Value> next;
-            for (int64_t j = 0; j < group; ++j) {
+            for (int64_t j = 0; j < count; ++j) {
               Value x =
                   loadVectorF32(b, loc, gemv.x, inputIndex(tokenOf[j], k), width, vectorLoadAlignment(gemv.x, width));
-              Value xg = normed ? arith::MulFOp::create(b, loc, x, g, fastmath).getResult() : x;
+              Value xg = normed ? arith::MulFOp::create(b, loc, x, g, arith::FastMathFlags::contract).getResult() : x;
               for (int64_t m = 0; m < weightCount; ++m)
-                next.push_back(multiplyAdd(acc[j * perToken + m], xg, w[m]));
+                next.push_back(addProducts(b, loc, acc[j * perToken + m], xg, w[m]));
               if (normed)
-                next.push_back(multiplyAdd(acc[j * perToken + weightCount], x, x));
+                next.push_back(addProducts(b, loc, acc[j * perToken + weightCount], x, x));
             }
             scf::YieldOp::create(b, loc, next);
           });
-      return loop.getResults();
+      SmallVector<Value> sums(loop.getResults());
+      sums.resize(group * perToken, zero);
+      return sums;
+    };
+    // A step of one token (decoding one sequence) leaves out the group's
+    // other tokens, which would repeat its work: loads of x from L1 that
+    // outweigh the weight stream (4 bytes of x per byte of FP8 weights and
+    // token).
+    auto groupSums = [&](OpBuilder &b, Location loc, Value row) -> SmallVector<Value> {
+      GemvRowIndices at = rowIndices(b, loc, gemv, row);
+      if (group == 1)
+        return partialSums(b, loc, at, 1);
+      Value single = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tokens, indexConstant(b, loc, 1));
+      auto choice = scf::IfOp::create(b, loc, SmallVector<Type>(group * perToken, vectorType), single,
+                                      /*addThenBlock=*/true, /*addElseBlock=*/true);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(choice.thenBlock());
+      scf::YieldOp::create(b, loc, partialSums(b, loc, at, 1));
+      b.setInsertionPointToStart(choice.elseBlock());
+      scf::YieldOp::create(b, loc, partialSums(b, loc, at, group));
+      return choice.getResults();
     };
     // Stores token j's output of `row` from its whole sums (lane 0 only).
     auto store = [&](OpBuilder &b, Location loc, Value row, int64_t j, SmallVector<Value> dots) {
@@ -256,7 +244,7 @@ void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig 
       // The conditions are the same for all lanes of a warp, so its
       // shuffles stay convergent; tokens past the end skip their reductions.
       buildIf(b, loc, inRange, [&](OpBuilder &b, Location loc) {
-        ValueRange sums = partialSums(b, loc, row);
+        SmallVector<Value> sums = groupSums(b, loc, row);
         for (int64_t j = 0; j < group; ++j)
           buildIf(b, loc, validToken[j], [&](OpBuilder &b, Location loc) {
             SmallVector<Value> dots;
@@ -272,7 +260,7 @@ void mlir::ember::buildGemvKernel(OpBuilder &b, Operation *op, const GemvConfig 
     // workgroup memory; lane 0 of slice 0 adds them up in slice order
     // (deterministic) and stores.
     Value lastRow = constant(outputs - 1);
-    ValueRange sums = partialSums(b, loc, arith::MinUIOp::create(b, loc, row, lastRow));
+    SmallVector<Value> sums = groupSums(b, loc, arith::MinUIOp::create(b, loc, row, lastRow));
     SmallVector<Value> warpSums;
     for (Value sum : sums)
       warpSums.push_back(buildWarpVectorSum(b, loc, sum));

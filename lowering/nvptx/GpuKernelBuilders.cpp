@@ -7,6 +7,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <numeric>
+
 using namespace mlir;
 using namespace mlir::ember;
 
@@ -115,6 +117,37 @@ int64_t mlir::ember::elementsPerVectorLoad(ValueRange memrefs) {
 int64_t mlir::ember::vectorLoadAlignment(Value memref, int64_t width) {
   Type element = cast<MemRefType>(memref.getType()).getElementType();
   return std::min(kVectorLoadBytes, width * element.getIntOrFloatBitWidth() / 8);
+}
+
+int64_t mlir::ember::weightVectorWidth(ValueRange weights, ArrayRef<BlockScales> scales) {
+  int64_t width = elementsPerVectorLoad(weights);
+  for (const BlockScales &blocks : scales)
+    while (!scalesFitLanes(blocks, width))
+      width /= 2;
+  return width;
+}
+
+Value mlir::ember::loadWeightVector(OpBuilder &b, Location loc, Value weight, const BlockScales &scales,
+                                    ValueRange indices, int64_t width) {
+  return loadWeightVectorF32(b, loc, weight, scales, indices, width,
+                             llvm::MaybeAlign(vectorLoadAlignment(weight, width)));
+}
+
+Value mlir::ember::addProducts(OpBuilder &b, Location loc, Value sum, Value lhs, Value rhs) {
+  auto fastmath = arith::FastMathFlags::contract;
+  int64_t lanes = cast<VectorType>(sum.getType()).getNumElements(),
+          width = cast<VectorType>(lhs.getType()).getNumElements();
+  for (int64_t first = 0; first < width; first += lanes) {
+    auto chunk = [&](Value vector) -> Value {
+      if (lanes == width)
+        return vector;
+      SmallVector<int64_t> positions(lanes);
+      std::iota(positions.begin(), positions.end(), first);
+      return vector::ShuffleOp::create(b, loc, vector, vector, positions);
+    };
+    sum = arith::AddFOp::create(b, loc, sum, arith::MulFOp::create(b, loc, chunk(lhs), chunk(rhs), fastmath), fastmath);
+  }
+  return sum;
 }
 
 bool mlir::ember::hasIdentityLayout(Value memref) {

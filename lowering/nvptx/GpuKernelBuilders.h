@@ -8,6 +8,8 @@
 #ifndef EMBER_LOWERING_NVPTX_GPUKERNELBUILDERS_H
 #define EMBER_LOWERING_NVPTX_GPUKERNELBUILDERS_H
 
+#include "lowering/BlockScaledWeights.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -98,6 +100,25 @@ int64_t elementsPerVectorLoad(ValueRange memrefs);
 /// The alignment of `width` consecutive elements of `memref` from a multiple
 /// of `width` (rows a multiple of `width` long): their bytes, at most 16.
 int64_t vectorLoadAlignment(Value memref, int64_t width);
+
+/// Weights per lane and load: one 16-byte load of the narrowest of
+/// `weights`, or fewer where the blocks of an FP8 one (its `scales`) are
+/// narrower than that, so that the weights of a load share one scale.
+int64_t weightVectorWidth(ValueRange weights, ArrayRef<BlockScales> scales);
+
+/// `width` weights from weight[indices] as f32 through one aligned load,
+/// dequantized when `scales` is set (loadWeightVectorF32).
+Value loadWeightVector(OpBuilder &b, Location loc, Value weight, const BlockScales &scales, ValueRange indices,
+                       int64_t width);
+
+/// Lanes of the f32 accumulators of a dot product over loads of `width`:
+/// at most 8, so that a load of 16 FP8 weights costs the registers of 8
+/// bf16 ones.
+inline int64_t accumulatorLanes(int64_t width) { return std::min<int64_t>(width, 8); }
+
+/// `sum` + `lhs` * `rhs`, the products of a wider load added into `sum`'s
+/// lanes chunk by chunk (contracted to fused multiply-adds).
+Value addProducts(OpBuilder &b, Location loc, Value sum, Value lhs, Value rhs);
 
 /// Whether `memref` has the identity layout (so its base pointer is the
 /// allocation's, aligned for vector loads).

@@ -37,16 +37,18 @@ func.func @narrow_blocks(%x: memref<?x96xf32>, %w: memref<48x96xf8E4M3FN>, %s: m
   return
 }
 
-// The other ops that read weights, with FP8 ones: mla_up_v is the GEMV per
-// head; the rest keep the loops' kernel (thread_per_element), where bf16
-// weights would get block_split_k (mla_absorb) or warp_per_row (experts).
-// GPU-DAG: gpu_kernel<op = "mla_absorb", index = 0, strategy = "thread_per_element"
+// The other ops that read weights, with FP8 ones, keep their bf16
+// strategies: mla_up_v is the GEMV per head, mla_absorb block_split_k with
+// runs of 8 columns a lane (8 bytes: ld.global.v2.b32), the routed experts
+// warp_per_row with 16 weights a lane.
+// GPU-DAG: gpu_kernel<op = "mla_absorb", index = 0, strategy = "block_split_k"
 // GPU-DAG: gpu_kernel<op = "mla_up_v", index = 1, strategy = "warp_per_row"
-// GPU-DAG: gpu_kernel<op = "expert_gate_up", index = 2, strategy = "thread_per_element"
-// GPU-DAG: gpu_kernel<op = "expert_down_combine", index = 3, strategy = "thread_per_element"
-// PTX-DAG: gpu.binary @fp8_others__mla_absorb_0
-// PTX-DAG: gpu.binary @fp8_others__mla_up_v_1
-// PTX-DAG: gpu.binary @fp8_others__expert_down_combine_3
+// GPU-DAG: gpu_kernel<op = "expert_gate_up", index = 2, strategy = "warp_per_row"
+// GPU-DAG: gpu_kernel<op = "expert_down_combine", index = 3, strategy = "warp_per_row"
+// PTX-DAG: gpu.binary @fp8_others__mla_absorb_0 {{.*}}ld.global.v2.b32 {{.*}}cvt.f32.f16
+// PTX-DAG: gpu.binary @fp8_others__mla_up_v_1 {{.*}}ld.global.v4.b32 {{.*}}cvt.f32.f16
+// PTX-DAG: gpu.binary @fp8_others__expert_gate_up_2 {{.*}}ld.global.v4.b32 {{.*}}cvt.f32.f16
+// PTX-DAG: gpu.binary @fp8_others__expert_down_combine_3 {{.*}}ld.global.v4.b32 {{.*}}cvt.f32.f16
 func.func @fp8_others(%qn: memref<?x4x16xf32>, %kvb: memref<128x512xf8E4M3FN>, %kvs: memref<1x4xf32>,
                       %ql: memref<?x4x512xf32>, %o: memref<?x4x16xf32>,
                       %x: memref<?x256xf32>, %gate: memref<8x128x256xf8E4M3FN>, %up: memref<8x128x256xf8E4M3FN>,

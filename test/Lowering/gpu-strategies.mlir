@@ -5,7 +5,9 @@
 // warp_per_row: a warp per output row, groups of 4 tokens on grid y; lanes
 // read the bf16 row with 16-byte loads of 8 elements and meet by 5 xor
 // shuffles; lane 0 adds to y (accumulate). 48 rows are too few to fill the
-// SMs with blocks of 4 warps, so the blocks hold one: 48 of them.
+// SMs with blocks of 4 warps, so the blocks hold one: 48 of them. A step
+// of one token runs a loop for it alone (one load of x per step), the
+// group's other sums zero.
 // CHECK-LABEL: func @linear
 // CHECK-SAME: (%[[X:[^:]*]]: memref<?x256xf32>, %[[W:[^:]*]]: memref<48x256xbf16>, %[[Y:[^:]*]]: memref<?x48xf32>)
 // CHECK-DAG: %[[C48:.*]] = arith.constant 48 : index
@@ -15,6 +17,14 @@
 // CHECK-DAG: %[[T:.*]] = memref.dim %[[Y]]
 // CHECK-DAG: %[[GROUPS:.*]] = arith.ceildivui %[[T]], %[[C4]]
 // CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[C48]], %{{.*}} = %[[GROUPS]], %{{.*}}) threads({{.*}}) in (%{{.*}} = %[[C32]], %{{.*}} = %[[C1]], %{{.*}})
+// CHECK: %[[SINGLE:.*]] = arith.cmpi eq, %[[T]], %[[C1]] : index
+// CHECK: scf.if %[[SINGLE]] -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
+// CHECK: %[[ONE:.*]] = scf.for {{.*}} -> (vector<8xf32>) {
+// CHECK: vector.load %[[W]]
+// CHECK: vector.load %[[X]]
+// CHECK-NOT: vector.load
+// CHECK: scf.yield %[[ONE]], %[[ZERO:.*]], %[[ZERO]], %[[ZERO]] :
+// CHECK: } else {
 // CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK: vector.load %[[W]][{{.*}}] {alignment = 16 : i64} : memref<48x256xbf16>, vector<8xbf16>
 // CHECK-COUNT-4: vector.load %[[X]][{{.*}}] {alignment = 16 : i64} : memref<?x256xf32>, vector<8xf32>
