@@ -37,6 +37,21 @@ struct BlockScales {
 /// bytes 0x7F / 0xFF read as +-480, not as NaN.
 Value dequantizeE4M3FN(OpBuilder &b, Location loc, Value bytes, Value factor);
 
+/// How a vector of E4M3FN bytes becomes f16 bit patterns.
+enum class E4M3Unpacking {
+  /// Byte by byte, in 16-bit lanes: SIMD targets (x86 widens 16 bytes in one
+  /// instruction).
+  PerByte,
+  /// Four bytes at once in 32-bit words, two f16 patterns a word: targets
+  /// with 32-bit registers (NVPTX), where the byte-wise form costs a byte
+  /// extract and a shift per weight. Needs a multiple of 4 bytes.
+  PerWord,
+};
+
+/// dequantizeE4M3FN of a vector of bytes, unpacked as `unpacking` says;
+/// the same values either way.
+Value dequantizeE4M3FN(OpBuilder &b, Location loc, Value bytes, Value factor, E4M3Unpacking unpacking);
+
 /// weight[indices] as f32: widened, or for an F8E4M3FN weight dequantized
 /// and times its block's scale.
 Value loadWeightF32(OpBuilder &b, Location loc, Value weight, const BlockScales &scales, ValueRange indices);
@@ -46,7 +61,8 @@ Value loadWeightF32(OpBuilder &b, Location loc, Value weight, const BlockScales 
 /// must divide the block's columns and k be a multiple of `lanes`, so the
 /// lanes share one scale. One load, `alignment` aligned where given.
 Value loadWeightVectorF32(OpBuilder &b, Location loc, Value weight, const BlockScales &scales, ValueRange indices,
-                          int64_t lanes, llvm::MaybeAlign alignment = {});
+                          int64_t lanes, llvm::MaybeAlign alignment = {},
+                          E4M3Unpacking unpacking = E4M3Unpacking::PerByte);
 
 /// Whether a `lanes`-wide vector of the weight shares one scale.
 inline bool scalesFitLanes(const BlockScales &scales, int64_t lanes) { return !scales || scales.cols % lanes == 0; }

@@ -130,7 +130,7 @@ int64_t mlir::ember::weightVectorWidth(ValueRange weights, ArrayRef<BlockScales>
 Value mlir::ember::loadWeightVector(OpBuilder &b, Location loc, Value weight, const BlockScales &scales,
                                     ValueRange indices, int64_t width) {
   return loadWeightVectorF32(b, loc, weight, scales, indices, width,
-                             llvm::MaybeAlign(vectorLoadAlignment(weight, width)));
+                             llvm::MaybeAlign(vectorLoadAlignment(weight, width)), E4M3Unpacking::PerWord);
 }
 
 Value mlir::ember::addProducts(OpBuilder &b, Location loc, Value sum, Value lhs, Value rhs) {

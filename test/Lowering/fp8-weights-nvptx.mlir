@@ -3,17 +3,23 @@
 
 // A linear with block-scaled FP8 weights on the GPU run by the GEMV kernel
 // (warp_per_row), each lane loading 16 weights at once (16 bytes), the
-// block's scale beside them. It moves each byte into an f16's bit pattern
-// (sign-extended, shifted by 7, masked with 0xBF80, two f16 per b32:
-// -1082081408 is 0xBF80BF80), widens it with the hardware's cvt.f32.f16 and
-// multiplies by the scale times 2^8 (0f43800000), then by x; the lanes'
-// sums meet by shuffles.
+// block's scale beside them. It turns the bytes into f16 bit patterns four
+// at a time, in 32-bit words w = b3 b2 b1 b0: b0 and b2 from w shifted up
+// by 7 (exponent and mantissa, mask 0x3F803F80 = 1065369472) and by 8 (the
+// signs, mask 0x80008000 = -2147450880), b1 and b3 from w shifted down by 1
+// and w itself. The hardware's cvt.f32.f16 widens them; the scale times 2^8
+// (0f43800000) multiplies them, x then; the lanes' sums meet by shuffles.
 // GPU: gpu_kernel<op = "linear", index = 0, strategy = "warp_per_row"
 // PTX: gpu.binary @fp8__linear_0
 // PTX-SAME: ld.global.v4.b32 \09{[[W0:%r[0-9]+]], {{%r[0-9]+}}, {{%r[0-9]+}}, {{%r[0-9]+}}}
 // PTX-SAME: ld.global.b32 \09[[SCALE:%r[0-9]+]]
-// PTX-SAME: shl.b16 \09{{%rs[0-9]+}}, {{%rs[0-9]+}}, 7;
-// PTX-SAME: and.b32 \09{{%r[0-9]+}}, {{%r[0-9]+}}, -1082081408;
+// PTX-SAME: shl.b32 \09[[SIGNS:%r[0-9]+]], [[W0]], 8;
+// PTX-SAME: shl.b32 \09[[MAGNITUDES:%r[0-9]+]], [[W0]], 7;
+// PTX-SAME: and.b32 \09{{%r[0-9]+}}, [[SIGNS]], -2147450880;
+// PTX-SAME: and.b32 \09{{%r[0-9]+}}, [[MAGNITUDES]], 1065369472;
+// PTX-SAME: or.b32
+// PTX-SAME: shr.u32 \09{{%r[0-9]+}}, [[W0]], 1;
+// PTX-SAME: and.b32 \09{{%r[0-9]+}}, [[W0]], -2147450880;
 // PTX-SAME: cvt.f32.f16 \09{{%r[0-9]+}}, {{%rs[0-9]+}};
 // PTX-SAME: mul.rn.f32 \09{{%r[0-9]+}}, [[SCALE]], 0f43800000;
 // PTX-SAME: fma.rn.f32
