@@ -44,7 +44,8 @@ enum class E4M3Unpacking {
   PerByte,
   /// Four bytes at once in 32-bit words, two f16 patterns a word: targets
   /// with 32-bit registers (NVPTX), where the byte-wise form costs a byte
-  /// extract and a shift per weight. Needs a multiple of 4 bytes.
+  /// extract and a shift per weight. A scalar, or a vector whose length is
+  /// not a multiple of 4, goes byte by byte.
   PerWord,
 };
 
